@@ -1,0 +1,49 @@
+import { Decoder } from '@msgpack/msgpack';
+import type { RejectReason } from '../errors.js';
+
+/**
+ * Payloads are told apart by their first byte: a JSON object starts with `{` (perhaps
+ * after whitespace), a msgpack map with 0x80–0x8f (fixmap), 0xde or 0xdf. Anything else
+ * is not an event in either format, so it is rejected without trying both decoders.
+ */
+export type DecodeResult = { ok: true; value: unknown } | { ok: false; reason: RejectReason };
+
+const OPEN_BRACE = 0x7b;
+const decoder = new Decoder();
+
+export function sniffFormat(bytes: Uint8Array): 'json' | 'msgpack' | 'unknown' {
+  const b = bytes[0]!;
+  if ((b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf) return 'msgpack';
+  if (b === OPEN_BRACE) return 'json';
+  if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) {
+    for (let i = 1; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+      return c === OPEN_BRACE ? 'json' : 'unknown';
+    }
+  }
+  return 'unknown';
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+export function decodePayload(bytes: Uint8Array, maxPayloadBytes: number): DecodeResult {
+  if (bytes.length === 0) return { ok: false, reason: 'VIGIL_ERR_PAYLOAD_EMPTY' };
+  if (bytes.length > maxPayloadBytes) return { ok: false, reason: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' };
+  const format = sniffFormat(bytes);
+  if (format === 'msgpack') {
+    try {
+      return { ok: true, value: decoder.decode(bytes) };
+    } catch {
+      return { ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' };
+    }
+  }
+  if (format === 'json') {
+    try {
+      return { ok: true, value: JSON.parse(textDecoder.decode(bytes)) };
+    } catch {
+      return { ok: false, reason: 'VIGIL_ERR_DECODE_JSON' };
+    }
+  }
+  return { ok: false, reason: 'VIGIL_ERR_UNKNOWN_FORMAT' };
+}

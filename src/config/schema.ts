@@ -1,0 +1,78 @@
+import * as z from 'zod';
+
+/**
+ * The whole configuration. Every key is required here and given its default in
+ * `config/default.json`, so the defaults live in one place that users can read.
+ * Objects are strict: a misspelt key is an error, not a silently ignored setting.
+ */
+const ms = z.number().int().min(0);
+const positiveInt = z.number().int().min(1);
+
+export const windowSpec = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9_]{1,16}$/),
+    horizonMs: z.number().int().min(1000),
+    buckets: z.number().int().min(1).max(64),
+  })
+  .refine((w) => w.horizonMs % w.buckets === 0, {
+    message: 'horizonMs must be a whole multiple of buckets (bucket width in whole ms)',
+    path: ['buckets'],
+  });
+export type WindowSpec = z.infer<typeof windowSpec>;
+
+export const configSchema = z.strictObject({
+  limits: z.strictObject({
+    /** A larger message is rejected before it is decoded. */
+    maxPayloadBytes: z.number().int().min(64).max(16 * 1024 * 1024),
+    /** Events further ahead of the wall clock than this are rejected: one would drag the watermark. */
+    maxFutureSkewMs: ms,
+    /** Keyed state refuses new customers past this many (existing ones keep updating). */
+    maxCustomers: positiveInt,
+  }),
+  pipeline: z.strictObject({
+    /** A batch closes at this many messages or at the end of the event loop's turn. */
+    batchSize: z.number().int().min(1).max(65_536),
+  }),
+  dedupe: z.strictObject({
+    /** How long (event time) an event id is remembered. */
+    retentionMs: z.number().int().min(1000),
+    /** Hard cap on remembered ids, whatever their age. */
+    maxIds: z.number().int().min(1000),
+  }),
+  eventTime: z.strictObject({
+    /** The watermark trails the highest event time seen by this much. */
+    maxOutOfOrdernessMs: ms,
+    /** Events behind the watermark by no more than this are still applied. */
+    allowedLatenessMs: ms,
+    /** A partition silent this long (processing time) stops holding the watermark back. */
+    idleTimeoutMs: z.number().int().min(100),
+  }),
+  state: z.strictObject({
+    windows: z
+      .array(windowSpec)
+      .min(1)
+      .max(8)
+      .refine((ws) => new Set(ws.map((w) => w.name)).size === ws.length, { message: 'window names must be unique' }),
+    /** A customer's session ends after this much event time without activity. */
+    sessionGapMs: z.number().int().min(1000),
+    /** A customer with no event for this long (event time) is evicted from state. */
+    ttlMs: z.number().int().min(60_000),
+    /** How many recently touched products each customer keeps. */
+    recentItems: z.number().int().min(1).max(32),
+    /** Products the dictionary interns before new ones are folded into one overflow id. */
+    maxProducts: positiveInt,
+  }),
+  demo: z.strictObject({
+    seed: z.number().int(),
+    customers: positiveInt,
+    products: positiveInt,
+    /** Target input rate of the embedded demo (events per wall-clock second). */
+    eventsPerSecond: positiveInt,
+    /** How many days of shop history the demo replays before it catches up with the wall clock. */
+    historyDays: z.number().min(0).max(365),
+  }),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']),
+  }),
+});
+export type VigilConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,59 @@
+import { concat, concatMap, defer, interval, map, merge, of, Subject, takeUntil, finalize, lastValueFrom, defaultIfEmpty } from 'rxjs';
+import type { VigilConfig } from './config/schema.js';
+import { newBatch, type Batch } from './operators/batch.js';
+import { pipeline, type PipelineClocks } from './pipeline.js';
+import type { Source } from './sources/source.js';
+import { EngineState } from './state/engine-state.js';
+
+/**
+ * Where a processed batch goes next: dead letters, late events, signals to analytics. A
+ * sink may be asynchronous; the source commits (acks) a batch only after every sink is done.
+ */
+export interface BatchSink {
+  handle(batch: Batch): void | Promise<void>;
+}
+
+export interface RunOptions {
+  readonly sinks?: readonly BatchSink[];
+  /** Empty batches on this period keep idleness detection and timers moving on a quiet live source. */
+  readonly heartbeatMs?: number;
+}
+
+/** The engine: state, the operator graph, and the loop that feeds a source through them. */
+export class Engine {
+  readonly state: EngineState;
+
+  constructor(
+    readonly config: VigilConfig,
+    private readonly clocks: PipelineClocks = {},
+  ) {
+    this.state = new EngineState(config);
+  }
+
+  /**
+   * Runs a source to its end (a finite source) or until `source.stop()` (a live one).
+   * A finite source's end is the end of event time: a last, empty batch moves the watermark
+   * to the latest event, so every timer up to it fires.
+   */
+  async run(source: Source, opts: RunOptions = {}): Promise<void> {
+    const sinks = opts.sinks ?? [];
+    const sourceDone = new Subject<void>();
+    const fromSource = source.batches().pipe(
+      map((messages) => newBatch(messages)),
+      finalize(() => sourceDone.next()),
+    );
+    const input = source.finite
+      ? concat(fromSource, defer(() => of(newBatch([], true))))
+      : merge(fromSource, interval(opts.heartbeatMs ?? 1000).pipe(map(() => newBatch([])), takeUntil(sourceDone)));
+    const done = input.pipe(
+      pipeline(this.config, this.state, this.clocks),
+      concatMap(async (batch) => {
+        for (const sink of sinks) await sink.handle(batch);
+        if (batch.messages.length > 0) await source.commit(batch.messages);
+        return batch;
+      }),
+      defaultIfEmpty(undefined),
+    );
+    await lastValueFrom(done);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The one registry of Vigil's error codes. Codes are stable: tests, logs, dead-letter
+ * headers and the docs (docs/errors.md) refer to them, never to message text.
+ * A code marked `reject: true` can be the reason an input message was rejected.
+ */
+export const errorCodes = {
+  VIGIL_ERR_CONFIG: { reject: false, summary: 'The configuration is invalid; every problem is listed by path.' },
+  VIGIL_ERR_USAGE: { reject: false, summary: 'A command was called with wrong arguments.' },
+  VIGIL_ERR_INPUT_FILE: { reject: false, summary: 'An input file could not be read.' },
+  VIGIL_ERR_SNAPSHOT: { reject: false, summary: 'A state snapshot is corrupt or of an unknown version.' },
+
+
+  VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },
+  VIGIL_ERR_PAYLOAD_TOO_LARGE: { reject: true, summary: 'The message exceeded limits.maxPayloadBytes.' },
+  VIGIL_ERR_DECODE_JSON: { reject: true, summary: 'The payload looked like JSON but did not parse.' },
+  VIGIL_ERR_DECODE_MSGPACK: { reject: true, summary: 'The payload looked like msgpack but did not decode (truncated or malformed).' },
+  VIGIL_ERR_UNKNOWN_FORMAT: { reject: true, summary: 'The first byte is neither a JSON object nor a msgpack map.' },
+  VIGIL_ERR_SCHEMA: { reject: true, summary: 'The event does not match the canonical schema; the zod issue path says where.' },
+  VIGIL_ERR_UNKNOWN_EVENT_TYPE: { reject: true, summary: 'The event `type` is not one Vigil knows.' },
+  VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (2000-01-01 .. 2100-01-01).' },
+  VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
+  VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },
+} as const satisfies Record<string, { reject: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** Codes that may explain why an input message was rejected. */
+export type RejectReason = {
+  [K in ErrorCode]: (typeof errorCodes)[K]['reject'] extends true ? K : never;
+}[ErrorCode];
+
+export const rejectReasons = (Object.keys(errorCodes) as ErrorCode[]).filter(
+  (c) => errorCodes[c].reject,
+) as RejectReason[];
+
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly details: readonly string[];
+  constructor(code: ErrorCode, message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VigilError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isVigilError(e: unknown): e is VigilError {
+  return e instanceof VigilError;
+}

@@ -1,0 +1,60 @@
+import type { RejectReason } from '../errors.js';
+import type { CanonicalEvent } from '../schema/event.js';
+import type { RawBatch } from '../sources/source.js';
+import type { StateSignal } from '../state/signals.js';
+
+/**
+ * The unit that flows through the operator graph: one batch of raw messages and, index
+ * aligned with them, what each stage learned. Operators loop over it in place, so RxJS
+ * is paid per batch, not per event.
+ */
+export const Outcome = { pending: 0, applied: 1, duplicate: 2, late: 3, rejected: 4 } as const;
+export type OutcomeCode = (typeof Outcome)[keyof typeof Outcome];
+
+export interface Rejection {
+  readonly index: number;
+  readonly reason: RejectReason;
+  /** The zod issue path (`items.0.price`), never the offending value; '' when not schema related. */
+  readonly path: string;
+}
+
+export interface Batch {
+  readonly messages: RawBatch;
+  /** Outcome per message; every entry leaves the graph non-pending. */
+  readonly outcome: Uint8Array;
+  /** Decoded payloads (decode stage), then validated events (validate stage). */
+  readonly decoded: unknown[];
+  readonly events: (CanonicalEvent | undefined)[];
+  /** Watermark in force after each message, written by the event-time stage. */
+  readonly watermarkAt: Float64Array;
+  readonly rejections: Rejection[];
+  /** Side output: events behind the watermark by more than the allowed lateness. */
+  readonly late: CanonicalEvent[];
+  /** What keyed state noticed: sessions closed, timers fired, customers evicted. */
+  readonly signals: StateSignal[];
+  /** The combined watermark when the batch left the event-time stage. */
+  watermark: number;
+  /** True for the final batch of a finite input: the watermark then jumps to the last event time. */
+  readonly endOfInput: boolean;
+}
+
+export function newBatch(messages: RawBatch, endOfInput = false): Batch {
+  const n = messages.length;
+  return {
+    messages,
+    outcome: new Uint8Array(n),
+    decoded: new Array<unknown>(n),
+    events: new Array<CanonicalEvent | undefined>(n),
+    watermarkAt: new Float64Array(n),
+    rejections: [],
+    late: [],
+    signals: [],
+    watermark: -Infinity,
+    endOfInput,
+  };
+}
+
+export function reject(batch: Batch, index: number, reason: RejectReason, path = ''): void {
+  batch.outcome[index] = Outcome.rejected;
+  batch.rejections.push({ index, reason, path });
+}

@@ -1,0 +1,38 @@
+import { map, type OperatorFunction } from 'rxjs';
+import { canonicalEvent } from '../schema/event.js';
+import { reasonFromIssues } from '../schema/reject-reason.js';
+import { Outcome, reject, type Batch } from './batch.js';
+
+export interface ValidateOptions {
+  readonly maxFutureSkewMs: number;
+  /** Wall clock, injectable so tests and replays can pin it. */
+  readonly now?: () => number;
+}
+
+/**
+ * Decoded values → canonical events. A rejection carries a stable reason and the zod issue
+ * path. Events too far ahead of the wall clock are rejected here: one of them would drag the
+ * watermark forward and make every honest event after it late.
+ */
+export function validateBatch(batch: Batch, opts: ValidateOptions): Batch {
+  const { outcome, decoded, events } = batch;
+  const futureLimit = (opts.now ?? Date.now)() + opts.maxFutureSkewMs;
+  for (let i = 0; i < outcome.length; i++) {
+    if (outcome[i] !== Outcome.pending) continue;
+    const r = canonicalEvent.safeParse(decoded[i]);
+    decoded[i] = undefined; // release the raw value early; the event is what flows on
+    if (!r.success) {
+      const { reason, path } = reasonFromIssues(r.error.issues);
+      reject(batch, i, reason, path);
+    } else if (r.data.ts > futureLimit) {
+      reject(batch, i, 'VIGIL_ERR_TS_FUTURE', 'ts');
+    } else {
+      events[i] = r.data;
+    }
+  }
+  return batch;
+}
+
+export function validate(opts: ValidateOptions): OperatorFunction<Batch, Batch> {
+  return map((batch) => validateBatch(batch, opts));
+}

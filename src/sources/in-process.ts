@@ -1,0 +1,109 @@
+import { Observable } from 'rxjs';
+import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
+import type { RawBatch, RawMessage, Source } from './source.js';
+
+export interface InProcessSourceOptions {
+  readonly name: string;
+  readonly batchSize: number;
+  /** True when the messages are a finished input (a file): its end ends event time. */
+  readonly finite: boolean;
+  /** Pace to this many messages per second; unpaced when absent. */
+  readonly messagesPerSecond?: number;
+  /** Batches handed out but not yet committed; the source waits at this many (backpressure). */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * A `Source` over messages produced in this process: the demo shop, a replayed file, tests.
+ * It hands out batches of up to `batchSize`, yields to the event loop between batches (so
+ * signals, timers and I/O are served), and waits when `maxInFlight` batches are uncommitted,
+ * so nothing buffers without bound.
+ */
+export class InProcessSource implements Source {
+  readonly name: string;
+  readonly finite: boolean;
+  private inFlight = 0;
+  private wake: (() => void) | undefined;
+  private stopping = false;
+  private stopped: Promise<void> = Promise.resolve();
+  /** Messages handed to the graph so far. */
+  emitted = 0;
+
+  constructor(
+    private readonly messages: Iterable<RawMessage> | AsyncIterable<RawMessage>,
+    private readonly opts: InProcessSourceOptions,
+  ) {
+    this.name = opts.name;
+    this.finite = opts.finite;
+  }
+
+  batches(): Observable<RawBatch> {
+    return new Observable<RawBatch>((subscriber) => {
+      let cancelled = false;
+      this.stopped = (async () => {
+        try {
+          await this.pump((batch) => subscriber.next(batch), () => cancelled || this.stopping);
+          subscriber.complete();
+        } catch (e) {
+          subscriber.error(e);
+        }
+      })();
+      return () => {
+        cancelled = true;
+        this.wake?.();
+      };
+    });
+  }
+
+  commit(batch: RawBatch): void {
+    if (batch.length === 0) return;
+    this.inFlight--;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.stopped;
+  }
+
+  private async pump(emit: (b: RawBatch) => void, halted: () => boolean): Promise<void> {
+    const { batchSize, messagesPerSecond, maxInFlight = 4 } = this.opts;
+    const started = performance.now();
+    const isAsync = Symbol.asyncIterator in this.messages;
+    const iterator = isAsync
+      ? (this.messages as AsyncIterable<RawMessage>)[Symbol.asyncIterator]()
+      : (this.messages as Iterable<RawMessage>)[Symbol.iterator]();
+    let exhausted = false;
+    while (!exhausted && !halted()) {
+      while (this.inFlight >= maxInFlight && !halted()) await new Promise<void>((r) => (this.wake = r));
+      if (halted()) break;
+      if (messagesPerSecond !== undefined) {
+        const due = started + (this.emitted / messagesPerSecond) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+      }
+      const limit =
+        messagesPerSecond === undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(messagesPerSecond / 100)));
+      const batch: RawMessage[] = [];
+      while (batch.length < limit) {
+        // A sync iterator is read without await: a microtask per message would cost more than decoding it.
+        const r = isAsync ? await iterator.next() : (iterator as Iterator<RawMessage>).next();
+        if (r.done) {
+          exhausted = true;
+          break;
+        }
+        batch.push(r.value);
+      }
+      if (batch.length > 0) {
+        this.inFlight++;
+        this.emitted += batch.length;
+        emit(batch);
+      }
+      await yieldToLoop();
+    }
+    if (!exhausted) await iterator.return?.();
+  }
+}

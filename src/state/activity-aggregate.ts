@@ -1,0 +1,72 @@
+import { eventTypes, type EventType } from '../schema/event.js';
+
+/**
+ * The windows' aggregate, in Flink's AggregateFunction contract: create / add / merge /
+ * result. A bucket holds one partial (`ActivityAcc`); a window's answer merges the partials
+ * of its buckets. Every part is mergeable, which is why distinct products are a 32-bit
+ * sketch (one bit per hashed product, linear counting) rather than a set.
+ */
+export interface ActivityAcc {
+  counts: number[];
+  revenue: number;
+  productBits: number;
+}
+
+export interface ActivityResult {
+  /** Events by type. */
+  counts: Record<EventType, number>;
+  events: number;
+  /** Sum of purchase order values, in the events' currency units. */
+  revenue: number;
+  /** Purchase events (one per order). */
+  orders: number;
+  /** Estimate of distinct products viewed (linear counting over 32 bits; saturates near 110). */
+  distinctProductsViewed: number;
+}
+
+export const SKETCH_BITS = 32;
+/** Counts per bucket are 16-bit and saturate rather than wrap. */
+export const MAX_BUCKET_COUNT = 0xffff;
+
+/** The sketch bit of an interned product id (Fibonacci hashing onto 5 bits). */
+export function productBit(productIndex: number): number {
+  return 1 << (Math.imul(productIndex, 0x9e3779b1) >>> 27);
+}
+
+export function distinctEstimate(bits: number): number {
+  let ones = 0;
+  for (let b = bits >>> 0; b !== 0; b &= b - 1) ones++;
+  const zeros = SKETCH_BITS - ones;
+  if (zeros === 0) return Math.round(SKETCH_BITS * Math.log(SKETCH_BITS)); // saturated
+  return Math.round(-SKETCH_BITS * Math.log(zeros / SKETCH_BITS));
+}
+
+export const activityAggregate = {
+  create(): ActivityAcc {
+    return { counts: new Array<number>(eventTypes.length).fill(0), revenue: 0, productBits: 0 };
+  },
+  add(acc: ActivityAcc, typeIndex: number, revenue: number, bit: number): ActivityAcc {
+    acc.counts[typeIndex] = Math.min(MAX_BUCKET_COUNT, acc.counts[typeIndex]! + 1);
+    acc.revenue += revenue;
+    acc.productBits |= bit;
+    return acc;
+  },
+  merge(into: ActivityAcc, other: ActivityAcc): ActivityAcc {
+    for (let t = 0; t < into.counts.length; t++) into.counts[t]! += other.counts[t]!;
+    into.revenue += other.revenue;
+    into.productBits = (into.productBits | other.productBits) >>> 0;
+    return into;
+  },
+  result(acc: ActivityAcc): ActivityResult {
+    const counts = Object.fromEntries(eventTypes.map((t, i) => [t, acc.counts[i]!])) as Record<EventType, number>;
+    let events = 0;
+    for (const c of acc.counts) events += c;
+    return {
+      counts,
+      events,
+      revenue: acc.revenue,
+      orders: counts.purchase,
+      distinctProductsViewed: distinctEstimate(acc.productBits),
+    };
+  },
+};

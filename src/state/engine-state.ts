@@ -1,0 +1,77 @@
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import type { VigilConfig } from '../config/schema.js';
+import { VigilError } from '../errors.js';
+import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
+import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
+import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
+import { WatermarkTracker, type WatermarkSnapshot } from './watermark.js';
+
+/**
+ * Everything the operator graph remembers between batches. Durability builds on
+ * `snapshot()` / `restore()`: a msgpack document holding keyed state, remembered event ids,
+ * the watermark and the outcome counters, so a restored engine continues exactly where the
+ * original stood.
+ */
+export class EngineState {
+  readonly store: CustomerStore;
+  readonly seen: SeenEventIds;
+  readonly watermark: WatermarkTracker;
+  readonly counters = new OutcomeCounters();
+
+  constructor(config: VigilConfig) {
+    this.store = new CustomerStore({
+      windows: config.state.windows,
+      sessionGapMs: config.state.sessionGapMs,
+      ttlMs: config.state.ttlMs,
+      recentItems: config.state.recentItems,
+      maxProducts: config.state.maxProducts,
+      maxCustomers: config.limits.maxCustomers,
+    });
+    this.seen = new SeenEventIds(config.dedupe.retentionMs, config.dedupe.maxIds);
+    this.watermark = new WatermarkTracker(config.eventTime.maxOutOfOrdernessMs, config.eventTime.idleTimeoutMs);
+  }
+
+  snapshot(): Uint8Array {
+    const doc: StateSnapshot = {
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      store: this.store.snapshot(),
+      seen: this.seen.snapshot(),
+      watermark: this.watermark.snapshot(),
+      counters: this.counters.toJSON(),
+    };
+    return msgpackEncode(doc);
+  }
+
+  restore(bytes: Uint8Array, now = performance.now()): void {
+    let doc: StateSnapshot;
+    try {
+      doc = msgpackDecode(bytes) as StateSnapshot;
+    } catch (e) {
+      throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not decode', [(e as Error).message]);
+    }
+    if (doc?.format !== SNAPSHOT_FORMAT || doc.version !== SNAPSHOT_VERSION) {
+      throw new VigilError('VIGIL_ERR_SNAPSHOT', `not a version ${SNAPSHOT_VERSION} Vigil state snapshot`);
+    }
+    try {
+      this.store.restore(doc.store);
+      this.seen.restore(doc.seen);
+      this.watermark.restore(doc.watermark, now);
+      this.counters.restore(doc.counters);
+    } catch (e) {
+      throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
+    }
+  }
+}
+
+const SNAPSHOT_FORMAT = 'vigil-state';
+const SNAPSHOT_VERSION = 1;
+
+interface StateSnapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  version: number;
+  store: CustomerStoreSnapshot;
+  seen: SeenEventIdsSnapshot;
+  watermark: WatermarkSnapshot;
+  counters: OutcomeCountsJson;
+}
