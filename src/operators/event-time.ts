@@ -16,7 +16,7 @@ export interface EventTimeOptions {
  */
 export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: EventTimeOptions): Batch {
   const { outcome, events, messages, watermarkAt, late } = batch;
-  const now = (opts.now ?? performance.now)();
+  const now = opts.now ? opts.now() : performance.now();
   let wm = tracker.refresh(now);
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] === Outcome.pending) {

@@ -16,7 +16,7 @@ export interface ValidateOptions {
  */
 export function validateBatch(batch: Batch, opts: ValidateOptions): Batch {
   const { outcome, decoded, events } = batch;
-  const futureLimit = (opts.now ?? Date.now)() + opts.maxFutureSkewMs;
+  const futureLimit = (opts.now ? opts.now() : Date.now()) + opts.maxFutureSkewMs;
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
     const r = canonicalEvent.safeParse(decoded[i]);

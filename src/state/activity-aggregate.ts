@@ -28,14 +28,19 @@ export const SKETCH_BITS = 32;
 /** Counts per bucket are 16-bit and saturate rather than wrap. */
 export const MAX_BUCKET_COUNT = 0xffff;
 
-/** The sketch bit of an interned product id (Fibonacci hashing onto 5 bits). */
+/** The sketch bit of an interned product id (murmur3's finaliser, top 5 bits). */
 export function productBit(productIndex: number): number {
-  return 1 << (Math.imul(productIndex, 0x9e3779b1) >>> 27);
+  let h = productIndex | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  return 1 << (h >>> 27);
 }
 
 export function distinctEstimate(bits: number): number {
   let ones = 0;
   for (let b = bits >>> 0; b !== 0; b &= b - 1) ones++;
+  if (ones === 0) return 0;
   const zeros = SKETCH_BITS - ones;
   if (zeros === 0) return Math.round(SKETCH_BITS * Math.log(SKETCH_BITS)); // saturated
   return Math.round(-SKETCH_BITS * Math.log(zeros / SKETCH_BITS));

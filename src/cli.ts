@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { isVigilError, VigilError } from './errors.js';
+import { replay } from './cli/replay.js';
+import { startDemo } from './cli/start.js';
+import { generate } from './cli/generate.js';
+
+const usage = `vigil — real-time customer signals from shop events
+
+Usage:
+  vigil start [--config FILE]                 run the embedded demo shop through the engine
+  vigil replay FILE|- [--dump-state OUT.jsonl] [--config FILE] [--quiet]
+                                              replay canonical events (JSON Lines or msgpack stream)
+  vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
+                                              write the synthetic shop's events to a file
+
+Configuration: config/default.json, then --config FILE, then VIGIL_* environment variables
+(VIGIL_PIPELINE__BATCH_SIZE=1024 sets pipeline.batchSize).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      'dump-state': { type: 'string' },
+      quiet: { type: 'boolean' },
+      out: { type: 'string' },
+      events: { type: 'string' },
+      format: { type: 'string' },
+      seed: { type: 'string' },
+      customers: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(usage + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  switch (command) {
+    case 'start':
+      await startDemo({ configFile: values.config });
+      return 0;
+    case 'replay': {
+      const file = positionals[0];
+      if (file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'replay needs a FILE (or - for stdin)');
+      const r = await replay({ file, configFile: values.config, dumpState: values['dump-state'], progress: !values.quiet });
+      process.stderr.write(
+        `replayed ${r.counts.input} messages in ${r.seconds.toFixed(2)} s: ${JSON.stringify(r.counts)}; ` +
+          `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}\n`,
+      );
+      if (r.unreadableBytes > 0) {
+        process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
+        return 1;
+      }
+      return 0;
+    }
+    case 'generate':
+      await generate({
+        out: values.out,
+        events: values.events,
+        format: values.format,
+        seed: values.seed,
+        customers: values.customers,
+        configFile: values.config,
+      });
+      return 0;
+    default:
+      throw new VigilError('VIGIL_ERR_USAGE', `unknown command '${command}'`, [usage]);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (isVigilError(e)) {
+      process.stderr.write(`error ${e.code}: ${e.message}\n${e.details.map((d) => '  - ' + d).join('\n')}\n`);
+      process.exitCode = e.code === 'VIGIL_ERR_USAGE' || e.code === 'VIGIL_ERR_CONFIG' ? 2 : 1;
+    } else if (e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error VIGIL_ERR_USAGE: ${e.message}\n\n${usage}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`fatal: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
