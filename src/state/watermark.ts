@@ -69,7 +69,7 @@ export class WatermarkTracker {
   private recompute(now: number): void {
     let min = Infinity;
     if (this.partitions.size === 1) {
-      min = this.lastClock!.maxTs;
+      min = (this.lastClock ?? this.partitions.values().next().value!).maxTs; // one partition is never idle against itself
     } else {
       for (const p of this.partitions.values()) {
         if (now - p.lastActive > this.idleTimeoutMs) continue;

@@ -1,0 +1,111 @@
+import { decodePayload } from '../src/codec/decode.js';
+import { encodePayload, type PayloadFormat } from '../src/codec/encode.js';
+import { loadConfig } from '../src/config/load.js';
+import type { VigilConfig } from '../src/config/schema.js';
+import { Engine } from '../src/engine.js';
+import type { CanonicalEvent } from '../src/schema/event.js';
+import { InProcessSource } from '../src/sources/in-process.js';
+import type { RawMessage } from '../src/sources/source.js';
+import { EngineState } from '../src/state/engine-state.js';
+import type { StateSignal } from '../src/state/signals.js';
+import { SyntheticShop } from '../src/synth/shop.js';
+import { heapAndBuffers, median, settleHeap, table } from './report.js';
+
+/**
+ * The core bench: pre-generated synthetic-shop events, encoded once, fed through the whole
+ * graph in-process (decode + validate + dedupe + watermark + keyed state, in RxJS batches),
+ * and, in the same run, through a bare loop that only decodes and applies the same
+ * aggregation (no validation, no dedupe, no watermark, no RxJS): the ceiling.
+ */
+export interface CoreBenchOptions {
+  customers: number;
+  events: number;
+  format: PayloadFormat;
+  repeats: number;
+}
+
+function prepare(opts: CoreBenchOptions): { messages: RawMessage[]; customers: number } {
+  // Start the shop far enough in the past that no event is "in the future" for validation.
+  const shop = new SyntheticShop({ seed: 7, customers: opts.customers, products: 5000, startTs: Date.UTC(2025, 0, 1) });
+  const messages: RawMessage[] = new Array(opts.events);
+  const seen = new Set<string>();
+  for (let i = 0; i < opts.events; i++) {
+    const e = shop.next();
+    if (e === undefined) {
+      messages.length = i;
+      break;
+    }
+    seen.add(e.customerId);
+    messages[i] = { bytes: encodePayload(e, opts.format), subject: 'bench', receivedAt: 0 };
+  }
+  return { messages, customers: seen.size };
+}
+
+function ceiling(config: VigilConfig, messages: RawMessage[]): number {
+  const state = new EngineState(config);
+  const signals: StateSignal[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < messages.length; i++) {
+    const r = decodePayload(messages[i]!.bytes, config.limits.maxPayloadBytes);
+    if (r.ok) state.store.apply(r.value as CanonicalEvent, signals);
+    if (signals.length > 4096) signals.length = 0;
+  }
+  return performance.now() - t0;
+}
+
+async function engineRun(config: VigilConfig, messages: RawMessage[]): Promise<{ ms: number; engine: Engine }> {
+  const engine = new Engine(config);
+  const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.batchSize, finite: true });
+  const t0 = performance.now();
+  await engine.run(source);
+  const ms = performance.now() - t0;
+  if (engine.state.counters.applied !== messages.length) {
+    throw new Error(`bench input not fully applied: ${JSON.stringify(engine.state.counters.toJSON())}`);
+  }
+  return { ms, engine };
+}
+
+export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, string | number>> {
+  const config = loadConfig({ env: process.env });
+  process.stderr.write(`core: generating ${opts.events} events for ${opts.customers} customers...\n`);
+  const { messages, customers } = prepare(opts);
+  const bytes = messages.reduce((s, m) => s + m.bytes.length, 0);
+  const engineMs: number[] = [];
+  const ceilingMs: number[] = [];
+  for (let r = 0; r < opts.repeats; r++) {
+    await settleHeap();
+    ceilingMs.push(ceiling(config, messages));
+    await settleHeap();
+    engineMs.push((await engineRun(config, messages)).ms);
+    process.stderr.write(`  run ${r + 1}/${opts.repeats}: engine ${engineMs.at(-1)!.toFixed(0)} ms, ceiling ${ceilingMs.at(-1)!.toFixed(0)} ms\n`);
+  }
+  // Memory: one more engine run, measured against the heap before it with the input still held.
+  await settleHeap();
+  const before = heapAndBuffers();
+  const { engine } = await engineRun(config, messages);
+  await settleHeap();
+  const after = heapAndBuffers();
+  const stateCustomers = engine.state.store.size;
+  const n = messages.length;
+  const e = median(engineMs);
+  const c = median(ceilingMs);
+  return {
+    customers: stateCustomers,
+    events: n,
+    format: opts.format,
+    'avg payload B': Math.round(bytes / n),
+    'engine ev/s': Math.round((n / e) * 1000),
+    'engine ns/ev': Math.round((e * 1e6) / n),
+    'ceiling ev/s': Math.round((n / c) * 1000),
+    'ceiling ns/ev': Math.round((c * 1e6) / n),
+    'engine/ceiling': +(c / e).toFixed(2),
+    'state B/customer': Math.round((after - before) / Math.max(1, stateCustomers)),
+    'store column B/customer': Math.round(engine.state.store.columnBytes / Math.max(1, stateCustomers)),
+    'ids remembered': engine.state.seen.size,
+    'distinct customers in input': customers,
+  };
+}
+
+export function printCore(rows: Record<string, string | number>[]): void {
+  process.stdout.write(table(rows) + '\n');
+}

@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine.js';
+import { EventTimers } from '../src/state/timers.js';
+import { WatermarkTracker } from '../src/state/watermark.js';
+import { dump, message, runMessages, testConfig } from './support/engine-harness.js';
+
+const T0 = Date.UTC(2026, 4, 1);
+const MIN = 60_000;
+const view = (customerId: string, ts: number, id: string) => ({ id, type: 'page_view', customerId, ts });
+
+describe('sessions, TTL and event-time timers', () => {
+  const config = testConfig({
+    state: { sessionGapMs: 30 * MIN, ttlMs: 24 * 60 * MIN },
+    eventTime: { maxOutOfOrdernessMs: 0, allowedLatenessMs: 60 * MIN },
+  });
+
+  it('closes a session once the watermark passes its last event plus the gap, not before', async () => {
+    const msgs = [
+      message(view('a', T0, '1')),
+      message(view('a', T0 + 10 * MIN, '2')),
+      message(view('b', T0 + 39 * MIN, '3')), // watermark 39 min: a's session (ends 40) still open
+      message(view('b', T0 + 41 * MIN, '4')), // watermark 41 min: a's session closes
+    ];
+    const { signals } = await runMessages(config, msgs.slice(0, 3), { finite: false });
+    expect(signals.filter((s) => s.kind === 'session_closed')).toEqual([]);
+    const all = await runMessages(config, msgs, { finite: false });
+    expect(all.signals).toEqual([{ kind: 'session_closed', customerId: 'a', start: T0, end: T0 + 10 * MIN, events: 2, at: T0 + 41 * MIN }]);
+  });
+
+  it('starts a new session after a gap, counting sessions', async () => {
+    const msgs = [0, 5, 50, 55, 200].map((m, i) => message(view('a', T0 + m * MIN, `s${i}`)));
+    const { engine, signals } = await runMessages(config, msgs);
+    const v = engine.state.store.view('a', engine.state.watermark.watermark)!;
+    expect(v.session.count).toBe(3);
+    expect(signals.filter((s) => s.kind === 'session_closed').map((s) => s.kind === 'session_closed' && s.events)).toEqual([2, 2]);
+    expect(v.session.open).toBe(true); // end of input reaches 200 min; the last session ends at 230
+  });
+
+  it('evicts a customer idle for the TTL (event time) and frees the slot for a newcomer', async () => {
+    const msgs = [message(view('old', T0, 'o1')), message(view('other', T0 + 25 * 60 * MIN, 'x1')), message(view('new', T0 + 25 * 60 * MIN + 1, 'n1'))];
+    const { engine, signals } = await runMessages(config, msgs);
+    expect(engine.state.store.has('old')).toBe(false);
+    expect(signals.some((s) => s.kind === 'evicted' && s.customerId === 'old')).toBe(true);
+    expect(engine.state.store.size).toBe(2);
+    expect(engine.state.store.capacity).toBeGreaterThanOrEqual(2);
+    expect(engine.state.store.view('new', T0 + 25 * 60 * MIN + 1)!.events).toBe(1);
+  });
+
+  it('fires analytics timers in due order exactly when the watermark passes them', () => {
+    const timers = new EventTimers(8);
+    const kind = timers.defineKind('nothing_by_t');
+    const other = timers.defineKind('other');
+    timers.arm(3, kind, 500);
+    timers.arm(1, kind, 100);
+    timers.arm(2, other, 100);
+    timers.arm(1, kind, 300); // re-armed: the 100 entry is stale now
+    timers.arm(4, kind, 200);
+    timers.cancel(4, kind);
+    const fired: [number, number, number][] = [];
+    timers.fireUntil(299, (s, k, d) => fired.push([s, k, d]));
+    expect(fired).toEqual([[2, other, 100]]);
+    timers.fireUntil(1000, (s, k, d) => fired.push([s, k, d]));
+    expect(fired).toEqual([
+      [2, other, 100],
+      [1, kind, 300],
+      [3, kind, 500],
+    ]);
+  });
+
+  it('orders timers like a sorted list, for any arm/cancel sequence (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1000 }), fc.boolean())),
+        fc.integer({ min: 0, max: 1000 }),
+        (ops, watermark) => {
+          const timers = new EventTimers(4); // grows past 4 slots on demand
+          timers.ensureSlotCapacity(16);
+          const kinds = [timers.defineKind('a'), timers.defineKind('b')];
+          const live = new Map<string, number>();
+          for (const [slot, k, due, cancel] of ops) {
+            if (cancel) {
+              timers.cancel(slot, kinds[k]!);
+              live.delete(`${slot}/${k}`);
+            } else {
+              timers.arm(slot, kinds[k]!, due);
+              live.set(`${slot}/${k}`, due);
+            }
+          }
+          const expected = [...live]
+            .map(([key, due]) => [Number(key.split('/')[0]), Number(key.split('/')[1]), due] as [number, number, number])
+            .filter(([, , due]) => due <= watermark)
+            .sort((x, y) => x[2] - y[2] || x[0] - y[0] || x[1] - y[1]);
+          const fired: [number, number, number][] = [];
+          timers.fireUntil(watermark, (s, k, d) => fired.push([s, k, d]));
+          expect(fired).toEqual(expected);
+        },
+      ),
+    );
+  });
+});
+
+describe('watermarks', () => {
+  it('trail the highest event time by the out-of-orderness bound and never go back', () => {
+    const w = new WatermarkTracker(1000, 5000);
+    expect(w.observe('p', 10_000, 0)).toBe(9000);
+    expect(w.observe('p', 5_000, 0)).toBe(9000);
+    expect(w.observe('p', 12_000, 0)).toBe(11_000);
+  });
+
+  it('are held back by the slowest active partition, until it has been idle for the timeout', () => {
+    const w = new WatermarkTracker(0, 5000);
+    w.observe('slow', 10_000, 0);
+    w.observe('fast', 100_000, 0);
+    expect(w.watermark).toBe(10_000);
+    w.observe('fast', 200_000, 4000);
+    expect(w.watermark).toBe(10_000);
+    expect(w.refresh(5001)).toBe(200_000); // slow has said nothing for over 5 s
+    w.observe('slow', 11_000, 6000); // slow speaks again: the watermark does not move back
+    expect(w.watermark).toBe(200_000);
+  });
+
+  it('jump to the last event time when a finite input ends', () => {
+    const w = new WatermarkTracker(60_000, 5000);
+    w.observe('p', 1_000_000, 0);
+    expect(w.watermark).toBe(940_000);
+    expect(w.endOfInput()).toBe(1_000_000);
+  });
+});
+
+describe('snapshots', () => {
+  const config = testConfig({ state: { ttlMs: 10 * 24 * 60 * MIN } });
+  const events = Array.from({ length: 3000 }, (_, i) => {
+    const customerId = `c${(i * 7919) % 97}`;
+    const ts = T0 + i * 3 * MIN - (i % 5) * MIN;
+    if (i % 11 === 0) return { id: `e${i}`, type: 'purchase', customerId, ts, orderId: `o${i}`, items: [{ productId: `p${i % 13}`, price: 9.5, quantity: 1 + (i % 3) }] };
+    if (i % 4 === 0) return { id: `e${i}`, type: 'add_to_cart', customerId, ts, productId: `p${i % 17}` };
+    return { id: `e${i}`, type: 'product_view', customerId, ts, productId: `p${i % 23}` };
+  });
+  const msgs = events.map((e) => message(e));
+  msgs.splice(1600, 0, msgs[1450]!, msgs[1590]!); // redeliveries after the cut, one of a message before it
+
+  it('round-trip: snapshot, restore, snapshot gives the same bytes', async () => {
+    const { engine } = await runMessages(config, msgs.slice(0, 1500), { finite: false });
+    const bytes = engine.state.snapshot();
+    const restored = new Engine(config);
+    restored.state.restore(bytes, 0);
+    expect(Buffer.from(restored.state.snapshot()).equals(Buffer.from(bytes))).toBe(true);
+    expect(dump(restored)).toEqual(dump(engine));
+  });
+
+  it('an engine restored mid-stream ends exactly where an uninterrupted one does', async () => {
+    const whole = await runMessages(config, msgs);
+    const first = await runMessages(config, msgs.slice(0, 1500), { finite: false });
+    const resumed = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
+    resumed.state.restore(first.engine.state.snapshot(), 0);
+    const second = await runMessages(config, msgs.slice(1500), { engine: resumed });
+    expect(dump(resumed)).toEqual(dump(whole.engine));
+    expect([...first.signals, ...second.signals]).toEqual(whole.signals);
+    expect(resumed.state.counters.toJSON()).toEqual(whole.engine.state.counters.toJSON());
+    expect(resumed.state.counters.duplicate).toBe(2);
+  });
+
+  it('refuses a corrupt snapshot with VIGIL_ERR_SNAPSHOT', () => {
+    const engine = new Engine(config);
+    expect(() => engine.state.restore(new Uint8Array([1, 2, 3]))).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
+    const other = new Engine(testConfig({ state: { windows: [{ name: 'x', horizonMs: 60000, buckets: 2 }] } }));
+    expect(() => other.state.restore(engine.state.snapshot())).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
+  });
+});
