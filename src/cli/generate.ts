@@ -1,0 +1,55 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { encodePayload } from '../codec/encode.js';
+import { loadConfig } from '../config/load.js';
+import { VigilError } from '../errors.js';
+import { SyntheticShop } from '../synth/shop.js';
+import { bar, ProgressLine } from './progress.js';
+
+export interface GenerateOptions {
+  readonly out?: string | undefined;
+  readonly events?: string | undefined;
+  readonly format?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly customers?: string | undefined;
+  readonly configFile?: string | undefined;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new VigilError('VIGIL_ERR_USAGE', `--${name} must be a whole number, got '${value}'`);
+  return n;
+}
+
+/** Writes the synthetic shop's events as JSON Lines or a msgpack stream (for replay, publish, tests). */
+export async function generate(opts: GenerateOptions): Promise<void> {
+  if (opts.out === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'generate needs --out FILE (or - for stdout)');
+  const format = opts.format ?? 'jsonl';
+  if (format !== 'jsonl' && format !== 'msgpack') throw new VigilError('VIGIL_ERR_USAGE', `--format must be jsonl or msgpack, got '${format}'`);
+  const config = loadConfig({ file: opts.configFile, env: process.env });
+  const events = positiveInt('events', opts.events, 100_000);
+  const shop = new SyntheticShop({
+    seed: positiveInt('seed', opts.seed, config.demo.seed),
+    customers: positiveInt('customers', opts.customers, config.demo.customers),
+    products: config.demo.products,
+    startTs: Date.UTC(2026, 0, 1),
+  });
+  const out = opts.out === '-' ? process.stdout : createWriteStream(opts.out);
+  let written = 0;
+  const progress = new ProgressLine(() => `${bar(written / events)} ${written} / ${events} events`).start();
+  try {
+    for (; written < events; written++) {
+      const e = shop.next();
+      if (e === undefined) break;
+      const chunk = format === 'jsonl' ? JSON.stringify(e) + '\n' : encodePayload(e, 'msgpack');
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } finally {
+    progress.stop();
+  }
+  if (out !== process.stdout) {
+    out.end();
+    await once(out, 'finish');
+  }
+}
