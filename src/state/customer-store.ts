@@ -3,8 +3,8 @@ import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../schema/eve
 import { productBit, type ActivityResult } from './activity-aggregate.js';
 import { ProductDictionary } from './product-dictionary.js';
 import type { StateSignal } from './signals.js';
-import { SlotColumns } from './slot-columns.js';
-import { EventTimers } from './timers.js';
+import { RecordLayout, SlotRecords } from './slot-records.js';
+import { EventTimers, type EventTimersSnapshot } from './timers.js';
 import { WindowRings } from './window-rings.js';
 
 export interface CustomerStoreOptions {
@@ -47,71 +47,60 @@ export interface CustomerView {
 
 const NO_SLOT = -1;
 
+/** Scalar fields of a customer's record, by type. */
+const F64_FIELDS = ['firstSeen', 'lastSeen', 'revenue', 'lastPurchase', 'gapMean', 'gapM2', 'sessionStart', 'sessionLast'] as const;
+const U32_FIELDS = ['events', 'purchases', 'gapCount', 'sessionEvents', 'sessions', 'cartQuantity'] as const;
+type F64Field = (typeof F64_FIELDS)[number];
+type U32Field = (typeof U32_FIELDS)[number];
+
 /**
- * Keyed per-customer state, like Flink's keyed state: one slot per customer in
- * struct-of-arrays columns, plus bucketed windows, sessions by inactivity gap, purchase gap
- * statistics, a ring of recent items and event-time timers. A `Map` from customer id to slot
- * is the only per-customer object. Idle customers are evicted by an event-time TTL timer.
+ * Keyed per-customer state, like Flink's keyed state: one fixed-size record per customer
+ * (`SlotRecords`) holding lifetime totals, purchase-gap statistics, the open session, the
+ * cart, a ring of recent items and the window rings; event-time timers beside it. A `Map`
+ * from customer id to slot is the only per-customer object. Idle customers are evicted by
+ * an event-time TTL timer and their slot is reused.
  */
 export class CustomerStore {
   readonly timers: EventTimers;
   readonly products: ProductDictionary;
   readonly windows: WindowRings;
+  private readonly records: SlotRecords;
   private readonly slots = new Map<string, number>();
   private ids: (string | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   private highWater = 0;
-  private readonly cols: SlotColumns<
-    | 'firstSeen'
-    | 'lastSeen'
-    | 'events'
-    | 'purchases'
-    | 'revenue'
-    | 'lastPurchase'
-    | 'gapCount'
-    | 'gapMean'
-    | 'gapM2'
-    | 'sessionStart'
-    | 'sessionLast'
-    | 'sessionEvents'
-    | 'sessions'
-    | 'cartQuantity'
-    | 'recentProducts'
-    | 'recentActions'
-    | 'recentHead'
-  >;
+  /** Element offsets of the scalar fields inside a record. */
+  private readonly f: Readonly<Record<F64Field | U32Field, number>>;
+  private readonly recentProducts: number; // u32 × R
+  private readonly recentActions: number; // u8 × R
+  private readonly recentHead: number; // u8
+  private readonly s64: number;
+  private readonly s32: number;
+  private readonly s8: number;
+  private readonly R: number;
   private readonly sessionEndKind: number;
   private readonly ttlKind: number;
   private readonly timerHandlers: ((slot: number, due: number, wm: number, out: StateSignal[]) => void)[] = [];
-  private readonly R: number;
   evictions = 0;
 
   constructor(private readonly opts: CustomerStoreOptions) {
     const capacity = Math.max(16, opts.initialCapacity ?? 1024);
     this.R = opts.recentItems;
-    this.cols = new SlotColumns(
-      {
-        firstSeen: { ctor: Float64Array, width: 1 },
-        lastSeen: { ctor: Float64Array, width: 1 },
-        events: { ctor: Uint32Array, width: 1 },
-        purchases: { ctor: Uint32Array, width: 1 },
-        revenue: { ctor: Float64Array, width: 1 },
-        lastPurchase: { ctor: Float64Array, width: 1, initial: NaN },
-        gapCount: { ctor: Uint32Array, width: 1 },
-        gapMean: { ctor: Float64Array, width: 1 },
-        gapM2: { ctor: Float64Array, width: 1 },
-        sessionStart: { ctor: Float64Array, width: 1 },
-        sessionLast: { ctor: Float64Array, width: 1 },
-        sessionEvents: { ctor: Uint32Array, width: 1 },
-        sessions: { ctor: Uint32Array, width: 1 },
-        cartQuantity: { ctor: Uint32Array, width: 1 },
-        recentProducts: { ctor: Uint32Array, width: this.R },
-        recentActions: { ctor: Uint8Array, width: this.R },
-        recentHead: { ctor: Uint8Array, width: 1 },
-      },
-      capacity,
-    );
-    this.windows = new WindowRings(opts.windows, capacity);
+    const layout = new RecordLayout();
+    for (const name of F64_FIELDS) layout.add(name, 'f64', 1, name === 'lastPurchase' ? NaN : 0);
+    for (const name of U32_FIELDS) layout.add(name, 'u32');
+    layout.add('recentProducts', 'u32', this.R).add('recentActions', 'u8', this.R).add('recentHead', 'u8');
+    this.windows = new WindowRings(opts.windows, layout);
+    layout.seal();
+    this.records = new SlotRecords(layout, capacity);
+    this.windows.bind(this.records);
+    this.f = Object.fromEntries([...F64_FIELDS, ...U32_FIELDS].map((n) => [n, layout.offset(n)])) as Record<F64Field | U32Field, number>;
+    this.recentProducts = layout.offset('recentProducts');
+    this.recentActions = layout.offset('recentActions');
+    this.recentHead = layout.offset('recentHead');
+    this.s64 = layout.stride('f64');
+    this.s32 = layout.stride('u32');
+    this.s8 = layout.stride('u8');
     this.timers = new EventTimers(capacity);
     this.products = new ProductDictionary(opts.maxProducts);
     this.sessionEndKind = this.timers.defineKind(SESSION_END_TIMER);
@@ -125,12 +114,16 @@ export class CustomerStore {
   }
 
   get capacity(): number {
-    return this.cols.capacity;
+    return this.records.capacity;
   }
 
-  /** Bytes held in typed arrays (the Map, ids and products are on the JS heap besides). */
-  get columnBytes(): number {
-    return this.cols.bytes + this.windows.bytes;
+  get bytesPerRecord(): number {
+    return this.records.layout.bytesPerRecord;
+  }
+
+  /** Bytes held in records (the Map, ids, timers and products are besides). */
+  get recordBytes(): number {
+    return this.records.bytes;
   }
 
   /**
@@ -168,12 +161,13 @@ export class CustomerStore {
       slot = this.admit(e.customerId, ts);
       if (slot === NO_SLOT) return false;
     }
-    const cols = this.cols;
-    const lastSeen = cols.col<Float64Array>('lastSeen');
-    const firstSeen = cols.col<Float64Array>('firstSeen');
-    if (ts > lastSeen[slot]!) lastSeen[slot] = ts;
-    if (ts < firstSeen[slot]!) firstSeen[slot] = ts;
-    cols.col<Uint32Array>('events')[slot]!++;
+    const { f64, u32 } = this.records;
+    const f = this.f;
+    const b64 = slot * this.s64;
+    const b32 = slot * this.s32;
+    if (ts > f64[b64 + f.lastSeen]!) f64[b64 + f.lastSeen] = ts;
+    if (ts < f64[b64 + f.firstSeen]!) f64[b64 + f.firstSeen] = ts;
+    u32[b32 + f.events]!++;
 
     let revenue = 0;
     let bit = 0;
@@ -183,18 +177,17 @@ export class CustomerStore {
         break;
       case 'add_to_cart':
         this.pushRecent(slot, e.productId, RecentAction.carted);
-        cols.col<Uint32Array>('cartQuantity')[slot]! += e.quantity ?? 1;
+        u32[b32 + f.cartQuantity]! += e.quantity ?? 1;
         break;
-      case 'remove_from_cart': {
+      case 'remove_from_cart':
         this.pushRecent(slot, e.productId, RecentAction.uncarted);
-        const cart = cols.col<Uint32Array>('cartQuantity');
-        cart[slot] = Math.max(0, cart[slot]! - (e.quantity ?? 1));
+        u32[b32 + f.cartQuantity] = Math.max(0, u32[b32 + f.cartQuantity]! - (e.quantity ?? 1));
         break;
-      }
       case 'purchase':
         revenue = orderRevenue(e);
         for (const item of e.items) this.pushRecent(slot, item.productId, RecentAction.purchased);
         this.recordPurchase(slot, ts, revenue);
+        u32[b32 + f.cartQuantity] = 0;
         break;
       default:
         break;
@@ -209,119 +202,118 @@ export class CustomerStore {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.highWater++;
-      if (slot >= this.cols.capacity) this.grow(this.cols.capacity * 2);
-    } else {
-      this.cols.reset(slot);
-      this.windows.reset(slot);
+      if (slot >= this.records.capacity) this.grow(this.records.capacity * 2);
     }
+    this.records.reset(slot);
     this.slots.set(customerId, slot);
     this.ids[slot] = customerId;
-    this.cols.col<Float64Array>('firstSeen')[slot] = ts;
-    this.cols.col<Float64Array>('lastSeen')[slot] = ts;
+    const b64 = slot * this.s64;
+    this.records.f64[b64 + this.f.firstSeen] = ts;
+    this.records.f64[b64 + this.f.lastSeen] = ts;
     this.timers.arm(slot, this.ttlKind, ts + this.opts.ttlMs);
     return slot;
   }
 
   private grow(capacity: number): void {
-    this.cols.grow(capacity);
-    this.windows.grow(capacity);
+    this.records.grow(capacity);
     this.timers.ensureSlotCapacity(capacity);
   }
 
   private recordPurchase(slot: number, ts: number, revenue: number): void {
-    const cols = this.cols;
-    cols.col<Uint32Array>('purchases')[slot]!++;
-    cols.col<Float64Array>('revenue')[slot]! += revenue;
-    const lastPurchase = cols.col<Float64Array>('lastPurchase');
-    const prev = lastPurchase[slot]!;
+    const { f64, u32 } = this.records;
+    const f = this.f;
+    const b64 = slot * this.s64;
+    const b32 = slot * this.s32;
+    u32[b32 + f.purchases]!++;
+    f64[b64 + f.revenue]! += revenue;
+    const prev = f64[b64 + f.lastPurchase]!;
     if (Number.isNaN(prev)) {
-      lastPurchase[slot] = ts;
+      f64[b64 + f.lastPurchase] = ts;
     } else if (ts > prev) {
       // Welford's update: mean and M2 of the gaps without keeping the gaps.
       const gap = ts - prev;
-      const n = ++cols.col<Uint32Array>('gapCount')[slot]!;
-      const mean = cols.col<Float64Array>('gapMean');
-      const delta = gap - mean[slot]!;
-      mean[slot]! += delta / n;
-      cols.col<Float64Array>('gapM2')[slot]! += delta * (gap - mean[slot]!);
-      lastPurchase[slot] = ts;
+      const n = ++u32[b32 + f.gapCount]!;
+      const delta = gap - f64[b64 + f.gapMean]!;
+      f64[b64 + f.gapMean]! += delta / n;
+      f64[b64 + f.gapM2]! += delta * (gap - f64[b64 + f.gapMean]!);
+      f64[b64 + f.lastPurchase] = ts;
     }
     // An older purchase arriving late counts in totals and windows but is not a gap.
   }
 
-  /** Returns the interned product id. */
+  /** Records the product in the recent-items ring; returns its interned id. */
   private pushRecent(slot: number, productId: string, action: number): number {
     const product = this.products.intern(productId);
     const R = this.R;
-    const heads = this.cols.col<Uint8Array>('recentHead');
-    const products = this.cols.col<Uint32Array>('recentProducts');
-    const actions = this.cols.col<Uint8Array>('recentActions');
-    const head = heads[slot]!;
-    const last = slot * R + ((head + R - 1) % R);
-    if (products[last] === product && actions[last] === action) return product; // a repeat adds nothing
-    products[slot * R + head] = product;
-    actions[slot * R + head] = action;
-    heads[slot] = (head + 1) % R;
+    const { u32, u8 } = this.records;
+    const headAt = slot * this.s8 + this.recentHead;
+    const p0 = slot * this.s32 + this.recentProducts;
+    const a0 = slot * this.s8 + this.recentActions;
+    const head = u8[headAt]!;
+    const last = (head + R - 1) % R;
+    if (u32[p0 + last] === product && u8[a0 + last] === action) return product; // a repeat adds nothing
+    u32[p0 + head] = product;
+    u8[a0 + head] = action;
+    u8[headAt] = (head + 1) % R;
     return product;
   }
 
   private trackSession(slot: number, ts: number, out: StateSignal[]): void {
     const gap = this.opts.sessionGapMs;
-    const cols = this.cols;
-    const start = cols.col<Float64Array>('sessionStart');
-    const last = cols.col<Float64Array>('sessionLast');
-    const events = cols.col<Uint32Array>('sessionEvents');
-    if (events[slot]! > 0 && ts > last[slot]! + gap) {
+    const { f64, u32 } = this.records;
+    const f = this.f;
+    const start = slot * this.s64 + f.sessionStart;
+    const last = slot * this.s64 + f.sessionLast;
+    const events = slot * this.s32 + f.sessionEvents;
+    if (u32[events]! > 0 && ts > f64[last]! + gap) {
       this.closeSession(slot, ts, out); // a new session began before the timer saw the old one end
     }
-    if (events[slot] === 0) {
-      start[slot] = ts;
-      last[slot] = ts;
-      events[slot] = 1;
-      cols.col<Uint32Array>('sessions')[slot]!++;
+    if (u32[events] === 0) {
+      f64[start] = ts;
+      f64[last] = ts;
+      u32[events] = 1;
+      u32[slot * this.s32 + f.sessions]!++;
       this.timers.arm(slot, this.sessionEndKind, ts + gap);
-    } else if (ts >= start[slot]! - gap) {
-      if (ts < start[slot]!) start[slot] = ts;
-      if (ts > last[slot]!) last[slot] = ts; // the armed timer re-arms itself lazily
-      events[slot]!++;
+    } else if (ts >= f64[start]! - gap) {
+      if (ts < f64[start]!) f64[start] = ts;
+      if (ts > f64[last]!) f64[last] = ts; // the armed timer re-arms itself lazily
+      u32[events]!++;
     }
     // else: the event belongs to a session that already closed; windows have it, sessions do not.
   }
 
   private closeSession(slot: number, at: number, out: StateSignal[]): void {
-    const events = this.cols.col<Uint32Array>('sessionEvents');
+    const { f64, u32 } = this.records;
+    const events = slot * this.s32 + this.f.sessionEvents;
     out.push({
       kind: 'session_closed',
       customerId: this.ids[slot]!,
-      start: this.cols.col<Float64Array>('sessionStart')[slot]!,
-      end: this.cols.col<Float64Array>('sessionLast')[slot]!,
-      events: events[slot]!,
+      start: f64[slot * this.s64 + this.f.sessionStart]!,
+      end: f64[slot * this.s64 + this.f.sessionLast]!,
+      events: u32[events]!,
       at,
     });
-    events[slot] = 0;
+    u32[events] = 0;
     this.timers.cancel(slot, this.sessionEndKind);
   }
 
   private onSessionEnd(slot: number, due: number, wm: number, out: StateSignal[]): void {
-    if (this.cols.col<Uint32Array>('sessionEvents')[slot] === 0) return;
-    const end = this.cols.col<Float64Array>('sessionLast')[slot]! + this.opts.sessionGapMs;
-    if (end > due) {
-      if (end <= wm) this.closeSession(slot, wm, out);
-      else this.timers.arm(slot, this.sessionEndKind, end);
-    } else {
-      this.closeSession(slot, wm, out);
-    }
+    if (this.records.u32[slot * this.s32 + this.f.sessionEvents] === 0) return;
+    const end = this.records.f64[slot * this.s64 + this.f.sessionLast]! + this.opts.sessionGapMs;
+    if (end > due && end > wm) this.timers.arm(slot, this.sessionEndKind, end);
+    else this.closeSession(slot, wm, out);
   }
 
   private onTtl(slot: number, due: number, wm: number, out: StateSignal[]): void {
-    const expires = this.cols.col<Float64Array>('lastSeen')[slot]! + this.opts.ttlMs;
+    const lastSeen = this.records.f64[slot * this.s64 + this.f.lastSeen]!;
+    const expires = lastSeen + this.opts.ttlMs;
     if (expires > wm) {
       this.timers.arm(slot, this.ttlKind, Math.max(expires, due));
       return;
     }
     const customerId = this.ids[slot]!;
-    if (this.cols.col<Uint32Array>('sessionEvents')[slot]! > 0) this.closeSession(slot, wm, out);
-    out.push({ kind: 'evicted', customerId, lastSeen: this.cols.col<Float64Array>('lastSeen')[slot]!, at: wm });
+    if (this.records.u32[slot * this.s32 + this.f.sessionEvents]! > 0) this.closeSession(slot, wm, out);
+    out.push({ kind: 'evicted', customerId, lastSeen, at: wm });
     this.timers.cancelAll(slot);
     this.slots.delete(customerId);
     this.ids[slot] = undefined;
@@ -341,20 +333,20 @@ export class CustomerStore {
   view(customerId: string, asOf: number): CustomerView | undefined {
     const slot = this.slots.get(customerId);
     if (slot === undefined) return undefined;
-    const c = this.cols;
-    const f64 = (n: Parameters<typeof c.col>[0]) => c.col<Float64Array>(n)[slot]!;
-    const u32 = (n: Parameters<typeof c.col>[0]) => c.col<Uint32Array>(n)[slot]!;
-    const gapCount = u32('gapCount');
-    const lastPurchase = f64('lastPurchase');
-    const sessionOpen = u32('sessionEvents') > 0;
+    const { f64, u32, u8 } = this.records;
+    const d = (n: F64Field) => f64[slot * this.s64 + this.f[n]]!;
+    const n = (name: U32Field) => u32[slot * this.s32 + this.f[name]]!;
+    const gapCount = n('gapCount');
+    const lastPurchase = d('lastPurchase');
+    const sessionOpen = n('sessionEvents') > 0;
     const recentItems: CustomerView['recentItems'] = [];
-    const head = c.col<Uint8Array>('recentHead')[slot]!;
+    const head = u8[slot * this.s8 + this.recentHead]!;
     for (let k = 1; k <= this.R; k++) {
-      const i = slot * this.R + ((head - k + this.R) % this.R);
-      const action = c.col<Uint8Array>('recentActions')[i]!;
+      const i = (head - k + this.R) % this.R;
+      const action = u8[slot * this.s8 + this.recentActions + i]!;
       if (action === 0) break;
       recentItems.push({
-        productId: this.products.name(c.col<Uint32Array>('recentProducts')[i]!),
+        productId: this.products.name(u32[slot * this.s32 + this.recentProducts + i]!),
         action: actionNames[action] as RecentActionName,
       });
     }
@@ -362,25 +354,25 @@ export class CustomerStore {
     this.windows.specs.forEach((spec, r) => (windows[spec.name] = this.windows.result(slot, r, asOf)));
     return {
       customerId,
-      firstSeen: f64('firstSeen'),
-      lastSeen: f64('lastSeen'),
-      events: u32('events'),
-      purchases: u32('purchases'),
-      revenue: f64('revenue'),
+      firstSeen: d('firstSeen'),
+      lastSeen: d('lastSeen'),
+      events: n('events'),
+      purchases: n('purchases'),
+      revenue: d('revenue'),
       lastPurchase: Number.isNaN(lastPurchase) ? null : lastPurchase,
       purchaseGap: {
         count: gapCount,
-        meanMs: f64('gapMean'),
-        varianceMs2: gapCount > 1 ? f64('gapM2') / (gapCount - 1) : 0,
+        meanMs: d('gapMean'),
+        varianceMs2: gapCount > 1 ? d('gapM2') / (gapCount - 1) : 0,
       },
       session: {
-        count: u32('sessions'),
+        count: n('sessions'),
         open: sessionOpen,
-        start: sessionOpen ? f64('sessionStart') : null,
-        last: sessionOpen ? f64('sessionLast') : null,
-        events: u32('sessionEvents'),
+        start: sessionOpen ? d('sessionStart') : null,
+        last: sessionOpen ? d('sessionLast') : null,
+        events: n('sessionEvents'),
       },
-      cartQuantity: u32('cartQuantity'),
+      cartQuantity: n('cartQuantity'),
       recentItems,
       windows,
     };
@@ -388,13 +380,11 @@ export class CustomerStore {
 
   snapshot(): CustomerStoreSnapshot {
     return {
-      windows: this.opts.windows.map((w) => ({ ...w })),
-      recentItems: this.R,
+      layout: this.records.layout.signature(),
       highWater: this.highWater,
       ids: this.ids.slice(0, this.highWater).map((id) => id ?? null),
       freeSlots: [...this.freeSlots],
-      columns: this.cols.snapshot(this.highWater),
-      rings: this.windows.snapshot(this.highWater),
+      records: this.records.snapshot(this.highWater),
       timers: this.timers.snapshot(this.highWater),
       products: this.products.snapshot(),
       evictions: this.evictions,
@@ -402,35 +392,32 @@ export class CustomerStore {
   }
 
   restore(s: CustomerStoreSnapshot): void {
-    const sameWindows = JSON.stringify(s.windows) === JSON.stringify(this.opts.windows.map((w) => ({ ...w })));
-    if (!sameWindows || s.recentItems !== this.R) {
+    if (s.layout !== this.records.layout.signature()) {
       throw new Error('snapshot was taken with different window or recent-item settings');
     }
-    let capacity = Math.max(16, this.cols.capacity);
+    let capacity = Math.max(16, this.records.capacity);
     while (capacity < s.highWater) capacity *= 2;
-    this.cols.restore(s.columns, capacity);
-    this.windows.restore(s.rings, capacity);
+    this.records.restore(s.records, capacity);
     this.products.restore(s.products);
     this.timers.restore(s.timers, capacity);
     this.highWater = s.highWater;
     this.slots.clear();
-    this.freeSlots.length = 0;
     this.ids = s.ids.map((id) => id ?? undefined);
     this.ids.forEach((id, slot) => id !== undefined && this.slots.set(id, slot));
+    this.freeSlots.length = 0;
     this.freeSlots.push(...s.freeSlots);
     this.evictions = s.evictions;
   }
 }
 
 export interface CustomerStoreSnapshot {
-  windows: WindowSpec[];
-  recentItems: number;
+  /** Record layout signature: windows and ring sizes must match to restore. */
+  layout: string;
   highWater: number;
   ids: (string | null)[];
   freeSlots: number[];
-  columns: Record<string, Uint8Array>;
-  rings: Record<string, Uint8Array>[];
-  timers: { kinds: string[]; dueOf: Uint8Array[] };
+  records: Uint8Array;
+  timers: EventTimersSnapshot;
   products: string[];
   evictions: number;
 }

@@ -1,116 +1,124 @@
 import type { WindowSpec } from '../config/schema.js';
 import { eventTypes } from '../schema/event.js';
 import { activityAggregate, MAX_BUCKET_COUNT, type ActivityAcc, type ActivityResult } from './activity-aggregate.js';
-import { SlotColumns } from './slot-columns.js';
+import type { RecordLayout, SlotRecords } from './slot-records.js';
 
 const TYPES = eventTypes.length;
 
+interface RingOffsets {
+  width: number;
+  buckets: number;
+  head: number; // f64
+  revenue: number; // f64 × buckets
+  productBits: number; // u32 × buckets
+  counts: number; // u16 × buckets × types
+}
+
 /**
- * Sliding windows as rings of time buckets, one ring per configured horizon, stored as
- * struct-of-arrays across all customers.
+ * Sliding windows as rings of time buckets, one ring per configured horizon, held in each
+ * customer's record.
  *
  * Window assignment: an event at `ts` belongs to bucket number `floor(ts / width)` of each
  * ring. The ring keeps the newest `buckets` bucket numbers; moving the head forward clears
- * the buckets it passes. An event older than the ring still covers only lands in the
- * longer horizons. A window's result at time `t` merges the buckets numbered
+ * the buckets it passes. An event older than a ring still covers lands only in the longer
+ * horizons. A window's result at time `t` merges the buckets numbered
  * (floor(t / width) - buckets, floor(t / width)], so a window spans between
  * `horizon - width` and `horizon` of event time.
  */
 export class WindowRings {
-  readonly specs: readonly WindowSpec[];
-  private readonly widths: number[];
-  private readonly columns: SlotColumns<string>[];
+  private readonly rings: RingOffsets[] = [];
+  private records!: SlotRecords;
+  private s64 = 0;
+  private s32 = 0;
+  private s16 = 0;
 
-  constructor(specs: readonly WindowSpec[], capacity: number) {
-    this.specs = specs;
-    this.widths = specs.map((s) => s.horizonMs / s.buckets);
-    this.columns = specs.map(
-      (s) =>
-        new SlotColumns(
-          {
-            head: { ctor: Float64Array, width: 1 },
-            counts: { ctor: Uint16Array, width: s.buckets * TYPES },
-            revenue: { ctor: Float64Array, width: s.buckets },
-            productBits: { ctor: Uint32Array, width: s.buckets },
-          },
-          capacity,
-        ),
+  constructor(
+    readonly specs: readonly WindowSpec[],
+    layout: RecordLayout,
+  ) {
+    specs.forEach((s, r) => {
+      layout.add(`w${r}.head`, 'f64');
+      layout.add(`w${r}.revenue`, 'f64', s.buckets);
+      layout.add(`w${r}.productBits`, 'u32', s.buckets);
+      layout.add(`w${r}.counts`, 'u16', s.buckets * TYPES);
+    });
+  }
+
+  /** Binds to the records once the layout is sealed. */
+  bind(records: SlotRecords): void {
+    this.records = records;
+    const layout = records.layout;
+    this.s64 = layout.stride('f64');
+    this.s32 = layout.stride('u32');
+    this.s16 = layout.stride('u16');
+    this.rings.length = 0;
+    this.specs.forEach((s, r) =>
+      this.rings.push({
+        width: s.horizonMs / s.buckets,
+        buckets: s.buckets,
+        head: layout.offset(`w${r}.head`),
+        revenue: layout.offset(`w${r}.revenue`),
+        productBits: layout.offset(`w${r}.productBits`),
+        counts: layout.offset(`w${r}.counts`),
+      }),
     );
-  }
-
-  grow(capacity: number): void {
-    for (const c of this.columns) c.grow(capacity);
-  }
-
-  reset(slot: number): void {
-    for (const c of this.columns) c.reset(slot);
-  }
-
-  get bytes(): number {
-    return this.columns.reduce((sum, c) => sum + c.bytes, 0);
   }
 
   /** Adds one event to every ring. `bit` is the product sketch bit (0 when not a view). */
   add(slot: number, ts: number, typeIndex: number, revenue: number, bit: number): void {
-    for (let r = 0; r < this.columns.length; r++) {
-      const cols = this.columns[r]!;
-      const B = this.specs[r]!.buckets;
-      const bucketNo = Math.floor(ts / this.widths[r]!);
-      const head = cols.col<Float64Array>('head');
-      const counts = cols.col<Uint16Array>('counts');
-      const revenues = cols.col<Float64Array>('revenue');
-      const bits = cols.col<Uint32Array>('productBits');
-      const h = head[slot]!;
+    const { f64, u32, u16 } = this.records;
+    const base64 = slot * this.s64;
+    const base32 = slot * this.s32;
+    const base16 = slot * this.s16;
+    for (let r = 0; r < this.rings.length; r++) {
+      const ring = this.rings[r]!;
+      const B = ring.buckets;
+      const bucketNo = Math.floor(ts / ring.width);
+      const headAt = base64 + ring.head;
+      const h = f64[headAt]!;
       if (bucketNo > h) {
         // Clear the buckets the head passes over (all of them after a long silence).
         const clearUntil = Math.min(bucketNo, h + B);
         for (let k = h + 1; k <= clearUntil; k++) {
-          const b = slot * B + (k % B);
-          revenues[b] = 0;
-          bits[b] = 0;
-          counts.fill(0, b * TYPES, b * TYPES + TYPES);
+          const i = k % B;
+          f64[base64 + ring.revenue + i] = 0;
+          u32[base32 + ring.productBits + i] = 0;
+          const c = base16 + ring.counts + i * TYPES;
+          u16.fill(0, c, c + TYPES);
         }
-        head[slot] = bucketNo;
+        f64[headAt] = bucketNo;
       } else if (bucketNo <= h - B) {
         continue; // older than this ring covers
       }
-      const b = slot * B + (bucketNo % B);
-      const c = b * TYPES + typeIndex;
-      if (counts[c]! < MAX_BUCKET_COUNT) counts[c]!++;
-      revenues[b]! += revenue;
-      bits[b]! |= bit;
+      const i = bucketNo % B;
+      const c = base16 + ring.counts + i * TYPES + typeIndex;
+      if (u16[c]! < MAX_BUCKET_COUNT) u16[c]!++;
+      f64[base64 + ring.revenue + i]! += revenue;
+      u32[base32 + ring.productBits + i]! |= bit;
     }
   }
 
   /** The window of ring `r` as of event time `asOf` (which should not precede the last event applied). */
   result(slot: number, r: number, asOf: number): ActivityResult {
-    const cols = this.columns[r]!;
-    const B = this.specs[r]!.buckets;
-    const head = cols.col<Float64Array>('head')[slot]!;
-    const nowNo = Math.floor(asOf / this.widths[r]!);
+    const ring = this.rings[r]!;
+    const B = ring.buckets;
+    const head = this.records.f64[slot * this.s64 + ring.head]!;
+    const nowNo = Math.floor(asOf / ring.width);
     const acc = activityAggregate.create();
     // Buckets numbered (nowNo - B, nowNo] that the ring still holds, i.e. also in (head - B, head].
     for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++) {
-      activityAggregate.merge(acc, this.bucketPartial(cols, slot * B + (k % B)));
+      activityAggregate.merge(acc, this.bucketPartial(slot, ring, k % B));
     }
     return activityAggregate.result(acc);
   }
 
-  private bucketPartial(cols: SlotColumns<string>, b: number): ActivityAcc {
-    const counts = cols.col<Uint16Array>('counts');
+  private bucketPartial(slot: number, ring: RingOffsets, i: number): ActivityAcc {
+    const { f64, u32, u16 } = this.records;
+    const c = slot * this.s16 + ring.counts + i * TYPES;
     return {
-      counts: Array.from(counts.subarray(b * TYPES, b * TYPES + TYPES)),
-      revenue: cols.col<Float64Array>('revenue')[b]!,
-      productBits: cols.col<Uint32Array>('productBits')[b]!,
+      counts: Array.from(u16.subarray(c, c + TYPES)),
+      revenue: f64[slot * this.s64 + ring.revenue + i]!,
+      productBits: u32[slot * this.s32 + ring.productBits + i]!,
     };
-  }
-
-  snapshot(slots: number): Record<string, Uint8Array>[] {
-    return this.columns.map((c) => c.snapshot(slots));
-  }
-
-  restore(rings: Record<string, Uint8Array>[], capacity: number): void {
-    if (rings.length !== this.columns.length) throw new Error('snapshot has a different number of windows');
-    this.columns.forEach((c, r) => c.restore(rings[r]!, capacity));
   }
 }
