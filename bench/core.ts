@@ -100,7 +100,7 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
     'ceiling ns/ev': Math.round((c * 1e6) / n),
     'engine/ceiling': +(c / e).toFixed(2),
     'state B/customer': Math.round((after - before) / Math.max(1, stateCustomers)),
-    'store column B/customer': Math.round(engine.state.store.columnBytes / Math.max(1, stateCustomers)),
+    'record B/customer': engine.state.store.bytesPerRecord,
     'ids remembered': engine.state.seen.size,
     'distinct customers in input': customers,
   };

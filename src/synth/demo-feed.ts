@@ -1,0 +1,83 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodePayload } from '../codec/encode.js';
+import type { VigilConfig } from '../config/schema.js';
+import type { RawMessage } from '../sources/source.js';
+import { Random } from './random.js';
+import { SyntheticShop } from './shop.js';
+
+/**
+ * The embedded demo's input: the synthetic shop's events as raw messages, with a little of
+ * what real feeds carry so every counter moves: redelivered copies (duplicates), a few
+ * truncated payloads (rejected), messages held back and delivered out of order (a few far
+ * enough to be late). It replays `historyDays` of history, then waits for the wall clock:
+ * the demo never sends an event from the future.
+ */
+export interface DemoFeed {
+  readonly messages: AsyncIterable<RawMessage>;
+  /** True once the feed has reached the wall clock. */
+  caughtUp(): boolean;
+}
+
+const DAY = 86_400_000;
+const NOISE = {
+  duplicate: 0.003,
+  truncated: 0.0005,
+  reordered: 0.01,
+  /** Held back long enough (in messages) to fall behind the watermark beyond the allowed lateness. */
+  veryLate: 0.0002,
+  json: 0.2,
+};
+
+interface Held {
+  releaseAfter: number;
+  message: RawMessage;
+}
+
+export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
+  const shop = new SyntheticShop({
+    seed: demo.seed,
+    customers: demo.customers,
+    products: demo.products,
+    startTs: now - demo.historyDays * DAY,
+  });
+  const rng = new Random(demo.seed ^ 0x5eed);
+  let live = false;
+  const held: Held[] = [];
+
+  async function* messages(): AsyncGenerator<RawMessage> {
+    let sent = 0;
+    for (;;) {
+      const e = shop.next();
+      if (e === undefined) return;
+      for (let ahead = e.ts - Date.now(); ahead > 0; ahead = e.ts - Date.now()) {
+        live = true;
+        await sleep(Math.min(ahead, 1000));
+      }
+      const bytes = encodePayload(e, rng.chance(NOISE.json) ? 'json' : 'msgpack');
+      const message: RawMessage = { bytes, subject: 'demo', receivedAt: performance.now() };
+      if (rng.chance(NOISE.reordered)) hold(sent + 10 + rng.int(400), message);
+      else if (rng.chance(NOISE.veryLate)) hold(sent + 50_000 + rng.int(50_000), message);
+      else {
+        sent++;
+        yield { ...message, receivedAt: performance.now() };
+      }
+      if (rng.chance(NOISE.duplicate)) hold(sent + 1 + rng.int(200), message);
+      if (rng.chance(NOISE.truncated)) {
+        sent++;
+        yield { bytes: bytes.slice(0, Math.max(1, bytes.length >> 1)), subject: 'demo', receivedAt: performance.now() };
+      }
+      while (held.length > 0 && held[0]!.releaseAfter <= sent) {
+        sent++;
+        yield { ...held.shift()!.message, receivedAt: performance.now() };
+      }
+    }
+  }
+
+  function hold(releaseAfter: number, message: RawMessage): void {
+    let i = held.length;
+    while (i > 0 && held[i - 1]!.releaseAfter > releaseAfter) i--;
+    held.splice(i, 0, { releaseAfter, message });
+  }
+
+  return { messages: messages(), caughtUp: () => live };
+}
