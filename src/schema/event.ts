@@ -3,7 +3,14 @@ import * as z from 'zod';
 /**
  * The canonical event: the one shape every input format is mapped to before it reaches
  * keyed state. Types come from this schema (`z.infer`), never from hand-written interfaces.
- * Bounds keep one hostile message from costing more than a small, known amount.
+ *
+ * The schema is in two parts: the structure (which fields, of which JS types, per event
+ * type) as zod objects, and the bounds (lengths, ranges, formats) as one `check` over the
+ * whole event, `eventBounds` below. Written as per-field `.min().max()` checks, the bounds
+ * cost about 1 µs per event in zod 4, more than decoding; as one pass they cost about a
+ * fifth of that. A test holds this schema equal to the per-field declarative form on
+ * random input (test/schema.property.test.ts). Bounds keep one hostile message from costing
+ * more than a small, known amount.
  */
 export const eventTypes = [
   'page_view',
@@ -24,60 +31,141 @@ export const eventTypeIndex: Readonly<Record<EventType, number>> = Object.fromEn
 export const MIN_TS = Date.UTC(2000, 0, 1);
 export const MAX_TS = Date.UTC(2100, 0, 1);
 export const MAX_ITEMS_PER_ORDER = 100;
-const MAX_MONEY = 1e9;
-
-const key = z.string().min(1).max(128);
-const money = z.number().min(0).max(MAX_MONEY); // min/max also reject NaN and ±Infinity
-const quantity = z.number().int().min(1).max(10_000);
+export const MAX_KEY_LENGTH = 128;
+export const MAX_CATEGORY_LENGTH = 64;
+export const MAX_MONEY = 1e9;
+export const MAX_QUANTITY = 10_000;
 
 const base = {
-  id: key,
-  customerId: key,
-  ts: z.number().int().min(MIN_TS).max(MAX_TS),
-  sessionId: key.optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  id: z.string(),
+  customerId: z.string(),
+  ts: z.number(), // zod 4 numbers exclude NaN and ±Infinity
+  sessionId: z.string().optional(),
+  currency: z.string().optional(),
 };
 const product = {
-  productId: key,
-  category: z.string().min(1).max(64).optional(),
-  price: money.optional(),
-  quantity: quantity.optional(),
+  productId: z.string(),
+  category: z.string().optional(),
+  price: z.number().optional(),
+  quantity: z.number().optional(),
 };
 
 export const orderItem = z.object({
-  productId: key,
-  category: z.string().min(1).max(64).optional(),
-  price: money,
-  quantity,
+  productId: z.string(),
+  category: z.string().optional(),
+  price: z.number(),
+  quantity: z.number(),
 });
 export type OrderItem = z.infer<typeof orderItem>;
 
-export const canonicalEvent = z.discriminatedUnion('type', [
+const eventStructure = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('page_view') }),
   z.object({ ...base, type: z.literal('product_view'), ...product }),
   z.object({ ...base, type: z.literal('add_to_cart'), ...product }),
   z.object({ ...base, type: z.literal('remove_from_cart'), ...product }),
-  z.object({ ...base, type: z.literal('checkout_started'), orderId: key.optional() }),
+  z.object({ ...base, type: z.literal('checkout_started'), orderId: z.string().optional() }),
+  z.object({ ...base, type: z.literal('purchase'), orderId: z.string(), items: z.array(orderItem) }),
   z.object({
     ...base,
-    type: z.literal('purchase'),
-    orderId: key,
-    items: z.array(orderItem).min(1).max(MAX_ITEMS_PER_ORDER),
+    type: z.literal('feedback'),
+    productId: z.string().optional(),
+    orderId: z.string().optional(),
+    rating: z.number().optional(),
+    complaint: z.boolean().optional(),
   }),
-  z
-    .object({
-      ...base,
-      type: z.literal('feedback'),
-      productId: key.optional(),
-      orderId: key.optional(),
-      rating: z.number().int().min(1).max(5).optional(),
-      complaint: z.boolean().optional(),
-    })
-    .refine((e) => e.rating !== undefined || e.complaint !== undefined, {
-      message: 'feedback needs a rating or a complaint flag',
-      path: ['rating'],
-    }),
 ]);
+
+type Issue = z.core.$ZodRawIssue;
+type Path = (string | number)[];
+
+function stringIssue(value: string, path: Path, min: number, max: number): Issue | undefined {
+  if (value.length > max) return { code: 'too_big', origin: 'string', maximum: max, inclusive: true, input: value, path, message: `at most ${max} characters` };
+  if (value.length < min) return { code: 'too_small', origin: 'string', minimum: min, inclusive: true, input: value, path, message: `at least ${min} character(s)` };
+  return undefined;
+}
+
+function numberIssue(value: number, path: Path, min: number, max: number, integer: boolean): Issue | undefined {
+  if (integer && !Number.isInteger(value)) return { code: 'invalid_type', expected: 'int', input: value, path, message: 'expected an integer' };
+  if (value > max) return { code: 'too_big', origin: 'number', maximum: max, inclusive: true, input: value, path, message: `at most ${max}` };
+  if (value < min) return { code: 'too_small', origin: 'number', minimum: min, inclusive: true, input: value, path, message: `at least ${min}` };
+  return undefined;
+}
+
+function isCurrencyCode(s: string): boolean {
+  if (s.length !== 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 65 || c > 90) return false;
+  }
+  return true;
+}
+
+/**
+ * Every bound of the canonical event, in one pass: keys 1–128 characters, ts an integer in
+ * [MIN_TS, MAX_TS], ISO 4217 currency, categories up to 64 characters, money in
+ * [0, MAX_MONEY], quantities whole in [1, MAX_QUANTITY], 1–100 items per order, ratings
+ * whole in [1, 5], and feedback carrying a rating or a complaint flag.
+ */
+export function eventBounds(e: z.infer<typeof eventStructure>): Issue[] {
+  const issues: Issue[] = [];
+  const add = (i: Issue | undefined) => i !== undefined && issues.push(i);
+  add(stringIssue(e.id, ['id'], 1, MAX_KEY_LENGTH));
+  add(stringIssue(e.customerId, ['customerId'], 1, MAX_KEY_LENGTH));
+  add(numberIssue(e.ts, ['ts'], MIN_TS, MAX_TS, true));
+  if (e.sessionId !== undefined) add(stringIssue(e.sessionId, ['sessionId'], 1, MAX_KEY_LENGTH));
+  if (e.currency !== undefined && !isCurrencyCode(e.currency)) {
+    issues.push({ code: 'invalid_format', format: 'regex', pattern: '^[A-Z]{3}$', input: e.currency, path: ['currency'], message: 'an ISO 4217 code' });
+  }
+  switch (e.type) {
+    case 'product_view':
+    case 'add_to_cart':
+    case 'remove_from_cart':
+      add(stringIssue(e.productId, ['productId'], 1, MAX_KEY_LENGTH));
+      if (e.category !== undefined) add(stringIssue(e.category, ['category'], 1, MAX_CATEGORY_LENGTH));
+      if (e.price !== undefined) add(numberIssue(e.price, ['price'], 0, MAX_MONEY, false));
+      if (e.quantity !== undefined) add(numberIssue(e.quantity, ['quantity'], 1, MAX_QUANTITY, true));
+      break;
+    case 'checkout_started':
+      if (e.orderId !== undefined) add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
+      break;
+    case 'purchase': {
+      add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
+      const n = e.items.length;
+      if (n < 1 || n > MAX_ITEMS_PER_ORDER) {
+        issues.push(
+          n < 1
+            ? { code: 'too_small', origin: 'array', minimum: 1, inclusive: true, input: e.items, path: ['items'], message: 'an order has at least one item' }
+            : { code: 'too_big', origin: 'array', maximum: MAX_ITEMS_PER_ORDER, inclusive: true, input: e.items, path: ['items'], message: `at most ${MAX_ITEMS_PER_ORDER} items` },
+        );
+        break;
+      }
+      for (let i = 0; i < n; i++) {
+        const item = e.items[i]!;
+        add(stringIssue(item.productId, ['items', i, 'productId'], 1, MAX_KEY_LENGTH));
+        if (item.category !== undefined) add(stringIssue(item.category, ['items', i, 'category'], 1, MAX_CATEGORY_LENGTH));
+        add(numberIssue(item.price, ['items', i, 'price'], 0, MAX_MONEY, false));
+        add(numberIssue(item.quantity, ['items', i, 'quantity'], 1, MAX_QUANTITY, true));
+      }
+      break;
+    }
+    case 'feedback':
+      if (e.productId !== undefined) add(stringIssue(e.productId, ['productId'], 1, MAX_KEY_LENGTH));
+      if (e.orderId !== undefined) add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
+      if (e.rating !== undefined) add(numberIssue(e.rating, ['rating'], 1, 5, true));
+      if (e.rating === undefined && e.complaint === undefined) {
+        issues.push({ code: 'custom', input: e, path: ['rating'], message: 'feedback needs a rating or a complaint flag' });
+      }
+      break;
+    default:
+      break;
+  }
+  return issues;
+}
+
+export const canonicalEvent = eventStructure.check((ctx) => {
+  const issues = eventBounds(ctx.value);
+  for (let i = 0; i < issues.length; i++) ctx.issues.push(issues[i]!);
+});
 export type CanonicalEvent = z.infer<typeof canonicalEvent>;
 export type PurchaseEvent = Extract<CanonicalEvent, { type: 'purchase' }>;
 
