@@ -1,9 +1,9 @@
 /**
  * Per-customer state as fixed-size records in one growable ArrayBuffer: a customer's
- * fields sit together in a few cache lines. With 100k+ customers touched in random order,
- * a column per field (struct-of-arrays) cost one cache miss per field per event; measured
- * here, records cut keyed-state time by about half. Preallocated and grown by doubling, so
- * there is no per-customer object for the GC (see PERFORMANCE-NOTES.md).
+ * fields sit together in a few cache lines instead of one line per field, as a column per
+ * field (struct-of-arrays) had it. On 100k customers touched in random order, keyed-state
+ * time fell from 1.48 to 1.30 µs an event when the columns became records. Preallocated and
+ * grown by doubling, so there is no per-customer object for the GC (PERFORMANCE-NOTES.md).
  *
  * Fields are declared on a `RecordLayout`, then read and written through the typed views
  * `f64 / u32 / u16 / u8` at `slot * stride(type) + offset(field)`.

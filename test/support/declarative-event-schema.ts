@@ -5,7 +5,7 @@ import * as z from 'zod';
  * slow for the hot path (see src/schema/event.ts); kept here as the oracle the fast schema
  * must agree with.
  */
-const eventTypes = [
+const eventTypeNames = [
   'page_view',
   'product_view',
   'add_to_cart',
@@ -46,7 +46,7 @@ const orderItem = z.object({
 });
 
 export const declarativeCanonicalEvent = z.discriminatedUnion('type', [
-  z.object({ ...base, type: z.literal('page_view') }),
+  z.object({ ...base, type: z.literal(eventTypeNames[0]) }),
   z.object({ ...base, type: z.literal('product_view'), ...product }),
   z.object({ ...base, type: z.literal('add_to_cart'), ...product }),
   z.object({ ...base, type: z.literal('remove_from_cart'), ...product }),
