@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,6 @@ describe('the embedded demo', () => {
   });
 
   it('runs as `vigil start` and exits 0 on SIGINT', async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'ignore' });
     const child = spawn('node', ['dist/src/cli.js', 'start'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
     let text = '';
     let interrupted = false;

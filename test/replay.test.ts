@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,6 @@ describe('vigil replay', () => {
   });
 
   it('reads standard input through the CLI and fails with a stable code on a missing file', () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'ignore' });
     const input = [1, 2, 3].map((i) => JSON.stringify({ id: `s${i}`, type: 'page_view', customerId: 'c', ts: Date.UTC(2026, 0, 1) + i })).join('\n');
     const ok = spawnSync('node', ['dist/src/cli.js', 'replay', '-', '--dump-state', path('stdin.jsonl'), '--quiet'], { input, encoding: 'utf8' });
     expect(ok.status).toBe(0);

@@ -80,7 +80,9 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
             end = msgpackValueEnd(buf, start);
           } catch {
             // No way to find the next value boundary: hand the rest over as one bad message.
-            yield message(buf.slice(start, start + Math.min(cap, buf.length - start)));
+            const taken = Math.min(cap, buf.length - start);
+            yield message(buf.slice(start, start + taken));
+            progress.unreadableBytes += buf.length - start - taken;
             format = 'abandoned';
             start = buf.length;
             break;
@@ -89,6 +91,7 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
             if (buf.length - start > cap) {
               // A value larger than any allowed payload: reject it without buffering the rest.
               yield message(buf.slice(start, start + cap));
+              progress.unreadableBytes += buf.length - start - cap;
               format = 'abandoned';
               start = buf.length;
             }
