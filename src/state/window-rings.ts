@@ -5,13 +5,22 @@ import type { RecordLayout, SlotRecords } from './slot-records.js';
 
 const TYPES = eventTypes.length;
 
+/**
+ * A bucket's counters sit together as 16-bit words: the product sketch's low and high halves,
+ * then the count of each event type. One event then touches one short run of its customer's
+ * record per ring, instead of a bits array and a counts array apart.
+ */
+const BITS_LO = 0;
+const BITS_HI = 1;
+const COUNTS = 2;
+const BUCKET_WORDS = COUNTS + TYPES;
+
 interface RingOffsets {
   width: number;
   buckets: number;
   head: number; // f64
-  revenue: number; // f64 × buckets
-  productBits: number; // u32 × buckets
-  counts: number; // u16 × buckets × types
+  revenue: number; // f64 × buckets, touched by purchases and clears only
+  words: number; // u16 × buckets × BUCKET_WORDS
 }
 
 /**
@@ -29,19 +38,16 @@ export class WindowRings {
   private readonly rings: RingOffsets[] = [];
   private records!: SlotRecords;
   private s64 = 0;
-  private s32 = 0;
   private s16 = 0;
 
   constructor(
     readonly specs: readonly WindowSpec[],
     layout: RecordLayout,
   ) {
-    specs.forEach((s, r) => {
-      layout.add(`w${r}.head`, 'f64');
-      layout.add(`w${r}.revenue`, 'f64', s.buckets);
-      layout.add(`w${r}.productBits`, 'u32', s.buckets);
-      layout.add(`w${r}.counts`, 'u16', s.buckets * TYPES);
-    });
+    // Heads first, together, right after the customer's scalars: every event reads them all.
+    specs.forEach((_, r) => layout.add(`w${r}.head`, 'f64'));
+    specs.forEach((s, r) => layout.add(`w${r}.revenue`, 'f64', s.buckets));
+    specs.forEach((s, r) => layout.add(`w${r}.buckets`, 'u16', s.buckets * BUCKET_WORDS));
   }
 
   /** Binds to the records once the layout is sealed. */
@@ -49,7 +55,6 @@ export class WindowRings {
     this.records = records;
     const layout = records.layout;
     this.s64 = layout.stride('f64');
-    this.s32 = layout.stride('u32');
     this.s16 = layout.stride('u16');
     this.rings.length = 0;
     this.specs.forEach((s, r) =>
@@ -58,18 +63,18 @@ export class WindowRings {
         buckets: s.buckets,
         head: layout.offset(`w${r}.head`),
         revenue: layout.offset(`w${r}.revenue`),
-        productBits: layout.offset(`w${r}.productBits`),
-        counts: layout.offset(`w${r}.counts`),
+        words: layout.offset(`w${r}.buckets`),
       }),
     );
   }
 
   /** Adds one event to every ring. `bit` is the product sketch bit (0 when not a view). */
   add(slot: number, ts: number, typeIndex: number, revenue: number, bit: number): void {
-    const { f64, u32, u16 } = this.records;
+    const { f64, u16 } = this.records;
     const base64 = slot * this.s64;
-    const base32 = slot * this.s32;
     const base16 = slot * this.s16;
+    const bitLo = bit & 0xffff;
+    const bitHi = bit >>> 16;
     for (let r = 0; r < this.rings.length; r++) {
       const ring = this.rings[r]!;
       const B = ring.buckets;
@@ -82,19 +87,21 @@ export class WindowRings {
         for (let k = h + 1; k <= clearUntil; k++) {
           const i = k % B;
           f64[base64 + ring.revenue + i] = 0;
-          u32[base32 + ring.productBits + i] = 0;
-          const c = base16 + ring.counts + i * TYPES;
-          u16.fill(0, c, c + TYPES);
+          const w = base16 + ring.words + i * BUCKET_WORDS;
+          u16.fill(0, w, w + BUCKET_WORDS);
         }
         f64[headAt] = bucketNo;
       } else if (bucketNo <= h - B) {
         continue; // older than this ring covers
       }
       const i = bucketNo % B;
-      const c = base16 + ring.counts + i * TYPES + typeIndex;
-      if (u16[c]! < MAX_BUCKET_COUNT) u16[c]!++;
-      f64[base64 + ring.revenue + i]! += revenue;
-      u32[base32 + ring.productBits + i]! |= bit;
+      const w = base16 + ring.words + i * BUCKET_WORDS;
+      if (u16[w + COUNTS + typeIndex]! < MAX_BUCKET_COUNT) u16[w + COUNTS + typeIndex]!++;
+      if (bit !== 0) {
+        u16[w + BITS_LO]! |= bitLo;
+        u16[w + BITS_HI]! |= bitHi;
+      }
+      if (revenue !== 0) f64[base64 + ring.revenue + i]! += revenue;
     }
   }
 
@@ -113,12 +120,12 @@ export class WindowRings {
   }
 
   private bucketPartial(slot: number, ring: RingOffsets, i: number): ActivityAcc {
-    const { f64, u32, u16 } = this.records;
-    const c = slot * this.s16 + ring.counts + i * TYPES;
+    const { f64, u16 } = this.records;
+    const w = slot * this.s16 + ring.words + i * BUCKET_WORDS;
     return {
-      counts: Array.from(u16.subarray(c, c + TYPES)),
+      counts: Array.from(u16.subarray(w + COUNTS, w + COUNTS + TYPES)),
       revenue: f64[slot * this.s64 + ring.revenue + i]!,
-      productBits: u32[slot * this.s32 + ring.productBits + i]!,
+      productBits: (u16[w + BITS_LO]! | (u16[w + BITS_HI]! << 16)) >>> 0,
     };
   }
 }
