@@ -38,9 +38,9 @@ describe('configuration', () => {
   });
 
   it('maps environment names to paths', () => {
-    expect(envOverrides({ VIGIL_EVENT_TIME__MAX_OUT_OF_ORDERNESS_MS: '10', VIGIL_LOG__LEVEL: 'debug' })).toEqual({
+    expect(envOverrides({ VIGIL_EVENT_TIME__MAX_OUT_OF_ORDERNESS_MS: '10', VIGIL_DEMO__SEED: 'seven' })).toEqual({
       eventTime: { maxOutOfOrdernessMs: 10 },
-      log: { level: 'debug' },
+      demo: { seed: 'seven' },
     });
   });
 
@@ -51,10 +51,10 @@ describe('configuration', () => {
       state: { windows: [{ name: '1h', horizonMs: 3_600_000, buckets: 7 }] },
       typo: true,
     });
-    const e = configError(() => loadConfig({ file: f, env: { VIGIL_LOG__LEVEL: 'loud' } }));
+    const e = configError(() => loadConfig({ file: f, env: { VIGIL_DEMO__SEED: 'seven' } }));
     expect(e.code).toBe('VIGIL_ERR_CONFIG');
     const paths = e.details.map((d) => d.split(':')[0]);
-    expect(paths).toEqual(expect.arrayContaining(['pipeline.batchSize', 'dedupe.retentionMs', 'state.windows.0.buckets', 'log.level', '(root)']));
+    expect(paths).toEqual(expect.arrayContaining(['pipeline.batchSize', 'dedupe.retentionMs', 'state.windows.0.buckets', 'demo.seed', '(root)']));
   });
 
   it('says which file is unreadable or not JSON', () => {

@@ -71,8 +71,5 @@ export const configSchema = z.strictObject({
     /** How many days of shop history the demo replays before it catches up with the wall clock. */
     historyDays: z.number().min(0).max(365),
   }),
-  log: z.strictObject({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']),
-  }),
 });
 export type VigilConfig = z.infer<typeof configSchema>;
