@@ -55,7 +55,7 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
       }
       const bytes = encodePayload(e, rng.chance(NOISE.json) ? 'json' : 'msgpack');
       const message: RawMessage = { bytes, subject: 'demo', receivedAt: performance.now() };
-      if (rng.chance(NOISE.reordered)) hold(sent + 10 + rng.int(400), message);
+      if (rng.chance(NOISE.reordered)) hold(sent + 1 + rng.int(20), message); // seconds to a minute behind: within bounds
       else if (rng.chance(NOISE.veryLate)) hold(sent + 50_000 + rng.int(50_000), message);
       else {
         sent++;
