@@ -34,7 +34,8 @@ export function eventFileSize(path: string): number | undefined {
   }
 }
 
-export async function* readEventFile(path: string, opts: EventFileOptions): AsyncGenerator<RawMessage> {
+/** Yields the messages of each chunk read as one run (one await per chunk, not per message). */
+export async function* readEventFile(path: string, opts: EventFileOptions): AsyncGenerator<RawMessage[]> {
   const progress = opts.progress ?? { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
   progress.totalBytes = eventFileSize(path);
   const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 });
@@ -43,9 +44,10 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
   let format: 'jsonl' | 'msgpack' | 'abandoned' | undefined;
   let pending: Uint8Array = new Uint8Array(0);
   let skippingLongLine = false;
-  const message = (bytes: Uint8Array): RawMessage => {
+  let run: RawMessage[] = [];
+  const message = (bytes: Uint8Array): void => {
     progress.messages++;
-    return { bytes, subject, receivedAt: performance.now() };
+    run.push({ bytes, subject, receivedAt: performance.now() });
   };
 
   try {
@@ -65,11 +67,11 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
       } else if (format === 'jsonl') {
         for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
           if (skippingLongLine) skippingLongLine = false;
-          else if (!isBlank(buf, start, nl)) yield message(buf.slice(start, nl));
+          else if (!isBlank(buf, start, nl)) message(buf.slice(start, nl));
           start = nl + 1;
         }
         if (!skippingLongLine && buf.length - start > cap) {
-          yield message(buf.slice(start, start + cap)); // rejected as too large; the rest of the line is skipped
+          message(buf.slice(start, start + cap)); // rejected as too large; the rest of the line is skipped
           skippingLongLine = true;
         }
         if (skippingLongLine) start = buf.length;
@@ -81,7 +83,7 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
           } catch {
             // No way to find the next value boundary: hand the rest over as one bad message.
             const taken = Math.min(cap, buf.length - start);
-            yield message(buf.slice(start, start + taken));
+            message(buf.slice(start, start + taken));
             progress.unreadableBytes += buf.length - start - taken;
             format = 'abandoned';
             start = buf.length;
@@ -90,23 +92,28 @@ export async function* readEventFile(path: string, opts: EventFileOptions): Asyn
           if (end === -1) {
             if (buf.length - start > cap) {
               // A value larger than any allowed payload: reject it without buffering the rest.
-              yield message(buf.slice(start, start + cap));
+              message(buf.slice(start, start + cap));
               progress.unreadableBytes += buf.length - start - cap;
               format = 'abandoned';
               start = buf.length;
             }
             break;
           }
-          yield message(buf.slice(start, end));
+          message(buf.slice(start, end));
           start = end;
         }
       }
       buf = buf.subarray(start);
       pending = buf.length > 0 ? buf.slice() : new Uint8Array(0);
+      if (run.length > 0) {
+        yield run;
+        run = [];
+      }
     }
     if (pending.length > 0 && format !== 'abandoned' && !skippingLongLine && !isBlank(pending, 0, pending.length)) {
-      yield message(pending.length > cap ? pending.slice(0, cap) : pending); // a final line or a truncated value
+      message(pending.length > cap ? pending.slice(0, cap) : pending); // a final line or a truncated value
     }
+    if (run.length > 0) yield run;
   } catch (e) {
     if (e instanceof VigilError) throw e;
     throw new VigilError('VIGIL_ERR_INPUT_FILE', `cannot read ${path}`, [(e as Error).message], { cause: e });

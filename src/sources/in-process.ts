@@ -30,7 +30,8 @@ export class InProcessSource implements Source {
   emitted = 0;
 
   constructor(
-    private readonly messages: Iterable<RawMessage> | AsyncIterable<RawMessage>,
+    /** Messages one by one, or (async: a file, a paced feed) in runs, to pay one await per run. */
+    private readonly messages: Iterable<RawMessage> | AsyncIterable<readonly RawMessage[]>,
     private readonly opts: InProcessSourceOptions,
   ) {
     this.name = opts.name;
@@ -73,9 +74,10 @@ export class InProcessSource implements Source {
     const { batchSize, messagesPerSecond, maxInFlight = 4 } = this.opts;
     const started = performance.now();
     const isAsync = Symbol.asyncIterator in this.messages;
-    const iterator = isAsync
-      ? (this.messages as AsyncIterable<RawMessage>)[Symbol.asyncIterator]()
-      : (this.messages as Iterable<RawMessage>)[Symbol.iterator]();
+    const runs = isAsync ? (this.messages as AsyncIterable<readonly RawMessage[]>)[Symbol.asyncIterator]() : undefined;
+    const single = isAsync ? undefined : (this.messages as Iterable<RawMessage>)[Symbol.iterator]();
+    let run: readonly RawMessage[] = [];
+    let runAt = 0;
     let exhausted = false;
     while (!exhausted && !halted()) {
       while (this.inFlight >= maxInFlight && !halted()) await new Promise<void>((r) => (this.wake = r));
@@ -88,14 +90,34 @@ export class InProcessSource implements Source {
       const limit =
         messagesPerSecond === undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(messagesPerSecond / 100)));
       const batch: RawMessage[] = [];
-      while (batch.length < limit) {
+      if (single !== undefined) {
         // A sync iterator is read without await: a microtask per message would cost more than decoding it.
-        const r = isAsync ? await iterator.next() : (iterator as Iterator<RawMessage>).next();
-        if (r.done) {
-          exhausted = true;
-          break;
+        while (batch.length < limit) {
+          const r = single.next();
+          if (r.done) {
+            exhausted = true;
+            break;
+          }
+          batch.push(r.value);
         }
-        batch.push(r.value);
+      } else {
+        while (batch.length < limit) {
+          if (runAt === run.length) {
+            // Close a batch at the end of what has arrived rather than wait for more.
+            if (batch.length > 0 && runAt > 0) break;
+            const r = await runs!.next();
+            if (r.done) {
+              exhausted = true;
+              break;
+            }
+            run = r.value;
+            runAt = 0;
+            continue;
+          }
+          const take = Math.min(limit - batch.length, run.length - runAt);
+          for (let k = 0; k < take; k++) batch.push(run[runAt + k]!);
+          runAt += take;
+        }
       }
       if (batch.length > 0) {
         this.inFlight++;
@@ -104,6 +126,6 @@ export class InProcessSource implements Source {
       }
       await yieldToLoop();
     }
-    if (!exhausted) await iterator.return?.();
+    if (!exhausted) await (single ?? runs)?.return?.();
   }
 }

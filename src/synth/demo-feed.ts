@@ -13,7 +13,7 @@ import { SyntheticShop } from './shop.js';
  * the demo never sends an event from the future.
  */
 export interface DemoFeed {
-  readonly messages: AsyncIterable<RawMessage>;
+  readonly messages: AsyncIterable<RawMessage[]>;
   /** True once the feed has reached the wall clock. */
   caughtUp(): boolean;
 }
@@ -27,6 +27,8 @@ const NOISE = {
   veryLate: 0.0002,
   json: 0.2,
 };
+
+const RUN = 64;
 
 interface Held {
   releaseAfter: number;
@@ -44,13 +46,19 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
   let live = false;
   const held: Held[] = [];
 
-  async function* messages(): AsyncGenerator<RawMessage> {
+  async function* messages(): AsyncGenerator<RawMessage[]> {
+    // The source may close a batch at the end of a run, so runs are long enough to batch well.
     let sent = 0;
+    let out: RawMessage[] = [];
     for (;;) {
       const e = shop.next();
-      if (e === undefined) return;
+      if (e === undefined) break;
       for (let ahead = e.ts - Date.now(); ahead > 0; ahead = e.ts - Date.now()) {
         live = true;
+        if (out.length > 0) {
+          yield out; // hand over what is ready before waiting for the clock
+          out = [];
+        }
         await sleep(Math.min(ahead, 1000));
       }
       const bytes = encodePayload(e, rng.chance(NOISE.json) ? 'json' : 'msgpack');
@@ -59,18 +67,24 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
       else if (rng.chance(NOISE.veryLate)) hold(sent + 50_000 + rng.int(50_000), message);
       else {
         sent++;
-        yield { ...message, receivedAt: performance.now() };
+        out.push(message);
       }
       if (rng.chance(NOISE.duplicate)) hold(sent + 1 + rng.int(200), message);
       if (rng.chance(NOISE.truncated)) {
         sent++;
-        yield { bytes: bytes.slice(0, Math.max(1, bytes.length >> 1)), subject: 'demo', receivedAt: performance.now() };
+        out.push({ bytes: bytes.slice(0, Math.max(1, bytes.length >> 1)), subject: 'demo', receivedAt: performance.now() });
       }
       while (held.length > 0 && held[0]!.releaseAfter <= sent) {
         sent++;
-        yield { ...held.shift()!.message, receivedAt: performance.now() };
+        out.push({ ...held.shift()!.message, receivedAt: performance.now() });
+      }
+      if (out.length >= RUN) {
+        yield out;
+        out = [];
       }
     }
+    for (const h of held.splice(0)) out.push({ ...h.message, receivedAt: performance.now() });
+    if (out.length > 0) yield out;
   }
 
   function hold(releaseAfter: number, message: RawMessage): void {
