@@ -30,10 +30,10 @@ describe('configuration', () => {
   });
 
   it('layers default.json, then --config, then VIGIL_* variables', () => {
-    const f = file('layer.json', { pipeline: { batchSize: 100 }, dedupe: { retentionMs: 5000 } });
+    const f = file('layer.json', { pipeline: { batchSize: 100 }, dedupe: { retentionMs: 600_000 } });
     const c = loadConfig({ file: f, env: { VIGIL_PIPELINE__BATCH_SIZE: '300', UNRELATED: 'x' } });
     expect(c.pipeline.batchSize).toBe(300);
-    expect(c.dedupe.retentionMs).toBe(5000);
+    expect(c.dedupe.retentionMs).toBe(600_000);
     expect(c.dedupe.maxIds).toBe(loadConfig({ env: {} }).dedupe.maxIds);
   });
 
@@ -55,6 +55,13 @@ describe('configuration', () => {
     expect(e.code).toBe('VIGIL_ERR_CONFIG');
     const paths = e.details.map((d) => d.split(':')[0]);
     expect(paths).toEqual(expect.arrayContaining(['pipeline.batchSize', 'dedupe.retentionMs', 'state.windows.0.buckets', 'demo.seed', '(root)']));
+  });
+
+  it('refuses a de-duplication retention shorter than out-of-orderness plus lateness', () => {
+    const e = configError(() =>
+      loadConfig({ env: {}, overrides: { dedupe: { retentionMs: 60_000 }, eventTime: { maxOutOfOrdernessMs: 5000, allowedLatenessMs: 60_000 } } }),
+    );
+    expect(e.details.map((d) => d.split(':')[0])).toEqual(['dedupe.retentionMs']);
   });
 
   it('says which file is unreadable or not JSON', () => {

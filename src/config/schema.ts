@@ -20,7 +20,7 @@ export const windowSpec = z
   });
 export type WindowSpec = z.infer<typeof windowSpec>;
 
-export const configSchema = z.strictObject({
+const configShape = z.strictObject({
   limits: z.strictObject({
     /** A larger message is rejected before it is decoded. */
     maxPayloadBytes: z.number().int().min(64).max(16 * 1024 * 1024),
@@ -62,6 +62,25 @@ export const configSchema = z.strictObject({
     /** Products the dictionary interns before new ones are folded into one overflow id. */
     maxProducts: positiveInt,
   }),
+  nats: z.strictObject({
+    /** Server to consume from; null runs the embedded demo instead. */
+    url: z.string().regex(/^(nats|tls):\/\/.+/).nullable(),
+    /** core: plain subscriptions (at most once); jetstream: a durable pull consumer (at least once). */
+    mode: z.enum(['core', 'jetstream']),
+    subjects: z.array(z.string().min(1)).min(1),
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    /** Create the stream over `subjects` if it does not exist (JetStream mode). */
+    createStream: z.boolean(),
+    /** Unacknowledged messages the server lets the consumer hold: the engine's flow control. */
+    maxAckPending: z.number().int().min(1).max(1_000_000),
+    /** The server redelivers a message not acknowledged within this time. */
+    ackWaitMs: z.number().int().min(1000),
+    /** Messages asked for per pull request. */
+    pullBatch: z.number().int().min(1).max(100_000),
+    /** Rejected messages go to `<deadLetterPrefix>.<reason>` with their original bytes. */
+    deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
+  }),
   demo: z.strictObject({
     seed: z.number().int(),
     customers: positiveInt,
@@ -72,4 +91,16 @@ export const configSchema = z.strictObject({
     historyDays: z.number().min(0).max(365),
   }),
 });
+/**
+ * An event whose id de-duplication has forgotten must already count as late, or a
+ * redelivery of it would be applied twice: ids are remembered longer than the out-of-order
+ * bound plus the allowed lateness.
+ */
+export const configSchema = configShape.refine(
+  (c) => c.dedupe.retentionMs > c.eventTime.maxOutOfOrdernessMs + c.eventTime.allowedLatenessMs,
+  {
+    message: 'must exceed eventTime.maxOutOfOrdernessMs + eventTime.allowedLatenessMs, or a late redelivery could be applied twice',
+    path: ['dedupe', 'retentionMs'],
+  },
+);
 export type VigilConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,46 @@
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { BatchSink } from '../engine.js';
+import type { Batch } from '../operators/batch.js';
+
+/**
+ * Publishes every rejected message, with its original bytes, to `<prefix>.<reason>` (the
+ * reason code in lower case without the VIGIL_ERR_ prefix, e.g. `vigil.dlq.schema`), with
+ * headers naming the reason code, the zod issue path (never the offending values), the
+ * source subject and, from JetStream, the stream sequence. The engine commits (acks) the
+ * batch only after this sink has flushed, so nothing bad is acknowledged without a trace.
+ */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'Vigil-Reason',
+  path: 'Vigil-Issue-Path',
+  subject: 'Vigil-Source-Subject',
+  seq: 'Vigil-Stream-Seq',
+} as const;
+
+export function deadLetterSubject(prefix: string, reason: string): string {
+  return `${prefix}.${reason.replace(/^VIGIL_ERR_/, '').toLowerCase()}`;
+}
+
+export class DeadLetterSink implements BatchSink {
+  published = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+  ) {}
+
+  async handle(batch: Batch): Promise<void> {
+    if (batch.rejections.length === 0) return;
+    for (const r of batch.rejections) {
+      const m = batch.messages[r.index]!;
+      const h = headers();
+      h.set(DEAD_LETTER_HEADERS.reason, r.reason);
+      if (r.path !== '') h.set(DEAD_LETTER_HEADERS.path, r.path);
+      h.set(DEAD_LETTER_HEADERS.subject, m.subject);
+      if (m.seq !== undefined) h.set(DEAD_LETTER_HEADERS.seq, String(m.seq));
+      this.nc.publish(deadLetterSubject(this.prefix, r.reason), m.bytes, { headers: h });
+      this.published++;
+    }
+    // A round trip to the server: everything published before it has reached the server.
+    await this.nc.flush();
+  }
+}
