@@ -4,11 +4,17 @@ import { isVigilError, VigilError } from './errors.js';
 import { replay } from './cli/replay.js';
 import { startDemo } from './cli/start.js';
 import { generate } from './cli/generate.js';
+import { publish } from './cli/publish.js';
 
 const usage = `vigil — real-time customer signals from shop events
 
 Usage:
   vigil start [--config FILE]                 run the embedded demo shop through the engine
+  vigil start --nats-url nats://HOST:4222 [--mode core|jetstream]
+                                              consume shop events from NATS (nats.* in the config)
+  vigil publish --nats-url URL [--events N | --file FILE] [--rate N] [--format msgpack|json]
+                [--mode core|jetstream] [--subject shop.events] [--create-stream NAME]
+                                              send the synthetic shop's events (or a file's) to NATS
   vigil replay FILE|- [--dump-state OUT.jsonl] [--config FILE] [--quiet]
                                               replay canonical events (JSON Lines or msgpack stream)
   vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
@@ -25,6 +31,12 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
     options: {
       config: { type: 'string' },
+      'nats-url': { type: 'string' },
+      mode: { type: 'string' },
+      subject: { type: 'string' },
+      rate: { type: 'string' },
+      'create-stream': { type: 'string' },
+      file: { type: 'string' },
       'dump-state': { type: 'string' },
       quiet: { type: 'boolean' },
       out: { type: 'string' },
@@ -41,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'start':
-      await startDemo({ configFile: values.config });
+      await startDemo({ configFile: values.config, natsUrl: values['nats-url'], mode: values.mode });
       return 0;
     case 'replay': {
       const file = positionals[0];
@@ -55,6 +67,23 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
         return 1;
       }
+      return 0;
+    }
+    case 'publish': {
+      const sent = await publish({
+        natsUrl: values['nats-url'],
+        file: values.file,
+        events: values.events,
+        rate: values.rate,
+        format: values.format,
+        mode: values.mode,
+        subject: values.subject,
+        createStream: values['create-stream'],
+        seed: values.seed,
+        customers: values.customers,
+        configFile: values.config,
+      });
+      process.stderr.write(`published ${sent} messages\n`);
       return 0;
     }
     case 'generate':

@@ -1,3 +1,5 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,6 +209,37 @@ async function consumeUntilAllAcked(engine: Engine, source: NatsJetStreamSource,
   await source.stop();
   await running;
 }
+
+describe('vigil publish and vigil start --nats-url', () => {
+  it('publish into a new stream, consume it, stop on SIGINT with everything acknowledged', async () => {
+    const pub = spawnSync(
+      'node',
+      ['dist/src/cli.js', 'publish', '--nats-url', server.url, '--events', '3000', '--mode', 'jetstream', '--create-stream', 'SHOP_EVENTS', '--customers', '300'],
+      { encoding: 'utf8' },
+    );
+    expect(pub.stderr).toContain('published 3000 messages');
+    expect(pub.status).toBe(0);
+    const child = spawn('node', ['dist/src/cli.js', 'start', '--nats-url', server.url], { env: process.env });
+    let text = '';
+    let errText = '';
+    let interrupted = false;
+    child.stderr.on('data', (d: Buffer) => (errText += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (!interrupted && /applied 3000 /.test(text)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    expect(text).toContain('"applied":3000');
+    expect(errText).toContain('jetstream: at least once');
+    const info = await (await jetstreamManager(nc)).consumers.info('SHOP_EVENTS', 'vigil');
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.delivered.stream_seq).toBe(3000);
+  }, 60_000);
+});
 
 async function consumeUntilApplied(engine: Engine, source: NatsJetStreamSource, applied: number): Promise<void> {
   const running = engine.run(source, { heartbeatMs: 100 });

@@ -1,38 +1,90 @@
+import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
-import { Engine } from '../engine.js';
+import type { VigilConfig } from '../config/schema.js';
+import { Engine, type BatchSink } from '../engine.js';
+import { DeadLetterSink } from '../sinks/dead-letters.js';
 import { InProcessSource } from '../sources/in-process.js';
+import { connectNats } from '../sources/nats-connection.js';
+import { NatsCoreSource } from '../sources/nats-core.js';
+import { NatsJetStreamSource } from '../sources/nats-jetstream.js';
+import type { Source } from '../sources/source.js';
 import { demoFeed } from '../synth/demo-feed.js';
 import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
 
 export interface StartOptions {
   readonly configFile?: string | undefined;
+  /** `--nats-url` and `--mode`: consume from a NATS server instead of running the demo. */
+  readonly natsUrl?: string | undefined;
+  readonly mode?: string | undefined;
   /** Stop after this many wall-clock ms (tests); otherwise run until SIGINT/SIGTERM. */
   readonly runForMs?: number;
   readonly out?: NodeJS.WritableStream;
 }
 
-/**
- * The embedded demo: the synthetic shop's last `demo.historyDays` of activity, replayed at
- * `demo.eventsPerSecond` until it catches up with the wall clock, then live. A summary line
- * each second; Ctrl-C drains in-flight batches and stops cleanly.
- */
-export async function startDemo(opts: StartOptions): Promise<void> {
-  const out = opts.out ?? process.stdout;
-  const config = loadConfig({ file: opts.configFile, env: process.env });
-  const engine = new Engine(config);
+interface LiveInput {
+  source: Source;
+  sinks: BatchSink[];
+  /** Shown at the end of each summary line. */
+  status(): string;
+  close(): Promise<void>;
+}
+
+/** The embedded demo shop, when no NATS server is configured. */
+function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
   const feed = demoFeed(config.demo, Date.now());
-  const source = new InProcessSource(feed.messages, {
-    name: 'demo',
-    batchSize: config.pipeline.batchSize,
-    finite: false,
-    messagesPerSecond: config.demo.eventsPerSecond,
-  });
-  const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
   out.write(
     `vigil demo: ${config.demo.customers} customers, ${config.demo.products} products, ` +
       `${config.demo.historyDays} days of history at up to ${config.demo.eventsPerSecond} events/s (Ctrl-C stops)\n`,
   );
+  return {
+    source: new InProcessSource(feed.messages, {
+      name: 'demo',
+      batchSize: config.pipeline.batchSize,
+      finite: false,
+      messagesPerSecond: config.demo.eventsPerSecond,
+    }),
+    sinks: [],
+    status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
+    close: async () => {},
+  };
+}
+
+/** A NATS server: core subscriptions or a JetStream durable consumer, with dead letters. */
+async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableStream): Promise<LiveInput> {
+  const { nats } = config;
+  const nc: NatsConnection = await connectNats(url, nats.mode);
+  const source =
+    nats.mode === 'core'
+      ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.batchSize })
+      : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.batchSize });
+  const deadLetters = new DeadLetterSink(nc, nats.deadLetterPrefix);
+  out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason> (Ctrl-C stops)\n`);
+  return {
+    source,
+    sinks: [deadLetters],
+    status: () => ` | dead letters ${compact(deadLetters.published)}`,
+    close: () => nc.drain(),
+  };
+}
+
+/**
+ * Runs the engine live: on the embedded demo (the synthetic shop's last `demo.historyDays`
+ * of activity at `demo.eventsPerSecond` until it catches up with the wall clock, then live),
+ * or on NATS when `nats.url` or `--nats-url` is set. A summary line each second; Ctrl-C
+ * stops the input, lets in-flight batches finish (and be acknowledged), then closes.
+ */
+export async function startDemo(opts: StartOptions): Promise<void> {
+  const out = opts.out ?? process.stdout;
+  const overrides: Record<string, unknown> = {};
+  if (opts.natsUrl !== undefined || opts.mode !== undefined) {
+    overrides.nats = { ...(opts.natsUrl !== undefined && { url: opts.natsUrl }), ...(opts.mode !== undefined && { mode: opts.mode }) };
+  }
+  const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
+  const engine = new Engine(config);
+  const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
+  const source = input.source;
+  const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = 0;
   let lastTick = performance.now();
@@ -47,7 +99,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       `${compact(rate).padStart(6)} ev/s | customers ${compact(engine.state.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
         `sessions closed ${compact(signalCounts.session_closed)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
-        `${feed.caughtUp() ? ' (live)' : ' (catching up)'}\n`,
+        `${input.status()}\n`,
     );
   }, 1000);
 
@@ -58,9 +110,10 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
-      sinks: [{ handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      sinks: [...input.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
     });
   } finally {
+    await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);
     process.off('SIGINT', stop);

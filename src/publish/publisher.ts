@@ -21,6 +21,25 @@ export interface PublishOptions {
 
 /** Sends events to NATS; returns how many were sent. The load generator of `vigil publish` and the benches. */
 export async function publishEvents(nc: NatsConnection, events: Iterable<CanonicalEvent>, opts: PublishOptions): Promise<number> {
+  function* payloads(): Generator<Outgoing> {
+    for (const e of events) yield { subject: `${opts.subjectPrefix}.${e.type}`, payload: encodePayload(e, opts.format), msgId: e.id };
+  }
+  return publishPayloads(nc, payloads(), opts);
+}
+
+export interface Outgoing {
+  subject: string;
+  payload: Uint8Array;
+  /** `Nats-Msg-Id` for JetStream's duplicate window. */
+  msgId?: string;
+}
+
+/** Sends prepared payloads (as read from a file, good or bad) with the same pacing and modes. */
+export async function publishPayloads(
+  nc: NatsConnection,
+  messages: Iterable<Outgoing> | AsyncIterable<Outgoing>,
+  opts: Omit<PublishOptions, 'format'>,
+): Promise<number> {
   if (opts.createStream !== undefined) {
     const jsm = await jetstreamManager(nc);
     const exists = await jsm.streams.info(opts.createStream).then(
@@ -33,15 +52,13 @@ export async function publishEvents(nc: NatsConnection, events: Iterable<Canonic
   const started = performance.now();
   let sent = 0;
   let inFlight: Promise<unknown>[] = [];
-  for (const e of events) {
+  for await (const { subject, payload, msgId } of messages) {
     if (opts.rate !== undefined) {
       const wait = started + (sent / opts.rate) * 1000 - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     }
-    const subject = `${opts.subjectPrefix}.${e.type}`;
-    const payload = encodePayload(e, opts.format);
     if (js) {
-      inFlight.push(js.publish(subject, payload, { msgID: e.id }));
+      inFlight.push(js.publish(subject, payload, msgId === undefined ? {} : { msgID: msgId }));
       if (inFlight.length >= 256) {
         await Promise.all(inFlight);
         inFlight = [];
