@@ -1,4 +1,5 @@
 import { coreBench, printCore } from './core.js';
+import { natsBench } from './nats.js';
 
 /**
  * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
@@ -6,6 +7,8 @@ import { coreBench, printCore } from './core.js';
  *   core [--quick]   the whole graph vs a bare decode+aggregate loop: 100k customers (msgpack,
  *                    JSON; medians of 5 and 3 alternating runs) and 1M customers (one run).
  *                    --quick: 20k customers, one run, to check the bench works.
+ *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
+ *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -22,8 +25,11 @@ async function main(): Promise<void> {
       printCore(rows);
       break;
     }
+    case 'nats':
+      printCore(await natsBench(quick ? 100_000 : 500_000, quick ? 1 : 3));
+      break;
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats)`);
   }
 }
 

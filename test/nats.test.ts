@@ -14,7 +14,7 @@ import { NatsJetStreamSource, type NatsJetStreamSourceOptions } from '../src/sou
 import type { Source } from '../src/sources/source.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { dump, message, runMessages, testConfig } from './support/engine-harness.js';
-import { NatsServer } from './support/nats-server.js';
+import { NatsServer } from '../bench/support/nats-server.js';
 
 let server: NatsServer;
 let nc: NatsConnection;

@@ -66,7 +66,7 @@ export async function publishPayloads(
     } else {
       nc.publish(subject, payload);
       // Let the socket drain now and then so a fast loop cannot buffer without bound.
-      if ((sent & 1023) === 1023) await nc.flush();
+      if ((sent & 16383) === 16383) await nc.flush();
     }
     sent++;
     if ((sent & 4095) === 0) opts.onProgress?.(sent);

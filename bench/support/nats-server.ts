@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 /**
  * A real nats-server (Debian's package, 2.9.10 here) on a free loopback port with
- * JetStream in a temp dir, for integration tests. `restart()` keeps the port and the store,
+ * JetStream in a temp dir, for the integration tests and the NATS bench. `restart()` keeps the port and the store,
  * as an operator restarting the server would.
  */
 export class NatsServer {
