@@ -17,6 +17,11 @@ export const errorCodes = {
   VIGIL_ERR_UNKNOWN_FORMAT: { reject: true, summary: 'The first byte is neither a JSON object nor a msgpack map.' },
   VIGIL_ERR_SCHEMA: { reject: true, summary: 'The event does not match the canonical schema; the zod issue path says where.' },
   VIGIL_ERR_UNKNOWN_EVENT_TYPE: { reject: true, summary: 'The event `type` is not one Vigil knows.' },
+  VIGIL_ERR_SEGMENT_UNKNOWN_EVENT: {
+    reject: true,
+    summary:
+      'A Segment/RudderStack call whose `type` or `event` name Vigil does not map (it maps page calls and Product Viewed/Added/Removed, Checkout Started, Order Completed); the path is `type` or `event`.',
+  },
   VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (2000-01-01 .. 2100-01-01).' },
   VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
   VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },

@@ -1,5 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
+import { adapt } from './operators/adapt.js';
 import type { Batch } from './operators/batch.js';
 import { decode } from './operators/decode.js';
 import { dedupe } from './operators/dedupe.js';
@@ -19,10 +20,12 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → validate → dedupe → eventTime → keyedState → tally
- *      │        │          │         │            │
- *      └─ rejected (reason, path)    └─ late side output
- *                          └─ duplicate          └─ signals: sessions closed, timers, evictions
+ *   decode → adapt → validate → dedupe → eventTime → keyedState → tally
+ *      │       │        │          │         │            │
+ *      └───────┴─ rejected (reason, path)    └─ late side output
+ *                                  └─ duplicate  └─ signals: sessions closed, timers, evictions
+ *
+ * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected.
  */
@@ -30,6 +33,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
   return (batches) =>
     batches.pipe(
       decode({ maxPayloadBytes: config.limits.maxPayloadBytes }),
+      adapt(),
       validate({ maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) }),
       dedupe(state.seen),
       eventTime(state.watermark, {

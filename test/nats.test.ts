@@ -154,29 +154,37 @@ describe('NATS ingestion against a real nats-server', () => {
       },
     });
     const good = shopEvents(1000, 15);
-    const bad: [Uint8Array, string, string][] = [
-      [encodePayload(good[0], 'msgpack').slice(0, 10), 'vigil.dlq.decode_msgpack', 'VIGIL_ERR_DECODE_MSGPACK'],
-      [new TextEncoder().encode('{"id": '), 'vigil.dlq.decode_json', 'VIGIL_ERR_DECODE_JSON'],
-      [encodePayload({ ...good[1], ts: 'soon' }, 'json'), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA'],
-      [encodePayload({ ...good[2], type: 'teleport' }, 'msgpack'), 'vigil.dlq.unknown_event_type', 'VIGIL_ERR_UNKNOWN_EVENT_TYPE'],
-      [new Uint8Array(70_000).fill(0x7b), 'vigil.dlq.payload_too_large', 'VIGIL_ERR_PAYLOAD_TOO_LARGE'],
+    const segmentCall = (e: (typeof good)[number], extra: Record<string, unknown>) =>
+      encodePayload({ type: 'track', event: 'Product Viewed', messageId: `seg-${e.id}`, userId: e.customerId, timestamp: new Date(e.ts).toISOString(), properties: { product_id: 'p1', price: 3 }, ...extra }, 'json');
+    // [bytes, subject, reason, issue path]
+    const bad: [Uint8Array, string, string, string][] = [
+      [encodePayload(good[0], 'msgpack').slice(0, 10), 'vigil.dlq.decode_msgpack', 'VIGIL_ERR_DECODE_MSGPACK', ''],
+      [new TextEncoder().encode('{"id": '), 'vigil.dlq.decode_json', 'VIGIL_ERR_DECODE_JSON', ''],
+      [encodePayload({ ...good[1], ts: 'soon' }, 'json'), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'ts'],
+      [encodePayload({ ...good[2], type: 'teleport' }, 'msgpack'), 'vigil.dlq.unknown_event_type', 'VIGIL_ERR_UNKNOWN_EVENT_TYPE', 'type'],
+      [new Uint8Array(70_000).fill(0x7b), 'vigil.dlq.payload_too_large', 'VIGIL_ERR_PAYLOAD_TOO_LARGE', ''],
+      [segmentCall(good[3]!, { messageId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'messageId'],
+      [segmentCall(good[4]!, { userId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'userId'],
+      [segmentCall(good[5]!, { event: 'Coupon Applied' }), 'vigil.dlq.segment_unknown_event', 'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT', 'event'],
     ];
+    // Segment calls that map cleanly are applied like canonical events (each beside the event whose time it takes).
+    const goodSegment = good.filter((_, i) => i % 20 === 0).map((e) => segmentCall(e, {}));
     const source = jetStreamSource('DL', 'dl.events');
     await source.ensureConsumer();
     good.forEach((e, i) => {
       nc.publish(`dl.events.${e.type}`, encodePayload(e, 'msgpack'));
-      if (i % 200 === 0) nc.publish('dl.events.bad', bad[i / 200]![0]);
+      if (i % 125 === 0) nc.publish('dl.events.bad', bad[i / 125]![0]);
+      if (i % 20 === 0) nc.publish('dl.events.segment', goodSegment[i / 20]!);
     });
     await nc.flush();
     const engine = new Engine(config);
     const sink = new DeadLetterSink(nc, 'vigil.dlq');
-    await consumeUntil(engine, source, good.length + bad.length, [sink]);
+    await consumeUntil(engine, source, good.length + goodSegment.length + bad.length, [sink]);
     await nc.flush();
     sub.unsubscribe();
-    expect(engine.state.counters.toJSON()).toMatchObject({ applied: good.length, rejected: bad.length });
-    const bySubject = (xs: string[][]) => [...xs].sort((x, y) => x[0]!.localeCompare(y[0]!));
-    expect(bySubject(dlq.map((d) => [d.subject, d.reason!]))).toEqual(bySubject(bad.map(([, subject, reason]) => [subject, reason])));
-    expect(dlq.find((d) => d.reason === 'VIGIL_ERR_SCHEMA')!.path).toBe('ts');
+    expect(engine.state.counters.toJSON()).toMatchObject({ applied: good.length + goodSegment.length, rejected: bad.length });
+    const sorted = (xs: string[][]) => [...xs].sort((x, y) => x.join().localeCompare(y.join()));
+    expect(sorted(dlq.map((d) => [d.subject, d.reason!, d.path ?? '']))).toEqual(sorted(bad.map(([, subject, reason, path]) => [subject, reason, path])));
     expect(dlq.every((d) => Number(d.seq) > 0)).toBe(true);
     expect(dlq.map((d) => d.bytes).sort()).toEqual(bad.map(([bytes]) => bytes.length).sort());
   }, 60_000);
