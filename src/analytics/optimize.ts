@@ -1,0 +1,146 @@
+/**
+ * A small Nelder–Mead minimiser for the models' maximum-likelihood fits. The likelihoods
+ * have three or four parameters and cheap evaluations, so a derivative-free simplex is
+ * enough and keeps the fits free of dependencies. Callers optimise positive parameters
+ * on the log scale, so the search space here is unconstrained.
+ */
+
+export interface NelderMeadOptions {
+  /** Edge length of the initial simplex, in the (log-)parameter units. */
+  readonly initialStep?: number;
+  /** Converged when the simplex is this small (max coordinate distance from the best vertex)… */
+  readonly pointTolerance?: number;
+  /** …and the objective spread over the simplex is this small, relative to 1 + |best|. */
+  readonly valueTolerance?: number;
+  /** Iteration limit for each run (a run is one simplex from start to convergence). */
+  readonly maxIterations?: number;
+  /**
+   * Extra runs from the best point with a fresh full-size simplex. A simplex can collapse
+   * onto a line and stop short of the minimum; restarting is the standard remedy.
+   */
+  readonly restarts?: number;
+}
+
+export interface Minimum {
+  readonly point: number[];
+  readonly value: number;
+  /** Iterations summed over all runs. */
+  readonly iterations: number;
+  /** Whether the last run met both tolerances before its iteration limit. */
+  readonly converged: boolean;
+}
+
+const DEFAULTS = {
+  initialStep: 0.5,
+  pointTolerance: 1e-9,
+  valueTolerance: 1e-13,
+  maxIterations: 5_000,
+  restarts: 3,
+} as const;
+
+// The standard coefficients (Nelder & Mead 1965; Lagarias et al. 1998).
+const REFLECT = 1;
+const EXPAND = 2;
+const CONTRACT = 0.5;
+const SHRINK = 0.5;
+
+/**
+ * Minimises `objective` from `start`. A non-finite objective value counts as +Infinity,
+ * so the simplex backs away from regions where the likelihood is not defined.
+ */
+export function minimizeNelderMead(
+  objective: (point: readonly number[]) => number,
+  start: readonly number[],
+  options: NelderMeadOptions = {},
+): Minimum {
+  const settings = { ...DEFAULTS, ...options };
+  const safe = (p: readonly number[]): number => {
+    const v = objective(p);
+    return Number.isFinite(v) ? v : Infinity;
+  };
+  let best = runSimplex(safe, start, settings);
+  let iterations = best.iterations;
+  for (let i = 0; i < settings.restarts; i++) {
+    const again = runSimplex(safe, best.point, settings);
+    iterations += again.iterations;
+    const improved = best.value - again.value;
+    if (again.value <= best.value) best = again;
+    if (improved <= settings.valueTolerance * (1 + Math.abs(best.value)) && again.converged) break;
+  }
+  return { point: best.point, value: best.value, iterations, converged: best.converged };
+}
+
+interface Vertex {
+  point: number[];
+  value: number;
+}
+
+function runSimplex(
+  objective: (point: readonly number[]) => number,
+  start: readonly number[],
+  settings: Required<NelderMeadOptions>,
+): Minimum {
+  const n = start.length;
+  const simplex: Vertex[] = [{ point: [...start], value: objective(start) }];
+  for (let i = 0; i < n; i++) {
+    const point = [...start];
+    point[i] = (point[i] as number) + settings.initialStep;
+    simplex.push({ point, value: objective(point) });
+  }
+
+  let iteration = 0;
+  for (; iteration < settings.maxIterations; iteration++) {
+    simplex.sort((u, v) => u.value - v.value);
+    const bestVertex = simplex[0] as Vertex;
+    const worst = simplex[n] as Vertex;
+    const secondWorst = simplex[n - 1] as Vertex;
+    if (hasConverged(simplex, settings)) {
+      return { point: bestVertex.point, value: bestVertex.value, iterations: iteration, converged: true };
+    }
+
+    const centroid = new Array<number>(n).fill(0);
+    for (let v = 0; v < n; v++) {
+      const p = (simplex[v] as Vertex).point;
+      for (let i = 0; i < n; i++) centroid[i] = (centroid[i] as number) + (p[i] as number) / n;
+    }
+    const along = (t: number): Vertex => {
+      const point = centroid.map((c, i) => c + t * (c - (worst.point[i] as number)));
+      return { point, value: objective(point) };
+    };
+
+    const reflected = along(REFLECT);
+    if (reflected.value < bestVertex.value) {
+      const expanded = along(EXPAND);
+      simplex[n] = expanded.value < reflected.value ? expanded : reflected;
+    } else if (reflected.value < secondWorst.value) {
+      simplex[n] = reflected;
+    } else {
+      const outside = reflected.value < worst.value;
+      const contracted = along(outside ? CONTRACT : -CONTRACT);
+      if (contracted.value < (outside ? reflected.value : worst.value)) {
+        simplex[n] = contracted;
+      } else {
+        for (let v = 1; v <= n; v++) {
+          const vertex = simplex[v] as Vertex;
+          const point = vertex.point.map((x, i) => (bestVertex.point[i] as number) + SHRINK * (x - (bestVertex.point[i] as number)));
+          simplex[v] = { point, value: objective(point) };
+        }
+      }
+    }
+  }
+  simplex.sort((u, v) => u.value - v.value);
+  const bestVertex = simplex[0] as Vertex;
+  return { point: bestVertex.point, value: bestVertex.value, iterations: iteration, converged: false };
+}
+
+function hasConverged(sorted: readonly Vertex[], settings: Required<NelderMeadOptions>): boolean {
+  const best = sorted[0] as Vertex;
+  const worst = sorted[sorted.length - 1] as Vertex;
+  if (!(worst.value - best.value <= settings.valueTolerance * (1 + Math.abs(best.value)))) return false;
+  for (const vertex of sorted) {
+    for (let i = 0; i < best.point.length; i++) {
+      if (Math.abs((vertex.point[i] as number) - (best.point[i] as number)) > settings.pointTolerance) return false;
+    }
+  }
+  return true;
+}
