@@ -5,6 +5,8 @@ import { replay } from './cli/replay.js';
 import { startDemo } from './cli/start.js';
 import { generate } from './cli/generate.js';
 import { publish } from './cli/publish.js';
+import { fit } from './cli/fit.js';
+import { importEvents } from './cli/import.js';
 
 const usage = `vigil — real-time customer signals from shop events
 
@@ -19,6 +21,9 @@ Usage:
                                               replay canonical events (JSON Lines or msgpack stream)
   vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
                                               write the synthetic shop's events to a file
+  vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
+  vigil fit bgnbd|gammagamma FILE [--unit day|week] [--calibration-end YYYY-MM-DD]
+                                              fit a model on the state a replay leaves; JSON out
 
 Configuration: config/default.json, then --config FILE, then VIGIL_* environment variables
 (VIGIL_PIPELINE__BATCH_SIZE=1024 sets pipeline.batchSize).`;
@@ -44,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       format: { type: 'string' },
       seed: { type: 'string' },
       customers: { type: 'string' },
+      unit: { type: 'string' },
+      'calibration-end': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -96,6 +103,20 @@ async function main(argv: string[]): Promise<number> {
         configFile: values.config,
       });
       return 0;
+    case 'import': {
+      const [format, input] = positionals;
+      if (format === undefined || input === undefined || values.out === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'import needs FORMAT IN --out OUT');
+      const n = await importEvents(format, input, values.out);
+      process.stderr.write(`wrote ${n} events\n`);
+      return 0;
+    }
+    case 'fit': {
+      const [model, file] = positionals;
+      if (model === undefined || file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'fit needs a model (bgnbd or gammagamma) and a FILE');
+      const report = await fit({ model, file, unit: values.unit, calibrationEnd: values['calibration-end'], configFile: values.config, progress: !values.quiet });
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      return 0;
+    }
     default:
       throw new VigilError('VIGIL_ERR_USAGE', `unknown command '${command}'`, [usage]);
   }

@@ -22,7 +22,7 @@ export const errorCodes = {
     summary:
       'A Segment/RudderStack call whose `type` or `event` name Vigil does not map (it maps page calls and Product Viewed/Added/Removed, Checkout Started, Order Completed); the path is `type` or `event`.',
   },
-  VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (2000-01-01 .. 2100-01-01).' },
+  VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (1990-01-01 .. 2100-01-01).' },
   VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
   VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },
 } as const satisfies Record<string, { reject: boolean; summary: string }>;

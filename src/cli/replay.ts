@@ -1,4 +1,6 @@
+import { decodePayload } from '../codec/decode.js';
 import { loadConfig } from '../config/load.js';
+import type { RawMessage } from '../sources/source.js';
 import { Engine } from '../engine.js';
 import { InProcessSource } from '../sources/in-process.js';
 import { readEventFile, type EventFileProgress } from '../sources/event-file.js';
@@ -11,6 +13,8 @@ export interface ReplayOptions {
   readonly configFile?: string | undefined;
   readonly dumpState?: string | undefined;
   readonly progress?: boolean;
+  /** Replay only events before this event time (epoch ms); undecodable messages still pass, to be rejected. */
+  readonly until?: number | undefined;
 }
 
 export interface ReplayResult {
@@ -19,6 +23,8 @@ export interface ReplayResult {
   watermark: number;
   unreadableBytes: number;
   seconds: number;
+  /** The engine as the replay left it, for commands that read its state. */
+  engine: Engine;
 }
 
 /**
@@ -30,7 +36,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const engine = new Engine(config);
   const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
-  const source = new InProcessSource(readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress }), {
+  const runs = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
+  const source = new InProcessSource(opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes), {
     name: 'replay',
     batchSize: config.pipeline.batchSize,
     finite: true,
@@ -60,5 +67,17 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     watermark,
     unreadableBytes: progress.unreadableBytes,
     seconds: (performance.now() - started) / 1000,
+    engine,
   };
+}
+
+/** Drops events at or after `until`; anything without a readable `ts` goes on to be judged. */
+async function* before(runs: AsyncIterable<RawMessage[]>, until: number, maxPayloadBytes: number): AsyncGenerator<RawMessage[]> {
+  for await (const run of runs) {
+    yield run.filter((m) => {
+      const r = decodePayload(m.bytes, maxPayloadBytes);
+      const ts = r.ok && typeof r.value === 'object' && r.value !== null ? (r.value as { ts?: unknown }).ts : undefined;
+      return typeof ts !== 'number' || ts < until;
+    });
+  }
 }

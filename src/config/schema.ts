@@ -57,6 +57,8 @@ const configShape = z.strictObject({
     sessionGapMs: z.number().int().min(1000),
     /** A customer with no event for this long (event time) is evicted from state. */
     ttlMs: z.number().int().min(60_000),
+    /** The same for a customer who has bought: kept longer, since churn and value models need the history. */
+    buyerTtlMs: z.number().int().min(60_000),
     /** How many recently touched products each customer keeps. */
     recentItems: z.number().int().min(1).max(32),
     /** Products the dictionary interns before new ones are folded into one overflow id. */

@@ -27,8 +27,8 @@ export const eventTypeIndex: Readonly<Record<EventType, number>> = Object.fromEn
   eventTypes.map((t, i) => [t, i]),
 ) as Record<EventType, number>;
 
-/** 2000-01-01 .. 2100-01-01 UTC: anything outside is a unit mistake (seconds, µs), not an event. */
-export const MIN_TS = Date.UTC(2000, 0, 1);
+/** 1990-01-01 .. 2100-01-01 UTC: anything outside is a unit mistake (seconds, µs), not an event. (1990, not 2000: public purchase logs such as CDNOW are from the 1990s.) */
+export const MIN_TS = Date.UTC(1990, 0, 1);
 export const MAX_TS = Date.UTC(2100, 0, 1);
 export const MAX_ITEMS_PER_ORDER = 100;
 export const MAX_KEY_LENGTH = 128;

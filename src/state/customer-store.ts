@@ -11,6 +11,8 @@ export interface CustomerStoreOptions {
   readonly windows: readonly WindowSpec[];
   readonly sessionGapMs: number;
   readonly ttlMs: number;
+  /** TTL for customers who have bought at least once; longer, since analytics need their history. */
+  readonly buyerTtlMs: number;
   readonly recentItems: number;
   readonly maxProducts: number;
   readonly maxCustomers: number;
@@ -38,6 +40,8 @@ export interface CustomerView {
   lastPurchase: number | null;
   /** Gaps between consecutive purchases (ms): count, mean, sample variance (Welford). */
   purchaseGap: { count: number; meanMs: number; varianceMs2: number };
+  /** Purchase transactions: all purchases on one UTC day are one (the BG/NBD convention). */
+  transactions: TransactionStats | null;
   session: { count: number; open: boolean; start: number | null; last: number | null; events: number };
   cartQuantity: number;
   /** Most recent first. */
@@ -45,11 +49,28 @@ export interface CustomerView {
   windows: Record<string, ActivityResult>;
 }
 
+/**
+ * A buyer's transactions, the sufficient statistics of BG/NBD and Gamma-Gamma. A transaction
+ * is a UTC day with purchases; `repeat` counts those after the first (the models' x).
+ */
+export interface TransactionStats {
+  /** Event time of the first purchase. */
+  first: number;
+  /** Event time of the latest purchase. */
+  last: number;
+  repeat: number;
+  /** Value of the first day's purchases, which Gamma-Gamma leaves out. */
+  firstValue: number;
+  /** Value of the repeat transactions together. */
+  repeatValue: number;
+}
+
 const NO_SLOT = -1;
+const DAY_MS = 86_400_000;
 
 /** Scalar fields of a customer's record, by type. */
-const F64_FIELDS = ['firstSeen', 'lastSeen', 'revenue', 'lastPurchase', 'gapMean', 'gapM2', 'sessionStart', 'sessionLast'] as const;
-const U32_FIELDS = ['events', 'purchases', 'gapCount', 'sessionEvents', 'sessions', 'cartQuantity'] as const;
+const F64_FIELDS = ['firstSeen', 'lastSeen', 'revenue', 'lastPurchase', 'firstPurchase', 'firstDayValue', 'gapMean', 'gapM2', 'sessionStart', 'sessionLast'] as const;
+const U32_FIELDS = ['events', 'purchases', 'transactions', 'gapCount', 'sessionEvents', 'sessions', 'cartQuantity'] as const;
 type F64Field = (typeof F64_FIELDS)[number];
 type U32Field = (typeof U32_FIELDS)[number];
 
@@ -87,7 +108,7 @@ export class CustomerStore {
     const capacity = Math.max(16, opts.initialCapacity ?? 1024);
     this.R = opts.recentItems;
     const layout = new RecordLayout();
-    for (const name of F64_FIELDS) layout.add(name, 'f64', 1, name === 'lastPurchase' ? NaN : 0);
+    for (const name of F64_FIELDS) layout.add(name, 'f64', 1, name === 'lastPurchase' || name === 'firstPurchase' ? NaN : 0);
     for (const name of U32_FIELDS) layout.add(name, 'u32');
     layout.add('recentProducts', 'u32', this.R).add('recentActions', 'u8', this.R).add('recentHead', 'u8');
     this.windows = new WindowRings(opts.windows, layout);
@@ -226,6 +247,7 @@ export class CustomerStore {
     const b32 = slot * this.s32;
     u32[b32 + f.purchases]!++;
     f64[b64 + f.revenue]! += revenue;
+    this.recordTransaction(slot, ts, revenue);
     const prev = f64[b64 + f.lastPurchase]!;
     if (Number.isNaN(prev)) {
       f64[b64 + f.lastPurchase] = ts;
@@ -239,6 +261,38 @@ export class CustomerStore {
       f64[b64 + f.lastPurchase] = ts;
     }
     // An older purchase arriving late counts in totals and windows but is not a gap.
+  }
+
+  /**
+   * Counts purchase days. Called before `lastPurchase` moves. In order, every case is exact;
+   * a purchase arriving out of order on a day between the first and the latest counts as a
+   * new transaction even if that day already had one (the days themselves are not kept).
+   */
+  private recordTransaction(slot: number, ts: number, revenue: number): void {
+    const { f64, u32 } = this.records;
+    const f = this.f;
+    const b64 = slot * this.s64;
+    const b32 = slot * this.s32;
+    const first = f64[b64 + f.firstPurchase]!;
+    if (Number.isNaN(first)) {
+      f64[b64 + f.firstPurchase] = ts;
+      f64[b64 + f.firstDayValue] = revenue;
+      u32[b32 + f.transactions] = 1;
+      return;
+    }
+    const day = Math.floor(ts / DAY_MS);
+    const firstDay = Math.floor(first / DAY_MS);
+    if (day === firstDay) {
+      f64[b64 + f.firstDayValue]! += revenue;
+      if (ts < first) f64[b64 + f.firstPurchase] = ts;
+    } else if (day < firstDay) {
+      // An earlier first day arrived late: the old first day becomes a repeat transaction.
+      f64[b64 + f.firstPurchase] = ts;
+      f64[b64 + f.firstDayValue] = revenue;
+      u32[b32 + f.transactions]!++;
+    } else if (day !== Math.floor(f64[b64 + f.lastPurchase]! / DAY_MS)) {
+      u32[b32 + f.transactions]!++;
+    }
   }
 
   /** Records the product in the recent-items ring; returns its interned id. */
@@ -306,7 +360,8 @@ export class CustomerStore {
 
   private onTtl(slot: number, due: number, wm: number, out: StateSignal[]): void {
     const lastSeen = this.records.f64[slot * this.s64 + this.f.lastSeen]!;
-    const expires = lastSeen + this.opts.ttlMs;
+    const isBuyer = this.records.u32[slot * this.s32 + this.f.transactions]! > 0;
+    const expires = lastSeen + (isBuyer ? this.opts.buyerTtlMs : this.opts.ttlMs);
     if (expires > wm) {
       this.timers.arm(slot, this.ttlKind, Math.max(expires, due));
       return;
@@ -360,6 +415,7 @@ export class CustomerStore {
       purchases: n('purchases'),
       revenue: d('revenue'),
       lastPurchase: Number.isNaN(lastPurchase) ? null : lastPurchase,
+      transactions: this.transactionStats(slot),
       purchaseGap: {
         count: gapCount,
         meanMs: d('gapMean'),
@@ -375,6 +431,31 @@ export class CustomerStore {
       cartQuantity: n('cartQuantity'),
       recentItems,
       windows,
+    };
+  }
+
+  /** The slot a customer's record is in, for analytics that keep per-slot state beside it. */
+  slotOf(customerId: string): number | undefined {
+    return this.slots.get(customerId);
+  }
+
+  customerAt(slot: number): string | undefined {
+    return this.ids[slot];
+  }
+
+  /** The customer's purchase transactions, or null before the first purchase. */
+  transactionStats(slot: number): TransactionStats | null {
+    const { f64, u32 } = this.records;
+    const b64 = slot * this.s64;
+    const count = u32[slot * this.s32 + this.f.transactions]!;
+    if (count === 0) return null;
+    const firstValue = f64[b64 + this.f.firstDayValue]!;
+    return {
+      first: f64[b64 + this.f.firstPurchase]!,
+      last: f64[b64 + this.f.lastPurchase]!,
+      repeat: count - 1,
+      firstValue,
+      repeatValue: count > 1 ? f64[b64 + this.f.revenue]! - firstValue : 0,
     };
   }
 

@@ -23,6 +23,7 @@ export class EngineState {
       windows: config.state.windows,
       sessionGapMs: config.state.sessionGapMs,
       ttlMs: config.state.ttlMs,
+      buyerTtlMs: config.state.buyerTtlMs,
       recentItems: config.state.recentItems,
       maxProducts: config.state.maxProducts,
       maxCustomers: config.limits.maxCustomers,

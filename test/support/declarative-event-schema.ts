@@ -14,8 +14,8 @@ const eventTypeNames = [
   'purchase',
   'feedback',
 ] as const;
-/** 2000-01-01 .. 2100-01-01 UTC: anything outside is a unit mistake (seconds, µs), not an event. */
-const MIN_TS = Date.UTC(2000, 0, 1);
+/** 1990-01-01 .. 2100-01-01 UTC: anything outside is a unit mistake (seconds, µs), not an event. (1990, not 2000: public purchase logs such as CDNOW are from the 1990s.) */
+const MIN_TS = Date.UTC(1990, 0, 1);
 const MAX_TS = Date.UTC(2100, 0, 1);
 const MAX_ITEMS_PER_ORDER = 100;
 const MAX_MONEY = 1e9;
