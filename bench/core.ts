@@ -75,17 +75,23 @@ async function engineRun(config: VigilConfig, messages: RawMessage[]): Promise<{
 
 export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, string | number>> {
   const config = loadConfig({ env: process.env });
+  const bare = loadConfig({ env: process.env, overrides: { analytics: { enabled: false } } });
   process.stderr.write(`core: generating ${opts.days} days of shop activity for ${opts.customers} customers (${opts.format})...\n`);
   const { messages, customers } = prepare(opts);
   const bytes = messages.reduce((s, m) => s + m.bytes.length, 0);
   const engineMs: number[] = [];
+  const withoutAnalyticsMs: number[] = [];
   const ceilingMs: number[] = [];
   for (let r = 0; r < opts.repeats; r++) {
     await settleHeap();
     ceilingMs.push(ceiling(config, messages));
     await settleHeap();
+    withoutAnalyticsMs.push((await engineRun(bare, messages)).ms);
+    await settleHeap();
     engineMs.push((await engineRun(config, messages)).ms);
-    process.stderr.write(`  run ${r + 1}/${opts.repeats}: engine ${engineMs.at(-1)!.toFixed(0)} ms, ceiling ${ceilingMs.at(-1)!.toFixed(0)} ms\n`);
+    process.stderr.write(
+      `  run ${r + 1}/${opts.repeats}: engine ${engineMs.at(-1)!.toFixed(0)} ms, without analytics ${withoutAnalyticsMs.at(-1)!.toFixed(0)} ms, ceiling ${ceilingMs.at(-1)!.toFixed(0)} ms\n`,
+    );
   }
   // Memory: one more engine run, measured against the heap before it with the input still held.
   await settleHeap();
@@ -97,19 +103,26 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
   const n = messages.length;
   const e = median(engineMs);
   const c = median(ceilingMs);
+  const w = median(withoutAnalyticsMs);
+  const alerts: Record<string, number> = engine.state.alerts?.emitted ?? {};
   return {
     customers: stateCustomers,
     events: n,
     format: opts.format,
     'input days': opts.days,
     'avg payload B': Math.round(bytes / n),
-    'engine ev/s': Math.round((n / e) * 1000),
-    'engine ns/ev': Math.round((e * 1e6) / n),
+    'engine ev/s': Math.round((n / w) * 1000),
+    'engine ns/ev': Math.round((w * 1e6) / n),
     'ceiling ev/s': Math.round((n / c) * 1000),
     'ceiling ns/ev': Math.round((c * 1e6) / n),
-    'engine/ceiling': +(c / e).toFixed(2),
+    'engine/ceiling': +(c / w).toFixed(2),
+    'with analytics ev/s': Math.round((n / e) * 1000),
+    'with analytics ns/ev': Math.round((e * 1e6) / n),
+    'analytics overhead': `${(((e - w) / w) * 100).toFixed(0)}%`,
+    alerts: Object.values(alerts).reduce((a, b) => a + b, 0),
     'state B/customer': Math.round((after - before) / Math.max(1, stateCustomers)),
     '  record B': engine.state.store.bytesPerRecord,
+    '  analytics record B': engine.state.analytics?.bytesPerCustomer ?? 0,
     '  dedupe B/customer': Math.round(engine.state.seen.bytes / Math.max(1, stateCustomers)),
     'ids remembered': engine.state.seen.size,
     'customers in input': customers,

@@ -7,6 +7,7 @@ import { generate } from './cli/generate.js';
 import { publish } from './cli/publish.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
+import { evalRecs } from './cli/eval-recs.js';
 
 const usage = `vigil — real-time customer signals from shop events
 
@@ -24,6 +25,9 @@ Usage:
   vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
   vigil fit bgnbd|gammagamma FILE [--unit day|week] [--calibration-end YYYY-MM-DD]
                                               fit a model on the state a replay leaves; JSON out
+  vigil eval recs --train FILE --test FILE    next-item hit rate@20 and MRR@20 of the streaming
+                                              recommender beside popularity, item-kNN and sequential
+                                              rules (SessionId ItemId Time files); JSON out
 
 Configuration: config/default.json, then --config FILE, then VIGIL_* environment variables
 (VIGIL_PIPELINE__BATCH_SIZE=1024 sets pipeline.batchSize).`;
@@ -51,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       customers: { type: 'string' },
       unit: { type: 'string' },
       'calibration-end': { type: 'string' },
+      train: { type: 'string' },
+      test: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -114,6 +120,14 @@ async function main(argv: string[]): Promise<number> {
       const [model, file] = positionals;
       if (model === undefined || file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'fit needs a model (bgnbd or gammagamma) and a FILE');
       const report = await fit({ model, file, unit: values.unit, calibrationEnd: values['calibration-end'], configFile: values.config, progress: !values.quiet });
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      return 0;
+    }
+    case 'eval': {
+      if (positionals[0] !== 'recs' || values.train === undefined || values.test === undefined) {
+        throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE');
+      }
+      const report = await evalRecs({ train: values.train, test: values.test, progress: !values.quiet });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       return 0;
     }

@@ -7,6 +7,10 @@ export const errorCodes = {
   VIGIL_ERR_CONFIG: { reject: false, summary: 'The configuration is invalid; every problem is listed by path.' },
   VIGIL_ERR_USAGE: { reject: false, summary: 'A command was called with wrong arguments.' },
   VIGIL_ERR_INPUT_FILE: { reject: false, summary: 'An input file could not be read.' },
+  VIGIL_ERR_SUPPRESSION_LIST: {
+    reject: false,
+    summary: 'The suppression list is malformed or over alerts.suppression.maxIds or maxFileBytes; the message names the line or array element, never the id.',
+  },
   VIGIL_ERR_SNAPSHOT: { reject: false, summary: 'A state snapshot is corrupt or of an unknown version.' },
 
 

@@ -40,7 +40,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
         allowedLatenessMs: config.eventTime.allowedLatenessMs,
         ...(clocks.processingClock && { now: clocks.processingClock }),
       }),
-      keyedState(state.store),
+      keyedState(state.store, state.analytics),
       tally(state.counters),
     );
 }

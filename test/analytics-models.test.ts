@@ -152,6 +152,23 @@ describe('special functions', () => {
     );
   });
 
+  it('hyp2f1 converges when a and c are huge and close (a refit on a population that never drops out)', () => {
+    // Brute force: the defining series, summed far past convergence (its ratio is ≈ z from the start).
+    const bruteMinusOne = (a: number, b: number, c: number, z: number) => {
+      let term = 1;
+      let sum = 0;
+      for (let n = 0; n < 20_000; n++) sum += term *= (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
+      return sum;
+    };
+    for (const [a, b, c, z] of [
+      [6623078.648, -0.3442, 6623079.608, 0.6266],
+      [2e6, 3.5, 2e6 + 4.1, 0.8],
+      [1e7, 0.2, 1e7 - 0.5, 0.5],
+    ] as const) {
+      expect(relativeError(hyp2f1(a, b, c, z) - 1, bruteMinusOne(a, b, c, z))).toBeLessThan(1e-10);
+    }
+  });
+
   it('hyp2f1 matches closed forms, including z near 1 and integer c − a − b', () => {
     for (const z of [0.3, 0.9, 0.95, 0.999, 0.9999999, -0.5, -20]) {
       expect(relativeError(hyp2f1(1, 1, 2, z), -Math.log1p(-z) / z)).toBeLessThan(1e-10); // c − a − b = 0

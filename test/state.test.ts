@@ -157,6 +157,9 @@ describe('snapshots', () => {
     const second = await runMessages(config, msgs.slice(1500), { engine: resumed });
     expect(dump(resumed)).toEqual(dump(whole.engine));
     expect([...first.signals, ...second.signals]).toEqual(whole.signals);
+    const alerts = (r: { batches: { alerts: unknown[] }[] }) => r.batches.flatMap((b) => b.alerts);
+    expect(alerts(whole).length).toBeGreaterThan(0);
+    expect([...alerts(first), ...alerts(second)]).toEqual(alerts(whole));
     expect(resumed.state.counters.toJSON()).toEqual(whole.engine.state.counters.toJSON());
     expect(resumed.state.counters.duplicate).toBe(2);
   });

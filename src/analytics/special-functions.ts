@@ -159,7 +159,23 @@ export function hyp2f1MinusOne(a: number, b: number, c: number, z: number, optio
  * and summing stops when that bound is below `tolerance` of the sum.
  */
 function seriesMinusOne(a: number, b: number, c: number, z: number, tolerance: number, maxTerms: number): number | undefined {
-  const settledAfter = Math.max(Math.abs(a), Math.abs(b), Math.abs(c));
+  // With a, c > 0, (a+m)/(c+m) moves monotonically towards 1, so it never exceeds
+  // max(1, a/c): the tail bound then holds as soon as n is past |b| alone (and likewise
+  // with a and b swapped). Without this, a = c = 10⁶ (BG/NBD with b in the millions, a
+  // population that hardly ever drops out) would wait 10⁶ terms for a series that
+  // converges like zⁿ from the start.
+  let settledAfter = Math.max(Math.abs(a), Math.abs(b), Math.abs(c));
+  let pairFactor = 0; // 0: no pairing, the plain rule above applies
+  let other = 0;
+  if (c > 0 && a > 0 && Math.abs(b) < settledAfter) {
+    settledAfter = Math.abs(b);
+    pairFactor = Math.max(1, a / c);
+    other = b;
+  } else if (c > 0 && b > 0 && Math.abs(a) < settledAfter) {
+    settledAfter = Math.abs(a);
+    pairFactor = Math.max(1, b / c);
+    other = a;
+  }
   let term = 1;
   let sum = 0;
   for (let n = 0; n < maxTerms; n++) {
@@ -169,7 +185,9 @@ function seriesMinusOne(a: number, b: number, c: number, z: number, tolerance: n
     if (!Number.isFinite(sum)) return undefined;
     if (n + 1 < settledAfter) continue;
     const nextRatio = Math.abs((((a + n + 1) * (b + n + 1)) / ((c + n + 1) * (n + 2))) * z);
-    const rho = Math.max(nextRatio, Math.abs(z));
+    // Past |other|, (other+m)/(m+1) is monotone towards 1: bounded by max(1, its next value).
+    const pairedBound = pairFactor * Math.max(1, Math.abs((other + n + 1) / (n + 2))) * Math.abs(z);
+    const rho = Math.max(nextRatio, Math.abs(z), pairedBound);
     if (rho < 1 && (Math.abs(term) * rho) / (1 - rho) <= tolerance * Math.abs(1 + sum)) return sum;
   }
   return undefined;

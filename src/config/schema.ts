@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { alertsConfig } from '../alerts/config.js';
+import { analyticsConfig } from '../analytics/config.js';
 
 /**
  * The whole configuration. Every key is required here and given its default in
@@ -83,6 +85,8 @@ const configShape = z.strictObject({
     /** Rejected messages go to `<deadLetterPrefix>.<reason>` with their original bytes. */
     deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
   }),
+  analytics: analyticsConfig,
+  alerts: alertsConfig,
   demo: z.strictObject({
     seed: z.number().int(),
     customers: positiveInt,

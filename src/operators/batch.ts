@@ -1,3 +1,4 @@
+import type { Alert } from '../alerts/alert.js';
 import type { RejectReason } from '../errors.js';
 import type { CanonicalEvent } from '../schema/event.js';
 import type { RawBatch } from '../sources/source.js';
@@ -32,6 +33,8 @@ export interface Batch {
   readonly late: CanonicalEvent[];
   /** What keyed state noticed: sessions closed, timers fired, customers evicted. */
   readonly signals: StateSignal[];
+  /** What analytics concluded: alerts past their cooldown, with deterministic ids. */
+  readonly alerts: Alert[];
   /** The combined watermark when the batch left the event-time stage. */
   watermark: number;
   /** True for the final batch of a finite input: the watermark then jumps to the last event time. */
@@ -49,6 +52,7 @@ export function newBatch(messages: RawBatch, endOfInput = false): Batch {
     rejections: [],
     late: [],
     signals: [],
+    alerts: [],
     watermark: -Infinity,
     endOfInput,
   };

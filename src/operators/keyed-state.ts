@@ -1,24 +1,56 @@
 import { map, type OperatorFunction } from 'rxjs';
+import type { CanonicalEvent } from '../schema/event.js';
 import type { CustomerStore } from '../state/customer-store.js';
+import type { StateSignal } from '../state/signals.js';
 import { Outcome, reject, type Batch } from './batch.js';
+
+/**
+ * Per-customer logic that runs inside the keyed-state stage, like a Flink
+ * KeyedProcessFunction: it sees each applied event and each signal (session closed, timer
+ * fired, customer evicted) at the exact point of the stream where it happened, so what it
+ * concludes does not depend on batch boundaries.
+ */
+export interface KeyedProcess {
+  /** Before the batch's first event; the process writes its outputs into the batch. */
+  begin(batch: Batch): void;
+  /** Signals `signals[from..]`, just emitted, with the watermark in force. */
+  onSignals(signals: readonly StateSignal[], from: number, watermark: number): void;
+  /** After `event` was applied to the customer in `slot`. */
+  onApplied(slot: number, event: CanonicalEvent, watermark: number): void;
+}
 
 /**
  * Applies surviving events to keyed per-customer state. Before each event, timers the
  * watermark has passed are fired, at the same points whatever the batch boundaries; at the
  * end of the batch, those passed by the batch's final watermark.
  */
-export function keyedStateBatch(batch: Batch, store: CustomerStore): Batch {
+export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: KeyedProcess): Batch {
   const { outcome, events, watermarkAt, signals } = batch;
+  process?.begin(batch);
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
-    store.advanceTo(watermarkAt[i]!, signals);
-    if (store.apply(events[i]!, signals)) outcome[i] = Outcome.applied;
-    else reject(batch, i, 'VIGIL_ERR_STATE_FULL', 'customerId');
+    const wm = watermarkAt[i]!;
+    let seen = signals.length;
+    store.advanceTo(wm, signals);
+    if (process && signals.length > seen) process.onSignals(signals, seen, wm);
+    seen = signals.length;
+    const slot = store.apply(events[i]!, signals);
+    if (slot < 0) {
+      reject(batch, i, 'VIGIL_ERR_STATE_FULL', 'customerId');
+      continue;
+    }
+    outcome[i] = Outcome.applied;
+    if (process) {
+      if (signals.length > seen) process.onSignals(signals, seen, wm);
+      process.onApplied(slot, events[i]!, wm);
+    }
   }
+  const seen = signals.length;
   store.advanceTo(batch.watermark, signals);
+  if (process && signals.length > seen) process.onSignals(signals, seen, batch.watermark);
   return batch;
 }
 
-export function keyedState(store: CustomerStore): OperatorFunction<Batch, Batch> {
-  return map((batch) => keyedStateBatch(batch, store));
+export function keyedState(store: CustomerStore, process?: KeyedProcess): OperatorFunction<Batch, Batch> {
+  return map((batch) => keyedStateBatch(batch, store, process));
 }

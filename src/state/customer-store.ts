@@ -65,6 +65,11 @@ export interface TransactionStats {
   repeatValue: number;
 }
 
+export interface SlotListener {
+  admitted(slot: number): void;
+  evicting(slot: number): void;
+}
+
 const NO_SLOT = -1;
 const DAY_MS = 86_400_000;
 
@@ -103,6 +108,7 @@ export class CustomerStore {
   private readonly ttlKind: number;
   private readonly timerHandlers: ((slot: number, due: number, wm: number, out: StateSignal[]) => void)[] = [];
   evictions = 0;
+  private readonly slotListeners: SlotListener[] = [];
 
   constructor(private readonly opts: CustomerStoreOptions) {
     const capacity = Math.max(16, opts.initialCapacity ?? 1024);
@@ -136,6 +142,11 @@ export class CustomerStore {
 
   get capacity(): number {
     return this.records.capacity;
+  }
+
+  /** Slots ever handed out (in use or free): what a snapshot covers. */
+  get slotsInUse(): number {
+    return this.highWater;
   }
 
   get bytesPerRecord(): number {
@@ -172,15 +183,15 @@ export class CustomerStore {
   }
 
   /**
-   * Applies one event. Returns false only when the customer is new and state is full
-   * (limits.maxCustomers); the caller rejects the event then.
+   * Applies one event and returns the customer's slot, or -1 only when the customer is new
+   * and state is full (limits.maxCustomers); the caller rejects the event then.
    */
-  apply(e: CanonicalEvent, out: StateSignal[]): boolean {
+  apply(e: CanonicalEvent, out: StateSignal[]): number {
     let slot = this.slots.get(e.customerId) ?? NO_SLOT;
     const ts = e.ts;
     if (slot === NO_SLOT) {
       slot = this.admit(e.customerId, ts);
-      if (slot === NO_SLOT) return false;
+      if (slot === NO_SLOT) return NO_SLOT;
     }
     const { f64, u32 } = this.records;
     const f = this.f;
@@ -215,7 +226,7 @@ export class CustomerStore {
     }
     this.windows.add(slot, ts, eventTypeIndex[e.type], revenue, bit);
     this.trackSession(slot, ts, out);
-    return true;
+    return slot;
   }
 
   private admit(customerId: string, ts: number): number {
@@ -226,6 +237,7 @@ export class CustomerStore {
       if (slot >= this.records.capacity) this.grow(this.records.capacity * 2);
     }
     this.records.reset(slot);
+    for (const l of this.slotListeners) l.admitted(slot);
     this.slots.set(customerId, slot);
     this.ids[slot] = customerId;
     const b64 = slot * this.s64;
@@ -369,6 +381,7 @@ export class CustomerStore {
     const customerId = this.ids[slot]!;
     if (this.records.u32[slot * this.s32 + this.f.sessionEvents]! > 0) this.closeSession(slot, wm, out);
     out.push({ kind: 'evicted', customerId, lastSeen, at: wm });
+    for (const l of this.slotListeners) l.evicting(slot);
     this.timers.cancelAll(slot);
     this.slots.delete(customerId);
     this.ids[slot] = undefined;
@@ -434,6 +447,14 @@ export class CustomerStore {
     };
   }
 
+  /**
+   * Lets state kept beside the records (analytics, per slot) follow the slots: `admitted`
+   * when a slot is given to a new customer, `evicting` just before one is freed.
+   */
+  addSlotListener(listener: SlotListener): void {
+    this.slotListeners.push(listener);
+  }
+
   /** The slot a customer's record is in, for analytics that keep per-slot state beside it. */
   slotOf(customerId: string): number | undefined {
     return this.slots.get(customerId);
@@ -441,6 +462,54 @@ export class CustomerStore {
 
   customerAt(slot: number): string | undefined {
     return this.ids[slot];
+  }
+
+  /** Gaps between the customer's purchases (Welford statistics). */
+  gapStats(slot: number): { count: number; meanMs: number; varianceMs2: number } {
+    const { f64, u32 } = this.records;
+    const count = u32[slot * this.s32 + this.f.gapCount]!;
+    return {
+      count,
+      meanMs: f64[slot * this.s64 + this.f.gapMean]!,
+      varianceMs2: count > 1 ? f64[slot * this.s64 + this.f.gapM2]! / (count - 1) : 0,
+    };
+  }
+
+  /** Events in the customer's open session (0 when none is open). */
+  sessionEvents(slot: number): number {
+    return this.records.u32[slot * this.s32 + this.f.sessionEvents]!;
+  }
+
+  cartQuantity(slot: number): number {
+    return this.records.u32[slot * this.s32 + this.f.cartQuantity]!;
+  }
+
+  /** Event time of the latest purchase, NaN before the first. */
+  lastPurchase(slot: number): number {
+    return this.records.f64[slot * this.s64 + this.f.lastPurchase]!;
+  }
+
+  lastSeen(slot: number): number {
+    return this.records.f64[slot * this.s64 + this.f.lastSeen]!;
+  }
+
+  /**
+   * Interned ids of the recent products, most recent first, with what was done to each
+   * (`RecentAction`), written into `products` / `actions`; returns how many.
+   */
+  recentInto(slot: number, products: Uint32Array, actions: Uint8Array): number {
+    const { u32, u8 } = this.records;
+    const R = this.R;
+    const head = u8[slot * this.s8 + this.recentHead]!;
+    let n = 0;
+    for (let k = 1; k <= R && n < products.length; k++) {
+      const i = (head - k + R) % R;
+      const action = u8[slot * this.s8 + this.recentActions + i]!;
+      if (action === 0) break;
+      products[n] = u32[slot * this.s32 + this.recentProducts + i]!;
+      actions[n++] = action;
+    }
+    return n;
   }
 
   /** The customer's purchase transactions, or null before the first purchase. */

@@ -1,6 +1,11 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import type { VigilConfig } from '../config/schema.js';
 import { VigilError } from '../errors.js';
+import { AlertEmitter } from '../alerts/alert-emitter.js';
+import { policiesByType } from '../alerts/config.js';
+import { AlertCooldowns } from '../alerts/cooldown.js';
+import { createCustomerAnalytics } from '../analytics/wiring.js';
+import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
 import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
 import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
 import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
@@ -17,6 +22,9 @@ export class EngineState {
   readonly seen: SeenEventIds;
   readonly watermark: WatermarkTracker;
   readonly counters = new OutcomeCounters();
+  /** The per-customer models and their alerts; undefined when analytics.enabled is false. */
+  readonly analytics: CustomerAnalytics | undefined;
+  readonly alerts: AlertEmitter | undefined;
 
   constructor(config: VigilConfig) {
     this.store = new CustomerStore({
@@ -30,6 +38,10 @@ export class EngineState {
     });
     this.seen = new SeenEventIds(config.dedupe.retentionMs, config.dedupe.maxIds);
     this.watermark = new WatermarkTracker(config.eventTime.maxOutOfOrdernessMs, config.eventTime.idleTimeoutMs);
+    if (config.analytics.enabled) {
+      this.alerts = new AlertEmitter(new AlertCooldowns(policiesByType(config.alerts.policies), this.store.capacity));
+      this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
+    }
   }
 
   snapshot(): Uint8Array {
@@ -40,6 +52,8 @@ export class EngineState {
       seen: this.seen.snapshot(),
       watermark: this.watermark.snapshot(),
       counters: this.counters.toJSON(),
+      analytics: this.analytics?.snapshot(this.store.slotsInUse) ?? null,
+      alerts: this.alerts?.snapshot(this.store.slotsInUse) ?? null,
     };
     return msgpackEncode(doc);
   }
@@ -59,6 +73,9 @@ export class EngineState {
       this.seen.restore(doc.seen);
       this.watermark.restore(doc.watermark, now);
       this.counters.restore(doc.counters);
+      if ((doc.analytics === null) !== (this.analytics === undefined)) throw new Error('analytics.enabled differs from the snapshot');
+      if (doc.analytics !== null) this.analytics!.restore(doc.analytics);
+      if (doc.alerts !== null) this.alerts!.restore(doc.alerts);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
     }
@@ -66,7 +83,7 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 
 interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;
@@ -75,4 +92,6 @@ interface StateSnapshot {
   seen: SeenEventIdsSnapshot;
   watermark: WatermarkSnapshot;
   counters: OutcomeCountsJson;
+  analytics: CustomerAnalyticsSnapshot | null;
+  alerts: ReturnType<AlertEmitter['snapshot']> | null;
 }

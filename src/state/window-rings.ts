@@ -119,6 +119,26 @@ export class WindowRings {
     return activityAggregate.result(acc);
   }
 
+  /** Events of every type in ring `r`'s window as of `asOf`, without building a result. */
+  eventCount(slot: number, r: number, asOf: number): number {
+    const ring = this.rings[r]!;
+    const B = ring.buckets;
+    const u16 = this.records.u16;
+    const head = this.records.f64[slot * this.s64 + ring.head]!;
+    const nowNo = Math.floor(asOf / ring.width);
+    let n = 0;
+    for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++) {
+      const w = slot * this.s16 + ring.words + (k % B) * BUCKET_WORDS + COUNTS;
+      for (let t = 0; t < TYPES; t++) n += u16[w + t]!;
+    }
+    return n;
+  }
+
+  /** Index of the ring with this name, or -1. */
+  ringIndex(name: string): number {
+    return this.specs.findIndex((s) => s.name === name);
+  }
+
   private bucketPartial(slot: number, ring: RingOffsets, i: number): ActivityAcc {
     const { f64, u16 } = this.records;
     const w = slot * this.s16 + ring.words + i * BUCKET_WORDS;

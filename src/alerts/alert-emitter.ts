@@ -1,0 +1,56 @@
+import type { Batch } from '../operators/batch.js';
+import type { Alert, AlertDraft, AlertType } from './alert.js';
+import { withAlertId } from './alert-id.js';
+import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';
+
+/**
+ * Where analytics hand their conclusions: each draft passes its customer's cooldown and
+ * hysteresis gate, gets its deterministic id, and joins the batch's alerts. Suppression
+ * is not applied here: opting out of marketing hides a customer from marketing
+ * destinations, not from the shop's own dashboards, so the delivery side decides.
+ */
+export class AlertEmitter {
+  private out: Alert[] = [];
+  readonly emitted: Record<AlertType, number> = {
+    'churn.risk': 0,
+    'value.tier_changed': 0,
+    'segment.changed': 0,
+    'cart.abandoned': 0,
+    'recommendation.cross_sell': 0,
+  };
+  gated = 0;
+
+  constructor(readonly cooldowns: AlertCooldowns) {}
+
+  begin(batch: Batch): void {
+    this.out = batch.alerts;
+  }
+
+  emit(slot: number, draft: AlertDraft): void {
+    if (!this.cooldowns.tryFire(slot, draft.type, draft.score, draft.ts)) {
+      this.gated++;
+      return;
+    }
+    this.emitted[draft.type]++;
+    this.out.push(withAlertId(draft));
+  }
+
+  /** The customer is back (a purchase): a hysteresis gate re-opens. */
+  rearm(slot: number, type: AlertType): void {
+    this.cooldowns.rearm(slot, type);
+  }
+
+  clearSlot(slot: number): void {
+    this.cooldowns.clearSlot(slot);
+  }
+
+  snapshot(slots: number): { cooldowns: AlertCooldownsSnapshot; emitted: Record<AlertType, number>; gated: number } {
+    return { cooldowns: this.cooldowns.snapshot(slots), emitted: { ...this.emitted }, gated: this.gated };
+  }
+
+  restore(s: ReturnType<AlertEmitter['snapshot']>): void {
+    this.cooldowns.restore(s.cooldowns);
+    Object.assign(this.emitted, s.emitted);
+    this.gated = s.gated;
+  }
+}

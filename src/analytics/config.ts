@@ -1,0 +1,58 @@
+import * as z from 'zod';
+
+const ms = z.number().int().min(0);
+const positive = z.number().positive();
+const share = z.number().min(0).max(1);
+
+/** The analytics section of the configuration (defaults in config/default.json). */
+export const analyticsConfig = z.strictObject({
+  /** Off: keyed state only, no models and no alerts. */
+  enabled: z.boolean(),
+  /** The unit BG/NBD times are measured in; fitted parameters only make sense in their unit. */
+  timeUnit: z.enum(['day', 'week']),
+  /** Population parameters until the first refit (defaults: CDNOW, weekly, Fader, Hardie & Lee 2005). */
+  bgnbd: z.strictObject({ r: positive, alpha: positive, a: positive, b: positive }),
+  gammaGamma: z.strictObject({ p: positive, q: positive, gamma: positive }),
+  refit: z.strictObject({
+    /** Refit both models on the live state every this much event time; 0 never. */
+    everyMs: ms,
+    /** Buyers the fit samples (evenly over the state, so a replay refits identically). */
+    sampleSize: z.number().int().min(50),
+    /** Buyers needed before a refit replaces the parameters. */
+    minBuyers: z.number().int().min(10),
+  }),
+  churn: z.strictObject({
+    /** `churn.risk` when P(alive) falls below this. */
+    pAliveThreshold: z.number().gt(0).lt(1),
+    /** Overdue after the customer's mean purchase gap plus this many standard deviations. */
+    gapDeviations: z.number().min(0),
+    /** Gaps a customer needs before their own gap statistics are used (else the population's). */
+    minOwnGaps: z.number().int().min(1),
+    /** Never overdue sooner than this after a purchase. */
+    minOverdueMs: ms,
+    /** Activity in `recentWindow` below this share of the `baselineWindow` rate is a drop. */
+    activityDropRatio: share,
+    minBaselineEvents: z.number().int().min(1),
+    recentWindow: z.string(),
+    baselineWindow: z.string(),
+    /** Feedback with a rating at or below this (or a complaint) from a top-tier customer warns. */
+    lowRating: z.number().int().min(1).max(5),
+  }),
+  value: z.strictObject({
+    /** CLV horizon. */
+    horizonMs: z.number().int().min(86_400_000),
+    /** Yearly discount rate for CLV. */
+    yearlyDiscountRate: z.number().min(0).max(1),
+    /** Customers whose CLV is in this top share of buyers are the top tier. */
+    topTierShare: z.number().gt(0).lt(1),
+  }),
+  cart: z.strictObject({
+    /** `cart.abandoned` when a session ends with a cart and no purchase follows within this. */
+    abandonAfterMs: ms,
+  }),
+  recommendations: z.strictObject({
+    /** How many products an alert or a profile recommends. */
+    count: z.number().int().min(1).max(50),
+  }),
+});
+export type AnalyticsConfig = z.infer<typeof analyticsConfig>;

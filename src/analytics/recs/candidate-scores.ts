@@ -1,0 +1,106 @@
+/**
+ * Sums scores per candidate item for one recommendation query and ranks the best k.
+ * An open-addressing table of typed arrays that is reused from query to query, so a query
+ * allocates only its answer. Item 0 (the product dictionary's overflow) marks an empty slot,
+ * so it can never be recommended.
+ */
+export interface ScoredItem {
+  item: number;
+  score: number;
+}
+
+const EMPTY = 0;
+
+export class CandidateScores {
+  private keys = new Int32Array(256);
+  private values = new Float64Array(256);
+  /** Slots in use, in insertion order, so a reset costs what the query used. */
+  private used = new Int32Array(128);
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.count; i++) this.keys[this.used[i]!] = EMPTY;
+    this.count = 0;
+  }
+
+  add(item: number, score: number): void {
+    if (item === EMPTY) return;
+    const slot = this.slotOf(item);
+    if (this.keys[slot] === item) {
+      this.values[slot]! += score;
+      return;
+    }
+    if ((this.count + 1) * 2 > this.keys.length) {
+      this.grow();
+      this.add(item, score);
+      return;
+    }
+    this.keys[slot] = item;
+    this.values[slot] = score;
+    this.used[this.count++] = slot;
+  }
+
+  /** Divides each candidate's score by `norm(item)`: once per candidate, however many sources named it. */
+  divideBy(norm: (item: number) => number): void {
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.used[i]!;
+      this.values[slot]! /= norm(this.keys[slot]!);
+    }
+  }
+
+  /** Takes an item out of the ranking; call it after the query's last `add`. */
+  exclude(item: number): void {
+    const slot = this.slotOf(item);
+    if (this.keys[slot] === item) this.values[slot] = -Infinity;
+  }
+
+  /** The k best items with a positive score, best first; equal scores rank the lower item number first. */
+  top(k: number): ScoredItem[] {
+    const best: ScoredItem[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.used[i]!;
+      const score = this.values[slot]!;
+      if (!(score > 0)) continue;
+      const item = this.keys[slot]!;
+      if (best.length === k) {
+        const last = best[k - 1]!;
+        if (score < last.score || (score === last.score && item > last.item)) continue;
+      }
+      let at = best.length < k ? best.length : k - 1;
+      while (at > 0) {
+        const above = best[at - 1]!;
+        if (above.score > score || (above.score === score && above.item < item)) break;
+        best[at] = above;
+        at--;
+      }
+      best[at] = { item, score };
+    }
+    return best;
+  }
+
+  private slotOf(item: number): number {
+    const mask = this.keys.length - 1;
+    let slot = (Math.imul(item, 0x9e3779b1) >>> 0) & mask;
+    while (this.keys[slot] !== EMPTY && this.keys[slot] !== item) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private grow(): void {
+    const keys = this.keys;
+    const values = this.values;
+    const used = this.used;
+    const count = this.count;
+    this.keys = new Int32Array(keys.length * 2);
+    this.values = new Float64Array(keys.length * 2);
+    this.used = new Int32Array(keys.length);
+    this.count = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = used[i]!;
+      this.add(keys[slot]!, values[slot]!);
+    }
+  }
+}

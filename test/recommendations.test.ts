@@ -1,0 +1,373 @@
+/**
+ * Item-to-item recommendations: the session-click reader, the next-item evaluator against
+ * brute-force recomputation, the baselines against hand-computed rules, the streaming
+ * model's bounds, exclusions, decay and snapshots, and its accuracy on the YOOCHOOSE sample
+ * beside the baselines of the same run.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ItemKnn, Popularity, SequentialRules } from '../src/analytics/recs/baselines.js';
+import { CandidateScores } from '../src/analytics/recs/candidate-scores.js';
+import { evaluateNextItem, type NextItemModel } from '../src/analytics/recs/evaluate.js';
+import { ItemNeighbours, type ItemNeighboursSnapshot } from '../src/analytics/recs/item-neighbours.js';
+import { readClickSessions, readSessionClicks, type ClickSession } from '../src/analytics/recs/session-clicks.js';
+import { evalRecs } from '../src/cli/eval-recs.js';
+import { isVigilError } from '../src/errors.js';
+import { ProductDictionary } from '../src/state/product-dictionary.js';
+
+const DATASET_DIR = new URL('../../shared/datasets/yoochoose-100k/', import.meta.url).pathname;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-recs-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function clickFile(name: string, lines: readonly string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+const sessionsOf = (lists: number[][]): ClickSession[] =>
+  lists.map((items, s) => ({ id: String(s), items, times: items.map((_, i) => T0 + i * 1000) }));
+
+/** A model that answers from a fixed table keyed by the session's last item. */
+function tableModel(table: Map<number, number[]>): NextItemModel {
+  return { name: 'table', recommend: (prefix, k) => (table.get(prefix[prefix.length - 1]!) ?? []).slice(0, k) };
+}
+
+describe('session click files', () => {
+  it('reads sessions in session-id order, clicks in time order, times in ms', async () => {
+    const path = clickFile('tiny.txt', ['SessionId\tItemId\tTime', '2\tA\t10', '1\tX\t1', '1\tZ\t3', '2\tB\t11', '1\tY\t2.5', '10\tQ\t1']);
+    const dict = new ProductDictionary(100);
+    const { sessions, clicks } = await readClickSessions(path, dict);
+    expect(clicks).toBe(6);
+    expect(sessions.map((s) => s.id)).toEqual(['1', '2', '10']);
+    expect(sessions[0]!.items.map((i) => dict.name(i))).toEqual(['X', 'Y', 'Z']);
+    expect(sessions[0]!.times).toEqual([1000, 2500, 3000]);
+  });
+
+  it('names the line of a malformed click and the code of the failure', async () => {
+    const path = clickFile('bad.txt', ['SessionId\tItemId\tTime', '1\tX\t1', '1\tY', '1\tZ\t3']);
+    const err = await rejection((async () => { for await (const _ of readSessionClicks(path)) void _; })());
+    expect(isVigilError(err) && err.code).toBe('VIGIL_ERR_INPUT_FILE');
+    expect((err as Error).message).toContain(':3:');
+    const badTime = clickFile('bad-time.txt', ['SessionId\tItemId\tTime', '1\tX\tnoon']);
+    const err2 = await rejection(readClickSessions(badTime, new ProductDictionary(10)));
+    expect((err2 as Error).message).toMatch(/:2: Time is not a number/);
+    const noHeader = clickFile('no-header.txt', ['1\tX\t1']);
+    expect(isVigilError(await rejection(readClickSessions(noHeader, new ProductDictionary(10))))).toBe(true);
+    const missing = await rejection(readClickSessions(join(dir, 'absent.txt'), new ProductDictionary(10)));
+    expect(isVigilError(missing) && missing.code).toBe('VIGIL_ERR_INPUT_FILE');
+  });
+});
+
+describe('next-item evaluation', () => {
+  it('scores a hand-made file as computed by hand', async () => {
+    const path = clickFile('eval.txt', ['SessionId\tItemId\tTime', '2\tA\t10', '1\tX\t1', '1\tY\t2', '2\tB\t11', '2\tC\t12', '1\tZ\t3']);
+    const dict = new ProductDictionary(100);
+    const { sessions } = await readClickSessions(path, dict);
+    const id = (name: string) => dict.intern(name);
+    const model = tableModel(
+      new Map([
+        [id('X'), [id('Y'), id('Q')]], // target Y at rank 1
+        [id('Y'), [id('W'), id('Z')]], // target Z at rank 2
+        [id('A'), [id('C'), id('B')]], // target B at rank 2
+        // after B: nothing, target C missed
+      ]),
+    );
+    expect(evaluateNextItem(sessions, model)).toEqual({ hitRate: 3 / 4, mrr: (1 + 0.5 + 0.5) / 4, predictions: 4, hits: 3, cutoff: 20 });
+    expect(evaluateNextItem(sessions, model, { cutoff: 1 })).toEqual({ hitRate: 1 / 4, mrr: 1 / 4, predictions: 4, hits: 1, cutoff: 1 });
+  });
+
+  it('equals a brute-force recomputation for any sessions and any model', () => {
+    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 7 }), { maxLength: 8 });
+    fc.assert(
+      fc.property(sessions, fc.integer({ min: 1, max: 5 }), fc.integer(), (lists, cutoff, seed) => {
+        // A deterministic "model": a pseudo-random list of distinct items from the prefix and seed.
+        const listFor = (prefix: readonly number[]): number[] => {
+          let h = seed ^ prefix.length;
+          for (const x of prefix) h = Math.imul(h ^ x, 0x9e3779b1);
+          const out: number[] = [];
+          for (let i = 0; i < 8; i++) {
+            h = Math.imul(h ^ (h >>> 13), 0x5bd1e995);
+            const item = 1 + ((h >>> 0) % 7);
+            if (!out.includes(item)) out.push(item);
+          }
+          return out;
+        };
+        const got = evaluateNextItem(sessionsOf(lists), { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) }, { cutoff });
+        let predictions = 0;
+        let hits = 0;
+        let rr = 0;
+        for (const items of lists) {
+          for (let i = 1; i < items.length; i++) {
+            const rank = listFor(items.slice(0, i)).slice(0, cutoff).indexOf(items[i]!) + 1;
+            predictions++;
+            if (rank > 0) {
+              hits++;
+              rr += 1 / rank;
+            }
+          }
+        }
+        expect(got.predictions).toBe(predictions);
+        expect(got.hits).toBe(hits);
+        expect(got.mrr).toBeCloseTo(predictions === 0 ? 0 : rr / predictions, 12);
+        // A model that does not learn scores the same whatever order the clicks come in.
+        const shuffled = sessionsOf(lists).map((s, k) => ({ ...s, times: s.times.map((t) => t + ((k * 7919) % 13) * 500) }));
+        const inTime = evaluateNextItem(shuffled, { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) }, { cutoff, order: 'time' });
+        expect({ ...inTime, mrr: 0 }).toEqual({ ...got, mrr: 0 });
+        expect(inTime.mrr).toBeCloseTo(got.mrr, 12); // the same terms, summed in another order
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('lets a prequential model learn each click after it was scored, with the clicks before it', () => {
+    const calls: string[] = [];
+    const model: NextItemModel = {
+      name: 'spy',
+      recommend: (prefix) => {
+        calls.push(`rec ${prefix.join(',')}`);
+        return [];
+      },
+      learn: (prefix, item) => calls.push(`learn ${prefix.join(',')}>${item}`),
+    };
+    evaluateNextItem(sessionsOf([[1, 2, 3]]), model);
+    expect(calls).toEqual(['learn >1', 'rec 1', 'learn 1>2', 'rec 1,2', 'learn 1,2>3']);
+    // In time order, sessions interleave as their clicks happened.
+    calls.length = 0;
+    const interleaved: ClickSession[] = [
+      { id: 'a', items: [1, 2], times: [0, 20] },
+      { id: 'b', items: [5, 6], times: [10, 30] },
+    ];
+    evaluateNextItem(interleaved, model, { order: 'time' });
+    expect(calls).toEqual(['learn >1', 'learn >5', 'rec 1', 'learn 1>2', 'rec 5', 'learn 5>6']);
+  });
+});
+
+describe('baselines as in session-rec', () => {
+  it('sequential rules weigh 1/gap, prune per item, and answer from the last click', () => {
+    const sr = new SequentialRules().fit(sessionsOf([[1, 2, 3], [1, 3], [2, 3]]));
+    // 1→2: 1; 1→3: 1/2 + 1; 2→3: 1 + 1.
+    expect(sr.recommend([5, 1], 20)).toEqual([3, 2]);
+    expect(sr.recommend([2], 20)).toEqual([3]);
+    expect(new SequentialRules({ pruning: 1 }).fit(sessionsOf([[1, 2, 3], [1, 3]])).recommend([1], 20)).toEqual([3]);
+    expect(new SequentialRules({ steps: 1 }).fit(sessionsOf([[1, 2, 3]])).recommend([1], 20)).toEqual([2]);
+  });
+
+  it("item-kNN counts co-occurrence the way iknn.py's numpy indexing does", () => {
+    // [1,2,2]: co(1,2) = clicks on 1 = 1 (not 1×2); [1,3] twice: co(1,3) = 2. λ = 0, cosine:
+    // sim(1,2) = 1/√(3·2), sim(1,3) = 2/√(3·2).
+    const knn = new ItemKnn({ lambda: 0 }).fit(sessionsOf([[1, 2, 2], [1, 3], [1, 3]]));
+    expect(knn.recommend([1], 20)).toEqual([3, 2]);
+    expect(knn.recommend([2], 20)).toEqual([1]);
+  });
+
+  it('popularity ranks by clicks, ties by the item first seen', () => {
+    expect(new Popularity().fit(sessionsOf([[3, 1, 1], [2, 3]])).recommend([], 2)).toEqual([1, 3]);
+  });
+});
+
+describe('candidate ranking', () => {
+  it('returns the k best positive sums, ties by lower item, never item 0 nor an excluded one', () => {
+    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4 })), { maxLength: 200 });
+    fc.assert(
+      fc.property(adds, fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 6 }), fc.integer({ min: 1, max: 25 }), (pairs, excluded, k) => {
+        const c = new CandidateScores();
+        c.add(7, 1); // left over from an earlier query
+        c.clear();
+        const sums = new Map<number, number>();
+        for (const [item, score] of pairs) {
+          c.add(item, score / 4);
+          if (item !== 0) sums.set(item, (sums.get(item) ?? 0) + score / 4);
+        }
+        for (const item of excluded) c.exclude(item);
+        const expected = [...sums]
+          .filter(([item, s]) => s > 0 && !excluded.includes(item))
+          .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+          .slice(0, k)
+          .map(([item, score]) => ({ item, score }));
+        expect(c.top(k)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Feeds sessions to the model as the engine would, each view with the session's earlier items. */
+function stream(model: ItemNeighbours, sessions: readonly (readonly number[])[], start = T0, step = 1000): void {
+  let t = start;
+  for (const items of sessions) {
+    for (let i = 0; i < items.length; i++) model.observeView(items.slice(Math.max(0, i - 8), i), items[i]!, (t += step));
+  }
+}
+
+describe('streaming item neighbours', () => {
+  it('learns forward co-views: what is viewed next ranks first', () => {
+    const m = new ItemNeighbours({ halfLifeMs: Infinity });
+    stream(m, [[1, 2], [1, 2], [1, 3], [4, 1]]);
+    expect(m.recommend([1], [], 3).map((s) => s.item)).toEqual([2, 3, 4]);
+    expect(m.similar(2, 5).map((s) => s.item)).toEqual([1]);
+  });
+
+  it('keeps items, pairs and bytes within the configured bounds however many items pass', () => {
+    const caps = { maxItems: 50, neighboursPerItem: 4, purchaseNeighboursPerItem: 3, maxItemIndex: 10_001 };
+    const m = new ItemNeighbours(caps);
+    let seed = 1;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const feed = (n: number, from: number) => {
+      const session: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (next() % 5 === 0) session.length = 0;
+        const item = 1 + (next() % 10_000);
+        m.observeView(session, item, T0 + from + i);
+        session.push(item);
+        if (i % 7 === 0) m.observeOrder([item, 1 + (next() % 10_000), 1 + (next() % 10_000)], T0 + from + i);
+      }
+    };
+    feed(20_000, 0);
+    const first = m.stats();
+    feed(20_000, 20_000);
+    const { coViews, coPurchases } = m.stats();
+    expect(coViews.items).toBeLessThanOrEqual(caps.maxItems);
+    expect(coViews.pairs).toBeLessThanOrEqual(caps.maxItems * caps.neighboursPerItem);
+    expect(coPurchases.items).toBeLessThanOrEqual(caps.maxItems);
+    expect(coPurchases.pairs).toBeLessThanOrEqual(caps.maxItems * caps.purchaseNeighboursPerItem);
+    expect(coViews.evictions).toBeGreaterThan(0);
+    // Allocated memory stopped growing once the caps were reached.
+    expect(coViews.bytes).toBe(first.coViews.bytes);
+    expect(coPurchases.bytes).toBe(first.coPurchases.bytes);
+    const perRow = 4 + 8 + 2 + 1;
+    expect(coViews.bytes).toBeLessThanOrEqual(caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8));
+    // Still answering from what is recent.
+    m.observeView([], 77, T0 + 50_000);
+    m.observeView([77], 78, T0 + 50_001);
+    expect(m.recommend([77], [], 5).map((s) => s.item)).toContain(78);
+  });
+
+  it('never recommends an excluded item, item 0 or an ignored item, and ranks best first', () => {
+    const session = fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 10 });
+    fc.assert(
+      fc.property(
+        fc.array(session, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 5 }),
+        fc.integer({ min: 1, max: 20 }),
+        (sessions, recent, exclude, k) => {
+          const m = new ItemNeighbours({ maxItemIndex: 25, neighboursPerItem: 6, maxItems: 12 });
+          stream(m, sessions, T0, 60_000);
+          const recs = m.recommend(recent, new Set(exclude), k);
+          expect(recs.length).toBeLessThanOrEqual(k);
+          for (const r of recs) {
+            expect(exclude).not.toContain(r.item);
+            expect(r.item).toBeGreaterThan(0);
+            expect(r.item).toBeLessThan(25);
+            expect(r.score).toBeGreaterThan(0);
+          }
+          for (let i = 1; i < recs.length; i++) expect(recs[i - 1]!.score).toBeGreaterThanOrEqual(recs[i]!.score);
+          const item = recent[0] ?? 1;
+          expect(m.similar(item, k).map((s) => s.item)).not.toContain(item);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('lets recent co-views outrank older, more frequent ones when counts decay', () => {
+    const sessions = (n: number, b: number) => Array.from({ length: n }, () => [1, b]);
+    const train = (halfLifeMs: number) => {
+      const m = new ItemNeighbours({ halfLifeMs });
+      stream(m, sessions(10, 2), T0); // 1 → 2 ten times, a month ago
+      stream(m, sessions(3, 3), T0 + 30 * DAY); // 1 → 3 three times, now
+      return m.recommend([1], [], 2, T0 + 30 * DAY + DAY).map((s) => s.item);
+    };
+    expect(train(Infinity)).toEqual([2, 3]);
+    expect(train(3 * DAY)).toEqual([3, 2]);
+  });
+
+  it('stays finite across many half-lives (the forward-decay rebase)', () => {
+    const m = new ItemNeighbours({ halfLifeMs: 1000 });
+    for (let i = 0; i < 500; i++) m.observeView([1 + (i % 3)], 4 + (i % 5), T0 + i * 1000);
+    m.observeView([1], 9, T0 + 500 * 1000);
+    const recs = m.recommend([1], [], 10);
+    expect(recs.every((r) => Number.isFinite(r.score) && r.score > 0)).toBe(true);
+    expect(recs[0]!.item).toBe(9); // the pair of the last second outweighs hundreds of half-lives ago
+  });
+
+  it('recommends frequently bought together, leaving out the order itself', () => {
+    const m = new ItemNeighbours({ halfLifeMs: Infinity });
+    for (let i = 0; i < 3; i++) m.observeOrder([1, 2, 3, 2], T0 + i);
+    m.observeOrder([1, 4], T0 + 10);
+    expect(m.crossSell([1], 5).map((s) => s.item)).toEqual([2, 3, 4]);
+    expect(m.crossSell([1, 2], 5).map((s) => s.item)).toEqual([3, 4]);
+    expect(m.crossSell([1], 5, undefined, [3]).map((s) => s.item)).toEqual([2, 4]);
+  });
+
+  it('restores from a msgpack round trip of its snapshot and continues exactly as the original', () => {
+    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(sessions, sessions, (before, after) => {
+        const config = { maxItems: 20, neighboursPerItem: 5, maxItemIndex: 41, halfLifeMs: 10 * 60_000 };
+        const original = new ItemNeighbours(config);
+        stream(original, before, T0, 60_000);
+        original.observeOrder(before[0]!, T0);
+        const copy = new ItemNeighbours(config);
+        copy.restore(msgpackDecode(msgpackEncode(original.snapshot())) as ItemNeighboursSnapshot);
+        expect(copy.snapshot()).toEqual(original.snapshot());
+        const later = T0 + before.length * 600_000;
+        stream(original, after, later, 60_000);
+        stream(copy, after, later, 60_000);
+        for (let item = 1; item <= 40; item++) {
+          expect(copy.recommend([item], [], 10)).toEqual(original.recommend([item], [], 10));
+          expect(copy.crossSell([item], 5)).toEqual(original.crossSell([item], 5));
+        }
+        expect(copy.snapshot()).toEqual(original.snapshot());
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses a snapshot that does not fit its bounds', () => {
+    const big = new ItemNeighbours({ maxItems: 100, neighboursPerItem: 4 });
+    stream(big, [Array.from({ length: 30 }, (_, i) => i + 1)]);
+    expect(() => new ItemNeighbours({ maxItems: 10, neighboursPerItem: 4 }).restore(big.snapshot())).toThrow(RangeError);
+    expect(() => new ItemNeighbours({ maxItems: 100, neighboursPerItem: 5 }).restore(big.snapshot())).toThrow(RangeError);
+  });
+});
+
+describe('YOOCHOOSE sample (session-rec rsc15 100k), next item @20', () => {
+  it('the streaming model matches or beats item-kNN and sequential rules, and popularity at least 3x', async () => {
+    const report = await evalRecs({
+      train: DATASET_DIR + 'yoochoose-clicks-100k_train_full.txt',
+      test: DATASET_DIR + 'yoochoose-clicks-100k_test.txt',
+      progress: false,
+    });
+    const by = (name: string) => report.models.find((m) => m.name === name)!;
+    const ours = by('streaming');
+    expect(report.train).toMatchObject({ clicks: 70_278, sessions: 17_794, items: 2_933 });
+    expect(report.test).toMatchObject({ clicks: 13_568, sessions: 3_416 });
+    // Every click but the first of each test session is predicted, by every model.
+    for (const m of report.models) expect(m.predictions).toBe(13_568 - 3_416);
+    for (const baseline of ['item-knn', 'sequential-rules', 'sequential-rules-q']) {
+      expect(ours.hitRate).toBeGreaterThanOrEqual(by(baseline).hitRate);
+      expect(ours.mrr).toBeGreaterThanOrEqual(by(baseline).mrr);
+    }
+    expect(ours.hitRate).toBeGreaterThanOrEqual(3 * by('popularity').hitRate);
+    expect(ours.mrr).toBeGreaterThanOrEqual(3 * by('popularity').mrr);
+    expect(report.streaming.memory.coViews.items).toBeLessThanOrEqual(report.streaming.config.maxItems);
+  });
+});
