@@ -24,6 +24,8 @@ export const analyticsConfig = z.strictObject({
   churn: z.strictObject({
     /** `churn.risk` when P(alive) falls below this. */
     pAliveThreshold: z.number().gt(0).lt(1),
+    /** The overdue and activity rules fire only while P(alive) is also below this. */
+    corroboratingPAlive: z.number().gt(0).lt(1),
     /** Overdue after the customer's mean purchase gap plus this many standard deviations. */
     gapDeviations: z.number().min(0),
     /** Gaps a customer needs before their own gap statistics are used (else the population's). */

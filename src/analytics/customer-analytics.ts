@@ -284,10 +284,19 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   }
 
   /** Arms the churn check at the earlier of: P(alive) crossing the threshold, the customer falling overdue. */
+  /**
+   * Arms the churn check at the first moment one of the rules can hold if nothing else
+   * happens: P(alive) crossing the threshold, or the customer being overdue while P(alive)
+   * is below the corroborating level (an overdue gap alone is common among healthy buyers
+   * with irregular habits).
+   */
   private scheduleChurnCheck(slot: number, now: number, t: TransactionStats, stats: RepeatStats): void {
-    const crossing = t.first + timeWhenAliveFallsTo(this.bgnbd, stats, this.cfg.churn.pAliveThreshold) * this.unitMs;
-    const overdue = t.last + overdueAfterMs(this.store.gapStats(slot), this.populationGap, this.cfg.churn);
-    const due = Math.max(now, Math.min(crossing, overdue));
+    const c = this.cfg.churn;
+    const crossing = t.first + timeWhenAliveFallsTo(this.bgnbd, stats, c.pAliveThreshold) * this.unitMs;
+    const corroborated = t.first + timeWhenAliveFallsTo(this.bgnbd, stats, c.corroboratingPAlive) * this.unitMs;
+    const overdue = t.last + overdueAfterMs(this.store.gapStats(slot), this.populationGap, c);
+    // Whole milliseconds: the due time becomes an alert's event time.
+    const due = Math.ceil(Math.max(now, Math.min(crossing, Math.max(overdue, corroborated))));
     if (Number.isFinite(due)) this.store.timers.arm(slot, this.churnTimer, due);
     else this.store.timers.cancel(slot, this.churnTimer);
   }
@@ -337,7 +346,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       rule = 'bgnbd_p_alive';
       reasons.push(`P(alive) ${pAlive.toFixed(2)} is below ${this.cfg.churn.pAliveThreshold}`);
     }
-    if (due - t.last >= overdueAfter) {
+    if (due - t.last >= overdueAfter && pAlive < this.cfg.churn.corroboratingPAlive) {
       rule ??= 'purchase_gap_overdue';
       score = Math.max(score, Math.min(1, 0.5 + (0.25 * (due - t.last)) / overdueAfter));
       reasons.push(`${days(due - t.last)} days since the last purchase; usually buys within ${days(overdueAfter)}`);
@@ -354,6 +363,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const t = this.store.transactionStats(slot);
     if (t === null || !this.dropped(slot, due)) return;
     const pAlive = probabilityAlive(this.bgnbd, repeatStats(t, due, this.cfg.timeUnit));
+    if (pAlive >= this.cfg.churn.corroboratingPAlive) return;
     const reason = `activity in the last ${this.cfg.churn.recentWindow} fell below ${pct(this.cfg.churn.activityDropRatio)} of the ${this.cfg.churn.baselineWindow} rate`;
     this.emitChurn(slot, customerId, due, pAlive, Math.max(1 - pAlive, ACTIVITY_DROP_SCORE), 'activity_drop', [reason]);
   }
@@ -455,7 +465,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private refit(watermark: number): void {
     this.nextRefitAt = watermark + this.cfg.refit.everyMs;
     const buyers = [];
-    for (let slot = 0, n = this.store.capacity; slot < n; slot++) {
+    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
       if (this.store.customerAt(slot) === undefined) continue;
       const t = this.store.transactionStats(slot);
       if (t !== null) buyers.push(t);
@@ -469,6 +479,15 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const spend = sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0);
     if (spend.length >= 10) this.gammaGamma = fitGammaGamma(spend, { start: this.gammaGamma }).params;
     this.refits++;
+    // Crossing times computed under the old parameters may lie far from the new ones: re-arm
+    // every buyer's check (customers already warned stay gated by their hysteresis).
+    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
+      if (this.store.customerAt(slot) === undefined) continue;
+      const t = this.store.transactionStats(slot);
+      if (t === null) continue;
+      const now = Math.max(watermark, t.last);
+      this.scheduleChurnCheck(slot, now, t, repeatStats(t, now, this.cfg.timeUnit));
+    }
   }
 
   // ---- views ----------------------------------------------------------------------------

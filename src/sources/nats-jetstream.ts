@@ -2,6 +2,7 @@ import { Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Batcher } from './batcher.js';
+import { AckWriter, deliveryOf, replyOf } from './nats-acks.js';
 import type { RawBatch, Source } from './source.js';
 
 export interface NatsJetStreamSourceOptions {
@@ -30,13 +31,16 @@ export class NatsJetStreamSource implements Source {
   private messages: ConsumerMessages | undefined;
   private batcher: Batcher<JsMsg> | undefined;
   private complete: (() => void) | undefined;
+  private readonly acks: AckWriter;
   received = 0;
   redelivered = 0;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly opts: NatsJetStreamSourceOptions,
-  ) {}
+  ) {
+    this.acks = new AckWriter(nc);
+  }
 
   /** Creates the stream (if asked) and the durable consumer, or updates its limits. */
   async ensureConsumer(): Promise<void> {
@@ -71,11 +75,10 @@ export class NatsJetStreamSource implements Source {
           max_messages: this.opts.pullBatch,
           callback: (m) => {
             this.received++;
-            if (m.redelivered) this.redelivered++;
-            batcher.add(
-              { bytes: m.data, subject: m.subject, seq: m.seq, receivedAt: performance.now() },
-              m,
-            );
+            // Read from the reply subject directly; JsMsg's own getters split it into strings.
+            const d = deliveryOf(replyOf(m));
+            if (d === undefined ? m.redelivered : d.deliveries > 1) this.redelivered++;
+            batcher.add({ bytes: m.data, subject: m.subject, seq: d === undefined ? m.seq : d.seq, receivedAt: performance.now() }, m);
           },
         });
         if (stopped) this.messages.stop();
@@ -90,11 +93,12 @@ export class NatsJetStreamSource implements Source {
   /** The ack point: every message of the batch has its outcome and its side outputs are done. */
   commit(batch: RawBatch): void {
     for (const m of this.batcher?.take(batch) ?? []) this.settle(m);
+    this.acks.flush();
   }
 
-  /** How a committed message is settled: acknowledged. (Tests override it to nak or to drop.) */
+  /** How a committed message is settled: acknowledged (sent with the batch's other acks). Tests override it to nak or to drop. */
   protected settle(m: JsMsg): void {
-    m.ack();
+    this.acks.ack(m);
   }
 
   /** Stops pulling, hands over what was received, and completes; in-flight batches still get acked. */

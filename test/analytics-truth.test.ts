@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { Alert, AlertOf } from '../src/alerts/alert.js';
+import { alertSchema } from '../src/alerts/alert.js';
+import { encodePayload } from '../src/codec/encode.js';
+import type { RawMessage } from '../src/sources/source.js';
+import { SyntheticShop } from '../src/synth/shop.js';
+import { runMessages, testConfig } from './support/engine-harness.js';
+
+/**
+ * The analytics against the synthetic shop's own ground truth: which customers stopped
+ * buying (and when), which carts were abandoned. Precision and recall are printed so the
+ * figures can be quoted, and held above floors so a regression fails.
+ */
+const DAY = 86_400_000;
+const START = Date.UTC(2025, 0, 1);
+const DAYS = 200;
+const END = START + DAYS * DAY;
+
+function shopRun() {
+  const shop = new SyntheticShop({ seed: 11, customers: 1000, products: 1500, startTs: START, endTs: END });
+  const messages: RawMessage[] = [];
+  for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  return { shop, messages };
+}
+
+const alertsOf = (batches: { alerts: Alert[] }[]) => batches.flatMap((b) => b.alerts);
+
+describe('analytics against the synthetic shop ground truth', () => {
+  const { shop, messages } = shopRun();
+  const truth = shop.truth;
+  const run = runMessages(testConfig(), messages);
+
+  it('every alert is valid under the alert schema and ids are unique', async () => {
+    const alerts = alertsOf((await run).batches);
+    expect(alerts.length).toBeGreaterThan(1000);
+    for (const a of alerts) expect(alertSchema.safeParse(a).success, JSON.stringify(a)).toBe(true);
+    expect(new Set(alerts.map((a) => a.id)).size).toBe(alerts.length);
+  });
+
+  it('churn warnings: precision and recall against the customers who stopped buying', async () => {
+    const { engine, batches } = await run;
+    const churn = alertsOf(batches).filter((a): a is AlertOf<'churn.risk'> => a.type === 'churn.risk' && a.data.rule !== 'unhappy_top_customer');
+    const firstWarning = new Map<string, number>();
+    for (const a of churn) if (!firstWarning.has(a.customerId)) firstWarning.set(a.customerId, a.ts);
+    // Precision: warned customers who had stopped buying when warned.
+    let right = 0;
+    for (const [id, ts] of firstWarning) if ((truth.churnedCustomers.get(id) ?? Infinity) <= ts) right++;
+    const precision = right / firstWarning.size;
+    // Recall: buyers who stopped at least 60 days before the end, warned after they stopped.
+    const store = engine.state.store;
+    let eligible = 0;
+    let caught = 0;
+    for (const [id, stoppedAt] of truth.churnedCustomers) {
+      const slot = store.slotOf(id);
+      if (slot === undefined || store.transactionStats(slot) === null || stoppedAt > END - 60 * DAY) continue;
+      eligible++;
+      if (churn.some((a) => a.customerId === id && a.ts >= stoppedAt)) caught++;
+    }
+    const recall = caught / eligible;
+    process.stdout.write(`churn.risk: ${firstWarning.size} customers warned, precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} of ${eligible}\n`);
+    expect(eligible).toBeGreaterThan(50);
+    expect(precision).toBeGreaterThan(0.3);
+    expect(recall).toBeGreaterThan(0.3);
+  });
+
+  it('cart abandonment: precision and recall against the abandoned carts', async () => {
+    const carts = alertsOf((await run).batches).filter((a): a is AlertOf<'cart.abandoned'> => a.type === 'cart.abandoned');
+    const byCustomer = new Map<string, AlertOf<'cart.abandoned'>[]>();
+    for (const a of carts) byCustomer.set(a.customerId, [...(byCustomer.get(a.customerId) ?? []), a]);
+    const used = new Set<AlertOf<'cart.abandoned'>>();
+    let eligible = 0;
+    for (const t of truth.abandonedCarts) {
+      if (t.ts > END - DAY) continue;
+      eligible++;
+      // The alert's session ends at or after the last cart event, within the session's span.
+      const match = (byCustomer.get(t.customerId) ?? []).find((a) => !used.has(a) && a.data.sessionEnd >= t.ts && a.data.sessionEnd - t.ts < 4 * 3_600_000);
+      if (match) used.add(match);
+    }
+    const precision = used.size / carts.length;
+    const recall = used.size / eligible;
+    process.stdout.write(`cart.abandoned: ${carts.length} alerts, precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} of ${eligible}\n`);
+    expect(precision).toBeGreaterThan(0.9);
+    expect(recall).toBeGreaterThan(0.8);
+  });
+
+  it('alerts do not depend on batch boundaries', async () => {
+    const part = messages.slice(0, 120_000);
+    const small = await runMessages(testConfig(), part, { batchSize: 37 });
+    const large = await runMessages(testConfig(), part, { batchSize: 2048 });
+    const a = alertsOf(small.batches);
+    expect(a.length).toBeGreaterThan(100);
+    expect(alertsOf(large.batches)).toEqual(a);
+  });
+});
