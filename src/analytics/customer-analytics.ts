@@ -18,6 +18,16 @@ import { repeatStats, spendStats, TIME_UNITS } from './repeat-stats.js';
 const YEAR_MS = 365 * 86_400_000;
 /** Each step costs a ₂F₁; see clv.ts for why two are enough. */
 const CLV_STEPS = 2;
+/** Quintiles of a handful of buyers are noise: segments are assigned from this many on. */
+const MIN_RFM_POPULATION = 50;
+/**
+ * A live refit starts from the parameters in force, so a small simplex and loose tolerances
+ * (1e-5 in log-parameters is far finer than what alerts can tell apart) find the moved
+ * optimum in a fraction of a full fit's iterations; `vigil fit` keeps the strict defaults.
+ */
+const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueTolerance: 1e-10, restarts: 1, maxIterations: 500 } as const;
+/** A refit is skipped unless purchases since the last one reach this share of the buyers. */
+const REFIT_MIN_CHANGE = 0.05;
 export const CHURN_TIMER = 'churn_check';
 export const CART_TIMER = 'cart_abandon';
 export const ACTIVITY_TIMER = 'activity_check';
@@ -66,6 +76,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private readonly baselineWindow: number;
   private nextRefitAt = NaN;
   refits = 0;
+  private purchasesSinceRefit = 0;
   /** Model evaluations that failed (a numeric corner the models could not handle); the event still counts as applied. */
   modelErrors = 0;
   private readonly recent = new Uint32Array(32);
@@ -203,6 +214,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
 
   private onPurchase(slot: number, e: Extract<CanonicalEvent, { type: 'purchase' }>, watermark: number): void {
     const t = this.store.transactionStats(slot)!;
+    this.purchasesSinceRefit++;
     const previous = this.f64(slot, 'lastPurchaseSeen');
     if (!Number.isNaN(previous) && e.ts > previous) this.populationGap.add(e.ts - previous);
     if (!(e.ts <= previous)) this.setF64(slot, 'lastPurchaseSeen', e.ts);
@@ -263,7 +275,19 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.setF64(slot, 'rfmLast', next.lastPurchase);
     this.setU32(slot, 'rfmTransactions', next.transactions);
     this.setF64(slot, 'rfmMonetary', next.monetary);
-    const scores = rfm.scores(next);
+    this.rescoreSegment(slot, customerId, now);
+  }
+
+  /**
+   * Scores the customer against the population as it is now. Called at their purchases and
+   * at their churn and activity checks: a customer slides from champion to at risk while
+   * *others* buy, so waiting for their own next purchase would miss exactly that.
+   */
+  private rescoreSegment(slot: number, customerId: string, now: number): void {
+    const rfm = this.parts.rfm;
+    const values = this.rfmValues(slot);
+    if (values === undefined || rfm.size < MIN_RFM_POPULATION) return;
+    const scores = rfm.scores(values);
     const before = this.u8(slot, 'segment');
     const index = rfm.segmentIndex(scores.segment) + 1;
     if (before === index) return;
@@ -283,7 +307,6 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     });
   }
 
-  /** Arms the churn check at the earlier of: P(alive) crossing the threshold, the customer falling overdue. */
   /**
    * Arms the churn check at the first moment one of the rules can hold if nothing else
    * happens: P(alive) crossing the threshold, or the customer being overdue while P(alive)
@@ -337,6 +360,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private onChurnCheck(slot: number, customerId: string, due: number): void {
     const t = this.store.transactionStats(slot);
     if (t === null) return;
+    this.rescoreSegment(slot, customerId, due);
     const pAlive = probabilityAlive(this.bgnbd, repeatStats(t, due, this.cfg.timeUnit));
     const overdueAfter = overdueAfterMs(this.store.gapStats(slot), this.populationGap, this.cfg.churn);
     const reasons: string[] = [];
@@ -360,6 +384,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   }
 
   private onActivityCheck(slot: number, customerId: string, due: number): void {
+    this.rescoreSegment(slot, customerId, due);
     const t = this.store.transactionStats(slot);
     if (t === null || !this.dropped(slot, due)) return;
     const pAlive = probabilityAlive(this.bgnbd, repeatStats(t, due, this.cfg.timeUnit));
@@ -464,6 +489,9 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    */
   private refit(watermark: number): void {
     this.nextRefitAt = watermark + this.cfg.refit.everyMs;
+    // Nothing much changed since the last fit (a quiet period, the tail of a replay): keep it.
+    if (this.refits > 0 && this.purchasesSinceRefit < REFIT_MIN_CHANGE * this.parts.rfm.size) return;
+    this.purchasesSinceRefit = 0;
     const buyers = [];
     for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
       if (this.store.customerAt(slot) === undefined) continue;
@@ -475,9 +503,9 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const sample = [];
     for (let i = 0; i < buyers.length; i += step) sample.push(buyers[Math.floor(i)]!);
     const repeat = sample.map((t) => repeatStats(t, watermark, this.cfg.timeUnit));
-    this.bgnbd = fitBgNbd(repeat, { start: this.bgnbd }).params;
+    this.bgnbd = fitBgNbd(repeat, { start: this.bgnbd, nelderMead: LIVE_REFIT }).params;
     const spend = sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0);
-    if (spend.length >= 10) this.gammaGamma = fitGammaGamma(spend, { start: this.gammaGamma }).params;
+    if (spend.length >= 10) this.gammaGamma = fitGammaGamma(spend, { start: this.gammaGamma, nelderMead: LIVE_REFIT }).params;
     this.refits++;
     // Crossing times computed under the old parameters may lie far from the new ones: re-arm
     // every buyer's check (customers already warned stay gated by their hysteresis).
@@ -526,6 +554,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       gammaGamma: { ...this.gammaGamma },
       nextRefitAt: this.nextRefitAt,
       refits: this.refits,
+      purchasesSinceRefit: this.purchasesSinceRefit,
       modelErrors: this.modelErrors,
       populationGap: this.populationGap.snapshot(),
       rfm: this.parts.rfm.snapshot(),
@@ -541,6 +570,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.gammaGamma = { ...s.gammaGamma };
     this.nextRefitAt = s.nextRefitAt;
     this.refits = s.refits;
+    this.purchasesSinceRefit = s.purchasesSinceRefit;
     this.modelErrors = s.modelErrors;
     this.populationGap.restore(s.populationGap);
     this.parts.rfm.restore(s.rfm);
@@ -582,6 +612,7 @@ export interface CustomerAnalyticsSnapshot {
   gammaGamma: GammaGammaParams;
   nextRefitAt: number;
   refits: number;
+  purchasesSinceRefit: number;
   modelErrors: number;
   populationGap: [number, number, number];
   rfm: RfmSnapshot;

@@ -60,7 +60,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     if (opts.progress !== false) line.stop();
   }
   const watermark = engine.state.watermark.watermark;
-  if (opts.dumpState !== undefined) await dumpState(engine.state.store, watermark, opts.dumpState);
+  if (opts.dumpState !== undefined) await dumpState(engine.state.store, watermark, opts.dumpState, engine.state.analytics);
   return {
     counts: engine.state.counters.toJSON(),
     customers: engine.state.store.size,
