@@ -171,3 +171,30 @@ describe('snapshots', () => {
     expect(() => other.state.restore(engine.state.snapshot())).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
   });
 });
+
+describe('purchase transactions (the BG/NBD and Gamma-Gamma statistics)', () => {
+  const DAY = 24 * 60 * MIN;
+  const config = testConfig({ eventTime: { maxOutOfOrdernessMs: 3 * DAY, allowedLatenessMs: 3 * DAY }, dedupe: { retentionMs: 7 * DAY } });
+  const buy = (id: string, ts: number, price: number) => ({ id, type: 'purchase', customerId: 'a', ts, orderId: `o${id}`, items: [{ productId: 'p', price, quantity: 1 }] });
+
+  it('merges purchases on one UTC day; the first day is left out of the repeat value', async () => {
+    const day0 = Date.UTC(2026, 4, 1);
+    const msgs = [buy('1', day0 + 3 * MIN, 10), buy('2', day0 + 20 * 60 * MIN, 5), buy('3', day0 + DAY + MIN, 7), buy('4', day0 + DAY + 2 * MIN, 1), buy('5', day0 + 5 * DAY, 2)];
+    const { engine } = await runMessages(config, msgs.map((m) => message(m)));
+    const store = engine.state.store;
+    expect(store.transactionStats(store.slotOf('a')!)).toEqual({ first: day0 + 3 * MIN, last: day0 + 5 * DAY, repeat: 2, firstValue: 15, repeatValue: 10 });
+  });
+
+  it('counts an earlier first day that arrives late as the new first transaction', async () => {
+    const day0 = Date.UTC(2026, 4, 10);
+    const msgs = [buy('1', day0, 10), buy('2', day0 + DAY, 4), buy('3', day0 - 2 * DAY, 3)];
+    const { engine } = await runMessages(config, msgs.map((m) => message(m)));
+    const store = engine.state.store;
+    expect(store.transactionStats(store.slotOf('a')!)).toEqual({ first: day0 - 2 * DAY, last: day0 + DAY, repeat: 2, firstValue: 3, repeatValue: 14 });
+  });
+
+  it('has none before the first purchase', async () => {
+    const { engine } = await runMessages(config, [message(view('a', T0, 'v'))]);
+    expect(engine.state.store.transactionStats(engine.state.store.slotOf('a')!)).toBeNull();
+  });
+});
