@@ -98,7 +98,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     out.write(
       `${compact(rate).padStart(6)} ev/s | customers ${compact(engine.state.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
-        `sessions closed ${compact(signalCounts.session_closed)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
+        `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(engine)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
         `${input.status()}\n`,
     );
   }, 1000);
@@ -120,5 +120,16 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     process.off('SIGTERM', stop);
   }
   const c = engine.state.counters;
+  out.write(`alerts: ${JSON.stringify(engine.state.alerts?.emitted ?? {})}\n`);
   out.write(`stopped cleanly: ${JSON.stringify(c.toJSON())}; balanced=${c.balanced}\n`);
+}
+
+/** Alerts so far by type, in short: "alerts churn 12 cart 340 xsell 210 seg 9 tier 30". */
+function alertSummary(engine: Engine): string {
+  const e = engine.state.alerts?.emitted;
+  if (e === undefined) return 'analytics off';
+  return (
+    `alerts churn ${compact(e['churn.risk'])} cart ${compact(e['cart.abandoned'])} xsell ${compact(e['recommendation.cross_sell'])} ` +
+    `seg ${compact(e['segment.changed'])} tier ${compact(e['value.tier_changed'])}`
+  );
 }
