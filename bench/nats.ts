@@ -1,96 +1,239 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { readFileSync } from 'node:fs';
+import { jetstream, jetstreamManager, AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { decodePayload } from '../src/codec/decode.js';
+import { encodePayload } from '../src/codec/encode.js';
 import { loadConfig } from '../src/config/load.js';
+import type { VigilConfig } from '../src/config/schema.js';
 import { Engine } from '../src/engine.js';
+import { InProcessSource } from '../src/sources/in-process.js';
+import { AckWriter } from '../src/sources/nats-acks.js';
 import { NatsCoreSource } from '../src/sources/nats-core.js';
 import { NatsJetStreamSource } from '../src/sources/nats-jetstream.js';
-import type { Source } from '../src/sources/source.js';
+import type { RawMessage, Source } from '../src/sources/source.js';
+import { SyntheticShop } from '../src/synth/shop.js';
 import { NatsServer } from './support/nats-server.js';
 import { median } from './report.js';
 
 /**
  * The NATS bench, all against one nats-server started here: for core NATS and for
- * JetStream, a bare consumer that only receives and decodes (the transport ceiling) and
- * the full engine on the same input, alternating, and the engine/ceiling ratio.
+ * JetStream, a bare consumer that only receives and decodes (the transport ceiling) and the
+ * full engine on the same input, alternating within each repeat, and the engine/ceiling ratio
+ * (the median of the per-repeat ratios, so both sides of a ratio saw the same machine load).
  *
- * JetStream: the stream is loaded once, then each run consumes all of it through its own
- * durable consumer and acknowledges every message (the bare one per message, the engine per
- * batch after applying it). Core NATS: a publisher process sends the events as fast as it can
- * while the consumer runs; a consumer that cannot keep up loses messages (core NATS keeps
- * none), so the rate and the share received are both reported.
+ * JetStream: the stream is loaded once; each run consumes all of it through its own durable
+ * consumer with the engine's settings (max_ack_pending, pull batch) and acknowledges every
+ * message, as any real consumer must. The bare consumer acks the way the engine does (the
+ * `PUB …+ACK` frames of what it has received, one write per turn: `AckWriter`), so the
+ * ceiling is not lowered by a costlier ack than the engine's; the rate with nats.js's
+ * `JsMsg.ack()` per message is shown beside it.
+ *
+ * Core NATS: a publisher process writes pre-built frames faster than any consumer here reads
+ * (its rate is reported), and the server, started with a large `max_pending`, holds what the
+ * consumer has not read yet, so the consumer is busy from its first message to its last: its
+ * rate is its own ceiling. Core NATS keeps nothing, so the share received is reported too.
+ *
+ * Also reported: CPU per event of the consumer process and of nats-server (the machine is
+ * shared; CPU time moves less than wall time), and the graph alone on the same events in
+ * process, which bounds the ratio: if transport and graph costs simply add, the engine can
+ * reach at most graph / (graph + ceiling) of the ceiling on one thread.
  */
 const SUBJECT = 'bench.events';
-const MAX_PAYLOAD = 65536;
+/** Core runs use other subjects than the stream's, or the server would store every message. */
+const CORE_SUBJECT = 'bench.core';
+const STREAM = 'BENCH';
+
+interface Run {
+  rate: number;
+  /** Consumer process CPU, µs per event. */
+  cpu: number;
+  /** nats-server CPU, µs per event (NaN where it cannot be read). */
+  serverCpu: number;
+  /** Share of the published events received (core NATS). */
+  share: number;
+}
+
+interface Measured {
+  received: number;
+  ms: number;
+}
 
 export async function natsBench(events: number, repeats: number): Promise<Record<string, string | number>[]> {
-  const server = await NatsServer.start();
-  const nc = await connect({ servers: server.url });
-  const config = loadConfig({ env: process.env, overrides: { nats: { url: server.url } } });
+  // 2 GiB: a whole burst of the bench's events fits, so a slow core consumer is never cut off.
+  const server = await NatsServer.start({ maxPendingBytes: 2 ** 31 });
+  let nc: NatsConnection | undefined;
+  let publisher: CorePublisher | undefined;
   try {
-    process.stderr.write(`nats: loading ${events} events into a stream...\n`);
-    await runPublisher(server.url, events, 'jetstream-load');
+    nc = await connect({ servers: server.url });
+    const config = loadConfig({ env: process.env, overrides: { nats: { url: server.url } } });
+    process.stderr.write(`nats: loading ${events} events into a stream, preparing the core publisher...\n`);
+    const [loaded, started] = await Promise.allSettled([runChild(server.url, events, 'jetstream-load'), CorePublisher.start(server.url, events)]);
+    if (started.status === 'fulfilled') publisher = started.value;
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const p = started.value;
     const jsm = await jetstreamManager(nc);
-    while ((await jsm.streams.info('BENCH')).state.messages < events) await new Promise((r) => setTimeout(r, 100));
-    const rows = [];
-    const js: { bare: number[]; engine: number[] } = { bare: [], engine: [] };
-    const core: { bare: number[]; engine: number[]; bareShare: number[]; engineShare: number[] } = { bare: [], engine: [], bareShare: [], engineShare: [] };
-    for (let r = 0; r < repeats; r++) {
-      js.bare.push(await bareJetStream(nc, `bare${r}`, events));
-      js.engine.push(await engineRun(config, new NatsJetStreamSource(nc, { ...config.nats, stream: 'BENCH', consumer: `engine${r}`, subjects: [`${SUBJECT}.>`], createStream: false, batchSize: config.pipeline.batchSize }), events));
-      const bare = await withPublisher(server.url, events, () => bareCore(nc, events));
-      core.bare.push(bare.rate);
-      core.bareShare.push(bare.share);
-      const eng = await withPublisher(server.url, events, () =>
-        engineRunCounted(config, new NatsCoreSource(nc, { subjects: [`${SUBJECT}.>`], batchSize: config.pipeline.batchSize }), events),
-      );
-      core.engine.push(eng.rate);
-      core.engineShare.push(eng.share);
-      process.stderr.write(`  run ${r + 1}/${repeats}: jetstream bare ${js.bare.at(-1)!.toFixed(0)}/s engine ${js.engine.at(-1)!.toFixed(0)}/s; core bare ${bare.rate.toFixed(0)}/s engine ${eng.rate.toFixed(0)}/s\n`);
+    const deadline = Date.now() + 120_000;
+    while ((await jsm.streams.info(STREAM)).state.messages < events) {
+      if (Date.now() > deadline) throw new Error('the bench stream did not fill');
+      await new Promise((r) => setTimeout(r, 100));
     }
-    rows.push({ transport: 'jetstream', events, 'ceiling ev/s': Math.round(median(js.bare)), 'engine ev/s': Math.round(median(js.engine)), 'engine/ceiling': +(median(js.engine) / median(js.bare)).toFixed(2), 'received share': '1.00 / 1.00' });
-    rows.push({ transport: 'core', events, 'ceiling ev/s': Math.round(median(core.bare)), 'engine ev/s': Math.round(median(core.engine)), 'engine/ceiling': +(median(core.engine) / median(core.bare)).toFixed(2), 'received share': `${median(core.bareShare).toFixed(2)} / ${median(core.engineShare).toFixed(2)}` });
-    return rows;
+    const inProcess = shopMessages(events);
+    const cpu = new CpuMeter(server.pid);
+
+    const js = { bare: [] as Run[], ackEach: [] as Run[], engine: [] as Run[] };
+    const core = { bare: [] as Run[], engine: [] as Run[], publisherRate: [] as number[] };
+    const graph: Run[] = [];
+    const c = nc;
+    const jsEngine = (name: string, n: number): Promise<Measured> =>
+      engineRun(config, new NatsJetStreamSource(c, { ...config.nats, stream: STREAM, consumer: name, subjects: [`${SUBJECT}.>`], createStream: false, batchSize: config.pipeline.batchSize }), n);
+    const coreEngine = (): Promise<Measured> => engineRun(config, new NatsCoreSource(c, { subjects: [`${CORE_SUBJECT}.>`], batchSize: config.pipeline.batchSize }), events);
+    // Warm-up, not measured: the first pass through each path runs before the JIT has compiled it.
+    const part = Math.ceil(events / 5);
+    await bareJetStream(c, jsm, config, 'warm-bare', part, 'batched');
+    await jsEngine('warm-engine', part);
+    await p.during(() => bareCore(c, events), events, []);
+    await p.during(coreEngine, events, []);
+    await graphAlone(config, inProcess.slice(0, part));
+    for (const name of ['warm-bare', 'warm-engine']) await jsm.consumers.delete(STREAM, name).catch(() => undefined);
+
+    for (let r = 0; r < repeats; r++) {
+      js.bare.push(await cpu.measure(events, () => bareJetStream(c, jsm, config, `bare${r}`, events, 'batched')));
+      js.engine.push(await cpu.measure(events, () => jsEngine(`engine${r}`, events)));
+      js.ackEach.push(await cpu.measure(events, () => bareJetStream(c, jsm, config, `ackeach${r}`, events, 'ack-each')));
+      core.bare.push(await cpu.measure(events, () => p.during(() => bareCore(c, events), events, core.publisherRate)));
+      core.engine.push(await cpu.measure(events, () => p.during(coreEngine, events, core.publisherRate)));
+      graph.push(await cpu.measure(events, () => graphAlone(config, inProcess)));
+      for (const name of [`bare${r}`, `engine${r}`, `ackeach${r}`]) await jsm.consumers.delete(STREAM, name).catch(() => undefined);
+      const f = (x: Run): string => `${(x.rate / 1000).toFixed(0)}k/s`;
+      process.stderr.write(
+        `  run ${r + 1}/${repeats}: jetstream ceiling ${f(js.bare.at(-1)!)} engine ${f(js.engine.at(-1)!)} (ack() each ${f(js.ackEach.at(-1)!)}); ` +
+          `core ceiling ${f(core.bare.at(-1)!)} engine ${f(core.engine.at(-1)!)} (publisher ${(core.publisherRate.at(-1)! / 1000).toFixed(0)}k/s); graph alone ${f(graph.at(-1)!)}\n`,
+      );
+    }
+    const g = median(graph.map((x) => x.rate));
+    const row = (transport: string, bare: Run[], engine: Run[], extra: Record<string, string | number>): Record<string, string | number> => {
+      const c = median(bare.map((x) => x.rate));
+      return {
+        transport,
+        events,
+        runs: repeats,
+        'ceiling ev/s': Math.round(c),
+        '  spread': spread(bare.map((x) => x.rate)),
+        'engine ev/s': Math.round(median(engine.map((x) => x.rate))),
+        '  spread ': spread(engine.map((x) => x.rate)),
+        'engine/ceiling': median(engine.map((e, i) => e.rate / bare[i]!.rate)).toFixed(2),
+        '  per run': engine.map((e, i) => (e.rate / bare[i]!.rate).toFixed(2)).join(' '),
+        'consumer CPU µs/ev': `${median(bare.map((x) => x.cpu)).toFixed(1)} / ${median(engine.map((x) => x.cpu)).toFixed(1)}`,
+        'server CPU µs/ev': `${median(bare.map((x) => x.serverCpu)).toFixed(1)} / ${median(engine.map((x) => x.serverCpu)).toFixed(1)}`,
+        'received share': `${median(bare.map((x) => x.share)).toFixed(2)} / ${median(engine.map((x) => x.share)).toFixed(2)}`,
+        'graph alone ev/s': Math.round(g),
+        'bound g/(g+c)': (g / (g + c)).toFixed(2),
+        ...extra,
+      };
+    };
+    return [
+      row('jetstream', js.bare, js.engine, {
+        'ceiling, ack() each': Math.round(median(js.ackEach.map((x) => x.rate))),
+        'publisher ev/s': '(stored)',
+      }),
+      row('core', core.bare, core.engine, { 'ceiling, ack() each': '-', 'publisher ev/s': Math.round(median(core.publisherRate)) }),
+    ];
   } finally {
-    await nc.close();
+    await publisher?.close();
+    await nc?.close();
     await server.stop();
   }
 }
 
-/** Receives and decodes every message of the stream through a fresh durable consumer, acking each. */
-async function bareJetStream(nc: NatsConnection, name: string, events: number): Promise<number> {
-  const jsm = await jetstreamManager(nc);
-  await jsm.consumers.add('BENCH', { durable_name: name, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 20_000 });
-  const consumer = await jetstream(nc).consumers.get('BENCH', name);
+function spread(xs: number[]): string {
+  return `${(Math.min(...xs) / 1000).toFixed(0)}–${(Math.max(...xs) / 1000).toFixed(0)}k`;
+}
+
+/** Wall rate of a run, with the CPU time this process and nats-server spent meanwhile. */
+class CpuMeter {
+  constructor(private readonly serverPid: number | undefined) {}
+
+  async measure(events: number, run: () => Promise<Measured>): Promise<Run> {
+    const c0 = process.cpuUsage();
+    const s0 = this.serverMicros();
+    const r = await run();
+    const c = process.cpuUsage(c0);
+    const s = this.serverMicros() - s0;
+    return { rate: (r.received / r.ms) * 1000, cpu: (c.user + c.system) / r.received, serverCpu: s / r.received, share: r.received / events };
+  }
+
+  /** utime + stime of nats-server from /proc, in µs; NaN off Linux. */
+  private serverMicros(): number {
+    try {
+      const fields = readFileSync(`/proc/${this.serverPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // USER_HZ is 100 on Linux
+    } catch {
+      return NaN;
+    }
+  }
+}
+
+/**
+ * Receives, decodes and acknowledges every message of the stream through a fresh durable
+ * consumer with the engine's settings. `batched`: acks as the engine sends them (AckWriter,
+ * one write per turn); `ack-each`: `JsMsg.ack()` per message.
+ */
+async function bareJetStream(nc: NatsConnection, jsm: JetStreamManager, config: VigilConfig, name: string, events: number, acking: 'batched' | 'ack-each'): Promise<Measured> {
+  await jsm.consumers.add(STREAM, {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    max_ack_pending: config.nats.maxAckPending,
+    ack_wait: config.nats.ackWaitMs * 1_000_000,
+  });
+  const consumer = await jetstream(nc).consumers.get(STREAM, name);
+  const acks = new AckWriter(nc);
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    acks.flush();
+  };
   let n = 0;
   let started = 0;
+  let last = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
+  const max = config.limits.maxPayloadBytes;
   const messages = await consumer.consume({
-    max_messages: 2000,
+    max_messages: config.nats.pullBatch,
     callback: (m) => {
       if (n === 0) started = performance.now();
-      decodePayload(m.data, MAX_PAYLOAD);
-      m.ack();
+      decodePayload(m.data, max);
+      if (acking === 'ack-each') m.ack();
+      else {
+        acks.ack(m);
+        if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(flush);
+        }
+      }
+      last = performance.now();
       if (++n === events) done();
     },
   });
   await finished;
-  const ms = performance.now() - started;
-  messages.stop();
-  return (events / ms) * 1000;
+  await messages.close();
+  return { received: n, ms: last - started };
 }
 
-async function bareCore(nc: NatsConnection, events: number): Promise<{ received: number; ms: number }> {
+/** Receives and decodes core NATS messages until `events` arrived or none came for a second. */
+async function bareCore(nc: NatsConnection, events: number): Promise<Measured> {
   let n = 0;
   let started = 0;
   let last = 0;
-  const sub = nc.subscribe(`${SUBJECT}.>`, {
+  const max = 65536;
+  const sub = nc.subscribe(`${CORE_SUBJECT}.>`, {
     callback: (_e, m) => {
       if (n === 0) started = performance.now();
-      decodePayload(m.data, MAX_PAYLOAD);
+      decodePayload(m.data, max);
       n++;
       last = performance.now();
     },
@@ -101,12 +244,7 @@ async function bareCore(nc: NatsConnection, events: number): Promise<{ received:
   return { received: n, ms: last - started };
 }
 
-async function engineRun(config: ReturnType<typeof loadConfig>, source: Source, events: number): Promise<number> {
-  const r = await engineRunCounted(config, source, events);
-  return (r.received / r.ms) * 1000;
-}
-
-async function engineRunCounted(config: ReturnType<typeof loadConfig>, source: Source, events: number): Promise<{ received: number; ms: number }> {
+async function engineRun(config: VigilConfig, source: Source, events: number): Promise<Measured> {
   const engine = new Engine(config);
   let started = 0;
   let last = 0;
@@ -127,6 +265,32 @@ async function engineRunCounted(config: ReturnType<typeof loadConfig>, source: S
   return { received: engine.state.counters.input, ms: last - started };
 }
 
+/** The same events through the whole graph in process, without any transport. */
+async function graphAlone(config: VigilConfig, messages: RawMessage[]): Promise<Measured> {
+  const engine = new Engine(config);
+  const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.batchSize, finite: false });
+  const started = performance.now();
+  const running = engine.run(source);
+  while (engine.state.counters.input < messages.length) await new Promise((r) => setImmediate(r));
+  const ms = performance.now() - started;
+  await source.stop();
+  await running;
+  return { received: engine.state.counters.input, ms };
+}
+
+/** The publishers' events, encoded, as views into one buffer (as a transport hands them over). */
+function shopMessages(n: number): RawMessage[] {
+  const shop = new SyntheticShop({ seed: 9, customers: 100_000, products: 5000, startTs: Date.UTC(2025, 0, 1) });
+  const payloads = shop.take(n).map((e) => ({ subject: `${SUBJECT}.${e.type}`, bytes: encodePayload(e, 'msgpack') }));
+  const packed = new Uint8Array(payloads.reduce((s, p) => s + p.bytes.length, 0));
+  let at = 0;
+  return payloads.map((p) => {
+    packed.set(p.bytes, at);
+    at += p.bytes.length;
+    return { bytes: packed.subarray(at - p.bytes.length, at), subject: p.subject, receivedAt: 0 };
+  });
+}
+
 /** Waits until `count()` reaches `target`, or stops growing for a second (core NATS may lose some). */
 async function untilQuiet(count: () => number, target: number): Promise<void> {
   let seen = -1;
@@ -140,17 +304,38 @@ async function untilQuiet(count: () => number, target: number): Promise<void> {
   }
 }
 
-/** Starts the consumer, then the publisher process; the consumer's rate and the share it received. */
-async function withPublisher(url: string, events: number, consume: () => Promise<{ received: number; ms: number }>): Promise<{ rate: number; share: number }> {
-  const consuming = consume();
-  await new Promise((r) => setTimeout(r, 200)); // subscribed
-  await runPublisher(url, events, 'core');
-  const r = await consuming;
-  return { rate: (r.received / r.ms) * 1000, share: r.received / events };
+/** The core-burst publisher process (nats-publisher.ts), kept for every core run. */
+class CorePublisher {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(url: string, events: number): Promise<CorePublisher> {
+    const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), 'core-burst'], { stdio: 'inherit' });
+    const [m] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => Promise.reject(new Error(`core publisher exited with ${code}`)))])) as [unknown];
+    if (m !== 'ready') throw new Error(`core publisher said ${String(m)}`);
+    return new CorePublisher(child);
+  }
+
+  /** Starts the consumer, then one burst; the consumer's result, and the burst's rate pushed to `rates`. */
+  async during(consume: () => Promise<Measured>, events: number, rates: number[]): Promise<Measured> {
+    const consuming = consume();
+    await new Promise((r) => setTimeout(r, 200)); // subscribed
+    const reply = once(this.child, 'message');
+    this.child.send('go');
+    const [{ ms }] = (await reply) as [{ ms: number }];
+    const r = await consuming;
+    rates.push((events / ms) * 1000);
+    return r;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send('exit');
+    await exited;
+  }
 }
 
-/** The publisher runs in its own process, as a real producer would, so it does not share the consumer's thread. */
-async function runPublisher(url: string, events: number, mode: 'core' | 'jetstream-load'): Promise<void> {
+async function runChild(url: string, events: number, mode: 'jetstream-load'): Promise<void> {
   const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), mode], { stdio: 'inherit' });
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`publisher exited with ${code}`);

@@ -1,9 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+export interface NatsServerOptions {
+  /**
+   * Bytes the server may buffer for one connection before it cuts it off as a slow consumer
+   * (nats-server's `max_pending`, 64 MiB by default). The NATS bench raises it so that a
+   * core NATS consumer slower than the publisher receives everything, late, instead of losing
+   * its connection.
+   */
+  readonly maxPendingBytes?: number;
+}
 
 /**
  * A real nats-server (Debian's package, 2.9.10 here) on a free loopback port with
@@ -14,14 +24,22 @@ export class NatsServer {
   private child: ChildProcess | undefined;
   readonly storeDir = mkdtempSync(join(tmpdir(), 'vigil-nats-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly opts: NatsServerOptions,
+  ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<NatsServer> {
-    const server = new NatsServer(await freePort());
+  /** The server's process id while it runs (the bench reads its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  static async start(opts: NatsServerOptions = {}): Promise<NatsServer> {
+    const server = new NatsServer(await freePort(), opts);
     await server.launch();
     return server;
   }
@@ -38,7 +56,13 @@ export class NatsServer {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+    const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir];
+    if (this.opts.maxPendingBytes !== undefined) {
+      const file = join(this.storeDir, 'server.conf');
+      writeFileSync(file, `max_pending: ${this.opts.maxPendingBytes}\n`);
+      args.unshift('-c', file);
+    }
+    const child = spawn('nats-server', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
