@@ -1,0 +1,59 @@
+import type { Alert } from '../alerts/alert.js';
+
+/** An alert with its position in the stream: `seq` rises by one per alert, from 1. */
+export interface SequencedAlert {
+  seq: number;
+  alert: Alert;
+}
+
+/** What a resume request gets: the alerts still held after `since`, and what was lost before them. */
+export interface Resume {
+  alerts: SequencedAlert[];
+  /** Sequences the client asked for that have aged out of the ring: [from, to], or null. */
+  missed: { from: number; to: number } | null;
+}
+
+/**
+ * The bounded ring of recent alerts that serves resumes: a client that reconnects with the
+ * last `seq` it saw gets every later alert still held, in order, and is told exactly which
+ * sequences aged out. Fixed capacity, so a burst of alerts costs memory once, not per client.
+ */
+export class AlertRing {
+  private readonly slots: (SequencedAlert | undefined)[];
+  private last = 0;
+
+  constructor(readonly capacity: number) {
+    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
+    this.slots = new Array<SequencedAlert | undefined>(capacity);
+  }
+
+  /** The sequence of the newest alert (0 before the first). */
+  get sequence(): number {
+    return this.last;
+  }
+
+  /** The oldest sequence still held (sequence + 1 when empty). */
+  get oldest(): number {
+    return Math.max(1, this.last - this.capacity + 1);
+  }
+
+  push(alert: Alert): SequencedAlert {
+    const entry = { seq: ++this.last, alert };
+    this.slots[entry.seq % this.capacity] = entry;
+    return entry;
+  }
+
+  /** Alerts after `since`, oldest first. `since` beyond the newest is an empty answer. */
+  after(since: number): Resume {
+    const from = Math.max(since + 1, this.oldest);
+    const alerts: SequencedAlert[] = [];
+    for (let seq = from; seq <= this.last; seq++) alerts.push(this.slots[seq % this.capacity]!);
+    const missed = since + 1 < this.oldest && this.last > 0 ? { from: since + 1, to: this.oldest - 1 } : null;
+    return { alerts, missed };
+  }
+
+  /** The newest `n` alerts, oldest first. */
+  latest(n: number): SequencedAlert[] {
+    return this.after(Math.max(0, this.last - Math.max(0, Math.floor(n)))).alerts;
+  }
+}
