@@ -10,7 +10,7 @@ const TS = Date.UTC(2026, 0, 1);
 const segments = ['champions', 'at_risk', 'new_customers'] as const;
 
 function alert(i: number, type = alertTypes[i % alertTypes.length]!, seg: string | null = segments[i % 3]!, sev = severities[i % 3]!, score = (i % 11) / 10): Alert {
-  return withAlertId({
+  const draft = {
     type: 'churn.risk',
     customerId: `c${i}`,
     ts: TS + i,
@@ -19,9 +19,9 @@ function alert(i: number, type = alertTypes[i % alertTypes.length]!, seg: string
     reasons: ['test'],
     segment: seg,
     data: { pAlive: 0.2, expectedPurchases: 0.1, horizonMs: 1000, clv: 1, lastPurchaseTs: TS, rule: 'bgnbd_p_alive' },
-    // The ring and the filter read type, segment, severity and score only.
-    ...{ type },
-  } as Parameters<typeof withAlertId>[0]);
+  } as const;
+  // The ring and the filter read type, segment, severity and score only; the data stays a churn's.
+  return withAlertId({ ...draft, type } as unknown as Parameters<typeof withAlertId>[0]);
 }
 
 describe('AlertRing', () => {
