@@ -127,6 +127,10 @@ class Destination {
           this.counts.failed++;
           return;
         case 'retry':
+          if (this.closing.aborted) {
+            this.counts.dropped++;
+            return;
+          }
           if (attempt >= this.spec.maxAttempts) {
             this.counts.failed++;
             return;
