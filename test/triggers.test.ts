@@ -1,8 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertSchema, marketingAlertTypes, type Alert } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
+import { decodePayload } from '../src/codec/decode.js';
 import { MarketingGate } from '../src/marketing/audience.js';
 import { vigilCloudEvent } from '../src/marketing/cloudevent.js';
 import { Pseudonymiser } from '../src/marketing/pseudonym.js';
@@ -31,7 +36,7 @@ afterAll(async () => {
 });
 
 function options(stream: string, overrides: Partial<NatsTriggerOptions> = {}): NatsTriggerOptions {
-  return { ...config.triggers.nats, enabled: true, stream, subjectPrefix: `t.${stream.toLowerCase()}`, ...overrides };
+  return { ...config.triggers.nats, source: config.triggers.source, enabled: true, stream, subjectPrefix: `t.${stream.toLowerCase()}`, ...overrides };
 }
 
 interface Stored {
@@ -124,6 +129,35 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     expect([...distinct].sort()).toEqual(alerts.map((a) => a.id).sort());
     expect(first.stats()).toMatchObject({ published: alerts.length, duplicates: 0 });
     expect(second.stats()).toMatchObject({ published: 0, duplicates: alerts.length });
+  }, 90_000);
+
+  it('`vigil replay --triggers` run twice on one file: each trigger once in the stream, the second run all duplicates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-triggers-'));
+    try {
+      const file = join(dir, 'shop.jsonl');
+      const lines = messages.slice(0, 8000).map((m) => {
+        const r = decodePayload(m.bytes, 1 << 20);
+        if (!r.ok) throw new Error('fixture');
+        return JSON.stringify(r.value);
+      });
+      writeFileSync(file, lines.join('\n') + '\n');
+      const env = { ...process.env, VIGIL_TRIGGERS__NATS__ENABLED: 'true', VIGIL_TRIGGERS__NATS__URL: server.url, VIGIL_TRIGGERS__NATS__STREAM: 'CLI' };
+      const replay = () => spawnSync('node', ['dist/src/cli.js', 'replay', file, '--quiet', '--triggers'], { env, encoding: 'utf8' });
+      const first = replay();
+      expect(first.status, first.stderr).toBe(0);
+      const second = replay();
+      expect(second.status, second.stderr).toBe(0);
+      const statsOf = (stderr: string) => JSON.parse(/^triggers: (\{.*\})$/m.exec(stderr)![1]!) as { published: number; duplicates: number };
+      const a = statsOf(first.stderr);
+      expect(a.published).toBeGreaterThan(10);
+      expect(statsOf(second.stderr)).toMatchObject({ published: 0, duplicates: a.published });
+      const stored = await readStream(nc, 'CLI');
+      expect(stored.length).toBe(a.published);
+      expect(new Set(stored.map((s) => s.msgId)).size).toBe(stored.length);
+      expect(stored[0]!.subject.startsWith('vigil.triggers.')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 90_000);
 
   it('the stream is created with the configured limits and dedupe window', async () => {

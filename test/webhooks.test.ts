@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marketingAlertTypes } from '../src/alerts/alert.js';
@@ -91,6 +92,24 @@ describe('Standard Webhooks signatures', () => {
         return ok(id, ts, body) && !ok(id + extra, ts, body) && !ok(id, ts, body + extra) && !ok(id, ts + 1, body);
       }),
     );
+  });
+});
+
+describe('vigil webhook verify', () => {
+  it('says valid for a signed body and invalid for a tampered one, the secret from the environment', () => {
+    const body = '{"specversion":"1.0","id":"x"}';
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = signWebhook(SECRET, 'msg_1', ts, body);
+    const verify = (input: string) =>
+      spawnSync('node', ['dist/src/cli.js', 'webhook', 'verify', '--id', 'msg_1', '--timestamp', String(ts), '--signature', signature], {
+        input,
+        encoding: 'utf8',
+        env: { ...process.env, VIGIL_WEBHOOK_SECRET: SECRET },
+      });
+    const ok = verify(body);
+    expect([ok.status, ok.stdout]).toEqual([0, 'valid\n']);
+    const bad = verify(body.replace('x', 'y'));
+    expect([bad.status, bad.stdout]).toEqual([1, 'invalid: no_matching_signature\n']);
   });
 });
 

@@ -36,8 +36,6 @@ const natsTriggers = z.strictObject({
   /** Create the stream over `<subjectPrefix>.>` with `streamLimits` if it does not exist. */
   createStream: z.boolean(),
   streamLimits,
-  /** The CloudEvents `source` (a URI-reference). */
-  source: z.string().min(1).max(256).regex(/^\S+$/),
   /** Alert types published; null: every marketing-facing type. */
   types: z.array(z.enum(alertTypes)).min(1).max(alertTypes.length).nullable(),
   /** Triggers waiting for the server past this many are dropped and counted (`overflow`). */
@@ -91,6 +89,8 @@ export const webhookDestination = z
 export type WebhookDestinationConfig = z.infer<typeof webhookDestination>;
 
 export const triggersConfig = z.strictObject({
+  /** The CloudEvents `source` of every trigger (a URI-reference), on NATS and in webhooks. */
+  source: z.string().min(1).max(256).regex(/^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/),
   nats: natsTriggers,
   webhooks: z.strictObject({
     defaults: webhookSettings,

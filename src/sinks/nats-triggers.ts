@@ -22,7 +22,7 @@ import type { Batch } from '../operators/batch.js';
  * retried with backoff under the same Nats-Msg-Id, which the server de-duplicates, until it
  * is acknowledged or the sink closes.
  */
-export type NatsTriggerOptions = TriggersConfig['nats'];
+export type NatsTriggerOptions = TriggersConfig['nats'] & Pick<TriggersConfig, 'source'>;
 
 export interface TriggerStats {
   /** Acknowledged by the stream as new. */
