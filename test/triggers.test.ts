@@ -12,7 +12,13 @@ import { MarketingGate } from '../src/marketing/audience.js';
 import { vigilCloudEvent } from '../src/marketing/cloudevent.js';
 import { Pseudonymiser } from '../src/marketing/pseudonym.js';
 import { NatsTriggerSink, type NatsTriggerOptions } from '../src/sinks/nats-triggers.js';
+import { Registry } from 'prom-client';
+import { startDemo } from '../src/cli/start.js';
+import { PassThrough } from 'node:stream';
+import { verifyWebhook } from '../src/marketing/webhook-signature.js';
+import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
 import { NatsServer } from '../bench/support/nats-server.js';
+import { HttpReceiver } from './support/http-receiver.js';
 import { cloudEventSpec } from './support/cloudevents-spec.js';
 import { testConfig } from './support/engine-harness.js';
 import { runWithSinks, shopMessages } from './support/shop-alerts.js';
@@ -159,6 +165,58 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('`vigil start` (demo) with triggers and a webhook configured: both get the same triggers', async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const hook = await HttpReceiver.start(() => ({ status: 200 }));
+    const env = {
+      VIGIL_DEMO__CUSTOMERS: '800',
+      VIGIL_DEMO__EVENTS_PER_SECOND: '5000',
+      VIGIL_TRIGGERS__NATS__ENABLED: 'true',
+      VIGIL_TRIGGERS__NATS__URL: server.url,
+      VIGIL_TRIGGERS__NATS__STREAM: 'DEMO',
+      VIGIL_TRIGGERS__WEBHOOKS__DESTINATIONS: JSON.stringify([{ name: 'crm', url: hook.url, secret }]),
+    };
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    Object.assign(process.env, env);
+    try {
+      await startDemo({ runForMs: 3500, out });
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+      await hook.stop();
+    }
+    expect(text).toContain('balanced=true');
+    expect(text).toMatch(/\| triggers \d+/);
+    const stored = await readStream(nc, 'DEMO');
+    expect(stored.length).toBeGreaterThan(0);
+    const hookIds = hook.received.map((r) => r.headers['webhook-id'] as string);
+    expect(new Set(hookIds)).toEqual(new Set(stored.map((s) => s.msgId)));
+    for (const r of hook.received) {
+      const verdict = verifyWebhook({
+        secret,
+        id: r.headers['webhook-id'] as string,
+        timestamp: r.headers['webhook-timestamp'] as string,
+        signature: r.headers['webhook-signature'] as string,
+        body: r.body,
+      });
+      expect(verdict.ok).toBe(true);
+    }
+  }, 60_000);
+
+  it('the counters are exposed as Prometheus metrics', async () => {
+    const sink = new NatsTriggerSink(nc, options('METRICS'), MarketingGate.of(SuppressionList.empty, null));
+    const alerts = await run(sink);
+    const registry = new Registry();
+    registerMarketingMetrics(registry, { triggers: sink });
+    const text = await registry.metrics();
+    expect(text).toContain(`vigil_triggers_total{outcome="published"} ${alerts.length}`);
+    expect(text).toContain('vigil_triggers_total{outcome="overflow"} 0');
+    expect(text).toContain('vigil_triggers_queue{state="queued"} 0');
+    // Read at each scrape: a second scrape does not double the counts.
+    expect(await registry.metrics()).toContain(`vigil_triggers_total{outcome="published"} ${alerts.length}`);
+  }, 60_000);
 
   it('the stream is created with the configured limits and dedupe window', async () => {
     const sink = new NatsTriggerSink(nc, options('LIMITS'), MarketingGate.of(SuppressionList.empty, null));

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
+import { Registry } from 'prom-client';
+import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marketingAlertTypes } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
@@ -264,6 +266,13 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
     expect(s.stats().crm).toMatchObject({ delivered: 0, inFlight: 2, queued: 10, overflow: alerts.length - 12 });
     await s.close(0);
     expect(s.stats().crm).toMatchObject({ delivered: 0, inFlight: 0, queued: 0, dropped: 12, overflow: alerts.length - 12 });
+    const registry = new Registry();
+    registerMarketingMetrics(registry, { webhooks: s });
+    const text = await registry.metrics();
+    expect(text).toContain(`vigil_webhook_deliveries_total{destination="crm",outcome="overflow"} ${alerts.length - 12}`);
+    expect(text).toContain('vigil_webhook_deliveries_total{destination="crm",outcome="dropped"} 12');
+    expect(text).toContain('vigil_webhook_queue{destination="crm",state="queued"} 0');
+    expect(text).toContain('vigil_webhook_disabled{destination="crm"} 0');
   }, 60_000);
 
   it('a timed-out attempt is retried and counted', async () => {
