@@ -19,6 +19,8 @@ import { verifyWebhook } from '../src/marketing/webhook-signature.js';
 import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
 import { NatsServer } from '../bench/support/nats-server.js';
 import { HttpReceiver } from './support/http-receiver.js';
+import { consumeTriggers, reactTo } from '../examples/marketing-consumer.js';
+import type { VigilCloudEvent } from '../src/marketing/cloudevent.js';
 import { cloudEventSpec } from './support/cloudevents-spec.js';
 import { testConfig } from './support/engine-harness.js';
 import { runWithSinks, shopMessages } from './support/shop-alerts.js';
@@ -203,6 +205,22 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       });
       expect(verdict.ok).toBe(true);
     }
+  }, 60_000);
+
+  it('examples/marketing-consumer.ts: a durable consumer gets every trigger once, reacts by type and acks', async () => {
+    const sink = new NatsTriggerSink(nc, options('EXAMPLE'), MarketingGate.of(SuppressionList.empty, null));
+    const alerts = await run(sink);
+    const got: VigilCloudEvent[] = [];
+    const stop = new AbortController();
+    const handled = await consumeTriggers(nc, { stream: 'EXAMPLE', durable: 'marketing', subjects: 't.example.>' }, (e) => {
+      got.push(e);
+      if (got.length === alerts.length) stop.abort();
+    }, stop.signal);
+    expect(handled).toBe(alerts.length);
+    expect(got.map((e) => e.id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    for (const e of got) expect(reactTo(e).startsWith(`${e.subject}: `)).toBe(true);
+    const info = await (await jetstreamManager(nc)).consumers.info('EXAMPLE', 'marketing');
+    expect(info.num_pending).toBe(0);
   }, 60_000);
 
   it('the counters are exposed as Prometheus metrics', async () => {

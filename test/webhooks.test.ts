@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
+import { once } from 'node:events';
+import { createWebhookReceiver } from '../examples/webhook-receiver.js';
+import type { VigilCloudEvent } from '../src/marketing/cloudevent.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marketingAlertTypes } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
@@ -321,6 +324,35 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
       expect(event.subject.startsWith('p-')).toBe(true);
     }
   }, 60_000);
+});
+
+describe('examples/webhook-receiver.ts', () => {
+  it('accepts signed deliveries once by webhook-id and refuses forged ones', async () => {
+    const got: VigilCloudEvent[] = [];
+    const server = createWebhookReceiver(SECRET, (e) => got.push(e));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    try {
+      const s = sink([destination(url)]);
+      const { alerts } = await runWithSinks(config, messages.slice(0, 6000), [s]);
+      await s.idle();
+      expect(got.map((e) => e.id).sort()).toEqual(alerts.map((a) => a.id).sort());
+      expect(s.stats().crm).toMatchObject({ delivered: alerts.length, failed: 0 });
+      // The same delivery again (a retry whose answer was lost): accepted, not handled twice.
+      const body = JSON.stringify({ ...got[0]! });
+      const ts = Math.floor(Date.now() / 1000);
+      const headers = { 'webhook-id': got[0]!.id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(SECRET, got[0]!.id, ts, body) };
+      expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(204);
+      expect(got.length).toBe(alerts.length);
+      // Forged: the body changed after signing.
+      expect((await fetch(url, { method: 'POST', headers, body: body.replace('"data"', '"data" ') })).status).toBe(401);
+      expect((await fetch(url, { method: 'POST', body })).status).toBe(401);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
 
 describe('webhook destinations from config', () => {
