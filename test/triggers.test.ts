@@ -177,6 +177,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       VIGIL_TRIGGERS__NATS__ENABLED: 'true',
       VIGIL_TRIGGERS__NATS__URL: server.url,
       VIGIL_TRIGGERS__NATS__STREAM: 'DEMO',
+      VIGIL_TRIGGERS__NATS__SUBJECT_PREFIX: 'demo.triggers',
       VIGIL_TRIGGERS__WEBHOOKS__DESTINATIONS: JSON.stringify([{ name: 'crm', url: hook.url, secret }]),
     };
     const out = new PassThrough();

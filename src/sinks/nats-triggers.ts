@@ -5,6 +5,7 @@ import type { BatchSink } from '../engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, sleep } from '../marketing/backoff.js';
 import { BoundedQueue } from '../marketing/bounded-queue.js';
+import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { TriggersConfig } from '../marketing/config.js';
 import type { Batch } from '../operators/batch.js';
@@ -60,7 +61,7 @@ export class NatsTriggerSink implements BatchSink {
   private readonly queue: BoundedQueue<Trigger>;
   private readonly wanted: ReadonlySet<AlertType>;
   private readonly closing = new AbortController();
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly idleSignal = new IdleSignal(() => this.closing.signal.aborted || (this.queue.size === 0 && this.inFlight === 0));
   private inFlight = 0;
   private readonly counts = { published: 0, duplicates: 0, retried: 0, dropped: 0, suppressed: 0 };
 
@@ -120,8 +121,7 @@ export class NatsTriggerSink implements BatchSink {
 
   /** Resolves when nothing is queued or in flight (or the sink closed). */
   idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleSignal.idle();
   }
 
   /**
@@ -129,21 +129,10 @@ export class NatsTriggerSink implements BatchSink {
    * what is still queued is counted as dropped. The connection stays open (its owner closes it).
    */
   async close(graceMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    await this.idleSignal.within(graceMs);
     this.closing.abort();
     this.counts.dropped += this.queue.clear();
-    this.wake();
-  }
-
-  private isIdle(): boolean {
-    return this.closing.signal.aborted || (this.queue.size === 0 && this.inFlight === 0);
-  }
-
-  private wake(): void {
-    if (!this.isIdle()) return;
-    for (const w of this.idleWaiters.splice(0)) w();
+    this.idleSignal.check();
   }
 
   private pump(): void {
@@ -154,7 +143,7 @@ export class NatsTriggerSink implements BatchSink {
       void this.send(t).finally(() => {
         this.inFlight--;
         this.pump();
-        this.wake();
+        this.idleSignal.check();
       });
     }
   }

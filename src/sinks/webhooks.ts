@@ -3,6 +3,7 @@ import type { BatchSink } from '../engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, retryAfterMs, sleep as abortableSleep } from '../marketing/backoff.js';
 import { BoundedQueue } from '../marketing/bounded-queue.js';
+import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
 import { signWebhook } from '../marketing/webhook-signature.js';
@@ -187,7 +188,9 @@ class Destination {
 export class WebhookSink implements BatchSink {
   private readonly destinations: Destination[];
   private readonly closing = new AbortController();
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly idleSignal = new IdleSignal(
+    () => this.closing.signal.aborted || this.destinations.every((d) => d.queue.size === 0 && d.inFlight === 0),
+  );
   private readonly everyType: ReadonlySet<AlertType> = new Set(alertTypes);
 
   constructor(
@@ -203,7 +206,7 @@ export class WebhookSink implements BatchSink {
       now: deps.now ?? Date.now,
       log: deps.log ?? ((l: string) => process.stderr.write(l + '\n')),
     };
-    this.destinations = specs.map((s) => new Destination(s, this.closing.signal, full, () => this.wake()));
+    this.destinations = specs.map((s) => new Destination(s, this.closing.signal, full, () => this.idleSignal.check()));
   }
 
   handle(batch: Batch): void {
@@ -225,36 +228,24 @@ export class WebhookSink implements BatchSink {
 
   /** Resolves when no destination has anything queued or in flight (or the sink closed). */
   idle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idleSignal.idle();
   }
 
   /** Waits up to `graceMs` for queued deliveries, then aborts what is in flight and drops the rest. */
   async close(graceMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.idle(), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-    clearTimeout(timer);
+    await this.idleSignal.within(graceMs);
     this.closing.abort();
     for (const d of this.destinations) d.stop();
     await new Promise<void>((resolve) => {
       const check = () => (this.destinations.every((d) => d.inFlight === 0) ? resolve() : setTimeout(check, 5));
       check();
     });
-    this.wake();
+    this.idleSignal.check();
   }
 
   private encode(alert: Alert): Delivery | 'suppressed' {
     const out = this.gate.outgoing(alert, this.everyType);
     if (out === 'suppressed' || out === 'unwanted') return 'suppressed';
     return { id: out.id, body: encodeCloudEvent(out, this.source) };
-  }
-
-  private isIdle(): boolean {
-    return this.closing.signal.aborted || this.destinations.every((d) => d.queue.size === 0 && d.inFlight === 0);
-  }
-
-  private wake(): void {
-    if (!this.isIdle()) return;
-    for (const w of this.idleWaiters.splice(0)) w();
   }
 }
