@@ -7,6 +7,7 @@ import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
 import { signWebhook } from '../marketing/webhook-signature.js';
+import { HttpPoster, PostTimeout } from './http-post.js';
 import type { Batch } from '../operators/batch.js';
 
 /**
@@ -47,7 +48,6 @@ export interface WebhookStats {
 }
 
 export interface WebhookSinkDeps {
-  readonly fetch?: typeof fetch;
   /** Waits between attempts; tests inject one that records the delays. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly random?: () => number;
@@ -66,6 +66,7 @@ type AttemptOutcome = { kind: 'delivered' } | { kind: 'gone' } | { kind: 'dead';
 
 class Destination {
   readonly queue: BoundedQueue<Delivery>;
+  private readonly poster: HttpPoster;
   readonly counts = { delivered: 0, failed: 0, gone: 0, dropped: 0, retried: 0, timeouts: 0, suppressed: 0 };
   inFlight = 0;
   disabled = false;
@@ -73,10 +74,11 @@ class Destination {
   constructor(
     readonly spec: WebhookDestination,
     private readonly closing: AbortSignal,
-    private readonly deps: Required<Omit<WebhookSinkDeps, 'fetch'>> & { fetch: typeof fetch },
+    private readonly deps: Required<WebhookSinkDeps>,
     private readonly changed: () => void,
   ) {
     this.queue = new BoundedQueue(spec.maxQueue);
+    this.poster = new HttpPoster(spec.url, spec.concurrency);
   }
 
   enqueue(d: Delivery): void {
@@ -92,8 +94,10 @@ class Destination {
     return { ...this.counts, overflow: this.queue.overflow, queued: this.queue.size, inFlight: this.inFlight, disabled: this.disabled };
   }
 
+  /** Drops what is queued and aborts what is under way (counted as dropped as each ends). */
   stop(): void {
     this.counts.dropped += this.queue.clear();
+    this.poster.close();
   }
 
   private pump(): void {
@@ -147,31 +151,29 @@ class Destination {
 
   private async attempt(d: Delivery): Promise<AttemptOutcome> {
     const timestamp = Math.floor(this.deps.now() / 1000);
-    const timeout = AbortSignal.timeout(this.spec.timeoutMs);
     try {
-      const res = await this.deps.fetch(this.spec.url, {
-        method: 'POST',
-        headers: {
+      const res = await this.poster.post(
+        {
           'content-type': CLOUDEVENTS_CONTENT_TYPE,
           'user-agent': 'vigil-webhooks/1',
           'webhook-id': d.id,
           'webhook-timestamp': String(timestamp),
           'webhook-signature': signWebhook(this.spec.key, d.id, timestamp, d.body),
         },
-        body: d.body,
-        redirect: 'manual',
-        signal: AbortSignal.any([timeout, this.closing]),
-      });
-      // The body is not needed; cancelling frees the connection without reading an unbounded reply.
-      void res.body?.cancel().catch(() => {});
+        d.body,
+        this.spec.timeoutMs,
+      );
       const s = res.status;
       if (s >= 200 && s < 300) return { kind: 'delivered' };
       if (s === 410) return { kind: 'gone' };
-      if (s === 429 || s === 503) return { kind: 'retry', afterMs: retryAfterMs(res.headers.get('retry-after'), this.deps.now()) };
+      if (s === 429 || s === 503) {
+        const after = res.headers['retry-after'];
+        return { kind: 'retry', afterMs: retryAfterMs(typeof after === 'string' ? after : undefined, this.deps.now()) };
+      }
       if (s === 408 || s >= 500) return { kind: 'retry' };
       return { kind: 'dead', status: s };
-    } catch {
-      if (timeout.aborted) this.counts.timeouts++;
+    } catch (e) {
+      if (e instanceof PostTimeout) this.counts.timeouts++;
       return { kind: 'retry' };
     }
   }
@@ -200,7 +202,6 @@ export class WebhookSink implements BatchSink {
     deps: WebhookSinkDeps = {},
   ) {
     const full = {
-      fetch: deps.fetch ?? globalThis.fetch,
       sleep: deps.sleep ?? abortableSleep,
       random: deps.random ?? Math.random,
       now: deps.now ?? Date.now,
