@@ -253,6 +253,13 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     });
   });
 
+  it('a stream that cannot be created is a VIGIL_ERR_TRIGGER_STREAM naming the stream', async () => {
+    await new NatsTriggerSink(nc, options('FIRST', { subjectPrefix: 't.shared' }), MarketingGate.of(SuppressionList.empty, null)).ensureStream();
+    // A second stream over the same subjects: the server refuses the overlap.
+    const sink = new NatsTriggerSink(nc, options('OVERLAP', { subjectPrefix: 't.shared' }), MarketingGate.of(SuppressionList.empty, null));
+    await expect(sink.ensureStream()).rejects.toMatchObject({ code: 'VIGIL_ERR_TRIGGER_STREAM', message: expect.stringContaining('OVERLAP') });
+  });
+
   it('suppressed customers never reach the stream', async () => {
     const { alerts: all } = await runWithSinks(config, messages, []);
     const customers = [...new Set(all.map((a) => a.customerId))].sort();
@@ -300,7 +307,8 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     try {
       // Whatever the timeout, nothing is acknowledged while the server is down: in flight and queued stay full.
       const opts = options('DOWN', { maxQueue: 50, maxInFlight: 4, publishTimeoutMs: 1000, retry: { baseMs: 50, maxMs: 200 } });
-      const sink = new NatsTriggerSink(conn, opts, MarketingGate.of(SuppressionList.empty, null));
+      const logged: string[] = [];
+      const sink = new NatsTriggerSink(conn, opts, MarketingGate.of(SuppressionList.empty, null), { log: (l) => logged.push(l) });
       await sink.ensureStream();
       await own.down();
       const { engine, alerts } = await runWithSinks(config, messages, [sink]);
@@ -308,6 +316,10 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       expect(engine.state.counters.input).toBe(messages.length);
       expect(alerts.length).toBeGreaterThan(100);
       expect(sink.stats()).toMatchObject({ published: 0, inFlight: 4, queued: 50, overflow: alerts.length - 54 });
+      // The outage is in the log at the 1st, 10th, 100th… dropped trigger, without customer data.
+      const powers = [1, 10, 100, 1000, 10_000].filter((n) => n <= alerts.length - 54);
+      expect(logged.map((l) => Number(/: (\d+) dropped so far$/.exec(l)?.[1]))).toEqual(powers);
+      for (const l of logged) expect(l).not.toMatch(/c\d{6}/);
       await own.up();
       await sink.idle();
       expect(sink.stats()).toMatchObject({ published: 54, queued: 0, inFlight: 0, overflow: alerts.length - 54 });

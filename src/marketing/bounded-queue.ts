@@ -47,3 +47,8 @@ export class BoundedQueue<T> {
     return n;
   }
 }
+
+/** Logs the 1st, 10th, 100th… refused item: an outage is visible in the log without flooding it. */
+export function logOverflow(overflow: number, what: string, log: ((line: string) => void) | undefined): void {
+  if (log !== undefined && Number.isInteger(Math.log10(overflow))) log(`${what}: ${overflow} dropped so far`);
+}

@@ -56,7 +56,7 @@ export async function openMarketingSinks(config: VigilConfig, opts: MarketingSin
     if (url === null) throw new VigilError('VIGIL_ERR_CONFIG', 'triggers.nats.enabled needs a server: set triggers.nats.url or nats.url');
     const reuse = opts.nc !== undefined && (t.nats.url === null || t.nats.url === config.nats.url);
     const nc = reuse ? opts.nc! : (own = await connectNats(url, 'jetstream', log));
-    triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate);
+    triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate, { log });
     if (t.nats.createStream) await triggers.ensureStream();
     sinks.push(triggers);
     log(`triggers: ${t.nats.subjectPrefix}.<type> on stream ${t.nats.stream}${gate.pseudonymising ? ', pseudonymised' : ''}`);

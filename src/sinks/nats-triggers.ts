@@ -2,9 +2,10 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { marketingAlertTypes, type AlertType } from '../alerts/alert.js';
 import type { BatchSink } from '../engine.js';
+import { VigilError } from '../errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, sleep } from '../marketing/backoff.js';
-import { BoundedQueue } from '../marketing/bounded-queue.js';
+import { BoundedQueue, logOverflow } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { TriggersConfig } from '../marketing/config.js';
@@ -50,6 +51,8 @@ interface Trigger {
 
 export interface TriggerSinkDeps {
   readonly random?: () => number;
+  /** Counts and settings only, never customer data. */
+  readonly log?: (line: string) => void;
 }
 
 export function triggerSubject(prefix: string, type: AlertType): string {
@@ -85,9 +88,11 @@ export class NatsTriggerSink implements BatchSink {
     );
     if (exists) return;
     const l = this.opts.streamLimits;
-    await jsm.streams.add({
+    const subjects = `${this.opts.subjectPrefix}.>`;
+    await jsm.streams
+      .add({
       name: this.opts.stream,
-      subjects: [`${this.opts.subjectPrefix}.>`],
+      subjects: [subjects],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,
@@ -95,7 +100,12 @@ export class NatsTriggerSink implements BatchSink {
       max_age: l.maxAgeMs * 1_000_000,
       max_bytes: l.maxBytes,
       max_msg_size: l.maxMsgSize,
-    });
+      })
+      .catch((e: unknown) => {
+        throw new VigilError('VIGIL_ERR_TRIGGER_STREAM', `cannot create the trigger stream ${this.opts.stream} over ${subjects}`, [String((e as Error)?.message ?? e)], {
+          cause: e,
+        });
+      });
   }
 
   handle(batch: Batch): void {
@@ -110,7 +120,9 @@ export class NatsTriggerSink implements BatchSink {
         this.counts.dropped++;
         continue;
       }
-      this.queue.push({ subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source) });
+      if (!this.queue.push({ subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source) })) {
+        logOverflow(this.queue.overflow, `triggers: queue full (triggers.nats.maxQueue ${this.opts.maxQueue}), the server is slow or unreachable`, this.deps.log);
+      }
     }
     this.pump();
   }

@@ -2,7 +2,7 @@ import { alertTypes, type Alert, type AlertType } from '../alerts/alert.js';
 import type { BatchSink } from '../engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, retryAfterMs, sleep as abortableSleep } from '../marketing/backoff.js';
-import { BoundedQueue } from '../marketing/bounded-queue.js';
+import { BoundedQueue, logOverflow } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
@@ -86,7 +86,7 @@ class Destination {
       this.counts.dropped++;
       return;
     }
-    this.queue.push(d);
+    if (!this.queue.push(d)) logOverflow(this.queue.overflow, `webhook ${this.spec.name}: queue full (maxQueue ${this.spec.maxQueue})`, this.deps.log);
     this.pump();
   }
 
