@@ -213,9 +213,15 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
   it('gives up after maxAttempts; a 4xx other than 408/410/429 is not retried', async () => {
     const r500 = await receiver(() => ({ status: 500 }));
     const r400 = await receiver(() => ({ status: 400 }));
-    const s = sink([destination(r500.url, { maxAttempts: 3 }), { ...destination(r400.url), name: 'bad' }]);
+    const logs: string[] = [];
+    const s = sink([destination(r500.url, { maxAttempts: 3 }), { ...destination(r400.url), name: 'bad' }], undefined, { log: (l) => logs.push(l) });
     const { alerts } = await runWithSinks(config, messages.slice(0, 3000), [s]);
     await s.idle();
+    // Failures are logged at the 1st, 10th, 100th…, by destination and reason, without customer data.
+    const powers = [1, 10, 100, 1000].filter((n) => n <= alerts.length);
+    expect(logs.filter((l) => l.startsWith('webhook bad: a delivery failed (HTTP 400, not retried)')).length).toBe(powers.length);
+    expect(logs.filter((l) => l.startsWith('webhook crm: a delivery failed (no success in 3 attempts)')).length).toBe(powers.length);
+    for (const l of logs) expect(l).not.toMatch(/c\d{6}/);
     expect(r500.received.length).toBe(3 * alerts.length);
     expect(r400.received.length).toBe(alerts.length);
     expect(s.stats().crm).toMatchObject({ delivered: 0, failed: alerts.length, retried: 2 * alerts.length });

@@ -48,7 +48,11 @@ export class BoundedQueue<T> {
   }
 }
 
-/** Logs the 1st, 10th, 100th… refused item: an outage is visible in the log without flooding it. */
-export function logOverflow(overflow: number, what: string, log: ((line: string) => void) | undefined): void {
-  if (log !== undefined && Number.isInteger(Math.log10(overflow))) log(`${what}: ${overflow} dropped so far`);
+/**
+ * Logs at the 1st, 10th, 100th… occurrence of something that keeps happening (a full queue, a
+ * failing destination): visible in the log without flooding it. Lines carry counts and
+ * settings, never customer data.
+ */
+export function logAtPowersOfTen(count: number, line: (count: number) => string, log: ((line: string) => void) | undefined): void {
+  if (log !== undefined && count >= 1 && Number.isInteger(Math.log10(count))) log(line(count));
 }

@@ -5,7 +5,7 @@ import type { BatchSink } from '../engine.js';
 import { VigilError } from '../errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, sleep } from '../marketing/backoff.js';
-import { BoundedQueue, logOverflow } from '../marketing/bounded-queue.js';
+import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { TriggersConfig } from '../marketing/config.js';
@@ -121,7 +121,8 @@ export class NatsTriggerSink implements BatchSink {
         continue;
       }
       if (!this.queue.push({ subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source) })) {
-        logOverflow(this.queue.overflow, `triggers: queue full (triggers.nats.maxQueue ${this.opts.maxQueue}), the server is slow or unreachable`, this.deps.log);
+        const max = this.opts.maxQueue;
+        logAtPowersOfTen(this.queue.overflow, (n) => `triggers: queue full (triggers.nats.maxQueue ${max}), the server is slow or unreachable: ${n} dropped so far`, this.deps.log);
       }
     }
     this.pump();

@@ -2,7 +2,7 @@ import { alertTypes, type Alert, type AlertType } from '../alerts/alert.js';
 import type { BatchSink } from '../engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, retryAfterMs, sleep as abortableSleep } from '../marketing/backoff.js';
-import { BoundedQueue, logOverflow } from '../marketing/bounded-queue.js';
+import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
@@ -86,7 +86,9 @@ class Destination {
       this.counts.dropped++;
       return;
     }
-    if (!this.queue.push(d)) logOverflow(this.queue.overflow, `webhook ${this.spec.name}: queue full (maxQueue ${this.spec.maxQueue})`, this.deps.log);
+    if (!this.queue.push(d)) {
+      logAtPowersOfTen(this.queue.overflow, (n) => `webhook ${this.spec.name}: queue full (maxQueue ${this.spec.maxQueue}): ${n} dropped so far`, this.deps.log);
+    }
     this.pump();
   }
 
@@ -129,7 +131,7 @@ class Destination {
           this.disable();
           return;
         case 'dead':
-          this.counts.failed++;
+          this.fail(`HTTP ${outcome.status}, not retried`);
           return;
         case 'retry':
           if (this.closing.aborted) {
@@ -137,7 +139,7 @@ class Destination {
             return;
           }
           if (attempt >= this.spec.maxAttempts) {
-            this.counts.failed++;
+            this.fail(`no success in ${attempt} attempts`);
             return;
           }
           this.counts.retried++;
@@ -178,11 +180,18 @@ class Destination {
     }
   }
 
+  private fail(why: string): void {
+    this.counts.failed++;
+    logAtPowersOfTen(this.counts.failed, (n) => `webhook ${this.spec.name}: a delivery failed (${why}): ${n} failed so far`, this.deps.log);
+  }
+
+  /** After 410 Gone: nothing more goes to this destination; deliveries under way are aborted. */
   private disable(): void {
     if (this.disabled) return;
     this.disabled = true;
     const dropped = this.queue.clear();
     this.counts.dropped += dropped;
+    this.poster.close();
     this.deps.log(`webhook ${this.spec.name}: 410 Gone, destination disabled (${dropped} queued deliveries dropped)`);
   }
 }
