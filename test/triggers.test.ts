@@ -224,6 +224,18 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     expect(info.num_pending).toBe(0);
   }, 60_000);
 
+  it('`vigil start` with triggers enabled but no server anywhere stops with VIGIL_ERR_CONFIG', async () => {
+    process.env.VIGIL_TRIGGERS__NATS__ENABLED = 'true';
+    try {
+      await expect(startDemo({ runForMs: 100, out: new PassThrough() })).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CONFIG',
+        message: expect.stringContaining('triggers.nats.url or nats.url'),
+      });
+    } finally {
+      delete process.env.VIGIL_TRIGGERS__NATS__ENABLED;
+    }
+  });
+
   it('the counters are exposed as Prometheus metrics', async () => {
     const sink = new NatsTriggerSink(nc, options('METRICS'), MarketingGate.of(SuppressionList.empty, null));
     const alerts = await run(sink);

@@ -89,7 +89,10 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
   const source = input.source;
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
-  const marketing = await openMarketingSinks(config, { nc: input.nc });
+  const marketing = await openMarketingSinks(config, { nc: input.nc }).catch(async (e: unknown) => {
+    await input.close();
+    throw e;
+  });
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = 0;
