@@ -173,7 +173,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     const hook = await HttpReceiver.start(() => ({ status: 200 }));
     const env = {
       VIGIL_DEMO__CUSTOMERS: '800',
-      VIGIL_DEMO__EVENTS_PER_SECOND: '5000',
+      VIGIL_DEMO__EVENTS_PER_SECOND: '2000',
       VIGIL_TRIGGERS__NATS__ENABLED: 'true',
       VIGIL_TRIGGERS__NATS__URL: server.url,
       VIGIL_TRIGGERS__NATS__STREAM: 'DEMO',
@@ -334,7 +334,10 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       for (const l of logged) expect(l).not.toMatch(/c\d{6}/);
       await own.up();
       await sink.idle();
-      expect(sink.stats()).toMatchObject({ published: 54, queued: 0, inFlight: 0, overflow: alerts.length - 54 });
+      // A publish flushed on reconnect whose ack came after its timeout is retried and acked as a duplicate.
+      const after = sink.stats();
+      expect(after).toMatchObject({ queued: 0, inFlight: 0, overflow: alerts.length - 54 });
+      expect(after.published + after.duplicates).toBe(54);
       // Tail drop: the first 54 triggers were kept (publishes retried after the outage may land out of order).
       const stored = await readStream(conn, 'DOWN');
       expect(stored.map((s) => s.event.id).sort()).toEqual(alerts.slice(0, 54).map((a) => a.id).sort());
