@@ -1,5 +1,6 @@
 import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
+import { triggersBench } from './triggers.js';
 
 /**
  * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
@@ -9,6 +10,8 @@ import { natsBench } from './nats.js';
  *                    --quick: 20k customers, one run, to check the bench works.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
+ *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
+ *                    nats-server and HTTP receiver): engine events/s, delivery rates; 3 runs.
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -28,8 +31,11 @@ async function main(): Promise<void> {
     case 'nats':
       printCore(await natsBench(quick ? 100_000 : 500_000, quick ? 1 : 3));
       break;
+    case 'triggers':
+      printCore(await triggersBench(quick ? 1000 : 5000, quick ? 30 : 60, quick ? 1 : 3));
+      break;
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers)`);
   }
 }
 

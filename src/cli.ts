@@ -8,6 +8,7 @@ import { publish } from './cli/publish.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
+import { readBody, webhookVerify } from './cli/webhook-verify.js';
 
 const usage = `vigil — real-time customer signals from shop events
 
@@ -18,8 +19,10 @@ Usage:
   vigil publish --nats-url URL [--events N | --file FILE] [--rate N] [--format msgpack|json]
                 [--mode core|jetstream] [--subject shop.events] [--create-stream NAME]
                                               send the synthetic shop's events (or a file's) to NATS
-  vigil replay FILE|- [--dump-state OUT.jsonl] [--config FILE] [--quiet]
-                                              replay canonical events (JSON Lines or msgpack stream)
+  vigil replay FILE|- [--dump-state OUT.jsonl] [--config FILE] [--quiet] [--triggers]
+                                              replay canonical events (JSON Lines or msgpack stream);
+                                              --triggers delivers its alerts to the configured
+                                              marketing triggers and webhooks (triggers.*)
   vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
                                               write the synthetic shop's events to a file
   vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
@@ -28,6 +31,9 @@ Usage:
   vigil eval recs --train FILE --test FILE    next-item hit rate@20 and MRR@20 of the streaming
                                               recommender beside popularity, item-kNN and sequential
                                               rules (SessionId ItemId Time files); JSON out
+  vigil webhook verify --id ID --timestamp T --signature SIG [--secret whsec_…] [--tolerance S] < BODY
+                                              check a webhook delivery's signature (Standard Webhooks);
+                                              the secret may come from VIGIL_WEBHOOK_SECRET
 
 Configuration: config/default.json, then --config FILE, then VIGIL_* environment variables
 (VIGIL_PIPELINE__BATCH_SIZE=1024 sets pipeline.batchSize).`;
@@ -57,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
       'calibration-end': { type: 'string' },
       train: { type: 'string' },
       test: { type: 'string' },
+      triggers: { type: 'boolean' },
+      secret: { type: 'string' },
+      id: { type: 'string' },
+      timestamp: { type: 'string' },
+      signature: { type: 'string' },
+      tolerance: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -71,11 +83,13 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const file = positionals[0];
       if (file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'replay needs a FILE (or - for stdin)');
-      const r = await replay({ file, configFile: values.config, dumpState: values['dump-state'], progress: !values.quiet });
+      const r = await replay({ file, configFile: values.config, dumpState: values['dump-state'], progress: !values.quiet, triggers: values.triggers === true });
       process.stderr.write(
         `replayed ${r.counts.input} messages in ${r.seconds.toFixed(2)} s: ${JSON.stringify(r.counts)}; ` +
           `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}\n`,
       );
+      if (r.triggers !== undefined) process.stderr.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
+      if (r.webhooks !== undefined) process.stderr.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);
       if (r.unreadableBytes > 0) {
         process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
         return 1;
@@ -130,6 +144,12 @@ async function main(argv: string[]): Promise<number> {
       const report = await evalRecs({ train: values.train, test: values.test, progress: !values.quiet });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       return 0;
+    }
+    case 'webhook': {
+      if (positionals[0] !== 'verify') throw new VigilError('VIGIL_ERR_USAGE', 'webhook needs: verify --id ID --timestamp T --signature SIG < BODY');
+      const verdict = webhookVerify(values, await readBody(process.stdin), process.env);
+      process.stdout.write(verdict.ok ? 'valid\n' : `invalid: ${verdict.reason}\n`);
+      return verdict.ok ? 0 : 1;
     }
     default:
       throw new VigilError('VIGIL_ERR_USAGE', `unknown command '${command}'`, [usage]);

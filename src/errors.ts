@@ -12,6 +12,10 @@ export const errorCodes = {
     summary: 'The suppression list is malformed or over alerts.suppression.maxIds or maxFileBytes; the message names the line or array element, never the id.',
   },
   VIGIL_ERR_SNAPSHOT: { reject: false, summary: 'A state snapshot is corrupt or of an unknown version.' },
+  VIGIL_ERR_TRIGGER_STREAM: {
+    reject: false,
+    summary: 'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream; the server\'s reason is in the details.',
+  },
 
 
   VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },

@@ -50,6 +50,15 @@ export class NatsServer {
     await this.launch();
   }
 
+  /** Stops the server but keeps port and store, until `up()`: an outage of any length. */
+  async down(): Promise<void> {
+    await this.kill();
+  }
+
+  async up(): Promise<void> {
+    if (this.child === undefined) await this.launch();
+  }
+
   async stop(): Promise<void> {
     await this.kill();
     rmSync(this.storeDir, { recursive: true, force: true });

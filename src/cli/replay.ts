@@ -5,6 +5,9 @@ import { Engine } from '../engine.js';
 import { InProcessSource } from '../sources/in-process.js';
 import { readEventFile, type EventFileProgress } from '../sources/event-file.js';
 import { dumpState } from './dump-state.js';
+import { openMarketingSinks } from '../sinks/marketing-sinks.js';
+import type { TriggerStats } from '../sinks/nats-triggers.js';
+import type { WebhookStats } from '../sinks/webhooks.js';
 import { bar, compact, ProgressLine } from './progress.js';
 import type { OutcomeCountsJson } from '../state/outcome-counters.js';
 
@@ -15,6 +18,12 @@ export interface ReplayOptions {
   readonly progress?: boolean;
   /** Replay only events before this event time (epoch ms); undecodable messages still pass, to be rejected. */
   readonly until?: number | undefined;
+  /**
+   * Deliver the replay's alerts to the marketing destinations configured in `triggers`
+   * (NATS when `triggers.nats.enabled`, webhooks). Alert ids are deterministic, so replaying
+   * again leaves each trigger once in the stream, and receivers de-duplicate by webhook-id.
+   */
+  readonly triggers?: boolean;
 }
 
 export interface ReplayResult {
@@ -25,6 +34,9 @@ export interface ReplayResult {
   seconds: number;
   /** The engine as the replay left it, for commands that read its state. */
   engine: Engine;
+  /** With `triggers`: what the marketing sinks did. */
+  triggers?: TriggerStats | undefined;
+  webhooks?: Record<string, WebhookStats> | undefined;
 }
 
 /**
@@ -53,11 +65,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)}`
     );
   });
+  const marketing = opts.triggers ? await openMarketingSinks(config) : undefined;
   if (opts.progress !== false) line.start();
   try {
-    await engine.run(source);
+    await engine.run(source, { sinks: marketing?.sinks ?? [] });
   } finally {
     if (opts.progress !== false) line.stop();
+    // A replay ends when what it produced is out, or given up after the grace period (counted).
+    await marketing?.close(60_000);
   }
   const watermark = engine.state.watermark.watermark;
   if (opts.dumpState !== undefined) await dumpState(engine.state.store, watermark, opts.dumpState, engine.state.analytics);
@@ -68,6 +83,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     unreadableBytes: progress.unreadableBytes,
     seconds: (performance.now() - started) / 1000,
     engine,
+    triggers: marketing?.triggers?.stats(),
+    webhooks: marketing?.webhooks?.stats(),
   };
 }
 

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { Engine, type BatchSink } from '../engine.js';
 import { DeadLetterSink } from '../sinks/dead-letters.js';
+import { openMarketingSinks } from '../sinks/marketing-sinks.js';
 import { InProcessSource } from '../sources/in-process.js';
 import { connectNats } from '../sources/nats-connection.js';
 import { NatsCoreSource } from '../sources/nats-core.js';
@@ -27,6 +28,8 @@ interface LiveInput {
   sinks: BatchSink[];
   /** Shown at the end of each summary line. */
   status(): string;
+  /** The input's connection, for sinks that publish to the same server. */
+  nc?: NatsConnection;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   return {
     source,
     sinks: [deadLetters],
+    nc,
     status: () => ` | dead letters ${compact(deadLetters.published)}`,
     close: () => nc.drain(),
   };
@@ -84,6 +88,11 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const engine = new Engine(config);
   const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
   const source = input.source;
+  // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
+  const marketing = await openMarketingSinks(config, { nc: input.nc }).catch(async (e: unknown) => {
+    await input.close();
+    throw e;
+  });
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = 0;
@@ -99,7 +108,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       `${compact(rate).padStart(6)} ev/s | customers ${compact(engine.state.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
         `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(engine)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
-        `${input.status()}\n`,
+        `${input.status()}${marketing.status()}\n`,
     );
   }, 1000);
 
@@ -110,9 +119,10 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
-      sinks: [...input.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      sinks: [...input.sinks, ...marketing.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
     });
   } finally {
+    await marketing.close();
     await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { alertsConfig } from '../alerts/config.js';
 import { analyticsConfig } from '../analytics/config.js';
+import { triggersConfig } from '../marketing/config.js';
 
 /**
  * The whole configuration. Every key is required here and given its default in
@@ -87,6 +88,7 @@ const configShape = z.strictObject({
   }),
   analytics: analyticsConfig,
   alerts: alertsConfig,
+  triggers: triggersConfig,
   demo: z.strictObject({
     seed: z.number().int(),
     customers: positiveInt,

@@ -1,0 +1,54 @@
+import * as z from 'zod';
+import { alertSchema, type Alert, type AlertType } from '../alerts/alert.js';
+
+/**
+ * Alerts as CloudEvents 1.0 (structured JSON mode): the one encoding of a trigger, on NATS
+ * and in webhook bodies alike.
+ *
+ * | attribute | value |
+ * |---|---|
+ * | `specversion` | `1.0` |
+ * | `id` | the alert id (deterministic; re-keyed when pseudonymising) |
+ * | `source` | `triggers.nats.source` (a URI-reference) |
+ * | `type` | `io.vigil.<alert type>.v1`, e.g. `io.vigil.churn.risk.v1` |
+ * | `time` | the alert's event time `ts`, RFC 3339 in UTC |
+ * | `subject` | the customer key (the pseudonym when pseudonymising) |
+ * | `datacontenttype` | `application/json` |
+ * | `data` | the alert itself |
+ */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
+
+export function cloudEventType(type: AlertType): string {
+  return `io.vigil.${type}.v1`;
+}
+
+/** What Vigil sends; consumers can parse triggers with it (the examples do). */
+export const vigilCloudEvent = z.strictObject({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1),
+  source: z.string().min(1),
+  type: z.string().regex(/^io\.vigil\.[a-z_.]+\.v1$/),
+  time: z.iso.datetime(),
+  subject: z.string().min(1),
+  datacontenttype: z.literal('application/json'),
+  data: alertSchema,
+});
+export type VigilCloudEvent = z.infer<typeof vigilCloudEvent>;
+
+/** `alert` must already be what may leave (see `MarketingGate.outgoing`). */
+export function toCloudEvent(alert: Alert, source: string): VigilCloudEvent {
+  return {
+    specversion: '1.0',
+    id: alert.id,
+    source,
+    type: cloudEventType(alert.type),
+    time: new Date(alert.ts).toISOString(),
+    subject: alert.customerId,
+    datacontenttype: 'application/json',
+    data: alert,
+  };
+}
+
+export function encodeCloudEvent(alert: Alert, source: string): Uint8Array {
+  return Buffer.from(JSON.stringify(toCloudEvent(alert, source)), 'utf8');
+}

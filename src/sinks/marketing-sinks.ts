@@ -1,0 +1,97 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { loadSuppressionFile, SuppressionList } from '../alerts/suppression.js';
+import type { VigilConfig } from '../config/schema.js';
+import type { BatchSink } from '../engine.js';
+import { VigilError } from '../errors.js';
+import { MarketingGate } from '../marketing/audience.js';
+import { resolveWebhooks } from '../marketing/webhook-destinations.js';
+import { connectNats } from '../sources/nats-connection.js';
+import { registerMarketingMetrics } from './marketing-metrics.js';
+import { NatsTriggerSink } from './nats-triggers.js';
+import { WebhookSink } from './webhooks.js';
+
+export interface MarketingSinks {
+  /** For `Engine.run` (empty when nothing is configured). */
+  readonly sinks: BatchSink[];
+  readonly triggers: NatsTriggerSink | undefined;
+  readonly webhooks: WebhookSink | undefined;
+  /** A short summary for the status line, '' when nothing is configured. */
+  status(): string;
+  /** Exposes the counters on a prom-client registry (see marketing-metrics.ts). */
+  registerMetrics(registry: Registry): void;
+  /** Lets queued deliveries finish for up to `graceMs`, then stops; closes a connection it opened. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface MarketingSinkOptions {
+  /** The input's NATS connection, reused when triggers go to the same server. */
+  readonly nc?: NatsConnection | undefined;
+  readonly env?: Record<string, string | undefined>;
+  /** Already loaded; otherwise read from `alerts.suppression.file`. */
+  readonly suppression?: SuppressionList;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The marketing destinations the config asks for: triggers on NATS JetStream when
+ * `triggers.nats.enabled`, webhooks for each `triggers.webhooks.destinations` entry, all
+ * behind one marketing gate (suppression list, pseudonymisation).
+ */
+export async function openMarketingSinks(config: VigilConfig, opts: MarketingSinkOptions = {}): Promise<MarketingSinks> {
+  const t = config.triggers;
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const wantsNats = t.nats.enabled;
+  if (!wantsNats && t.webhooks.destinations.length === 0) return none();
+  const suppression =
+    opts.suppression ??
+    (config.alerts.suppression.file === null ? SuppressionList.empty : await loadSuppressionFile(config.alerts.suppression.file, config.alerts.suppression));
+  const gate = MarketingGate.of(suppression, t.pseudonymise.secret);
+  const sinks: BatchSink[] = [];
+
+  let triggers: NatsTriggerSink | undefined;
+  let own: NatsConnection | undefined;
+  if (wantsNats) {
+    const url = t.nats.url ?? config.nats.url;
+    if (url === null) throw new VigilError('VIGIL_ERR_CONFIG', 'triggers.nats.enabled needs a server: set triggers.nats.url or nats.url');
+    const reuse = opts.nc !== undefined && (t.nats.url === null || t.nats.url === config.nats.url);
+    const nc = reuse ? opts.nc! : (own = await connectNats(url, 'jetstream', log));
+    triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate, { log });
+    if (t.nats.createStream) await triggers.ensureStream();
+    sinks.push(triggers);
+    log(`triggers: ${t.nats.subjectPrefix}.<type> on stream ${t.nats.stream}${gate.pseudonymising ? ', pseudonymised' : ''}`);
+  }
+  let webhooks: WebhookSink | undefined;
+  if (t.webhooks.destinations.length > 0) {
+    webhooks = new WebhookSink(resolveWebhooks(t.webhooks, opts.env ?? process.env), gate, t.source, { log });
+    sinks.push(webhooks);
+    log(`webhooks: ${t.webhooks.destinations.map((d) => d.name).join(', ')}${gate.pseudonymising ? ', pseudonymised' : ''}`);
+  }
+  return {
+    sinks,
+    triggers,
+    webhooks,
+    status() {
+      let line = '';
+      if (triggers !== undefined) {
+        const s = triggers.stats();
+        line += ` | triggers ${s.published + s.duplicates}${s.overflow > 0 ? ` overflow ${s.overflow}` : ''}`;
+      }
+      if (webhooks !== undefined) {
+        const all = Object.values(webhooks.stats());
+        const sum = (k: 'delivered' | 'failed' | 'overflow') => all.reduce((n, s) => n + s[k], 0);
+        line += ` | webhooks ${sum('delivered')} failed ${sum('failed')}${sum('overflow') > 0 ? ` overflow ${sum('overflow')}` : ''}`;
+      }
+      return line;
+    },
+    registerMetrics: (registry) => registerMarketingMetrics(registry, { triggers, webhooks }),
+    async close(graceMs = 5000) {
+      await Promise.all([triggers?.close(graceMs), webhooks?.close(graceMs)]);
+      await own?.drain();
+    },
+  };
+}
+
+function none(): MarketingSinks {
+  return { sinks: [], triggers: undefined, webhooks: undefined, status: () => '', registerMetrics: () => {}, close: async () => {} };
+}
