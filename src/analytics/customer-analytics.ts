@@ -275,7 +275,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
 
   /**
    * Scores the customer against the population as it is now. Called at their purchases and
-   * at their churn and activity checks: a customer slides from champion to at risk while
+   * at their churn checks: a customer slides from champion to at risk while
    * *others* buy, so waiting for their own next purchase would miss exactly that.
    */
   private rescoreSegment(slot: number, customerId: string, now: number): void {

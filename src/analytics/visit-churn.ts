@@ -88,103 +88,176 @@ function logAddExp(a: number, b: number): number {
   return m + Math.log1p(Math.exp(-Math.abs(a - b)));
 }
 
-/** The λ and q posteriors' parameters: the part that does not change with `now`. */
-interface Posterior {
-  r: number;
-  alpha: number;
+/** Lapsed-term intervals summed at most: the earliest stops (most visits lapsed, the terms that matter for a lapsed browser) and the last one. */
+const MAX_INTERVALS = 32;
+
+/**
+ * Everything about a customer that does not change with `now`, so a search over time costs
+ * a few logarithms per step. Module-level scratch: evaluation is synchronous and not
+ * re-entrant, and this keeps a churn check free of allocations.
+ */
+const prep = {
+  r: 0,
+  alpha: 0,
   /** The intent share's Beta(a, b). */
-  a: number;
-  b: number;
+  a: 0,
+  b: 0,
+  k: 0,
+  R: 0,
+  n: 0,
+  lastIntent: 0,
+  /** Time of the last session after the last intent. */
+  sv: 0,
+  /** Time of the first cartless visit after the last intent. */
+  c1: 0,
+  spacing: 0,
+  rho: 0,
+  logGonePrior: 0,
+  logLapsedPrior: 0,
+  logN: 0,
+  logIntegralScale: 0,
+  /** Intervals j = 0 … terms−2, then the last (j = k). */
+  terms: 0,
+  /** ln of ρ^(k−j)·E[(1−q)^j]/E[(1−q)^k] per summed interval. */
+  logWeight: new Float64Array(MAX_INTERVALS + 1),
+  gone: 0,
+  lapsed: 0,
+};
+
+function prepare(v: VisitStats, prior: VisitChurnPrior): void {
+  const w = prior.priorVisits;
+  const k = v.cartless;
+  prep.r = w + Math.max(0, v.sessionsToIntent - 1);
+  prep.alpha = w * prior.meanGapDays + Math.max(0, v.lastIntent - v.firstSession);
+  prep.a = w * prior.intentShare + v.intentSessions;
+  prep.b = w * (1 - prior.intentShare) + Math.max(0, v.sessionsToIntent - v.intentSessions);
+  prep.k = k;
+  prep.R = prep.r + k;
+  prep.n = prep.R - 1; // > 0: priorVisits > 1 is enforced by the config schema
+  prep.lastIntent = v.lastIntent;
+  prep.sv = Math.max(0, v.lastSession - v.lastIntent);
+  prep.c1 = k > 0 && v.firstCartless > v.lastIntent ? Math.min(prep.sv, v.firstCartless - v.lastIntent) : prep.sv;
+  prep.spacing = k > 1 ? (prep.sv - prep.c1) / (k - 1) : 0;
+  const rho = prior.lapsedVisitRatio;
+  prep.rho = rho;
+  const logH = Math.log(prior.hazardPerDay);
+  prep.logGonePrior = Math.log(1 - prior.lapsedShare) + logH;
+  prep.logLapsedPrior = prior.lapsedShare > 0 ? Math.log(prior.lapsedShare) + logH : -Infinity;
+  prep.logN = Math.log(prep.n);
+  prep.logIntegralScale = -Math.log((1 - rho) * prep.n);
+  // ln E[(1−q)^j] = Σ_(i<j) ln((b+i)/(a+b+i)); the weight of interval j is ρ^(k−j)·E[(1−q)^j]/E[(1−q)^k].
+  const logRho = Math.log(rho);
+  let logNoIntentK = 0;
+  for (let i = 0; i < k; i++) logNoIntentK += Math.log((prep.b + i) / (prep.a + prep.b + i));
+  const early = Math.min(k, MAX_INTERVALS);
+  let logNoIntentJ = 0;
+  for (let j = 0; j < early; j++) {
+    prep.logWeight[j] = (k - j) * logRho + logNoIntentJ - logNoIntentK;
+    logNoIntentJ += Math.log((prep.b + j) / (prep.a + prep.b + j));
+  }
+  prep.logWeight[early] = 0; // j = k
+  prep.terms = early + 1;
 }
 
-/** Lapsed-term intervals summed at most; earlier ones (a stop before all but the last 64 cartless visits) are left out, a lower bound. */
-const MAX_INTERVALS = 64;
-
-function posterior(v: VisitStats, prior: VisitChurnPrior): Posterior {
-  const w = prior.priorVisits;
-  return {
-    r: w + Math.max(0, v.sessionsToIntent - 1),
-    alpha: w * prior.meanGapDays + Math.max(0, v.lastIntent - v.firstSession),
-    a: w * prior.intentShare + v.intentSessions,
-    b: w * (1 - prior.intentShare) + Math.max(0, v.sessionsToIntent - v.intentSessions),
-  };
+/** ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n). */
+function logIntervalIntegral(n: number, rho: number, base: number, from: number, to: number): number {
+  const lo = n * Math.log1p(((1 - rho) * from) / base);
+  const hi = n * Math.log1p(((1 - rho) * to) / base);
+  return -lo + log1mExp(hi - lo);
 }
 
 /**
- * ln odds of gone and of lapsed against still buying, as of `now`. The lapsed term sums
- * over where the stop fell among the k cartless visits (j of them still while buying, the
- * rest lapsed); only the first and last visit times are kept, so the ones between are taken
- * as evenly spaced.
+ * ln odds of gone and of lapsed against still buying as of `now`, into prep.gone and
+ * prep.lapsed. The lapsed term sums over where the stop fell among the k cartless visits
+ * (j of them still while buying, the rest lapsed); only the first and last visit times are
+ * kept, so the ones between are taken as evenly spaced.
  */
-function logOdds(v: VisitStats, prior: VisitChurnPrior, p: Posterior, now: number): [gone: number, lapsed: number] {
-  const k = v.cartless;
-  const R = p.r + k;
-  const n = R - 1; // > 0: priorVisits > 1 is enforced by the config schema
-  const s = Math.max(0, now - v.lastIntent);
-  const sv = Math.min(s, Math.max(0, v.lastSession - v.lastIntent));
+function evaluate(now: number): number {
+  const { n, R, rho, sv } = prep;
+  const s = Math.max(sv, now - prep.lastIntent);
   const u = s - sv;
-  const as = p.alpha + s;
-  const logH = Math.log(prior.hazardPerDay);
-  const gone = u > 0 ? Math.log(1 - prior.lapsedShare) + logH + Math.log(as / n) + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
-  if (!(prior.lapsedShare > 0) || s === 0) return [gone, -Infinity];
-  const rho = prior.lapsedVisitRatio;
-  const c1 = k > 0 && v.firstCartless > v.lastIntent ? Math.min(sv, v.firstCartless - v.lastIntent) : sv;
-  const spacing = k > 1 ? (sv - c1) / (k - 1) : 0;
-  const base = p.alpha + rho * s;
-  const logBase = Math.log(base);
-  // Term j: the stop fell between cartless visit j and j+1 (visit 0 = the last intent, visit k+1 = now).
-  // ln of ρ^(k−j) · E[(1−q)^j] / E[(1−q)^k], built from j = k downwards.
-  let logWeight = 0;
+  const as = prep.alpha + s;
+  const gone = u > 0 ? prep.logGonePrior + Math.log(as) - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
   let lapsed = -Infinity;
-  const lowest = Math.max(0, k - MAX_INTERVALS);
-  for (let j = k; j >= lowest; j--) {
-    const from = j === 0 ? 0 : c1 + (j - 1) * spacing;
-    const to = j === k ? s : c1 + j * spacing;
-    if (to > from) {
-      // ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to), in logs: base^(−n)·[(1+(1−ρ)from/base)^(−n) − (1+(1−ρ)to/base)^(−n)]/((1−ρ)n)
-      const lo = n * Math.log1p(((1 - rho) * from) / base);
-      const hi = n * Math.log1p(((1 - rho) * to) / base);
-      const integral = -n * logBase - lo + log1mExp(hi - lo) - Math.log((1 - rho) * n);
-      lapsed = logAddExp(lapsed, logWeight + integral);
+  if (s > 0 && prep.logLapsedPrior > -Infinity) {
+    const base = prep.alpha + rho * s;
+    const k = prep.k;
+    const last = prep.terms - 1;
+    for (let t = 0; t <= last; t++) {
+      const j = t === last ? k : t;
+      const from = j === 0 ? 0 : prep.c1 + (j - 1) * prep.spacing;
+      const to = j === k ? s : prep.c1 + j * prep.spacing;
+      if (to > from) lapsed = logAddExp(lapsed, prep.logWeight[t]! + logIntervalIntegral(n, rho, base, from, to));
     }
-    if (j > 0) logWeight += Math.log(rho) - Math.log((p.b + j - 1) / (p.a + p.b + j - 1));
+    lapsed += prep.logLapsedPrior + R * Math.log(as) - n * Math.log(base) + prep.logIntegralScale;
   }
-  return [gone, lapsed + Math.log(prior.lapsedShare) + logH + R * Math.log(as)];
+  prep.gone = gone;
+  prep.lapsed = lapsed;
+  return logAddExp(gone, lapsed);
 }
 
 /** The evidence as of `now` (≥ the last session's end). */
 export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): VisitChurnEvidence {
-  const p = posterior(v, prior);
-  const [gone, lapsed] = logOdds(v, prior, p, now);
-  const total = logAddExp(gone, lapsed);
-  return { logOddsGone: gone, logOddsLapsed: lapsed, pStopped: 1 / (1 + Math.exp(-total)), meanGapDays: p.alpha / (p.r - 1), intentShare: p.a / (p.a + p.b) };
+  prepare(v, prior);
+  const total = evaluate(now);
+  return {
+    logOddsGone: prep.gone,
+    logOddsLapsed: prep.lapsed,
+    pStopped: 1 / (1 + Math.exp(-total)),
+    meanGapDays: prep.alpha / (prep.r - 1),
+    intentShare: prep.a / (prep.a + prep.b),
+  };
 }
 
 /**
  * The first time from `from` on at which P(stopped) reaches `threshold` if nothing else
  * happens (both odds grow with time), to `resolutionDays`; Infinity beyond `horizonDays`.
+ * The log odds are smooth and increasing in time, so after bracketing (doubling from a
+ * tenth of the customer's mean gap) a safeguarded regula falsi (Illinois) takes a handful
+ * of steps where bisection would take a dozen.
  */
 export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
-  const p = posterior(v, prior);
+  prepare(v, prior);
   const target = Math.log(threshold / (1 - threshold));
-  const reached = (t: number) => {
-    const [g, l] = logOdds(v, prior, p, t);
-    return logAddExp(g, l) >= target;
-  };
-  if (reached(from)) return from;
-  let lo = from;
-  let step = Math.min(horizonDays, Math.max(resolutionDays, 1));
-  let hi = from + step;
-  while (!reached(hi)) {
+  let fa = evaluate(from) - target;
+  if (fa >= 0) return from;
+  let a = 0;
+  // First guess: when the gone odds alone would reach the target for a Poisson visitor at
+  // the posterior mean rate, (1−π_L)·h/λ·(e^(λu) − 1); the heavy tail only makes it later.
+  const rate = (prep.r - 1) / prep.alpha;
+  const guess = Math.log1p(Math.exp(target - prep.logGonePrior) * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
+  let step = Math.min(horizonDays, Math.max(resolutionDays, guess));
+  let b = step;
+  let fb = evaluate(from + b) - target;
+  while (fb < 0) {
     if (step >= horizonDays) return Infinity;
-    lo = hi;
+    a = b;
+    fa = fb;
     step = Math.min(horizonDays, 2 * step);
-    hi = from + step;
+    b = step;
+    fb = evaluate(from + b) - target;
   }
-  while (hi - lo > resolutionDays) {
-    const mid = 0.5 * (lo + hi);
-    if (reached(mid)) hi = mid;
-    else lo = mid;
+  if (!Number.isFinite(fa)) fa = -1e3; // −∞ log odds at from (nothing yet): any finite stand-in keeps the secant going
+  let side = 0;
+  let width = Infinity;
+  while (b - a > resolutionDays) {
+    // The secant point, kept a quarter resolution inside; a bisection when the last step did not halve the bracket.
+    let c = (a * fb - b * fa) / (fb - fa);
+    if (b - a > 0.5 * width) c = 0.5 * (a + b);
+    width = b - a;
+    c = Math.min(b - 0.25 * resolutionDays, Math.max(a + 0.25 * resolutionDays, c));
+    const fc = evaluate(from + c) - target;
+    if (fc >= 0) {
+      b = c;
+      fb = fc;
+      if (side === 1) fa *= 0.5;
+      side = 1;
+    } else {
+      a = c;
+      fa = fc;
+      if (side === -1) fb *= 0.5;
+      side = -1;
+    }
   }
-  return hi;
+  return from + b;
 }
