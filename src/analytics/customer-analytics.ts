@@ -381,6 +381,11 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       this.emitVisitChurn(slot, customerId, now, v, evidence);
       return;
     }
+    // A check already armed before the crossing stays: it re-arms when it fires. Re-arming at
+    // every session would leave a stale heap entry per session and search for a crossing
+    // each time; this costs one evaluation and keeps about one entry per customer.
+    const armed = this.store.timers.dueTime(slot, this.churnTimer);
+    if (armed > now && visitChurn(v, prior, armed / DAY_MS).pStopped < warnAt) return;
     const when = timeWhenStoppedReaches(v, prior, warnAt, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
