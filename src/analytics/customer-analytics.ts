@@ -82,6 +82,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private readonly cartTimer: number;
   private nextRefitAt = NaN;
   refits = 0;
+  /** BG/NBD refits whose parameters were implausible and were not taken (see `refitBgNbd`). */
+  refitsRejected = 0;
   private purchasesSinceRefit = 0;
   /** Model evaluations that failed (a numeric corner the models could not handle); the event still counts as applied. */
   modelErrors = 0;
@@ -542,15 +544,14 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * The warm-started fit can drift along a ridge where the likelihood is flat: Beta(a, b) or
    * Gamma(r, α) collapsing onto a point mass (seed 5 of the synthetic shop reached a ≈ 2·10⁴,
    * b ≈ 8·10⁵ for 2 log-likelihood units), where the ₂F₁ series of expected purchases no
-   * longer converge and every CLV and churn alert fails. Such a fit is redone from the
-   * configured start with the strict defaults; if that is implausible too, the parameters
-   * in force stay.
+   * longer converge and every CLV and churn alert fails. Such a fit is rejected and the
+   * parameters in force stay until a later refit, on more data, lands inside.
    */
   private refitBgNbd(repeat: readonly RepeatStats[]): BgNbdParams {
-    const warm = fitBgNbd(repeat, { start: this.bgnbd, nelderMead: LIVE_REFIT }).params;
-    if (plausibleShapes(warm)) return warm;
-    const fresh = fitBgNbd(repeat, { start: this.cfg.bgnbd }).params;
-    return plausibleShapes(fresh) ? fresh : this.bgnbd;
+    const fit = fitBgNbd(repeat, { start: this.bgnbd, nelderMead: LIVE_REFIT }).params;
+    if (plausibleShapes(fit)) return fit;
+    this.refitsRejected++;
+    return this.bgnbd;
   }
 
   // ---- views ----------------------------------------------------------------------------
@@ -589,6 +590,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       gammaGamma: { ...this.gammaGamma },
       nextRefitAt: this.nextRefitAt,
       refits: this.refits,
+      refitsRejected: this.refitsRejected,
       purchasesSinceRefit: this.purchasesSinceRefit,
       modelErrors: this.modelErrors,
       populationSessionGap: this.populationSessionGap.snapshot(),
@@ -607,6 +609,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.gammaGamma = { ...s.gammaGamma };
     this.nextRefitAt = s.nextRefitAt;
     this.refits = s.refits;
+    this.refitsRejected = s.refitsRejected;
     this.purchasesSinceRefit = s.purchasesSinceRefit;
     this.modelErrors = s.modelErrors;
     this.populationSessionGap.restore(s.populationSessionGap);
@@ -651,6 +654,7 @@ export interface CustomerAnalyticsSnapshot {
   gammaGamma: GammaGammaParams;
   nextRefitAt: number;
   refits: number;
+  refitsRejected: number;
   purchasesSinceRefit: number;
   modelErrors: number;
   populationSessionGap: [number, number, number];
