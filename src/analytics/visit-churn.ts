@@ -1,3 +1,5 @@
+import { log1mExp, logAddExp, logExpm1 } from './special-functions.js';
+
 /**
  * Churn from a customer's visits, as one posterior instead of rules that fire first-wins.
  *
@@ -69,23 +71,6 @@ export interface VisitChurnEvidence {
   meanGapDays: number;
   /** Posterior mean share of their sessions with intent. */
   intentShare: number;
-}
-
-/** ln(eˣ − 1) for x > 0 without overflow. */
-function logExpm1(x: number): number {
-  return x > 30 ? x + Math.log1p(-Math.exp(-x)) : Math.log(Math.expm1(x));
-}
-
-/** ln(1 − e⁻ˣ) for x > 0. */
-function log1mExp(x: number): number {
-  return x > 0.693 ? Math.log1p(-Math.exp(-x)) : Math.log(-Math.expm1(-x));
-}
-
-function logAddExp(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  const m = Math.max(a, b);
-  return m + Math.log1p(Math.exp(-Math.abs(a - b)));
 }
 
 /** Lapsed-term intervals summed at most: the earliest stops (most visits lapsed, the terms that matter for a lapsed browser) and the last one. */
