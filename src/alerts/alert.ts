@@ -98,7 +98,7 @@ const churnRiskData = z.strictObject({
   clv: moneyTotal,
   /** Event time of the latest purchase; null when a rule fired for a customer who never bought. */
   lastPurchaseTs: eventTime.nullable(),
-  /** Which rule or model fired, e.g. `bgnbd_p_alive` or `purchase_gap_overdue`. */
+  /** Which rule or model fired: `stopped_visiting`, `browsing_not_buying` or `unhappy_top_customer`. */
   rule: label,
 });
 

@@ -9,7 +9,7 @@
  */
 import { VigilError } from '../errors.js';
 import { minimizeNelderMead, type NelderMeadOptions } from './optimize.js';
-import { hyp2f1MinusOne, lbeta, lgamma, richardsonSymmetric } from './special-functions.js';
+import { hyp2f1MinusOne, lbeta, lgamma, logAddExp, richardsonSymmetric } from './special-functions.js';
 
 export interface BgNbdParams {
   /** Shape of the Gamma distribution of purchase rates λ. */
@@ -207,11 +207,4 @@ function checkStats(stats: RepeatStats): void {
       `T=${T}`,
     ]);
   }
-}
-
-function logAddExp(u: number, v: number): number {
-  if (u === -Infinity) return v;
-  if (v === -Infinity) return u;
-  const high = Math.max(u, v);
-  return high + Math.log1p(Math.exp(-Math.abs(u - v)));
 }

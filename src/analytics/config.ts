@@ -2,7 +2,6 @@ import * as z from 'zod';
 
 const ms = z.number().int().min(0);
 const positive = z.number().positive();
-const share = z.number().min(0).max(1);
 
 /** The analytics section of the configuration (defaults in config/default.json). */
 export const analyticsConfig = z.strictObject({
@@ -22,21 +21,16 @@ export const analyticsConfig = z.strictObject({
     minBuyers: z.number().int().min(10),
   }),
   churn: z.strictObject({
-    /** `churn.risk` when P(alive) falls below this. */
-    pAliveThreshold: z.number().gt(0).lt(1),
-    /** The overdue and activity rules fire only while P(alive) is also below this. */
-    corroboratingPAlive: z.number().gt(0).lt(1),
-    /** Overdue after the customer's mean purchase gap plus this many standard deviations. */
-    gapDeviations: z.number().min(0),
-    /** Gaps a customer needs before their own gap statistics are used (else the population's). */
-    minOwnGaps: z.number().int().min(1),
-    /** Never overdue sooner than this after a purchase. */
-    minOverdueMs: ms,
-    /** Activity in `recentWindow` below this share of the `baselineWindow` rate is a drop. */
-    activityDropRatio: share,
-    minBaselineEvents: z.number().int().min(1),
-    recentWindow: z.string(),
-    baselineWindow: z.string(),
+    /** `churn.risk` when P(stopped buying) from the visit posterior reaches this (at or above the churn hysteresis `enter`). */
+    warnAt: z.number().gt(0).lt(1),
+    /** Prior hazard of stopping buying, per year of event time (0.5: about 39% of buyers stop within a year). */
+    hazardPerYear: positive,
+    /** Prior share of those who stop buying that keep browsing now and then. */
+    lapsedShare: z.number().min(0).lt(1),
+    /** A lapsed browser's visit rate as a share of their rate while buying. */
+    lapsedVisitRatio: z.number().gt(0).lt(1),
+    /** Weight of the population's visit rate and intent share in each customer's, in sessions (> 1, so the rate's posterior has a mean gap). */
+    priorVisits: z.number().gt(1),
     /** Feedback with a rating at or below this (or a complaint) from a top-tier customer warns. */
     lowRating: z.number().int().min(1).max(5),
   }),

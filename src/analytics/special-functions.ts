@@ -53,6 +53,24 @@ export function lbeta(a: number, b: number): number {
   return lgamma(a) + lgamma(b) - lgamma(a + b);
 }
 
+/** ln(eᵘ + eᵛ) without overflow; −∞ is the empty sum. */
+export function logAddExp(u: number, v: number): number {
+  if (u === -Infinity) return v;
+  if (v === -Infinity) return u;
+  const high = Math.max(u, v);
+  return high + Math.log1p(Math.exp(-Math.abs(u - v)));
+}
+
+/** ln(eˣ − 1) for x > 0, without overflow for large x. */
+export function logExpm1(x: number): number {
+  return x > 30 ? x + Math.log1p(-Math.exp(-x)) : Math.log(Math.expm1(x));
+}
+
+/** ln(1 − e⁻ˣ) for x > 0, accurate at both ends (Mächler 2012). */
+export function log1mExp(x: number): number {
+  return x > Math.LN2 ? Math.log1p(-Math.exp(-x)) : Math.log(-Math.expm1(-x));
+}
+
 /** sin(πx) with exact zeros at the integers (Math.sin(Math.PI * n) is not 0). */
 function sinPi(x: number): number {
   const r = x - 2 * Math.floor(x / 2); // r in [0, 2)

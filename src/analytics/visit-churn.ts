@@ -1,0 +1,248 @@
+import { log1mExp, logAddExp, logExpm1 } from './special-functions.js';
+
+/**
+ * Churn from a customer's visits, as one posterior instead of rules that fire first-wins.
+ *
+ * Purchases alone cannot tell a lapsed buyer from an active one with long irregular gaps:
+ * most shoppers visit many times per purchase. Visits can. While a customer is *buying*,
+ * their sessions arrive as a Poisson process at their own rate λ and each carries buying
+ * intent (a cart or a purchase) with their own probability q. Once they stop buying they
+ * either stop visiting ("gone") or drop by now and then at a fraction ρ of their old rate,
+ * never with a cart ("lapsed"). A session with intent proves they were still buying then,
+ * so all evidence is what happened since the last one: time s since it, k sessions without
+ * a cart since, and time u since the last session of any kind.
+ *
+ * λ is Gamma(r, α) a posteriori from the sessions up to the last intent (a prior of
+ * `priorVisits` pseudo-gaps of the population's mean gap, plus the customer's own), q is
+ * Beta a posteriori (a prior of `priorVisits` sessions at the population's intent share).
+ * Integrating over λ makes a long silence of a customer with few visits much less damning
+ * than of a regular: the customer's gap distribution is heavy-tailed (Pareto) unless they
+ * have shown a steady rhythm. Stopping is a hazard h per day. The odds of stopped against
+ * still buying are then closed forms (derivation in docs/analytics.md):
+ *
+ *   gone:   π_G h (α+s)/(R−1) · [((α+s)/(α+s−u))^(R−1) − 1]
+ *   lapsed: π_L h ρ^k / E[(1−q)^k] · (α+s)^R · [(α+ρs)^(1−R) − (α+ρs+(1−ρ)s₁)^(1−R)] / ((1−ρ)(R−1))
+ *
+ * with R = r + k and s₁ the time from the last intent to the first cartless session after
+ * it (the lapsed term assumes every cartless session came after the stop, a lower bound).
+ * Everything is a pure function of a few numbers kept per customer.
+ */
+export interface VisitChurnPrior {
+  /** Hazard of stopping, per day. */
+  readonly hazardPerDay: number;
+  /** Share of those who stop buying that keep browsing. */
+  readonly lapsedShare: number;
+  /** A lapsed browser's visit rate as a share of their rate while buying. */
+  readonly lapsedVisitRatio: number;
+  /** Weight of the population in the customer's rate and intent share, in sessions. */
+  readonly priorVisits: number;
+  /** The population's mean time between sessions, days. */
+  readonly meanGapDays: number;
+  /** The population's share of sessions with intent. */
+  readonly intentShare: number;
+}
+
+/** A customer's visit history as sufficient statistics (times in days on any common origin). */
+export interface VisitStats {
+  /** Start of the first session. */
+  firstSession: number;
+  /** End of the latest session with a cart or a purchase. */
+  lastIntent: number;
+  /** End of the latest session. */
+  lastSession: number;
+  /** Start of the first session without intent after the last intent; NaN when none. */
+  firstCartless: number;
+  /** Sessions up to and including the last one with intent. */
+  sessionsToIntent: number;
+  /** Sessions with intent among those. */
+  intentSessions: number;
+  /** Sessions without intent since the last one with. */
+  cartless: number;
+}
+
+export interface VisitChurnEvidence {
+  /** ln odds of "stopped and gone" against "still buying". */
+  logOddsGone: number;
+  /** ln odds of "stopped and only browsing" against "still buying". */
+  logOddsLapsed: number;
+  /** P(stopped buying). */
+  pStopped: number;
+  /** The customer's expected time between sessions while buying, days (the posterior mean of 1/λ's scale). */
+  meanGapDays: number;
+  /** Posterior mean share of their sessions with intent. */
+  intentShare: number;
+}
+
+/** Lapsed-term intervals summed at most: the earliest stops (most visits lapsed, the terms that matter for a lapsed browser) and the last one. */
+const MAX_INTERVALS = 32;
+
+/**
+ * Everything about a customer that does not change with `now`, so a search over time costs
+ * a few logarithms per step. Module-level scratch: evaluation is synchronous and not
+ * re-entrant, and this keeps a churn check free of allocations.
+ */
+const prep = {
+  r: 0,
+  alpha: 0,
+  /** The intent share's Beta(a, b). */
+  a: 0,
+  b: 0,
+  k: 0,
+  R: 0,
+  n: 0,
+  lastIntent: 0,
+  /** Time of the last session after the last intent. */
+  sv: 0,
+  /** Time of the first cartless visit after the last intent. */
+  c1: 0,
+  spacing: 0,
+  rho: 0,
+  logGonePrior: 0,
+  logLapsedPrior: 0,
+  logN: 0,
+  logIntegralScale: 0,
+  /** Intervals j = 0 … terms−2, then the last (j = k). */
+  terms: 0,
+  /** ln of ρ^(k−j)·E[(1−q)^j]/E[(1−q)^k] per summed interval. */
+  logWeight: new Float64Array(MAX_INTERVALS + 1),
+  gone: 0,
+  lapsed: 0,
+};
+
+function prepare(v: VisitStats, prior: VisitChurnPrior): void {
+  const w = prior.priorVisits;
+  const k = v.cartless;
+  prep.r = w + Math.max(0, v.sessionsToIntent - 1);
+  prep.alpha = w * prior.meanGapDays + Math.max(0, v.lastIntent - v.firstSession);
+  prep.a = w * prior.intentShare + v.intentSessions;
+  prep.b = w * (1 - prior.intentShare) + Math.max(0, v.sessionsToIntent - v.intentSessions);
+  prep.k = k;
+  prep.R = prep.r + k;
+  prep.n = prep.R - 1; // > 0: priorVisits > 1 is enforced by the config schema
+  prep.lastIntent = v.lastIntent;
+  prep.sv = Math.max(0, v.lastSession - v.lastIntent);
+  prep.c1 = k > 0 && v.firstCartless > v.lastIntent ? Math.min(prep.sv, v.firstCartless - v.lastIntent) : prep.sv;
+  prep.spacing = k > 1 ? (prep.sv - prep.c1) / (k - 1) : 0;
+  const rho = prior.lapsedVisitRatio;
+  prep.rho = rho;
+  const logH = Math.log(prior.hazardPerDay);
+  prep.logGonePrior = Math.log(1 - prior.lapsedShare) + logH;
+  prep.logLapsedPrior = prior.lapsedShare > 0 ? Math.log(prior.lapsedShare) + logH : -Infinity;
+  prep.logN = Math.log(prep.n);
+  prep.logIntegralScale = -Math.log((1 - rho) * prep.n);
+  // ln E[(1−q)^j] = Σ_(i<j) ln((b+i)/(a+b+i)); the weight of interval j is ρ^(k−j)·E[(1−q)^j]/E[(1−q)^k].
+  const logRho = Math.log(rho);
+  let logNoIntentK = 0;
+  for (let i = 0; i < k; i++) logNoIntentK += Math.log((prep.b + i) / (prep.a + prep.b + i));
+  const early = Math.min(k, MAX_INTERVALS);
+  let logNoIntentJ = 0;
+  for (let j = 0; j < early; j++) {
+    prep.logWeight[j] = (k - j) * logRho + logNoIntentJ - logNoIntentK;
+    logNoIntentJ += Math.log((prep.b + j) / (prep.a + prep.b + j));
+  }
+  prep.logWeight[early] = 0; // j = k
+  prep.terms = early + 1;
+}
+
+/** ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n). */
+function logIntervalIntegral(n: number, rho: number, base: number, from: number, to: number): number {
+  const lo = n * Math.log1p(((1 - rho) * from) / base);
+  const hi = n * Math.log1p(((1 - rho) * to) / base);
+  return -lo + log1mExp(hi - lo);
+}
+
+/**
+ * ln odds of gone and of lapsed against still buying as of `now`, into prep.gone and
+ * prep.lapsed. The lapsed term sums over where the stop fell among the k cartless visits
+ * (j of them still while buying, the rest lapsed); only the first and last visit times are
+ * kept, so the ones between are taken as evenly spaced.
+ */
+function evaluate(now: number): number {
+  const { n, R, rho, sv } = prep;
+  const s = Math.max(sv, now - prep.lastIntent);
+  const u = s - sv;
+  const as = prep.alpha + s;
+  const gone = u > 0 ? prep.logGonePrior + Math.log(as) - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
+  let lapsed = -Infinity;
+  if (s > 0 && prep.logLapsedPrior > -Infinity) {
+    const base = prep.alpha + rho * s;
+    const k = prep.k;
+    const last = prep.terms - 1;
+    for (let t = 0; t <= last; t++) {
+      const j = t === last ? k : t;
+      const from = j === 0 ? 0 : prep.c1 + (j - 1) * prep.spacing;
+      const to = j === k ? s : prep.c1 + j * prep.spacing;
+      if (to > from) lapsed = logAddExp(lapsed, prep.logWeight[t]! + logIntervalIntegral(n, rho, base, from, to));
+    }
+    lapsed += prep.logLapsedPrior + R * Math.log(as) - n * Math.log(base) + prep.logIntegralScale;
+  }
+  prep.gone = gone;
+  prep.lapsed = lapsed;
+  return logAddExp(gone, lapsed);
+}
+
+/** The evidence as of `now` (≥ the last session's end). */
+export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): VisitChurnEvidence {
+  prepare(v, prior);
+  const total = evaluate(now);
+  return {
+    logOddsGone: prep.gone,
+    logOddsLapsed: prep.lapsed,
+    pStopped: 1 / (1 + Math.exp(-total)),
+    meanGapDays: prep.alpha / (prep.r - 1),
+    intentShare: prep.a / (prep.a + prep.b),
+  };
+}
+
+/**
+ * The first time from `from` on at which P(stopped) reaches `threshold` if nothing else
+ * happens (both odds grow with time), to `resolutionDays`; Infinity beyond `horizonDays`.
+ * The log odds are smooth and increasing in time, so after bracketing (doubling from a
+ * tenth of the customer's mean gap) a safeguarded regula falsi (Illinois) takes a handful
+ * of steps where bisection would take a dozen.
+ */
+export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+  prepare(v, prior);
+  const target = Math.log(threshold / (1 - threshold));
+  let fa = evaluate(from) - target;
+  if (fa >= 0) return from;
+  let a = 0;
+  // First guess: when the gone odds alone would reach the target for a Poisson visitor at
+  // the posterior mean rate, (1−π_L)·h/λ·(e^(λu) − 1); the heavy tail only makes it later.
+  const rate = (prep.r - 1) / prep.alpha;
+  const guess = Math.log1p(Math.exp(target - prep.logGonePrior) * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
+  let step = Math.min(horizonDays, Math.max(resolutionDays, guess));
+  let b = step;
+  let fb = evaluate(from + b) - target;
+  while (fb < 0) {
+    if (step >= horizonDays) return Infinity;
+    a = b;
+    fa = fb;
+    step = Math.min(horizonDays, 2 * step);
+    b = step;
+    fb = evaluate(from + b) - target;
+  }
+  if (!Number.isFinite(fa)) fa = -1e3; // −∞ log odds at from (nothing yet): any finite stand-in keeps the secant going
+  let side = 0;
+  let width = Infinity;
+  while (b - a > resolutionDays) {
+    // The secant point, kept a quarter resolution inside; a bisection when the last step did not halve the bracket.
+    let c = (a * fb - b * fa) / (fb - fa);
+    if (b - a > 0.5 * width) c = 0.5 * (a + b);
+    width = b - a;
+    c = Math.min(b - 0.25 * resolutionDays, Math.max(a + 0.25 * resolutionDays, c));
+    const fc = evaluate(from + c) - target;
+    if (fc >= 0) {
+      b = c;
+      fb = fc;
+      if (side === 1) fa *= 0.5;
+      side = 1;
+    } else {
+      a = c;
+      fa = fc;
+      if (side === -1) fb *= 0.5;
+      side = -1;
+    }
+  }
+  return from + b;
+}
