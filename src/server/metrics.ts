@@ -29,9 +29,9 @@ export class OpsMetrics {
     fromTotals(registers, 'vigil_alerts_total', 'Alerts emitted by type.', 'type', () =>
       Object.fromEntries(alertTypes.map((t) => [t, state.alerts?.emitted[t] ?? 0])),
     );
-    fromTotals(registers, 'vigil_ws_alerts_total', 'Alert frames to stream clients: delivered, or dropped for a full send buffer.', 'result', () => {
+    fromTotals(registers, 'vigil_ws_alerts_total', 'Alert frames to stream clients: delivered live, resent from the ring (since/replay), or dropped for a full send buffer.', 'result', () => {
       const t = hub.totals();
-      return { delivered: t.delivered, dropped: t.dropped };
+      return { delivered: t.delivered - t.resent, resent: t.resent, dropped: t.dropped };
     });
     fromTotals(registers, 'vigil_ws_closed_total', 'Stream connections the server closed, by reason.', 'reason', () => {
       const t = hub.counters;

@@ -14,8 +14,10 @@ import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.
 export interface HubCounters {
   /** Alerts taken into the ring (and offered to subscribers). */
   published: number;
-  /** Alert frames handed to sockets. */
+  /** Alert frames handed to sockets (live and resent). */
   delivered: number;
+  /** Of those, alerts sent again from the ring for a `since` or `replay`. */
+  resent: number;
   /** Alert frames skipped for a full send buffer (each reported in a gap). */
   dropped: number;
   /** kpi/heartbeat frames skipped for a full send buffer. */
@@ -44,6 +46,7 @@ export class StreamHub {
   readonly counters: HubCounters = {
     published: 0,
     delivered: 0,
+    resent: 0,
     dropped: 0,
     disposableSkipped: 0,
     closedTooSlow: 0,
@@ -230,7 +233,7 @@ export class StreamHub {
   }
 
   private offerHeld(conn: Connection, sub: Subscription, entries: readonly SequencedAlert[]): void {
-    for (const e of entries) if (sub.matches(e.alert)) conn.offer(sub, new AlertFrames(e));
+    for (const e of entries) if (sub.matches(e.alert) && conn.offer(sub, new AlertFrames(e))) this.counters.resent++;
     conn.flushGaps();
   }
 
