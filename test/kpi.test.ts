@@ -5,6 +5,7 @@ import { Outcome } from '../src/operators/batch.js';
 import { orderRevenue } from '../src/schema/event.js';
 import { KpiTracker } from '../src/server/kpi.js';
 import { LatencyRecorder } from '../src/server/latency.js';
+import type { RawMessage } from '../src/sources/source.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
 
@@ -72,7 +73,7 @@ describe('kpi summary', () => {
 describe('alert entry stamps (for message-in → frame-out latency)', () => {
   it('every alert is stamped with the entry time of the message that triggered it', async () => {
     const shop = new SyntheticShop({ seed: 4, customers: 300, products: 200, startTs: Date.UTC(2025, 0, 1), endTs: Date.UTC(2025, 2, 1) });
-    const messages = [];
+    const messages: RawMessage[] = [];
     const orderAt = new Map<string, number>();
     for (let e = shop.next(); e !== undefined; e = shop.next()) {
       const receivedAt = messages.length + 1; // distinct, so a stamp names its message
