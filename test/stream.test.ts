@@ -200,10 +200,12 @@ describe('the live stream', () => {
   });
 
   it('refuses bad tokens, wrong origins and too many connections with plain HTTP before any WebSocket', async () => {
+    const before = rig.server.hub.connections.size;
     expect(await refusal(rig.server.url, {})).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: 'x'.repeat(32) })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: FULL.slice(0, 31) + 'g', viaSubprotocol: true })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: FULL, origin: 'http://evil.example' })).toEqual({ status: 403, code: 'VIGIL_ERR_ORIGIN' });
+    expect(rig.server.hub.connections.size).toBe(before); // no WebSocket was made for any of them
     const port = new URL(rig.server.url).port;
     const sameOrigin = await connect({ token: FULL, origin: `http://localhost:${port}`, viaSubprotocol: true });
     expect(sameOrigin.ws.protocol).toBe(SUBPROTOCOL_JSON);
