@@ -71,7 +71,7 @@ const serverConfig = z
     maxSubscriptions: z.number().int().min(1).max(64),
     /** Malformed client frames tolerated (each answered with an error frame) before a close with 4002. */
     maxBadFrames: z.number().int().min(1).max(1000),
-    /** pino level; VIGIL_LOG_LEVEL overrides it. */
+    /** pino level of the ops server's logs (stderr); `VIGIL_SERVER__LOG_LEVEL=debug` in the environment. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .refine((s) => s.hardBufferBytes > s.softBufferBytes, { message: 'must exceed softBufferBytes', path: ['hardBufferBytes'] });
