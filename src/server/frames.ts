@@ -59,7 +59,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export type SubscribeFrame = z.infer<typeof subscribeFrame>;
 
 export const latencySummary = z.strictObject({
-  /** Message in → frame handed to the socket, milliseconds, since the process started. */
+  /** Message in → alert frame handed to the socket, per live delivery, milliseconds, since the server started. */
   p50: z.number().min(0),
   p99: z.number().min(0),
   p999: z.number().min(0),
