@@ -71,7 +71,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const files = new StaticFiles();
 
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (url === undefined) {
+      sendError(res, 400, 'VIGIL_ERR_USAGE', 'the request target is not a valid path');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET', { Allow: 'GET, HEAD' });
       return;
@@ -135,7 +139,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           `${code === 'VIGIL_ERR_AUTH' ? 'WWW-Authenticate: Bearer\r\n' : ''}Connection: close\r\n\r\n${body}`,
       );
     };
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)?.pathname;
     if (path !== '/v1/stream') return refuse('VIGIL_ERR_NOT_FOUND', 'the stream is at /v1/stream');
     if (!origins.allows(req.headers.origin)) return refuse('VIGIL_ERR_ORIGIN', errorCodes.VIGIL_ERR_ORIGIN.summary);
     const principal: Principal | undefined = tokens.authenticate(presentedToken(req));
@@ -213,4 +217,13 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         log.flush();
       })()),
   };
+}
+
+/** The request target as a URL, or undefined when it does not parse (`//[`): never a throw in a handler. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }
