@@ -36,6 +36,7 @@ export const streamErrorCodes = [
   'VIGIL_ERR_STREAM_BAD_FRAME',
   'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
   'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
+  'VIGIL_ERR_STREAM_RATE_LIMITED',
 ] as const satisfies readonly ErrorCode[];
 export type StreamErrorCode = (typeof streamErrorCodes)[number];
 

@@ -41,6 +41,9 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
+/** Sockets for plain HTTP (API, metrics, files) beside `server.maxConnections` stream connections. */
+const HTTP_SOCKETS = 256;
+
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_AUTH: '401 Unauthorized',
   VIGIL_ERR_ORIGIN: '403 Forbidden',
@@ -109,6 +112,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // TCP connections in all: the stream's cap plus room for HTTP requests; past it Node closes new ones at once.
+  server.maxConnections = cfg.maxConnections + HTTP_SOCKETS;
 
   const wss = new WebSocketServer({
     noServer: true,
