@@ -1,6 +1,7 @@
 import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
+import { printWs, wsBench } from './ws.js';
 
 /**
  * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
@@ -12,6 +13,10 @@ import { triggersBench } from './triggers.js';
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
  *                    nats-server and HTTP receiver): engine events/s, delivery rates; 3 runs.
+ *   ws [--quick]     the live stream: the engine fed 20k events/s from the synthetic shop, 1, 10
+ *                    and 100 ws subscribers (a child process), and 100 with one stalled (3 pairs,
+ *                    alternated; medians); alerts delivered/s and message-in → frame-out
+ *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -34,8 +39,13 @@ async function main(): Promise<void> {
     case 'triggers':
       printCore(await triggersBench(quick ? 1000 : 5000, quick ? 30 : 60, quick ? 1 : 3));
       break;
+    case 'ws':
+      printWs(
+        await wsBench({ eventsPerSecond: 20_000, stalledPairs: quick ? 1 : 3, warmupMs: quick ? 1000 : 3000, measureMs: quick ? 4000 : 15_000, customers: quick ? 5000 : 20_000 }),
+      );
+      break;
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws)`);
   }
 }
 

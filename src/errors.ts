@@ -16,6 +16,31 @@ export const errorCodes = {
     reject: false,
     summary: 'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream; the server\'s reason is in the details.',
   },
+  VIGIL_ERR_SERVER_LISTEN: { reject: false, summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).' },
+  VIGIL_ERR_AUTH: {
+    reject: false,
+    summary: 'HTTP 401: no bearer token, or not one of server.tokens (Authorization: Bearer, or the offered subprotocol vigil.bearer.<token>). Refused before any WebSocket exists.',
+  },
+  VIGIL_ERR_ORIGIN: { reject: false, summary: 'HTTP 403: the Origin header is not the server\'s own origin nor in server.allowedOrigins.' },
+  VIGIL_ERR_CONNECTION_LIMIT: {
+    reject: false,
+    summary: 'HTTP 429: the token already holds its maxConnections WebSocket connections, or the server holds server.maxConnections.',
+  },
+  VIGIL_ERR_SERVER_INTERNAL: { reject: false, summary: 'HTTP 500: the ops server failed to answer (metrics collection or a file read failed); logged at error level.' },
+  VIGIL_ERR_NOT_FOUND: { reject: false, summary: 'HTTP 404: no such path, customer or item (the message never echoes the id).' },
+  VIGIL_ERR_STREAM_BAD_FRAME: {
+    reject: false,
+    summary: 'Stream error frame: a client frame that is not JSON (or msgpack), or does not match the protocol; the path says where. Repeated past server.maxBadFrames, the connection closes with 4002.',
+  },
+  VIGIL_ERR_STREAM_FORBIDDEN_TYPE: { reject: false, summary: 'Stream error frame: a subscription asked for an alert type the token may not see.' },
+  VIGIL_ERR_STREAM_RATE_LIMITED: {
+    reject: false,
+    summary: 'Stream error frame: the connection sent more than server.clientFramesPerSecond frames (bursts of twice that); the frame was ignored and counts as malformed.',
+  },
+  VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION: {
+    reject: false,
+    summary: 'Stream error frame: unsubscribe named no open subscription, or subscribe would exceed server.maxSubscriptions.',
+  },
 
 
   VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },

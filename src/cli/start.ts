@@ -9,6 +9,7 @@ import { connectNats } from '../sources/nats-connection.js';
 import { NatsCoreSource } from '../sources/nats-core.js';
 import { NatsJetStreamSource } from '../sources/nats-jetstream.js';
 import type { Source } from '../sources/source.js';
+import { startOpsServer } from '../server/ops-server.js';
 import { demoFeed } from '../synth/demo-feed.js';
 import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
@@ -18,14 +19,20 @@ export interface StartOptions {
   /** `--nats-url` and `--mode`: consume from a NATS server instead of running the demo. */
   readonly natsUrl?: string | undefined;
   readonly mode?: string | undefined;
+  /** `--port`: the ops server's port (0 picks a free one); `server.port` otherwise. */
+  readonly port?: string | number | undefined;
   /** Stop after this many wall-clock ms (tests); otherwise run until SIGINT/SIGTERM. */
   readonly runForMs?: number;
+  /** Stops like SIGINT when aborted (tests, embedding). */
+  readonly signal?: AbortSignal;
   readonly out?: NodeJS.WritableStream;
 }
 
 interface LiveInput {
   source: Source;
   sinks: BatchSink[];
+  /** For /readyz: the input is connected. */
+  connected(): boolean;
   /** Shown at the end of each summary line. */
   status(): string;
   /** The input's connection, for sinks that publish to the same server. */
@@ -48,6 +55,7 @@ function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
       messagesPerSecond: config.demo.eventsPerSecond,
     }),
     sinks: [],
+    connected: () => true,
     status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
     close: async () => {},
   };
@@ -62,11 +70,20 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
       ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.batchSize })
       : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.batchSize });
   const deadLetters = new DeadLetterSink(nc, nats.deadLetterPrefix);
+  // For /readyz: down from a disconnect until the client has reconnected (it retries forever).
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false;
+      else if (s.type === 'reconnect') connected = true;
+    }
+  })();
   out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason> (Ctrl-C stops)\n`);
   return {
     source,
     sinks: [deadLetters],
     nc,
+    connected: () => connected && !nc.isClosed(),
     status: () => ` | dead letters ${compact(deadLetters.published)}`,
     close: () => nc.drain(),
   };
@@ -84,15 +101,27 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   if (opts.natsUrl !== undefined || opts.mode !== undefined) {
     overrides.nats = { ...(opts.natsUrl !== undefined && { url: opts.natsUrl }), ...(opts.mode !== undefined && { mode: opts.mode }) };
   }
+  if (opts.port !== undefined) overrides.server = { port: Number(opts.port) };
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
   const engine = new Engine(config);
   const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
+  let ops;
+  try {
+    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true } });
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
+  out.write(`vigil ops: ${ops.url}/${ops.generatedToken === undefined ? '' : `#token=${ops.generatedToken}`}\n`);
   const source = input.source;
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
   const marketing = await openMarketingSinks(config, { nc: input.nc }).catch(async (e: unknown) => {
+    await ops.close();
     await input.close();
     throw e;
   });
+  // Delivery outcomes (vigil_triggers_*, vigil_webhook_*) on the ops server's /metrics.
+  marketing.registerMetrics(ops.metrics.registry);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = 0;
@@ -116,18 +145,22 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const stop = () => (stopping ??= source.stop());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  opts.signal?.addEventListener('abort', stop, { once: true });
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
-      sinks: [...input.sinks, ...marketing.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      // The ops server first: its fan-out is the latency the stream measures.
+      sinks: [ops.sink, ...input.sinks, ...marketing.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
     });
   } finally {
+    await ops.close();
     await marketing.close();
     await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    opts.signal?.removeEventListener('abort', stop);
   }
   const c = engine.state.counters;
   out.write(`alerts: ${JSON.stringify(engine.state.alerts?.emitted ?? {})}\n`);

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { alertSchema } from '../alerts/alert.js';
+import type { ErrorCode } from '../errors.js';
 import { alertFilter } from './alert-filter.js';
 
 /**
@@ -35,7 +36,8 @@ export const streamErrorCodes = [
   'VIGIL_ERR_STREAM_BAD_FRAME',
   'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
   'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
-] as const;
+  'VIGIL_ERR_STREAM_RATE_LIMITED',
+] as const satisfies readonly ErrorCode[];
 export type StreamErrorCode = (typeof streamErrorCodes)[number];
 
 const subscriptionId = z.string().min(1).max(64);
@@ -58,7 +60,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export type SubscribeFrame = z.infer<typeof subscribeFrame>;
 
 export const latencySummary = z.strictObject({
-  /** Message in → frame handed to the socket, milliseconds, since the process started. */
+  /** Message in → alert frame handed to the socket, per live delivery, milliseconds, since the server started. */
   p50: z.number().min(0),
   p99: z.number().min(0),
   p999: z.number().min(0),
