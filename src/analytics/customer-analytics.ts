@@ -500,7 +500,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const below = pAlive < c.pAliveFloor;
     const reasons = [
       `P(stopped buying) ${e.pStopped.toFixed(2)} from visits (warns at ${c.warnAt}${below ? `, at ${c.corroborateAt} with P(alive) below ${c.pAliveFloor}` : ''})`,
-      `BG/NBD P(alive) ${pAlive.toFixed(2)} from purchases${below ? `, below ${c.pAliveFloor}` : ''}`,
+      `BG/NBD P(alive) ${pAlive.toFixed(2)} from purchases${below ? `, fell below ${c.pAliveFloor}` : ''}`,
     ];
     if (gone) {
       reasons.push(`visits dropped: none for ${days((nowDays - v.lastSession) * DAY_MS)} days against one about every ${e.meanGapDays.toFixed(1)} days while buying (own baseline)`);
