@@ -63,8 +63,8 @@ export interface CustomerAnalyticsParts {
 
 /**
  * The per-customer models, run inside the keyed-state stage (a `KeyedProcess`): churn
- * (the visit posterior, its bar lowered once BG/NBD P(alive) crosses a floor), value (Gamma-Gamma CLV and the top tier), RFM segments, cart
- * abandonment and cross-sell. Everything is computed from the customer's record and a few
+ * (the visit posterior, its bar lowered once BG/NBD P(alive) crosses a floor), value
+ * (Gamma-Gamma CLV and the top tier), RFM segments, cart abandonment and cross-sell. Everything is computed from the customer's record and a few
  * numbers kept here per slot; nothing rescans history. Time is event time throughout, so a
  * replay reaches the same conclusions at the same points.
  */
