@@ -1,19 +1,23 @@
 /**
  * Churn warnings on the synthetic shop against its ground truth, for quoting figures:
- *   npx tsx scripts/churn-eval.ts [seed=11] [customers=1000] [days=200] [warnAt...]
- * One JSON line per warnAt (default: the configured one). Slow on purpose: it runs the
- * whole engine; test/analytics-truth.test.ts holds the floors.
+ *   npx tsx scripts/churn-eval.ts [seed=11] [customers=1000] [days=200] [warnAt...] [key=value...]
+ * One JSON line per warnAt (default: the configured one); `key=value` overrides another
+ * `analytics.churn` key for every run (e.g. corroborateAt=0.8 pAliveFloor=0.3). Slow on
+ * purpose: it runs the whole engine; test/analytics-truth.test.ts holds the floors.
  */
 import { quantile, scoreChurn, shopRun } from '../test/support/churn-truth.js';
 import { runMessages, testConfig } from '../test/support/engine-harness.js';
 
-const [seed = 11, customers = 1000, days = 200, ...warnAts] = process.argv.slice(2).map(Number);
+const args = process.argv.slice(2);
+const churn = Object.fromEntries(args.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))]));
+const [seed = 11, customers = 1000, days = 200, ...warnAts] = args.filter((a) => !a.includes('=')).map(Number);
 const { shop, messages, end } = shopRun(seed, customers, days);
 for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
-  const config = testConfig(warnAt === undefined ? {} : { analytics: { churn: { warnAt } } });
-  const { engine, batches } = await runMessages(config, messages);
+  const config = testConfig({ analytics: { churn: { ...churn, ...(warnAt !== undefined && { warnAt }) } } });
+  const { engine, batches, signals } = await runMessages(config, messages);
+  const alerts = batches.flatMap((b) => b.alerts);
   const s = scoreChurn(
-    batches.flatMap((b) => b.alerts),
+    alerts,
     shop.truth.churnedCustomers,
     engine,
     end,
@@ -23,6 +27,7 @@ for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
     customers,
     days,
     warnAt: config.analytics.churn.warnAt,
+    ...churn,
     warned: s.warned,
     precision: +s.precision.toFixed(3),
     recall: +s.recall.toFixed(3),
@@ -30,6 +35,16 @@ for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
     medianDelayDays: +quantile(s.delays, 0.5).toFixed(1),
     p90DelayDays: +quantile(s.delays, 0.9).toFixed(1),
     rules: s.rules,
+    // Every churn.risk alert by rule (not only first warnings), and timer firings by kind.
+    alertsByRule: count(alerts.flatMap((a) => (a.type === 'churn.risk' ? [a.data.rule] : []))),
+    timersFired: count(signals.flatMap((x) => (x.kind === 'timer' ? [x.timer] : []))),
+    timersPending: engine.state.store.timers.pending,
   };
   process.stdout.write(JSON.stringify(row) + '\n');
+}
+
+function count(names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = (out[n] ?? 0) + 1;
+  return out;
 }

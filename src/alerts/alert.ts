@@ -98,7 +98,7 @@ const churnRiskData = z.strictObject({
   clv: moneyTotal,
   /** Event time of the latest purchase; null when a rule fired for a customer who never bought. */
   lastPurchaseTs: eventTime.nullable(),
-  /** Which rule or model fired: `stopped_visiting`, `browsing_not_buying` or `unhappy_top_customer`. */
+  /** What decided: `stopped_visiting` or `browsing_not_buying` (the visit posterior alone), `bgnbd_p_alive` (the visits corroborating BG/NBD P(alive) below its floor), `unhappy_top_customer`. */
   rule: label,
 });
 

@@ -23,6 +23,14 @@ export const analyticsConfig = z.strictObject({
   churn: z.strictObject({
     /** `churn.risk` when P(stopped buying) from the visit posterior reaches this (at or above the churn hysteresis `enter`). */
     warnAt: z.number().gt(0).lt(1),
+    /** BG/NBD P(alive) below this lowers the visit posterior's bar to `corroborateAt`; a timer is armed at the closed-form crossing. */
+    pAliveFloor: z.number().gt(0).lt(1),
+    /** `churn.risk` (rule `bgnbd_p_alive`) when P(alive) is below `pAliveFloor` and P(stopped buying) reaches this (at most `warnAt`). */
+    corroborateAt: z.number().gt(0).lt(1),
+    /** A purchase gap is beyond the usual one after the mean plus this many standard deviations (for the reasons). */
+    gapDeviations: z.number().min(0),
+    /** Purchase gaps a customer needs before their own statistics are used (else the population's). */
+    minOwnGaps: z.number().int().min(1),
     /** Prior hazard of stopping buying, per year of event time (0.5: about 39% of buyers stop within a year). */
     hazardPerYear: positive,
     /** Prior share of those who stop buying that keep browsing now and then. */

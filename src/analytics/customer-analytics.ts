@@ -8,7 +8,8 @@ import { RecordLayout, SlotRecords } from '../state/slot-records.js';
 import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.js';
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
-import { expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams, type RepeatStats } from './bgnbd.js';
+import { expectedPurchases, fitBgNbd, probabilityAlive, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
+import { poolGaps, usualGap, type GapStats } from './purchase-gap.js';
 import { RunningGap } from './running-gap.js';
 import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
@@ -35,6 +36,8 @@ const CHURN_RESOLUTION_DAYS = 1 / 24;
 /** A refit is skipped unless purchases since the last one reach this share of the buyers. */
 const REFIT_MIN_CHANGE = 0.05;
 export const CHURN_TIMER = 'churn_check';
+/** Armed at the closed-form age at which BG/NBD P(alive) falls to `churn.pAliveFloor`. */
+export const ALIVE_TIMER = 'bgnbd_alive';
 export const CART_TIMER = 'cart_abandon';
 
 /** What the analytics conclude about one customer, for dumps and the HTTP API. */
@@ -60,8 +63,8 @@ export interface CustomerAnalyticsParts {
 
 /**
  * The per-customer models, run inside the keyed-state stage (a `KeyedProcess`): churn
- * (rules and BG/NBD), value (Gamma-Gamma CLV and the top tier), RFM segments, cart
- * abandonment and cross-sell. Everything is computed from the customer's record and a few
+ * (the visit posterior, its bar lowered once BG/NBD P(alive) crosses a floor), value
+ * (Gamma-Gamma CLV and the top tier), RFM segments, cart abandonment and cross-sell. Everything is computed from the customer's record and a few
  * numbers kept here per slot; nothing rescans history. Time is event time throughout, so a
  * replay reaches the same conclusions at the same points.
  */
@@ -78,7 +81,10 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   /** Sessions closed and those with intent (a cart or a purchase), over all customers. */
   private populationSessions = 0;
   private populationIntentSessions = 0;
+  /** Gaps between purchases, pooled over the buyers the last refit walked: the usual gap of customers with few of their own. */
+  private populationPurchaseGap: GapStats & { m2: number } = emptyGaps();
   private readonly churnTimer: number;
+  private readonly aliveTimer: number;
   private readonly cartTimer: number;
   private nextRefitAt = NaN;
   refits = 0;
@@ -121,6 +127,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.records = new SlotRecords(layout, store.capacity);
     this.o = Object.fromEntries([...F64_FIELDS, ...U32_FIELDS, ...U8_FIELDS].map((n) => [n, layout.offset(n)])) as Record<F64Field | U32Field | U8Field, number>;
     this.churnTimer = store.defineSignalTimer(CHURN_TIMER);
+    this.aliveTimer = store.defineSignalTimer(ALIVE_TIMER);
     this.cartTimer = store.defineSignalTimer(CART_TIMER);
     store.addSlotListener(this);
   }
@@ -180,6 +187,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         const slot = this.store.slotOf(s.customerId);
         if (slot === undefined) continue;
         if (s.timer === CHURN_TIMER) this.guarded(() => this.onChurnCheck(slot, s.customerId, s.due));
+        else if (s.timer === ALIVE_TIMER) this.guarded(() => this.onAliveCrossing(slot, s.customerId, s.due));
         else if (s.timer === CART_TIMER) this.onCartCheck(slot, s.customerId, s.due);
       }
     }
@@ -221,8 +229,31 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const now = Math.max(e.ts, t.last);
     this.parts.alerts.rearm(slot, 'churn.risk');
     this.updateRfm(slot, customerId, now, t);
-    this.updateValue(slot, customerId, now, t, repeatStats(t, now, this.cfg.timeUnit));
+    const stats = repeatStats(t, now, this.cfg.timeUnit);
+    this.updateValue(slot, customerId, now, t, stats);
+    this.armAliveCrossing(slot, now, t, stats);
     this.crossSell(slot, e, watermark);
+  }
+
+  /**
+   * Arms the P(alive) timer at the closed-form age when BG/NBD P(alive) falls to
+   * `churn.pAliveFloor` if no purchase comes (bgnbd.ts `timeWhenAliveFallsTo`): no search,
+   * no polling. Called at each purchase and, for pending timers, after each refit; never
+   * armed for x = 0 (P(alive) stays 1). A timer already pending at or before the crossing
+   * stays and re-arms at the crossing when it fires, so a customer keeps about one heap
+   * entry instead of a stale one per purchase and refit.
+   */
+  private armAliveCrossing(slot: number, now: number, t: TransactionStats, stats: RepeatStats): void {
+    const age = timeWhenAliveFallsTo(this.bgnbd, stats, this.cfg.churn.pAliveFloor);
+    if (!Number.isFinite(age)) {
+      this.store.timers.cancel(slot, this.aliveTimer);
+      return;
+    }
+    // Whole milliseconds, and later than now: the due time becomes an alert's event time.
+    const due = Math.max(Math.ceil(t.first + age * this.unitMs), now + 1);
+    const armed = this.store.timers.dueTime(slot, this.aliveTimer);
+    if (armed > now && armed <= due) return;
+    this.store.timers.arm(slot, this.aliveTimer, due);
   }
 
   private updateValue(slot: number, customerId: string, now: number, t: TransactionStats, stats: RepeatStats): void {
@@ -370,28 +401,59 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.checkChurn(slot, customerId, due);
   }
 
-  /** Warns when P(stopped buying) has reached `churn.warnAt` as of `now`, else arms the check for when it will. */
+  /**
+   * The P(alive) timer fired at `due`. Below the floor under the parameters in force, the
+   * visit posterior is judged against the lower bar `corroborateAt` (and the churn check
+   * re-armed for it); above it (a refit moved the crossing later), the timer is re-armed.
+   */
+  private onAliveCrossing(slot: number, customerId: string, due: number): void {
+    const t = this.store.transactionStats(slot);
+    if (t === null) return;
+    const now = Math.max(due, t.last);
+    const stats = repeatStats(t, now, this.cfg.timeUnit);
+    if (probabilityAlive(this.bgnbd, stats) >= this.cfg.churn.pAliveFloor) {
+      this.armAliveCrossing(slot, now, t, stats);
+      return;
+    }
+    this.rescoreSegment(slot, customerId, now);
+    this.checkChurn(slot, customerId, now);
+  }
+
+  /**
+   * Warns when P(stopped buying) from the visits has reached `churn.warnAt` as of `now`, or
+   * `churn.corroborateAt` while BG/NBD P(alive) from the purchases is below `pAliveFloor`;
+   * else arms the check for when it will under the bar in force. Crossing the floor later
+   * is the P(alive) timer's business: it lowers the bar then.
+   */
   private checkChurn(slot: number, customerId: string, now: number): void {
     const prior = this.visitPrior();
     const v = this.visitStats(slot);
     if (prior === undefined || v === undefined) return;
+    const c = this.cfg.churn;
+    const pAlive = this.pAlive(slot, now);
+    const bar = pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt;
     const nowDays = now / DAY_MS;
     const evidence = visitChurn(v, prior, nowDays);
-    const warnAt = this.cfg.churn.warnAt;
-    if (evidence.pStopped >= warnAt) {
+    if (evidence.pStopped >= bar) {
       this.store.timers.cancel(slot, this.churnTimer);
-      this.emitVisitChurn(slot, customerId, now, v, evidence);
+      this.emitVisitChurn(slot, customerId, now, v, evidence, pAlive);
       return;
     }
     // A check already armed before the crossing stays: it re-arms when it fires. Re-arming at
     // every session would leave a stale heap entry per session and search for a crossing
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
-    if (armed > now && visitChurn(v, prior, armed / DAY_MS).pStopped < warnAt) return;
-    const when = timeWhenStoppedReaches(v, prior, warnAt, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    if (armed > now && visitChurn(v, prior, armed / DAY_MS).pStopped < bar) return;
+    const when = timeWhenStoppedReaches(v, prior, bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
+  }
+
+  /** BG/NBD P(alive) as of `now` under the parameters in force; 1 before the first purchase. */
+  private pAlive(slot: number, now: number): number {
+    const t = this.store.transactionStats(slot);
+    return t === null ? 1 : probabilityAlive(this.bgnbd, repeatStats(t, Math.max(now, t.last), this.cfg.timeUnit));
   }
 
   /** Population priors for the visit model; undefined until some customer came back once. */
@@ -424,25 +486,46 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     };
   }
 
-  private emitVisitChurn(slot: number, customerId: string, now: number, v: VisitStats, e: VisitChurnEvidence): void {
-    const t = this.store.transactionStats(slot);
-    const pAlive = t === null ? 1 : probabilityAlive(this.bgnbd, repeatStats(t, Math.max(now, t.last), this.cfg.timeUnit));
+  /**
+   * The warning names the evidence that decided it (`data.rule`) and says in `reasons` each
+   * piece that holds: the visit posterior (always), BG/NBD P(alive) against its floor, and the
+   * purchase gap against the customer's usual one (or the population's, for few purchases).
+   */
+  private emitVisitChurn(slot: number, customerId: string, now: number, v: VisitStats, e: VisitChurnEvidence, pAlive: number): void {
+    const c = this.cfg.churn;
     const nowDays = now / DAY_MS;
     const gone = e.logOddsGone >= e.logOddsLapsed;
-    const reasons = [`P(stopped buying) ${e.pStopped.toFixed(2)} from visits; BG/NBD P(alive) ${pAlive.toFixed(2)} from purchases`];
-    if (gone) reasons.push(`no visit for ${days((nowDays - v.lastSession) * DAY_MS)} days; visited about every ${e.meanGapDays.toFixed(1)} days while buying`);
-    else {
+    const visitRule = gone ? 'stopped_visiting' : 'browsing_not_buying';
+    const rule: ChurnRule = e.pStopped >= c.warnAt ? visitRule : 'bgnbd_p_alive';
+    const below = pAlive < c.pAliveFloor;
+    const reasons = [
+      `P(stopped buying) ${e.pStopped.toFixed(2)} from visits (warns at ${c.warnAt}${below ? `, at ${c.corroborateAt} with P(alive) below ${c.pAliveFloor}` : ''})`,
+      `BG/NBD P(alive) ${pAlive.toFixed(2)} from purchases${below ? `, fell below ${c.pAliveFloor}` : ''}`,
+    ];
+    if (gone) {
+      reasons.push(`visits dropped: none for ${days((nowDays - v.lastSession) * DAY_MS)} days against one about every ${e.meanGapDays.toFixed(1)} days while buying (own baseline)`);
+    } else {
       reasons.push(
-        `${v.cartless} visit(s) without a cart in the ${days((nowDays - v.lastIntent) * DAY_MS)} days since the last cart; carts in ${pct(e.intentShare)} of visits while buying`,
+        `${v.cartless} visit(s) without a cart in the ${days((nowDays - v.lastIntent) * DAY_MS)} days since the last cart, against carts in ${pct(e.intentShare)} of visits while buying (own baseline)`,
       );
     }
-    this.emitChurn(slot, customerId, now, pAlive, e.pStopped, gone ? 'stopped_visiting' : 'browsing_not_buying', reasons);
+    const overdue = this.overdueReason(slot, now);
+    if (overdue !== undefined) reasons.push(overdue);
+    this.emitChurn(slot, customerId, now, pAlive, e.pStopped, rule, reasons);
+  }
+
+  /** "N days since the last purchase, beyond the usual gap" when it is; undefined otherwise. */
+  private overdueReason(slot: number, now: number): string | undefined {
+    const last = this.store.lastPurchase(slot);
+    const usual = usualGap(this.store.gapStats(slot), this.populationPurchaseGap, this.cfg.churn);
+    if (usual === undefined || !(now - last > usual.ms)) return undefined;
+    const whose = usual.basis === 'own' ? 'their usual gap' : `the population's usual gap (they have fewer than ${this.cfg.churn.minOwnGaps} gaps of their own)`;
+    return `${days(now - last)} days since the last purchase, beyond ${whose} of ${days(usual.ms)} days`;
   }
 
   private onUnhappy(slot: number, e: Extract<CanonicalEvent, { type: 'feedback' }>): void {
     if (this.u8(slot, 'tier') !== 1) return;
-    const t = this.store.transactionStats(slot);
-    const pAlive = t === null ? 1 : probabilityAlive(this.bgnbd, repeatStats(t, Math.max(e.ts, t.last), this.cfg.timeUnit));
+    const pAlive = this.pAlive(slot, e.ts);
     const what = e.complaint === true ? 'complained' : `rated ${e.rating}/5`;
     this.emitChurn(slot, e.customerId, e.ts, pAlive, Math.max(1 - pAlive, UNHAPPY_SCORE), 'unhappy_top_customer', [`a top-tier customer ${what}`]);
   }
@@ -524,11 +607,15 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     if (this.refits > 0 && this.purchasesSinceRefit < REFIT_MIN_CHANGE * this.parts.rfm.size) return;
     this.purchasesSinceRefit = 0;
     const buyers = [];
+    const gaps = emptyGaps();
     for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
       if (this.store.customerAt(slot) === undefined) continue;
       const t = this.store.transactionStats(slot);
-      if (t !== null) buyers.push(t);
+      if (t === null) continue;
+      buyers.push(t);
+      poolGaps(gaps, this.store.gapStats(slot));
     }
+    this.populationPurchaseGap = gaps;
     if (buyers.length < this.cfg.refit.minBuyers) return;
     const step = Math.max(1, buyers.length / this.cfg.refit.sampleSize);
     const sample = [];
@@ -538,6 +625,23 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const spend = sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0);
     if (spend.length >= 10) this.gammaGamma = fitGammaGamma(spend, { start: this.gammaGamma, nelderMead: LIVE_REFIT }).params;
     this.refits++;
+    this.rearmAliveCrossings(watermark);
+  }
+
+  /**
+   * P(alive) crossings computed under the old parameters may lie far from the new ones: each
+   * pending timer the new parameters bring earlier moves there (to now, when they put the
+   * customer below the floor already); one pushed later re-arms when it fires. A timer that
+   * fired stays fired: the bar stays lowered while P(alive) is below the floor, read at each check.
+   */
+  private rearmAliveCrossings(watermark: number): void {
+    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
+      if (!(this.store.timers.dueTime(slot, this.aliveTimer) > watermark)) continue;
+      const t = this.store.transactionStats(slot);
+      if (t === null) continue;
+      const now = Math.max(watermark, t.last);
+      this.armAliveCrossing(slot, now, t, repeatStats(t, now, this.cfg.timeUnit));
+    }
   }
 
   /**
@@ -634,6 +738,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       populationSessionGap: this.populationSessionGap.snapshot(),
       populationSessions: this.populationSessions,
       populationIntentSessions: this.populationIntentSessions,
+      populationPurchaseGap: { ...this.populationPurchaseGap },
       rfm: this.parts.rfm.snapshot(),
       clv: this.parts.clvQuantile.snapshot(),
       recommender: this.parts.recommender.snapshot(),
@@ -653,6 +758,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.populationSessionGap.restore(s.populationSessionGap);
     this.populationSessions = s.populationSessions;
     this.populationIntentSessions = s.populationIntentSessions;
+    this.populationPurchaseGap = { ...s.populationPurchaseGap };
     this.parts.rfm.restore(s.rfm);
     this.parts.clvQuantile.restore(s.clv);
     this.parts.recommender.restore(s.recommender);
@@ -698,13 +804,18 @@ export interface CustomerAnalyticsSnapshot {
   populationSessionGap: [number, number, number];
   populationSessions: number;
   populationIntentSessions: number;
+  populationPurchaseGap: GapStats & { m2: number };
   rfm: RfmSnapshot;
   clv: QuantileSketchSnapshot;
   recommender: ItemNeighboursSnapshot;
 }
 
-/** `stopped_visiting` and `browsing_not_buying` name the visit posterior's stronger term. */
-type ChurnRule = 'stopped_visiting' | 'browsing_not_buying' | 'unhappy_top_customer';
+/**
+ * `stopped_visiting` and `browsing_not_buying`: the visit posterior reached `warnAt` on its
+ * own (named by its stronger term); `bgnbd_p_alive`: it reached only `corroborateAt`, and
+ * P(alive) below the floor made up the rest.
+ */
+type ChurnRule = 'stopped_visiting' | 'browsing_not_buying' | 'bgnbd_p_alive' | 'unhappy_top_customer';
 /** The unhappy rule's score is not a probability: past the default hysteresis `enter` (0.7). */
 const UNHAPPY_SCORE = 0.8;
 
@@ -715,6 +826,10 @@ const U8_FIELDS = ['tier', 'segment'] as const;
 type F64Field = (typeof F64_FIELDS)[number];
 type U32Field = (typeof U32_FIELDS)[number];
 type U8Field = (typeof U8_FIELDS)[number];
+
+function emptyGaps(): GapStats & { m2: number } {
+  return { count: 0, meanMs: 0, varianceMs2: 0, m2: 0 };
+}
 
 /** Shape parameters beyond this mean the fit's heterogeneity collapsed (see `refitBgNbd`). */
 const MAX_SHAPE = 1000;
