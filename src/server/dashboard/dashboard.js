@@ -171,6 +171,8 @@ function onFrame(f) {
       clearNotice('auth');
       clearNotice('slow');
       setStatus('connected', 'connected');
+      // A seq behind ours means a restarted server numbering afresh: resuming would skip its alerts.
+      if (f.seq < state.lastSeq) restartFeed();
       state.serverSeq = f.seq;
       if (Array.isArray(f.types)) setTypes(f.types);
       subscribe(state.lastSeq === 0);
@@ -490,14 +492,18 @@ function applyFilter(filter) {
   state.generation++;
   state.subId = `feed-${state.generation}`;
   state.filter = filter;
+  restartFeed();
+  $('filter-summary').textContent = describe(filter);
+  subscribe(true); // with replay, so the feed refills from the server's recent alerts
+  showSeq();
+}
+
+function restartFeed() {
   state.lastSeq = 0;
   state.pending = [];
   $('alert-feed').replaceChildren();
   $('feed-count').textContent = '0';
-  $('filter-summary').textContent = describe(filter);
   clearNotice('gap');
-  subscribe(true); // with replay, so the feed refills from the server's recent alerts
-  showSeq();
 }
 
 function wireFilters() {
