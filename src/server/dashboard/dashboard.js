@@ -15,6 +15,8 @@ const HISTORY_SECONDS = 300;
 /** No frame for this long (heartbeats included) means the connection is dead. */
 const SILENCE_MS = 20_000;
 const BACKOFF = { baseMs: 500, maxMs: 30_000 };
+/** An authenticated HTTP route; only its 401/403 is read (a valid token gets a 404 here). */
+const AUTH_PROBE = '/v1/customers/token-check';
 /** Used before the server's hello names the types this token may see. */
 const DEFAULT_TYPES = ['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell'];
 
@@ -52,8 +54,15 @@ const state = {
   generation: 0,
   subId: 'feed-0',
   filter: {},
-  /** Highest alert seq seen by the current subscription: what a reconnect resumes after. */
+  /** Highest alert seq shown by the current subscription (a copy at or below it is dropped). */
   lastSeq: 0,
+  /**
+   * Every alert up to this seq has reached the current subscription or been named in a gap:
+   * what a reconnect resumes after. Frames on one socket arrive in order, so a heartbeat's
+   * seq counts once our `subscribed` came (earlier ones may predate the subscription).
+   */
+  through: 0,
+  subscribed: false,
   serverSeq: 0,
   /** Alerts received but not yet drawn (drawn once per animation frame). */
   pending: [],
@@ -133,10 +142,13 @@ async function onClose(ws, ev) {
   state.retryTimer = setTimeout(connect, delay);
 }
 
-/** True when the server answers 401/403 for this token (false when it cannot be reached). */
+/**
+ * True when the server answers 401/403 for this token (false when it cannot be reached).
+ * The customer endpoint authenticates before it looks anything up, so it answers that.
+ */
 async function tokenRefused() {
   try {
-    const res = await fetch('/v1/stream', { headers: { authorization: `Bearer ${state.token}` }, cache: 'no-store' });
+    const res = await fetch(AUTH_PROBE, { headers: { authorization: `Bearer ${state.token}` }, cache: 'no-store' });
     return res.status === 401 || res.status === 403;
   } catch {
     return false;
@@ -156,7 +168,7 @@ function send(frame) {
 function subscribe(fresh) {
   const frame = { type: 'subscribe', id: state.subId };
   if (Object.keys(state.filter).length > 0) frame.filter = state.filter;
-  if (!fresh && state.lastSeq > 0) frame.since = state.lastSeq;
+  if (!fresh && state.through > 0) frame.since = state.through;
   else frame.replay = REPLAY;
   send(frame);
 }
@@ -172,23 +184,29 @@ function onFrame(f) {
       clearNotice('slow');
       setStatus('connected', 'connected');
       // A seq behind ours means a restarted server numbering afresh: resuming would skip its alerts.
-      if (f.seq < state.lastSeq) restartFeed();
+      if (f.seq < state.through) restartFeed();
       state.serverSeq = f.seq;
+      state.subscribed = false;
       if (Array.isArray(f.types)) setTypes(f.types);
-      subscribe(state.lastSeq === 0);
+      subscribe(state.through === 0);
       showSeq();
       break;
     case 'alert':
       if (f.sub !== state.subId || f.seq <= state.lastSeq) break; // an old subscription's, or a copy
       state.lastSeq = f.seq;
+      state.through = Math.max(state.through, f.seq);
       if (f.seq > state.serverSeq) state.serverSeq = f.seq;
       enqueue(f);
       break;
     case 'subscribed':
-      if (f.sub === state.subId && f.seq > state.serverSeq) state.serverSeq = f.seq;
+      if (f.sub !== state.subId) break;
+      state.subscribed = true;
+      state.through = Math.max(state.through, f.seq);
+      state.serverSeq = Math.max(state.serverSeq, f.seq);
       showSeq();
       break;
     case 'heartbeat':
+      if (state.subscribed) state.through = Math.max(state.through, f.seq);
       state.serverSeq = f.seq;
       showSeq();
       break;
@@ -500,6 +518,8 @@ function applyFilter(filter) {
 
 function restartFeed() {
   state.lastSeq = 0;
+  state.through = 0;
+  state.subscribed = false;
   state.pending = [];
   $('alert-feed').replaceChildren();
   $('feed-count').textContent = '0';
