@@ -307,8 +307,9 @@ function drawCounts(record) {
     if (!li) {
       li = document.createElement('li');
       li.dataset.type = type;
-      li.dataset.testid = `alert-count-${type}`;
-      li.append(span(`type type-${typeClass(type)}`, type), span('value mono'));
+      const value = span('value mono');
+      value.dataset.testid = `alert-count-${type}`;
+      li.append(span(`type type-${typeClass(type)}`, type), value);
       list.append(li);
     }
     li.querySelector('.value').textContent = integer.format(record[type] ?? 0);
