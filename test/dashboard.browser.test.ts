@@ -20,8 +20,10 @@ const FILTER_TYPE: AlertType = 'cart.abandoned';
 const ARTIFACTS = 'test-artifacts';
 
 const config = testConfig({
-  demo: { customers: 2000, products: 300, historyDays: 30, eventsPerSecond: 3000 },
-  server: { port: 0, tokens: [{ name: 'wall', token: TOKEN, maxConnections: 8 }], logLevel: 'silent' },
+  // A year of history at this rate lasts minutes: the feed is still replaying (busy) when the tests end.
+  demo: { customers: 2000, products: 300, historyDays: 365, eventsPerSecond: 3000 },
+  // A small ring, so alerts age out while a screen is away (the gap test).
+  server: { port: 0, tokens: [{ name: 'wall', token: TOKEN, maxConnections: 8 }], ringCapacity: 500, logLevel: 'silent' },
 });
 
 let engine: Engine;
@@ -180,6 +182,36 @@ describe('the live dashboard in headless Chromium', () => {
     expect(after.every((r) => r.type === FILTER_TYPE)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-filtered.png') });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('names the alerts that aged out of the server while the screen was away', async () => {
+    const page = await browser.newPage();
+    const sent = recordSentFrames(page);
+    await page.goto(`${ops.url}/#token=${TOKEN}`);
+    await status(page, 'connected');
+    await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    // Away: the browser's network goes (the page drops its socket at once), and its retries
+    // fail until the server's ring has moved on past everything the page had seen.
+    let reached: number;
+    try {
+      await browser.setOffline(true);
+      reached = ops.hub.ring.sequence;
+      await status(page, 'reconnecting');
+      await expect.poll(() => ops.hub.ring.oldest, { timeout: 30_000 }).toBeGreaterThan(reached + 1);
+    } finally {
+      await browser.setOffline(false);
+    }
+    await status(page, 'connected');
+    const resume = sent.findLast((f) => f.type === 'subscribe')!;
+    expect(resume.since).toBeGreaterThan(0);
+    expect(resume.since).toBeLessThanOrEqual(reached!);
+    // The aged-out range starts right after where the page resumed and runs past where it was.
+    const notice = page.locator(`[data-testid="notice-gap"][data-reason="aged_out"][data-from="${Number(resume.since) + 1}"]`);
+    await notice.waitFor({ timeout: 30_000 });
+    expect(Number(await notice.getAttribute('data-to'))).toBeGreaterThan(reached!);
+    expect(await notice.textContent()).toContain(`#${Number(resume.since) + 1}–#`);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-gap.png') });
     await page.close();
   });
 

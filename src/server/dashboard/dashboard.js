@@ -10,6 +10,7 @@ const TOKEN_KEY = 'vigil.token';
 const MAX_ROWS = 200;
 /** Alerts asked for when a subscription starts fresh, so the feed is not empty. */
 const REPLAY = 100;
+const MAX_GAP_NOTICES = 3;
 /** Chart history: about five minutes. */
 const HISTORY_SECONDS = 300;
 /** No frame for this long (heartbeats included) means the connection is dead. */
@@ -124,6 +125,25 @@ function armSilence() {
   state.silenceTimer = setTimeout(() => state.ws?.close(4000, 'silent'), SILENCE_MS);
 }
 
+/**
+ * The browser lost its network: the socket may linger silently for a while, so drop it now
+ * and retry on backoff (attempts fail fast while offline); `online` retries at once.
+ */
+function onOffline() {
+  const ws = state.ws;
+  if (ws === null || state.authFailed) return;
+  onClose(ws, { code: 1006 });
+  ws.onclose = null;
+  ws.onmessage = null;
+  ws.close();
+}
+
+function onOnline() {
+  if (state.ws !== null || state.authFailed) return;
+  state.attempt = 0;
+  connect();
+}
+
 async function onClose(ws, ev) {
   if (ws !== state.ws) return;
   clearTimeout(state.silenceTimer);
@@ -215,11 +235,7 @@ function onFrame(f) {
       break;
     case 'gap':
       if (f.sub !== undefined && f.sub !== state.subId) break;
-      notice(
-        'warn',
-        `Missed alerts #${f.from}–#${f.to}: ${f.reason === 'aged_out' ? 'they aged out of the server’s buffer while disconnected' : 'this screen fell behind'}.`,
-        'gap',
-      );
+      gapNotice(f);
       break;
     case 'error':
       notice('error', `${f.code}: ${f.message}`, 'stream-error');
@@ -552,7 +568,24 @@ function notice(level, text, key) {
 }
 
 function clearNotice(key) {
-  $('notices').querySelector(`[data-key="${key}"]`)?.remove();
+  for (const el of $('notices').querySelectorAll(`[data-key="${key}"]`)) el.remove();
+}
+
+/** Gaps stack (a resume can meet one that aged out and then one for reading too slowly); the last few stay. */
+function gapNotice(f) {
+  const why = f.reason === 'aged_out' ? 'they aged out of the server’s buffer while this screen was away' : 'this screen fell behind and the server skipped them';
+  const el = document.createElement('div');
+  el.className = 'notice notice-warn';
+  el.dataset.key = 'gap';
+  el.dataset.testid = 'notice-gap';
+  el.dataset.reason = f.reason;
+  el.dataset.from = String(f.from);
+  el.dataset.to = String(f.to);
+  el.textContent = `Missed ${integer.format(f.to - f.from + 1)} alerts (#${f.from}–#${f.to}): ${why}.`;
+  const box = $('notices');
+  box.append(el);
+  const gaps = box.querySelectorAll('[data-key="gap"]');
+  for (let i = 0; i < gaps.length - MAX_GAP_NOTICES; i++) gaps[i].remove();
 }
 
 // --- start --------------------------------------------------------------------------------
@@ -560,4 +593,6 @@ function clearNotice(key) {
 setTypes(DEFAULT_TYPES);
 drawCounts({});
 wireFilters();
+addEventListener('offline', onOffline);
+addEventListener('online', onOnline);
 connect();
