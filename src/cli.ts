@@ -12,7 +12,8 @@ import { evalRecs } from './cli/eval-recs.js';
 const usage = `vigil — real-time customer signals from shop events
 
 Usage:
-  vigil start [--config FILE]                 run the embedded demo shop through the engine
+  vigil start [--config FILE] [--port N]      run the embedded demo shop through the engine, with the
+                                              ops server (dashboard, stream, API) on 127.0.0.1:8080
   vigil start --nats-url nats://HOST:4222 [--mode core|jetstream]
                                               consume shop events from NATS (nats.* in the config)
   vigil publish --nats-url URL [--events N | --file FILE] [--rate N] [--format msgpack|json]
@@ -42,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string' },
       'nats-url': { type: 'string' },
       mode: { type: 'string' },
+      port: { type: 'string' },
       subject: { type: 'string' },
       rate: { type: 'string' },
       'create-stream': { type: 'string' },
@@ -66,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'start':
-      await startDemo({ configFile: values.config, natsUrl: values['nats-url'], mode: values.mode });
+      await startDemo({ configFile: values.config, natsUrl: values['nats-url'], mode: values.mode, port: values.port });
       return 0;
     case 'replay': {
       const file = positionals[0];

@@ -12,6 +12,26 @@ export const errorCodes = {
     summary: 'The suppression list is malformed or over alerts.suppression.maxIds or maxFileBytes; the message names the line or array element, never the id.',
   },
   VIGIL_ERR_SNAPSHOT: { reject: false, summary: 'A state snapshot is corrupt or of an unknown version.' },
+  VIGIL_ERR_SERVER_LISTEN: { reject: false, summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).' },
+  VIGIL_ERR_AUTH: {
+    reject: false,
+    summary: 'HTTP 401: no bearer token, or not one of server.tokens (Authorization: Bearer, or the offered subprotocol vigil.bearer.<token>). Refused before any WebSocket exists.',
+  },
+  VIGIL_ERR_ORIGIN: { reject: false, summary: 'HTTP 403: the Origin header is not the server\'s own origin nor in server.allowedOrigins.' },
+  VIGIL_ERR_CONNECTION_LIMIT: {
+    reject: false,
+    summary: 'HTTP 429: the token already holds its maxConnections WebSocket connections, or the server holds server.maxConnections.',
+  },
+  VIGIL_ERR_NOT_FOUND: { reject: false, summary: 'HTTP 404: no such path, customer or item (the message never echoes the id).' },
+  VIGIL_ERR_STREAM_BAD_FRAME: {
+    reject: false,
+    summary: 'Stream error frame: a client frame that is not JSON (or msgpack), or does not match the protocol; the path says where. Repeated past server.maxBadFrames, the connection closes with 4002.',
+  },
+  VIGIL_ERR_STREAM_FORBIDDEN_TYPE: { reject: false, summary: 'Stream error frame: a subscription asked for an alert type the token may not see.' },
+  VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION: {
+    reject: false,
+    summary: 'Stream error frame: unsubscribe named no open subscription, or subscribe would exceed server.maxSubscriptions.',
+  },
 
 
   VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },

@@ -11,12 +11,15 @@ describe('the embedded demo', () => {
     out.on('data', (d: Buffer) => (text += d.toString()));
     process.env.VIGIL_DEMO__CUSTOMERS = '800';
     process.env.VIGIL_DEMO__EVENTS_PER_SECOND = '4000';
+    process.env.VIGIL_SERVER__PORT = '0'; // the ops server on a free port: 8080 may be taken
     try {
       await startDemo({ runForMs: 3500, out });
     } finally {
       delete process.env.VIGIL_DEMO__CUSTOMERS;
       delete process.env.VIGIL_DEMO__EVENTS_PER_SECOND;
+      delete process.env.VIGIL_SERVER__PORT;
     }
+    expect(text).toMatch(/^vigil ops: http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{24,}$/m);
     const summaries = text.split('\n').filter((l) => l.includes(' ev/s | customers '));
     expect(summaries.length).toBeGreaterThanOrEqual(2);
     const final = text.split('\n').find((l) => l.startsWith('stopped cleanly'))!;
@@ -26,7 +29,7 @@ describe('the embedded demo', () => {
   });
 
   it('runs as `vigil start` and exits 0 on SIGINT', async () => {
-    const child = spawn('node', ['dist/src/cli.js', 'start'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
+    const child = spawn('node', ['dist/src/cli.js', 'start', '--port', '0'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
     let text = '';
     let interrupted = false;
     child.stdout.on('data', (d: Buffer) => {

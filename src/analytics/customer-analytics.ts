@@ -543,6 +543,44 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     };
   }
 
+  /** The RFM segment assigned to the customer (what alerts carry), or null before one is. */
+  segmentOf(customerId: string): string | null {
+    const slot = this.store.slotOf(customerId);
+    return slot === undefined ? null : this.segmentLabel(slot);
+  }
+
+  /** Customers in state per assigned RFM segment: a scan of one byte per slot, for the once-a-second kpi. */
+  segmentCounts(): Record<string, number> {
+    const counts = new Uint32Array(256);
+    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
+      const index = this.u8(slot, 'segment');
+      if (index !== 0 && this.store.customerAt(slot) !== undefined) counts[index]!++;
+    }
+    const out: Record<string, number> = {};
+    for (let index = 1; index < counts.length; index++) if (counts[index]! > 0) out[this.parts.rfm.segmentName(index - 1)] = counts[index]!;
+    return out;
+  }
+
+  /** Up to `k` products for the customer from their recent items (those left out), as of event time `asOf`. */
+  recommendFor(customerId: string, k: number, asOf: number): { productId: string; score: number }[] {
+    const slot = this.store.slotOf(customerId);
+    if (slot === undefined) return [];
+    const n = this.store.recentInto(slot, this.recent, this.recentActions);
+    const recent = Array.from(this.recent.subarray(0, n)).reverse(); // the recommender wants the most recent last
+    return this.parts.recommender
+      .recommend(recent, recent, k, Number.isFinite(asOf) ? asOf : undefined)
+      .map((r) => ({ productId: this.store.products.name(r.item), score: r.score }));
+  }
+
+  /** Products viewed together with `productId`, best first; undefined for a product never seen. */
+  similarItems(productId: string, k: number, asOf: number): { productId: string; score: number }[] | undefined {
+    const item = this.store.products.lookup(productId);
+    if (item === undefined) return undefined;
+    return this.parts.recommender
+      .similar(item, k, Number.isFinite(asOf) ? asOf : undefined)
+      .map((r) => ({ productId: this.store.products.name(r.item), score: r.score }));
+  }
+
   // ---- snapshots ------------------------------------------------------------------------
 
   /** Everything the analytics remember, for EngineState's snapshot; `slots` as the store's. */

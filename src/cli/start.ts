@@ -8,6 +8,7 @@ import { connectNats } from '../sources/nats-connection.js';
 import { NatsCoreSource } from '../sources/nats-core.js';
 import { NatsJetStreamSource } from '../sources/nats-jetstream.js';
 import type { Source } from '../sources/source.js';
+import { startOpsServer } from '../server/ops-server.js';
 import { demoFeed } from '../synth/demo-feed.js';
 import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
@@ -17,6 +18,8 @@ export interface StartOptions {
   /** `--nats-url` and `--mode`: consume from a NATS server instead of running the demo. */
   readonly natsUrl?: string | undefined;
   readonly mode?: string | undefined;
+  /** `--port`: the ops server's port (0 picks a free one); `server.port` otherwise. */
+  readonly port?: string | number | undefined;
   /** Stop after this many wall-clock ms (tests); otherwise run until SIGINT/SIGTERM. */
   readonly runForMs?: number;
   readonly out?: NodeJS.WritableStream;
@@ -25,6 +28,8 @@ export interface StartOptions {
 interface LiveInput {
   source: Source;
   sinks: BatchSink[];
+  /** For /readyz: the input is connected. */
+  connected(): boolean;
   /** Shown at the end of each summary line. */
   status(): string;
   close(): Promise<void>;
@@ -45,6 +50,7 @@ function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
       messagesPerSecond: config.demo.eventsPerSecond,
     }),
     sinks: [],
+    connected: () => true,
     status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
     close: async () => {},
   };
@@ -63,6 +69,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   return {
     source,
     sinks: [deadLetters],
+    connected: () => !nc.isClosed(),
     status: () => ` | dead letters ${compact(deadLetters.published)}`,
     close: () => nc.drain(),
   };
@@ -80,9 +87,18 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   if (opts.natsUrl !== undefined || opts.mode !== undefined) {
     overrides.nats = { ...(opts.natsUrl !== undefined && { url: opts.natsUrl }), ...(opts.mode !== undefined && { mode: opts.mode }) };
   }
+  if (opts.port !== undefined) overrides.server = { port: Number(opts.port) };
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
   const engine = new Engine(config);
   const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
+  let ops;
+  try {
+    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true } });
+  } catch (e) {
+    await input.close();
+    throw e;
+  }
+  out.write(`vigil ops: ${ops.url}/${ops.generatedToken === undefined ? '' : `#token=${ops.generatedToken}`}\n`);
   const source = input.source;
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
@@ -110,9 +126,10 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
-      sinks: [...input.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      sinks: [...input.sinks, ops.sink, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
     });
   } finally {
+    await ops.close();
     await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);

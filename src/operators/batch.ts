@@ -35,8 +35,16 @@ export interface Batch {
   readonly signals: StateSignal[];
   /** What analytics concluded: alerts past their cooldown, with deterministic ids. */
   readonly alerts: Alert[];
+  /**
+   * Index aligned with `alerts`: `receivedAt` (performance.now(), ms) of the message whose
+   * processing emitted each alert, for the message-in → frame-out latency. Timers fired by
+   * the batch's closing watermark take its last message's (in an empty batch, `startedAt`).
+   */
+  readonly alertEnteredAt: number[];
   /** The combined watermark when the batch left the event-time stage. */
   watermark: number;
+  /** performance.now() when the batch entered the graph, for the batch processing time metric. */
+  readonly startedAt: number;
   /** True for the final batch of a finite input: the watermark then jumps to the last event time. */
   readonly endOfInput: boolean;
 }
@@ -53,7 +61,9 @@ export function newBatch(messages: RawBatch, endOfInput = false): Batch {
     late: [],
     signals: [],
     alerts: [],
+    alertEnteredAt: [],
     watermark: -Infinity,
+    startedAt: performance.now(),
     endOfInput,
   };
 }

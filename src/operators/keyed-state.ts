@@ -25,7 +25,7 @@ export interface KeyedProcess {
  * end of the batch, those passed by the batch's final watermark.
  */
 export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: KeyedProcess): Batch {
-  const { outcome, events, watermarkAt, signals } = batch;
+  const { outcome, events, watermarkAt, signals, alerts, alertEnteredAt, messages } = batch;
   process?.begin(batch);
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
@@ -37,18 +37,26 @@ export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: Ke
     const slot = store.apply(events[i]!, signals);
     if (slot < 0) {
       reject(batch, i, 'VIGIL_ERR_STATE_FULL', 'customerId');
+      stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt); // timers its watermark fired
       continue;
     }
     outcome[i] = Outcome.applied;
     if (process) {
       if (signals.length > seen) process.onSignals(signals, seen, wm);
       process.onApplied(slot, events[i]!, wm);
+      stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt);
     }
   }
   const seen = signals.length;
   store.advanceTo(batch.watermark, signals);
   if (process && signals.length > seen) process.onSignals(signals, seen, batch.watermark);
+  stampAlerts(alerts, alertEnteredAt, messages.length > 0 ? messages[messages.length - 1]!.receivedAt : batch.startedAt);
   return batch;
+}
+
+/** Alerts emitted since the last stamp came from the message that entered at `enteredAt`. */
+function stampAlerts(alerts: readonly unknown[], enteredAt: number[], at: number): void {
+  while (enteredAt.length < alerts.length) enteredAt.push(at);
 }
 
 export function keyedState(store: CustomerStore, process?: KeyedProcess): OperatorFunction<Batch, Batch> {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { alertSchema } from '../alerts/alert.js';
+import type { ErrorCode } from '../errors.js';
 import { alertFilter } from './alert-filter.js';
 
 /**
@@ -35,7 +36,7 @@ export const streamErrorCodes = [
   'VIGIL_ERR_STREAM_BAD_FRAME',
   'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
   'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type StreamErrorCode = (typeof streamErrorCodes)[number];
 
 const subscriptionId = z.string().min(1).max(64);

@@ -1,0 +1,134 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { Alert, AlertType } from '../alerts/alert.js';
+import { matcher, type AlertFilter } from './alert-filter.js';
+import type { Principal } from './auth.js';
+import { closeCodes, type ServerFrame } from './frames.js';
+import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
+
+export interface BufferLimits {
+  /** Past this many bytes queued, alerts are dropped and a gap is sent instead. */
+  readonly softBufferBytes: number;
+  /** Past this many, the connection is closed with 4008. */
+  readonly hardBufferBytes: number;
+}
+
+/** One subscription of a connection: its name, its compiled filter, and what it skipped this tick. */
+export interface Subscription {
+  readonly id: string;
+  readonly matches: (alert: Alert) => boolean;
+  /** Sequences dropped for a full buffer since the last gap frame: [from, to], or from = 0. */
+  gapFrom: number;
+  gapTo: number;
+}
+
+export interface ConnectionStats {
+  delivered: number;
+  dropped: number;
+  disposableSkipped: number;
+}
+
+/**
+ * One authenticated WebSocket and its subscriptions. Every send checks the connection's own
+ * send buffer (`bufferedAmount`), so a reader that falls behind costs the hub a comparison,
+ * not memory: past the soft limit alerts are skipped and the skipped range is reported in a
+ * `gap` frame at the end of the tick (the client reads it, in order, when it catches up);
+ * past the hard limit the connection is closed with 4008. kpi and heartbeat frames are
+ * disposable (the next one replaces them) and are simply skipped past the soft limit.
+ */
+export class Connection {
+  readonly subs = new Map<string, Subscription>();
+  readonly scope: ReadonlySet<AlertType>;
+  badFrames = 0;
+  /** Answered the last ping. */
+  alive = true;
+  closing = false;
+  readonly stats: ConnectionStats = { delivered: 0, dropped: 0, disposableSkipped: 0 };
+
+  constructor(
+    readonly ws: WebSocket,
+    /** The TCP socket under `ws`, corked around a tick so a tick's frames leave in few writes. */
+    readonly socket: Socket,
+    readonly principal: Principal,
+    readonly encoding: Encoding,
+    private readonly limits: BufferLimits,
+    private readonly onTooSlow: (c: Connection) => void,
+  ) {
+    this.scope = new Set(principal.types);
+  }
+
+  subscribe(id: string, filter: AlertFilter): Subscription {
+    const match = matcher(filter);
+    const scope = this.scope;
+    const sub: Subscription = { id, matches: (a) => scope.has(a.type) && match(a), gapFrom: 0, gapTo: 0 };
+    this.subs.set(id, sub);
+    return sub;
+  }
+
+  /** A control or reply frame: sent unless the connection is past its hard limit. */
+  sendFrame(frame: ServerFrame): void {
+    this.sendWire(encodeFrame(frame, this.encoding));
+  }
+
+  /** A frame that the next of its kind replaces (kpi, heartbeat): skipped past the soft limit. */
+  sendDisposable(wire: WireFrame): void {
+    if (this.closing) return;
+    if (this.ws.bufferedAmount > this.limits.softBufferBytes) {
+      this.stats.disposableSkipped++;
+      return;
+    }
+    this.sendWire(wire);
+  }
+
+  /** Offers an alert to one subscription; true when its frame was handed to the socket. */
+  offer(sub: Subscription, frames: AlertFrames): boolean {
+    if (this.closing) return false;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered > this.limits.softBufferBytes) {
+      if (buffered > this.limits.hardBufferBytes) {
+        this.tooSlow();
+        return false;
+      }
+      const seq = frames.entry.seq;
+      if (sub.gapFrom === 0) sub.gapFrom = seq;
+      sub.gapTo = seq;
+      this.stats.dropped++;
+      return false;
+    }
+    const f = frames.frame(this.encoding, sub.id);
+    this.ws.send(f.data, { binary: f.binary });
+    this.stats.delivered++;
+    return true;
+  }
+
+  /** End of a tick: a gap frame for every subscription that skipped alerts in it. */
+  flushGaps(): void {
+    for (const sub of this.subs.values()) {
+      if (sub.gapFrom === 0) continue;
+      const gap: ServerFrame = { type: 'gap', sub: sub.id, from: sub.gapFrom, to: sub.gapTo, reason: 'slow_consumer' };
+      sub.gapFrom = sub.gapTo = 0;
+      this.sendFrame(gap);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+  }
+
+  private sendWire(wire: WireFrame): void {
+    if (this.closing) return;
+    if (this.ws.bufferedAmount > this.limits.hardBufferBytes) {
+      this.tooSlow();
+      return;
+    }
+    this.ws.send(wire.data, { binary: wire.binary });
+  }
+
+  private tooSlow(): void {
+    if (this.closing) return;
+    this.close(closeCodes.tooSlow, 'send buffer over the hard limit');
+    this.onTooSlow(this);
+  }
+}

@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+import { MAX_KEY_LENGTH } from '../schema/event.js';
+import type { EngineState } from '../state/engine-state.js';
+import { presentedToken, type TokenTable } from './auth.js';
+import { SECURITY_HEADERS } from './static-files.js';
+
+/** Readiness as the process sees it: the input is connected, and state is loaded (restored or fresh). */
+export interface Readiness {
+  sourceConnected(): boolean;
+  stateReady(): boolean;
+}
+
+const MAX_SIMILAR = 50;
+const DEFAULT_SIMILAR = 10;
+const RECOMMENDATIONS = 5;
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...extra,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { code, message } }, extra);
+}
+
+/**
+ * The HTTP API over the live state. Customer and item endpoints need a bearer token in the
+ * Authorization header (customer data leaves the process there); health needs none.
+ * Ids arrive percent-encoded in the path and are never echoed back or logged.
+ */
+export class HttpApi {
+  constructor(
+    private readonly state: EngineState,
+    private readonly tokens: TokenTable,
+    private readonly readiness: Readiness,
+    private readonly onRefused: (code: ErrorCode) => void,
+  ) {}
+
+  /** Handles the request if it is an API route; false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const path = url.pathname;
+    if (path === '/livez') {
+      sendJson(res, 200, { status: 'ok' });
+      return true;
+    }
+    if (path === '/readyz') {
+      const source = this.readiness.sourceConnected();
+      const state = this.readiness.stateReady();
+      sendJson(res, source && state ? 200 : 503, { status: source && state ? 'ready' : 'not_ready', sourceConnected: source, stateReady: state });
+      return true;
+    }
+    const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
+    const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
+    if (!customer && !similar) return false;
+    if (this.tokens.authenticate(bearerOnly(req)) === undefined) {
+      this.onRefused('VIGIL_ERR_AUTH');
+      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
+      return true;
+    }
+    const id = decodeId((customer ?? similar)![1]!);
+    if (id === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'not a valid id');
+      return true;
+    }
+    if (customer) this.customer(res, id);
+    else this.similar(res, id, url.searchParams.get('k'));
+    return true;
+  }
+
+  private customer(res: ServerResponse, id: string): void {
+    const asOf = this.state.watermark.watermark;
+    const profile = this.state.store.view(id, asOf);
+    if (profile === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such customer in state');
+      return;
+    }
+    const analytics = this.state.analytics;
+    sendJson(res, 200, {
+      asOf: Number.isFinite(asOf) ? asOf : null,
+      profile,
+      segment: analytics?.segmentOf(id) ?? null,
+      analytics: analytics?.insight(id, asOf) ?? null,
+      recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
+    });
+  }
+
+  private similar(res: ServerResponse, productId: string, kParam: string | null): void {
+    const k = kParam === null ? DEFAULT_SIMILAR : Number(kParam);
+    if (!Number.isInteger(k) || k < 1 || k > MAX_SIMILAR) {
+      sendError(res, 400, 'VIGIL_ERR_USAGE', `k must be an integer from 1 to ${MAX_SIMILAR}`);
+      return;
+    }
+    const asOf = this.state.watermark.watermark;
+    const items = this.state.analytics?.similarItems(productId, k, asOf);
+    if (items === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such product in state');
+      return;
+    }
+    sendJson(res, 200, { productId, asOf: Number.isFinite(asOf) ? asOf : null, similar: items });
+  }
+}
+
+/** HTTP endpoints take the token from the Authorization header only (subprotocols are a WebSocket matter). */
+function bearerOnly(req: IncomingMessage): string | undefined {
+  return req.headers.authorization === undefined ? undefined : presentedToken(req);
+}
+
+function decodeId(raw: string): string | undefined {
+  try {
+    const id = decodeURIComponent(raw);
+    return id.length >= 1 && id.length <= MAX_KEY_LENGTH ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import { orderRevenue } from '../schema/event.js';
+import { Outcome, type Batch } from '../operators/batch.js';
+import type { EngineState } from '../state/engine-state.js';
+import type { KpiFrame } from './frames.js';
+import type { LatencyRecorder } from './latency.js';
+
+const SECONDS = 60;
+const FUNNEL = ['views', 'carts', 'checkouts', 'purchases'] as const;
+
+/**
+ * The live summary behind the `kpi` frame. Per-minute figures (funnel, revenue) are rings
+ * of 60 one-second buckets of processing time, filled from each batch's applied events: a
+ * wall screen wants "what is happening now", not event time, which may be a replay's past.
+ */
+export class KpiTracker {
+  private readonly second = new Float64Array(SECONDS);
+  private readonly revenue = new Float64Array(SECONDS);
+  private readonly funnel = FUNNEL.map(() => new Float64Array(SECONDS));
+  private lastInput = 0;
+  private lastAt = performance.now();
+
+  constructor(
+    private readonly state: EngineState,
+    private readonly latency: LatencyRecorder,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  observe(batch: Batch): void {
+    const { outcome, events } = batch;
+    if (outcome.length === 0) return;
+    const b = this.bucket(Math.floor(this.now() / 1000));
+    const [views, carts, checkouts, purchases] = this.funnel as [Float64Array, Float64Array, Float64Array, Float64Array];
+    for (let i = 0; i < outcome.length; i++) {
+      if (outcome[i] !== Outcome.applied) continue;
+      const e = events[i]!;
+      switch (e.type) {
+        case 'product_view':
+          views[b]!++;
+          break;
+        case 'add_to_cart':
+          carts[b]!++;
+          break;
+        case 'checkout_started':
+          checkouts[b]!++;
+          break;
+        case 'purchase':
+          purchases[b]!++;
+          this.revenue[b]! += orderRevenue(e);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  frame(): KpiFrame {
+    const now = this.now();
+    const sec = Math.floor(now / 1000);
+    const c = this.state.counters;
+    const elapsed = now - this.lastAt;
+    const eventsPerSecond = elapsed > 0 ? ((c.input - this.lastInput) * 1000) / elapsed : 0;
+    this.lastInput = c.input;
+    this.lastAt = now;
+    const wm = this.state.watermark.watermark;
+    const [views, carts, checkouts, purchases] = this.funnel.map((f) => this.lastMinute(f, sec)) as [number, number, number, number];
+    return {
+      type: 'kpi',
+      at: Date.now(),
+      eventTime: Number.isFinite(wm) ? wm : null,
+      eventsPerSecond: Math.max(0, eventsPerSecond),
+      revenuePerMinute: this.lastMinute(this.revenue, sec),
+      outcomes: { applied: c.applied, duplicate: c.duplicate, late: c.late, rejected: c.rejected },
+      funnel: { views, carts, checkouts, purchases },
+      customers: this.state.store.size,
+      segments: this.state.analytics?.segmentCounts() ?? {},
+      alerts: { ...(this.state.alerts?.emitted ?? {}) },
+      latencyMs: this.latency.summary(),
+    };
+  }
+
+  /** Sum over the buckets of the 60 seconds up to `sec` (older ones are stale, not yet reused). */
+  private lastMinute(a: Float64Array, sec: number): number {
+    let s = 0;
+    for (let b = 0; b < SECONDS; b++) if (this.second[b]! > sec - SECONDS) s += a[b]!;
+    return s;
+  }
+
+  /** The bucket of second `s`, emptied first if it last held an older second. */
+  private bucket(s: number): number {
+    const b = s % SECONDS;
+    if (this.second[b] !== s) {
+      this.second[b] = s;
+      this.revenue[b] = 0;
+      for (const f of this.funnel) f[b] = 0;
+    }
+    return b;
+  }
+}
+

@@ -1,0 +1,107 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { alertTypes } from '../alerts/alert.js';
+import type { Batch } from '../operators/batch.js';
+import type { EngineState } from '../state/engine-state.js';
+import type { LatencyRecorder } from './latency.js';
+import type { StreamHub } from './stream-hub.js';
+
+/**
+ * Prometheus metrics on the server's own registry (not prom-client's global one, so two
+ * servers in one process, as in tests, do not collide). Labels are closed vocabularies
+ * (outcome, alert type, close reason, quantile): never a customer id, a product or a token.
+ * Totals kept elsewhere (engine counters, hub counters) are read at scrape time.
+ */
+export class OpsMetrics {
+  readonly registry = new Registry();
+  private readonly batchSeconds: Histogram;
+  readonly refused: Counter<'code'>;
+
+  constructor(state: EngineState, hub: StreamHub, latency: LatencyRecorder) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'vigil_process_' });
+    const c = state.counters;
+    fromTotals(registers, 'vigil_events_total', 'Input messages by outcome.', 'outcome', () => ({
+      applied: c.applied,
+      duplicate: c.duplicate,
+      late: c.late,
+      rejected: c.rejected,
+    }));
+    fromTotals(registers, 'vigil_alerts_total', 'Alerts emitted by type.', 'type', () =>
+      Object.fromEntries(alertTypes.map((t) => [t, state.alerts?.emitted[t] ?? 0])),
+    );
+    fromTotals(registers, 'vigil_ws_alerts_total', 'Alert frames to stream clients: delivered live, resent from the ring (since/replay), or dropped for a full send buffer.', 'result', () => {
+      const t = hub.totals();
+      return { delivered: t.delivered - t.resent, resent: t.resent, dropped: t.dropped };
+    });
+    fromTotals(registers, 'vigil_ws_closed_total', 'Stream connections the server closed, by reason.', 'reason', () => {
+      const t = hub.counters;
+      return { too_slow: t.closedTooSlow, protocol_error: t.closedProtocol, dead_peer: t.closedDead };
+    });
+    this.refused = new Counter({ name: 'vigil_http_refused_total', help: 'Requests and upgrades refused, by error code.', labelNames: ['code'], registers });
+    this.batchSeconds = new Histogram({
+      name: 'vigil_batch_processing_seconds',
+      help: 'From a batch entering the operator graph to it reaching the ops server.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    gauge(registers, 'vigil_event_time_lag_seconds', 'Wall clock minus the latest event time seen.', () => lag(state.watermark.maxEventTime));
+    gauge(registers, 'vigil_watermark_lag_seconds', 'Wall clock minus the watermark.', () => lag(state.watermark.watermark));
+    gauge(registers, 'vigil_customers', 'Customers in keyed state.', () => state.store.size);
+    gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.connections.size);
+    gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.ring.sequence);
+    new Gauge({
+      name: 'vigil_alert_latency_ms',
+      help: 'Message in to alert frame handed to the socket, per delivery, since start (hdr histogram).',
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        const s = latency.summary();
+        this.set({ quantile: '0.5' }, s.p50);
+        this.set({ quantile: '0.99' }, s.p99);
+        this.set({ quantile: '0.999' }, s.p999);
+      },
+    });
+  }
+
+  observeBatch(batch: Batch): void {
+    if (batch.messages.length > 0) this.batchSeconds.observe((performance.now() - batch.startedAt) / 1000);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+function lag(ts: number): number {
+  return Number.isFinite(ts) ? Math.max(0, (Date.now() - ts) / 1000) : 0;
+}
+
+function gauge(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter per label value that follows totals kept elsewhere (they only grow). */
+function fromTotals(registers: Registry[], name: string, help: string, label: string, read: () => Record<string, number>): void {
+  const seen: Record<string, number> = {};
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      for (const [value, total] of Object.entries(read())) {
+        const delta = total - (seen[value] ?? 0);
+        if (delta > 0) this.inc({ [label]: value }, delta);
+        else if (seen[value] === undefined) this.inc({ [label]: value }, 0);
+        seen[value] = total;
+      }
+    },
+  });
+}

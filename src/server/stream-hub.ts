@@ -1,0 +1,248 @@
+import type { Socket } from 'node:net';
+import { decode as msgpackDecode } from '@msgpack/msgpack';
+import type { RawData, WebSocket } from 'ws';
+import type { Alert } from '../alerts/alert.js';
+import type { ServerConfig } from '../config/schema.js';
+import { AlertRing, type SequencedAlert } from './alert-ring.js';
+import type { Principal } from './auth.js';
+import { Connection, type Subscription } from './connection.js';
+import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
+import type { LatencyRecorder } from './latency.js';
+import type { Logger } from './logger.js';
+import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
+
+export interface HubCounters {
+  /** Alerts taken into the ring (and offered to subscribers). */
+  published: number;
+  /** Alert frames handed to sockets (live and resent). */
+  delivered: number;
+  /** Of those, alerts sent again from the ring for a `since` or `replay`. */
+  resent: number;
+  /** Alert frames skipped for a full send buffer (each reported in a gap). */
+  dropped: number;
+  /** kpi/heartbeat frames skipped for a full send buffer. */
+  disposableSkipped: number;
+  /** Connections closed by reason. */
+  closedTooSlow: number;
+  closedProtocol: number;
+  closedDead: number;
+  /** Malformed or refused client frames answered with an error frame. */
+  badFrames: number;
+}
+
+type HubLimits = Pick<ServerConfig, 'ringCapacity' | 'softBufferBytes' | 'hardBufferBytes' | 'maxSubscriptions' | 'maxBadFrames'>;
+
+/**
+ * The live stream's fan-out. Each processed batch becomes one tick: its deliverable alerts
+ * get their `seq` in the ring, are encoded once, and are offered to every connection's
+ * subscriptions with the connection's socket corked, so a tick costs each socket a few
+ * writes however many alerts it carries (uncorked per-alert frames are ≈ 10× slower).
+ * Sends never wait: a reader that falls behind is limited on its own (see `Connection`).
+ * Latency is recorded per delivery, after the uncork that hands the tick to the socket.
+ */
+export class StreamHub {
+  readonly ring: AlertRing;
+  readonly connections = new Set<Connection>();
+  readonly counters: HubCounters = {
+    published: 0,
+    delivered: 0,
+    resent: 0,
+    dropped: 0,
+    disposableSkipped: 0,
+    closedTooSlow: 0,
+    closedProtocol: 0,
+    closedDead: 0,
+    badFrames: 0,
+  };
+  private scratch = new Int32Array(1024);
+
+  constructor(
+    private readonly limits: HubLimits,
+    private readonly latency: LatencyRecorder,
+    private readonly log: Logger,
+  ) {
+    this.ring = new AlertRing(limits.ringCapacity);
+  }
+
+  /** A new authenticated connection: greet it and listen to its frames. */
+  attach(ws: WebSocket, socket: Socket, principal: Principal): Connection {
+    const encoding: Encoding = ws.protocol === SUBPROTOCOL_MSGPACK ? 'msgpack' : 'json';
+    const conn = new Connection(ws, socket, principal, encoding, this.limits, () => {
+      this.counters.closedTooSlow++;
+      this.log.warn({ principal: principal.name, code: closeCodes.tooSlow }, 'stream client too slow: closed');
+    });
+    this.connections.add(conn);
+    ws.on('message', (data, isBinary) => this.onClientFrame(conn, data, isBinary));
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('close', () => this.detach(conn));
+    ws.on('error', () => this.detach(conn));
+    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, types: [...principal.types] });
+    return conn;
+  }
+
+  private detach(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    conn.closing = true;
+    this.counters.delivered += conn.stats.delivered;
+    this.counters.dropped += conn.stats.dropped;
+    this.counters.disposableSkipped += conn.stats.disposableSkipped;
+    conn.stats.delivered = conn.stats.dropped = conn.stats.disposableSkipped = 0;
+  }
+
+  /** Totals over live and closed connections. */
+  totals(): HubCounters {
+    const t = { ...this.counters };
+    for (const c of this.connections) {
+      t.delivered += c.stats.delivered;
+      t.dropped += c.stats.dropped;
+      t.disposableSkipped += c.stats.disposableSkipped;
+    }
+    return t;
+  }
+
+  /**
+   * One tick: sequence the alerts and offer them to every subscription. `enteredAt[i]` is
+   * when the message behind `alerts[i]` entered the process (performance.now()).
+   */
+  publish(alerts: readonly Alert[], enteredAt: readonly number[], now = performance.now()): void {
+    if (alerts.length === 0) return;
+    const frames: AlertFrames[] = new Array(alerts.length);
+    for (let i = 0; i < alerts.length; i++) frames[i] = new AlertFrames(this.ring.push(alerts[i]!));
+    this.counters.published += alerts.length;
+    if (this.scratch.length < alerts.length * 4) this.scratch = new Int32Array(alerts.length * 4);
+    for (const conn of this.connections) {
+      if (conn.closing || conn.subs.size === 0) continue;
+      let n = 0;
+      conn.socket.cork();
+      for (const sub of conn.subs.values()) {
+        for (let i = 0; i < frames.length; i++) {
+          if (!sub.matches(alerts[i]!)) continue;
+          if (conn.offer(sub, frames[i]!) && n < this.scratch.length) this.scratch[n++] = i;
+        }
+      }
+      conn.flushGaps();
+      conn.socket.uncork();
+      if (n === 0) continue;
+      const handed = performance.now();
+      for (let k = 0; k < n; k++) this.latency.record(handed - (enteredAt[this.scratch[k]!] ?? now));
+    }
+  }
+
+  /** A frame for every connection that the next of its kind replaces (kpi, heartbeat). */
+  broadcast(frame: ServerFrame): void {
+    let json: WireFrame | undefined;
+    let msgpack: WireFrame | undefined;
+    for (const conn of this.connections) {
+      const wire = conn.encoding === 'json' ? (json ??= encodeFrame(frame, 'json')) : (msgpack ??= encodeFrame(frame, 'msgpack'));
+      conn.sendDisposable(wire);
+    }
+  }
+
+  heartbeat(): void {
+    this.broadcast({ type: 'heartbeat', seq: this.ring.sequence, at: Date.now() });
+  }
+
+  /** WebSocket ping; a peer that did not answer the previous one is terminated. */
+  pingAll(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        this.counters.closedDead++;
+        conn.closing = true;
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const conn of this.connections) conn.close(code, reason);
+  }
+
+  // ---- client frames ----------------------------------------------------------------------
+
+  private onClientFrame(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.closing) return;
+    let value: unknown;
+    try {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      value = isBinary && conn.encoding === 'msgpack' ? msgpackDecode(bytes) : JSON.parse(bytes.toString('utf8'));
+    } catch {
+      this.refuse(conn, 'VIGIL_ERR_STREAM_BAD_FRAME', isBinary && conn.encoding === 'msgpack' ? 'frame is not msgpack' : 'frame is not JSON', undefined, true);
+      return;
+    }
+    const parsed = clientFrame.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      this.refuse(conn, 'VIGIL_ERR_STREAM_BAD_FRAME', `frame does not match the protocol: ${issue?.message ?? 'invalid'}`, issue?.path.join('.'), true);
+      return;
+    }
+    const frame = parsed.data;
+    switch (frame.type) {
+      case 'ping':
+        conn.sendFrame({ type: 'pong', ...(frame.nonce !== undefined && { nonce: frame.nonce }), seq: this.ring.sequence });
+        break;
+      case 'unsubscribe': {
+        const id = frame.id ?? 'default';
+        if (!conn.subs.delete(id)) this.refuse(conn, 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION', 'no open subscription of that id', 'id', false);
+        break;
+      }
+      case 'subscribe':
+        this.subscribe(conn, frame);
+        break;
+    }
+  }
+
+  private subscribe(conn: Connection, frame: SubscribeFrame): void {
+    const id = frame.id ?? 'default';
+    const filter = frame.filter ?? {};
+    const forbidden = filter.types?.find((t) => !conn.scope.has(t));
+    if (forbidden !== undefined) {
+      this.refuse(conn, 'VIGIL_ERR_STREAM_FORBIDDEN_TYPE', `this token may not see ${forbidden} alerts`, 'filter.types', false);
+      return;
+    }
+    if (!conn.subs.has(id) && conn.subs.size >= this.limits.maxSubscriptions) {
+      this.refuse(conn, 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION', `at most ${this.limits.maxSubscriptions} subscriptions per connection`, 'id', false);
+      return;
+    }
+    const sub = conn.subscribe(id, filter);
+    conn.socket.cork();
+    try {
+      if (frame.since !== undefined) this.resume(conn, sub, frame.since);
+      else if (frame.replay !== undefined && frame.replay > 0) this.replay(conn, sub, frame.replay);
+      conn.sendFrame({ type: 'subscribed', sub: id, seq: this.ring.sequence });
+    } finally {
+      conn.socket.uncork();
+    }
+  }
+
+  /** Every held alert after `since` that matches, in order; what aged out is named in a gap first. */
+  private resume(conn: Connection, sub: Subscription, since: number): void {
+    const { alerts, missed } = this.ring.after(since);
+    if (missed !== null) conn.sendFrame({ type: 'gap', sub: sub.id, from: missed.from, to: missed.to, reason: 'aged_out' });
+    this.offerHeld(conn, sub, alerts);
+  }
+
+  /** The newest `n` held alerts that match, oldest first. */
+  private replay(conn: Connection, sub: Subscription, n: number): void {
+    const held = this.ring.after(0).alerts;
+    const picked: SequencedAlert[] = [];
+    for (let i = held.length - 1; i >= 0 && picked.length < n; i--) if (sub.matches(held[i]!.alert)) picked.push(held[i]!);
+    this.offerHeld(conn, sub, picked.reverse());
+  }
+
+  private offerHeld(conn: Connection, sub: Subscription, entries: readonly SequencedAlert[]): void {
+    for (const e of entries) if (sub.matches(e.alert) && conn.offer(sub, new AlertFrames(e))) this.counters.resent++;
+    conn.flushGaps();
+  }
+
+  private refuse(conn: Connection, code: StreamErrorCode, message: string, path: string | undefined, malformed: boolean): void {
+    this.counters.badFrames++;
+    conn.sendFrame({ type: 'error', code, message, ...(path !== undefined && path !== '' && { path }) });
+    if (malformed && ++conn.badFrames >= this.limits.maxBadFrames) {
+      this.counters.closedProtocol++;
+      conn.close(closeCodes.protocolError, 'too many malformed frames');
+    }
+  }
+}
