@@ -114,6 +114,10 @@ describe('the live dashboard in headless Chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // CSP violations (inline code, a blocked asset) and failed loads are console errors.
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     const sent = recordSentFrames(page);
     await page.goto(`${ops.url}/#token=${TOKEN}`);
     await status(page, 'connected');
