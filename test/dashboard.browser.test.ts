@@ -109,6 +109,18 @@ async function status(page: Page, state: string): Promise<void> {
   await page.locator(`[data-testid="conn-status"][data-state="${state}"]`).waitFor({ timeout: 30_000 });
 }
 
+/** Every connection state the page shows from now on, recorded in the page (none is missed, however brief). */
+async function recordStates(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(`{
+    const el = document.querySelector('[data-testid="conn-status"]');
+    globalThis.testStates = [];
+    new MutationObserver(() => {
+      if (globalThis.testStates.at(-1) !== el.dataset.state) globalThis.testStates.push(el.dataset.state);
+    }).observe(el, { attributes: true, attributeFilter: ['data-state'] });
+  }`);
+  return () => page.evaluate('globalThis.testStates') as Promise<string[]>;
+}
+
 describe('the live dashboard in headless Chromium', () => {
   it('shows live numbers and alerts, filters on the server, and resumes after a dropped connection', async () => {
     const page = await browser.newPage();
@@ -173,9 +185,9 @@ describe('the live dashboard in headless Chromium', () => {
     // The server drops every connection: the page reconnects and resumes after what it had.
     const before = new Set((await rows(page)).map((r) => r.seq));
     const subscribesBefore = sent.filter((f) => f.type === 'subscribe').length;
+    const states = await recordStates(page);
     ops.hub.closeAll(1001, 'test: going away');
-    await status(page, 'reconnecting');
-    await status(page, 'connected');
+    await expect.poll(states, { timeout: 30_000 }).toEqual(['reconnecting', 'connected']);
     await expect.poll(() => sent.filter((f) => f.type === 'subscribe').length, { timeout: 10_000 }).toBeGreaterThan(subscribesBefore);
     const resume = sent.findLast((f) => f.type === 'subscribe')!;
     expect(resume.since).toBeGreaterThanOrEqual(Math.max(...before));
@@ -219,7 +231,7 @@ describe('the live dashboard in headless Chromium', () => {
     await page.close();
   });
 
-  it('shows "auth failed" for a wrong token', async () => {
+  it('shows "auth failed" for a wrong token, and recovers when the right one is pasted', async () => {
     const page = await browser.newPage();
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
@@ -229,6 +241,12 @@ describe('the live dashboard in headless Chromium', () => {
     expect(await page.textContent('[data-testid="notices"]')).toContain('Not authorised');
     expect(sockets).toHaveLength(1); // decided from the first refusal, not after retries
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-auth-failed.png') });
+    // The right address pasted into the open screen recovers it without a reload.
+    await page.evaluate(`location.hash = 'token=${TOKEN}'`);
+    await status(page, 'connected');
+    expect(await page.evaluate("sessionStorage.getItem('vigil.token')")).toBe(TOKEN);
+    expect(page.url()).not.toContain(TOKEN);
+    expect(await page.locator('[data-testid="notices"] .notice-error').count()).toBe(0);
     await page.close();
   });
 });

@@ -138,6 +138,25 @@ function onOffline() {
   ws.close();
 }
 
+/** A new `#token=` pasted into an open screen: use it, from a clean start. */
+function onHashChange() {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return;
+  state.token = takeToken();
+  state.authFailed = false;
+  clearNotice('auth');
+  const ws = state.ws;
+  state.ws = null;
+  if (ws !== null) {
+    ws.onclose = null;
+    ws.close();
+  }
+  clearTimeout(state.silenceTimer);
+  restartFeed();
+  state.attempt = 0;
+  connect();
+}
+
 function onOnline() {
   if (state.ws !== null || state.authFailed) return;
   state.attempt = 0;
@@ -595,4 +614,5 @@ drawCounts({});
 wireFilters();
 addEventListener('offline', onOffline);
 addEventListener('online', onOnline);
+addEventListener('hashchange', onHashChange);
 connect();
