@@ -1,5 +1,6 @@
 import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
+import { printWs, wsBench } from './ws.js';
 
 /**
  * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
@@ -9,6 +10,10 @@ import { natsBench } from './nats.js';
  *                    --quick: 20k customers, one run, to check the bench works.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
+ *   ws [--quick]     the live stream: the engine fed 20k events/s from the synthetic shop, 1, 10
+ *                    and 100 ws subscribers (a child process), and 100 with one stalled; alerts
+ *                    delivered/s and message-in → frame-out p50/p99/p99.9. 3 s warm-up, 15 s
+ *                    measured per run (--quick: 1 s and 4 s).
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -28,8 +33,13 @@ async function main(): Promise<void> {
     case 'nats':
       printCore(await natsBench(quick ? 100_000 : 500_000, quick ? 1 : 3));
       break;
+    case 'ws':
+      printWs(
+        await wsBench({ eventsPerSecond: 20_000, warmupMs: quick ? 1000 : 3000, measureMs: quick ? 4000 : 15_000, customers: quick ? 5000 : 20_000 }),
+      );
+      break;
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, ws)`);
   }
 }
 

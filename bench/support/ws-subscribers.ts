@@ -1,0 +1,51 @@
+import WebSocket from 'ws';
+import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL_JSON } from '../../src/server/frames.js';
+
+/**
+ * The ws bench's subscribers, in their own process (so their parsing is not charged to the
+ * server's thread, though both share the machine's cores): `n` real ws clients subscribe
+ * to everything; with `stalled` = 1 the first of them stops reading its socket after the
+ * subscription. Each alert frame is JSON-parsed, as a consumer would. Speaks over IPC:
+ * sends 'ready', answers 'stop' with what was received, then exits.
+ */
+const [url, token, nArg, stalledArg] = process.argv.slice(2);
+const n = Number(nArg);
+const stalled = Number(stalledArg);
+const received = new Array<number>(n).fill(0);
+const gaps = new Array<number>(n).fill(0);
+const sockets: WebSocket[] = [];
+
+async function connect(i: number): Promise<void> {
+  const ws = new WebSocket(url!.replace(/^http/, 'ws') + '/v1/stream', [SUBPROTOCOL_JSON, BEARER_SUBPROTOCOL_PREFIX + token], { perMessageDeflate: false });
+  sockets.push(ws);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', (data: Buffer) => {
+      const f = JSON.parse(data.toString('utf8')) as { type: string; sub?: string };
+      if (f.type === 'alert') received[i]!++;
+      else if (f.type === 'gap') gaps[i]!++;
+      else if (f.type === 'subscribed') {
+        if (i < stalled) (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+        resolve();
+      }
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe' })));
+  });
+}
+
+async function main(): Promise<void> {
+  for (let i = 0; i < n; i++) await connect(i);
+  process.send!({ type: 'ready' });
+  process.on('message', (m: { type: string }) => {
+    if (m.type !== 'stop') return;
+    process.send!({ type: 'result', received, gaps }, () => {
+      for (const ws of sockets) ws.terminate();
+      process.exit(0);
+    });
+  });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,138 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { encodePayload } from '../src/codec/encode.js';
+import { loadConfig } from '../src/config/load.js';
+import { Engine } from '../src/engine.js';
+import { LatencyRecorder } from '../src/server/latency.js';
+import { startOpsServer } from '../src/server/ops-server.js';
+import { InProcessSource } from '../src/sources/in-process.js';
+import type { RawMessage } from '../src/sources/source.js';
+import type { Batch } from '../src/operators/batch.js';
+import { SyntheticShop } from '../src/synth/shop.js';
+import { table } from './report.js';
+
+/**
+ * The live stream under load. The engine is fed the synthetic shop at a fixed event rate
+ * (an `InProcessSource` paced like the demo; each message gets its entry time as it is
+ * pulled), with the ops server as its sink and N real ws subscribers in a child process.
+ * Latency is the server's own histogram: message in → alert frame handed to the socket,
+ * one record per delivery, after a warm-up. A last run has one of 100 subscribers stop
+ * reading, to show the others do not pay for it.
+ */
+export interface WsBenchOptions {
+  eventsPerSecond: number;
+  warmupMs: number;
+  measureMs: number;
+  customers: number;
+}
+
+const TOKEN = 'b'.repeat(40);
+
+function shopPayloads(count: number, customers: number): Uint8Array[] {
+  // History ending now: the validator rejects events from the future.
+  const startTs = Date.now() - 120 * 86_400_000;
+  const shop = new SyntheticShop({ seed: 9, customers, products: 3000, startTs });
+  const out: Uint8Array[] = [];
+  for (let e = shop.next(); e !== undefined && out.length < count; e = shop.next()) out.push(encodePayload(e, 'msgpack'));
+  return out;
+}
+
+function* stamped(payloads: readonly Uint8Array[]): Generator<RawMessage> {
+  for (const bytes of payloads) yield { bytes, subject: 'bench', receivedAt: performance.now() };
+}
+
+async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number): Promise<Record<string, string | number>> {
+  const config = loadConfig({
+    env: process.env,
+    overrides: { server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] } },
+  });
+  const engine = new Engine(config);
+  const ops = await startOpsServer({ config, engine });
+  const child = fork(fileURLToPath(new URL('./support/ws-subscribers.js', import.meta.url)), [ops.url, TOKEN, String(subscribers), String(stalled)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await once(child, 'message');
+  const source = new InProcessSource(stamped(payloads), { name: 'bench', batchSize: config.pipeline.batchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
+  // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
+  const graph = await LatencyRecorder.create();
+  const graphSink = { handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)) };
+  // The server's share per tick: sequencing, encoding and handing one batch's alerts to every socket.
+  const fanOut = await LatencyRecorder.create();
+  const timedOps = {
+    handle: (b: Batch) => {
+      const t = performance.now();
+      ops.sink.handle(b);
+      if (b.alerts.length > 0) fanOut.record(performance.now() - t);
+    },
+  };
+  const running = engine.run(source, { sinks: [graphSink, timedOps] });
+  await sleep(opts.warmupMs);
+  ops.latency.reset();
+  graph.reset();
+  fanOut.reset();
+  const t0 = performance.now();
+  const in0 = engine.state.counters.input;
+  const hub0 = ops.hub.totals();
+  await sleep(opts.measureMs);
+  const seconds = (performance.now() - t0) / 1000;
+  const latency = ops.latency.summary();
+  const graphLatency = graph.summary();
+  const fanOutLatency = fanOut.summary();
+  const hub = ops.hub.totals();
+  const eventsIn = engine.state.counters.input - in0;
+  child.send({ type: 'stop' });
+  const [result] = (await once(child, 'message')) as [{ received: number[]; gaps: number[] }];
+  await source.stop();
+  await running;
+  await ops.close();
+  const healthyReceived = result.received.slice(stalled).reduce((a, b) => a + b, 0);
+  return {
+    subscribers,
+    stalled,
+    'events in/s': Math.round(eventsIn / seconds),
+    'alerts/s': Math.round((hub.published - hub0.published) / seconds),
+    'delivered/s': Math.round((hub.delivered - hub0.delivered) / seconds),
+    'dropped (stalled)': hub.dropped,
+    'p50 ms': latency.p50.toFixed(3),
+    'p99 ms': latency.p99.toFixed(3),
+    'p99.9 ms': latency.p999.toFixed(3),
+    deliveries: latency.count,
+    'graph p50 ms': graphLatency.p50.toFixed(3),
+    'graph p99 ms': graphLatency.p99.toFixed(3),
+    'fan-out/tick p50 ms': fanOutLatency.p50.toFixed(3),
+    'fan-out/tick p99 ms': fanOutLatency.p99.toFixed(3),
+    'clients got (all run)': healthyReceived,
+    'stalled got': result.received.slice(0, stalled).reduce((a, b) => a + b, 0),
+    'stalled gaps': result.gaps.slice(0, stalled).reduce((a, b) => a + b, 0),
+  };
+}
+
+export async function wsBench(opts: WsBenchOptions): Promise<Record<string, string | number>[]> {
+  const needed = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs)) / 1000 * 1.5);
+  process.stderr.write(`ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
+  const payloads = shopPayloads(needed, opts.customers);
+  const rows = [];
+  for (const [subscribers, stalled] of [
+    [1, 0],
+    [10, 0],
+    [100, 0],
+    [100, 1],
+  ] as const) {
+    process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
+    rows.push(await run(opts, payloads, subscribers, stalled));
+  }
+  return rows;
+}
+
+export function printWs(rows: Record<string, string | number>[]): void {
+  process.stdout.write(table(rows) + '\n');
+  const normal = rows.find((r) => r.subscribers === 100 && r.stalled === 0);
+  const withStalled = rows.find((r) => r.subscribers === 100 && r.stalled === 1);
+  if (normal && withStalled) {
+    const a = Number(normal['p99 ms']);
+    const b = Number(withStalled['p99 ms']);
+    process.stdout.write(`p99 with one stalled subscriber of 100: ${b.toFixed(3)} ms vs ${a.toFixed(3)} ms without (${(((b - a) / a) * 100).toFixed(0)}%)\n`);
+  }
+}
