@@ -337,7 +337,7 @@ function drawBars(list, record, kind) {
 
 function drawCounts(record) {
   const list = $('alert-counts');
-  for (const type of new Set([...state.types, ...Object.keys(record)])) {
+  for (const type of new Set([...state.types, ...Object.keys(record ?? {})])) {
     let li = list.querySelector(`[data-type="${CSS.escape(type)}"]`);
     if (!li) {
       li = document.createElement('li');
@@ -347,7 +347,8 @@ function drawCounts(record) {
       li.append(span(`type type-${typeClass(type)}`, type), value);
       list.append(li);
     }
-    li.querySelector('.value').textContent = integer.format(record[type] ?? 0);
+    // Before the first kpi frame there is nothing to count: a dash, not a zero that looks like data.
+    li.querySelector('.value').textContent = record === null ? '–' : integer.format(record[type] ?? 0);
   }
 }
 
@@ -397,7 +398,8 @@ function makeChart(el, color, fmt) {
     cursor: { show: false },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
     axes: [
-      { ...axis, space: 80 },
+      // Whole seconds and up, as wall-clock HH:MM:SS (uPlot's default adds date lines and sub-second ticks).
+      { ...axis, space: 90, incrs: [1, 5, 10, 15, 30, 60, 120, 300], values: (_u, ticks) => ticks.map(clock) },
       { ...axis, size: 64, values: (_u, ticks) => ticks.map((v) => compact(v, v === 0 || v >= 100 ? integer : fmt)) },
     ],
     series: [{}, { stroke: color, width: 2, fill: `${color}22`, points: { show: false } }],
@@ -405,6 +407,12 @@ function makeChart(el, color, fmt) {
   const chart = new globalThis.uPlot(opts, [[], []], el);
   new ResizeObserver(() => chart.setSize({ width: el.clientWidth, height: el.clientHeight || 140 })).observe(el);
   return chart;
+}
+
+const clockFormat = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+
+function clock(seconds) {
+  return clockFormat.format(new Date(seconds * 1000));
 }
 
 function compact(v, fmt) {
@@ -610,7 +618,7 @@ function gapNotice(f) {
 // --- start --------------------------------------------------------------------------------
 
 setTypes(DEFAULT_TYPES);
-drawCounts({});
+drawCounts(null);
 wireFilters();
 addEventListener('offline', onOffline);
 addEventListener('online', onOnline);
