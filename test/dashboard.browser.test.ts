@@ -76,6 +76,8 @@ interface Row {
   seq: number;
   type: string;
   severity: string;
+  score: number;
+  segment: string;
   customer: string;
   reasons: string[];
 }
@@ -87,6 +89,8 @@ async function rows(page: Page): Promise<Row[]> {
       seq: Number(tr.getAttribute('data-seq')),
       type: tr.getAttribute('data-type') ?? '',
       severity: tr.getAttribute('data-severity') ?? '',
+      score: Number(tr.querySelector('.num')?.textContent),
+      segment: tr.querySelector('.segment')?.textContent ?? '',
       customer: tr.querySelector('.customer')?.textContent ?? '',
       reasons: [...tr.querySelectorAll('[data-testid="alert-reasons"] li')].map((li) => li.textContent ?? ''),
     })),
@@ -160,7 +164,15 @@ describe('the live dashboard in headless Chromium', () => {
     const top = shown[0]!;
     const held = ops.hub.ring.after(top.seq - 1).alerts[0]!;
     expect(held.seq).toBe(top.seq);
-    expect(top).toEqual({ seq: held.seq, type: held.alert.type, severity: held.alert.severity, customer: held.alert.customerId, reasons: held.alert.reasons });
+    expect(top).toEqual({
+      seq: held.seq,
+      type: held.alert.type,
+      severity: held.alert.severity,
+      score: Number(held.alert.score.toFixed(2)),
+      segment: held.alert.segment ?? '–',
+      customer: held.alert.customerId,
+      reasons: held.alert.reasons,
+    });
     // The counts tile shows the engine's counts: some, and never more than it has emitted by now.
     const cartCount = await number(page, `alert-count-${FILTER_TYPE}`);
     expect(cartCount).toBeGreaterThan(0);
@@ -198,6 +210,35 @@ describe('the live dashboard in headless Chromium', () => {
     expect(after.every((r) => r.type === FILTER_TYPE)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-filtered.png') });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('filters by minimum severity and score, and by segment, on the server', async () => {
+    const page = await browser.newPage();
+    const sent = recordSentFrames(page);
+    await page.goto(`${ops.url}/#token=${TOKEN}`);
+    await status(page, 'connected');
+    await expect.poll(async () => (await rows(page)).filter((r) => r.segment !== '–').length, { timeout: 30_000 }).toBeGreaterThan(0);
+
+    await page.selectOption('[data-testid="filter-min-severity"]', 'warning');
+    await page.fill('[data-testid="filter-min-score"]', '0.5');
+    await page.click('[data-testid="filter-apply"]');
+    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toMatchObject({ type: 'subscribe', filter: { minSeverity: 'warning', minScore: 0.5 } });
+    await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const strong = await rows(page);
+    expect(strong.every((r) => (r.severity === 'warning' || r.severity === 'critical') && r.score >= 0.5)).toBe(true);
+
+    // The segment most alerts in the server's ring carry (so the replay has some to show).
+    const bySegment = new Map<string, number>();
+    for (const { alert } of ops.hub.ring.after(0).alerts) if (alert.segment !== null) bySegment.set(alert.segment, (bySegment.get(alert.segment) ?? 0) + 1);
+    const segment = [...bySegment].sort((a, b) => b[1] - a[1])[0]![0];
+    await page.click('[data-testid="filter-reset"]');
+    await expect.poll(async () => page.locator(`[data-testid="filter-segment"] option[value="${segment}"]`).count(), { timeout: 30_000 }).toBe(1);
+    await page.selectOption('[data-testid="filter-segment"]', segment);
+    await page.click('[data-testid="filter-apply"]');
+    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toEqual(expect.objectContaining({ type: 'subscribe', filter: { segments: [segment] } }));
+    await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect((await rows(page)).every((r) => r.segment === segment)).toBe(true);
     await page.close();
   });
 
