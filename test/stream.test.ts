@@ -7,6 +7,7 @@ import type { Batch } from '../src/operators/batch.js';
 import type { AlertFilter } from '../src/server/alert-filter.js';
 import { closeCodes, kpiFrame, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type ServerFrame } from '../src/server/frames.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
+import { wsMessage } from '../src/server/wire.js';
 import { InProcessSource } from '../src/sources/in-process.js';
 import type { RawMessage } from '../src/sources/source.js';
 import { SyntheticShop } from '../src/synth/shop.js';
@@ -348,6 +349,25 @@ describe('resume past the ring, slow consumers and dead peers', () => {
       await alive.close();
     } finally {
       await rig.server.close();
+    }
+  });
+});
+
+describe('ready-made WebSocket messages', () => {
+  it('ws itself reads back every length class of wsMessage, text and binary', async () => {
+    // ws's own frame parser (exported by the package, absent from its type declarations).
+    const { Receiver } = (await import('ws')) as unknown as {
+      Receiver: new (o: { isServer: boolean; maxPayload: number }) => import('node:stream').Writable;
+    };
+    for (const n of [0, 1, 125, 126, 127, 65_535, 65_536, 200_001]) {
+      for (const binary of [false, true]) {
+        const payload = Buffer.alloc(n, binary ? 0xab : 0x61);
+        const receiver = new Receiver({ isServer: false, maxPayload: 1 << 20 });
+        const got = new Promise<[Buffer, boolean]>((resolve) => receiver.on('message', (d: Buffer, b: boolean) => resolve([d, b])));
+        receiver.write(wsMessage(payload, binary));
+        const [data, isBinary] = await got;
+        expect([data.length, isBinary, data.equals(payload)], `${n} ${binary}`).toEqual([n, binary, true]);
+      }
     }
   });
 });

@@ -6,6 +6,9 @@ import type { Principal } from './auth.js';
 import { closeCodes, type ServerFrame } from './frames.js';
 import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
 
+/** WebSocket.OPEN; ws's constants live on the class, which this module does not otherwise need. */
+const OPEN = 1;
+
 export interface BufferLimits {
   /** Past this many bytes queued, alerts are dropped and a gap is sent instead. */
   readonly softBufferBytes: number;
@@ -47,7 +50,10 @@ export class Connection {
 
   constructor(
     readonly ws: WebSocket,
-    /** The TCP socket under `ws`, corked around a tick so a tick's frames leave in few writes. */
+    /**
+     * The TCP socket under `ws`: frames are written to it ready-made (`wire.ts`), and it is
+     * corked around a tick so a tick's frames leave in few writes.
+     */
     readonly socket: Socket,
     readonly principal: Principal,
     readonly encoding: Encoding,
@@ -95,8 +101,8 @@ export class Connection {
       this.stats.dropped++;
       return false;
     }
-    const f = frames.frame(this.encoding, sub.id);
-    this.ws.send(f.data, { binary: f.binary });
+    if (this.ws.readyState !== OPEN) return false;
+    this.socket.write(frames.frame(this.encoding, sub.id).bytes);
     this.stats.delivered++;
     return true;
   }
@@ -123,7 +129,7 @@ export class Connection {
       this.tooSlow();
       return;
     }
-    this.ws.send(wire.data, { binary: wire.binary });
+    if (this.ws.readyState === OPEN) this.socket.write(wire.bytes);
   }
 
   private tooSlow(): void {

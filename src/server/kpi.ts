@@ -17,13 +17,26 @@ export class KpiTracker {
   private readonly revenue = new Float64Array(SECONDS);
   private readonly funnel = FUNNEL.map(() => new Float64Array(SECONDS));
   private lastInput = 0;
-  private lastAt = performance.now();
+  private lastAt: number;
+  private rate = 0;
 
   constructor(
     private readonly state: EngineState,
     private readonly latency: LatencyRecorder,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.lastAt = now();
+  }
+
+  /** Once a kpi period, whether or not anyone is connected: the input rate over the period. */
+  tick(): void {
+    const now = this.now();
+    const input = this.state.counters.input;
+    const elapsed = now - this.lastAt;
+    if (elapsed > 0) this.rate = Math.max(0, ((input - this.lastInput) * 1000) / elapsed);
+    this.lastInput = input;
+    this.lastAt = now;
+  }
 
   observe(batch: Batch): void {
     const { outcome, events } = batch;
@@ -57,17 +70,13 @@ export class KpiTracker {
     const now = this.now();
     const sec = Math.floor(now / 1000);
     const c = this.state.counters;
-    const elapsed = now - this.lastAt;
-    const eventsPerSecond = elapsed > 0 ? ((c.input - this.lastInput) * 1000) / elapsed : 0;
-    this.lastInput = c.input;
-    this.lastAt = now;
     const wm = this.state.watermark.watermark;
     const [views, carts, checkouts, purchases] = this.funnel.map((f) => this.lastMinute(f, sec)) as [number, number, number, number];
     return {
       type: 'kpi',
       at: Date.now(),
       eventTime: Number.isFinite(wm) ? wm : null,
-      eventsPerSecond: Math.max(0, eventsPerSecond),
+      eventsPerSecond: this.rate,
       revenuePerMinute: this.lastMinute(this.revenue, sec),
       outcomes: { applied: c.applied, duplicate: c.duplicate, late: c.late, rejected: c.rejected },
       funnel: { views, carts, checkouts, purchases },

@@ -150,7 +150,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   });
 
   const timers = [
-    setInterval(() => hub.broadcast(kpi.frame()), cfg.kpiIntervalMs),
+    setInterval(() => {
+      kpi.tick();
+      // The frame counts segments over all of state: built only when someone will read it.
+      if (hub.connections.size > 0) hub.broadcast(kpi.frame());
+    }, cfg.kpiIntervalMs),
     setInterval(() => hub.heartbeat(), cfg.heartbeatMs),
     setInterval(() => hub.pingAll(), cfg.pingIntervalMs),
   ];

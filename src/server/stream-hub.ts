@@ -109,7 +109,9 @@ export class StreamHub {
     const frames: AlertFrames[] = new Array(alerts.length);
     for (let i = 0; i < alerts.length; i++) frames[i] = new AlertFrames(this.ring.push(alerts[i]!));
     this.counters.published += alerts.length;
-    if (this.scratch.length < alerts.length * 4) this.scratch = new Int32Array(alerts.length * 4);
+    // Indices of the alerts delivered to one connection this tick (one per matching subscription).
+    const most = alerts.length * this.limits.maxSubscriptions;
+    if (this.scratch.length < most) this.scratch = new Int32Array(most);
     for (const conn of this.connections) {
       if (conn.closing || conn.subs.size === 0) continue;
       let n = 0;
@@ -117,7 +119,7 @@ export class StreamHub {
       for (const sub of conn.subs.values()) {
         for (let i = 0; i < frames.length; i++) {
           if (!sub.matches(alerts[i]!)) continue;
-          if (conn.offer(sub, frames[i]!) && n < this.scratch.length) this.scratch[n++] = i;
+          if (conn.offer(sub, frames[i]!)) this.scratch[n++] = i;
         }
       }
       conn.flushGaps();

@@ -5,15 +5,39 @@ import type { ServerFrame } from './frames.js';
 /** How a connection's frames travel: JSON text frames, or msgpack binary frames (subprotocol vigil.v1.msgpack). */
 export type Encoding = 'json' | 'msgpack';
 
+/** A server frame as the bytes of one complete WebSocket message (header and payload). */
 export interface WireFrame {
-  readonly data: Buffer;
-  readonly binary: boolean;
+  readonly bytes: Buffer;
 }
 
 export function encodeFrame(frame: ServerFrame, encoding: Encoding): WireFrame {
-  return encoding === 'json'
-    ? { data: Buffer.from(JSON.stringify(frame)), binary: false }
-    : { data: Buffer.from(msgpackEncode(frame)), binary: true };
+  return encoding === 'json' ? { bytes: wsMessage(Buffer.from(JSON.stringify(frame)), false) } : { bytes: wsMessage(Buffer.from(msgpackEncode(frame)), true) };
+}
+
+/**
+ * One unmasked, unfragmented WebSocket message (RFC 6455 §5.2): FIN and the opcode, then
+ * the payload length in 7, 7+16 or 7+64 bits. Server frames are never masked, so these
+ * bytes are the same for every connection: a frame is built once per tick and written to
+ * each socket as it is, where `ws.send` would frame it again, header and all, per socket.
+ * With permessage-deflate off, ws writes its own frames straight to the socket too, so the
+ * order of everything a connection is sent is the order of the writes.
+ */
+export function wsMessage(payload: Buffer, binary: boolean): Buffer {
+  const n = payload.length;
+  const headerLength = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(headerLength + n);
+  out[0] = 0x80 | (binary ? 0x2 : 0x1);
+  if (n < 126) out[1] = n;
+  else if (n < 65_536) {
+    out[1] = 126;
+    out.writeUInt16BE(n, 2);
+  } else {
+    out[1] = 127;
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    out.writeUInt32BE(n >>> 0, 6);
+  }
+  payload.copy(out, headerLength);
+  return out;
 }
 
 /**
@@ -32,7 +56,7 @@ export class AlertFrames {
     const key = encoding === 'json' ? 'j' + sub : 'm' + sub;
     let f = this.frames.get(key);
     if (f === undefined) {
-      f = encoding === 'json' ? { data: this.jsonFrame(sub), binary: false } : { data: this.msgpackFrame(sub), binary: true };
+      f = { bytes: encoding === 'json' ? wsMessage(this.jsonFrame(sub), false) : wsMessage(this.msgpackFrame(sub), true) };
       this.frames.set(key, f);
     }
     return f;

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import type { AlertOf } from '../src/alerts/alert.js';
+import { encodePayload } from '../src/codec/encode.js';
+import { Outcome } from '../src/operators/batch.js';
+import { orderRevenue } from '../src/schema/event.js';
+import { KpiTracker } from '../src/server/kpi.js';
+import { LatencyRecorder } from '../src/server/latency.js';
+import type { RawMessage } from '../src/sources/source.js';
+import { SyntheticShop } from '../src/synth/shop.js';
+import { runMessages, testConfig } from './support/engine-harness.js';
+
+/**
+ * The kpi frame's per-minute figures against brute force: batches of a real engine run are
+ * observed at chosen processing times, and the last-minute funnel and revenue must equal
+ * the sums over exactly the batches observed in the 60 one-second buckets before the frame.
+ */
+describe('kpi summary', () => {
+  it('funnel and revenue of the last minute equal a brute-force sum over the batches in it', async () => {
+    const shop = new SyntheticShop({ seed: 8, customers: 300, products: 200, startTs: Date.UTC(2025, 0, 1), endTs: Date.UTC(2025, 1, 1) });
+    const messages = [];
+    for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt: 0 });
+    const { engine, batches } = await runMessages(testConfig(), messages, { batchSize: 31 });
+    expect(batches.length).toBeGreaterThan(200);
+    let clock = 0;
+    const latency = await LatencyRecorder.create();
+    const kpi = new KpiTracker(engine.state, latency, () => clock);
+    const seenAt: number[] = [];
+    // Irregular steps, with a pause longer than a minute in the middle.
+    batches.forEach((b, i) => {
+      clock += i === Math.floor(batches.length / 2) ? 75_000 : 137 + (i % 7) * 211;
+      seenAt.push(clock);
+      kpi.observe(b);
+    });
+    for (const extra of [0, 20_000, 59_000, 61_000]) {
+      clock = seenAt.at(-1)! + extra;
+      const frame = kpi.frame();
+      const nowSec = Math.floor(clock / 1000);
+      const want = { views: 0, carts: 0, checkouts: 0, purchases: 0 };
+      let revenue = 0;
+      batches.forEach((b, i) => {
+        if (Math.floor(seenAt[i]! / 1000) <= nowSec - 60) return;
+        b.events.forEach((e, k) => {
+          if (e === undefined || b.outcome[k] !== Outcome.applied) return;
+          if (e.type === 'product_view') want.views++;
+          else if (e.type === 'add_to_cart') want.carts++;
+          else if (e.type === 'checkout_started') want.checkouts++;
+          else if (e.type === 'purchase') {
+            want.purchases++;
+            revenue += orderRevenue(e);
+          }
+        });
+      });
+      expect(frame.funnel, `+${extra} ms`).toEqual(want);
+      expect(frame.revenuePerMinute).toBeCloseTo(revenue, 6);
+      if (extra === 0) expect(want.views).toBeGreaterThan(100);
+      if (extra === 61_000) expect(want.views).toBe(0);
+    }
+    const s = engine.state;
+    const frame = kpi.frame();
+    expect(frame.customers).toBe(s.store.size);
+    // Segment counts: the analytics' assigned segment of every customer in state, counted directly.
+    const direct: Record<string, number> = {};
+    for (const id of s.store.customerIds()) {
+      const seg = s.analytics!.segmentOf(id);
+      if (seg !== null) direct[seg] = (direct[seg] ?? 0) + 1;
+    }
+    expect(frame.segments).toEqual(direct);
+    expect(Object.keys(direct).length).toBeGreaterThan(2);
+    latency.close();
+  });
+});
+
+describe('alert entry stamps (for message-in → frame-out latency)', () => {
+  it('every alert is stamped with the entry time of the message that triggered it', async () => {
+    const shop = new SyntheticShop({ seed: 4, customers: 300, products: 200, startTs: Date.UTC(2025, 0, 1), endTs: Date.UTC(2025, 2, 1) });
+    const messages: RawMessage[] = [];
+    const orderAt = new Map<string, number>();
+    for (let e = shop.next(); e !== undefined; e = shop.next()) {
+      const receivedAt = messages.length + 1; // distinct, so a stamp names its message
+      if (e.type === 'purchase') orderAt.set(e.orderId, receivedAt);
+      messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt });
+    }
+    const { batches } = await runMessages(testConfig(), messages, { batchSize: 64 });
+    let crossSells = 0;
+    for (const b of batches) {
+      expect(b.alertEnteredAt.length).toBe(b.alerts.length);
+      const inBatch = new Set(b.messages.map((m) => m.receivedAt));
+      b.alerts.forEach((a, i) => {
+        const at = b.alertEnteredAt[i]!;
+        if (b.messages.length > 0) expect(inBatch.has(at)).toBe(true);
+        else expect(at).toBe(b.startedAt);
+        // A cross-sell is concluded at its purchase: stamped with that very message.
+        if (a.type === 'recommendation.cross_sell') {
+          expect(at).toBe(orderAt.get((a as AlertOf<'recommendation.cross_sell'>).data.orderId));
+          crossSells++;
+        }
+      });
+      // Stamps follow the batch's message order.
+      for (let i = 1; i < b.alertEnteredAt.length; i++) expect(b.alertEnteredAt[i]!).toBeGreaterThanOrEqual(b.alertEnteredAt[i - 1]!);
+    }
+    expect(crossSells).toBeGreaterThan(20);
+  });
+});
