@@ -44,6 +44,8 @@ function takeToken() {
 const state = {
   token: takeToken(),
   ws: null,
+  /** Counts connection attempts: a close handled after a newer attempt began must not retry. */
+  epoch: 0,
   attempt: 0,
   retryTimer: 0,
   silenceTimer: 0,
@@ -97,6 +99,7 @@ function connect() {
   }
   setStatus(state.attempt === 0 ? 'connecting' : 'reconnecting', state.attempt === 0 ? 'connecting' : `reconnecting (${state.attempt})`);
   let ws;
+  state.epoch++;
   try {
     ws = new WebSocket(streamUrl(), [SUBPROTOCOL, BEARER_PREFIX + state.token]);
   } catch {
@@ -108,6 +111,7 @@ function connect() {
   state.greeted = false;
   ws.onopen = () => armSilence();
   ws.onmessage = (ev) => {
+    if (ws !== state.ws) return;
     armSilence();
     let frame;
     try {
@@ -122,20 +126,31 @@ function connect() {
 
 function armSilence() {
   clearTimeout(state.silenceTimer);
-  state.silenceTimer = setTimeout(() => state.ws?.close(4000, 'silent'), SILENCE_MS);
+  state.silenceTimer = setTimeout(dropSocket, SILENCE_MS);
+}
+
+/** Stops listening to a socket and closes it, without waiting for its closing handshake. */
+function abandon(ws) {
+  ws.onopen = null;
+  ws.onmessage = null;
+  ws.onclose = null;
+  ws.close();
 }
 
 /**
- * The browser lost its network: the socket may linger silently for a while, so drop it now
- * and retry on backoff (attempts fail fast while offline); `online` retries at once.
+ * Gives up on the current socket and retries on backoff. For a connection that went quiet
+ * or a browser that lost its network: such a socket may linger for minutes before closing.
  */
-function onOffline() {
+function dropSocket() {
   const ws = state.ws;
-  if (ws === null || state.authFailed) return;
+  if (ws === null) return;
+  abandon(ws);
   onClose(ws, { code: 1006 });
-  ws.onclose = null;
-  ws.onmessage = null;
-  ws.close();
+}
+
+/** Attempts fail fast while offline; `online` retries at once instead of waiting out the backoff. */
+function onOffline() {
+  if (!state.authFailed) dropSocket();
 }
 
 /** A new `#token=` pasted into an open screen: use it, from a clean start. */
@@ -145,12 +160,8 @@ function onHashChange() {
   state.token = takeToken();
   state.authFailed = false;
   clearNotice('auth');
-  const ws = state.ws;
+  if (state.ws !== null) abandon(state.ws);
   state.ws = null;
-  if (ws !== null) {
-    ws.onclose = null;
-    ws.close();
-  }
   clearTimeout(state.silenceTimer);
   restartFeed();
   state.attempt = 0;
@@ -167,9 +178,12 @@ async function onClose(ws, ev) {
   if (ws !== state.ws) return;
   clearTimeout(state.silenceTimer);
   state.ws = null;
+  const epoch = state.epoch;
   // A refused handshake reaches a browser only as close code 1006; ask over HTTP whether
   // the token is the reason, so a wrong token says so instead of retrying for ever.
-  if (!state.greeted && (await tokenRefused())) {
+  const refused = !state.greeted && (await tokenRefused());
+  if (epoch !== state.epoch) return; // `online` or a new token started another attempt meanwhile
+  if (refused) {
     authFailed('the server refused the token');
     return;
   }
