@@ -568,6 +568,7 @@ function applyFilter(filter) {
   state.generation++;
   state.subId = `feed-${state.generation}`;
   state.filter = filter;
+  clearNotice('stream-error');
   restartFeed();
   $('filter-summary').textContent = describe(filter);
   subscribe(true); // with replay, so the feed refills from the server's recent alerts
