@@ -23,7 +23,7 @@ export default tseslint.config(
         [
           'window', 'document', 'location', 'history', 'sessionStorage', 'WebSocket', 'fetch', 'FormData',
           'URLSearchParams', 'CSS', 'ResizeObserver', 'requestAnimationFrame', 'setTimeout', 'clearTimeout',
-          'Intl', 'performance', 'addEventListener',
+          'Intl', 'performance', 'addEventListener', 'getComputedStyle',
         ].map((name) => [name, 'readonly']),
       ),
     },

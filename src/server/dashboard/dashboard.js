@@ -399,11 +399,13 @@ function pushPoint(t, eps, rev) {
 }
 
 function makeChart(el, color, fmt) {
+  // uPlot sizes in pixels; scale them with the page's rem, which grows on big screens.
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) / 16 || 1;
   const axis = {
     stroke: '#9aa4b2',
     grid: { stroke: '#263041', width: 1 },
     ticks: { stroke: '#263041', width: 1 },
-    font: '14px system-ui, sans-serif',
+    font: `${Math.round(14 * rem)}px system-ui, sans-serif`,
   };
   const opts = {
     width: el.clientWidth || 400,
@@ -413,10 +415,10 @@ function makeChart(el, color, fmt) {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
     axes: [
       // Whole seconds and up, as wall-clock HH:MM:SS (uPlot's default adds date lines and sub-second ticks).
-      { ...axis, space: 90, incrs: [1, 5, 10, 15, 30, 60, 120, 300], values: (_u, ticks) => ticks.map(clock) },
-      { ...axis, size: 64, values: (_u, ticks) => ticks.map((v) => compact(v, v === 0 || v >= 100 ? integer : fmt)) },
+      { ...axis, space: 90 * rem, size: 40 * rem, incrs: [1, 5, 10, 15, 30, 60, 120, 300], values: (_u, ticks) => ticks.map(clock) },
+      { ...axis, size: 64 * rem, values: (_u, ticks) => ticks.map((v) => compact(v, v === 0 || v >= 100 ? integer : fmt)) },
     ],
-    series: [{}, { stroke: color, width: 2, fill: `${color}22`, points: { show: false } }],
+    series: [{}, { stroke: color, width: 2 * rem, fill: `${color}22`, points: { show: false } }],
   };
   const chart = new globalThis.uPlot(opts, [[], []], el);
   new ResizeObserver(() => chart.setSize({ width: el.clientWidth, height: el.clientHeight || 140 })).observe(el);
