@@ -103,7 +103,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     'graph p99 ms': graphLatency.p99.toFixed(3),
     'fan-out/tick p50 ms': fanOutLatency.p50.toFixed(3),
     'fan-out/tick p99 ms': fanOutLatency.p99.toFixed(3),
-    'clients got (all run)': healthyReceived,
+    'frames read by clients (incl. warm-up)': healthyReceived,
     'stalled got': result.received.slice(0, stalled).reduce((a, b) => a + b, 0),
     'stalled gaps': result.gaps.slice(0, stalled).reduce((a, b) => a + b, 0),
   };

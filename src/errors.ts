@@ -22,6 +22,7 @@ export const errorCodes = {
     reject: false,
     summary: 'HTTP 429: the token already holds its maxConnections WebSocket connections, or the server holds server.maxConnections.',
   },
+  VIGIL_ERR_SERVER_INTERNAL: { reject: false, summary: 'HTTP 500: the ops server failed to answer (metrics collection or a file read failed); logged at error level.' },
   VIGIL_ERR_NOT_FOUND: { reject: false, summary: 'HTTP 404: no such path, customer or item (the message never echoes the id).' },
   VIGIL_ERR_STREAM_BAD_FRAME: {
     reject: false,

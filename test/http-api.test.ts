@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePayload } from '../src/codec/encode.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
@@ -6,6 +7,7 @@ import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import type { RawMessage } from '../src/sources/source.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
+import { refusal, StreamClient } from './support/stream-client.js';
 
 /**
  * The ops server's HTTP side over real HTTP on 127.0.0.1: the customer and item endpoints
@@ -50,11 +52,13 @@ describe('the ops HTTP API', () => {
   const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'ops', token: TOKEN, maxConnections: 2 }] } });
   let server: OpsServer;
   let ready = true;
+  const logLines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
   let engine: Awaited<ReturnType<typeof runMessages>>['engine'];
 
   beforeAll(async () => {
     engine = (await runMessages(config, messages)).engine;
-    server = await startOpsServer({ config, engine, readiness: { sourceConnected: () => ready, stateReady: () => true } });
+    server = await startOpsServer({ config, engine, readiness: { sourceConnected: () => ready, stateReady: () => true }, logger });
   });
   afterAll(() => server.close());
 
@@ -180,5 +184,21 @@ describe('the ops HTTP API', () => {
       expect(r.body, path).not.toContain('"name": "vigil"');
     }
     expect((await get(server.url, '/', {}, 'POST')).status).toBe(405);
+  });
+
+  it('logs JSON lines with levels, and even at debug no customer id, product id or token', async () => {
+    expect(await refusal(server.url, { token: 'z'.repeat(40) })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
+    const c = await StreamClient.connect(server.url, { token: TOKEN });
+    await c.subscribe({ replay: 10 });
+    await c.close();
+    const lines = logLines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(lines.every((l) => typeof l.level === 'number' && typeof l.msg === 'string')).toBe(true);
+    expect(lines.some((l) => l.msg === 'stream upgrade refused')).toBe(true);
+    const text = logLines.join('');
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain('z'.repeat(40));
+    for (const id of engine.state.store.customerIds()) expect(text.includes(id), id).toBe(false);
+    for (const p of engine.state.store.products.snapshot()) expect(text.includes(`"${p}"`), p).toBe(false);
   });
 });

@@ -200,10 +200,12 @@ describe('the live stream', () => {
   });
 
   it('refuses bad tokens, wrong origins and too many connections with plain HTTP before any WebSocket', async () => {
+    const before = rig.server.hub.connections.size;
     expect(await refusal(rig.server.url, {})).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: 'x'.repeat(32) })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: FULL.slice(0, 31) + 'g', viaSubprotocol: true })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: FULL, origin: 'http://evil.example' })).toEqual({ status: 403, code: 'VIGIL_ERR_ORIGIN' });
+    expect(rig.server.hub.connections.size).toBe(before); // no WebSocket was made for any of them
     const port = new URL(rig.server.url).port;
     const sameOrigin = await connect({ token: FULL, origin: `http://localhost:${port}`, viaSubprotocol: true });
     expect(sameOrigin.ws.protocol).toBe(SUBPROTOCOL_JSON);
@@ -304,6 +306,8 @@ describe('resume past the ring, slow consumers and dead peers', () => {
       }
       const hub = rig.server.hub;
       expect(hub.counters.closedTooSlow).toBe(1);
+      // Read the backlog now: the server cuts a 4008 connection that has not read it within 5 s.
+      tcp.resume();
       const last = await healthy.sync();
       expect(last).toBe(hub.ring.sequence);
       // Every seq, once, in order, and no gap for the healthy one.
@@ -313,7 +317,6 @@ describe('resume past the ring, slow consumers and dead peers', () => {
       expect(healthy.frames.some((f) => f.type === 'gap')).toBe(false);
       expect(hub.totals().dropped).toBeGreaterThan(0);
 
-      tcp.resume();
       expect((await stalled.closedPromise).code).toBe(closeCodes.tooSlow);
       // What the stalled client read accounts for every seq up to where it was cut: an alert, or a gap.
       let next = 1;

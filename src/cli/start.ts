@@ -126,7 +126,8 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
-      sinks: [...input.sinks, ops.sink, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      // The ops server first: its fan-out is the latency the stream measures.
+      sinks: [ops.sink, ...input.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
     });
   } finally {
     await ops.close();

@@ -8,6 +8,8 @@ import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.
 
 /** WebSocket.OPEN; ws's constants live on the class, which this module does not otherwise need. */
 const OPEN = 1;
+/** How long a connection closed with 4008 may take to read its backlog and the close frame. */
+export const TOO_SLOW_GRACE_MS = 5000;
 
 export interface BufferLimits {
   /** Past this many bytes queued, alerts are dropped and a gap is sent instead. */
@@ -135,6 +137,9 @@ export class Connection {
   private tooSlow(): void {
     if (this.closing) return;
     this.close(closeCodes.tooSlow, 'send buffer over the hard limit');
+    // The close frame waits behind the backlog. A reader that resumes soon gets both; one
+    // that does not would hold the backlog's memory until ws's own 30 s close timeout.
+    setTimeout(() => this.ws.terminate(), TOO_SLOW_GRACE_MS).unref();
     this.onTooSlow(this);
   }
 }

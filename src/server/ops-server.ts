@@ -82,7 +82,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
           res.end(text);
         },
-        () => sendError(res, 500, 'VIGIL_ERR_USAGE', 'metrics collection failed'),
+        (e: unknown) => {
+          log.error({ err: e }, 'metrics collection failed');
+          sendError(res, 500, 'VIGIL_ERR_SERVER_INTERNAL', 'metrics collection failed');
+        },
       );
       return;
     }
@@ -94,7 +97,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such path');
         }
       },
-      () => sendError(res, 500, 'VIGIL_ERR_NOT_FOUND', 'file could not be read'),
+      (e: unknown) => {
+        log.error({ err: e }, 'static file failed');
+        sendError(res, 500, 'VIGIL_ERR_SERVER_INTERNAL', 'file could not be served');
+      },
     );
   });
   server.headersTimeout = 10_000;
@@ -122,7 +128,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     socket.on('error', () => socket.destroy());
     const refuse = (code: ErrorCode, message: string) => {
       refused(code);
-      log.info({ code }, 'stream upgrade refused');
+      log.debug({ code }, 'stream upgrade refused'); // counted in vigil_http_refused_total; a flood must not flood the log
       const body = JSON.stringify({ error: { code, message } });
       socket.end(
         `HTTP/1.1 ${HTTP_STATUS[code] ?? '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
