@@ -11,9 +11,9 @@ import { printWs, wsBench } from './ws.js';
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  *   ws [--quick]     the live stream: the engine fed 20k events/s from the synthetic shop, 1, 10
- *                    and 100 ws subscribers (a child process), and 100 with one stalled; alerts
- *                    delivered/s and message-in → frame-out p50/p99/p99.9. 3 s warm-up, 15 s
- *                    measured per run (--quick: 1 s and 4 s).
+ *                    and 100 ws subscribers (a child process), and 100 with one stalled (3 pairs,
+ *                    alternated; medians); alerts delivered/s and message-in → frame-out
+ *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       break;
     case 'ws':
       printWs(
-        await wsBench({ eventsPerSecond: 20_000, warmupMs: quick ? 1000 : 3000, measureMs: quick ? 4000 : 15_000, customers: quick ? 5000 : 20_000 }),
+        await wsBench({ eventsPerSecond: 20_000, stalledPairs: quick ? 1 : 3, warmupMs: quick ? 1000 : 3000, measureMs: quick ? 4000 : 15_000, customers: quick ? 5000 : 20_000 }),
       );
       break;
     default:

@@ -29,6 +29,10 @@ export const errorCodes = {
     summary: 'Stream error frame: a client frame that is not JSON (or msgpack), or does not match the protocol; the path says where. Repeated past server.maxBadFrames, the connection closes with 4002.',
   },
   VIGIL_ERR_STREAM_FORBIDDEN_TYPE: { reject: false, summary: 'Stream error frame: a subscription asked for an alert type the token may not see.' },
+  VIGIL_ERR_STREAM_RATE_LIMITED: {
+    reject: false,
+    summary: 'Stream error frame: the connection sent more than server.clientFramesPerSecond frames (bursts of twice that); the frame was ignored and counts as malformed.',
+  },
   VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION: {
     reject: false,
     summary: 'Stream error frame: unsubscribe named no open subscription, or subscribe would exceed server.maxSubscriptions.',

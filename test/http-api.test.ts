@@ -184,6 +184,9 @@ describe('the ops HTTP API', () => {
       expect(r.body, path).not.toContain('"name": "vigil"');
     }
     expect((await get(server.url, '/', {}, 'POST')).status).toBe(405);
+    // A request target that does not parse as a URL is a 400, not a crash.
+    for (const path of ['//[', 'http://%zz/']) expect((await get(server.url, path)).status, path).toBe(400);
+    expect((await get(server.url, '/livez')).status).toBe(200);
   });
 
   it('logs JSON lines with levels, and even at debug no customer id, product id or token', async () => {

@@ -247,6 +247,18 @@ describe('the live stream', () => {
     expect((await big.closedPromise).code).toBe(closeCodes.messageTooBig);
   });
 
+  it('rations client frames: a burst past twice clientFramesPerSecond is refused, then closed as malformed', async () => {
+    const c = await connect({ token: FULL });
+    for (let i = 0; i < 40; i++) c.send({ type: 'ping', nonce: String(i) });
+    expect((await c.closedPromise).code).toBe(closeCodes.protocolError);
+    const pongs = c.frames.filter((f) => f.type === 'pong').length;
+    const limited = c.frames.filter((f) => f.type === 'error' && f.code === 'VIGIL_ERR_STREAM_RATE_LIMITED').length;
+    // Burst of 2 × 10; refill during the burst is a fraction of a frame unless the machine stalls.
+    expect(pongs).toBeGreaterThanOrEqual(20);
+    expect(pongs).toBeLessThan(40);
+    expect(limited).toBe(3); // maxBadFrames
+  });
+
   it('keeps processing and delivering after all of that', async () => {
     const c = await connect({ token: FULL });
     await c.subscribe({});

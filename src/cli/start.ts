@@ -22,6 +22,8 @@ export interface StartOptions {
   readonly port?: string | number | undefined;
   /** Stop after this many wall-clock ms (tests); otherwise run until SIGINT/SIGTERM. */
   readonly runForMs?: number;
+  /** Stops like SIGINT when aborted (tests, embedding). */
+  readonly signal?: AbortSignal;
   readonly out?: NodeJS.WritableStream;
 }
 
@@ -65,11 +67,19 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
       ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.batchSize })
       : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.batchSize });
   const deadLetters = new DeadLetterSink(nc, nats.deadLetterPrefix);
+  // For /readyz: down from a disconnect until the client has reconnected (it retries forever).
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') connected = false;
+      else if (s.type === 'reconnect') connected = true;
+    }
+  })();
   out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason> (Ctrl-C stops)\n`);
   return {
     source,
     sinks: [deadLetters],
-    connected: () => !nc.isClosed(),
+    connected: () => connected && !nc.isClosed(),
     status: () => ` | dead letters ${compact(deadLetters.published)}`,
     close: () => nc.drain(),
   };
@@ -123,6 +133,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const stop = () => (stopping ??= source.stop());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  opts.signal?.addEventListener('abort', stop, { once: true });
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
     await engine.run(source, {
@@ -136,6 +147,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     if (timer) clearTimeout(timer);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    opts.signal?.removeEventListener('abort', stop);
   }
   const c = engine.state.counters;
   out.write(`alerts: ${JSON.stringify(engine.state.alerts?.emitted ?? {})}\n`);

@@ -69,9 +69,14 @@ const serverConfig = z
     maxConnections: z.number().int().min(1).max(100_000),
     /** Subscriptions one connection may hold. */
     maxSubscriptions: z.number().int().min(1).max(64),
+    /**
+     * Client frames a connection may send per second (a burst of twice this is allowed): a
+     * resume or replay costs the engine's thread a scan of the ring, so they are rationed.
+     */
+    clientFramesPerSecond: z.number().int().min(1).max(1000),
     /** Malformed client frames tolerated (each answered with an error frame) before a close with 4002. */
     maxBadFrames: z.number().int().min(1).max(1000),
-    /** pino level; VIGIL_LOG_LEVEL overrides it. */
+    /** pino level of the ops server's logs (stderr); `VIGIL_SERVER__LOG_LEVEL=debug` in the environment. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
   .refine((s) => s.hardBufferBytes > s.softBufferBytes, { message: 'must exceed softBufferBytes', path: ['hardBufferBytes'] });

@@ -45,6 +45,9 @@ export class Connection {
   readonly subs = new Map<string, Subscription>();
   readonly scope: ReadonlySet<AlertType>;
   badFrames = 0;
+  /** Client frames the connection may still send now (a token bucket, refilled per second). */
+  private allowance: number;
+  private allowanceAt = performance.now();
   /** Answered the last ping. */
   alive = true;
   closing = false;
@@ -59,10 +62,21 @@ export class Connection {
     readonly socket: Socket,
     readonly principal: Principal,
     readonly encoding: Encoding,
-    private readonly limits: BufferLimits,
+    private readonly limits: BufferLimits & { readonly clientFramesPerSecond: number },
     private readonly onTooSlow: (c: Connection) => void,
   ) {
     this.scope = new Set(principal.types);
+    this.allowance = 2 * limits.clientFramesPerSecond;
+  }
+
+  /** Takes one client frame from the allowance; false when it is spent. */
+  admitClientFrame(now = performance.now()): boolean {
+    const rate = this.limits.clientFramesPerSecond;
+    this.allowance = Math.min(2 * rate, this.allowance + ((now - this.allowanceAt) * rate) / 1000);
+    this.allowanceAt = now;
+    if (this.allowance < 1) return false;
+    this.allowance--;
+    return true;
   }
 
   subscribe(id: string, filter: AlertFilter): Subscription {

@@ -36,6 +36,7 @@ export const streamErrorCodes = [
   'VIGIL_ERR_STREAM_BAD_FRAME',
   'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
   'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
+  'VIGIL_ERR_STREAM_RATE_LIMITED',
 ] as const satisfies readonly ErrorCode[];
 export type StreamErrorCode = (typeof streamErrorCodes)[number];
 
@@ -59,7 +60,7 @@ export type ClientFrame = z.infer<typeof clientFrame>;
 export type SubscribeFrame = z.infer<typeof subscribeFrame>;
 
 export const latencySummary = z.strictObject({
-  /** Message in → frame handed to the socket, milliseconds, since the process started. */
+  /** Message in → alert frame handed to the socket, per live delivery, milliseconds, since the server started. */
   p50: z.number().min(0),
   p99: z.number().min(0),
   p999: z.number().min(0),

@@ -41,6 +41,9 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
+/** Sockets for plain HTTP (API, metrics, files) beside `server.maxConnections` stream connections. */
+const HTTP_SOCKETS = 256;
+
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_AUTH: '401 Unauthorized',
   VIGIL_ERR_ORIGIN: '403 Forbidden',
@@ -71,7 +74,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const files = new StaticFiles();
 
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (url === undefined) {
+      sendError(res, 400, 'VIGIL_ERR_USAGE', 'the request target is not a valid path');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET', { Allow: 'GET, HEAD' });
       return;
@@ -105,6 +112,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // TCP connections in all: the stream's cap plus room for HTTP requests; past it Node closes new ones at once.
+  server.maxConnections = cfg.maxConnections + HTTP_SOCKETS;
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -135,7 +144,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           `${code === 'VIGIL_ERR_AUTH' ? 'WWW-Authenticate: Bearer\r\n' : ''}Connection: close\r\n\r\n${body}`,
       );
     };
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)?.pathname;
     if (path !== '/v1/stream') return refuse('VIGIL_ERR_NOT_FOUND', 'the stream is at /v1/stream');
     if (!origins.allows(req.headers.origin)) return refuse('VIGIL_ERR_ORIGIN', errorCodes.VIGIL_ERR_ORIGIN.summary);
     const principal: Principal | undefined = tokens.authenticate(presentedToken(req));
@@ -213,4 +222,13 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         log.flush();
       })()),
   };
+}
+
+/** The request target as a URL, or undefined when it does not parse (`//[`): never a throw in a handler. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }

@@ -30,7 +30,7 @@ export interface HubCounters {
   badFrames: number;
 }
 
-type HubLimits = Pick<ServerConfig, 'ringCapacity' | 'softBufferBytes' | 'hardBufferBytes' | 'maxSubscriptions' | 'maxBadFrames'>;
+type HubLimits = Pick<ServerConfig, 'ringCapacity' | 'softBufferBytes' | 'hardBufferBytes' | 'maxSubscriptions' | 'maxBadFrames' | 'clientFramesPerSecond'>;
 
 /**
  * The live stream's fan-out. Each processed batch becomes one tick: its deliverable alerts
@@ -166,6 +166,10 @@ export class StreamHub {
 
   private onClientFrame(conn: Connection, data: RawData, isBinary: boolean): void {
     if (conn.closing) return;
+    if (!conn.admitClientFrame()) {
+      this.refuse(conn, 'VIGIL_ERR_STREAM_RATE_LIMITED', 'too many frames: slow down', undefined, true);
+      return;
+    }
     let value: unknown;
     try {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
