@@ -227,7 +227,7 @@ describe('the live dashboard in headless Chromium', () => {
     await page.close();
   });
 
-  it('filters by minimum severity and score, and by segment, on the server', async () => {
+  it('filters by minimum severity and score, and by segment, on the server, and paces quick changes', async () => {
     const { page, sent, errors } = await openDashboard();
 
     await page.selectOption('[data-testid="filter-min-severity"]', 'warning');
@@ -249,6 +249,21 @@ describe('the live dashboard in headless Chromium', () => {
     await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toEqual(expect.objectContaining({ type: 'subscribe', filter: { segments: [segment] } }));
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
     expect((await rows(page)).every((r) => r.segment === segment)).toBe(true);
+
+    // Twenty clicks on Apply in one go (one task): the page coalesces them into one change,
+    // inside the server's ration of client frames, and keeps its connection.
+    await page.click('[data-testid="filter-reset"]');
+    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toEqual({ type: 'subscribe', id: expect.any(String), replay: expect.any(Number) });
+    await page.check('[data-testid="filter-type-recommendation.cross_sell"]');
+    const states = await recordStates(page);
+    const before = sent.length;
+    await page.evaluate(`for (let i = 0; i < 20; i++) document.querySelector('[data-testid="filter-apply"]').click()`);
+    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toMatchObject({ type: 'subscribe', filter: { types: ['recommendation.cross_sell'] } });
+    await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(sent.slice(before).map((f) => f.type)).toEqual(['unsubscribe', 'subscribe']);
+    expect((await rows(page)).every((r) => r.type === 'recommendation.cross_sell')).toBe(true);
+    expect(await states()).toEqual([]);
+    expect(await page.locator('[data-testid="notice-stream-error"]').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

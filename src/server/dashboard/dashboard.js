@@ -11,6 +11,12 @@ const MAX_ROWS = 200;
 /** Alerts asked for when a subscription starts fresh, so the feed is not empty. */
 const REPLAY = 100;
 const MAX_GAP_NOTICES = 3;
+/**
+ * Filter changes are applied at most this often (each is an unsubscribe and a subscribe),
+ * the latest winning: the server rations client frames and closes a connection that keeps
+ * exceeding the ration, so quick clicks must not cost the screen its connection.
+ */
+const MIN_APPLY_GAP_MS = 500;
 /** Chart history: about five minutes. */
 const HISTORY_SECONDS = 300;
 /** No frame for this long (heartbeats included) means the connection is dead. */
@@ -587,13 +593,26 @@ function restartFeed() {
   clearNotice('gap');
 }
 
+const pacing = { timer: 0, lastAt: -Infinity, next: null };
+
+function requestFilter(filter) {
+  pacing.next = filter;
+  clearTimeout(pacing.timer);
+  const wait = Math.max(0, pacing.lastAt + MIN_APPLY_GAP_MS - performance.now());
+  pacing.timer = setTimeout(() => {
+    pacing.lastAt = performance.now();
+    applyFilter(pacing.next);
+  }, wait);
+}
+
 function wireFilters() {
   const form = $('filter-form');
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    applyFilter(readFilter(form));
+    requestFilter(readFilter(form));
   });
-  form.addEventListener('reset', () => setTimeout(() => applyFilter({}), 0));
+  // The form's fields are reset after this event, so the empty filter is requested, not read.
+  form.addEventListener('reset', () => requestFilter({}));
 }
 
 // --- notices ------------------------------------------------------------------------------
