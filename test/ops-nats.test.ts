@@ -27,9 +27,12 @@ describe('readiness on NATS', () => {
     const running = startDemo({ natsUrl: nats.url, mode: 'core', port: 0, out, signal: abort.signal });
     try {
       await expect.poll(() => /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\//m.exec(text)?.[1], { timeout: 10_000 }).toBeDefined();
-      const url = /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\//m.exec(text)![1]!;
-      const status = async (path: string) => (await fetch(url + path)).status;
+      const [, url, token] = /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)$/m.exec(text)!;
+      const status = async (path: string, headers: Record<string, string> = {}) => (await fetch(url + path, { headers })).status;
       expect(await status('/readyz')).toBe(200);
+      // The printed one-time token is the one the server accepts (404: authenticated, no such customer).
+      expect(await status('/v1/customers/nobody')).toBe(401);
+      expect(await status('/v1/customers/nobody', { authorization: `Bearer ${token}` })).toBe(404);
       const restarting = nats.restart(3000);
       await expect.poll(() => status('/readyz'), { timeout: 2500, interval: 50 }).toBe(503);
       expect(await status('/livez')).toBe(200);

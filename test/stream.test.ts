@@ -242,6 +242,12 @@ describe('the live stream', () => {
     expect((await c.closedPromise).code).toBe(closeCodes.protocolError);
     expect(errors().at(-1)!.code).toBe('VIGIL_ERR_STREAM_BAD_FRAME');
 
+    // On a msgpack connection, a binary frame that is not msgpack.
+    const mp = await connect({ token: FULL, msgpack: true });
+    mp.ws.send(Buffer.from([0xc1, 0x00]));
+    const mpError = await mp.next((f): f is Extract<ServerFrame, { type: 'error' }> => f.type === 'error');
+    expect([mpError.code, mpError.message]).toEqual(['VIGIL_ERR_STREAM_BAD_FRAME', 'frame is not msgpack']);
+
     const big = await connect({ token: FULL });
     big.ws.send(JSON.stringify({ type: 'ping', nonce: 'x'.repeat(5000) }));
     expect((await big.closedPromise).code).toBe(closeCodes.messageTooBig);
@@ -352,7 +358,7 @@ describe('resume past the ring, slow consumers and dead peers', () => {
   });
 
   it('terminates a peer that stops answering pings; one that answers stays', async () => {
-    const rig = new Rig([], serverConfig({ pingIntervalMs: 150 }));
+    const rig = new Rig([], serverConfig({ pingIntervalMs: 1000 })); // generous: the live client must answer within one period
     await rig.start();
     try {
       const alive = await StreamClient.connect(rig.server.url, { token: FULL });

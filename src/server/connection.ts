@@ -21,6 +21,11 @@ export interface BufferLimits {
 /** One subscription of a connection: its name, its compiled filter, and what it skipped this tick. */
 export interface Subscription {
   readonly id: string;
+  /**
+   * Equal for subscriptions that match the same alerts with the same frames (encoding, id,
+   * filter as sent, token scope): within a tick they can share one run of bytes.
+   */
+  readonly key: string;
   readonly matches: (alert: Alert) => boolean;
   /** Sequences dropped for a full buffer since the last gap frame: [from, to], or from = 0. */
   gapFrom: number;
@@ -82,7 +87,8 @@ export class Connection {
   subscribe(id: string, filter: AlertFilter): Subscription {
     const match = matcher(filter);
     const scope = this.scope;
-    const sub: Subscription = { id, matches: (a) => scope.has(a.type) && match(a), gapFrom: 0, gapTo: 0 };
+    const key = [this.encoding, id, JSON.stringify(filter), [...scope].sort().join(',')].join('\u0000');
+    const sub: Subscription = { id, key, matches: (a) => scope.has(a.type) && match(a), gapFrom: 0, gapTo: 0 };
     this.subs.set(id, sub);
     return sub;
   }
@@ -120,6 +126,20 @@ export class Connection {
     if (this.ws.readyState !== OPEN) return false;
     this.socket.write(frames.frame(this.encoding, sub.id).bytes);
     this.stats.delivered++;
+    return true;
+  }
+
+  /**
+   * A tick's alert frames for this connection's one subscription, as one run of bytes shared
+   * with every connection subscribed alike. Sent only if all of it fits under the soft
+   * limit, when sending them one by one would have sent each; otherwise false, and the
+   * caller offers them one by one (which drops, gaps or closes as needed).
+   */
+  deliverRun(bytes: Buffer, count: number): boolean {
+    if (this.closing || this.ws.readyState !== OPEN) return false;
+    if (this.ws.bufferedAmount + bytes.length > this.limits.softBufferBytes) return false;
+    this.socket.write(bytes);
+    this.stats.delivered += count;
     return true;
   }
 

@@ -112,8 +112,32 @@ export class StreamHub {
     // Indices of the alerts delivered to one connection this tick (one per matching subscription).
     const most = alerts.length * this.limits.maxSubscriptions;
     if (this.scratch.length < most) this.scratch = new Int32Array(most);
+    // Connections with one subscription (a wall screen, a dashboard) mostly share a few
+    // filters: their tick is built once per filter and written to each as one buffer.
+    const runs = new Map<string, { bytes: Buffer; indices: number[] }>();
     for (const conn of this.connections) {
       if (conn.closing || conn.subs.size === 0) continue;
+      if (conn.subs.size === 1) {
+        const sub: Subscription = conn.subs.values().next().value!;
+        let run = runs.get(sub.key);
+        if (run === undefined) {
+          const indices: number[] = [];
+          const parts: Buffer[] = [];
+          for (let i = 0; i < frames.length; i++) {
+            if (!sub.matches(alerts[i]!)) continue;
+            indices.push(i);
+            parts.push(frames[i]!.frame(conn.encoding, sub.id).bytes);
+          }
+          run = { bytes: Buffer.concat(parts), indices };
+          runs.set(sub.key, run);
+        }
+        if (run.indices.length === 0) continue;
+        if (conn.deliverRun(run.bytes, run.indices.length)) {
+          const handed = performance.now();
+          for (const i of run.indices) this.latency.record(handed - (enteredAt[i] ?? now));
+          continue;
+        }
+      }
       let n = 0;
       conn.socket.cork();
       for (const sub of conn.subs.values()) {
