@@ -13,4 +13,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The dashboard is a plain browser module served as-is (no bundler), so it sees the
+    // browser's globals, and uPlot's from the script tag before it.
+    files: ['src/server/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window', 'document', 'location', 'history', 'sessionStorage', 'WebSocket', 'fetch', 'FormData',
+          'URLSearchParams', 'CSS', 'ResizeObserver', 'requestAnimationFrame', 'setTimeout', 'clearTimeout',
+          'Intl', 'performance', 'addEventListener', 'getComputedStyle',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );
