@@ -304,6 +304,50 @@ describe('resume past the ring, slow consumers and dead peers', () => {
     }
   });
 
+  it('a resume far larger than the send buffer is paced by the reader: every held alert, in order, no gap, then live', async () => {
+    const soft = 16 * 1024;
+    const rig = new Rig([], serverConfig({ softBufferBytes: soft, hardBufferBytes: 2 * soft }));
+    await rig.start();
+    try {
+      for (const b of source.batches) rig.server.sink.handle(b);
+      const total = source.published.length;
+      const c = await StreamClient.connect(rig.server.url, { token: FULL });
+      const tcp = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+      // The client stops reading right after asking: the server must wait for it, not drop or close.
+      const done = c.subscribe({ since: 0 });
+      tcp.pause();
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+      const [conn] = [...rig.server.hub.connections];
+      expect(conn!.ws.bufferedAmount).toBeLessThanOrEqual(soft + 4096);
+      expect(rig.server.hub.counters.closedTooSlow).toBe(0);
+      tcp.resume();
+      await done;
+      expect(c.frames.filter((f) => f.type === 'gap')).toEqual([]);
+      const seqs = c.alerts().map((f) => f.seq);
+      expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      // Held alerts far exceed the buffer: the resume really was paced, not sent at once.
+      expect(total * 300).toBeGreaterThan(8 * soft);
+      // `subscribed` comes after the last resent alert and says how far the client is complete.
+      const subscribed = c.frames.find((f) => f.type === 'subscribed');
+      expect(subscribed).toMatchObject({ seq: total });
+      expect(c.frames.indexOf(subscribed!)).toBeGreaterThan(c.frames.lastIndexOf(c.alerts().at(-1)!));
+      // Then live: the next tick's alerts follow without a gap.
+      rig.server.sink.handle(source.batches[0]!);
+      const last = await c.sync();
+      expect(last).toBe(total + source.batches[0]!.alerts.length);
+      expect(c.alerts().map((f) => f.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+      // A replay of more than the buffer holds is paced the same way.
+      const r = await StreamClient.connect(rig.server.url, { token: FULL });
+      await r.subscribe({ replay: total });
+      expect(r.frames.filter((f) => f.type === 'gap')).toEqual([]);
+      expect(r.alerts().map((f) => f.seq)).toEqual(Array.from({ length: total }, (_, i) => last - total + 1 + i));
+      await c.close();
+      await r.close();
+    } finally {
+      await rig.server.close();
+    }
+  });
+
   it('a stalled client gets gaps then close 4008, while a healthy client on the same server receives every alert', async () => {
     const rig = new Rig([], serverConfig({ softBufferBytes: 64 * 1024, hardBufferBytes: 256 * 1024 }));
     await rig.start();

@@ -43,6 +43,11 @@ export class AlertRing {
     return entry;
   }
 
+  /** The alert of sequence `seq` while it is held, else undefined. */
+  at(seq: number): SequencedAlert | undefined {
+    return seq >= this.oldest && seq <= this.last ? this.slots[seq % this.capacity] : undefined;
+  }
+
   /** Alerts after `since`, oldest first. `since` beyond the newest is an empty answer. */
   after(since: number): Resume {
     const from = Math.max(since + 1, this.oldest);

@@ -27,6 +27,13 @@ export interface Subscription {
    */
   readonly key: string;
   readonly matches: (alert: Alert) => boolean;
+  /**
+   * While a resume or replay is being sent: the next held seq to offer (0 when live). Held
+   * alerts go out as fast as the client reads them, never faster, so a reader that keeps up
+   * gets all of a long resume without the drops a slow one earns; live alerts wait in the
+   * ring for the cursor to reach them.
+   */
+  catchUp: number;
   /** Sequences dropped for a full buffer since the last gap frame: [from, to], or from = 0. */
   gapFrom: number;
   gapTo: number;
@@ -53,6 +60,8 @@ export class Connection {
   /** Client frames the connection may still send now (a token bucket, refilled per second). */
   private allowance: number;
   private allowanceAt = performance.now();
+  /** A catch-up waits for the socket's 'drain' (one listener at a time). */
+  awaitingDrain = false;
   /** Answered the last ping. */
   alive = true;
   closing = false;
@@ -88,7 +97,7 @@ export class Connection {
     const match = matcher(filter);
     const scope = this.scope;
     const key = [this.encoding, id, JSON.stringify(filter), [...scope].sort().join(',')].join('\u0000');
-    const sub: Subscription = { id, key, matches: (a) => scope.has(a.type) && match(a), gapFrom: 0, gapTo: 0 };
+    const sub: Subscription = { id, key, matches: (a) => scope.has(a.type) && match(a), catchUp: 0, gapFrom: 0, gapTo: 0 };
     this.subs.set(id, sub);
     return sub;
   }
@@ -96,6 +105,17 @@ export class Connection {
   /** A control or reply frame: sent unless the connection is past its hard limit. */
   sendFrame(frame: ServerFrame): void {
     this.sendWire(encodeFrame(frame, this.encoding));
+  }
+
+  /** Room under the soft limit for another held alert (a catching-up subscription never overfills). */
+  hasRoom(): boolean {
+    return !this.closing && this.ws.readyState === OPEN && this.ws.bufferedAmount <= this.limits.softBufferBytes;
+  }
+
+  /** Some subscription is still being sent what it asked for from the ring. */
+  catchingUp(): boolean {
+    for (const sub of this.subs.values()) if (sub.catchUp !== 0) return true;
+    return false;
   }
 
   /** A frame that the next of its kind replaces (kpi, heartbeat): skipped past the soft limit. */

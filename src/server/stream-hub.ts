@@ -3,7 +3,7 @@ import { decode as msgpackDecode } from '@msgpack/msgpack';
 import type { RawData, WebSocket } from 'ws';
 import type { Alert } from '../alerts/alert.js';
 import type { ServerConfig } from '../config/schema.js';
-import { AlertRing, type SequencedAlert } from './alert-ring.js';
+import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
 import { Connection, type Subscription } from './connection.js';
 import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
@@ -119,6 +119,10 @@ export class StreamHub {
       if (conn.closing || conn.subs.size === 0) continue;
       if (conn.subs.size === 1) {
         const sub: Subscription = conn.subs.values().next().value!;
+        if (sub.catchUp !== 0) {
+          this.pump(conn);
+          continue;
+        }
         let run = runs.get(sub.key);
         if (run === undefined) {
           const indices: number[] = [];
@@ -141,6 +145,7 @@ export class StreamHub {
       let n = 0;
       conn.socket.cork();
       for (const sub of conn.subs.values()) {
+        if (sub.catchUp !== 0) continue;
         for (let i = 0; i < frames.length; i++) {
           if (!sub.matches(alerts[i]!)) continue;
           if (conn.offer(sub, frames[i]!)) this.scratch[n++] = i;
@@ -148,6 +153,7 @@ export class StreamHub {
       }
       conn.flushGaps();
       conn.socket.uncork();
+      if (conn.catchingUp()) this.pump(conn);
       if (n === 0) continue;
       const handed = performance.now();
       for (let k = 0; k < n; k++) this.latency.record(handed - (enteredAt[this.scratch[k]!] ?? now));
@@ -164,8 +170,17 @@ export class StreamHub {
     }
   }
 
+  /**
+   * A heartbeat says "you have everything up to seq", so a connection still being sent a
+   * resume gets none until it has caught up (its `subscribed` frame says so).
+   */
   heartbeat(): void {
-    this.broadcast({ type: 'heartbeat', seq: this.ring.sequence, at: Date.now() });
+    const wire = { json: undefined as WireFrame | undefined, msgpack: undefined as WireFrame | undefined };
+    const frame: ServerFrame = { type: 'heartbeat', seq: this.ring.sequence, at: Date.now() };
+    for (const conn of this.connections) {
+      if (conn.catchingUp()) continue;
+      conn.sendDisposable((wire[conn.encoding] ??= encodeFrame(frame, conn.encoding)));
+    }
   }
 
   /** WebSocket ping; a peer that did not answer the previous one is terminated. */
@@ -237,34 +252,62 @@ export class StreamHub {
       return;
     }
     const sub = conn.subscribe(id, filter);
+    // A resume or replay starts a catch-up from the ring; `subscribed` (complete up to its
+    // seq) is sent when the cursor has reached the live end, right away when there is none.
+    if (frame.since !== undefined) sub.catchUp = Math.max(1, frame.since + 1);
+    else if (frame.replay !== undefined && frame.replay > 0) sub.catchUp = this.replayStart(sub, frame.replay);
+    if (sub.catchUp > this.ring.sequence) sub.catchUp = 0;
+    if (sub.catchUp === 0) conn.sendFrame({ type: 'subscribed', sub: id, seq: this.ring.sequence });
+    else this.pump(conn);
+  }
+
+  /** The seq from which the newest `n` held alerts that match follow (with any newer ones). */
+  private replayStart(sub: Subscription, n: number): number {
+    let start = 0;
+    let picked = 0;
+    for (let seq = this.ring.sequence; seq >= this.ring.oldest && picked < n; seq--) {
+      if (sub.matches(this.ring.at(seq)!.alert)) {
+        picked++;
+        start = seq;
+      }
+    }
+    return start;
+  }
+
+  /**
+   * Sends held alerts to the connection's catching-up subscriptions while its send buffer has
+   * room, and continues when the socket drains. What ages out of the ring under the cursor is
+   * named in an `aged_out` gap, as for a `since` that was already too old.
+   */
+  private pump(conn: Connection): void {
+    if (conn.closing) return;
     conn.socket.cork();
     try {
-      if (frame.since !== undefined) this.resume(conn, sub, frame.since);
-      else if (frame.replay !== undefined && frame.replay > 0) this.replay(conn, sub, frame.replay);
-      conn.sendFrame({ type: 'subscribed', sub: id, seq: this.ring.sequence });
+      for (const sub of conn.subs.values()) {
+        if (sub.catchUp === 0) continue;
+        if (sub.catchUp < this.ring.oldest) {
+          conn.sendFrame({ type: 'gap', sub: sub.id, from: sub.catchUp, to: this.ring.oldest - 1, reason: 'aged_out' });
+          sub.catchUp = this.ring.oldest;
+        }
+        while (sub.catchUp <= this.ring.sequence && conn.hasRoom()) {
+          const held = this.ring.at(sub.catchUp++)!;
+          if (sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
+        }
+        if (sub.catchUp > this.ring.sequence) {
+          sub.catchUp = 0;
+          conn.sendFrame({ type: 'subscribed', sub: sub.id, seq: this.ring.sequence });
+        }
+      }
     } finally {
       conn.socket.uncork();
     }
-  }
-
-  /** Every held alert after `since` that matches, in order; what aged out is named in a gap first. */
-  private resume(conn: Connection, sub: Subscription, since: number): void {
-    const { alerts, missed } = this.ring.after(since);
-    if (missed !== null) conn.sendFrame({ type: 'gap', sub: sub.id, from: missed.from, to: missed.to, reason: 'aged_out' });
-    this.offerHeld(conn, sub, alerts);
-  }
-
-  /** The newest `n` held alerts that match, oldest first. */
-  private replay(conn: Connection, sub: Subscription, n: number): void {
-    const held = this.ring.after(0).alerts;
-    const picked: SequencedAlert[] = [];
-    for (let i = held.length - 1; i >= 0 && picked.length < n; i--) if (sub.matches(held[i]!.alert)) picked.push(held[i]!);
-    this.offerHeld(conn, sub, picked.reverse());
-  }
-
-  private offerHeld(conn: Connection, sub: Subscription, entries: readonly SequencedAlert[]): void {
-    for (const e of entries) if (sub.matches(e.alert) && conn.offer(sub, new AlertFrames(e))) this.counters.resent++;
-    conn.flushGaps();
+    if (conn.catchingUp() && !conn.awaitingDrain) {
+      conn.awaitingDrain = true;
+      conn.socket.once('drain', () => {
+        conn.awaitingDrain = false;
+        this.pump(conn);
+      });
+    }
   }
 
   private refuse(conn: Connection, code: StreamErrorCode, message: string, path: string | undefined, malformed: boolean): void {
