@@ -93,6 +93,18 @@ describe('the ops HTTP API', () => {
     expect(missing.body).not.toContain('nobody-here');
   });
 
+  it('GET /v1/token names the presented token and its scope, and refuses a bad one', async () => {
+    const ok = await get(server.url, '/v1/token', auth);
+    expect(ok.status).toBe(200);
+    const body = JSON.parse(ok.body) as { name: string; types: string[] };
+    const configured = config.server.tokens.find((t) => auth.authorization === `Bearer ${t.token}`)!;
+    expect(body.name).toBe(configured.name);
+    expect(body.types.length).toBeGreaterThan(0);
+    expect(ok.body).not.toContain(configured.token);
+    expect((await get(server.url, '/v1/token')).status).toBe(401);
+    expect((await get(server.url, '/v1/token', { authorization: `Bearer ${'u'.repeat(40)}` })).status).toBe(401);
+  });
+
   it('GET /v1/items/:id/similar returns products co-viewed with it, best first', async () => {
     // Oracle: co-views come from one customer's session, so a neighbour must have been touched
     // by a customer who touched the item within a few hours of it (sessions close after 30 min idle).

@@ -59,10 +59,18 @@ export class HttpApi {
     }
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
-    if (!customer && !similar) return false;
-    if (this.tokens.authenticate(bearerOnly(req)) === undefined) {
+    const whoami = path === '/v1/token';
+    if (!customer && !similar && !whoami) return false;
+    const principal = this.tokens.authenticate(bearerOnly(req));
+    if (principal === undefined) {
       this.onRefused('VIGIL_ERR_AUTH');
       sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
+      return true;
+    }
+    // What the token is (never the token): lets a page tell a refused token from a down server,
+    // which a browser cannot read off a refused WebSocket upgrade (it only sees 1006).
+    if (whoami) {
+      sendJson(res, 200, { name: principal.name, types: [...principal.types] });
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);

@@ -22,8 +22,8 @@ const HISTORY_SECONDS = 300;
 /** No frame for this long (heartbeats included) means the connection is dead. */
 const SILENCE_MS = 20_000;
 const BACKOFF = { baseMs: 500, maxMs: 30_000 };
-/** An authenticated HTTP route; only its 401/403 is read (a valid token gets a 404 here). */
-const AUTH_PROBE = '/v1/customers/token-check';
+/** The server's token check: 200 with the token's name and scope, 401 for a refused token. */
+const AUTH_PROBE = '/v1/token';
 /** Used before the server's hello names the types this token may see. */
 const DEFAULT_TYPES = ['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell'];
 
