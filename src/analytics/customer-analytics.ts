@@ -15,7 +15,15 @@ import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
 import { fitGammaGamma, type GammaGammaParams } from './gamma-gamma.js';
 import { repeatStats, spendStats, TIME_UNITS } from './repeat-stats.js';
-import { timeWhenStoppedReaches, visitChurn, type VisitChurnEvidence, type VisitChurnPrior, type VisitStats } from './visit-churn.js';
+import {
+  prepareVisitChurn,
+  preparedPStopped,
+  preparedTimeWhenStoppedReaches,
+  preparedVisitChurn,
+  type VisitChurnEvidence,
+  type VisitChurnPrior,
+  type VisitStats,
+} from './visit-churn.js';
 
 const DAY_MS = 86_400_000;
 const YEAR_MS = 365 * DAY_MS;
@@ -200,7 +208,9 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private observeView(slot: number, productId: string, ts: number): void {
     const product = this.store.products.lookup(productId) ?? 0;
     const inSession = Math.min(this.store.sessionEvents(slot), this.recent.length + 1) - 1;
-    const n = Math.min(this.store.recentInto(slot, this.recent, this.recentActions), inSession + 1);
+    // The recommender pairs a view with the last `sessionSteps` before it only: read no more.
+    const wanted = Math.min(inSession + 1, this.parts.recommender.config.sessionSteps + 1);
+    const n = this.store.recentInto(slot, this.recent, this.recentActions, wanted);
     // recent[0] is this view itself; the rest, most recent first, is reversed into `before`.
     const before = this.sessionBefore;
     let m = 0;
@@ -433,7 +443,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const pAlive = this.pAlive(slot, now);
     const bar = pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt;
     const nowDays = now / DAY_MS;
-    const evidence = visitChurn(v, prior, nowDays);
+    prepareVisitChurn(v, prior); // once for the three questions below
+    const evidence = preparedVisitChurn(nowDays);
     if (evidence.pStopped >= bar) {
       this.store.timers.cancel(slot, this.churnTimer);
       this.emitVisitChurn(slot, customerId, now, v, evidence, pAlive);
@@ -443,8 +454,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     // every session would leave a stale heap entry per session and search for a crossing
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
-    if (armed > now && visitChurn(v, prior, armed / DAY_MS).pStopped < bar) return;
-    const when = timeWhenStoppedReaches(v, prior, bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    if (armed > now && preparedPStopped(armed / DAY_MS) < bar) return;
+    const when = preparedTimeWhenStoppedReaches(bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
@@ -573,7 +584,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     for (let i = 0; i < n; i++) {
       const p = this.recent[i]!;
       // Only a product's latest action counts: an earlier cart of one removed or bought since does not.
-      if (this.recentActions[i] === RecentAction.carted && this.recent.subarray(0, i).indexOf(p) < 0) cart.push(p);
+      if (this.recentActions[i] === RecentAction.carted && !this.recentHas(p, i)) cart.push(p);
     }
     if (cart.length === 0) return;
     // Recommend from what was left in the cart: the strongest signal of what they wanted.
@@ -593,6 +604,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         recommendations: recs.map((r) => this.store.products.name(r.item)),
       },
     });
+  }
+
+  /** Whether `product` is among the first `n` of `this.recent` (a loop: a subarray per item would allocate). */
+  private recentHas(product: number, n: number): boolean {
+    for (let j = 0; j < n; j++) if (this.recent[j] === product) return true;
+    return false;
   }
 
   // ---- refits ---------------------------------------------------------------------------
