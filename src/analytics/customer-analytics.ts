@@ -99,6 +99,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   /** BG/NBD refits whose parameters were implausible and were not taken (see `refitBgNbd`). */
   refitsRejected = 0;
   private purchasesSinceRefit = 0;
+  /** CLV at a first purchase, for the parameter objects in force when computed (see `clvAt`). */
+  private firstPurchaseClv: { bgnbd: BgNbdParams | null; gammaGamma: GammaGammaParams | null; clv: number } = { bgnbd: null, gammaGamma: null, clv: NaN };
   /** Model evaluations that failed (a numeric corner the models could not handle); the event still counts as applied. */
   modelErrors = 0;
   private readonly recent = new Uint32Array(32);
@@ -267,11 +269,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   }
 
   private updateValue(slot: number, customerId: string, now: number, t: TransactionStats, stats: RepeatStats): void {
-    const { clv } = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, spendStats(t).meanSpend, {
-      horizon: this.horizon,
-      discountPerUnit: this.discountPerUnit,
-      steps: CLV_STEPS,
-    });
+    const clv = this.clvAt(t, stats);
     const q = this.parts.clvQuantile;
     const old = this.f64(slot, 'clv');
     if (!Number.isNaN(old)) q.remove(old);
@@ -298,6 +296,24 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         data: { from: was ? 'top' : 'standard', to: top ? 'top' : 'standard', clv },
       });
     }
+  }
+
+  /**
+   * CLV under the parameters in force. At a first purchase (x = 0, t_x = T = 0) it depends
+   * on the parameters alone, so it is computed once per fit (the same ₂F₁s would give the
+   * same number at every first purchase: most purchases, in a young shop).
+   */
+  private clvAt(t: TransactionStats, stats: RepeatStats): number {
+    const first = stats.x === 0 && stats.T === 0 && stats.tx === 0;
+    const memo = this.firstPurchaseClv;
+    if (first && memo.bgnbd === this.bgnbd && memo.gammaGamma === this.gammaGamma) return memo.clv;
+    const { clv } = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, spendStats(t).meanSpend, {
+      horizon: this.horizon,
+      discountPerUnit: this.discountPerUnit,
+      steps: CLV_STEPS,
+    });
+    if (first) this.firstPurchaseClv = { bgnbd: this.bgnbd, gammaGamma: this.gammaGamma, clv };
+    return clv;
   }
 
   private rfmValues(slot: number): RfmValues | undefined {
@@ -401,12 +417,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       if (cartless === 0) this.setF64(slot, 'firstCartless', start);
       this.setU32(slot, 'cartless', cartless + 1);
     }
-    if (this.store.transactionStats(slot) !== null) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, 'lastSession')));
+    if (this.store.hasTransactions(slot)) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, 'lastSession')));
   }
 
   /** The churn timer fired at `due`: judge as of then with the population as it is now. */
   private onChurnCheck(slot: number, customerId: string, due: number): void {
-    if (this.store.transactionStats(slot) === null) return;
+    if (!this.store.hasTransactions(slot)) return;
     this.rescoreSegment(slot, customerId, due);
     this.checkChurn(slot, customerId, due);
   }

@@ -513,6 +513,11 @@ export class CustomerStore {
     return n;
   }
 
+  /** Whether the customer has bought (`transactionStats` is not null), without building the stats. */
+  hasTransactions(slot: number): boolean {
+    return this.records.u32[slot * this.s32 + this.f.transactions]! > 0;
+  }
+
   /** The customer's purchase transactions, or null before the first purchase. */
   transactionStats(slot: number): TransactionStats | null {
     const { f64, u32 } = this.records;
