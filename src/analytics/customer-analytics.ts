@@ -171,7 +171,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   onApplied(slot: number, e: CanonicalEvent, watermark: number): void {
     switch (e.type) {
       case 'purchase':
-        this.guarded(() => this.onPurchase(slot, e, watermark));
+        // try/catch here rather than `guarded`: no closure per purchase.
+        try {
+          this.onPurchase(slot, e, watermark);
+        } catch {
+          this.modelErrors++;
+        }
         break;
       case 'product_view':
         this.observeView(slot, e.productId, e.ts);
@@ -208,11 +213,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * view, from the customer's recent-items ring (at most one entry per event of the session).
    */
   private observeView(slot: number, productId: string, ts: number): void {
-    const product = this.store.products.lookup(productId) ?? 0;
     const inSession = Math.min(this.store.sessionEvents(slot), this.recent.length + 1) - 1;
     // The recommender pairs a view with the last `sessionSteps` before it only: read no more.
     const wanted = Math.min(inSession + 1, this.parts.recommender.config.sessionSteps + 1);
     const n = this.store.recentInto(slot, this.recent, this.recentActions, wanted);
+    // The store has just put this view's interned product first (0 when the dictionary is full).
+    const product = n > 0 ? this.recent[0]! : (this.store.products.lookup(productId) ?? 0);
     // recent[0] is this view itself; the rest, most recent first, is reversed into `before`.
     const before = this.sessionBefore;
     let m = 0;
@@ -588,7 +594,11 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     if (this.store.cartQuantity(slot) > 0 && this.f64(slot, 'lastCartTs') >= start) {
       this.store.timers.arm(slot, this.cartTimer, end + this.cfg.cart.abandonAfterMs);
     }
-    this.guarded(() => this.observeSession(slot, customerId, start, end));
+    try {
+      this.observeSession(slot, customerId, start, end); // as `guarded`, without a closure per session
+    } catch {
+      this.modelErrors++;
+    }
   }
 
   /** No purchase since the session with the cart ended: the cart was abandoned. */
