@@ -206,6 +206,37 @@ describe('candidate ranking', () => {
       { numRuns: 300 },
     );
   });
+
+  it('dividing only the candidates that can reach the top k ranks exactly as dividing all of them', () => {
+    // Norms as the recommender's: (weight + λ)^(1−α) with weights ≥ 0, so λ^(1−α) bounds them below.
+    const alpha = 0.9;
+    const shrinkage = 5;
+    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e)), { maxLength: 120 });
+    // Weights over eleven decades, so that norms differ enough for a wrong bound to show.
+    const weight = fc.oneof(fc.constant(0), fc.double({ min: -3, max: 8, noNaN: true }).map((e) => 10 ** e));
+    const weights = fc.array(weight, { minLength: 61, maxLength: 61 });
+    fc.assert(
+      fc.property(adds, weights, fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), (pairs, w, excluded, k) => {
+        const norm = (item: number): number => (w[item]! + shrinkage) ** (1 - alpha);
+        const all = new CandidateScores();
+        const pruned = new CandidateScores();
+        for (const [item, score] of pairs) {
+          all.add(item, score);
+          pruned.add(item, score);
+        }
+        for (const item of excluded) {
+          all.exclude(item);
+          pruned.exclude(item);
+        }
+        all.divideBy(norm);
+        let calls = 0;
+        pruned.divideByForTop((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k);
+        expect(pruned.top(k)).toEqual(all.top(k));
+        expect(calls).toBeLessThanOrEqual(all.size);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 /** Feeds sessions to the model as the engine would, each view with the session's earlier items. */

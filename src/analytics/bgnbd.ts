@@ -191,6 +191,9 @@ export function timeWhenAliveFallsTo(params: BgNbdParams, stats: RepeatStats, th
 }
 
 function checkParams(params: BgNbdParams): void {
+  // The common case without allocating: this runs several times per purchase and session.
+  const { r, alpha, a, b } = params;
+  if (r > 0 && r < Infinity && alpha > 0 && alpha < Infinity && a > 0 && a < Infinity && b > 0 && b < Infinity) return;
   const bad = (['r', 'alpha', 'a', 'b'] as const).filter((k) => !(params[k] > 0 && Number.isFinite(params[k])));
   if (bad.length > 0) {
     throw new VigilError('VIGIL_ERR_USAGE', 'BG/NBD parameters must be positive and finite', bad.map((k) => `${k}=${params[k]}`));

@@ -15,7 +15,15 @@ import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
 import { fitGammaGamma, type GammaGammaParams } from './gamma-gamma.js';
 import { repeatStats, spendStats, TIME_UNITS } from './repeat-stats.js';
-import { timeWhenStoppedReaches, visitChurn, type VisitChurnEvidence, type VisitChurnPrior, type VisitStats } from './visit-churn.js';
+import {
+  prepareVisitChurn,
+  preparedPStopped,
+  preparedTimeWhenStoppedReaches,
+  preparedVisitChurn,
+  type VisitChurnEvidence,
+  type VisitChurnPrior,
+  type VisitStats,
+} from './visit-churn.js';
 
 const DAY_MS = 86_400_000;
 const YEAR_MS = 365 * DAY_MS;
@@ -91,6 +99,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   /** BG/NBD refits whose parameters were implausible and were not taken (see `refitBgNbd`). */
   refitsRejected = 0;
   private purchasesSinceRefit = 0;
+  /** CLV at a first purchase, for the parameter objects in force when computed (see `clvAt`). */
+  private firstPurchaseClv: { bgnbd: BgNbdParams | null; gammaGamma: GammaGammaParams | null; clv: number } = { bgnbd: null, gammaGamma: null, clv: NaN };
   /** Model evaluations that failed (a numeric corner the models could not handle); the event still counts as applied. */
   modelErrors = 0;
   private readonly recent = new Uint32Array(32);
@@ -161,7 +171,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   onApplied(slot: number, e: CanonicalEvent, watermark: number): void {
     switch (e.type) {
       case 'purchase':
-        this.guarded(() => this.onPurchase(slot, e, watermark));
+        // try/catch here rather than `guarded`: no closure per purchase.
+        try {
+          this.onPurchase(slot, e, watermark);
+        } catch {
+          this.modelErrors++;
+        }
         break;
       case 'product_view':
         this.observeView(slot, e.productId, e.ts);
@@ -198,9 +213,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * view, from the customer's recent-items ring (at most one entry per event of the session).
    */
   private observeView(slot: number, productId: string, ts: number): void {
-    const product = this.store.products.lookup(productId) ?? 0;
     const inSession = Math.min(this.store.sessionEvents(slot), this.recent.length + 1) - 1;
-    const n = Math.min(this.store.recentInto(slot, this.recent, this.recentActions), inSession + 1);
+    // The recommender pairs a view with the last `sessionSteps` before it only: read no more.
+    const wanted = Math.min(inSession + 1, this.parts.recommender.config.sessionSteps + 1);
+    const n = this.store.recentInto(slot, this.recent, this.recentActions, wanted);
+    // The store has just put this view's interned product first (0 when the dictionary is full).
+    const product = n > 0 ? this.recent[0]! : (this.store.products.lookup(productId) ?? 0);
     // recent[0] is this view itself; the rest, most recent first, is reversed into `before`.
     const before = this.sessionBefore;
     let m = 0;
@@ -257,11 +275,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   }
 
   private updateValue(slot: number, customerId: string, now: number, t: TransactionStats, stats: RepeatStats): void {
-    const { clv } = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, spendStats(t).meanSpend, {
-      horizon: this.horizon,
-      discountPerUnit: this.discountPerUnit,
-      steps: CLV_STEPS,
-    });
+    const clv = this.clvAt(t, stats);
     const q = this.parts.clvQuantile;
     const old = this.f64(slot, 'clv');
     if (!Number.isNaN(old)) q.remove(old);
@@ -288,6 +302,24 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         data: { from: was ? 'top' : 'standard', to: top ? 'top' : 'standard', clv },
       });
     }
+  }
+
+  /**
+   * CLV under the parameters in force. At a first purchase (x = 0, t_x = T = 0) it depends
+   * on the parameters alone, so it is computed once per fit (the same ₂F₁s would give the
+   * same number at every first purchase: most purchases, in a young shop).
+   */
+  private clvAt(t: TransactionStats, stats: RepeatStats): number {
+    const first = stats.x === 0 && stats.T === 0 && stats.tx === 0;
+    const memo = this.firstPurchaseClv;
+    if (first && memo.bgnbd === this.bgnbd && memo.gammaGamma === this.gammaGamma) return memo.clv;
+    const { clv } = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, spendStats(t).meanSpend, {
+      horizon: this.horizon,
+      discountPerUnit: this.discountPerUnit,
+      steps: CLV_STEPS,
+    });
+    if (first) this.firstPurchaseClv = { bgnbd: this.bgnbd, gammaGamma: this.gammaGamma, clv };
+    return clv;
   }
 
   private rfmValues(slot: number): RfmValues | undefined {
@@ -391,12 +423,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       if (cartless === 0) this.setF64(slot, 'firstCartless', start);
       this.setU32(slot, 'cartless', cartless + 1);
     }
-    if (this.store.transactionStats(slot) !== null) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, 'lastSession')));
+    if (this.store.hasTransactions(slot)) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, 'lastSession')));
   }
 
   /** The churn timer fired at `due`: judge as of then with the population as it is now. */
   private onChurnCheck(slot: number, customerId: string, due: number): void {
-    if (this.store.transactionStats(slot) === null) return;
+    if (!this.store.hasTransactions(slot)) return;
     this.rescoreSegment(slot, customerId, due);
     this.checkChurn(slot, customerId, due);
   }
@@ -433,7 +465,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const pAlive = this.pAlive(slot, now);
     const bar = pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt;
     const nowDays = now / DAY_MS;
-    const evidence = visitChurn(v, prior, nowDays);
+    prepareVisitChurn(v, prior); // once for the three questions below
+    const evidence = preparedVisitChurn(nowDays);
     if (evidence.pStopped >= bar) {
       this.store.timers.cancel(slot, this.churnTimer);
       this.emitVisitChurn(slot, customerId, now, v, evidence, pAlive);
@@ -443,8 +476,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     // every session would leave a stale heap entry per session and search for a crossing
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
-    if (armed > now && visitChurn(v, prior, armed / DAY_MS).pStopped < bar) return;
-    const when = timeWhenStoppedReaches(v, prior, bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    if (armed > now && preparedPStopped(armed / DAY_MS) < bar) return;
+    const when = preparedTimeWhenStoppedReaches(bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
@@ -561,7 +594,11 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     if (this.store.cartQuantity(slot) > 0 && this.f64(slot, 'lastCartTs') >= start) {
       this.store.timers.arm(slot, this.cartTimer, end + this.cfg.cart.abandonAfterMs);
     }
-    this.guarded(() => this.observeSession(slot, customerId, start, end));
+    try {
+      this.observeSession(slot, customerId, start, end); // as `guarded`, without a closure per session
+    } catch {
+      this.modelErrors++;
+    }
   }
 
   /** No purchase since the session with the cart ended: the cart was abandoned. */
@@ -573,7 +610,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     for (let i = 0; i < n; i++) {
       const p = this.recent[i]!;
       // Only a product's latest action counts: an earlier cart of one removed or bought since does not.
-      if (this.recentActions[i] === RecentAction.carted && this.recent.subarray(0, i).indexOf(p) < 0) cart.push(p);
+      if (this.recentActions[i] === RecentAction.carted && !this.recentHas(p, i)) cart.push(p);
     }
     if (cart.length === 0) return;
     // Recommend from what was left in the cart: the strongest signal of what they wanted.
@@ -593,6 +630,12 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         recommendations: recs.map((r) => this.store.products.name(r.item)),
       },
     });
+  }
+
+  /** Whether `product` is among the first `n` of `this.recent` (a loop: a subarray per item would allocate). */
+  private recentHas(product: number, n: number): boolean {
+    for (let j = 0; j < n; j++) if (this.recent[j] === product) return true;
+    return false;
   }
 
   // ---- refits ---------------------------------------------------------------------------

@@ -100,7 +100,7 @@ export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGa
  */
 export function expectedMeanSpend(params: GammaGammaParams, x: number, meanSpend: number): number {
   checkParams(params);
-  if (x > 0) checkStats({ x, meanSpend });
+  if (x > 0) checkSpend(x, meanSpend);
   else if (x !== 0) throw new VigilError('VIGIL_ERR_USAGE', `x must be ≥ 0 (got ${x})`);
   const { p, q, gamma } = params;
   const denominator = p * x + q - 1;
@@ -109,6 +109,9 @@ export function expectedMeanSpend(params: GammaGammaParams, x: number, meanSpend
 }
 
 function checkParams(params: GammaGammaParams): void {
+  // The common case without allocating: this runs at every purchase.
+  const { p, q, gamma } = params;
+  if (p > 0 && p < Infinity && q > 0 && q < Infinity && gamma > 0 && gamma < Infinity) return;
   const bad = (['p', 'q', 'gamma'] as const).filter((k) => !(params[k] > 0 && Number.isFinite(params[k])));
   if (bad.length > 0) {
     throw new VigilError('VIGIL_ERR_USAGE', 'Gamma–Gamma parameters must be positive and finite', bad.map((k) => `${k}=${params[k]}`));
@@ -116,6 +119,10 @@ function checkParams(params: GammaGammaParams): void {
 }
 
 function checkStats({ x, meanSpend }: SpendStats): void {
+  checkSpend(x, meanSpend);
+}
+
+function checkSpend(x: number, meanSpend: number): void {
   if (!(Number.isFinite(x) && x > 0 && meanSpend > 0 && Number.isFinite(meanSpend))) {
     throw new VigilError('VIGIL_ERR_USAGE', 'a repeat customer needs x > 0 and a positive, finite meanSpend', [
       `x=${x}`,

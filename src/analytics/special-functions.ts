@@ -146,7 +146,7 @@ export function hyp2f1(a: number, b: number, c: number, z: number, options: Seri
 export function hyp2f1MinusOne(a: number, b: number, c: number, z: number, options: SeriesOptions = {}): number {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const maxTerms = options.maxTerms ?? DEFAULT_MAX_TERMS;
-  if (![a, b, c, z].every(Number.isFinite) || z >= 1) {
+  if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(z)) || z >= 1) {
     throw new VigilError('VIGIL_ERR_USAGE', `hyp2f1 needs finite a, b, c and z < 1 (got a=${a}, b=${b}, c=${c}, z=${z})`);
   }
   if (c <= 0 && Number.isInteger(c)) {

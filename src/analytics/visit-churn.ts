@@ -184,6 +184,21 @@ function evaluate(now: number): number {
 /** The evidence as of `now` (≥ the last session's end). */
 export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): VisitChurnEvidence {
   prepare(v, prior);
+  return preparedVisitChurn(now);
+}
+
+/**
+ * One customer asked several times (the evidence now, at an armed check, the crossing):
+ * `prepareVisitChurn` once, then the `prepared…` functions, which answer exactly as
+ * `visitChurn` and `timeWhenStoppedReaches` would for those statistics. Valid until the
+ * next call that prepares another customer (any of the unprefixed functions).
+ */
+export function prepareVisitChurn(v: VisitStats, prior: VisitChurnPrior): void {
+  prepare(v, prior);
+}
+
+/** `visitChurn(v, prior, now)` for the customer last prepared. */
+export function preparedVisitChurn(now: number): VisitChurnEvidence {
   const total = evaluate(now);
   return {
     logOddsGone: prep.gone,
@@ -192,6 +207,11 @@ export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): 
     meanGapDays: prep.alpha / (prep.r - 1),
     intentShare: prep.a / (prep.a + prep.b),
   };
+}
+
+/** `visitChurn(v, prior, now).pStopped` for the customer last prepared, without the evidence object. */
+export function preparedPStopped(now: number): number {
+  return 1 / (1 + Math.exp(-evaluate(now)));
 }
 
 /**
@@ -203,6 +223,11 @@ export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): 
  */
 export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
   prepare(v, prior);
+  return preparedTimeWhenStoppedReaches(threshold, from, horizonDays, resolutionDays);
+}
+
+/** `timeWhenStoppedReaches` for the customer last prepared. */
+export function preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
   const target = Math.log(threshold / (1 - threshold));
   let fa = evaluate(from) - target;
   if (fa >= 0) return from;

@@ -495,14 +495,15 @@ export class CustomerStore {
 
   /**
    * Interned ids of the recent products, most recent first, with what was done to each
-   * (`RecentAction`), written into `products` / `actions`; returns how many.
+   * (`RecentAction`), written into `products` / `actions`; returns how many (at most `max`).
    */
-  recentInto(slot: number, products: Uint32Array, actions: Uint8Array): number {
+  recentInto(slot: number, products: Uint32Array, actions: Uint8Array, max = products.length): number {
     const { u32, u8 } = this.records;
     const R = this.R;
     const head = u8[slot * this.s8 + this.recentHead]!;
+    const limit = Math.min(max, products.length);
     let n = 0;
-    for (let k = 1; k <= R && n < products.length; k++) {
+    for (let k = 1; k <= R && n < limit; k++) {
       const i = (head - k + R) % R;
       const action = u8[slot * this.s8 + this.recentActions + i]!;
       if (action === 0) break;
@@ -510,6 +511,11 @@ export class CustomerStore {
       actions[n++] = action;
     }
     return n;
+  }
+
+  /** Whether the customer has bought (`transactionStats` is not null), without building the stats. */
+  hasTransactions(slot: number): boolean {
+    return this.records.u32[slot * this.s32 + this.f.transactions]! > 0;
   }
 
   /** The customer's purchase transactions, or null before the first purchase. */

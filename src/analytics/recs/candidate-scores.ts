@@ -17,6 +17,8 @@ export class CandidateScores {
   /** Slots in use, in insertion order, so a reset costs what the query used. */
   private used = new Int32Array(128);
   private count = 0;
+  /** Scratch for `divideByForTop`: slots of the largest scores. */
+  private largest = new Int32Array(16);
 
   get size(): number {
     return this.count;
@@ -49,6 +51,63 @@ export class CandidateScores {
     for (let i = 0; i < this.count; i++) {
       const slot = this.used[i]!;
       this.values[slot]! /= norm(this.keys[slot]!);
+    }
+  }
+
+  /**
+   * `divideBy` for a query that keeps only the `k` best: `norm` is a fractional power (~80 ns),
+   * and most candidates of a query cannot reach the top. The k largest scores before division
+   * are divided first; the smallest result is a floor under the k-th best. Any other
+   * candidate whose score over `minNorm` (a lower bound of every norm) is below that floor
+   * cannot be among the k best, so it is dropped (score 0) without its norm. `top(k)` then
+   * returns exactly what it would after `divideBy`. Exclusions must be made before.
+   */
+  divideByForTop(norm: (item: number) => number, minNorm: number, k: number): void {
+    if (!(minNorm > 0) || k <= 0 || this.count <= k) {
+      this.divideBy(norm);
+      return;
+    }
+    const first = this.largest;
+    if (first.length < k) this.largest = new Int32Array(k);
+    const largest = this.largest;
+    // The k largest positive scores, by insertion (k is small: a handful).
+    let n = 0;
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.used[i]!;
+      const v = this.values[slot]!;
+      if (!(v > 0)) continue;
+      if (n === k && !(v > this.values[largest[n - 1]!]!)) continue;
+      let at = n < k ? n++ : k - 1;
+      while (at > 0 && this.values[largest[at - 1]!]! < v) {
+        largest[at] = largest[at - 1]!;
+        at--;
+      }
+      largest[at] = slot;
+    }
+    if (n < k) {
+      this.divideBy(norm);
+      return;
+    }
+    let floor = Infinity;
+    for (let j = 0; j < k; j++) {
+      const slot = largest[j]!;
+      this.values[slot]! /= norm(this.keys[slot]!);
+      floor = Math.min(floor, this.values[slot]!);
+      this.keys[slot] = -this.keys[slot]!; // marks "divided" until the loop below
+    }
+    // A margin far above rounding: a candidate this close to the floor gets its exact score.
+    const cut = floor * (1 - 1e-9);
+    for (let i = 0; i < this.count; i++) {
+      const slot = this.used[i]!;
+      const item = this.keys[slot]!;
+      if (item < 0) {
+        this.keys[slot] = -item;
+        continue;
+      }
+      const v = this.values[slot]!;
+      if (!(v > 0)) continue; // excluded or nothing: top() skips it whatever the norm
+      if (v / minNorm < cut) this.values[slot] = 0;
+      else this.values[slot] = v / norm(item);
     }
   }
 

@@ -256,11 +256,14 @@ export class ItemNeighbours {
   /** Divides by (n_b + λ)^(1−α), drops `exclude`, and returns the k best. */
   private ranked(table: NeighbourTable, now: number, exclude: Iterable<number>, k: number): ScoredItem[] {
     const { alpha, shrinkage } = this.config;
+    // Excluded first (−∞ stays −∞ when divided), so that only candidates that can rank are divided.
+    for (const item of exclude) this.candidates.exclude(item);
     if (alpha !== 1) {
       const scale = this.scaleAt(now);
-      this.candidates.divideBy((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha));
+      // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
+      const minNorm = alpha < 1 ? shrinkage ** (1 - alpha) : 0;
+      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), minNorm, k);
     }
-    for (const item of exclude) this.candidates.exclude(item);
     return this.candidates.top(k);
   }
 
