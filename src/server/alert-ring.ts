@@ -56,9 +56,4 @@ export class AlertRing {
     const missed = since + 1 < this.oldest && this.last > 0 ? { from: since + 1, to: this.oldest - 1 } : null;
     return { alerts, missed };
   }
-
-  /** The newest `n` alerts, oldest first. */
-  latest(n: number): SequencedAlert[] {
-    return this.after(Math.max(0, this.last - Math.max(0, Math.floor(n)))).alerts;
-  }
 }
