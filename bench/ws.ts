@@ -12,6 +12,7 @@ import type { RawMessage } from '../src/sources/source.js';
 import type { Batch } from '../src/operators/batch.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { median, table } from './report.js';
+import { measureSteadiness, type Steadiness } from './support/steadiness.js';
 
 /**
  * The live stream under load. The engine is fed the synthetic shop at a fixed event rate
@@ -74,18 +75,21 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   ops.latency.reset();
   graph.reset();
   fanOut.reset();
+  child.send({ type: 'measure' });
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const in0 = engine.state.counters.input;
   const hub0 = ops.hub.totals();
   await sleep(opts.measureMs);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const latency = ops.latency.summary();
   const graphLatency = graph.summary();
   const fanOutLatency = fanOut.summary();
   const hub = ops.hub.totals();
   const eventsIn = engine.state.counters.input - in0;
   child.send({ type: 'stop' });
-  const [result] = (await once(child, 'message')) as [{ received: number[]; gaps: number[] }];
+  const [result] = (await once(child, 'message')) as [{ received: number[]; gaps: number[]; cpuShare: number }];
   await source.stop();
   await running;
   await ops.close();
@@ -105,16 +109,26 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     'graph p99 ms': graphLatency.p99.toFixed(3),
     'fan-out/tick p50 ms': fanOutLatency.p50.toFixed(3),
     'fan-out/tick p99 ms': fanOutLatency.p99.toFixed(3),
+    // Shares of one core while measured (2 cores in all): the engine and server process, and the subscribers' process.
+    'engine CPU': `${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}%`,
+    'subscribers CPU': `${Math.round(result.cpuShare * 100)}%`,
     'frames read by clients (incl. warm-up)': healthyReceived,
     'gaps read by clients': result.gaps.reduce((a, b) => a + b, 0),
   };
 }
 
-export async function wsBench(opts: WsBenchOptions): Promise<Record<string, string | number>[]> {
+export interface WsBenchResult {
+  readonly rows: Record<string, string | number>[];
+  /** The machine's steadiness just before and just after the runs (see support/steadiness.ts). */
+  readonly steadiness: readonly Steadiness[];
+}
+
+export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   const needed = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs)) / 1000 * 1.5);
   process.stderr.write(`ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
   const payloads = shopPayloads(needed, opts.customers);
-  const rows = [];
+  const steadiness = [await measureSteadiness(3000)];
+  const rows: Record<string, string | number>[] = [];
   const plan: [number, number][] = [
     [1, 0],
     [10, 0],
@@ -125,11 +139,17 @@ export async function wsBench(opts: WsBenchOptions): Promise<Record<string, stri
     process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
     rows.push(await run(opts, payloads, subscribers, stalled));
   }
-  return rows;
+  steadiness.push(await measureSteadiness(3000));
+  return { rows, steadiness };
 }
 
-export function printWs(rows: Record<string, string | number>[]): void {
+export function printWs({ rows, steadiness }: WsBenchResult): void {
   process.stdout.write(table(rows) + '\n');
+  for (const [i, m] of steadiness.entries()) {
+    process.stdout.write(
+      `machine steadiness ${i === 0 ? 'before' : 'after'} the runs: a fixed ≈1 ms computation took p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, max ${m.maxMs.toFixed(2)} ms (${m.chunks} times)\n`,
+    );
+  }
   const p99 = (stalled: number) => rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
   const normal = p99(0);
   const withStalled = p99(1);

@@ -40,9 +40,19 @@ async function connect(i: number): Promise<void> {
 async function main(): Promise<void> {
   for (let i = 0; i < n; i++) await connect(i);
   process.send!({ type: 'ready' });
+  let cpuFrom = process.cpuUsage();
+  let wallFrom = performance.now();
   process.on('message', (m: { type: string }) => {
+    if (m.type === 'measure') {
+      cpuFrom = process.cpuUsage();
+      wallFrom = performance.now();
+      return;
+    }
     if (m.type !== 'stop') return;
-    process.send!({ type: 'result', received, gaps }, () => {
+    const cpu = process.cpuUsage(cpuFrom);
+    // Share of one core the subscribers used while measured: what they took from the server's machine.
+    const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wallFrom);
+    process.send!({ type: 'result', received, gaps, cpuShare }, () => {
       for (const ws of sockets) ws.terminate();
       process.exit(0);
     });

@@ -79,16 +79,23 @@ export class InProcessSource implements Source {
     let run: readonly RawMessage[] = [];
     let runAt = 0;
     let exhausted = false;
+    // On a paced feed a message enters when it is due, whenever the graph gets to it: time
+    // behind a backlog counts as latency, as it would for a message read off a socket.
+    const arrival = messagesPerSecond === undefined ? undefined : (k: number) => started + ((k + 1) / messagesPerSecond) * 1000;
     while (!exhausted && !halted()) {
       while (this.inFlight >= maxInFlight && !halted()) await new Promise<void>((r) => (this.wake = r));
       if (halted()) break;
+      let limit = batchSize;
       if (messagesPerSecond !== undefined) {
-        const due = started + (this.emitted / messagesPerSecond) * 1000;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait);
+        // A paced feed hands out what has arrived by now, as a live source does with what one
+        // turn of the event loop read: a batch waits for no later message, so pacing adds no
+        // latency of its own. Nothing arrived yet: sleep until the next message is due.
+        const wait = arrival!(this.emitted) - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (halted()) break;
+        const arrived = Math.floor(((performance.now() - started) * messagesPerSecond) / 1000) - this.emitted;
+        limit = Math.max(1, Math.min(batchSize, arrived));
       }
-      const limit =
-        messagesPerSecond === undefined ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(messagesPerSecond / 100)));
       const batch: RawMessage[] = [];
       if (single !== undefined) {
         // A sync iterator is read without await: a microtask per message would cost more than decoding it.
@@ -98,7 +105,7 @@ export class InProcessSource implements Source {
             exhausted = true;
             break;
           }
-          batch.push(r.value);
+          batch.push(arrival === undefined ? r.value : { ...r.value, receivedAt: arrival(this.emitted + batch.length) });
         }
       } else {
         while (batch.length < limit) {
@@ -115,7 +122,10 @@ export class InProcessSource implements Source {
             continue;
           }
           const take = Math.min(limit - batch.length, run.length - runAt);
-          for (let k = 0; k < take; k++) batch.push(run[runAt + k]!);
+          for (let k = 0; k < take; k++) {
+            const m = run[runAt + k]!;
+            batch.push(arrival === undefined ? m : { ...m, receivedAt: arrival(this.emitted + batch.length) });
+          }
           runAt += take;
         }
       }
