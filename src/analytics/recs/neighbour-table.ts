@@ -160,8 +160,16 @@ export class NeighbourTable {
       return;
     }
     const pairWeight = this.pairWeight;
+    // The weakest weight in a local: read from the array each step, it cost a load per compare.
     let weakest = base;
-    for (let s = base + 1; s < end; s++) if (pairWeight[s]! < pairWeight[weakest]!) weakest = s;
+    let least = pairWeight[base]!;
+    for (let s = base + 1; s < end; s++) {
+      const v = pairWeight[s]!;
+      if (v < least) {
+        least = v;
+        weakest = s;
+      }
+    }
     neighbour[weakest] = to;
     pairWeight[weakest] = weight;
   }
