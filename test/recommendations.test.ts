@@ -287,6 +287,38 @@ describe('streaming item neighbours', () => {
     );
   });
 
+  it('a view updates the co-view table exactly as looking every row up afresh does, evictions included', () => {
+    // The reference looks the viewed item's row up again at every step (making the earlier
+    // item's row may have evicted it); the model looks it up again only after an eviction.
+    const caps = { maxItems: 2, neighboursPerItem: 3, maxItemIndex: 100, halfLifeMs: Infinity, sessionSteps: 3, gapExponent: 2, backwardWeight: 0.35 };
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { maxLength: 25 }), (sessions) => {
+        const m = new ItemNeighbours(caps);
+        const table = new NeighbourTable(caps.maxItems, caps.neighboursPerItem, caps.maxItemIndex);
+        for (const session of sessions) {
+          const before: number[] = [];
+          for (const item of session) {
+            m.observeView(before, item, T0);
+            const row = table.ensureRow(item);
+            if (row >= 0) {
+              table.addItemWeight(row, 1);
+              for (let gap = 1; gap <= Math.min(caps.sessionSteps, before.length); gap++) {
+                const earlier = before[before.length - gap]!;
+                const wg = 1 / gap ** caps.gapExponent;
+                const from = table.ensureRow(earlier);
+                if (from >= 0) table.addPair(from, item, wg);
+                if (earlier !== item && from >= 0) table.addPair(table.ensureRow(item), earlier, caps.backwardWeight * wg);
+              }
+            }
+            before.push(item);
+          }
+        }
+        expect(m.snapshot().coViews).toEqual(table.snapshot());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('keeps items, pairs and bytes within the configured bounds however many items pass', () => {
     const caps = { maxItems: 50, neighboursPerItem: 4, purchaseNeighboursPerItem: 3, maxItemIndex: 10_001 };
     const m = new ItemNeighbours(caps);

@@ -16,9 +16,10 @@ import type { AnalyticsConfig } from './config.js';
 import { fitGammaGamma, type GammaGammaParams } from './gamma-gamma.js';
 import { repeatStats, spendStats, TIME_UNITS } from './repeat-stats.js';
 import {
+  evidenceLogOdds,
   prepareVisitChurn,
   preparedPStopped,
-  preparedTimeWhenStoppedReaches,
+  preparedTimeWhenStoppedReachesFrom,
   preparedVisitChurn,
   type VisitChurnEvidence,
   type VisitChurnPrior,
@@ -212,9 +213,9 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   onSignals(signals: readonly StateSignal[], from: number, _watermark: number): void {
     for (let i = from; i < signals.length; i++) {
       const s = signals[i]!;
-      if (s.kind === 'session_closed') this.onSessionClosed(s.customerId, s.start, s.end);
+      if (s.kind === 'session_closed') this.onSessionClosed(s.customerId, s.slot, s.start, s.end);
       else if (s.kind === 'timer') {
-        const slot = this.store.slotOf(s.customerId);
+        const slot = this.store.slotHolding(s.customerId, s.slot);
         if (slot === undefined) continue;
         if (s.timer === CHURN_TIMER) this.guarded(() => this.onChurnCheck(slot, s.customerId, s.due));
         else if (s.timer === ALIVE_TIMER) this.guarded(() => this.onAliveCrossing(slot, s.customerId, s.due));
@@ -492,7 +493,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
     if (armed > now && preparedPStopped(armed / DAY_MS) < bar) return;
-    const when = preparedTimeWhenStoppedReaches(bar, nowDays, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    const when = preparedTimeWhenStoppedReachesFrom(bar, nowDays, evidenceLogOdds(evidence), CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
@@ -603,8 +604,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
 
   // ---- carts ----------------------------------------------------------------------------
 
-  private onSessionClosed(customerId: string, start: number, end: number): void {
-    const slot = this.store.slotOf(customerId);
+  private onSessionClosed(customerId: string, signalSlot: number, start: number, end: number): void {
+    const slot = this.store.slotHolding(customerId, signalSlot);
     if (slot === undefined) return;
     if (this.store.cartQuantity(slot) > 0 && this.f64(slot, this.F.lastCartTs) >= start) {
       this.store.timers.arm(slot, this.cartTimer, end + this.cfg.cart.abandonAfterMs);

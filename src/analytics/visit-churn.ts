@@ -228,8 +228,22 @@ export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, th
 
 /** `timeWhenStoppedReaches` for the customer last prepared. */
 export function preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+  return preparedTimeWhenStoppedReachesFrom(threshold, from, evaluate(from), horizonDays, resolutionDays);
+}
+
+/** ln odds of stopped against buying in evidence as `preparedVisitChurn` gives it: what the search evaluates first. */
+export function evidenceLogOdds(e: VisitChurnEvidence): number {
+  return logAddExp(e.logOddsGone, e.logOddsLapsed);
+}
+
+/**
+ * `preparedTimeWhenStoppedReaches` for a caller that judged the customer as of `from`
+ * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
+ * evaluation, so the answer is the same with one evaluation fewer.
+ */
+export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
   const target = Math.log(threshold / (1 - threshold));
-  let fa = evaluate(from) - target;
+  let fa = logOddsAtFrom - target;
   if (fa >= 0) return from;
   let a = 0;
   // First guess: when the gone odds alone would reach the target for a Poisson visitor at

@@ -127,7 +127,7 @@ export class ItemNeighbours {
   observeView(sessionBefore: ArrayLike<number>, item: number, ts: number, length = sessionBefore.length): void {
     const w = this.weightAt(ts);
     const views = this.coViews;
-    const row = views.ensureRow(item);
+    let row = views.ensureRow(item);
     if (row < 0) return;
     views.addItemWeight(row, w);
     const back = this.config.backwardWeight;
@@ -135,10 +135,16 @@ export class ItemNeighbours {
     for (let gap = 1; gap <= steps; gap++) {
       const earlier = sessionBefore[length - gap]!;
       const wg = w * this.gapWeights[gap]!;
-      // Rows are looked up again each time: making one may have evicted another.
+      const evictions = views.evictions;
       const from = views.ensureRow(earlier);
-      if (from >= 0) views.addPair(from, item, wg);
-      if (back > 0 && earlier !== item && from >= 0) views.addPair(views.ensureRow(item), earlier, back * wg);
+      if (from < 0) continue;
+      views.addPair(from, item, wg);
+      if (back > 0 && earlier !== item) {
+        // Making `earlier`'s row may have evicted `item`'s: only then is it looked up again
+        // (as ensureRow, which also marks it referenced, as every lookup here did).
+        row = views.evictions === evictions ? views.touch(row) : views.ensureRow(item);
+        views.addPair(row, earlier, back * wg);
+      }
     }
   }
 

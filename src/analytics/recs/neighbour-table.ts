@@ -128,6 +128,12 @@ export class NeighbourTable {
     return row;
   }
 
+  /** `ensureRow` for an item known to hold `row` still: marks it referenced, returns the row. */
+  touch(row: number): number {
+    this.referenced[row] = 1;
+    return row;
+  }
+
   itemWeightOf(item: number): number {
     const row = this.rowOf(item);
     return row === NO_ROW ? 0 : this.itemWeight[row]!;
