@@ -4,6 +4,7 @@ import { Engine } from '../src/engine.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
 import { EngineState } from '../src/state/engine-state.js';
 import type { StateSignal } from '../src/state/signals.js';
+import { RecordLayout, SlotRecords, type FieldType } from '../src/state/slot-records.js';
 import { EventTimers } from '../src/state/timers.js';
 import { WatermarkTracker } from '../src/state/watermark.js';
 import { dump, message, runMessages, testConfig } from './support/engine-harness.js';
@@ -81,6 +82,36 @@ describe('sessions, TTL and event-time timers', () => {
         for (const s of signals) if (s.kind !== 'evicted' && !store.has(s.customerId)) expect(store.slotHolding(s.customerId, s.slot)).toBeUndefined();
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('resetting a slot gives zeros and each field its declared initial value, whatever was there', () => {
+    const field = fc.record({
+      type: fc.constantFrom<FieldType>('f64', 'u32', 'u16', 'u8'),
+      count: fc.integer({ min: 1, max: 4 }),
+      initial: fc.constantFrom(0, 1, 7, 255, NaN, -1.5),
+    });
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 5 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (fields, slot, junk) => {
+        const layout = new RecordLayout();
+        fields.forEach((f, i) => layout.add(`f${i}`, f.type, f.count, f.initial));
+        layout.seal();
+        const records = new SlotRecords(layout, 6);
+        for (let i = 0; i < records.u8.length; i++) records.u8[i] = junk[i % junk.length]!;
+        const expected = records.u8.slice();
+        // The reference: zero the record, then fill each field with its initial value.
+        const stride = layout.bytesPerRecord;
+        const ref = new SlotRecords(layout, 6);
+        ref.u8.set(expected);
+        ref.u8.fill(0, slot * stride, (slot + 1) * stride);
+        fields.forEach((f, i) => {
+          const at = slot * layout.stride(f.type) + layout.offset(`f${i}`);
+          ref[f.type].fill(f.initial, at, at + f.count);
+        });
+        records.reset(slot);
+        expect(records.u8).toEqual(ref.u8);
+      }),
+      { numRuns: 300 },
     );
   });
 
