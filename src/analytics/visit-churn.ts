@@ -146,7 +146,8 @@ function prepare(v: VisitStats, prior: VisitChurnPrior): void {
 
 /** ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n). */
 function logIntervalIntegral(n: number, rho: number, base: number, from: number, to: number): number {
-  const lo = n * Math.log1p(((1 - rho) * from) / base);
+  // The first interval starts at 0, where the log is 0: no call (the same value, n being finite).
+  const lo = from === 0 ? 0 : n * Math.log1p(((1 - rho) * from) / base);
   const hi = n * Math.log1p(((1 - rho) * to) / base);
   return -lo + log1mExp(hi - lo);
 }
@@ -162,7 +163,8 @@ function evaluate(now: number): number {
   const s = Math.max(sv, now - prep.lastIntent);
   const u = s - sv;
   const as = prep.alpha + s;
-  const gone = u > 0 ? prep.logGonePrior + Math.log(as) - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
+  const logAs = Math.log(as); // both terms need it
+  const gone = u > 0 ? prep.logGonePrior + logAs - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
   let lapsed = -Infinity;
   if (s > 0 && prep.logLapsedPrior > -Infinity) {
     const base = prep.alpha + rho * s;
@@ -174,7 +176,7 @@ function evaluate(now: number): number {
       const to = j === k ? s : prep.c1 + j * prep.spacing;
       if (to > from) lapsed = logAddExp(lapsed, prep.logWeight[t]! + logIntervalIntegral(n, rho, base, from, to));
     }
-    lapsed += prep.logLapsedPrior + R * Math.log(as) - n * Math.log(base) + prep.logIntegralScale;
+    lapsed += prep.logLapsedPrior + R * logAs - n * Math.log(base) + prep.logIntegralScale;
   }
   prep.gone = gone;
   prep.lapsed = lapsed;

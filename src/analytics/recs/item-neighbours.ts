@@ -108,6 +108,8 @@ export class ItemNeighbours {
   private readonly orderItems = new Int32Array(MAX_ORDER_ITEMS);
   /** Latest event time seen: the default "now" of queries. */
   private latest = -Infinity;
+  /** λ^(1−α), the least norm for α < 1 (0 otherwise), computed once: `ranked` is per query. */
+  private readonly minNorm: number;
 
   constructor(config: Partial<ItemNeighboursConfig> = {}) {
     this.config = { ...defaultItemNeighboursConfig, ...config };
@@ -117,6 +119,7 @@ export class ItemNeighbours {
     this.decay = new ForwardDecay(c.halfLifeMs);
     this.gapWeights = new Float64Array(c.sessionSteps + 1);
     for (let gap = 1; gap <= c.sessionSteps; gap++) this.gapWeights[gap] = 1 / gap ** c.gapExponent;
+    this.minNorm = c.alpha < 1 ? c.shrinkage ** (1 - c.alpha) : 0;
   }
 
   /**
@@ -267,8 +270,7 @@ export class ItemNeighbours {
     if (alpha !== 1) {
       const scale = this.scaleAt(now);
       // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
-      const minNorm = alpha < 1 ? shrinkage ** (1 - alpha) : 0;
-      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), minNorm, k);
+      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), this.minNorm, k);
     }
     return this.candidates.top(k);
   }
