@@ -14,6 +14,7 @@ import { ItemKnn, Popularity, SequentialRules } from '../src/analytics/recs/base
 import { CandidateScores } from '../src/analytics/recs/candidate-scores.js';
 import { evaluateNextItem, type NextItemModel } from '../src/analytics/recs/evaluate.js';
 import { ItemNeighbours, type ItemNeighboursSnapshot } from '../src/analytics/recs/item-neighbours.js';
+import { NeighbourTable } from '../src/analytics/recs/neighbour-table.js';
 import { readClickSessions, readSessionClicks, type ClickSession } from '../src/analytics/recs/session-clicks.js';
 import { evalRecs } from '../src/cli/eval-recs.js';
 import { isVigilError } from '../src/errors.js';
@@ -253,6 +254,69 @@ describe('streaming item neighbours', () => {
     stream(m, [[1, 2], [1, 2], [1, 3], [4, 1]]);
     expect(m.recommend([1], [], 3).map((s) => s.item)).toEqual([2, 3, 4]);
     expect(m.similar(2, 5).map((s) => s.item)).toEqual([1]);
+  });
+
+  it('a full row gives the slot of its first weakest neighbour to a new one (against a list model)', () => {
+    // Weights from a few values, so that ties (the first weakest must go) are common.
+    const op = fc.record({ row: fc.integer({ min: 1, max: 3 }), to: fc.integer({ min: 1, max: 12 }), weight: fc.constantFrom(0.25, 0.5, 1, 2, 3.5) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 200 }), (K, ops) => {
+        const table = new NeighbourTable(8, K, 100);
+        const model = new Map<number, { to: number; w: number }[]>();
+        for (const { row: item, to, weight } of ops) {
+          table.addPair(table.ensureRow(item), to, weight);
+          const list = model.get(item) ?? [];
+          model.set(item, list);
+          const same = list.find((p) => p.to === to);
+          if (same) same.w = Math.fround(same.w + weight);
+          else if (list.length < K) list.push({ to, w: Math.fround(weight) });
+          else {
+            let weakest = 0;
+            for (let i = 1; i < list.length; i++) if (list[i]!.w < list[weakest]!.w) weakest = i;
+            list[weakest] = { to, w: Math.fround(weight) };
+          }
+        }
+        for (const [item, list] of model) {
+          const row = table.rowOf(item);
+          const got = [];
+          for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
+          expect(got).toEqual(list);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a view updates the co-view table exactly as looking every row up afresh does, evictions included', () => {
+    // The reference looks the viewed item's row up again at every step (making the earlier
+    // item's row may have evicted it); the model looks it up again only after an eviction.
+    const caps = { maxItems: 2, neighboursPerItem: 3, maxItemIndex: 100, halfLifeMs: Infinity, sessionSteps: 3, gapExponent: 2, backwardWeight: 0.35 };
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { maxLength: 25 }), (sessions) => {
+        const m = new ItemNeighbours(caps);
+        const table = new NeighbourTable(caps.maxItems, caps.neighboursPerItem, caps.maxItemIndex);
+        for (const session of sessions) {
+          const before: number[] = [];
+          for (const item of session) {
+            m.observeView(before, item, T0);
+            const row = table.ensureRow(item);
+            if (row >= 0) {
+              table.addItemWeight(row, 1);
+              for (let gap = 1; gap <= Math.min(caps.sessionSteps, before.length); gap++) {
+                const earlier = before[before.length - gap]!;
+                const wg = 1 / gap ** caps.gapExponent;
+                const from = table.ensureRow(earlier);
+                if (from >= 0) table.addPair(from, item, wg);
+                if (earlier !== item && from >= 0) table.addPair(table.ensureRow(item), earlier, caps.backwardWeight * wg);
+              }
+            }
+            before.push(item);
+          }
+        }
+        expect(m.snapshot().coViews).toEqual(table.snapshot());
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps items, pairs and bytes within the configured bounds however many items pass', () => {

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
+import type { CanonicalEvent } from '../src/schema/event.js';
+import { EngineState } from '../src/state/engine-state.js';
+import type { StateSignal } from '../src/state/signals.js';
+import { RecordLayout, SlotRecords, type FieldType } from '../src/state/slot-records.js';
 import { EventTimers } from '../src/state/timers.js';
 import { WatermarkTracker } from '../src/state/watermark.js';
 import { dump, message, runMessages, testConfig } from './support/engine-harness.js';
@@ -25,7 +29,7 @@ describe('sessions, TTL and event-time timers', () => {
     const { signals } = await runMessages(config, msgs.slice(0, 3), { finite: false });
     expect(signals.filter((s) => s.kind === 'session_closed')).toEqual([]);
     const all = await runMessages(config, msgs, { finite: false });
-    expect(all.signals).toEqual([{ kind: 'session_closed', customerId: 'a', start: T0, end: T0 + 10 * MIN, events: 2, at: T0 + 41 * MIN }]);
+    expect(all.signals).toEqual([{ kind: 'session_closed', customerId: 'a', slot: 0, start: T0, end: T0 + 10 * MIN, events: 2, at: T0 + 41 * MIN }]);
   });
 
   it('starts a new session after a gap, counting sessions', async () => {
@@ -45,6 +49,70 @@ describe('sessions, TTL and event-time timers', () => {
     expect(engine.state.store.size).toBe(2);
     expect(engine.state.store.capacity).toBeGreaterThanOrEqual(2);
     expect(engine.state.store.view('new', T0 + 25 * 60 * MIN + 1)!.events).toBe(1);
+  });
+
+  it("a signal's slot finds its customer as the id lookup does, after evictions and slot reuse too", () => {
+    // Few ids, a one-hour TTL and jumps in time: customers are evicted and their slots reused.
+    const step = fc.record({ customer: fc.integer({ min: 0, max: 5 }), advanceMin: fc.integer({ min: 0, max: 90 }) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 80 }), (steps) => {
+        const store = new EngineState(testConfig({ state: { sessionGapMs: 30 * MIN, ttlMs: 60 * MIN } })).store;
+        const probe = store.defineSignalTimer('probe');
+        const signals: StateSignal[] = [];
+        let ts = T0;
+        let checked = 0;
+        const check = (): void => {
+          for (; checked < signals.length; checked++) {
+            const s = signals[checked]!;
+            if (s.kind !== 'evicted') expect(store.slotHolding(s.customerId, s.slot)).toBe(store.slotOf(s.customerId));
+          }
+        };
+        steps.forEach(({ customer, advanceMin }, i) => {
+          ts += advanceMin * MIN;
+          store.advanceTo(ts - MIN, signals);
+          check();
+          const e = { id: `e${i}`, type: 'page_view', customerId: `c${customer}`, ts } as CanonicalEvent;
+          const slot = store.apply(e, signals);
+          check();
+          store.timers.arm(slot, probe, ts + 45 * MIN);
+        });
+        store.advanceTo(ts + 1000 * MIN, signals);
+        check();
+        // A slot handed to someone else no longer answers for the evicted customer.
+        for (const s of signals) if (s.kind !== 'evicted' && !store.has(s.customerId)) expect(store.slotHolding(s.customerId, s.slot)).toBeUndefined();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('resetting a slot gives zeros and each field its declared initial value, whatever was there', () => {
+    const field = fc.record({
+      type: fc.constantFrom<FieldType>('f64', 'u32', 'u16', 'u8'),
+      count: fc.integer({ min: 1, max: 4 }),
+      initial: fc.constantFrom(0, 1, 7, 255, NaN, -1.5),
+    });
+    fc.assert(
+      fc.property(fc.array(field, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 5 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (fields, slot, junk) => {
+        const layout = new RecordLayout();
+        fields.forEach((f, i) => layout.add(`f${i}`, f.type, f.count, f.initial));
+        layout.seal();
+        const records = new SlotRecords(layout, 6);
+        for (let i = 0; i < records.u8.length; i++) records.u8[i] = junk[i % junk.length]!;
+        const expected = records.u8.slice();
+        // The reference: zero the record, then fill each field with its initial value.
+        const stride = layout.bytesPerRecord;
+        const ref = new SlotRecords(layout, 6);
+        ref.u8.set(expected);
+        ref.u8.fill(0, slot * stride, (slot + 1) * stride);
+        fields.forEach((f, i) => {
+          const at = slot * layout.stride(f.type) + layout.offset(`f${i}`);
+          ref[f.type].fill(f.initial, at, at + f.count);
+        });
+        records.reset(slot);
+        expect(records.u8).toEqual(ref.u8);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('fires analytics timers in due order exactly when the watermark passes them', () => {

@@ -6,7 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { lbeta, lgamma } from '../src/analytics/special-functions.js';
-import { timeWhenStoppedReaches, visitChurn, type VisitChurnPrior, type VisitStats } from '../src/analytics/visit-churn.js';
+import {
+  evidenceLogOdds,
+  preparedPStopped,
+  preparedTimeWhenStoppedReachesFrom,
+  prepareVisitChurn,
+  preparedVisitChurn,
+  timeWhenStoppedReaches,
+  visitChurn,
+  type VisitChurnPrior,
+  type VisitStats,
+} from '../src/analytics/visit-churn.js';
 
 const PRIOR: VisitChurnPrior = { hazardPerDay: 0.5 / 365, lapsedShare: 0.3, lapsedVisitRatio: 0.2, priorVisits: 2, meanGapDays: 4, intentShare: 0.33 };
 
@@ -130,6 +140,20 @@ describe('visit churn posterior', () => {
         if (t > now) expect(visitChurn(v, PRIOR, t - 1 / 24).pStopped).toBeLessThan(threshold);
       }),
       { numRuns: 100, seed: 3 },
+    );
+  });
+
+  it('a search started from the evidence already judged finds exactly the crossing a fresh search does', () => {
+    // As a churn check asks: the evidence now, P(stopped) at an armed time, then the crossing.
+    fc.assert(
+      fc.property(stats, fc.double({ min: 0.5, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 400, noNaN: true }), ({ v, now }, threshold, ahead) => {
+        const fresh = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
+        prepareVisitChurn(v, PRIOR);
+        const e = preparedVisitChurn(now);
+        preparedPStopped(now + ahead);
+        expect(preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24)).toBe(fresh);
+      }),
+      { numRuns: 300 },
     );
   });
 });

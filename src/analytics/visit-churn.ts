@@ -146,7 +146,8 @@ function prepare(v: VisitStats, prior: VisitChurnPrior): void {
 
 /** ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n). */
 function logIntervalIntegral(n: number, rho: number, base: number, from: number, to: number): number {
-  const lo = n * Math.log1p(((1 - rho) * from) / base);
+  // The first interval starts at 0, where the log is 0: no call (the same value, n being finite).
+  const lo = from === 0 ? 0 : n * Math.log1p(((1 - rho) * from) / base);
   const hi = n * Math.log1p(((1 - rho) * to) / base);
   return -lo + log1mExp(hi - lo);
 }
@@ -162,7 +163,8 @@ function evaluate(now: number): number {
   const s = Math.max(sv, now - prep.lastIntent);
   const u = s - sv;
   const as = prep.alpha + s;
-  const gone = u > 0 ? prep.logGonePrior + Math.log(as) - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
+  const logAs = Math.log(as); // both terms need it
+  const gone = u > 0 ? prep.logGonePrior + logAs - prep.logN + logExpm1(n * Math.log(as / (as - u))) : -Infinity;
   let lapsed = -Infinity;
   if (s > 0 && prep.logLapsedPrior > -Infinity) {
     const base = prep.alpha + rho * s;
@@ -174,7 +176,7 @@ function evaluate(now: number): number {
       const to = j === k ? s : prep.c1 + j * prep.spacing;
       if (to > from) lapsed = logAddExp(lapsed, prep.logWeight[t]! + logIntervalIntegral(n, rho, base, from, to));
     }
-    lapsed += prep.logLapsedPrior + R * Math.log(as) - n * Math.log(base) + prep.logIntegralScale;
+    lapsed += prep.logLapsedPrior + R * logAs - n * Math.log(base) + prep.logIntegralScale;
   }
   prep.gone = gone;
   prep.lapsed = lapsed;
@@ -228,8 +230,22 @@ export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, th
 
 /** `timeWhenStoppedReaches` for the customer last prepared. */
 export function preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+  return preparedTimeWhenStoppedReachesFrom(threshold, from, evaluate(from), horizonDays, resolutionDays);
+}
+
+/** ln odds of stopped against buying in evidence as `preparedVisitChurn` gives it: what the search evaluates first. */
+export function evidenceLogOdds(e: VisitChurnEvidence): number {
+  return logAddExp(e.logOddsGone, e.logOddsLapsed);
+}
+
+/**
+ * `preparedTimeWhenStoppedReaches` for a caller that judged the customer as of `from`
+ * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
+ * evaluation, so the answer is the same with one evaluation fewer.
+ */
+export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
   const target = Math.log(threshold / (1 - threshold));
-  let fa = evaluate(from) - target;
+  let fa = logOddsAtFrom - target;
   if (fa >= 0) return from;
   let a = 0;
   // First guess: when the gone odds alone would reach the target for a Poisson visitor at

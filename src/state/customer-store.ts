@@ -165,7 +165,7 @@ export class CustomerStore {
   defineSignalTimer(name: string): number {
     const kind = this.timers.defineKind(name);
     this.timerHandlers[kind] ??= (slot, due, _wm, out) =>
-      out.push({ kind: 'timer', timer: name, customerId: this.ids[slot]!, due });
+      out.push({ kind: 'timer', timer: name, customerId: this.ids[slot]!, slot, due });
     return kind;
   }
 
@@ -354,6 +354,7 @@ export class CustomerStore {
     out.push({
       kind: 'session_closed',
       customerId: this.ids[slot]!,
+      slot,
       start: f64[slot * this.s64 + this.f.sessionStart]!,
       end: f64[slot * this.s64 + this.f.sessionLast]!,
       events: u32[events]!,
@@ -458,6 +459,15 @@ export class CustomerStore {
   /** The slot a customer's record is in, for analytics that keep per-slot state beside it. */
   slotOf(customerId: string): number | undefined {
     return this.slots.get(customerId);
+  }
+
+  /**
+   * `slotOf(customerId)` for a signal's customer, from the slot the signal carries: the slot
+   * when it still holds them (an id compare: the signal's id is the string the slot holds),
+   * else a lookup (undefined once evicted). Saves a Map lookup by string per signal.
+   */
+  slotHolding(customerId: string, slot: number): number | undefined {
+    return this.ids[slot] === customerId ? slot : this.slots.get(customerId);
   }
 
   customerAt(slot: number): string | undefined {

@@ -80,13 +80,14 @@ export class SlotRecords {
   u16!: Uint16Array;
   u8!: Uint8Array;
   private cap = 0;
-  private readonly initials: ReturnType<RecordLayout['initialValues']>;
+  /** One record in its fresh state (zeros and the declared initial values), copied by `reset`. */
+  private readonly fresh: Uint8Array;
 
   constructor(
     readonly layout: RecordLayout,
     capacity: number,
   ) {
-    this.initials = layout.initialValues();
+    this.fresh = freshRecord(layout);
     this.allocate(capacity);
   }
 
@@ -108,13 +109,8 @@ export class SlotRecords {
 
   /** Puts a slot in its fresh state: zeros, and the declared initial values. */
   reset(slot: number): void {
-    const stride = this.layout.bytesPerRecord;
-    this.u8.fill(0, slot * stride, slot * stride + stride);
-    for (const init of this.initials) {
-      const view = this[init.type];
-      const base = slot * this.layout.stride(init.type) + init.offset;
-      view.fill(init.value, base, base + init.count);
-    }
+    // One copy of a prepared record: a fill per initialised field cost ≈ 0.5 µs an admission.
+    this.u8.set(this.fresh, slot * this.fresh.length);
   }
 
   /** The first `slots` records as bytes (machine byte order). */
@@ -136,4 +132,12 @@ export class SlotRecords {
     this.u8 = new Uint8Array(buffer);
     this.cap = capacity;
   }
+}
+
+/** A record's bytes with every field at its declared initial value (zeros elsewhere). */
+export function freshRecord(layout: RecordLayout): Uint8Array {
+  const buffer = new ArrayBuffer(layout.bytesPerRecord);
+  const views = { f64: new Float64Array(buffer), u32: new Uint32Array(buffer), u16: new Uint16Array(buffer), u8: new Uint8Array(buffer) };
+  for (const init of layout.initialValues()) views[init.type].fill(init.value, init.offset, init.offset + init.count);
+  return views.u8;
 }

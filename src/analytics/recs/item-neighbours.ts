@@ -108,6 +108,8 @@ export class ItemNeighbours {
   private readonly orderItems = new Int32Array(MAX_ORDER_ITEMS);
   /** Latest event time seen: the default "now" of queries. */
   private latest = -Infinity;
+  /** λ^(1−α), the least norm for α < 1 (0 otherwise), computed once: `ranked` is per query. */
+  private readonly minNorm: number;
 
   constructor(config: Partial<ItemNeighboursConfig> = {}) {
     this.config = { ...defaultItemNeighboursConfig, ...config };
@@ -117,6 +119,7 @@ export class ItemNeighbours {
     this.decay = new ForwardDecay(c.halfLifeMs);
     this.gapWeights = new Float64Array(c.sessionSteps + 1);
     for (let gap = 1; gap <= c.sessionSteps; gap++) this.gapWeights[gap] = 1 / gap ** c.gapExponent;
+    this.minNorm = c.alpha < 1 ? c.shrinkage ** (1 - c.alpha) : 0;
   }
 
   /**
@@ -127,7 +130,7 @@ export class ItemNeighbours {
   observeView(sessionBefore: ArrayLike<number>, item: number, ts: number, length = sessionBefore.length): void {
     const w = this.weightAt(ts);
     const views = this.coViews;
-    const row = views.ensureRow(item);
+    let row = views.ensureRow(item);
     if (row < 0) return;
     views.addItemWeight(row, w);
     const back = this.config.backwardWeight;
@@ -135,10 +138,16 @@ export class ItemNeighbours {
     for (let gap = 1; gap <= steps; gap++) {
       const earlier = sessionBefore[length - gap]!;
       const wg = w * this.gapWeights[gap]!;
-      // Rows are looked up again each time: making one may have evicted another.
+      const evictions = views.evictions;
       const from = views.ensureRow(earlier);
-      if (from >= 0) views.addPair(from, item, wg);
-      if (back > 0 && earlier !== item && from >= 0) views.addPair(views.ensureRow(item), earlier, back * wg);
+      if (from < 0) continue;
+      views.addPair(from, item, wg);
+      if (back > 0 && earlier !== item) {
+        // Making `earlier`'s row may have evicted `item`'s: only then is it looked up again
+        // (as ensureRow, which also marks it referenced, as every lookup here did).
+        row = views.evictions === evictions ? views.touch(row) : views.ensureRow(item);
+        views.addPair(row, earlier, back * wg);
+      }
     }
   }
 
@@ -261,8 +270,7 @@ export class ItemNeighbours {
     if (alpha !== 1) {
       const scale = this.scaleAt(now);
       // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
-      const minNorm = alpha < 1 ? shrinkage ** (1 - alpha) : 0;
-      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), minNorm, k);
+      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), this.minNorm, k);
     }
     return this.candidates.top(k);
   }

@@ -128,6 +128,12 @@ export class NeighbourTable {
     return row;
   }
 
+  /** `ensureRow` for an item known to hold `row` still: marks it referenced, returns the row. */
+  touch(row: number): number {
+    this.referenced[row] = 1;
+    return row;
+  }
+
   itemWeightOf(item: number): number {
     const row = this.rowOf(item);
     return row === NO_ROW ? 0 : this.itemWeight[row]!;
@@ -160,8 +166,16 @@ export class NeighbourTable {
       return;
     }
     const pairWeight = this.pairWeight;
+    // The weakest weight in a local: read from the array each step, it cost a load per compare.
     let weakest = base;
-    for (let s = base + 1; s < end; s++) if (pairWeight[s]! < pairWeight[weakest]!) weakest = s;
+    let least = pairWeight[base]!;
+    for (let s = base + 1; s < end; s++) {
+      const v = pairWeight[s]!;
+      if (v < least) {
+        least = v;
+        weakest = s;
+      }
+    }
     neighbour[weakest] = to;
     pairWeight[weakest] = weight;
   }
