@@ -8,7 +8,7 @@
  * parameters; fitting the parameters is a separate, occasional step (`fitBgNbd`).
  */
 import { VigilError } from '../errors.js';
-import { minimizeNelderMead, type NelderMeadOptions } from './optimize.js';
+import { minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { hyp2f1MinusOne, lbeta, lgamma, logAddExp, richardsonSymmetric } from './special-functions.js';
 
 export interface BgNbdParams {
@@ -85,6 +85,16 @@ function logLikelihood(params: BgNbdParams, customers: readonly RepeatStats[]): 
  * parameter positive without constraints.
  */
 export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOptions = {}): BgNbdFit {
+  const problem = bgnbdFitProblem(customers, options);
+  const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+}
+
+/**
+ * `fitBgNbd` as a problem for Nelder–Mead, for a caller that steps the search itself (the
+ * live refit): the same start, objective and mapping, so its result is the same fit.
+ */
+export function bgnbdFitProblem(customers: readonly RepeatStats[], options: Pick<BgNbdFitOptions, 'start'> = {}): FitProblem<BgNbdParams> {
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'fitBgNbd needs at least one customer');
   customers.forEach(checkStats);
   const meanAge = customers.reduce((sum, c) => sum + c.T, 0) / customers.length;
@@ -96,12 +106,11 @@ export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOpt
     a: Math.exp(p[2] as number),
     b: Math.exp(p[3] as number),
   });
-  const minimum = minimizeNelderMead(
-    (p) => -logLikelihood(fromLog(p), customers),
-    [Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)],
-    options.nelderMead,
-  );
-  return { params: fromLog(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return {
+    start: [Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)],
+    objective: (p) => -logLikelihood(fromLog(p), customers),
+    params: fromLog,
+  };
 }
 
 /**

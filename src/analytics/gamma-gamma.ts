@@ -10,7 +10,7 @@
  * transactions only (the first purchase is left out, as in the paper).
  */
 import { VigilError } from '../errors.js';
-import { minimizeNelderMead, type NelderMeadOptions } from './optimize.js';
+import { minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { lgamma } from './special-functions.js';
 
 export interface GammaGammaParams {
@@ -71,6 +71,13 @@ function logLikelihood({ p, q, gamma }: GammaGammaParams, repeaters: readonly Sp
 
 /** Maximum-likelihood fit by Nelder–Mead on (ln p, ln q, ln γ). */
 export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGammaFitOptions = {}): GammaGammaFit {
+  const problem = gammaGammaFitProblem(customers, options);
+  const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+}
+
+/** `fitGammaGamma` as a problem for Nelder–Mead, for a caller that steps the search itself (the live refit). */
+export function gammaGammaFitProblem(customers: readonly SpendStats[], options: Pick<GammaGammaFitOptions, 'start'> = {}): FitProblem<GammaGammaParams> {
   const repeaters = customers.filter((c) => c.x > 0);
   if (repeaters.length === 0) {
     throw new VigilError('VIGIL_ERR_USAGE', 'fitGammaGamma needs at least one customer with a repeat transaction');
@@ -84,12 +91,11 @@ export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGa
     q: Math.exp(v[1] as number),
     gamma: Math.exp(v[2] as number),
   });
-  const minimum = minimizeNelderMead(
-    (v) => -logLikelihood(fromLog(v), repeaters),
-    [Math.log(start.p), Math.log(start.q), Math.log(start.gamma)],
-    options.nelderMead,
-  );
-  return { params: fromLog(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return {
+    start: [Math.log(start.p), Math.log(start.q), Math.log(start.gamma)],
+    objective: (v) => -logLikelihood(fromLog(v), repeaters),
+    params: fromLog,
+  };
 }
 
 /**
