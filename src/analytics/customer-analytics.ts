@@ -10,7 +10,7 @@ import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbo
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
 import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
 import { usualGap } from './purchase-gap.js';
-import { emptyGaps, REFIT_WORK_PER_EVENT, RefitJob, type PooledGaps, type RefitHost, type RefitJobSnapshot, type RefitResult } from './refit-job.js';
+import { emptyGaps, REFIT_WORK_PER_EVENT, RefitJob, type PooledGaps, type RefitHost, type RefitJobSnapshot, type RefitPhase, type RefitResult } from './refit-job.js';
 import { RunningGap } from './running-gap.js';
 import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
@@ -649,6 +649,11 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   /** Whether a refit is under way (its parameters not yet in force). */
   get refitPending(): boolean {
     return this.refitJob !== undefined;
+  }
+
+  /** The phase of the refit under way, null between refits. */
+  get refitPhase(): RefitPhase | null {
+    return this.refitJob?.currentPhase ?? null;
   }
 
   /**

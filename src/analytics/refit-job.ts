@@ -63,7 +63,7 @@ export interface RefitPlan {
   readonly gammaGamma: GammaGammaParams;
 }
 
-type Phase = 'gather' | 'bgnbd' | 'gammaGamma' | 'apply' | 'rearm' | 'done';
+export type RefitPhase = 'gather' | 'bgnbd' | 'gammaGamma' | 'apply' | 'rearm' | 'done';
 
 /** A Nelder–Mead search under way: the machine, the point it waits on, and evaluations done. */
 interface Search<P> {
@@ -93,7 +93,7 @@ interface Search<P> {
  * exactly as the original would have.
  */
 export class RefitJob {
-  private phase: Phase = 'gather';
+  private phase: RefitPhase = 'gather';
   /** Next slot of the walk (gather or re-arm). */
   private cursor = 0;
   private buyersSeen = 0;
@@ -120,7 +120,7 @@ export class RefitJob {
     return this.phase === 'done';
   }
 
-  get currentPhase(): Phase {
+  get currentPhase(): RefitPhase {
     return this.phase;
   }
 
@@ -288,7 +288,7 @@ export class RefitJob {
 
 export interface RefitJobSnapshot {
   plan: RefitPlan;
-  phase: Phase;
+  phase: RefitPhase;
   cursor: number;
   buyersSeen: number;
   nextPick: number;
