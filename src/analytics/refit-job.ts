@@ -16,8 +16,8 @@ export const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueToleran
  * Work one applied event advances a running refit by, in work units: a slot visited (the
  * walks over state) or a customer in one objective evaluation (the fits). About 0.1 µs
  * each on the development machine, so an event pays at most ~0.1–0.3 ms, and a refit at
- * 20k customers (two walks of 20k slots, ~600 evaluations of 1,000 customers) ends within
- * about 650 events. Counted in events, never in wall-clock time, so a replay applies the
+ * 20k customers (two walks of 20k slots, a few hundred to ~2,000 evaluations of 1,000
+ * customers) ends within a few hundred to ~2,000 events. Counted in events, never in wall-clock time, so a replay applies the
  * new parameters at the same event.
  */
 export const REFIT_WORK_PER_EVENT = 1024;
