@@ -34,7 +34,8 @@ function recordingHost() {
       seen.result = r;
       return true;
     },
-    rearm: (slot) => seen.rearmed.push(slot),
+    // Every third slot as if it had a pending timer, so both costs of the walk occur.
+    rearm: (slot) => seen.rearmed.push(slot) % 3 === 0,
   };
   return { host, seen };
 }

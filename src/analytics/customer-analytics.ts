@@ -706,12 +706,13 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * customer below the floor already); one pushed later re-arms when it fires. A timer that
    * fired stays fired: the bar stays lowered while P(alive) is below the floor, read at each check.
    */
-  private rearmAliveCrossing(slot: number, watermark: number): void {
-    if (!(this.store.timers.dueTime(slot, this.aliveTimer) > watermark)) return;
+  private rearmAliveCrossing(slot: number, watermark: number): boolean {
+    if (!(this.store.timers.dueTime(slot, this.aliveTimer) > watermark)) return false;
     const t = this.store.transactionStats(slot);
-    if (t === null) return;
+    if (t === null) return false;
     const now = Math.max(watermark, t.last);
     this.armAliveCrossing(slot, now, t, repeatStats(t, now, this.cfg.timeUnit));
+    return true;
   }
 
   // ---- views ----------------------------------------------------------------------------
