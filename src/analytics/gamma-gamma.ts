@@ -10,7 +10,7 @@
  * transactions only (the first purchase is left out, as in the paper).
  */
 import { VigilError } from '../errors.js';
-import { minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
+import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { lgamma } from './special-functions.js';
 
 export interface GammaGammaParams {
@@ -50,23 +50,37 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, customers: rea
   checkParams(params);
   const repeaters = customers.filter((c) => c.x > 0);
   repeaters.forEach(checkStats);
-  return logLikelihood(params, repeaters);
+  return new GammaGammaLogLikelihood(params, repeaters).logLikelihood();
 }
 
-function logLikelihood({ p, q, gamma }: GammaGammaParams, repeaters: readonly SpendStats[]): number {
-  const shared = q * Math.log(gamma) - lgamma(q);
-  let total = 0;
-  for (const { x, meanSpend } of repeaters) {
-    const px = p * x;
-    total +=
-      lgamma(px + q) -
-      lgamma(px) +
-      shared +
-      (px - 1) * Math.log(meanSpend) +
-      px * Math.log(x) -
-      (px + q) * Math.log(gamma + x * meanSpend);
+/** The log-likelihood a chunk of repeaters at a time (a live refit spreads one evaluation over events). */
+class GammaGammaLogLikelihood extends LogLikelihoodSum {
+  private readonly shared: number;
+
+  constructor(
+    private readonly params: GammaGammaParams,
+    private readonly repeaters: readonly SpendStats[],
+  ) {
+    super(repeaters.length);
+    this.shared = params.q * Math.log(params.gamma) - lgamma(params.q);
   }
-  return total;
+
+  protected addTerms(from: number, to: number, total: number): number {
+    const { p, q, gamma } = this.params;
+    const { shared, repeaters } = this;
+    for (let i = from; i < to; i++) {
+      const { x, meanSpend } = repeaters[i]!;
+      const px = p * x;
+      total +=
+        lgamma(px + q) -
+        lgamma(px) +
+        shared +
+        (px - 1) * Math.log(meanSpend) +
+        px * Math.log(x) -
+        (px + q) * Math.log(gamma + x * meanSpend);
+    }
+    return total;
+  }
 }
 
 /** Maximum-likelihood fit by Nelder–Mead on (ln p, ln q, ln γ). */
@@ -91,11 +105,7 @@ export function gammaGammaFitProblem(customers: readonly SpendStats[], options: 
     q: Math.exp(v[1] as number),
     gamma: Math.exp(v[2] as number),
   });
-  return {
-    start: [Math.log(start.p), Math.log(start.q), Math.log(start.gamma)],
-    objective: (v) => -logLikelihood(fromLog(v), repeaters),
-    params: fromLog,
-  };
+  return fitProblem([Math.log(start.p), Math.log(start.q), Math.log(start.gamma)], repeaters.length, (v) => new GammaGammaLogLikelihood(fromLog(v), repeaters), fromLog);
 }
 
 /**

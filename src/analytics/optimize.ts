@@ -30,11 +30,74 @@ export interface Minimum {
   readonly converged: boolean;
 }
 
+/**
+ * An objective that is a sum over customers, added up a chunk at a time: a live refit
+ * spreads one evaluation over events. Terms are added in order, so however the sum is
+ * chunked it is the same double as in one go.
+ */
+export interface ObjectiveSum {
+  /** Adds the next `n` terms. */
+  add(n: number): void;
+  /** Terms added so far. */
+  readonly count: number;
+  /** The objective's value, once all terms are in. */
+  readonly value: number;
+}
+
+/**
+ * A log-likelihood over `size` customers, summed in order a chunk at a time; its `value` is
+ * the objective the fits minimise, −Σ ln L. Subclasses add the terms of a range.
+ */
+export abstract class LogLikelihoodSum implements ObjectiveSum {
+  total = 0;
+  count = 0;
+
+  constructor(private readonly size: number) {}
+
+  get value(): number {
+    return -this.total;
+  }
+
+  add(n: number): void {
+    const end = Math.min(this.size, this.count + n);
+    this.total = this.addTerms(this.count, end, this.total);
+    this.count = end;
+  }
+
+  /** Σ ln L over all the customers (the rest of them, if some were added already). */
+  logLikelihood(): number {
+    this.add(Infinity);
+    return this.total;
+  }
+
+  /** `total` plus the terms of customers [from, to), added in order. */
+  protected abstract addTerms(from: number, to: number, total: number): number;
+}
+
 /** A fit as Nelder–Mead sees it: where to start, what to minimise, and the parameters a point stands for. */
 export interface FitProblem<P> {
   readonly start: readonly number[];
+  /** Terms in the objective's sum (customers). */
+  readonly terms: number;
+  /** The objective at a point, as a sum to add up in chunks. */
+  readonly sum: (point: readonly number[]) => ObjectiveSum;
+  /** The objective at a point, all its terms added in one go. */
   readonly objective: (point: readonly number[]) => number;
   readonly params: (point: readonly number[]) => P;
+}
+
+export function fitProblem<P>(
+  start: readonly number[],
+  terms: number,
+  sum: (point: readonly number[]) => ObjectiveSum,
+  params: (point: readonly number[]) => P,
+): FitProblem<P> {
+  const objective = (point: readonly number[]): number => {
+    const s = sum(point);
+    s.add(terms);
+    return s.value;
+  };
+  return { start, terms, sum, objective, params };
 }
 
 const DEFAULTS = {

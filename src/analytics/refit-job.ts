@@ -1,7 +1,7 @@
 import type { CustomerStore } from '../state/customer-store.js';
 import { bgnbdFitProblem, type BgNbdParams, type RepeatStats } from './bgnbd.js';
 import { gammaGammaFitProblem, type GammaGammaParams, type SpendStats } from './gamma-gamma.js';
-import { nelderMeadSearch, type FitProblem, type Minimum, type NelderMeadSearch } from './optimize.js';
+import { nelderMeadSearch, type FitProblem, type Minimum, type NelderMeadSearch, type ObjectiveSum } from './optimize.js';
 import { poolGaps, type GapStats } from './purchase-gap.js';
 import { repeatStats, spendStats, type TimeUnit } from './repeat-stats.js';
 
@@ -13,16 +13,20 @@ import { repeatStats, spendStats, type TimeUnit } from './repeat-stats.js';
 export const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueTolerance: 1e-10, restarts: 1, maxIterations: 500 } as const;
 
 /**
- * Work one applied event advances a running refit by, in work units: a slot visited (the
- * walks over state) or a customer in one objective evaluation (the fits). About 0.1 µs
- * each on the development machine, so an event pays at most ~0.1–0.3 ms, and a refit at
- * 20k customers (two walks of 20k slots, a few hundred to ~2,000 evaluations of 1,000
- * customers) ends within a few hundred to ~2,000 events. Counted in events, never in wall-clock time, so a replay applies the
- * new parameters at the same event.
+ * Work one applied event advances a running refit by, in work units: a customer's term in
+ * one likelihood evaluation, or a slot walked (see the weights below). A unit is about
+ * 0.05 µs on the development machine, so an event pays ~10–20 µs, and a batch of a few
+ * hundred events a few ms: under a 20k ev/s stream's inter-batch time, so no backlog builds.
+ * A refit at 20k customers (two walks of 20k slots, a few hundred to ~1,600 evaluations of
+ * 1,000 customers) ends within ~2,500–6,500 events. Counted in events, never in wall-clock
+ * time, so a replay applies the new parameters at the same event.
  */
-export const REFIT_WORK_PER_EVENT = 1024;
+export const REFIT_WORK_PER_EVENT = 256;
 
-/** Work units of re-arming one customer's pending P(alive) timer (a closed-form crossing and a timer-heap move: ~0.5 µs), against 1 for a slot passed over. */
+/** Work units of gathering a buyer (their transaction and gap statistics, pooled; sampled), against 1 for a slot passed over. */
+export const GATHER_WORK = 3;
+
+/** Work units of re-arming one customer's pending P(alive) timer (a closed-form crossing and a timer-heap move), against 1 for a slot passed over. */
 export const REARM_WORK = 4;
 
 /** Shape parameters beyond this mean the fit's heterogeneity collapsed (see `RefitJob`). */
@@ -68,14 +72,14 @@ export interface RefitPlan {
 
 export type RefitPhase = 'gather' | 'bgnbd' | 'gammaGamma' | 'apply' | 'rearm' | 'done';
 
-/** A Nelder–Mead search under way: the machine, the point it waits on, and evaluations done. */
+/** A Nelder–Mead search under way: the machine, the point it waits on, evaluations done, and the one being summed. */
 interface Search<P> {
   readonly problem: FitProblem<P>;
   readonly machine: NelderMeadSearch;
   pending: IteratorResult<readonly number[], Minimum>;
   evaluations: number;
-  /** Work units of one evaluation: the customers in it. */
-  readonly cost: number;
+  /** The objective at the pending point, its terms added so far; undefined before the first. */
+  sum: ObjectiveSum | undefined;
 }
 
 /**
@@ -133,9 +137,9 @@ export class RefitJob {
   }
 
   /**
-   * Does up to `budget` work units (see `REFIT_WORK_PER_EVENT`) and returns how many it did.
-   * An objective evaluation is not split: one that does not fit in what is left waits for the
-   * next call, unless it is the call's first piece (a sample larger than the budget).
+   * Does up to `budget` work units (see `REFIT_WORK_PER_EVENT`) and returns how many it did;
+   * an evaluation is split over steps. A walked slot's cost is known only once walked, so a
+   * walk stops while the dearest slot still fits; a budget below that walks one slot a step.
    */
   step(budget: number, watermark: number): number {
     let spent = 0;
@@ -151,42 +155,58 @@ export class RefitJob {
   private advance(room: number, first: boolean, watermark: number): number {
     switch (this.phase) {
       case 'gather':
-        return this.gather(room);
+        return this.walk(room, first, GATHER_WORK, this.gatherSlot);
       case 'bgnbd':
       case 'gammaGamma':
-        return this.evaluate(room, first);
+        return this.evaluate(room);
       case 'apply':
         this.phase = this.host.apply({ bgnbd: this.bgnbd, bgnbdRejected: this.bgnbdRejected, gammaGamma: this.gammaGamma }) ? 'rearm' : 'done';
         this.cursor = 0;
         return 1;
       case 'rearm':
-        return this.rearm(room, first, watermark);
+        this.watermark = watermark;
+        return this.walk(room, first, REARM_WORK, this.rearmSlot);
       default:
         return 0;
     }
   }
 
-  private gather(room: number): number {
-    const store = this.store;
+  /** Walks slots from the cursor while the dearest (`dearest` units) fits in `room`; at the end, the phase's next step. */
+  private walk(room: number, first: boolean, dearest: number, visit: (slot: number) => number): number {
     const from = this.cursor;
-    const end = Math.min(store.slotsInUse, from + room);
-    for (let slot = from; slot < end; slot++) {
-      if (store.customerAt(slot) === undefined) continue;
-      const t = store.transactionStats(slot);
-      if (t === null) continue;
-      poolGaps(this.gaps, store.gapStats(slot));
-      if (this.buyersSeen === Math.floor(this.nextPick) && this.nextPick < this.plan.buyers) {
-        this.repeat.push(repeatStats(t, this.plan.asOf, this.plan.timeUnit));
-        const s = spendStats(t);
-        if (s.x > 0 && s.meanSpend > 0) this.spend.push(s);
-        this.nextPick += this.stride;
-      }
-      this.buyersSeen++;
+    const n = this.store.slotsInUse;
+    let spent = 0;
+    let slot = from;
+    while (slot < n && (spent + dearest <= room || (first && slot === from))) spent += visit(slot++);
+    if (slot === from && slot < n) return -1;
+    this.cursor = slot;
+    if (slot >= n) {
+      if (this.phase === 'gather') this.gathered();
+      else this.phase = 'done';
     }
-    this.cursor = end;
-    if (end >= store.slotsInUse) this.gathered();
-    return end - from;
+    return spent;
   }
+
+  private readonly gatherSlot = (slot: number): number => {
+    const store = this.store;
+    if (store.customerAt(slot) === undefined) return 1;
+    const t = store.transactionStats(slot);
+    if (t === null) return 1;
+    poolGaps(this.gaps, store.gapStats(slot));
+    if (this.buyersSeen === Math.floor(this.nextPick) && this.nextPick < this.plan.buyers) {
+      this.repeat.push(repeatStats(t, this.plan.asOf, this.plan.timeUnit));
+      const s = spendStats(t);
+      if (s.x > 0 && s.meanSpend > 0) this.spend.push(s);
+      this.nextPick += this.stride;
+    }
+    this.buyersSeen++;
+    return GATHER_WORK;
+  };
+
+  /** The watermark of the step under way, for the re-arm walk. */
+  private watermark = NaN;
+
+  private readonly rearmSlot = (slot: number): number => (this.host.rearm(slot, this.watermark) ? REARM_WORK : 1);
 
   private gathered(): void {
     this.host.gathered({ ...this.gaps });
@@ -195,19 +215,26 @@ export class RefitJob {
       return;
     }
     this.phase = 'bgnbd';
-    this.search = startSearch(bgnbdFitProblem(this.repeat, { start: this.plan.bgnbd }), this.repeat.length);
+    this.search = startSearch(bgnbdFitProblem(this.repeat, { start: this.plan.bgnbd }));
   }
 
-  private evaluate(room: number, first: boolean): number {
+  /** Adds up to `room` terms of the evaluation under way; a finished one moves the search on. */
+  private evaluate(room: number): number {
     const s = this.search!;
     if (s.pending.done === true) {
       this.searched(s.pending.value);
       return 0;
     }
-    if (s.cost > room && !first) return -1;
-    s.pending = s.machine.next(s.problem.objective(s.pending.value));
-    s.evaluations++;
-    return s.cost;
+    const sum = (s.sum ??= s.problem.sum(s.pending.value));
+    const before = sum.count;
+    sum.add(room);
+    if (sum.count >= s.problem.terms) {
+      s.pending = s.machine.next(sum.value);
+      s.evaluations++;
+      s.sum = undefined;
+    }
+    // An evaluation of no terms (none here: samples are never empty) still costs a unit.
+    return Math.max(1, sum.count - before);
   }
 
   /** A search ended: take its fit and start the next phase. */
@@ -227,24 +254,11 @@ export class RefitJob {
   private startGammaGamma(): void {
     if (this.spend.length >= 10) {
       this.phase = 'gammaGamma';
-      this.search = startSearch(gammaGammaFitProblem(this.spend, { start: this.plan.gammaGamma }), this.spend.length);
+      this.search = startSearch(gammaGammaFitProblem(this.spend, { start: this.plan.gammaGamma }));
     } else {
       this.search = undefined;
       this.phase = 'apply';
     }
-  }
-
-  private rearm(room: number, first: boolean, watermark: number): number {
-    const from = this.cursor;
-    const n = this.store.slotsInUse;
-    let spent = 0;
-    let slot = from;
-    // A slot's cost is known only once walked: go on while the dearer one still fits.
-    while (slot < n && (spent + REARM_WORK <= room || (first && slot === from))) spent += this.host.rearm(slot++, watermark) ? REARM_WORK : 1;
-    if (slot === from && slot < n) return -1;
-    this.cursor = slot;
-    if (slot >= n) this.phase = 'done';
-    return spent;
   }
 
   // ---- snapshots ------------------------------------------------------------------------
@@ -260,6 +274,7 @@ export class RefitJob {
       spend: this.spend.flatMap((s) => [s.x, s.meanSpend]),
       gaps: { ...this.gaps },
       evaluations: this.search?.evaluations ?? 0,
+      terms: this.search?.sum?.count ?? 0,
       bgnbd: this.bgnbd === undefined ? null : { ...this.bgnbd },
       bgnbdRejected: this.bgnbdRejected,
       gammaGamma: this.gammaGamma === undefined ? null : { ...this.gammaGamma },
@@ -279,14 +294,20 @@ export class RefitJob {
     job.bgnbd = s.bgnbd ?? undefined;
     job.bgnbdRejected = s.bgnbdRejected;
     job.gammaGamma = s.gammaGamma ?? undefined;
-    if (s.phase === 'bgnbd') job.search = startSearch(bgnbdFitProblem(job.repeat, { start: s.plan.bgnbd }), job.repeat.length);
-    else if (s.phase === 'gammaGamma') job.search = startSearch(gammaGammaFitProblem(job.spend, { start: s.plan.gammaGamma }), job.spend.length);
+    if (s.phase === 'bgnbd') job.search = startSearch(bgnbdFitProblem(job.repeat, { start: s.plan.bgnbd }));
+    else if (s.phase === 'gammaGamma') job.search = startSearch(gammaGammaFitProblem(job.spend, { start: s.plan.gammaGamma }));
     const search = job.search;
     if (search !== undefined) {
       for (let i = 0; i < s.evaluations; i++) {
         if (search.pending.done === true) throw new Error('refit snapshot has more evaluations than its search makes');
         search.pending = search.machine.next(search.problem.objective(search.pending.value));
         search.evaluations++;
+      }
+      if (s.terms > 0) {
+        if (search.pending.done === true) throw new Error('refit snapshot has more evaluations than its search makes');
+        // The evaluation under way, summed as far as it had got (in order: the same partial sum).
+        search.sum = search.problem.sum(search.pending.value);
+        search.sum.add(s.terms);
       }
     }
     return job;
@@ -304,16 +325,18 @@ export interface RefitJobSnapshot {
   /** The sample's repeat spenders' (x, mean spend), flat. */
   spend: number[];
   gaps: PooledGaps;
-  /** Evaluations done by the search under way (bgnbd or gammaGamma phase). */
+  /** Evaluations done by the search under way (bgnbd or gammaGamma phase)… */
   evaluations: number;
+  /** …and terms added of the one being summed. */
+  terms: number;
   bgnbd: BgNbdParams | null;
   bgnbdRejected: boolean;
   gammaGamma: GammaGammaParams | null;
 }
 
-function startSearch<P>(problem: FitProblem<P>, cost: number): Search<P> {
+function startSearch<P>(problem: FitProblem<P>): Search<P> {
   const machine = nelderMeadSearch(problem.start, LIVE_REFIT);
-  return { problem, machine, pending: machine.next(), evaluations: 0, cost };
+  return { problem, machine, pending: machine.next(), evaluations: 0, sum: undefined };
 }
 
 export function plausibleShapes(p: BgNbdParams): boolean {
