@@ -15,10 +15,11 @@ export const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueToleran
 /**
  * Work one applied event advances a running refit by, in work units: a customer's term in
  * one likelihood evaluation, or a slot walked (see the weights below). A unit is about
- * 0.05 µs on the development machine, so an event pays ~10–20 µs, and a batch of a few
- * hundred events a few ms: under a 20k ev/s stream's inter-batch time, so no backlog builds.
- * A refit at 20k customers (two walks of 20k slots, a few hundred to ~1,600 evaluations of
- * 1,000 customers) ends within ~2,500–6,500 events. Counted in events, never in wall-clock
+ * 0.05–0.1 µs on the development machine, so an event pays ~20–50 µs, and a batch of a few
+ * hundred events a few ms: within a 20k ev/s stream's time between batches, so no backlog
+ * builds (1,024 units, one evaluation an event, did build one). A refit at 20k customers
+ * (two walks of 20k slots, a few hundred to ~1,600 evaluations of 1,000 customers) ends
+ * within ~2,500–6,000 events. Counted in events, never in wall-clock
  * time, so a replay applies the new parameters at the same event.
  */
 export const REFIT_WORK_PER_EVENT = 256;
@@ -86,8 +87,8 @@ interface Search<P> {
  * A refit of BG/NBD and Gamma-Gamma on an even sample of the buyers in state, done in small
  * steps over the events that follow its start instead of inside one event: a walk over the
  * slots gathering the sample and pooling purchase gaps, the two Nelder–Mead searches one
- * objective evaluation at a time, putting the fits in force, and a walk re-arming the P(alive)
- * timers. Until the apply phase the parameters in force stay the old ones.
+ * objective evaluation at a time (each summed over the sample in chunks), putting the fits in
+ * force, and a walk re-arming the P(alive) timers. Until the apply phase the parameters in force stay the old ones.
  *
  * The warm-started BG/NBD fit can drift along a ridge where the likelihood is flat: Beta(a, b)
  * or Gamma(r, α) collapsing onto a point mass (seed 5 of the synthetic shop reached a ≈ 2·10⁴,
