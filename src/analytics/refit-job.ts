@@ -88,7 +88,8 @@ interface Search<P> {
  * steps over the events that follow its start instead of inside one event: a walk over the
  * slots gathering the sample and pooling purchase gaps, the two Nelder–Mead searches one
  * objective evaluation at a time (each summed over the sample in chunks), putting the fits in
- * force, and a walk re-arming the P(alive) timers. Until the apply phase the parameters in force stay the old ones.
+ * force, and a walk re-arming the P(alive) timers. Until the apply phase the parameters in
+ * force stay the old ones.
  *
  * The warm-started BG/NBD fit can drift along a ridge where the likelihood is flat: Beta(a, b)
  * or Gamma(r, α) collapsing onto a point mass (seed 5 of the synthetic shop reached a ≈ 2·10⁴,
@@ -105,7 +106,7 @@ export class RefitJob {
   /** Next slot of the walk (gather or re-arm). */
   private cursor = 0;
   private buyersSeen = 0;
-  /** The sample takes buyer floor(nextPick), then moves on by the stride: today's even rule, as the walk goes. */
+  /** The sample takes buyer number floor(nextPick), then moves on by the stride: an even sample, taken as the walk goes. */
   private nextPick = 0;
   private readonly stride: number;
   private readonly repeat: RepeatStats[] = [];
