@@ -1,3 +1,4 @@
+import { decode, encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
 import { fitBgNbd } from '../src/analytics/bgnbd.js';
@@ -40,7 +41,7 @@ function recordingHost() {
   return { host, seen };
 }
 
-/** Today's synchronous rule, as the oracle: all buyers in slot order, then every `step`-th. */
+/** The rule of the synchronous refit this job replaced, as the oracle: all buyers in slot order, then every `step`-th. */
 function evenSample(store: CustomerStore, plan: Pick<RefitPlan, 'asOf' | 'sampleSize' | 'timeUnit'>) {
   const buyers = [];
   const gaps = emptyGaps();
@@ -172,6 +173,17 @@ describe('the time-sliced refit', () => {
       expect([...alertsOf(first.batches), ...alertsOf(second.batches)]).toEqual(alertsOf(whole.batches));
       expect(modelState(resumed)).toEqual(modelState(whole.engine));
     }
+  });
+
+  it('refuses a snapshot of the layout before refit jobs (version 2) with VIGIL_ERR_SNAPSHOT', async () => {
+    const { engine } = await runMessages(config, messages.slice(0, 5_000), { finite: false });
+    const doc = decode(engine.state.snapshot()) as { version: number; analytics: Record<string, unknown> };
+    expect(doc.version).toBe(3);
+    const older = { ...doc.analytics };
+    delete older.refitJob;
+    delete older.refitWork;
+    const bytes = encode({ ...doc, version: 2, analytics: older });
+    expect(() => newEngine().state.restore(bytes, 0)).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
   });
 
   it('no event does more than the budget of refit work, and a refit is spread over many events', async () => {
