@@ -163,6 +163,10 @@ describe('the ops HTTP API', () => {
     expect(samples.get('vigil_events_total{outcome="rejected"}')).toBe(c.rejected);
     expect(samples.get('vigil_customers')).toBe(engine.state.store.size);
     expect(samples.get('vigil_alerts_total{type="cart.abandoned"}')).toBe(engine.state.alerts!.emitted['cart.abandoned']);
+    const analytics = engine.state.analytics!;
+    expect(samples.get('vigil_model_refits_total{result="completed"}')).toBe(analytics.refits);
+    expect(samples.get('vigil_model_refits_total{result="bgnbd_rejected"}')).toBe(analytics.refitsRejected);
+    expect(samples.get('vigil_model_refit_pending')).toBe(analytics.refitPending ? 1 : 0);
     for (const name of ['vigil_batch_processing_seconds_count', 'vigil_event_time_lag_seconds', 'vigil_watermark_lag_seconds', 'vigil_ws_clients', 'vigil_alert_latency_ms{quantile="0.99"}', 'vigil_ws_alerts_total{result="dropped"}']) {
       expect(samples.has(name), name).toBe(true);
     }

@@ -8,7 +8,7 @@
  * parameters; fitting the parameters is a separate, occasional step (`fitBgNbd`).
  */
 import { VigilError } from '../errors.js';
-import { minimizeNelderMead, type NelderMeadOptions } from './optimize.js';
+import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { hyp2f1MinusOne, lbeta, lgamma, logAddExp, richardsonSymmetric } from './special-functions.js';
 
 export interface BgNbdParams {
@@ -53,31 +53,45 @@ export interface BgNbdFit {
 export function bgnbdLogLikelihood(params: BgNbdParams, customers: readonly RepeatStats[]): number {
   checkParams(params);
   customers.forEach(checkStats);
-  return logLikelihood(params, customers);
+  return new BgNbdLogLikelihood(params, customers).logLikelihood();
 }
 
-function logLikelihood(params: BgNbdParams, customers: readonly RepeatStats[]): number {
-  const { r, alpha, a, b } = params;
-  const lnBetaAB = lbeta(a, b);
-  const rLnAlphaMinusLgammaR = r * Math.log(alpha) - lgamma(r);
+/** The log-likelihood a chunk of customers at a time (a live refit spreads one evaluation over events). */
+class BgNbdLogLikelihood extends LogLikelihoodSum {
+  private readonly lnBetaAB: number;
+  private readonly rLnAlphaMinusLgammaR: number;
   // The Gamma and Beta terms depend on x only; customers share few distinct x.
-  const byFrequency = new Map<number, { common: number; stay: number; leave: number }>();
-  let total = 0;
-  for (const { x, tx, T } of customers) {
-    let terms = byFrequency.get(x);
-    if (terms === undefined) {
-      terms = {
-        common: lgamma(r + x) + rLnAlphaMinusLgammaR,
-        stay: lbeta(a, b + x) - lnBetaAB,
-        leave: x > 0 ? lbeta(a + 1, b + x - 1) - lnBetaAB : -Infinity,
-      };
-      byFrequency.set(x, terms);
-    }
-    const aliveAtT = terms.stay - (r + x) * Math.log(alpha + T);
-    const goneAfterTx = terms.leave - (r + x) * Math.log(alpha + tx);
-    total += terms.common + logAddExp(aliveAtT, goneAfterTx);
+  private readonly byFrequency = new Map<number, { common: number; stay: number; leave: number }>();
+
+  constructor(
+    private readonly params: BgNbdParams,
+    private readonly customers: readonly RepeatStats[],
+  ) {
+    super(customers.length);
+    this.lnBetaAB = lbeta(params.a, params.b);
+    this.rLnAlphaMinusLgammaR = params.r * Math.log(params.alpha) - lgamma(params.r);
   }
-  return total;
+
+  protected addTerms(from: number, to: number, total: number): number {
+    const { r, alpha, a, b } = this.params;
+    const { lnBetaAB, rLnAlphaMinusLgammaR, byFrequency, customers } = this;
+    for (let i = from; i < to; i++) {
+      const { x, tx, T } = customers[i]!;
+      let terms = byFrequency.get(x);
+      if (terms === undefined) {
+        terms = {
+          common: lgamma(r + x) + rLnAlphaMinusLgammaR,
+          stay: lbeta(a, b + x) - lnBetaAB,
+          leave: x > 0 ? lbeta(a + 1, b + x - 1) - lnBetaAB : -Infinity,
+        };
+        byFrequency.set(x, terms);
+      }
+      const aliveAtT = terms.stay - (r + x) * Math.log(alpha + T);
+      const goneAfterTx = terms.leave - (r + x) * Math.log(alpha + tx);
+      total += terms.common + logAddExp(aliveAtT, goneAfterTx);
+    }
+    return total;
+  }
 }
 
 /**
@@ -85,6 +99,16 @@ function logLikelihood(params: BgNbdParams, customers: readonly RepeatStats[]): 
  * parameter positive without constraints.
  */
 export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOptions = {}): BgNbdFit {
+  const problem = bgnbdFitProblem(customers, options);
+  const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+}
+
+/**
+ * `fitBgNbd` as a problem for Nelder–Mead, for a caller that steps the search itself (the
+ * live refit): the same start, objective and mapping, so its result is the same fit.
+ */
+export function bgnbdFitProblem(customers: readonly RepeatStats[], options: Pick<BgNbdFitOptions, 'start'> = {}): FitProblem<BgNbdParams> {
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'fitBgNbd needs at least one customer');
   customers.forEach(checkStats);
   const meanAge = customers.reduce((sum, c) => sum + c.T, 0) / customers.length;
@@ -96,12 +120,7 @@ export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOpt
     a: Math.exp(p[2] as number),
     b: Math.exp(p[3] as number),
   });
-  const minimum = minimizeNelderMead(
-    (p) => -logLikelihood(fromLog(p), customers),
-    [Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)],
-    options.nelderMead,
-  );
-  return { params: fromLog(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return fitProblem([Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)], customers.length, (p) => new BgNbdLogLikelihood(fromLog(p), customers), fromLog);
 }
 
 /**

@@ -8,12 +8,13 @@ import { RecordLayout, SlotRecords } from '../state/slot-records.js';
 import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.js';
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
-import { expectedPurchases, fitBgNbd, probabilityAlive, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
-import { poolGaps, usualGap, type GapStats } from './purchase-gap.js';
+import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
+import { usualGap } from './purchase-gap.js';
+import { emptyGaps, REFIT_WORK_PER_EVENT, RefitJob, type PooledGaps, type RefitHost, type RefitJobSnapshot, type RefitPhase, type RefitResult } from './refit-job.js';
 import { RunningGap } from './running-gap.js';
 import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
-import { fitGammaGamma, type GammaGammaParams } from './gamma-gamma.js';
+import type { GammaGammaParams } from './gamma-gamma.js';
 import { repeatStats, spendStats, TIME_UNITS } from './repeat-stats.js';
 import {
   evidenceLogOdds,
@@ -32,12 +33,6 @@ const YEAR_MS = 365 * DAY_MS;
 const CLV_STEPS = 2;
 /** Quintiles of a handful of buyers are noise: segments are assigned from this many on. */
 const MIN_RFM_POPULATION = 50;
-/**
- * A live refit starts from the parameters in force, so a small simplex and loose tolerances
- * (1e-5 in log-parameters is far finer than what alerts can tell apart) find the moved
- * optimum in a fraction of a full fit's iterations; `vigil fit` keeps the strict defaults.
- */
-const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueTolerance: 1e-10, restarts: 1, maxIterations: 500 } as const;
 /** Churn checks look this far ahead (days); a customer quiet for longer is checked again at their next visit. */
 const CHURN_HORIZON_DAYS = 3 * 365;
 /** Churn crossing times are found to this resolution (days): an hour. */
@@ -102,14 +97,19 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private populationSessions = 0;
   private populationIntentSessions = 0;
   /** Gaps between purchases, pooled over the buyers the last refit walked: the usual gap of customers with few of their own. */
-  private populationPurchaseGap: GapStats & { m2: number } = emptyGaps();
+  private populationPurchaseGap: PooledGaps = emptyGaps();
   private readonly churnTimer: number;
   private readonly aliveTimer: number;
   private readonly cartTimer: number;
   private nextRefitAt = NaN;
   refits = 0;
-  /** BG/NBD refits whose parameters were implausible and were not taken (see `refitBgNbd`). */
+  /** BG/NBD refits whose parameters were implausible and were not taken (see `RefitJob`). */
   refitsRejected = 0;
+  /** The refit under way, advanced a little at each applied event; undefined between refits. */
+  private refitJob: RefitJob | undefined;
+  private readonly refitHost: RefitHost;
+  /** Work units refits have done (see `REFIT_WORK_PER_EVENT`), for progress and tests. */
+  refitWork = 0;
   private purchasesSinceRefit = 0;
   /** CLV at a first purchase, for the parameter objects in force when computed (see `clvAt`). */
   private firstPurchaseClv: { bgnbd: BgNbdParams | null; gammaGamma: GammaGammaParams | null; clv: number } = { bgnbd: null, gammaGamma: null, clv: NaN };
@@ -157,6 +157,11 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.aliveTimer = store.defineSignalTimer(ALIVE_TIMER);
     this.cartTimer = store.defineSignalTimer(CART_TIMER);
     store.addSlotListener(this);
+    this.refitHost = {
+      gathered: (gaps) => (this.populationPurchaseGap = gaps),
+      apply: (result) => this.applyRefit(result),
+      rearm: (slot, watermark) => this.rearmAliveCrossing(slot, watermark),
+    };
   }
 
   get bytesPerCustomer(): number {
@@ -206,7 +211,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       default:
         break;
     }
-    if (watermark >= this.nextRefitAt) this.guarded(() => this.refit(watermark));
+    if (this.refitJob !== undefined) this.advanceRefit(watermark);
+    else if (watermark >= this.nextRefitAt) this.guarded(() => this.startRefit(watermark));
     else if (Number.isNaN(this.nextRefitAt) && this.cfg.refit.everyMs > 0 && Number.isFinite(watermark)) this.nextRefitAt = watermark + this.cfg.refit.everyMs;
   }
 
@@ -656,35 +662,58 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
 
   // ---- refits ---------------------------------------------------------------------------
 
+  /** Whether a refit is under way (its parameters not yet in force). */
+  get refitPending(): boolean {
+    return this.refitJob !== undefined;
+  }
+
+  /** The phase of the refit under way, null between refits. */
+  get refitPhase(): RefitPhase | null {
+    return this.refitJob?.currentPhase ?? null;
+  }
+
   /**
-   * Refits BG/NBD and Gamma-Gamma on an even sample of the buyers in state, as of the
-   * watermark. The sample walks the slots in order, so a replay refits on the same customers.
+   * Starts a refit of BG/NBD and Gamma-Gamma on an even sample of the buyers in state, as of
+   * the watermark (see `RefitJob`). The sample walks the slots in order and the job advances
+   * by events, so a replay refits on the same customers and applies the fit at the same event.
    */
-  private refit(watermark: number): void {
+  private startRefit(watermark: number): void {
     this.nextRefitAt = watermark + this.cfg.refit.everyMs;
     // Nothing much changed since the last fit (a quiet period, the tail of a replay): keep it.
     if (this.refits > 0 && this.purchasesSinceRefit < REFIT_MIN_CHANGE * this.parts.rfm.size) return;
     this.purchasesSinceRefit = 0;
-    const buyers = [];
-    const gaps = emptyGaps();
-    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
-      if (this.store.customerAt(slot) === undefined) continue;
-      const t = this.store.transactionStats(slot);
-      if (t === null) continue;
-      buyers.push(t);
-      poolGaps(gaps, this.store.gapStats(slot));
+    const { sampleSize, minBuyers } = this.cfg.refit;
+    this.refitJob = new RefitJob(this.store, this.refitHost, {
+      asOf: watermark,
+      buyers: this.parts.rfm.size,
+      sampleSize,
+      minBuyers,
+      timeUnit: this.cfg.timeUnit,
+      bgnbd: this.bgnbd,
+      gammaGamma: this.gammaGamma,
+    });
+    this.advanceRefit(watermark);
+  }
+
+  /** One event's share of the refit under way; a refit that fails is dropped and counted. */
+  private advanceRefit(watermark: number): void {
+    const job = this.refitJob!;
+    try {
+      this.refitWork += job.step(REFIT_WORK_PER_EVENT, watermark);
+      if (job.done) this.refitJob = undefined;
+    } catch {
+      this.modelErrors++;
+      this.refitJob = undefined;
     }
-    this.populationPurchaseGap = gaps;
-    if (buyers.length < this.cfg.refit.minBuyers) return;
-    const step = Math.max(1, buyers.length / this.cfg.refit.sampleSize);
-    const sample = [];
-    for (let i = 0; i < buyers.length; i += step) sample.push(buyers[Math.floor(i)]!);
-    const repeat = sample.map((t) => repeatStats(t, watermark, this.cfg.timeUnit));
-    this.bgnbd = this.refitBgNbd(repeat);
-    const spend = sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0);
-    if (spend.length >= 10) this.gammaGamma = fitGammaGamma(spend, { start: this.gammaGamma, nelderMead: LIVE_REFIT }).params;
+  }
+
+  private applyRefit(result: RefitResult): boolean {
+    if (result.bgnbd !== undefined) this.bgnbd = result.bgnbd;
+    if (result.bgnbdRejected) this.refitsRejected++;
+    if (result.gammaGamma !== undefined) this.gammaGamma = result.gammaGamma;
     this.refits++;
-    this.rearmAliveCrossings(watermark);
+    // Crossings under unchanged BG/NBD parameters are where the timers already are.
+    return result.bgnbd !== undefined;
   }
 
   /**
@@ -693,28 +722,13 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * customer below the floor already); one pushed later re-arms when it fires. A timer that
    * fired stays fired: the bar stays lowered while P(alive) is below the floor, read at each check.
    */
-  private rearmAliveCrossings(watermark: number): void {
-    for (let slot = 0, n = this.store.slotsInUse; slot < n; slot++) {
-      if (!(this.store.timers.dueTime(slot, this.aliveTimer) > watermark)) continue;
-      const t = this.store.transactionStats(slot);
-      if (t === null) continue;
-      const now = Math.max(watermark, t.last);
-      this.armAliveCrossing(slot, now, t, repeatStats(t, now, this.cfg.timeUnit));
-    }
-  }
-
-  /**
-   * The warm-started fit can drift along a ridge where the likelihood is flat: Beta(a, b) or
-   * Gamma(r, α) collapsing onto a point mass (seed 5 of the synthetic shop reached a ≈ 2·10⁴,
-   * b ≈ 8·10⁵ for 2 log-likelihood units), where the ₂F₁ series of expected purchases no
-   * longer converge and every CLV and churn alert fails. Such a fit is rejected and the
-   * parameters in force stay until a later refit, on more data, lands inside.
-   */
-  private refitBgNbd(repeat: readonly RepeatStats[]): BgNbdParams {
-    const fit = fitBgNbd(repeat, { start: this.bgnbd, nelderMead: LIVE_REFIT }).params;
-    if (plausibleShapes(fit)) return fit;
-    this.refitsRejected++;
-    return this.bgnbd;
+  private rearmAliveCrossing(slot: number, watermark: number): boolean {
+    if (!(this.store.timers.dueTime(slot, this.aliveTimer) > watermark)) return false;
+    const t = this.store.transactionStats(slot);
+    if (t === null) return false;
+    const now = Math.max(watermark, t.last);
+    this.armAliveCrossing(slot, now, t, repeatStats(t, now, this.cfg.timeUnit));
+    return true;
   }
 
   // ---- views ----------------------------------------------------------------------------
@@ -792,6 +806,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       nextRefitAt: this.nextRefitAt,
       refits: this.refits,
       refitsRejected: this.refitsRejected,
+      refitJob: this.refitJob?.snapshot() ?? null,
+      refitWork: this.refitWork,
       purchasesSinceRefit: this.purchasesSinceRefit,
       modelErrors: this.modelErrors,
       populationSessionGap: this.populationSessionGap.snapshot(),
@@ -812,6 +828,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.nextRefitAt = s.nextRefitAt;
     this.refits = s.refits;
     this.refitsRejected = s.refitsRejected;
+    this.refitJob = s.refitJob === null ? undefined : RefitJob.restore(this.store, this.refitHost, s.refitJob);
+    this.refitWork = s.refitWork;
     this.purchasesSinceRefit = s.purchasesSinceRefit;
     this.modelErrors = s.modelErrors;
     this.populationSessionGap.restore(s.populationSessionGap);
@@ -858,12 +876,15 @@ export interface CustomerAnalyticsSnapshot {
   nextRefitAt: number;
   refits: number;
   refitsRejected: number;
+  /** The refit under way, null between refits. */
+  refitJob: RefitJobSnapshot | null;
+  refitWork: number;
   purchasesSinceRefit: number;
   modelErrors: number;
   populationSessionGap: [number, number, number];
   populationSessions: number;
   populationIntentSessions: number;
-  populationPurchaseGap: GapStats & { m2: number };
+  populationPurchaseGap: PooledGaps;
   rfm: RfmSnapshot;
   clv: QuantileSketchSnapshot;
   recommender: ItemNeighboursSnapshot;
@@ -888,17 +909,6 @@ type U8Field = (typeof U8_FIELDS)[number];
 
 function offsets<N extends string>(layout: RecordLayout, names: readonly N[]): Record<N, number> {
   return Object.fromEntries(names.map((n) => [n, layout.offset(n)])) as Record<N, number>;
-}
-
-function emptyGaps(): GapStats & { m2: number } {
-  return { count: 0, meanMs: 0, varianceMs2: 0, m2: 0 };
-}
-
-/** Shape parameters beyond this mean the fit's heterogeneity collapsed (see `refitBgNbd`). */
-const MAX_SHAPE = 1000;
-
-function plausibleShapes(p: BgNbdParams): boolean {
-  return p.r <= MAX_SHAPE && p.a <= MAX_SHAPE && p.b <= MAX_SHAPE;
 }
 
 function pct(share: number): string {

@@ -10,7 +10,7 @@
  * transactions only (the first purchase is left out, as in the paper).
  */
 import { VigilError } from '../errors.js';
-import { minimizeNelderMead, type NelderMeadOptions } from './optimize.js';
+import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { lgamma } from './special-functions.js';
 
 export interface GammaGammaParams {
@@ -50,27 +50,48 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, customers: rea
   checkParams(params);
   const repeaters = customers.filter((c) => c.x > 0);
   repeaters.forEach(checkStats);
-  return logLikelihood(params, repeaters);
+  return new GammaGammaLogLikelihood(params, repeaters).logLikelihood();
 }
 
-function logLikelihood({ p, q, gamma }: GammaGammaParams, repeaters: readonly SpendStats[]): number {
-  const shared = q * Math.log(gamma) - lgamma(q);
-  let total = 0;
-  for (const { x, meanSpend } of repeaters) {
-    const px = p * x;
-    total +=
-      lgamma(px + q) -
-      lgamma(px) +
-      shared +
-      (px - 1) * Math.log(meanSpend) +
-      px * Math.log(x) -
-      (px + q) * Math.log(gamma + x * meanSpend);
+/** The log-likelihood a chunk of repeaters at a time (a live refit spreads one evaluation over events). */
+class GammaGammaLogLikelihood extends LogLikelihoodSum {
+  private readonly shared: number;
+
+  constructor(
+    private readonly params: GammaGammaParams,
+    private readonly repeaters: readonly SpendStats[],
+  ) {
+    super(repeaters.length);
+    this.shared = params.q * Math.log(params.gamma) - lgamma(params.q);
   }
-  return total;
+
+  protected addTerms(from: number, to: number, total: number): number {
+    const { p, q, gamma } = this.params;
+    const { shared, repeaters } = this;
+    for (let i = from; i < to; i++) {
+      const { x, meanSpend } = repeaters[i]!;
+      const px = p * x;
+      total +=
+        lgamma(px + q) -
+        lgamma(px) +
+        shared +
+        (px - 1) * Math.log(meanSpend) +
+        px * Math.log(x) -
+        (px + q) * Math.log(gamma + x * meanSpend);
+    }
+    return total;
+  }
 }
 
 /** Maximum-likelihood fit by Nelder–Mead on (ln p, ln q, ln γ). */
 export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGammaFitOptions = {}): GammaGammaFit {
+  const problem = gammaGammaFitProblem(customers, options);
+  const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+}
+
+/** `fitGammaGamma` as a problem for Nelder–Mead, for a caller that steps the search itself (the live refit). */
+export function gammaGammaFitProblem(customers: readonly SpendStats[], options: Pick<GammaGammaFitOptions, 'start'> = {}): FitProblem<GammaGammaParams> {
   const repeaters = customers.filter((c) => c.x > 0);
   if (repeaters.length === 0) {
     throw new VigilError('VIGIL_ERR_USAGE', 'fitGammaGamma needs at least one customer with a repeat transaction');
@@ -84,12 +105,7 @@ export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGa
     q: Math.exp(v[1] as number),
     gamma: Math.exp(v[2] as number),
   });
-  const minimum = minimizeNelderMead(
-    (v) => -logLikelihood(fromLog(v), repeaters),
-    [Math.log(start.p), Math.log(start.q), Math.log(start.gamma)],
-    options.nelderMead,
-  );
-  return { params: fromLog(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return fitProblem([Math.log(start.p), Math.log(start.q), Math.log(start.gamma)], repeaters.length, (v) => new GammaGammaLogLikelihood(fromLog(v), repeaters), fromLog);
 }
 
 /**

@@ -49,6 +49,14 @@ export class OpsMetrics {
     gauge(registers, 'vigil_customers', 'Customers in keyed state.', () => state.store.size);
     gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.connections.size);
     gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.ring.sequence);
+    const analytics = state.analytics;
+    if (analytics !== undefined) {
+      fromTotals(registers, 'vigil_model_refits_total', 'Model refits completed, and those whose BG/NBD fit was rejected as implausible (the parameters in force stayed).', 'result', () => ({
+        completed: analytics.refits,
+        bgnbd_rejected: analytics.refitsRejected,
+      }));
+      gauge(registers, 'vigil_model_refit_pending', '1 while a refit is under way (spread over the events that follow its start), else 0.', () => (analytics.refitPending ? 1 : 0));
+    }
     new Gauge({
       name: 'vigil_alert_latency_ms',
       help: 'Message in to alert frame handed to the socket, per delivery, since start (hdr histogram).',

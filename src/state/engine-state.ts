@@ -83,7 +83,7 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSION = 3;
 
 interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;

@@ -30,7 +30,7 @@ export interface RunResult {
 export async function runMessages(
   config: VigilConfig,
   messages: readonly RawMessage[],
-  opts: { batchSize?: number; engine?: Engine; finite?: boolean } = {},
+  opts: { batchSize?: number; engine?: Engine; finite?: boolean; onBatch?: (batch: Batch) => void } = {},
 ): Promise<RunResult> {
   const engine = opts.engine ?? new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
   const signals: StateSignal[] = [];
@@ -46,6 +46,7 @@ export async function runMessages(
         handle: (b) => {
           signals.push(...b.signals);
           batches.push(b);
+          opts.onBatch?.(b);
         },
       },
     ],
