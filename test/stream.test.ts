@@ -88,6 +88,8 @@ class Rig {
     const from = this.published.length + 1;
     const recorder = { handle: (b: Batch) => void (this.published.push(...b.alerts), b.alerts.length > 0 && this.batches.push(b)) };
     await this.engine.run(new InProcessSource(chunk, { name: 'test', batchSize: 256, finite: true }), { sinks: [this.server.sink, recorder] });
+    // The last alerts may still wait for their tick (server.flushIntervalMs): send them now.
+    this.server.hub.flush();
     return { from, to: this.published.length };
   }
 
@@ -291,6 +293,7 @@ describe('resume past the ring, slow consumers and dead peers', () => {
     await rig.start();
     try {
       for (const b of source.batches) rig.server.sink.handle(b);
+      rig.server.hub.flush();
       const total = source.published.length;
       expect(total).toBeGreaterThan(100);
       const c = await StreamClient.connect(rig.server.url, { token: FULL });
@@ -310,6 +313,7 @@ describe('resume past the ring, slow consumers and dead peers', () => {
     await rig.start();
     try {
       for (const b of source.batches) rig.server.sink.handle(b);
+      rig.server.hub.flush();
       const total = source.published.length;
       const c = await StreamClient.connect(rig.server.url, { token: FULL });
       const tcp = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
@@ -363,6 +367,7 @@ describe('resume past the ring, slow consumers and dead peers', () => {
       for (let round = 0; round < 100 && rig.server.hub.counters.closedTooSlow === 0; round++) {
         for (const b of source.batches) {
           rig.server.sink.handle(b);
+          rig.server.hub.flush();
           await new Promise((r) => setImmediate(r));
         }
       }
@@ -396,6 +401,33 @@ describe('resume past the ring, slow consumers and dead peers', () => {
       expect(gaps).toBeGreaterThan(0);
       expect(next - 1).toBeLessThanOrEqual(hub.ring.sequence);
       await healthy.close();
+    } finally {
+      await rig.server.close();
+    }
+  });
+
+  it('coalesces: batches published within flushIntervalMs of a tick go out together in the next, every seq once and in order', async () => {
+    // Buffers large enough for the whole recording in one tick: nothing here is a slow reader.
+    const rig = new Rig([], serverConfig({ flushIntervalMs: 1000, softBufferBytes: 32 << 20, hardBufferBytes: 64 << 20 }));
+    await rig.start();
+    try {
+      const c = await StreamClient.connect(rig.server.url, { token: FULL });
+      await c.subscribe({});
+      const hub = rig.server.hub;
+      const [first, ...rest] = source.batches;
+      // After a quiet spell the first batch's tick runs at once; the rest, in the same turn, wait for one more.
+      rig.server.sink.handle(first!);
+      expect([hub.counters.ticks, hub.ring.sequence]).toEqual([1, first!.alerts.length]);
+      for (const b of rest) rig.server.sink.handle(b);
+      expect([hub.counters.ticks, hub.ring.sequence]).toEqual([1, first!.alerts.length]);
+      await new Promise((r) => setTimeout(r, 1100));
+      expect([hub.counters.ticks, hub.ring.sequence]).toEqual([2, source.published.length]);
+      await c.sync();
+      const seqs = c.alerts().map((f) => f.seq);
+      expect(seqs.length).toBe(source.published.length);
+      expect(seqs.every((s, i) => s === i + 1)).toBe(true);
+      expect(c.alerts().map((f) => f.alert.id)).toEqual(source.published.map((a) => a.id));
+      await c.close();
     } finally {
       await rig.server.close();
     }

@@ -60,6 +60,11 @@ const serverConfig = z
     softBufferBytes: z.number().int().min(1024),
     /** Past this many, the connection is closed with 4008. */
     hardBufferBytes: z.number().int().min(1024),
+    /**
+     * Alerts are written to the sockets in ticks at most this often (ms); an alert waits at
+     * most this long for its tick. 0: a tick per processed batch.
+     */
+    flushIntervalMs: z.number().int().min(0).max(1000),
     /** A heartbeat frame on this period. */
     heartbeatMs: z.number().int().min(100),
     /** WebSocket ping on this period; a peer that has not answered the previous one is terminated. */

@@ -209,6 +209,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     close: () =>
       (closing ??= (async () => {
         for (const t of timers) clearInterval(t);
+        hub.flush();
         const conns = [...hub.connections];
         hub.closeAll(closeCodes.goingAway, 'server shutting down');
         // Give clients a moment to answer the close handshake, then cut whoever did not.
