@@ -152,24 +152,29 @@ export class NeighbourTable {
     const base = row * K;
     const used = this.neighbourCount[row]!;
     const neighbour = this.neighbour;
+    const pairWeight = this.pairWeight;
     const end = base + used;
-    for (let s = base; s < end; s++) {
-      if (neighbour[s] === to) {
-        this.pairWeight[s]! += weight;
-        return;
-      }
-    }
     if (used < K) {
+      for (let s = base; s < end; s++) {
+        if (neighbour[s] === to) {
+          pairWeight[s]! += weight;
+          return;
+        }
+      }
       neighbour[end] = to;
-      this.pairWeight[end] = weight;
+      pairWeight[end] = weight;
       this.neighbourCount[row] = used + 1;
       return;
     }
-    const pairWeight = this.pairWeight;
-    // The weakest weight in a local: read from the array each step, it cost a load per compare.
+    // A full row: one pass looks for `to` and keeps the first weakest weight in locals, which
+    // `to` replaces when absent (popular items' rows are full, and most pairs are new there).
     let weakest = base;
-    let least = pairWeight[base]!;
-    for (let s = base + 1; s < end; s++) {
+    let least = Infinity;
+    for (let s = base; s < end; s++) {
+      if (neighbour[s] === to) {
+        pairWeight[s]! += weight;
+        return;
+      }
       const v = pairWeight[s]!;
       if (v < least) {
         least = v;
