@@ -171,11 +171,21 @@ const configShape = z.strictObject({
  * redelivery of it would be applied twice: ids are remembered longer than the out-of-order
  * bound plus the allowed lateness.
  */
-export const configSchema = configShape.refine(
-  (c) => c.dedupe.retentionMs > c.eventTime.maxOutOfOrdernessMs + c.eventTime.allowedLatenessMs,
-  {
+export const configSchema = configShape
+  .refine((c) => c.dedupe.retentionMs > c.eventTime.maxOutOfOrdernessMs + c.eventTime.allowedLatenessMs, {
     message: 'must exceed eventTime.maxOutOfOrdernessMs + eventTime.allowedLatenessMs, or a late redelivery could be applied twice',
     path: ['dedupe', 'retentionMs'],
-  },
-);
+  })
+  /*
+   * A churn score is an alert only at or past the churn.risk hysteresis `enter`: a bar below
+   * it would arm timers whose alerts the gate then holds back, silently.
+   */
+  .refine((c) => c.analytics.churn.warnAt >= (c.alerts.policies.churnRisk.hysteresis?.enter ?? 0), {
+    message: 'must be at least alerts.policies.churnRisk.hysteresis.enter, or the gate holds its alerts back',
+    path: ['analytics', 'churn', 'warnAt'],
+  })
+  .refine((c) => c.analytics.churn.corroborateAt >= (c.alerts.policies.churnRisk.hysteresis?.enter ?? 0), {
+    message: 'must be at least alerts.policies.churnRisk.hysteresis.enter, or the gate holds its alerts back',
+    path: ['analytics', 'churn', 'corroborateAt'],
+  });
 export type VigilConfig = z.infer<typeof configSchema>;
