@@ -38,8 +38,8 @@ type HubLimits = Pick<
 >;
 
 /**
- * The live stream's fan-out. Each processed batch becomes one tick: its deliverable alerts
- * get their `seq` in the ring, are encoded once, and are offered to every connection's
+ * The live stream's fan-out. Processed batches' alerts wait for the next tick (at most
+ * `flushIntervalMs`, see `publish`); in a tick they get their `seq` in the ring, are encoded once, and are offered to every connection's
  * subscriptions with the connection's socket corked, so a tick costs each socket a few
  * writes however many alerts it carries (uncorked per-alert frames are ≈ 10× slower).
  * Sends never wait: a reader that falls behind is limited on its own (see `Connection`).
