@@ -88,8 +88,8 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     const graph: Run[] = [];
     const c = nc;
     const jsEngine = (name: string, n: number): Promise<Measured> =>
-      engineRun(config, new NatsJetStreamSource(c, { ...config.nats, stream: STREAM, consumer: name, subjects: [`${SUBJECT}.>`], createStream: false, batchSize: config.pipeline.batchSize }), n);
-    const coreEngine = (): Promise<Measured> => engineRun(config, new NatsCoreSource(c, { subjects: [`${CORE_SUBJECT}.>`], batchSize: config.pipeline.batchSize }), events);
+      engineRun(config, new NatsJetStreamSource(c, { ...config.nats, stream: STREAM, consumer: name, subjects: [`${SUBJECT}.>`], createStream: false, batchSize: config.pipeline.liveBatchSize }), n);
+    const coreEngine = (): Promise<Measured> => engineRun(config, new NatsCoreSource(c, { subjects: [`${CORE_SUBJECT}.>`], batchSize: config.pipeline.liveBatchSize }), events);
     // Warm-up, not measured: the first pass through each path runs before the JIT has compiled it.
     const part = Math.ceil(events / 5);
     await bareJetStream(c, jsm, config, 'warm-bare', part, 'batched');
@@ -268,7 +268,7 @@ async function engineRun(config: VigilConfig, source: Source, events: number): P
 /** The same events through the whole graph in process, without any transport. */
 async function graphAlone(config: VigilConfig, messages: RawMessage[]): Promise<Measured> {
   const engine = new Engine(config);
-  const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.batchSize, finite: false });
+  const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false });
   const started = performance.now();
   const running = engine.run(source);
   while (engine.state.counters.input < messages.length) await new Promise((r) => setImmediate(r));

@@ -60,7 +60,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   await once(child, 'message');
-  const source = new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.batchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
+  const source = new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
   const graph = await LatencyRecorder.create();
   const graphSink = { handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)) };

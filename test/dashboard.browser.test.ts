@@ -39,7 +39,7 @@ beforeAll(async () => {
   const feed = demoFeed(config.demo, Date.now());
   source = new InProcessSource(feed.messages, {
     name: 'demo',
-    batchSize: config.pipeline.batchSize,
+    batchSize: config.pipeline.liveBatchSize,
     finite: false,
     messagesPerSecond: config.demo.eventsPerSecond,
   });

@@ -50,7 +50,7 @@ function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
   return {
     source: new InProcessSource(feed.messages, {
       name: 'demo',
-      batchSize: config.pipeline.batchSize,
+      batchSize: config.pipeline.liveBatchSize,
       finite: false,
       messagesPerSecond: config.demo.eventsPerSecond,
     }),
@@ -67,8 +67,8 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   const nc: NatsConnection = await connectNats(url, nats.mode);
   const source =
     nats.mode === 'core'
-      ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.batchSize })
-      : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.batchSize });
+      ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.liveBatchSize })
+      : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.liveBatchSize });
   const deadLetters = new DeadLetterSink(nc, nats.deadLetterPrefix);
   // For /readyz: down from a disconnect until the client has reconnected (it retries forever).
   let connected = true;
