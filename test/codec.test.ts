@@ -1,4 +1,4 @@
-import { encode } from '@msgpack/msgpack';
+import { decode, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePayload, sniffFormat } from '../src/codec/decode.js';
@@ -40,6 +40,25 @@ describe('codec', () => {
     const bytes = encode({ a: 1 });
     expect(decodePayload(new Uint8Array([...bytes, 0x01]), 1024)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
     expect(decodePayload(bytes.slice(0, bytes.length - 1), 1024)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
+  });
+
+  it('decodes each msgpack payload on its own, whatever a longer one left in the decoder’s buffer', () => {
+    // Payloads are copied into one reused buffer before decoding (decode.ts): a payload cut
+    // short must still be refused when the bytes past its end are a previous payload's.
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), fc.nat(), (a, b, cut) => {
+        const long = encode({ pad: 'x'.repeat(64), a });
+        const short = encode({ b });
+        const value = decodePayload(long, 65536);
+        expect(value).toEqual({ ok: true, value: decode(long) });
+        expect(decodePayload(short, 65536)).toEqual({ ok: true, value: decode(short) });
+        // An earlier result does not change when the buffer is reused.
+        expect(value).toEqual({ ok: true, value: decode(long) });
+        decodePayload(long, 65536);
+        const at = 1 + (cut % (short.length - 1 || 1));
+        if (at < short.length) expect(decodePayload(short.subarray(0, at), 65536)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
+      }),
+    );
   });
 
   it('finds the end of any msgpack value without decoding it, and -1 when it is cut short', () => {
