@@ -91,6 +91,25 @@ function numberIssue(value: number, path: Path, min: number, max: number, intege
   return undefined;
 }
 
+/** `key`, or `items[item].key` for an order line (item ≥ 0). */
+const pathOf = (key: string, item: number): Path => (item < 0 ? [key] : ['items', item, key]);
+
+// The checks below run on every event and almost always pass: they allocate nothing (no
+// path, no issue list) until something fails.
+function checkString(issues: Issue[] | undefined, value: string, key: string, min: number, max: number, item = -1): Issue[] | undefined {
+  if (value.length >= min && value.length <= max) return issues;
+  const issue = stringIssue(value, pathOf(key, item), min, max);
+  if (issue !== undefined) (issues ??= []).push(issue);
+  return issues;
+}
+
+function checkNumber(issues: Issue[] | undefined, value: number, key: string, min: number, max: number, integer: boolean, item = -1): Issue[] | undefined {
+  if (value >= min && value <= max && (!integer || Number.isInteger(value))) return issues;
+  const issue = numberIssue(value, pathOf(key, item), min, max, integer);
+  if (issue !== undefined) (issues ??= []).push(issue);
+  return issues;
+}
+
 function isCurrencyCode(s: string): boolean {
   if (s.length !== 3) return false;
   for (let i = 0; i < 3; i++) {
@@ -100,39 +119,39 @@ function isCurrencyCode(s: string): boolean {
   return true;
 }
 
+const NO_ISSUES: readonly Issue[] = Object.freeze([]);
+
 /**
  * Every bound of the canonical event, in one pass: keys 1–128 characters, ts an integer in
  * [MIN_TS, MAX_TS], ISO 4217 currency, categories up to 64 characters, money in
  * [0, MAX_MONEY], quantities whole in [1, MAX_QUANTITY], 1–100 items per order, ratings
  * whole in [1, 5], and feedback carrying a rating or a complaint flag.
  */
-export function eventBounds(e: z.infer<typeof eventStructure>): Issue[] {
-  const issues: Issue[] = [];
-  const add = (i: Issue | undefined) => i !== undefined && issues.push(i);
-  add(stringIssue(e.id, ['id'], 1, MAX_KEY_LENGTH));
-  add(stringIssue(e.customerId, ['customerId'], 1, MAX_KEY_LENGTH));
-  add(numberIssue(e.ts, ['ts'], MIN_TS, MAX_TS, true));
-  if (e.sessionId !== undefined) add(stringIssue(e.sessionId, ['sessionId'], 1, MAX_KEY_LENGTH));
+export function eventBounds(e: z.infer<typeof eventStructure>): readonly Issue[] {
+  let issues = checkString(undefined, e.id, 'id', 1, MAX_KEY_LENGTH);
+  issues = checkString(issues, e.customerId, 'customerId', 1, MAX_KEY_LENGTH);
+  issues = checkNumber(issues, e.ts, 'ts', MIN_TS, MAX_TS, true);
+  if (e.sessionId !== undefined) issues = checkString(issues, e.sessionId, 'sessionId', 1, MAX_KEY_LENGTH);
   if (e.currency !== undefined && !isCurrencyCode(e.currency)) {
-    issues.push({ code: 'invalid_format', format: 'regex', pattern: '^[A-Z]{3}$', input: e.currency, path: ['currency'], message: 'an ISO 4217 code' });
+    (issues ??= []).push({ code: 'invalid_format', format: 'regex', pattern: '^[A-Z]{3}$', input: e.currency, path: ['currency'], message: 'an ISO 4217 code' });
   }
   switch (e.type) {
     case 'product_view':
     case 'add_to_cart':
     case 'remove_from_cart':
-      add(stringIssue(e.productId, ['productId'], 1, MAX_KEY_LENGTH));
-      if (e.category !== undefined) add(stringIssue(e.category, ['category'], 1, MAX_CATEGORY_LENGTH));
-      if (e.price !== undefined) add(numberIssue(e.price, ['price'], 0, MAX_MONEY, false));
-      if (e.quantity !== undefined) add(numberIssue(e.quantity, ['quantity'], 1, MAX_QUANTITY, true));
+      issues = checkString(issues, e.productId, 'productId', 1, MAX_KEY_LENGTH);
+      if (e.category !== undefined) issues = checkString(issues, e.category, 'category', 1, MAX_CATEGORY_LENGTH);
+      if (e.price !== undefined) issues = checkNumber(issues, e.price, 'price', 0, MAX_MONEY, false);
+      if (e.quantity !== undefined) issues = checkNumber(issues, e.quantity, 'quantity', 1, MAX_QUANTITY, true);
       break;
     case 'checkout_started':
-      if (e.orderId !== undefined) add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
+      if (e.orderId !== undefined) issues = checkString(issues, e.orderId, 'orderId', 1, MAX_KEY_LENGTH);
       break;
     case 'purchase': {
-      add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
+      issues = checkString(issues, e.orderId, 'orderId', 1, MAX_KEY_LENGTH);
       const n = e.items.length;
       if (n < 1 || n > MAX_ITEMS_PER_ORDER) {
-        issues.push(
+        (issues ??= []).push(
           n < 1
             ? { code: 'too_small', origin: 'array', minimum: 1, inclusive: true, input: e.items, path: ['items'], message: 'an order has at least one item' }
             : { code: 'too_big', origin: 'array', maximum: MAX_ITEMS_PER_ORDER, inclusive: true, input: e.items, path: ['items'], message: `at most ${MAX_ITEMS_PER_ORDER} items` },
@@ -141,25 +160,25 @@ export function eventBounds(e: z.infer<typeof eventStructure>): Issue[] {
       }
       for (let i = 0; i < n; i++) {
         const item = e.items[i]!;
-        add(stringIssue(item.productId, ['items', i, 'productId'], 1, MAX_KEY_LENGTH));
-        if (item.category !== undefined) add(stringIssue(item.category, ['items', i, 'category'], 1, MAX_CATEGORY_LENGTH));
-        add(numberIssue(item.price, ['items', i, 'price'], 0, MAX_MONEY, false));
-        add(numberIssue(item.quantity, ['items', i, 'quantity'], 1, MAX_QUANTITY, true));
+        issues = checkString(issues, item.productId, 'productId', 1, MAX_KEY_LENGTH, i);
+        if (item.category !== undefined) issues = checkString(issues, item.category, 'category', 1, MAX_CATEGORY_LENGTH, i);
+        issues = checkNumber(issues, item.price, 'price', 0, MAX_MONEY, false, i);
+        issues = checkNumber(issues, item.quantity, 'quantity', 1, MAX_QUANTITY, true, i);
       }
       break;
     }
     case 'feedback':
-      if (e.productId !== undefined) add(stringIssue(e.productId, ['productId'], 1, MAX_KEY_LENGTH));
-      if (e.orderId !== undefined) add(stringIssue(e.orderId, ['orderId'], 1, MAX_KEY_LENGTH));
-      if (e.rating !== undefined) add(numberIssue(e.rating, ['rating'], 1, 5, true));
+      if (e.productId !== undefined) issues = checkString(issues, e.productId, 'productId', 1, MAX_KEY_LENGTH);
+      if (e.orderId !== undefined) issues = checkString(issues, e.orderId, 'orderId', 1, MAX_KEY_LENGTH);
+      if (e.rating !== undefined) issues = checkNumber(issues, e.rating, 'rating', 1, 5, true);
       if (e.rating === undefined && e.complaint === undefined) {
-        issues.push({ code: 'custom', input: e, path: ['rating'], message: 'feedback needs a rating or a complaint flag' });
+        (issues ??= []).push({ code: 'custom', input: e, path: ['rating'], message: 'feedback needs a rating or a complaint flag' });
       }
       break;
     default:
       break;
   }
-  return issues;
+  return issues ?? NO_ISSUES;
 }
 
 export const canonicalEvent = eventStructure.check((ctx) => {
