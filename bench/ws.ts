@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +32,8 @@ export interface WsBenchOptions {
   customers: number;
   /** Runs as [subscribers, stalled]; the default is 1, 10, then the 100-subscriber pairs. */
   plan?: [number, number][];
+  /** Scheduling niceness of the subscribers' process (default 19, the lowest priority; 0: as the engine). */
+  subscriberNice?: number;
 }
 
 const TOKEN = 'b'.repeat(40);
@@ -59,6 +62,10 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const child = fork(fileURLToPath(new URL('./support/ws-subscribers.js', import.meta.url)), [ops.url, TOKEN, String(subscribers), String(stalled)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // The subscribers stand in for dashboards on other machines. Sharing this machine's two
+  // cores, they would take the engine's core whenever both want one; at the lowest priority
+  // they still get every idle moment (their CPU share is reported) but not the engine's.
+  if (opts.subscriberNice !== 0) setPriority(child.pid!, opts.subscriberNice ?? 19);
   await once(child, 'message');
   const source = new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
