@@ -6,7 +6,8 @@ import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL_JSON } from '../../src/server/fr
  * server's thread, though both share the machine's cores): `n` real ws clients subscribe
  * to everything; with `stalled` = 1 the first of them stops reading its socket after the
  * subscription. Frames are told apart by their first bytes rather than parsed: on a 2-core
- * machine the subscribers' parsing would compete with the server it measures. Speaks over IPC:
+ * machine the subscribers' parsing would compete with the server it measures (for the same
+ * reason they skip ws's UTF-8 check of text frames). Speaks over IPC:
  * sends 'ready', answers 'stop' with what was received, then exits.
  */
 const [url, token, nArg, stalledArg] = process.argv.slice(2);
@@ -20,7 +21,7 @@ const GAP = Buffer.from('{"type":"gap"');
 const SUBSCRIBED = Buffer.from('{"type":"subscribed"');
 
 async function connect(i: number): Promise<void> {
-  const ws = new WebSocket(url!.replace(/^http/, 'ws') + '/v1/stream', [SUBPROTOCOL_JSON, BEARER_SUBPROTOCOL_PREFIX + token], { perMessageDeflate: false });
+  const ws = new WebSocket(url!.replace(/^http/, 'ws') + '/v1/stream', [SUBPROTOCOL_JSON, BEARER_SUBPROTOCOL_PREFIX + token], { perMessageDeflate: false, skipUTF8Validation: true });
   sockets.push(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
