@@ -133,7 +133,7 @@ describe('next-item evaluation', () => {
         expect({ ...inTime, mrr: 0 }).toEqual({ ...got, mrr: 0 });
         expect(inTime.mrr).toBeCloseTo(got.mrr, 12); // the same terms, summed in another order
       }),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 
@@ -338,7 +338,7 @@ describe('streaming item neighbours', () => {
           }
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
