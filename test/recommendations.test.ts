@@ -133,7 +133,7 @@ describe('next-item evaluation', () => {
         expect({ ...inTime, mrr: 0 }).toEqual({ ...got, mrr: 0 });
         expect(inTime.mrr).toBeCloseTo(got.mrr, 12); // the same terms, summed in another order
       }),
-      { numRuns: 500 },
+      { numRuns: 200 },
     );
   });
 
@@ -235,7 +235,7 @@ describe('candidate ranking', () => {
         expect(pruned.top(k)).toEqual(all.top(k));
         expect(calls).toBeLessThanOrEqual(all.size);
       }),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 });
