@@ -260,7 +260,8 @@ describe('streaming item neighbours', () => {
     // Weights from a few values, so that ties (the first weakest must go) are common.
     const op = fc.record({ row: fc.integer({ min: 1, max: 3 }), to: fc.integer({ min: 1, max: 12 }), weight: fc.constantFrom(0.25, 0.5, 1, 2, 3.5) });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 200 }), (K, ops) => {
+      // size 'max': fast-check's default size would stop at 10 operations, too few to fill rows.
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 200, size: 'max' }), (K, ops) => {
         const table = new NeighbourTable(8, K, 100);
         const model = new Map<number, { to: number; w: number }[]>();
         for (const { row: item, to, weight } of ops) {
@@ -285,6 +286,73 @@ describe('streaming item neighbours', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('the remembered weakest slots place every newcomer where a scan would, through evictions, rescales and restores', () => {
+    // 1.46 and the next float32 become one float32 when multiplied by 0.7: a rescale can tie weights.
+    const weights = [0.25, 0.5, 1, 1.46, Math.fround(1.46) + 2 ** -23, 2, 3.5].map(Math.fround);
+    // Mostly two items, so that their rows fill up and live long; sometimes others, which evict.
+    const item = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) });
+    const op = fc.oneof(
+      { weight: 12, arbitrary: fc.record({ kind: fc.constant('add' as const), item, to: fc.integer({ min: 1, max: 9 }), weight: fc.constantFrom(...weights) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('rescale' as const), factor: fc.constantFrom(0.5, 0.7, 0.3, 1 / 3) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const) }) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 300, size: 'max' }), (K, ops) => {
+        const table = new NeighbourTable(4, K, 100);
+        let model = new Map<number, { to: number; w: number }[]>();
+        const copy = (m: typeof model) => new Map([...m].map(([item, list]) => [item, list.map((p) => ({ ...p }))]));
+        // Every restore goes back to the start or to the state of a restore before, into the table as it is now.
+        let saved = { snapshot: table.snapshot(), model: copy(model) };
+        for (const o of ops) {
+          if (o.kind === 'rescale') {
+            table.rescale(o.factor);
+            for (const list of model.values()) for (const p of list) p.w = Math.fround(p.w * o.factor);
+          } else if (o.kind === 'restore') {
+            const now = { snapshot: table.snapshot(), model: copy(model) };
+            table.restore(saved.snapshot);
+            model = saved.model;
+            saved = now;
+          } else {
+            const row = table.ensureRow(o.item);
+            // The table chooses which item to evict (CLOCK); the model follows it.
+            for (const item of model.keys()) if (table.rowOf(item) < 0) model.delete(item);
+            table.addPair(row, o.to, o.weight);
+            const list = model.get(o.item) ?? [];
+            model.set(o.item, list);
+            const same = list.find((p) => p.to === o.to);
+            if (same) same.w = Math.fround(same.w + o.weight);
+            else if (list.length < K) list.push({ to: o.to, w: Math.fround(o.weight) });
+            else {
+              let weakest = 0;
+              for (let i = 1; i < list.length; i++) if (list[i]!.w < list[weakest]!.w) weakest = i;
+              list[weakest] = { to: o.to, w: Math.fround(o.weight) };
+            }
+          }
+          for (const [item, list] of model) {
+            const row = table.rowOf(item);
+            const got = [];
+            for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
+            expect(got).toEqual(list);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('after a rescale that ties two weights, a newcomer takes the first of them, as a scan would', () => {
+    const [lighter, heavier] = [Math.fround(1.46), Math.fround(1.46) + 2 ** -23];
+    expect(Math.fround(lighter * 0.7)).toBe(Math.fround(heavier * 0.7));
+    const table = new NeighbourTable(1, 2, 100);
+    const row = table.ensureRow(1);
+    table.addPair(row, 10, heavier);
+    table.addPair(row, 11, lighter);
+    table.addPair(row, 12, lighter); // replaces 11, the weakest; 12 is weakest now, 10 next
+    table.rescale(0.7);
+    table.addPair(row, 13, 1); // 10 and 12 tie: the first slot goes
+    expect(Array.from(table.neighbours.subarray(table.neighbourStart(row), table.neighbourEnd(row)))).toEqual([13, 12]);
   });
 
   it('a view updates the co-view table exactly as looking every row up afresh does, evictions included', () => {
@@ -346,7 +414,8 @@ describe('streaming item neighbours', () => {
     // Allocated memory stopped growing once the caps were reached.
     expect(coViews.bytes).toBe(first.coViews.bytes);
     expect(coPurchases.bytes).toBe(first.coPurchases.bytes);
-    const perRow = 4 + 8 + 2 + 1;
+    // Item, item weight, neighbour count, CLOCK bit, weakest and next weakest slot.
+    const perRow = 4 + 8 + 2 + 1 + 2 + 2;
     expect(coViews.bytes).toBeLessThanOrEqual(caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8));
     // Still answering from what is recent.
     m.observeView([], 77, T0 + 50_000);

@@ -16,9 +16,23 @@
  * Weights are in the stored units of a `ForwardDecay` held by the owner, so all of them
  * share one scale and never need decaying one by one; `rescale` applies a rebase. Pair
  * weights are float32: half the memory, and 24 bits of precision are ample for ranking.
+ *
+ * A full row remembers the slots of its weakest and next weakest neighbour (first by weight,
+ * then by slot: the weakest is the first one a scan would find), so that a new neighbour is
+ * placed without reading the row's weights. Weights only grow between rescales, so the two
+ * stay right until one of them grows or is replaced; the newcomer is usually the new weakest
+ * (it starts from one event's weight), which keeps both known. Otherwise the one not known
+ * is forgotten and the weights are scanned the next time a slot is needed.
  */
 const NO_ROW = -1;
 const MIN_ROWS = 64;
+/** A `weakest` / `nextWeakest` entry not known (row not full, or forgotten); slot offsets are < 0xffff. */
+const UNKNOWN = 0xffff;
+
+/** Whether weight a at slot sa ranks before weight b at slot sb, weakest first. */
+function weaker(a: number, sa: number, b: number, sb: number): boolean {
+  return a < b || (a === b && sa < sb);
+}
 
 export interface NeighbourTableSnapshot {
   neighboursPerItem: number;
@@ -45,6 +59,12 @@ export class NeighbourTable {
   private itemWeight: Float64Array;
   private neighbourCount: Uint16Array;
   private referenced: Uint8Array;
+  /**
+   * Per full row, the offset in the row of its weakest neighbour and of the next weakest, or
+   * `UNKNOWN`; when `weakest` is unknown, so is `nextWeakest`. Derived: not in snapshots.
+   */
+  private weakest: Uint16Array;
+  private nextWeakest: Uint16Array;
   /** Row r's neighbours are at [r × K, r × K + neighbourCount[r]). */
   private neighbour: Int32Array;
   private pairWeight: Float32Array;
@@ -65,6 +85,8 @@ export class NeighbourTable {
     this.itemWeight = new Float64Array(rows);
     this.neighbourCount = new Uint16Array(rows);
     this.referenced = new Uint8Array(rows);
+    this.weakest = new Uint16Array(rows).fill(UNKNOWN);
+    this.nextWeakest = new Uint16Array(rows).fill(UNKNOWN);
     this.neighbour = new Int32Array(rows * neighboursPerItem);
     this.pairWeight = new Float32Array(rows * neighboursPerItem);
   }
@@ -94,6 +116,8 @@ export class NeighbourTable {
       this.itemWeight.byteLength +
       this.neighbourCount.byteLength +
       this.referenced.byteLength +
+      this.weakest.byteLength +
+      this.nextWeakest.byteLength +
       this.neighbour.byteLength +
       this.pairWeight.byteLength
     );
@@ -125,6 +149,8 @@ export class NeighbourTable {
     this.itemWeight[row] = 0;
     this.neighbourCount[row] = 0;
     this.referenced[row] = 1;
+    this.weakest[row] = UNKNOWN;
+    this.nextWeakest[row] = UNKNOWN;
     return row;
   }
 
@@ -144,8 +170,9 @@ export class NeighbourTable {
   }
 
   /**
-   * Adds weight to the pair row → `to`. The neighbour numbers are scanned first (two cache
-   * lines for 32 neighbours); the weights are read only to find the weakest of a full row.
+   * Adds weight to the pair row → `to`. Only the neighbour numbers are scanned (two cache
+   * lines for 32 neighbours); a full row's weights are read only when its weakest slot is
+   * not known.
    */
   addPair(row: number, to: number, weight: number): void {
     const K = this.neighboursPerItem;
@@ -154,35 +181,65 @@ export class NeighbourTable {
     const neighbour = this.neighbour;
     const pairWeight = this.pairWeight;
     const end = base + used;
-    if (used < K) {
-      for (let s = base; s < end; s++) {
-        if (neighbour[s] === to) {
-          pairWeight[s]! += weight;
-          return;
-        }
+    for (let s = base; s < end; s++) {
+      if (neighbour[s] === to) {
+        pairWeight[s]! += weight;
+        if (used === K) this.grew(row, s - base);
+        return;
       }
+    }
+    if (used < K) {
       neighbour[end] = to;
       pairWeight[end] = weight;
       this.neighbourCount[row] = used + 1;
       return;
     }
-    // A full row: one pass looks for `to` and keeps the first weakest weight in locals, which
-    // `to` replaces when absent (popular items' rows are full, and most pairs are new there).
-    let weakest = base;
+    // A full row without `to`: the newcomer takes the first weakest slot.
+    if (this.weakest[row] === UNKNOWN) this.findWeakest(row);
+    const at = this.weakest[row]!;
+    neighbour[base + at] = to;
+    pairWeight[base + at] = weight;
+    this.grew(row, at);
+  }
+
+  /** Keeps `weakest` / `nextWeakest` of a full row right after the weight at `offset` grew or was replaced. */
+  private grew(row: number, offset: number): void {
+    if (offset === this.weakest[row]) {
+      // Still the weakest if it stays below the next weakest; otherwise that one is, and what follows it is not known.
+      const next = this.nextWeakest[row]!;
+      const base = row * this.neighboursPerItem;
+      if (next !== UNKNOWN && weaker(this.pairWeight[base + offset]!, offset, this.pairWeight[base + next]!, next)) return;
+      this.weakest[row] = next;
+      this.nextWeakest[row] = UNKNOWN;
+    } else if (offset === this.nextWeakest[row]) {
+      this.nextWeakest[row] = UNKNOWN;
+    }
+  }
+
+  /** Scans a full row's weights for its weakest and next weakest slot (first by weight, then by slot). */
+  private findWeakest(row: number): void {
+    const K = this.neighboursPerItem;
+    const base = row * K;
+    const pairWeight = this.pairWeight;
     let least = Infinity;
-    for (let s = base; s < end; s++) {
-      if (neighbour[s] === to) {
-        pairWeight[s]! += weight;
-        return;
-      }
-      const v = pairWeight[s]!;
+    let first = UNKNOWN;
+    let nextLeast = Infinity;
+    let second = UNKNOWN;
+    for (let o = 0; o < K; o++) {
+      const v = pairWeight[base + o]!;
       if (v < least) {
+        nextLeast = least;
+        second = first;
         least = v;
-        weakest = s;
+        first = o;
+      } else if (v < nextLeast) {
+        nextLeast = v;
+        second = o;
       }
     }
-    neighbour[weakest] = to;
-    pairWeight[weakest] = weight;
+    // No weight below Infinity: a scan would take the first slot, and then nothing is known about the rest.
+    this.weakest[row] = first === UNKNOWN ? 0 : first;
+    this.nextWeakest[row] = second;
   }
 
   /** First slot of the row's neighbours in `neighbours` / `weights`. */
@@ -207,6 +264,9 @@ export class NeighbourTable {
   /** Multiplies every weight (a forward-decay rebase). */
   rescale(factor: number): void {
     const K = this.neighboursPerItem;
+    // Rounding to float32 may make weights equal that were not: which one is weakest is scanned again.
+    this.weakest.fill(UNKNOWN);
+    this.nextWeakest.fill(UNKNOWN);
     for (let r = 0; r < this.rowsUsed; r++) {
       this.itemWeight[r]! *= factor;
       for (let s = r * K, end = s + this.neighbourCount[r]!; s < end; s++) this.pairWeight[s]! *= factor;
@@ -269,6 +329,8 @@ export class NeighbourTable {
     this.itemWeight = new Float64Array(rows);
     this.neighbourCount = new Uint16Array(rows);
     this.referenced = new Uint8Array(rows);
+    this.weakest = new Uint16Array(rows).fill(UNKNOWN);
+    this.nextWeakest = new Uint16Array(rows).fill(UNKNOWN);
     this.neighbour = new Int32Array(rows * K);
     this.pairWeight = new Float32Array(rows * K);
     this.itemOfRow.set(items);
@@ -318,6 +380,8 @@ export class NeighbourTable {
     this.itemWeight = grow(this.itemWeight, (n) => new Float64Array(n), rows);
     this.neighbourCount = grow(this.neighbourCount, (n) => new Uint16Array(n), rows);
     this.referenced = grow(this.referenced, (n) => new Uint8Array(n), rows);
+    this.weakest = grow(this.weakest, (n) => new Uint16Array(n).fill(UNKNOWN), rows);
+    this.nextWeakest = grow(this.nextWeakest, (n) => new Uint16Array(n).fill(UNKNOWN), rows);
     this.neighbour = grow(this.neighbour, (n) => new Int32Array(n), rows * K);
     this.pairWeight = grow(this.pairWeight, (n) => new Float32Array(n), rows * K);
   }
