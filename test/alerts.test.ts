@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -203,6 +204,53 @@ describe('alert ids', () => {
         expect(alertId(b)).not.toBe(alertId(a));
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('alert ids, built without JSON.stringify', () => {
+  // The reference derivation, as documented in alert-id.ts: SHA-256 of the JSON array.
+  const reference = (i: AlertIdInputs): string =>
+    `${i.type}:${createHash('sha256').update(JSON.stringify(['vigil.alert.v1', i.type, i.customerId, i.ts, ...i.occasion])).digest('hex').slice(0, 32)}`;
+  // Any string (lone surrogates and control characters included) and any number (−0, NaN, ±∞, exponents).
+  const anyString = fc.string({ unit: 'binary', maxLength: 12 });
+  const anyNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 1e-7, 2 ** 53 + 2));
+  const anyInputs: fc.Arbitrary<AlertIdInputs> = fc.record({
+    type: fc.constantFrom(...alertTypes),
+    customerId: anyString,
+    ts: anyNumber,
+    occasion: fc.array(fc.oneof(anyString, anyNumber), { maxLength: 4 }),
+  });
+
+  it('equal the SHA-256 of the JSON array for any strings and numbers (fast-check)', () => {
+    fc.assert(
+      fc.property(anyInputs, (i) => {
+        expect(alertId(i)).toBe(reference(i));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("withAlertId gives a draft's alertId and the fields of { id, ...draft }, in that order (fast-check)", () => {
+    const label = fc.stringMatching(/^[a-z][a-z0-9_]{0,31}$/);
+    const draft: fc.Arbitrary<AlertDraft> = fc
+      .record({ type: fc.constantFrom(...alertTypes), customerId: anyString, ts: anyNumber, rule: label, from: label, to: label, sessionEnd: anyNumber, orderId: anyString })
+      .map(({ type, customerId, ts, rule, from, to, sessionEnd, orderId }) => {
+        const base = structuredClone(drafts[type]) as any;
+        const data = { ...base.data };
+        if (type === 'churn.risk') data.rule = rule;
+        if (type === 'value.tier_changed' || type === 'segment.changed') Object.assign(data, { from, to });
+        if (type === 'cart.abandoned') data.sessionEnd = sessionEnd;
+        if (type === 'recommendation.cross_sell') data.orderId = orderId;
+        return { ...base, customerId, ts, data } as AlertDraft;
+      });
+    fc.assert(
+      fc.property(draft, (d) => {
+        const alert = withAlertId(d);
+        expect(alert.id).toBe(reference({ type: d.type, customerId: d.customerId, ts: d.ts, occasion: occasionOf(d) }));
+        expect(JSON.stringify(alert)).toBe(JSON.stringify({ id: alert.id, ...d }));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -8,8 +8,11 @@ import fc from 'fast-check';
 import { lbeta, lgamma } from '../src/analytics/special-functions.js';
 import {
   evidenceLogOdds,
+  preparedEvidence,
+  preparedLogOdds,
   preparedPStopped,
   preparedTimeWhenStoppedReachesFrom,
+  stoppedProbability,
   prepareVisitChurn,
   preparedVisitChurn,
   timeWhenStoppedReaches,
@@ -152,6 +155,21 @@ describe('visit churn posterior', () => {
         const e = preparedVisitChurn(now);
         preparedPStopped(now + ahead);
         expect(preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24)).toBe(fresh);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the log odds alone, then the evidence, are exactly what preparedVisitChurn gives (fast-check)', () => {
+    fc.assert(
+      fc.property(stats, fc.double({ min: 0, max: 400, noNaN: true }), ({ v, now }, ahead) => {
+        prepareVisitChurn(v, PRIOR);
+        const e = preparedVisitChurn(now);
+        preparedPStopped(now + ahead); // another evaluation in between, as a check makes
+        const logOdds = preparedLogOdds(now);
+        expect(logOdds).toBe(evidenceLogOdds(e));
+        expect(stoppedProbability(logOdds)).toBe(e.pStopped);
+        expect(preparedEvidence()).toEqual(e);
       }),
       { numRuns: 300 },
     );

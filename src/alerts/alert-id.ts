@@ -45,9 +45,60 @@ export function alertId(inputs: AlertIdInputs): string {
   // JSON of an array is an unambiguous encoding: no choice of strings makes two different
   // input lists serialise alike (unlike joining with a separator). The scheme tag changes
   // every id deliberately if the derivation ever changes.
-  const canonical = JSON.stringify([SCHEME, inputs.type, inputs.customerId, inputs.ts, ...inputs.occasion]);
+  let canonical = CANONICAL_HEAD[inputs.type] + jsonString(inputs.customerId) + ',' + jsonNumber(inputs.ts);
+  for (const part of inputs.occasion) canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
+  return idOf(inputs.type, canonical + ']');
+}
+
+/**
+ * The canonical string is `JSON.stringify([SCHEME, type, customerId, ts, ...occasion])`, built
+ * here element by element: that is how JSON.stringify writes an array (elements joined by
+ * commas, no spaces), and it saves the array, the spread and the serialiser's generic walk on
+ * every alert (about half of the canonical string's cost, measured). Tests pin it to JSON.stringify.
+ */
+const CANONICAL_HEAD: Readonly<Record<AlertType, string>> = {
+  'churn.risk': head('churn.risk'),
+  'value.tier_changed': head('value.tier_changed'),
+  'segment.changed': head('segment.changed'),
+  'cart.abandoned': head('cart.abandoned'),
+  'recommendation.cross_sell': head('recommendation.cross_sell'),
+};
+
+// Listed rather than mapped over `alertTypes`: alert.ts imports this module, so its values
+// are not initialised yet when this one is evaluated. The record type makes a new type a
+// compile error until it is added here.
+function head(type: AlertType): string {
+  return `[${JSON.stringify(SCHEME)},${JSON.stringify(type)},`;
+}
+
+function jsonString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** What JSON.stringify writes for a number: its shortest round-trip form, `null` when not finite. */
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? '' + n : 'null';
+}
+
+function idOf(type: AlertType, canonical: string): string {
   const digest = hash('sha256', canonical, 'hex'); // one-shot: half the cost of createHash per alert
-  return `${inputs.type}:${digest.slice(0, HASH_HEX_DIGITS)}`;
+  return type + ':' + digest.slice(0, HASH_HEX_DIGITS);
+}
+
+/** `alertId` of a draft without building its occasion list: the same canonical string. */
+function draftId(draft: AlertDraft): string {
+  const prefix = CANONICAL_HEAD[draft.type] + jsonString(draft.customerId) + ',' + jsonNumber(draft.ts) + ',';
+  switch (draft.type) {
+    case 'churn.risk':
+      return idOf(draft.type, prefix + jsonString(draft.data.rule) + ']');
+    case 'value.tier_changed':
+    case 'segment.changed':
+      return idOf(draft.type, prefix + jsonString(draft.data.from) + ',' + jsonString(draft.data.to) + ']');
+    case 'cart.abandoned':
+      return idOf(draft.type, prefix + jsonNumber(draft.data.sessionEnd) + ']');
+    case 'recommendation.cross_sell':
+      return idOf(draft.type, prefix + jsonString(draft.data.orderId) + ']');
+  }
 }
 
 /** The type-specific part of an alert's identity. */
@@ -65,8 +116,21 @@ export function occasionOf(draft: AlertDraft): AlertOccasion {
   }
 }
 
-/** Completes a draft with its id: the one way analytics should make an `Alert`. */
+/**
+ * Completes a draft with its id: the one way analytics should make an `Alert`. The fields are
+ * copied in the schema's order, `id` first (what a spread of the draft gives for drafts
+ * written in that order, as the analytics write them), without the spread's generic copy.
+ */
 export function withAlertId(draft: AlertDraft): Alert {
-  const id = alertId({ type: draft.type, customerId: draft.customerId, ts: draft.ts, occasion: occasionOf(draft) });
-  return { id, ...draft } as Alert;
+  return {
+    id: draftId(draft),
+    type: draft.type,
+    customerId: draft.customerId,
+    ts: draft.ts,
+    severity: draft.severity,
+    score: draft.score,
+    reasons: draft.reasons,
+    segment: draft.segment,
+    data: draft.data,
+  } as Alert;
 }

@@ -101,9 +101,14 @@ export class AlertCooldowns {
   /** Forgets the slot's gates: its customer was evicted and the slot may be reused. */
   clearSlot(slot: number): void {
     if (slot >= this.slotCapacity) return;
-    const from = slot * TYPES;
-    this.lastFired.fill(NaN, from, from + TYPES);
-    this.flags.fill(0, from, from + TYPES);
+    // A loop over the few types, not two fill() calls: this runs at every new customer, and a
+    // builtin call for five elements costs more than the stores (measured).
+    const lastFired = this.lastFired;
+    const flags = this.flags;
+    for (let at = slot * TYPES, end = at + TYPES; at < end; at++) {
+      lastFired[at] = NaN;
+      flags[at] = 0;
+    }
   }
 
   /** Grows (doubling) to hold at least `slots` slots; CustomerStore grows the same way. */

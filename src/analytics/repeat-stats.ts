@@ -12,13 +12,25 @@ export type TimeUnit = keyof typeof TIME_UNITS;
  * must not be in `t`; `asOf` before the last purchase is clamped so that t_x ≤ T.
  */
 export function repeatStats(t: TransactionStats, asOf: number, unit: TimeUnit): RepeatStats {
+  return repeatStatsInto(t, asOf, unit, { x: 0, tx: 0, T: 0 });
+}
+
+/** `repeatStats` written into `out` (and returned), for a hot path that keeps one scratch object. */
+export function repeatStatsInto(t: TransactionStats, asOf: number, unit: TimeUnit, out: RepeatStats): RepeatStats {
   const u = TIME_UNITS[unit];
   const tx = t.repeat > 0 ? (t.last - t.first) / u : 0;
-  const T = Math.max((asOf - t.first) / u, tx);
-  return { x: t.repeat, tx, T };
+  out.x = t.repeat;
+  out.tx = tx;
+  out.T = Math.max((asOf - t.first) / u, tx);
+  return out;
 }
 
 /** Gamma-Gamma's (x, m̄): the mean value of the repeat transactions, the first left out. */
 export function spendStats(t: TransactionStats): SpendStats {
-  return { x: t.repeat, meanSpend: t.repeat > 0 ? t.repeatValue / t.repeat : 0 };
+  return { x: t.repeat, meanSpend: meanRepeatSpend(t) };
+}
+
+/** `spendStats(t).meanSpend` without the object. */
+export function meanRepeatSpend(t: TransactionStats): number {
+  return t.repeat > 0 ? t.repeatValue / t.repeat : 0;
 }

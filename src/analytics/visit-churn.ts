@@ -201,19 +201,41 @@ export function prepareVisitChurn(v: VisitStats, prior: VisitChurnPrior): void {
 
 /** `visitChurn(v, prior, now)` for the customer last prepared. */
 export function preparedVisitChurn(now: number): VisitChurnEvidence {
-  const total = evaluate(now);
-  return {
-    logOddsGone: prep.gone,
-    logOddsLapsed: prep.lapsed,
-    pStopped: 1 / (1 + Math.exp(-total)),
-    meanGapDays: prep.alpha / (prep.r - 1),
-    intentShare: prep.a / (prep.a + prep.b),
-  };
+  return evidenceOf(evaluate(now));
 }
 
 /** `visitChurn(v, prior, now).pStopped` for the customer last prepared, without the evidence object. */
 export function preparedPStopped(now: number): number {
-  return 1 / (1 + Math.exp(-evaluate(now)));
+  return stoppedProbability(evaluate(now));
+}
+
+/**
+ * ln odds of stopped against buying as of `now` for the customer last prepared: what
+ * `evidenceLogOdds(preparedVisitChurn(now))` gives, without the evidence object (a check that
+ * does not warn needs only this). `preparedEvidence` then gives the object, until the next evaluation.
+ */
+export function preparedLogOdds(now: number): number {
+  return evaluate(now);
+}
+
+/** The evidence of the last `preparedLogOdds` call, as `preparedVisitChurn` would have given it. */
+export function preparedEvidence(): VisitChurnEvidence {
+  return evidenceOf(logAddExp(prep.gone, prep.lapsed));
+}
+
+/** P(stopped buying) from its ln odds. */
+export function stoppedProbability(logOdds: number): number {
+  return 1 / (1 + Math.exp(-logOdds));
+}
+
+function evidenceOf(total: number): VisitChurnEvidence {
+  return {
+    logOddsGone: prep.gone,
+    logOddsLapsed: prep.lapsed,
+    pStopped: stoppedProbability(total),
+    meanGapDays: prep.alpha / (prep.r - 1),
+    intentShare: prep.a / (prep.a + prep.b),
+  };
 }
 
 /**

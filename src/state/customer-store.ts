@@ -530,18 +530,26 @@ export class CustomerStore {
 
   /** The customer's purchase transactions, or null before the first purchase. */
   transactionStats(slot: number): TransactionStats | null {
+    const t: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
+    return this.transactionStatsInto(slot, t) ? t : null;
+  }
+
+  /**
+   * `transactionStats` written into `out` (false, `out` untouched, before the first purchase):
+   * for the analytics, which ask at every purchase, session and check and keep nothing.
+   */
+  transactionStatsInto(slot: number, out: TransactionStats): boolean {
     const { f64, u32 } = this.records;
     const b64 = slot * this.s64;
     const count = u32[slot * this.s32 + this.f.transactions]!;
-    if (count === 0) return null;
+    if (count === 0) return false;
     const firstValue = f64[b64 + this.f.firstDayValue]!;
-    return {
-      first: f64[b64 + this.f.firstPurchase]!,
-      last: f64[b64 + this.f.lastPurchase]!,
-      repeat: count - 1,
-      firstValue,
-      repeatValue: count > 1 ? f64[b64 + this.f.revenue]! - firstValue : 0,
-    };
+    out.first = f64[b64 + this.f.firstPurchase]!;
+    out.last = f64[b64 + this.f.lastPurchase]!;
+    out.repeat = count - 1;
+    out.firstValue = firstValue;
+    out.repeatValue = count > 1 ? f64[b64 + this.f.revenue]! - firstValue : 0;
+    return true;
   }
 
   snapshot(): CustomerStoreSnapshot {
