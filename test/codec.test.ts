@@ -1,4 +1,5 @@
-import { decode, encode } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { Unpackr } from 'msgpackr/unpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePayload, sniffFormat } from '../src/codec/decode.js';
@@ -44,7 +45,10 @@ describe('codec', () => {
 
   it('decodes each msgpack payload on its own, whatever a longer one left in the decoder’s buffer', () => {
     // Payloads are copied into one reused buffer before decoding (decode.ts): a payload cut
-    // short must still be refused when the bytes past its end are a previous payload's.
+    // short must still be refused when the bytes past its end are a previous payload's. The
+    // oracle is msgpackr itself (same options) reading a fresh copy of the bytes.
+    const reference = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+    const decode = (bytes: Uint8Array) => reference.unpack(Uint8Array.from(bytes)) as unknown;
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), fc.nat(), (a, b, cut) => {
         const long = encode({ pad: 'x'.repeat(64), a });

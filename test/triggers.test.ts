@@ -174,6 +174,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     const env = {
       VIGIL_DEMO__CUSTOMERS: '800',
       VIGIL_DEMO__EVENTS_PER_SECOND: '2000',
+      VIGIL_SERVER__PORT: '0', // the ops server on a free port: 8080 may be taken
       VIGIL_TRIGGERS__NATS__ENABLED: 'true',
       VIGIL_TRIGGERS__NATS__URL: server.url,
       VIGIL_TRIGGERS__NATS__STREAM: 'DEMO',
