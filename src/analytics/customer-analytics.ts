@@ -241,14 +241,17 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       else if (s.kind === 'timer') {
         const slot = this.store.slotHolding(s.customerId, s.slot);
         if (slot === undefined) continue;
-        // try/catch here rather than `guarded`: no closure per timer.
+        if (s.timer === CART_TIMER) {
+          this.onCartCheck(slot, s.customerId, s.due);
+          continue;
+        }
+        // The models' checks, as `guarded` without a closure per timer.
         try {
           if (s.timer === CHURN_TIMER) this.onChurnCheck(slot, s.customerId, s.due);
           else if (s.timer === ALIVE_TIMER) this.onAliveCrossing(slot, s.customerId, s.due);
         } catch {
           this.modelErrors++;
         }
-        if (s.timer === CART_TIMER) this.onCartCheck(slot, s.customerId, s.due);
       }
     }
   }
