@@ -122,7 +122,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private readonly sessionBefore = new Uint32Array(32);
   /**
    * Scratch filled in place on the hot paths (a purchase, a session, a check), so that they
-   * allocate none of these: GC is a seventh of a run with analytics at 100k customers.
+   * allocate none of these: GC is 6–14% of a run with analytics at 100k customers (profiles).
    * Calls are synchronous and each use reads its scratch before the next fill of it.
    */
   private readonly txScratch: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
