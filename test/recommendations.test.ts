@@ -15,6 +15,7 @@ import { CandidateScores } from '../src/analytics/recs/candidate-scores.js';
 import { evaluateNextItem, type NextItemModel } from '../src/analytics/recs/evaluate.js';
 import { ItemNeighbours, type ItemNeighboursSnapshot } from '../src/analytics/recs/item-neighbours.js';
 import { NeighbourTable } from '../src/analytics/recs/neighbour-table.js';
+import { PowerFloor } from '../src/analytics/recs/power-floor.js';
 import { readClickSessions, readSessionClicks, type ClickSession } from '../src/analytics/recs/session-clicks.js';
 import { evalRecs } from '../src/cli/eval-recs.js';
 import { isVigilError } from '../src/errors.js';
@@ -234,9 +235,36 @@ describe('candidate ranking', () => {
         pruned.divideByForTop((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k);
         expect(pruned.top(k)).toEqual(all.top(k));
         expect(calls).toBeLessThanOrEqual(all.size);
+        // With each candidate's own lower bound too (the recommender's), fewer norms still, and the same ranking.
+        const bounded = new CandidateScores();
+        for (const [item, score] of pairs) bounded.add(item, score);
+        for (const item of excluded) bounded.exclude(item);
+        const floor = new PowerFloor(1 - alpha, shrinkage ** (1 - alpha));
+        let boundedCalls = 0;
+        bounded.divideByForTop((item) => (boundedCalls++, norm(item)), floor.least, k, (item) => floor.at(w[item]! + shrinkage));
+        expect(bounded.top(k)).toEqual(all.top(k));
+        expect(boundedCalls).toBeLessThanOrEqual(calls);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('bounds a fractional power from below, within a factor 1.25^p from 4 on, by a table lookup', () => {
+    const x = fc.oneof(fc.double({ min: 0, max: 2 ** 33, noNaN: true }), fc.double({ min: -3, max: 12, noNaN: true }).map((e) => 10 ** e), fc.integer({ min: 1, max: 64 }));
+    fc.assert(
+      fc.property(x, fc.constantFrom(0.1, 0.25, 0.5, 0.9), (v, p) => {
+        const floor = new PowerFloor(p, 0.5 ** p);
+        const exact = v ** p;
+        const bound = floor.at(v);
+        if (v >= 0.5) expect(bound).toBeLessThanOrEqual(exact);
+        // Tight where it has a table, x in [1, 2^32): within 1.25^p from 4 on (x is rounded down to an integer first).
+        if (v >= 4 && v < 2 ** 32) expect(bound).toBeGreaterThanOrEqual(exact / 1.25 ** p);
+        else if (v >= 1 && v < 2 ** 32) expect(bound).toBeGreaterThanOrEqual(exact / 2 ** p);
+        else expect(bound).toBe(floor.least);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(() => new PowerFloor(1, 1)).toThrow(RangeError);
   });
 });
 

@@ -75,10 +75,21 @@ function jsonString(s: string): string {
   return JSON.stringify(s);
 }
 
-/** What JSON.stringify writes for a number: its shortest round-trip form, `null` when not finite. */
+/**
+ * What JSON.stringify writes for a number: its shortest round-trip form, `null` when not
+ * finite. An event time (13 digits, past the small-integer range) is written as two halves
+ * of at most 8 digits, each a small integer: the same digits at less than half the cost of
+ * the general double-to-string conversion (measured); every id carries one or two of them.
+ */
 function jsonNumber(n: number): string {
+  if (n >= 1e8 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
+    const high = Math.floor(n / 1e8);
+    const low = '' + (n - high * 1e8);
+    return '' + high + ZEROS[8 - low.length] + low;
+  }
   return Number.isFinite(n) ? '' + n : 'null';
 }
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
 
 function idOf(type: AlertType, canonical: string): string {
   const digest = hash('sha256', canonical, 'hex'); // one-shot: half the cost of createHash per alert

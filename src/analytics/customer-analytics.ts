@@ -122,7 +122,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   private readonly sessionBefore = new Uint32Array(32);
   /**
    * Scratch filled in place on the hot paths (a purchase, a session, a check), so that they
-   * allocate none of these: GC is a seventh of a run with analytics at 100k customers.
+   * allocate none of these: GC is 6–14% of a run with analytics at 100k customers (profiles).
    * Calls are synchronous and each use reads its scratch before the next fill of it.
    */
   private readonly txScratch: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
@@ -241,14 +241,17 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       else if (s.kind === 'timer') {
         const slot = this.store.slotHolding(s.customerId, s.slot);
         if (slot === undefined) continue;
-        // try/catch here rather than `guarded`: no closure per timer.
+        if (s.timer === CART_TIMER) {
+          this.onCartCheck(slot, s.customerId, s.due);
+          continue;
+        }
+        // The models' checks, as `guarded` without a closure per timer.
         try {
           if (s.timer === CHURN_TIMER) this.onChurnCheck(slot, s.customerId, s.due);
           else if (s.timer === ALIVE_TIMER) this.onAliveCrossing(slot, s.customerId, s.due);
         } catch {
           this.modelErrors++;
         }
-        if (s.timer === CART_TIMER) this.onCartCheck(slot, s.customerId, s.due);
       }
     }
   }

@@ -59,10 +59,11 @@ export class CandidateScores {
    * and most candidates of a query cannot reach the top. The k largest scores before division
    * are divided first; the smallest result is a floor under the k-th best. Any other
    * candidate whose score over `minNorm` (a lower bound of every norm) is below that floor
-   * cannot be among the k best, so it is dropped (score 0) without its norm. `top(k)` then
-   * returns exactly what it would after `divideBy`. Exclusions must be made before.
+   * cannot be among the k best, so it is dropped (score 0) without its norm; so is one
+   * whose score over `lowerNorm(item)` (a cheaper bound of its own norm, if given) is.
+   * `top(k)` then returns exactly what it would after `divideBy`. Exclusions must be made before.
    */
-  divideByForTop(norm: (item: number) => number, minNorm: number, k: number): void {
+  divideByForTop(norm: (item: number) => number, minNorm: number, k: number, lowerNorm?: (item: number) => number): void {
     if (!(minNorm > 0) || k <= 0 || this.count <= k) {
       this.divideBy(norm);
       return;
@@ -106,7 +107,7 @@ export class CandidateScores {
       }
       const v = this.values[slot]!;
       if (!(v > 0)) continue; // excluded or nothing: top() skips it whatever the norm
-      if (v / minNorm < cut) this.values[slot] = 0;
+      if (v / minNorm < cut || (lowerNorm !== undefined && v / lowerNorm(item) < cut)) this.values[slot] = 0;
       else this.values[slot] = v / norm(item);
     }
   }

@@ -1,6 +1,7 @@
 import { CandidateScores, type ScoredItem } from './candidate-scores.js';
 import { ForwardDecay } from './forward-decay.js';
 import { NeighbourTable, type NeighbourTableSnapshot } from './neighbour-table.js';
+import { PowerFloor } from './power-floor.js';
 
 /**
  * Item-to-item recommendations learned from the stream, one event at a time.
@@ -110,6 +111,8 @@ export class ItemNeighbours {
   private latest = -Infinity;
   /** λ^(1−α), the least norm for α < 1 (0 otherwise), computed once: `ranked` is per query. */
   private readonly minNorm: number;
+  /** Lower bounds of (n_b + λ)^(1−α) for 0 < α < 1, to skip the norms of candidates that cannot rank. */
+  private readonly normFloor: PowerFloor | undefined;
 
   constructor(config: Partial<ItemNeighboursConfig> = {}) {
     this.config = { ...defaultItemNeighboursConfig, ...config };
@@ -120,6 +123,7 @@ export class ItemNeighbours {
     this.gapWeights = new Float64Array(c.sessionSteps + 1);
     for (let gap = 1; gap <= c.sessionSteps; gap++) this.gapWeights[gap] = 1 / gap ** c.gapExponent;
     this.minNorm = c.alpha < 1 ? c.shrinkage ** (1 - c.alpha) : 0;
+    this.normFloor = c.alpha > 0 && c.alpha < 1 && this.minNorm > 0 ? new PowerFloor(1 - c.alpha, this.minNorm) : undefined;
   }
 
   /**
@@ -179,8 +183,9 @@ export class ItemNeighbours {
   /** Items most often viewed around `item` (never `item` itself), best first. */
   similar(item: number, k: number, now = this.latest): ScoredItem[] {
     this.candidates.clear();
-    this.addNeighbours(this.coViews, item, 1, now);
-    return this.ranked(this.coViews, now, [item], k);
+    const scale = this.scaleAt(now);
+    this.addNeighbours(this.coViews, item, 1, scale);
+    return this.ranked(this.coViews, scale, [item], k);
   }
 
   /**
@@ -189,20 +194,22 @@ export class ItemNeighbours {
    */
   recommend(recentItems: ArrayLike<number>, exclude: Iterable<number>, k: number, now = this.latest): ScoredItem[] {
     this.candidates.clear();
+    const scale = this.scaleAt(now);
     let weight = 1;
     for (let j = recentItems.length - 1; j >= 0; j--) {
-      this.addNeighbours(this.coViews, recentItems[j]!, weight, now);
+      this.addNeighbours(this.coViews, recentItems[j]!, weight, scale);
       weight *= this.config.recencyWeight;
     }
-    return this.ranked(this.coViews, now, exclude, k);
+    return this.ranked(this.coViews, scale, exclude, k);
   }
 
   /** "Frequently bought together" for the items of an order; the order's own items are left out. */
   crossSell(orderItems: ArrayLike<number>, k: number, now = this.latest, exclude: Iterable<number> = []): ScoredItem[] {
     this.candidates.clear();
-    for (let i = 0; i < orderItems.length; i++) this.addNeighbours(this.coPurchases, orderItems[i]!, 1, now);
+    const scale = this.scaleAt(now);
+    for (let i = 0; i < orderItems.length; i++) this.addNeighbours(this.coPurchases, orderItems[i]!, 1, scale);
     for (let i = 0; i < orderItems.length; i++) this.candidates.exclude(orderItems[i]!);
-    return this.ranked(this.coPurchases, now, exclude, k);
+    return this.ranked(this.coPurchases, scale, exclude, k);
   }
 
   stats(): { coViews: ItemNeighboursStats; coPurchases: ItemNeighboursStats } {
@@ -247,13 +254,11 @@ export class ItemNeighbours {
   /**
    * Adds `weight × w(source → b) / (n_source + λ)^α` for each neighbour b of `source`; the
    * other half of sim's denominator depends on b alone and is applied once per candidate
-   * by `ranked`.
+   * by `ranked`. Counts as of the query's time are stored units times `scale` (`scaleAt`).
    */
-  private addNeighbours(table: NeighbourTable, source: number, weight: number, now: number): void {
+  private addNeighbours(table: NeighbourTable, source: number, weight: number, scale: number): void {
     const row = table.rowOf(source);
     if (row < 0 || weight === 0) return;
-    // Counts as of `now`: stored units times the decay scale.
-    const scale = this.scaleAt(now);
     const factor = (weight * scale) / (table.itemWeightOf(source) * scale + this.config.shrinkage) ** this.config.alpha;
     const neighbours = table.neighbours;
     const weights = table.weights;
@@ -263,14 +268,19 @@ export class ItemNeighbours {
   }
 
   /** Divides by (n_b + λ)^(1−α), drops `exclude`, and returns the k best. */
-  private ranked(table: NeighbourTable, now: number, exclude: Iterable<number>, k: number): ScoredItem[] {
+  private ranked(table: NeighbourTable, scale: number, exclude: Iterable<number>, k: number): ScoredItem[] {
     const { alpha, shrinkage } = this.config;
     // Excluded first (−∞ stays −∞ when divided), so that only candidates that can rank are divided.
     for (const item of exclude) this.candidates.exclude(item);
     if (alpha !== 1) {
-      const scale = this.scaleAt(now);
       // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
-      this.candidates.divideByForTop((b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha), this.minNorm, k);
+      const floor = this.normFloor;
+      this.candidates.divideByForTop(
+        (b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha),
+        this.minNorm,
+        k,
+        floor && ((b) => floor.at(table.itemWeightOf(b) * scale + shrinkage)),
+      );
     }
     return this.candidates.top(k);
   }
