@@ -7,9 +7,10 @@ import { printWs, wsBench } from './ws.js';
  * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
  * ratios from one run: the machines are shared and absolute figures move ±20%.
  *   core [--quick]   the whole graph vs a bare decode+aggregate loop: 100k customers (msgpack,
- *                    JSON; medians of 7 and 3 runs each with and without analytics, in
- *                    alternating pairs: the analytics overhead is the median of the pairs'
- *                    ratios) and 1M customers (one pair). --quick: 20k customers, 2 pairs.
+ *                    JSON; medians of 8 and 4 runs each with and without analytics, in
+ *                    pairs, half of them run without analytics first and half with, since
+ *                    the order of a pair moves its ratio: the analytics overhead is the median
+ *                    of the pairs' ratios) and 1M customers (one pair). --quick: 20k customers, 2 pairs.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
@@ -26,9 +27,9 @@ async function main(): Promise<void> {
   switch (suite) {
     case 'core': {
       const rows = [];
-      rows.push(await coreBench({ customers: quick ? 20_000 : 100_000, days: 7, format: 'msgpack', repeats: quick ? 2 : 7 }));
+      rows.push(await coreBench({ customers: quick ? 20_000 : 100_000, days: 7, format: 'msgpack', repeats: quick ? 2 : 8 }));
       if (!quick) {
-        rows.push(await coreBench({ customers: 100_000, days: 7, format: 'json', repeats: 3 }));
+        rows.push(await coreBench({ customers: 100_000, days: 7, format: 'json', repeats: 4 }));
         rows.push(await coreBench({ customers: 1_000_000, days: 2, format: 'msgpack', repeats: 1 }));
       }
       printCore(rows);
