@@ -17,7 +17,13 @@ import { SyntheticShop } from '../src/synth/shop.js';
  *                          the socket takes them, waits for the server's PONG (all routed), and
  *                          answers `{ ms }`; `exit` ends it.
  *
- * core-burst speaks the NATS text protocol over a plain socket instead of going through a client
+ *   core-paced URL N RATE CUSTOMERS START_TS
+ *                          sends to bench.core.<type> at RATE events a second (the ws bench's
+ *                          NATS feed): a shop of CUSTOMERS whose history starts at START_TS;
+ *                          says `ready`, starts on `go`, and every millisecond writes the
+ *                          frames due by then in one write; `exit` ends it.
+ *
+ * core-burst and core-paced speak the NATS text protocol over a plain socket instead of going through a client
  * library: the frames are built before the clock starts, so publishing costs a few large
  * writes and the publisher outruns any consumer (nats.js measured ≈ 0.5 M msg/s here with
  * pre-encoded payloads, about what a bare consumer takes, so it could not show that
@@ -28,11 +34,14 @@ const STREAM_SUBJECT = 'bench.events';
 /** Not captured by the stream: core runs must not make the server store every message. */
 const CORE_SUBJECT = 'bench.core';
 const CRLF = Buffer.from('\r\n');
-const [url, count, mode] = process.argv.slice(2);
+const [url, count, mode, rateArg, customersArg, startArg] = process.argv.slice(2);
 const n = Number(count);
 
 function shopEvents(): Iterable<CanonicalEvent> {
-  const shop = new SyntheticShop({ seed: 9, customers: 100_000, products: 5000, startTs: Date.UTC(2025, 0, 1) });
+  const shop =
+    mode === 'core-paced'
+      ? new SyntheticShop({ seed: 9, customers: Number(customersArg), products: 3000, startTs: Number(startArg) })
+      : new SyntheticShop({ seed: 9, customers: 100_000, products: 5000, startTs: Date.UTC(2025, 0, 1) });
   return (function* () {
     for (let i = 0; i < n; i++) yield shop.next()!;
   })();
@@ -54,8 +63,41 @@ if (mode === 'jetstream-load') {
       void burst(conn, frames).then((ms) => process.send!({ ms }));
     }
   });
+} else if (mode === 'core-paced') {
+  const frames = eventFrames();
+  const conn = await natsSocket(new URL(url!));
+  process.send!('ready');
+  let timer: NodeJS.Timeout | undefined;
+  process.on('message', (m: unknown) => {
+    if (m === 'exit') {
+      clearTimeout(timer);
+      conn.socket.end();
+      process.disconnect();
+    } else if (m === 'go') {
+      const started = performance.now();
+      const rate = Number(rateArg);
+      let sent = 0;
+      const tick = (): void => {
+        const due = Math.min(frames.length, Math.floor(((performance.now() - started) * rate) / 1000));
+        if (due > sent) conn.socket.write(Buffer.concat(frames.slice(sent, due)));
+        sent = due;
+        if (sent < frames.length) timer = setTimeout(tick, 1);
+      };
+      tick();
+    }
+  });
 } else {
   throw new Error(`unknown publisher mode ${mode}`);
+}
+
+/** One `PUB` frame per event, to be sent as they fall due. */
+function eventFrames(): Buffer[] {
+  const frames: Buffer[] = [];
+  for (const e of shopEvents()) {
+    const payload = encodePayload(e, 'msgpack');
+    frames.push(Buffer.concat([Buffer.from(`PUB ${CORE_SUBJECT}.${e.type} ${payload.length}\r\n`, 'latin1'), payload, CRLF]));
+  }
+  return frames;
 }
 
 /** The events' `PUB <subject> <size>\r\n<payload>\r\n` frames, in chunks of about 1 MiB. */

@@ -9,6 +9,10 @@ import { Engine } from '../src/engine.js';
 import { LatencyRecorder } from '../src/server/latency.js';
 import { startOpsServer } from '../src/server/ops-server.js';
 import { InProcessSource } from '../src/sources/in-process.js';
+import { NatsCoreSource } from '../src/sources/nats-core.js';
+import type { Source } from '../src/sources/source.js';
+import { connect } from '@nats-io/transport-node';
+import { NatsServer } from './support/nats-server.js';
 import type { RawMessage } from '../src/sources/source.js';
 import type { Batch } from '../src/operators/batch.js';
 import { SyntheticShop } from '../src/synth/shop.js';
@@ -34,6 +38,13 @@ export interface WsBenchOptions {
   plan?: [number, number][];
   /** Scheduling niceness of the subscribers' process (default 19, the lowest priority; 0: as the engine). */
   subscriberNice?: number;
+  /**
+   * Where the events come from: 'in-process' (default), a paced feed in the engine's own
+   * process, each message stamped with the moment it was due; or 'nats', a publisher process
+   * paced alike, through a local nats-server to a core NATS subscription, each message stamped
+   * when the NATS client hands it over (the production path).
+   */
+  feed?: 'in-process' | 'nats';
 }
 
 const TOKEN = 'b'.repeat(40);
@@ -52,7 +63,29 @@ function* messagesOf(payloads: readonly Uint8Array[]): Generator<RawMessage> {
   for (const bytes of payloads) yield { bytes, subject: 'bench', receivedAt: 0 };
 }
 
-async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number): Promise<Record<string, string | number>> {
+/** The NATS feed of one run: a paced publisher process into a local server, a core subscription out. */
+async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: number): Promise<{ source: Source; go(): void; close(): Promise<void> }> {
+  const count = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs + 3000)) / 1000);
+  const startTs = Date.now() - 120 * 86_400_000;
+  const publisher = fork(fileURLToPath(new URL('./nats-publisher.js', import.meta.url)), [server.url, String(count), 'core-paced', String(opts.eventsPerSecond), String(opts.customers), String(startTs)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await once(publisher, 'message');
+  const nc = await connect({ servers: server.url });
+  const source = new NatsCoreSource(nc, { subjects: ['bench.core.>'], batchSize });
+  return {
+    source,
+    // After the engine has subscribed: the flush makes sure the server has the subscription.
+    go: () => void nc.flush().then(() => publisher.send('go')),
+    close: async () => {
+      publisher.send('exit');
+      await source.stop();
+      await nc.close();
+    },
+  };
+}
+
+async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number, nats?: NatsServer): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
     overrides: { server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] } },
@@ -67,7 +100,10 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   // they still get every idle moment (their CPU share is reported) but not the engine's.
   if (opts.subscriberNice !== 0) setPriority(child.pid!, opts.subscriberNice ?? 19);
   await once(child, 'message');
-  const source = new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
+  const feed = nats ? await natsFeed(opts, nats, config.pipeline.liveBatchSize) : undefined;
+  const source =
+    feed?.source ??
+    new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
   const graph = await LatencyRecorder.create();
   const graphSink = { handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)) };
@@ -91,6 +127,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     },
   };
   const running = engine.run(source, { sinks: [graphSink, timedOps] });
+  feed?.go();
   await sleep(opts.warmupMs);
   ops.latency.reset();
   graph.reset();
@@ -112,7 +149,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const eventsIn = engine.state.counters.input - in0;
   child.send({ type: 'stop' });
   const [result] = (await once(child, 'message')) as [{ received: number[]; gaps: number[]; cpuShare: number }];
-  await source.stop();
+  await (feed ? feed.close() : source.stop());
   await running;
   await ops.close();
   for (const recorder of [graph, tickTime, fromPickup]) recorder.close();
@@ -150,8 +187,9 @@ export interface WsBenchResult {
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   const needed = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs)) / 1000 * 1.5);
-  process.stderr.write(`ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
-  const payloads = shopPayloads(needed, opts.customers);
+  const nats = opts.feed === 'nats' ? await NatsServer.start() : undefined;
+  process.stderr.write(nats ? `ws: events through nats-server ${nats.url}, published by a paced child process\n` : `ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
+  const payloads = nats ? [] : shopPayloads(needed, opts.customers);
   const steadiness = [await measureSteadiness(3000)];
   const rows: Record<string, string | number>[] = [];
   const plan: [number, number][] = [
@@ -163,8 +201,9 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   else for (let i = 0; i < opts.stalledPairs; i++) plan.push(...((i % 2 === 0 ? [[100, 0], [100, 1]] : [[100, 1], [100, 0]]) as [number, number][]));
   for (const [subscribers, stalled] of plan) {
     process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
-    rows.push(await run(opts, payloads, subscribers, stalled));
+    rows.push(await run(opts, payloads, subscribers, stalled, nats));
   }
+  await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
   return { rows, steadiness };
 }
