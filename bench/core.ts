@@ -83,12 +83,14 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
   const withoutAnalyticsMs: number[] = [];
   const ceilingMs: number[] = [];
   for (let r = 0; r < opts.repeats; r++) {
-    await settleHeap();
-    ceilingMs.push(ceiling(config, messages));
-    // One pair per repeat, in alternating order, so drift on a shared machine (another
-    // process, heap growth, a warming JIT) favours neither side; the overhead is the median
-    // of the pairs' ratios, each taken from two runs seconds apart.
+    // One pair per repeat, in alternating order, so drift on a shared machine favours
+    // neither side; the overhead is the median of the pairs' ratios, each taken from two
+    // runs seconds apart. Every engine run follows a ceiling loop rather than the other
+    // engine run: a run without analytics right after one with them took 23% longer on average
+    // than one after a ceiling loop (8 pairs, 2026-12-01), so a pair's ratio depended on its order.
     for (const withAnalytics of r % 2 === 0 ? [false, true] : [true, false]) {
+      await settleHeap();
+      ceilingMs.push(ceiling(config, messages));
       await settleHeap();
       (withAnalytics ? engineMs : withoutAnalyticsMs).push((await engineRun(withAnalytics ? config : bare, messages)).ms);
     }

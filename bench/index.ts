@@ -8,8 +8,8 @@ import { printWs, wsBench } from './ws.js';
  * ratios from one run: the machines are shared and absolute figures move ±20%.
  *   core [--quick]   the whole graph vs a bare decode+aggregate loop: 100k customers (msgpack,
  *                    JSON; medians of 8 and 4 runs each with and without analytics, in
- *                    pairs, half of them run without analytics first and half with, since
- *                    the order of a pair moves its ratio: the analytics overhead is the median
+ *                    pairs, half of them run without analytics first and half with, each run
+ *                    after a ceiling loop (not after the other run): the analytics overhead is the median
  *                    of the pairs' ratios) and 1M customers (one pair). --quick: 20k customers, 2 pairs.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
