@@ -21,11 +21,12 @@ import { measureSteadiness, type Steadiness } from './support/steadiness.js';
 
 /**
  * The live stream under load. The engine is fed the synthetic shop at a fixed event rate
- * (an `InProcessSource` paced like the demo; each message gets its entry time as it is
- * pulled), with the ops server as its sink and N real ws subscribers in a child process.
+ * (an `InProcessSource` paced like the demo, each message stamped with the moment it was
+ * due; or, with `feed: 'nats'`, a paced publisher process through a local nats-server),
+ * with the ops server as its sink and N real ws subscribers in a child process.
  * Latency is the server's own histogram: message in → alert frame handed to the socket,
- * one record per delivery, after a warm-up. A last run has one of 100 subscribers stop
- * reading, to show the others do not pay for it.
+ * one record per delivery, after a warm-up. Runs of 100 subscribers with one that stops
+ * reading show whether the others pay for it.
  */
 export interface WsBenchOptions {
   eventsPerSecond: number;
