@@ -227,7 +227,7 @@ describe('vigil publish and vigil start --nats-url', () => {
     );
     expect(pub.stderr).toContain('published 3000 messages');
     expect(pub.status).toBe(0);
-    const child = spawn('node', ['dist/src/cli.js', 'start', '--nats-url', server.url], { env: process.env });
+    const child = spawn('node', ['dist/src/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env: process.env });
     let text = '';
     let errText = '';
     let interrupted = false;

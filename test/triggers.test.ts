@@ -228,7 +228,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
   it('`vigil start` with triggers enabled but no server anywhere stops with VIGIL_ERR_CONFIG', async () => {
     process.env.VIGIL_TRIGGERS__NATS__ENABLED = 'true';
     try {
-      await expect(startDemo({ runForMs: 100, out: new PassThrough() })).rejects.toMatchObject({
+      await expect(startDemo({ runForMs: 100, port: 0, out: new PassThrough() })).rejects.toMatchObject({
         code: 'VIGIL_ERR_CONFIG',
         message: expect.stringContaining('triggers.nats.url or nats.url'),
       });
