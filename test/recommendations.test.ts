@@ -276,6 +276,29 @@ function stream(model: ItemNeighbours, sessions: readonly (readonly number[])[],
   }
 }
 
+/** The list model of one neighbour row: a pair adds up; a new one fills a free place or replaces the first weakest. */
+type ModelRow = { to: number; w: number }[];
+function modelAddPair(list: ModelRow, to: number, weight: number, K: number): void {
+  const same = list.find((p) => p.to === to);
+  if (same) same.w = Math.fround(same.w + weight);
+  else if (list.length < K) list.push({ to, w: Math.fround(weight) });
+  else {
+    let weakest = 0;
+    for (let i = 1; i < list.length; i++) if (list[i]!.w < list[weakest]!.w) weakest = i;
+    list[weakest] = { to, w: Math.fround(weight) };
+  }
+}
+
+/** Every modelled item's row in the table holds the model's pairs, in the model's order. */
+function expectRowsAsModelled(table: NeighbourTable, model: ReadonlyMap<number, ModelRow>): void {
+  for (const [item, list] of model) {
+    const row = table.rowOf(item);
+    const got = [];
+    for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
+    expect(got).toEqual(list);
+  }
+}
+
 describe('streaming item neighbours', () => {
   it('learns forward co-views: what is viewed next ranks first', () => {
     const m = new ItemNeighbours({ halfLifeMs: Infinity });
@@ -291,26 +314,14 @@ describe('streaming item neighbours', () => {
       // size 'max': fast-check's default size would stop at 10 operations, too few to fill rows.
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 200, size: 'max' }), (K, ops) => {
         const table = new NeighbourTable(8, K, 100);
-        const model = new Map<number, { to: number; w: number }[]>();
+        const model = new Map<number, ModelRow>();
         for (const { row: item, to, weight } of ops) {
           table.addPair(table.ensureRow(item), to, weight);
           const list = model.get(item) ?? [];
           model.set(item, list);
-          const same = list.find((p) => p.to === to);
-          if (same) same.w = Math.fround(same.w + weight);
-          else if (list.length < K) list.push({ to, w: Math.fround(weight) });
-          else {
-            let weakest = 0;
-            for (let i = 1; i < list.length; i++) if (list[i]!.w < list[weakest]!.w) weakest = i;
-            list[weakest] = { to, w: Math.fround(weight) };
-          }
+          modelAddPair(list, to, weight, K);
         }
-        for (const [item, list] of model) {
-          const row = table.rowOf(item);
-          const got = [];
-          for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
-          expect(got).toEqual(list);
-        }
+        expectRowsAsModelled(table, model);
       }),
       { numRuns: 300 },
     );
@@ -329,7 +340,7 @@ describe('streaming item neighbours', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 300, size: 'max' }), (K, ops) => {
         const table = new NeighbourTable(4, K, 100);
-        let model = new Map<number, { to: number; w: number }[]>();
+        let model = new Map<number, ModelRow>();
         const copy = (m: typeof model) => new Map([...m].map(([item, list]) => [item, list.map((p) => ({ ...p }))]));
         // Every restore goes back to the start or to the state of a restore before, into the table as it is now.
         let saved = { snapshot: table.snapshot(), model: copy(model) };
@@ -349,21 +360,9 @@ describe('streaming item neighbours', () => {
             table.addPair(row, o.to, o.weight);
             const list = model.get(o.item) ?? [];
             model.set(o.item, list);
-            const same = list.find((p) => p.to === o.to);
-            if (same) same.w = Math.fround(same.w + o.weight);
-            else if (list.length < K) list.push({ to: o.to, w: Math.fround(o.weight) });
-            else {
-              let weakest = 0;
-              for (let i = 1; i < list.length; i++) if (list[i]!.w < list[weakest]!.w) weakest = i;
-              list[weakest] = { to: o.to, w: Math.fround(o.weight) };
-            }
+            modelAddPair(list, o.to, o.weight, K);
           }
-          for (const [item, list] of model) {
-            const row = table.rowOf(item);
-            const got = [];
-            for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
-            expect(got).toEqual(list);
-          }
+          expectRowsAsModelled(table, model);
         }
       }),
       { numRuns: 200 },

@@ -15,7 +15,7 @@ import { RunningGap } from './running-gap.js';
 import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
 import type { GammaGammaParams } from './gamma-gamma.js';
-import { meanRepeatSpend, repeatStats, repeatStatsInto, spendStats, TIME_UNITS } from './repeat-stats.js';
+import { meanRepeatSpend, repeatStats, repeatStatsInto, TIME_UNITS } from './repeat-stats.js';
 import type { ClvOptions } from './clv.js';
 import {
   prepareVisitChurn,
@@ -773,11 +773,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const rfm = rfmValues ? this.parts.rfm.scores(rfmValues) : null;
     if (t === null) return { bgnbd: null, pAlive: null, expectedPurchases: null, clv: null, topTier: false, rfm };
     const stats = repeatStats(t, Math.max(asOf, t.last), this.cfg.timeUnit);
-    const value = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, spendStats(t).meanSpend, {
-      horizon: this.horizon,
-      discountPerUnit: this.discountPerUnit,
-      steps: CLV_STEPS,
-    });
+    const value = customerLifetimeValue(this.bgnbd, this.gammaGamma, stats, meanRepeatSpend(t), this.clvOptions);
     return {
       bgnbd: { ...stats, unit: this.cfg.timeUnit },
       pAlive: probabilityAlive(this.bgnbd, stats),
