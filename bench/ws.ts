@@ -17,6 +17,8 @@ import type { RawMessage } from '../src/sources/source.js';
 import type { Batch } from '../src/operators/batch.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { median, table } from './report.js';
+import { mainThreadCpuMs } from './support/main-thread-cpu.js';
+import { measureLatencyFloor, type LatencyFloor } from './support/latency-floor.js';
 import { measureSteadiness, type Steadiness } from './support/steadiness.js';
 
 /**
@@ -136,12 +138,14 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   fromPickup.reset();
   child.send({ type: 'measure' });
   const cpu0 = process.cpuUsage();
+  const thread0 = mainThreadCpuMs();
   const t0 = performance.now();
   const in0 = engine.state.counters.input;
   const hub0 = ops.hub.totals();
   await sleep(opts.measureMs);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const threadMs = mainThreadCpuMs() - thread0;
   const latency = ops.latency.summary();
   const graphLatency = graph.summary();
   const tickLatency = tickTime.summary();
@@ -174,6 +178,8 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     'tick p99 ms': tickLatency.p99.toFixed(3),
     // Shares of one core while measured (2 cores in all): the engine and server process, and the subscribers' process.
     'engine CPU': `${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}%`,
+    // The event loop's thread alone: what holds up the next message (GC helper threads do not).
+    'engine thread µs/event': +((threadMs * 1000) / Math.max(1, eventsIn)).toFixed(1),
     'subscribers CPU': `${Math.round(result.cpuShare * 100)}%`,
     'frames read by clients (incl. warm-up)': healthyReceived,
     'gaps read by clients': result.gaps.reduce((a, b) => a + b, 0),
@@ -184,6 +190,8 @@ export interface WsBenchResult {
   readonly rows: Record<string, string | number>[];
   /** The machine's steadiness just before and just after the runs (see support/steadiness.ts). */
   readonly steadiness: readonly Steadiness[];
+  /** A stand-in spending the engine thread's CPU per event at 100 subscribers (and half that), fed alike (support/latency-floor.ts). */
+  readonly floors: readonly LatencyFloor[];
 }
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
@@ -206,14 +214,23 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   }
   await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
-  return { rows, steadiness };
+  const cost = median(rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])));
+  const floors: LatencyFloor[] = [];
+  const batchSize = loadConfig({ env: process.env }).pipeline.liveBatchSize;
+  if (Number.isFinite(cost) && cost > 0) for (const micros of [cost, cost / 2]) floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
+  return { rows, steadiness, floors };
 }
 
-export function printWs({ rows, steadiness }: WsBenchResult): void {
+export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
   process.stdout.write(table(rows) + '\n');
   for (const [i, m] of steadiness.entries()) {
     process.stdout.write(
       `machine steadiness ${i === 0 ? 'before' : 'after'} the runs: a fixed ≈1 ms computation took p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, max ${m.maxMs.toFixed(2)} ms (${m.chunks} times)\n`,
+    );
+  }
+  for (const f of floors) {
+    process.stdout.write(
+      `latency floor: a stand-in that only spends ${f.microsPerEvent.toFixed(1)} µs of arithmetic per event, fed alike, took p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms, p99.9 ${f.p999Ms.toFixed(2)} ms (busy ${(f.busy * 100).toFixed(0)}%)\n`,
     );
   }
   const p99 = (stalled: number) => rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
