@@ -1,17 +1,17 @@
 import { decodePayload } from '../src/codec/decode.js';
-import { encodePayload, type PayloadFormat } from '../src/codec/encode.js';
+import type { PayloadFormat } from '../src/codec/encode.js';
 import { loadConfig } from '../src/config/load.js';
 import type { VigilConfig } from '../src/config/schema.js';
 import { Engine } from '../src/engine.js';
-import { newBatch, type Batch } from '../src/operators/batch.js';
-import { pipeline } from '../src/pipeline.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
 import { InProcessSource } from '../src/sources/in-process.js';
 import type { RawMessage } from '../src/sources/source.js';
 import { EngineState } from '../src/state/engine-state.js';
 import type { StateSignal } from '../src/state/signals.js';
-import { SyntheticShop } from '../src/synth/shop.js';
-import { Subject } from 'rxjs';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { shopInput } from './support/shop-input.js';
+import type { TurnCommand, TurnTakerData } from './support/turn-taker.js';
 import { heapAndBuffers, median, settleHeap, table } from './report.js';
 
 /**
@@ -31,32 +31,12 @@ export interface CoreBenchOptions {
   interleaved?: number;
 }
 
-/** Messages each engine replays per turn when interleaved: ≈ 40–60 ms of work. */
-const TURN_MESSAGES = 8192;
-
-export function prepare(opts: CoreBenchOptions): { messages: RawMessage[]; customers: number } {
-  // Start the shop in the past so that no event is "in the future" for validation.
-  const startTs = Date.UTC(2025, 0, 1);
-  const shop = new SyntheticShop({ seed: 7, customers: opts.customers, products: 5000, startTs, endTs: startTs + opts.days * 86_400_000 });
-  const payloads: Uint8Array[] = [];
-  const seen = new Set<string>();
-  for (let e = shop.next(); e !== undefined; e = shop.next()) {
-    seen.add(e.customerId);
-    payloads.push(encodePayload(e, opts.format));
-  }
-  // Payloads become views into one buffer, as a transport hands them over (slices of its
-  // read buffer). Millions of separately allocated buffers would instead load every GC
-  // with their bookkeeping (about 9% of the engine's time, measured), which no live input has.
-  const packed = new Uint8Array(payloads.reduce((sum, p) => sum + p.length, 0));
-  const messages: RawMessage[] = new Array(payloads.length);
-  let offset = 0;
-  payloads.forEach((p, i) => {
-    packed.set(p, offset);
-    messages[i] = { bytes: packed.subarray(offset, offset + p.length), subject: 'bench', receivedAt: 0 };
-    offset += p.length;
-  });
-  return { messages, customers: seen.size };
-}
+/**
+ * Messages each engine replays per turn when interleaved (≈ 0.3–0.5 s of work): long enough
+ * that refilling the caches the other engine emptied is a small part of a turn, short
+ * enough that a slow phase of the host spans turns of both.
+ */
+const TURN_MESSAGES = 65_536;
 
 function ceiling(config: VigilConfig, messages: RawMessage[]): number {
   const state = new EngineState(config);
@@ -82,56 +62,81 @@ async function engineRun(config: VigilConfig, messages: RawMessage[]): Promise<{
   return { ms, engine };
 }
 
-/** One engine's graph driven batch by batch, synchronously, and the time it has taken so far. */
-class SteppedEngine {
-  readonly state: EngineState;
-  private readonly input = new Subject<Batch>();
-  ms = 0;
+/** An engine in a worker thread of its own, fed a turn at a time (support/turn-taker.ts). */
+class TurnTaker {
+  private constructor(private readonly worker: Worker) {}
 
-  constructor(config: VigilConfig) {
-    this.state = new EngineState(config);
-    this.input.pipe(pipeline(config, this.state)).subscribe();
+  static async start(data: TurnTakerData): Promise<TurnTaker> {
+    const worker = new Worker(new URL('./support/turn-taker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: 16_384 },
+    });
+    const taker = new TurnTaker(worker);
+    await taker.reply();
+    return taker;
   }
 
-  /** Feeds messages [from, to) in batches, adding the time taken (with the minor GC after it) to `ms`. */
-  feed(messages: RawMessage[], from: number, to: number, batchSize: number, end: boolean): void {
-    const minorGc = (globalThis as { gc?: (o: { type: 'minor' }) => void }).gc!;
-    const t0 = performance.now();
-    for (let i = from; i < to; i += batchSize) this.input.next(newBatch(messages.slice(i, Math.min(to, i + batchSize))));
-    if (end) this.input.next(newBatch([], true));
-    // The garbage this chunk left is collected now and charged to it, so neither engine pays
-    // for scavenges the other one's allocations made due.
-    minorGc({ type: 'minor' });
-    this.ms += performance.now() - t0;
+  async ask(command: TurnCommand): Promise<{ ms?: number; applied?: number }> {
+    this.worker.postMessage(command);
+    return this.reply();
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private async reply(): Promise<{ ms?: number; applied?: number }> {
+    // once() rejects on the worker's 'error' event, so a failing engine fails the bench.
+    const [message] = (await once(this.worker, 'message')) as [{ ms?: number; applied?: number }];
+    return message;
   }
 }
 
 /**
  * The analytics' overhead measured so that the machine's drift cancels: an engine with them
- * and one without replay the same input side by side in one process, taking turns every
- * `chunk` messages (a few tens of ms), in alternating order, so a slow spell of the host
- * (this VM has them for tens of ms to minutes, both cores at once) lands on both alike.
+ * and one without, each in a worker thread of its own (own heap: each pays exactly its own
+ * GCs, as when run alone), replay the same input taking turns every `turn` messages, the
+ * order alternating, so the host's slow spells (this VM has them for tens of ms up to
+ * minutes, both cores at once) land on both alike. Only one engine runs at a time.
  */
-export function interleavedOverhead(config: VigilConfig, bare: VigilConfig, messages: RawMessage[], chunk: number): { overhead: number; withMs: number; withoutMs: number } {
-  const withAnalytics = new SteppedEngine(config);
-  const without = new SteppedEngine(bare);
-  const batchSize = config.pipeline.batchSize;
-  for (let from = 0, turn = 0; from < messages.length; from += chunk, turn++) {
-    const to = Math.min(messages.length, from + chunk);
-    const end = to === messages.length;
-    for (const engine of turn % 2 === 0 ? [withAnalytics, without] : [without, withAnalytics]) engine.feed(messages, from, to, batchSize, end);
+export async function interleavedOverhead(opts: CoreBenchOptions, replays: number, turn: number): Promise<{ withMs: number; withoutMs: number }[]> {
+  const input = { customers: opts.customers, days: opts.days, format: opts.format };
+  const withAnalytics = await TurnTaker.start({ input, analytics: true });
+  const without = await TurnTaker.start({ input, analytics: false });
+  const results: { withMs: number; withoutMs: number }[] = [];
+  try {
+    const { messages } = (await withAnalytics.ask({ type: 'reset' })) as { messages?: number };
+    const n = messages!;
+    for (let r = 0; r < replays; r++) {
+      if (r > 0) await Promise.all([withAnalytics.ask({ type: 'reset' }), without.ask({ type: 'reset' })]);
+      let withMs = 0;
+      let withoutMs = 0;
+      for (let from = 0, k = 0; from < n; from += turn, k++) {
+        const to = Math.min(n, from + turn);
+        for (const engine of k % 2 === 0 ? [withAnalytics, without] : [without, withAnalytics]) {
+          const { ms } = await engine.ask({ type: 'turn', from, to, end: to === n });
+          if (engine === withAnalytics) withMs += ms!;
+          else withoutMs += ms!;
+        }
+      }
+      for (const engine of [withAnalytics, without]) {
+        const { applied } = await engine.ask({ type: 'count' });
+        if (applied !== n) throw new Error(`bench input not fully applied: ${applied} of ${n}`);
+      }
+      results.push({ withMs, withoutMs });
+      process.stderr.write(`  interleaved replay ${r + 1}/${replays}: analytics overhead ${((withMs / withoutMs - 1) * 100).toFixed(0)}%\n`);
+    }
+  } finally {
+    await Promise.all([withAnalytics.close(), without.close()]);
   }
-  for (const engine of [withAnalytics, without]) {
-    if (engine.state.counters.applied !== messages.length) throw new Error(`bench input not fully applied: ${JSON.stringify(engine.state.counters.toJSON())}`);
-  }
-  return { overhead: withAnalytics.ms / without.ms - 1, withMs: withAnalytics.ms, withoutMs: without.ms };
+  return results;
 }
 
 export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, string | number>> {
   const config = loadConfig({ env: process.env });
   const bare = loadConfig({ env: process.env, overrides: { analytics: { enabled: false } } });
   process.stderr.write(`core: generating ${opts.days} days of shop activity for ${opts.customers} customers (${opts.format})...\n`);
-  const { messages, customers } = prepare(opts);
+  const { messages, customers } = shopInput(opts);
   const bytes = messages.reduce((s, m) => s + m.bytes.length, 0);
   const engineMs: number[] = [];
   const withoutAnalyticsMs: number[] = [];
@@ -164,13 +169,7 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
   const c = median(ceilingMs);
   const w = median(withoutAnalyticsMs);
   const pairOverheads = engineMs.map((ms, i) => ms / withoutAnalyticsMs[i]! - 1);
-  const replays: { withMs: number; withoutMs: number }[] = [];
-  for (let r = 0; r < (opts.interleaved ?? 3); r++) {
-    await settleHeap();
-    const replay = interleavedOverhead(config, bare, messages, TURN_MESSAGES);
-    replays.push(replay);
-    process.stderr.write(`  interleaved replay ${r + 1}: analytics overhead ${(replay.overhead * 100).toFixed(0)}%\n`);
-  }
+  const replays = await interleavedOverhead(opts, opts.interleaved ?? 3, TURN_MESSAGES);
   const interleavedWithMs = replays.reduce((sum, x) => sum + x.withMs, 0);
   const interleavedWithoutMs = replays.reduce((sum, x) => sum + x.withoutMs, 0);
   const alerts: Record<string, number> = engine.state.alerts?.emitted ?? {};
@@ -187,9 +186,8 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
     'engine/ceiling': +(c / w).toFixed(2),
     'with analytics ev/s': Math.round((n / e) * 1000),
     'with analytics ns/ev': Math.round((e * 1e6) / n),
-    // Over all interleaved replays: their summed times, so a major GC landing in one engine's
-    // turn (≈ 0.1–0.2 s each, charged to whichever engine's allocation triggered it) weighs
-    // in proportion rather than deciding a replay.
+    // Over all interleaved replays, from their summed times: a major GC (≈ 0.1–0.2 s) is a
+    // lump in one turn, and a few of them decide much of a single replay's ratio.
     'analytics overhead': `${((interleavedWithMs / interleavedWithoutMs - 1) * 100).toFixed(1)}%`,
     '  per interleaved replay': replays.map((x) => `${((x.withMs / x.withoutMs - 1) * 100).toFixed(0)}%`).join(' '),
     '  interleaved ns/ev with, without': `${Math.round((interleavedWithMs * 1e6) / n / replays.length)}, ${Math.round((interleavedWithoutMs * 1e6) / n / replays.length)}`,

@@ -10,9 +10,10 @@ import { printWs, wsBench } from './ws.js';
  *                    JSON; medians of 8 and 4 runs each with and without analytics, in
  *                    pairs, each run after a ceiling loop) and 1M customers (one pair). The
  *                    analytics overhead comes from 3 (JSON 2, 1M 1) replays in which an engine
- *                    with analytics and one without take turns every 8,192 messages in one
- *                    process, so the host's slow spells land on both (the pairs' median is
- *                    printed beside it). --quick: 20k customers, 2 pairs, 1 interleaved replay.
+ *                    with analytics and one without (each in a worker thread: own heap, own
+ *                    GCs) take turns every 65,536 messages, so the host's slow phases land
+ *                    on both (the pairs' median is printed beside it). --quick: 20k
+ *                    customers, 2 pairs, 1 interleaved replay.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
