@@ -22,6 +22,8 @@ import { printWs, wsBench } from './ws.js';
  *                    and 100 ws subscribers (a child process), and 100 with one stalled (3 pairs,
  *                    alternated; medians); alerts delivered/s and message-in → frame-out
  *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
+ *                    Then 2 runs (--quick: 1) of 100 where one more, stalled, subscriber comes
+ *                    and goes every second, its phases' latency recorded apart from the others.
  *                    --nats: the events come through a local nats-server from a paced publisher
  *                    process, stamped as the NATS client hands them over (else: an in-process
  *                    feed, stamped with their due time).
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
         await wsBench({
           eventsPerSecond: 20_000,
           stalledPairs: quick ? 1 : 3,
+          toggledRuns: quick ? 1 : 2,
           warmupMs: quick ? 1000 : 3000,
           measureMs: quick ? 4000 : 15_000,
           customers: quick ? 5000 : 20_000,

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { encodePayload } from '../src/codec/encode.js';
 import { loadConfig } from '../src/config/load.js';
 import { Engine } from '../src/engine.js';
 import { LatencyRecorder } from '../src/server/latency.js';
-import { startOpsServer } from '../src/server/ops-server.js';
+import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { InProcessSource } from '../src/sources/in-process.js';
 import { NatsCoreSource } from '../src/sources/nats-core.js';
 import type { Source } from '../src/sources/source.js';
@@ -39,6 +39,14 @@ export interface WsBenchOptions {
   customers: number;
   /** Runs as [subscribers, stalled]; the default is 1, 10, then the 100-subscriber pairs. */
   plan?: [number, number][];
+  /**
+   * Runs (after the plan) of 100 subscribers where one more, stalled, subscriber comes and goes
+   * every `stallPhaseMs` (see `stallPhases`): latency is recorded apart for the phases with
+   * and without it, so the host's drift, which moves whole runs, lands on both alike. Default 2.
+   */
+  toggledRuns?: number;
+  /** Length of one phase of a toggled run (default 1000 ms). */
+  stallPhaseMs?: number;
   /** Scheduling niceness of the subscribers' process (default 19, the lowest priority; 0: as the engine). */
   subscriberNice?: number;
   /**
@@ -88,7 +96,36 @@ async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: num
   };
 }
 
-async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number, nats?: NatsServer): Promise<Record<string, string | number>> {
+/**
+ * Records the measured span in phases without and with one more subscriber that never reads
+ * (subscribed for the phases with it, unsubscribed between; its buffers were filled in the
+ * warm-up, so in its phases it is dropped from, as a long-stalled client is). Returns both
+ * phases' latency and the alerts dropped in each.
+ */
+async function stallPhases(opts: WsBenchOptions, child: ChildProcess, ops: OpsServer): Promise<{ healthy: LatencyRecorder; stalled: LatencyRecorder; phases: number; dropped: [number, number] }> {
+  const healthy = await LatencyRecorder.create();
+  const stalled = await LatencyRecorder.create();
+  const dropped: [number, number] = [0, 0];
+  const end = performance.now() + opts.measureMs;
+  let phases = 0;
+  for (; performance.now() < end; phases++) {
+    const withStalled = phases % 2 === 1;
+    await askSubscribers(child, withStalled ? 'stall-on' : 'stall-off');
+    const dropped0 = ops.hub.totals().dropped;
+    await sleep(opts.stallPhaseMs ?? 1000);
+    (withStalled ? stalled : healthy).add(ops.latency);
+    ops.latency.reset();
+    dropped[withStalled ? 1 : 0] += ops.hub.totals().dropped - dropped0;
+  }
+  return { healthy, stalled, phases, dropped };
+}
+
+async function askSubscribers(child: ChildProcess, type: 'stall-on' | 'stall-off'): Promise<void> {
+  child.send({ type });
+  await once(child, 'message');
+}
+
+async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number, nats?: NatsServer, toggled = false): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
     overrides: { server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] } },
@@ -131,7 +168,9 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   };
   const running = engine.run(source, { sinks: [graphSink, timedOps] });
   feed?.go();
-  await sleep(opts.warmupMs);
+  // A toggled run's stalled subscriber is subscribed through a longer warm-up, to fill its buffers.
+  if (toggled) await askSubscribers(child, 'stall-on');
+  await sleep(toggled ? Math.max(opts.warmupMs, 10_000) : opts.warmupMs);
   ops.latency.reset();
   graph.reset();
   tickTime.reset();
@@ -142,11 +181,15 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const t0 = performance.now();
   const in0 = engine.state.counters.input;
   const hub0 = ops.hub.totals();
-  await sleep(opts.measureMs);
+  const phases = toggled ? await stallPhases(opts, child, ops) : undefined;
+  if (!phases) await sleep(opts.measureMs);
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const threadMs = mainThreadCpuMs() - thread0;
-  const latency = ops.latency.summary();
+  const latency = phases ? phases.healthy.summary() : ops.latency.summary();
+  const withStalled = phases?.stalled.summary();
+  phases?.healthy.close();
+  phases?.stalled.close();
   const graphLatency = graph.summary();
   const tickLatency = tickTime.summary();
   const pickupLatency = fromPickup.summary();
@@ -161,7 +204,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const healthyReceived = result.received.slice(stalled).reduce((a, b) => a + b, 0);
   return {
     subscribers,
-    stalled,
+    stalled: toggled ? 'coming and going' : stalled,
     'events in/s': Math.round(eventsIn / seconds),
     'alerts/s': Math.round((hub.published - hub0.published) / seconds),
     'delivered/s': Math.round((hub.delivered - hub0.delivered) / seconds),
@@ -170,6 +213,14 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
     'p99 ms': latency.p99.toFixed(3),
     'p99.9 ms': latency.p999.toFixed(3),
     deliveries: latency.count,
+    ...(withStalled && {
+      // Toggled runs: the figures above are the phases without the stalled subscriber, these the phases with it.
+      phases: phases!.phases,
+      'with the stalled one: p50 ms': withStalled.p50.toFixed(3),
+      'with the stalled one: p99 ms': withStalled.p99.toFixed(3),
+      'with the stalled one: deliveries': withStalled.count,
+      'dropped in phases without, with it': phases!.dropped.join(', '),
+    }),
     'from pickup p50 ms': pickupLatency.p50.toFixed(3),
     'from pickup p99 ms': pickupLatency.p99.toFixed(3),
     'graph p50 ms': graphLatency.p50.toFixed(3),
@@ -212,6 +263,10 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
     process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
     rows.push(await run(opts, payloads, subscribers, stalled, nats));
   }
+  for (let i = 0; i < (opts.toggledRuns ?? 2); i++) {
+    process.stderr.write(`  100 subscribers, a stalled one coming and going every ${opts.stallPhaseMs ?? 1000} ms...\n`);
+    rows.push(await run(opts, payloads, 100, 0, nats, true));
+  }
   await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
   const cost = median(rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])));
@@ -232,6 +287,11 @@ export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
     process.stdout.write(
       `latency floor: a stand-in that only spends ${f.microsPerEvent.toFixed(1)} µs of arithmetic per event, fed alike, took p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms, p99.9 ${f.p999Ms.toFixed(2)} ms (busy ${(f.busy * 100).toFixed(0)}%)\n`,
     );
+  }
+  for (const r of rows.filter((r) => r.stalled === 'coming and going')) {
+    const a = Number(r['p99 ms']);
+    const b = Number(r['with the stalled one: p99 ms']);
+    process.stdout.write(`100 subscribers, a stalled one coming and going (${r.phases} phases): p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`);
   }
   const p99 = (stalled: number) => rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
   const normal = p99(0);

@@ -47,6 +47,11 @@ export class LatencyRecorder {
     return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, p999: h.getValueAtPercentile(99.9) / 1000, count };
   }
 
+  /** Adds `other`'s records to these (both made by `create()`). */
+  add(other: LatencyRecorder): void {
+    this.histogram.add(other.histogram);
+  }
+
   reset(): void {
     this.histogram.reset();
   }
