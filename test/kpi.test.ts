@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AlertOf } from '../src/alerts/alert.js';
 import { encodePayload } from '../src/codec/encode.js';
@@ -99,5 +100,31 @@ describe('alert entry stamps (for message-in → frame-out latency)', () => {
       for (let i = 1; i < b.alertEnteredAt.length; i++) expect(b.alertEnteredAt[i]!).toBeGreaterThanOrEqual(b.alertEnteredAt[i - 1]!);
     }
     expect(crossSells).toBeGreaterThan(20);
+  });
+});
+
+describe('latency recorder', () => {
+  it('adding one recorder to another gives the percentiles of recording everything into one', async () => {
+    const [a, b, all] = [await LatencyRecorder.create(), await LatencyRecorder.create(), await LatencyRecorder.create()];
+    try {
+      fc.assert(
+        fc.property(fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }), fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }), (xs, ys) => {
+          for (const r of [a, b, all]) r.reset();
+          for (const x of xs) {
+            a.record(x);
+            all.record(x);
+          }
+          for (const y of ys) {
+            b.record(y);
+            all.record(y);
+          }
+          a.add(b);
+          expect(a.summary()).toEqual(all.summary());
+          expect(a.summary().count).toBe(xs.length + ys.length);
+        }),
+      );
+    } finally {
+      for (const r of [a, b, all]) r.close();
+    }
   });
 });
