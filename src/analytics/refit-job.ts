@@ -59,7 +59,7 @@ export interface RefitHost {
 }
 
 export interface RefitPlan {
-  /** The watermark the refit started at: customers' ages T are measured to it. */
+  /** The watermark the refit started at (a buyer's age T is measured to the watermark they are gathered at). */
   readonly asOf: number;
   /** Buyers in state when it started: the even stride of the sample is taken over this many. */
   readonly buyers: number;
@@ -157,6 +157,7 @@ export class RefitJob {
   private advance(room: number, first: boolean, watermark: number): number {
     switch (this.phase) {
       case 'gather':
+        this.watermark = watermark;
         return this.walk(room, first, GATHER_WORK, this.gatherSlot);
       case 'bgnbd':
       case 'gammaGamma':
@@ -196,7 +197,10 @@ export class RefitJob {
     if (t === null) return 1;
     poolGaps(this.gaps, store.gapStats(slot));
     if (this.buyersSeen === Math.floor(this.nextPick) && this.nextPick < this.plan.buyers) {
-      this.repeat.push(repeatStats(t, this.plan.asOf, this.plan.timeUnit));
+      // T to the watermark now, not the job's start: a buyer who bought since then would
+      // otherwise have t_x clamped to T (a last purchase "at the end of the observation",
+      // as alive as anyone can look); the walk spans a few hundred events.
+      this.repeat.push(repeatStats(t, Math.max(this.plan.asOf, this.watermark), this.plan.timeUnit));
       const s = spendStats(t);
       if (s.x > 0 && s.meanSpend > 0) this.spend.push(s);
       this.nextPick += this.stride;
@@ -205,7 +209,7 @@ export class RefitJob {
     return GATHER_WORK;
   };
 
-  /** The watermark of the step under way, for the re-arm walk. */
+  /** The watermark of the step under way, for the walks. */
   private watermark = NaN;
 
   private readonly rearmSlot = (slot: number): number => (this.host.rearm(slot, this.watermark) ? REARM_WORK : 1);
