@@ -24,6 +24,8 @@ import { printWs, wsBench } from './ws.js';
  *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
  *                    Then 2 runs (--quick: 1) of 100 where one more, stalled, subscriber comes
  *                    and goes every second, its phases' latency recorded apart from the others.
+ *                    Model refits are off (the replayed history brings a weekly one every few
+ *                    seconds); --refits keeps them on.
  *                    --nats: the events come through a local nats-server from a paced publisher
  *                    process, stamped as the NATS client hands them over (else: an in-process
  *                    feed, stamped with their due time).
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
           measureMs: quick ? 4000 : 15_000,
           customers: quick ? 5000 : 20_000,
           feed: args.includes('--nats') ? 'nats' : 'in-process',
+          refits: args.includes('--refits'),
         }),
       );
       break;

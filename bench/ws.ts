@@ -47,6 +47,15 @@ export interface WsBenchOptions {
   toggledRuns?: number;
   /** Length of one phase of a toggled run (default 1000 ms). */
   stallPhaseMs?: number;
+  /** Measure the latency floor after the runs (default true). */
+  latencyFloor?: boolean;
+  /**
+   * Keep the analytics' model refits on (default off). The shop's history is replayed about
+   * 10⁵ times faster than it happened, so a refit due every 7 days of event time comes every
+   * few seconds here instead of once a week, and each holds the engine ≈ 33 µs an event for
+   * a few thousand events (docs/analytics.md): a live engine's week, not its seconds.
+   */
+  refits?: boolean;
   /** Scheduling niceness of the subscribers' process (default 19, the lowest priority; 0: as the engine). */
   subscriberNice?: number;
   /**
@@ -128,7 +137,10 @@ async function askSubscribers(child: ChildProcess, type: 'stall-on' | 'stall-off
 async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number, nats?: NatsServer, toggled = false): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
-    overrides: { server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] } },
+    overrides: {
+      server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] },
+      ...(opts.refits !== true && { analytics: { refit: { everyMs: 0 } } }),
+    },
   });
   const engine = new Engine(config);
   const ops = await startOpsServer({ config, engine });
@@ -272,7 +284,7 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   const cost = median(rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])));
   const floors: LatencyFloor[] = [];
   const batchSize = loadConfig({ env: process.env }).pipeline.liveBatchSize;
-  if (Number.isFinite(cost) && cost > 0) for (const micros of [cost, cost / 2]) floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
+  if (opts.latencyFloor !== false && Number.isFinite(cost) && cost > 0) for (const micros of [cost, cost / 2]) floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
   return { rows, steadiness, floors };
 }
 
