@@ -72,7 +72,7 @@ function head(type: AlertType): string {
 }
 
 /**
- * What JSON.stringify writes for a string. It escapes only `"`, `\\`, characters below U+0020
+ * What JSON.stringify writes for a string. It escapes only quotes, backslashes, characters below U+0020
  * and lone surrogates; a string with none of these (an id, a rule name: nearly every string
  * here) is written as is between quotes, without the call into the serialiser (≈ 0.6× its
  * cost on short ids, measured). Any surrogate, paired or not, takes the serialiser's path.
