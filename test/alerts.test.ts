@@ -237,6 +237,16 @@ describe('alert ids, built without JSON.stringify', () => {
     );
   });
 
+  it('equal it for the strings JSON escapes and the ones it leaves alone', () => {
+    const strings = ['', 'c-1', '"', '\\', 'a"b', '\u0000', '\u001f', ' ', '\u007f', '\u2028', '\u2029', '\ud7ff', '\ud800', '\udfff', '\ue000', '😀', 'x\ud83d', '\ude00y', 'é', '\n\t'];
+    for (const customerId of strings) {
+      for (const part of strings) {
+        const i: AlertIdInputs = { type: 'recommendation.cross_sell', customerId, ts: 1_735_689_600_000, occasion: [part] };
+        expect(alertId(i), JSON.stringify([customerId, part])).toBe(reference(i));
+      }
+    }
+  });
+
   it("withAlertId gives a draft's alertId and the fields of { id, ...draft }, in that order (fast-check)", () => {
     const label = fc.stringMatching(/^[a-z][a-z0-9_]{0,31}$/);
     const draft: fc.Arbitrary<AlertDraft> = fc

@@ -207,10 +207,17 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     this.parts.alerts.begin(batch);
   }
 
+  /**
+   * Runs at every applied event, so it holds no closure: one capturing `slot`, `e` or
+   * `watermark` makes V8 allocate a context (and box the watermark) at every call, whether
+   * the closure is created or not (≈ 66 bytes an event, the analytics' largest allocation
+   * site in a heap profile). A model that fails on one customer's numbers must not stop the
+   * stream: each model call sits in a try/catch that counts the failure (`modelErrors`), the
+   * event staying applied to keyed state.
+   */
   onApplied(slot: number, e: CanonicalEvent, watermark: number): void {
     switch (e.type) {
       case 'purchase':
-        // try/catch here rather than `guarded`: no closure per purchase.
         try {
           this.onPurchase(slot, e, watermark);
         } catch {
@@ -224,13 +231,25 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
         this.setF64(slot, this.F.lastCartTs, Math.max(e.ts, this.f64(slot, this.F.lastCartTs) || 0));
         break;
       case 'feedback':
-        if (e.complaint === true || (e.rating !== undefined && e.rating <= this.cfg.churn.lowRating)) this.guarded(() => this.onUnhappy(slot, e));
+        if (e.complaint === true || (e.rating !== undefined && e.rating <= this.cfg.churn.lowRating)) {
+          try {
+            this.onUnhappy(slot, e);
+          } catch {
+            this.modelErrors++;
+          }
+        }
         break;
       default:
         break;
     }
     if (this.refitJob !== undefined) this.advanceRefit(watermark);
-    else if (watermark >= this.nextRefitAt) this.guarded(() => this.startRefit(watermark));
+    else if (watermark >= this.nextRefitAt) {
+      try {
+        this.startRefit(watermark);
+      } catch {
+        this.modelErrors++;
+      }
+    }
     else if (Number.isNaN(this.nextRefitAt) && this.cfg.refit.everyMs > 0 && Number.isFinite(watermark)) this.nextRefitAt = watermark + this.cfg.refit.everyMs;
   }
 
@@ -245,7 +264,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
           this.onCartCheck(slot, s.customerId, s.due);
           continue;
         }
-        // The models' checks, as `guarded` without a closure per timer.
+        // The models' checks, each failure counted as in `onApplied`.
         try {
           if (s.timer === CHURN_TIMER) this.onChurnCheck(slot, s.customerId, s.due);
           else if (s.timer === ALIVE_TIMER) this.onAliveCrossing(slot, s.customerId, s.due);
@@ -272,18 +291,6 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     let m = 0;
     for (let i = n - 1; i >= 1; i--) before[m++] = this.recent[i]!;
     this.parts.recommender.observeView(before, product, ts, m);
-  }
-
-  /**
-   * A model that fails on one customer's numbers must not stop the stream: the event stays
-   * applied to keyed state, the conclusion is skipped and counted.
-   */
-  private guarded(run: () => void): void {
-    try {
-      run();
-    } catch {
-      this.modelErrors++;
-    }
   }
 
   // ---- purchases: value, RFM, churn schedule, cross-sell --------------------------------
@@ -649,7 +656,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       this.store.timers.arm(slot, this.cartTimer, end + this.cfg.cart.abandonAfterMs);
     }
     try {
-      this.observeSession(slot, customerId, start, end); // as `guarded`, without a closure per session
+      this.observeSession(slot, customerId, start, end); // a failure is counted, as in `onApplied`
     } catch {
       this.modelErrors++;
     }

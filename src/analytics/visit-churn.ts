@@ -107,6 +107,9 @@ const prep = {
   logWeight: new Float64Array(MAX_INTERVALS + 1),
   gone: 0,
   lapsed: 0,
+  /** The time `evaluate` answers for, and its answer, ln odds of stopped against buying (fields, not an argument and a return value: see there). */
+  now: 0,
+  total: 0,
 };
 
 function prepare(v: VisitStats, prior: VisitChurnPrior): void {
@@ -153,13 +156,16 @@ function logIntervalIntegral(n: number, rho: number, base: number, from: number,
 }
 
 /**
- * ln odds of gone and of lapsed against still buying as of `now`, into prep.gone and
- * prep.lapsed. The lapsed term sums over where the stop fell among the k cartless visits
- * (j of them still while buying, the rest lapsed); only the first and last visit times are
- * kept, so the ones between are taken as evenly spaced.
+ * ln odds of gone and of lapsed against still buying as of prep.now, into prep.gone and
+ * prep.lapsed, and of stopped (both) into prep.total. The lapsed term sums over where the
+ * stop fell among the k cartless visits (j of them still while buying, the rest lapsed);
+ * only the first and last visit times are kept, so the ones between are taken as evenly
+ * spaced. Time and answer are fields rather than an argument and a return value: a number
+ * passed to or returned from a call V8 does not inline is boxed, an allocation each way per
+ * evaluation (≈ 11 evaluations per churn check; a number field is updated in place).
  */
-function evaluate(now: number): number {
-  const { n, R, rho, sv } = prep;
+function evaluate(): void {
+  const { n, R, rho, sv, now } = prep;
   const s = Math.max(sv, now - prep.lastIntent);
   const u = s - sv;
   const as = prep.alpha + s;
@@ -180,7 +186,7 @@ function evaluate(now: number): number {
   }
   prep.gone = gone;
   prep.lapsed = lapsed;
-  return logAddExp(gone, lapsed);
+  prep.total = logAddExp(gone, lapsed);
 }
 
 /** The evidence as of `now` (≥ the last session's end). */
@@ -201,12 +207,16 @@ export function prepareVisitChurn(v: VisitStats, prior: VisitChurnPrior): void {
 
 /** `visitChurn(v, prior, now)` for the customer last prepared. */
 export function preparedVisitChurn(now: number): VisitChurnEvidence {
-  return evidenceOf(evaluate(now));
+  prep.now = now;
+  evaluate();
+  return evidenceOf(prep.total);
 }
 
 /** `visitChurn(v, prior, now).pStopped` for the customer last prepared, without the evidence object. */
 export function preparedPStopped(now: number): number {
-  return stoppedProbability(evaluate(now));
+  prep.now = now;
+  evaluate();
+  return stoppedProbability(prep.total);
 }
 
 /**
@@ -215,7 +225,9 @@ export function preparedPStopped(now: number): number {
  * does not warn needs only this). `preparedEvidence` then gives the object, until the next evaluation.
  */
 export function preparedLogOdds(now: number): number {
-  return evaluate(now);
+  prep.now = now;
+  evaluate();
+  return prep.total;
 }
 
 /** The evidence of the last `preparedLogOdds` call, as `preparedVisitChurn` would have given it. */
@@ -252,7 +264,9 @@ export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, th
 
 /** `timeWhenStoppedReaches` for the customer last prepared. */
 export function preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
-  return preparedTimeWhenStoppedReachesFrom(threshold, from, evaluate(from), horizonDays, resolutionDays);
+  prep.now = from;
+  evaluate();
+  return preparedTimeWhenStoppedReachesFrom(threshold, from, prep.total, horizonDays, resolutionDays);
 }
 
 /** ln odds of stopped against buying in evidence as `preparedVisitChurn` gives it: what the search evaluates first. */
@@ -276,14 +290,18 @@ export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: numb
   const guess = Math.log1p(Math.exp(target - prep.logGonePrior) * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
   let step = Math.min(horizonDays, Math.max(resolutionDays, guess));
   let b = step;
-  let fb = evaluate(from + b) - target;
+  prep.now = from + b;
+  evaluate();
+  let fb = prep.total - target;
   while (fb < 0) {
     if (step >= horizonDays) return Infinity;
     a = b;
     fa = fb;
     step = Math.min(horizonDays, 2 * step);
     b = step;
-    fb = evaluate(from + b) - target;
+    prep.now = from + b;
+    evaluate();
+    fb = prep.total - target;
   }
   if (!Number.isFinite(fa)) fa = -1e3; // −∞ log odds at from (nothing yet): any finite stand-in keeps the secant going
   let side = 0;
@@ -294,7 +312,9 @@ export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: numb
     if (b - a > 0.5 * width) c = 0.5 * (a + b);
     width = b - a;
     c = Math.min(b - 0.25 * resolutionDays, Math.max(a + 0.25 * resolutionDays, c));
-    const fc = evaluate(from + c) - target;
+    prep.now = from + c;
+    evaluate();
+    const fc = prep.total - target;
     if (fc >= 0) {
       b = c;
       fb = fc;
