@@ -165,6 +165,11 @@ export class NeighbourTable {
     return row === NO_ROW ? 0 : this.itemWeight[row]!;
   }
 
+  /** The item weight of a row (`itemWeightOf` for an item whose row is known). */
+  itemWeightAt(row: number): number {
+    return this.itemWeight[row]!;
+  }
+
   addItemWeight(row: number, weight: number): void {
     this.itemWeight[row]! += weight;
   }
