@@ -28,9 +28,9 @@ import { PowerFloor } from './power-floor.js';
  * Updates cost O(sessionSteps × neighboursPerItem) comparisons and allocate nothing;
  * a query costs O(recent items × neighboursPerItem) and allocates only its answer.
  * Memory: per table, 4 bytes per possible item number (the row index) plus, for each of at
- * most `maxItems` items, 19 bytes and 8 per neighbour slot; rows are allocated as items
+ * most `maxItems` items, 20 bytes and 8 per neighbour slot; rows are allocated as items
  * arrive, so a small catalogue costs little. With the defaults at their caps: co-views
- * 100k × (19 + 32 × 8) B ≈ 28 MB, co-purchases ≈ 15 MB, row indexes 2 × 4 MB.
+ * 100k × (20 + 32 × 8) B ≈ 28 MB, co-purchases ≈ 15 MB, row indexes 2 × 4 MB.
  * Items are the product dictionary's integers; 0 (its overflow) is never learned nor
  * recommended.
  */
