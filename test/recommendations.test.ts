@@ -441,8 +441,8 @@ describe('streaming item neighbours', () => {
     // Allocated memory stopped growing once the caps were reached.
     expect(coViews.bytes).toBe(first.coViews.bytes);
     expect(coPurchases.bytes).toBe(first.coPurchases.bytes);
-    // Item, item weight, neighbour count, CLOCK bit, weakest and next weakest slot.
-    const perRow = 4 + 8 + 2 + 1 + 2 + 2;
+    // Item, and the row record: item weight, neighbour count, weakest and next weakest slot, CLOCK bit.
+    const perRow = 4 + 16;
     expect(coViews.bytes).toBeLessThanOrEqual(caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8));
     // Still answering from what is recent.
     m.observeView([], 77, T0 + 50_000);

@@ -510,15 +510,18 @@ export class CustomerStore {
   recentInto(slot: number, products: Uint32Array, actions: Uint8Array, max = products.length): number {
     const { u32, u8 } = this.records;
     const R = this.R;
-    const head = u8[slot * this.s8 + this.recentHead]!;
-    const limit = Math.min(max, products.length);
+    const a0 = slot * this.s8 + this.recentActions;
+    const p0 = slot * this.s32 + this.recentProducts;
+    // Each view reads a few entries: stepping back with a wrap costs less than a remainder per entry.
+    let i = (u8[slot * this.s8 + this.recentHead]! - 1 + R) % R;
+    const limit = Math.min(max, products.length, R);
     let n = 0;
-    for (let k = 1; k <= R && n < limit; k++) {
-      const i = (head - k + R) % R;
-      const action = u8[slot * this.s8 + this.recentActions + i]!;
+    while (n < limit) {
+      const action = u8[a0 + i]!;
       if (action === 0) break;
-      products[n] = u32[slot * this.s32 + this.recentProducts + i]!;
+      products[n] = u32[p0 + i]!;
       actions[n++] = action;
+      i = i === 0 ? R - 1 : i - 1;
     }
     return n;
   }

@@ -19,6 +19,8 @@ export class CandidateScores {
   private count = 0;
   /** Scratch for `divideByForTop`: slots of the largest scores. */
   private largest = new Int32Array(16);
+  /** Scratch for `top`: slots of the best so far, best first. */
+  private best = new Int32Array(16);
 
   get size(): number {
     return this.count;
@@ -120,26 +122,33 @@ export class CandidateScores {
 
   /** The k best items with a positive score, best first; equal scores rank the lower item number first. */
   top(k: number): ScoredItem[] {
-    const best: ScoredItem[] = [];
+    // Ranked as slots, so that only the answer's k objects are made (not one per candidate that passes through).
+    if (this.best.length < k) this.best = new Int32Array(k);
+    const best = this.best;
+    const keys = this.keys;
+    const values = this.values;
+    let n = 0;
     for (let i = 0; i < this.count; i++) {
       const slot = this.used[i]!;
-      const score = this.values[slot]!;
+      const score = values[slot]!;
       if (!(score > 0)) continue;
-      const item = this.keys[slot]!;
-      if (best.length === k) {
-        const last = best[k - 1]!;
-        if (score < last.score || (score === last.score && item > last.item)) continue;
+      const item = keys[slot]!;
+      if (n === k) {
+        const last = values[best[k - 1]!]!;
+        if (score < last || (score === last && item > keys[best[k - 1]!]!)) continue;
       }
-      let at = best.length < k ? best.length : k - 1;
+      let at = n < k ? n++ : k - 1;
       while (at > 0) {
         const above = best[at - 1]!;
-        if (above.score > score || (above.score === score && above.item < item)) break;
+        if (values[above]! > score || (values[above] === score && keys[above]! < item)) break;
         best[at] = above;
         at--;
       }
-      best[at] = { item, score };
+      best[at] = slot;
     }
-    return best;
+    const answer: ScoredItem[] = [];
+    for (let j = 0; j < n; j++) answer.push({ item: keys[best[j]!]!, score: values[best[j]!]! });
+    return answer;
   }
 
   private slotOf(item: number): number {

@@ -28,9 +28,9 @@ import { PowerFloor } from './power-floor.js';
  * Updates cost O(sessionSteps × neighboursPerItem) comparisons and allocate nothing;
  * a query costs O(recent items × neighboursPerItem) and allocates only its answer.
  * Memory: per table, 4 bytes per possible item number (the row index) plus, for each of at
- * most `maxItems` items, 19 bytes and 8 per neighbour slot; rows are allocated as items
+ * most `maxItems` items, 20 bytes and 8 per neighbour slot; rows are allocated as items
  * arrive, so a small catalogue costs little. With the defaults at their caps: co-views
- * 100k × (19 + 32 × 8) B ≈ 28 MB, co-purchases ≈ 15 MB, row indexes 2 × 4 MB.
+ * 100k × (20 + 32 × 8) B ≈ 28 MB, co-purchases ≈ 15 MB, row indexes 2 × 4 MB.
  * Items are the product dictionary's integers; 0 (its overflow) is never learned nor
  * recommended.
  */
@@ -78,6 +78,9 @@ export const defaultItemNeighboursConfig: ItemNeighboursConfig = {
   shrinkage: 5,
   recencyWeight: 0.3,
 };
+
+/** The default `exclude`: one empty list, not one per query. */
+const NO_ITEMS: readonly number[] = [];
 
 /** Items of one order considered for co-purchases (the rest are ignored): pairs grow with its square. */
 const MAX_ORDER_ITEMS = 32;
@@ -171,12 +174,11 @@ export class ItemNeighbours {
       const row = table.ensureRow(distinct[i]!);
       if (row >= 0) table.addItemWeight(row, w);
     }
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        if (i === j) continue;
-        const row = table.ensureRow(distinct[i]!);
-        if (row >= 0) table.addPair(row, distinct[j]!, w);
-      }
+    // Once per item, not per pair: adding pairs makes and evicts no row, so its row stays the same.
+    for (let i = 0; i < n && n > 1; i++) {
+      const row = table.ensureRow(distinct[i]!);
+      if (row < 0) continue;
+      for (let j = 0; j < n; j++) if (i !== j) table.addPair(row, distinct[j]!, w);
     }
   }
 
@@ -204,7 +206,7 @@ export class ItemNeighbours {
   }
 
   /** "Frequently bought together" for the items of an order; the order's own items are left out. */
-  crossSell(orderItems: ArrayLike<number>, k: number, now = this.latest, exclude: Iterable<number> = []): ScoredItem[] {
+  crossSell(orderItems: ArrayLike<number>, k: number, now = this.latest, exclude: Iterable<number> = NO_ITEMS): ScoredItem[] {
     this.candidates.clear();
     const scale = this.scaleAt(now);
     for (let i = 0; i < orderItems.length; i++) this.addNeighbours(this.coPurchases, orderItems[i]!, 1, scale);
@@ -259,7 +261,7 @@ export class ItemNeighbours {
   private addNeighbours(table: NeighbourTable, source: number, weight: number, scale: number): void {
     const row = table.rowOf(source);
     if (row < 0 || weight === 0) return;
-    const factor = (weight * scale) / (table.itemWeightOf(source) * scale + this.config.shrinkage) ** this.config.alpha;
+    const factor = (weight * scale) / (table.itemWeightAt(row) * scale + this.config.shrinkage) ** this.config.alpha;
     const neighbours = table.neighbours;
     const weights = table.weights;
     for (let s = table.neighbourStart(row), end = table.neighbourEnd(row); s < end; s++) {

@@ -23,15 +23,37 @@
  * stay right until one of them grows or is replaced; the newcomer is usually the new weakest
  * (it starts from one event's weight), which keeps both known. Otherwise the one not known
  * is forgotten and the weights are scanned the next time a slot is needed.
+ *
+ * What a row has besides its neighbours (item weight, neighbour count, weakest and next
+ * weakest slot, CLOCK bit) is one 16-byte record, so that touching a row costs one cache
+ * line for all of it rather than one per field: between two views of an item the rest of
+ * the engine has usually pushed each of them out of the cache.
  */
 const NO_ROW = -1;
 const MIN_ROWS = 64;
 /** A `weakest` / `nextWeakest` entry not known (row not full, or forgotten); slot offsets are < 0xffff. */
 const UNKNOWN = 0xffff;
+/** A row record: float64 item weight, then uint16 fields at these offsets (in uint16 units, of 8 per row). */
+const RECORD_BYTES = 16;
+const COUNT = 4;
+const WEAKEST = 5;
+const NEXT_WEAKEST = 6;
+const REFERENCED = 7;
 
 /** Whether weight a at slot sa ranks before weight b at slot sb, weakest first. */
 function weaker(a: number, sa: number, b: number, sb: number): boolean {
   return a < b || (a === b && sa < sb);
+}
+
+/** Row records for `rows` rows, two views of one buffer: item weights, and the uint16 fields (weakest slots unknown). */
+function records(rows: number): [Float64Array, Uint16Array] {
+  const buffer = new ArrayBuffer(rows * RECORD_BYTES);
+  const meta = new Uint16Array(buffer);
+  for (let m = 0; m < meta.length; m += 8) {
+    meta[m + WEAKEST] = UNKNOWN;
+    meta[m + NEXT_WEAKEST] = UNKNOWN;
+  }
+  return [new Float64Array(buffer), meta];
 }
 
 export interface NeighbourTableSnapshot {
@@ -56,16 +78,15 @@ export class NeighbourTable {
   /** Row of each item, or `NO_ROW`; indexed by item, grown on demand up to `maxItemIndex`. */
   private rowOfItem = new Int32Array(0);
   private itemOfRow: Int32Array;
-  private itemWeight: Float64Array;
-  private neighbourCount: Uint16Array;
-  private referenced: Uint8Array;
   /**
-   * Per full row, the offset in the row of its weakest neighbour and of the next weakest, or
-   * `UNKNOWN`; when `weakest` is unknown, so is `nextWeakest`. Derived: not in snapshots.
+   * Row records: row r's item weight is `weight[2r]`; `meta[8r + COUNT]` its neighbours in use,
+   * `meta[8r + REFERENCED]` its CLOCK bit, and `meta[8r + WEAKEST]` / `meta[8r + NEXT_WEAKEST]`,
+   * for a full row, the offset of its weakest neighbour and of the next weakest, or `UNKNOWN`
+   * (when the weakest is unknown, so is the next; derived: not in snapshots).
    */
-  private weakest: Uint16Array;
-  private nextWeakest: Uint16Array;
-  /** Row r's neighbours are at [r × K, r × K + neighbourCount[r]). */
+  private weight: Float64Array;
+  private meta: Uint16Array;
+  /** Row r's neighbours are at [r × K, r × K + its count). */
   private neighbour: Int32Array;
   private pairWeight: Float32Array;
   private rowsUsed = 0;
@@ -82,11 +103,7 @@ export class NeighbourTable {
     if (!(maxItems >= 1)) throw new RangeError('maxItems must be at least 1');
     const rows = Math.min(MIN_ROWS, maxItems);
     this.itemOfRow = new Int32Array(rows);
-    this.itemWeight = new Float64Array(rows);
-    this.neighbourCount = new Uint16Array(rows);
-    this.referenced = new Uint8Array(rows);
-    this.weakest = new Uint16Array(rows).fill(UNKNOWN);
-    this.nextWeakest = new Uint16Array(rows).fill(UNKNOWN);
+    [this.weight, this.meta] = records(rows);
     this.neighbour = new Int32Array(rows * neighboursPerItem);
     this.pairWeight = new Float32Array(rows * neighboursPerItem);
   }
@@ -99,7 +116,7 @@ export class NeighbourTable {
   /** Pair counters in use now (at most `maxItems × neighboursPerItem`). */
   get pairs(): number {
     let n = 0;
-    for (let r = 0; r < this.rowsUsed; r++) n += this.neighbourCount[r]!;
+    for (let r = 0; r < this.rowsUsed; r++) n += this.meta[8 * r + COUNT]!;
     return n;
   }
 
@@ -113,11 +130,7 @@ export class NeighbourTable {
     return (
       this.rowOfItem.byteLength +
       this.itemOfRow.byteLength +
-      this.itemWeight.byteLength +
-      this.neighbourCount.byteLength +
-      this.referenced.byteLength +
-      this.weakest.byteLength +
-      this.nextWeakest.byteLength +
+      this.weight.byteLength +
       this.neighbour.byteLength +
       this.pairWeight.byteLength
     );
@@ -133,7 +146,7 @@ export class NeighbourTable {
     if (!(item > 0 && item < this.maxItemIndex && (item | 0) === item)) return NO_ROW;
     const known = this.rowOf(item);
     if (known !== NO_ROW) {
-      this.referenced[known] = 1;
+      this.meta[8 * known + REFERENCED] = 1;
       return known;
     }
     if (item >= this.rowOfItem.length) this.growItemIndex(item);
@@ -146,27 +159,33 @@ export class NeighbourTable {
     }
     this.itemOfRow[row] = item;
     this.rowOfItem[item] = row;
-    this.itemWeight[row] = 0;
-    this.neighbourCount[row] = 0;
-    this.referenced[row] = 1;
-    this.weakest[row] = UNKNOWN;
-    this.nextWeakest[row] = UNKNOWN;
+    this.weight[2 * row] = 0;
+    const m = 8 * row;
+    this.meta[m + COUNT] = 0;
+    this.meta[m + REFERENCED] = 1;
+    this.meta[m + WEAKEST] = UNKNOWN;
+    this.meta[m + NEXT_WEAKEST] = UNKNOWN;
     return row;
   }
 
   /** `ensureRow` for an item known to hold `row` still: marks it referenced, returns the row. */
   touch(row: number): number {
-    this.referenced[row] = 1;
+    this.meta[8 * row + REFERENCED] = 1;
     return row;
   }
 
   itemWeightOf(item: number): number {
     const row = this.rowOf(item);
-    return row === NO_ROW ? 0 : this.itemWeight[row]!;
+    return row === NO_ROW ? 0 : this.weight[2 * row]!;
+  }
+
+  /** The item weight of a row (`itemWeightOf` for an item whose row is known). */
+  itemWeightAt(row: number): number {
+    return this.weight[2 * row]!;
   }
 
   addItemWeight(row: number, weight: number): void {
-    this.itemWeight[row]! += weight;
+    this.weight[2 * row]! += weight;
   }
 
   /**
@@ -177,7 +196,9 @@ export class NeighbourTable {
   addPair(row: number, to: number, weight: number): void {
     const K = this.neighboursPerItem;
     const base = row * K;
-    const used = this.neighbourCount[row]!;
+    const meta = this.meta;
+    const m = 8 * row;
+    const used = meta[m + COUNT]!;
     const neighbour = this.neighbour;
     const pairWeight = this.pairWeight;
     const end = base + used;
@@ -191,12 +212,12 @@ export class NeighbourTable {
     if (used < K) {
       neighbour[end] = to;
       pairWeight[end] = weight;
-      this.neighbourCount[row] = used + 1;
+      meta[m + COUNT] = used + 1;
       return;
     }
     // A full row without `to`: the newcomer takes the first weakest slot.
-    if (this.weakest[row] === UNKNOWN) this.findWeakest(row);
-    const at = this.weakest[row]!;
+    if (meta[m + WEAKEST] === UNKNOWN) this.findWeakest(row);
+    const at = meta[m + WEAKEST]!;
     neighbour[base + at] = to;
     pairWeight[base + at] = weight;
     this.grew(row, at);
@@ -204,15 +225,17 @@ export class NeighbourTable {
 
   /** Keeps `weakest` / `nextWeakest` of a full row right after the weight at `offset` grew or was replaced. */
   private grew(row: number, offset: number): void {
-    if (offset === this.weakest[row]) {
+    const meta = this.meta;
+    const m = 8 * row;
+    if (offset === meta[m + WEAKEST]) {
       // Still the weakest if it stays below the next weakest; otherwise that one is, and what follows it is not known.
-      const next = this.nextWeakest[row]!;
+      const next = meta[m + NEXT_WEAKEST]!;
       const base = row * this.neighboursPerItem;
       if (next !== UNKNOWN && weaker(this.pairWeight[base + offset]!, offset, this.pairWeight[base + next]!, next)) return;
-      this.weakest[row] = next;
-      this.nextWeakest[row] = UNKNOWN;
-    } else if (offset === this.nextWeakest[row]) {
-      this.nextWeakest[row] = UNKNOWN;
+      meta[m + WEAKEST] = next;
+      meta[m + NEXT_WEAKEST] = UNKNOWN;
+    } else if (offset === meta[m + NEXT_WEAKEST]) {
+      meta[m + NEXT_WEAKEST] = UNKNOWN;
     }
   }
 
@@ -238,8 +261,8 @@ export class NeighbourTable {
       }
     }
     // No weight below Infinity: a scan would take the first slot, and then nothing is known about the rest.
-    this.weakest[row] = first === UNKNOWN ? 0 : first;
-    this.nextWeakest[row] = second;
+    this.meta[8 * row + WEAKEST] = first === UNKNOWN ? 0 : first;
+    this.meta[8 * row + NEXT_WEAKEST] = second;
   }
 
   /** First slot of the row's neighbours in `neighbours` / `weights`. */
@@ -248,7 +271,7 @@ export class NeighbourTable {
   }
 
   neighbourEnd(row: number): number {
-    return row * this.neighboursPerItem + this.neighbourCount[row]!;
+    return row * this.neighboursPerItem + this.meta[8 * row + COUNT]!;
   }
 
   /** Neighbour items by slot; read between `neighbourStart` and `neighbourEnd`. */
@@ -265,11 +288,14 @@ export class NeighbourTable {
   rescale(factor: number): void {
     const K = this.neighboursPerItem;
     // Rounding to float32 may make weights equal that were not: which one is weakest is scanned again.
-    this.weakest.fill(UNKNOWN);
-    this.nextWeakest.fill(UNKNOWN);
+    const meta = this.meta;
+    for (let m = 0; m < meta.length; m += 8) {
+      meta[m + WEAKEST] = UNKNOWN;
+      meta[m + NEXT_WEAKEST] = UNKNOWN;
+    }
     for (let r = 0; r < this.rowsUsed; r++) {
-      this.itemWeight[r]! *= factor;
-      for (let s = r * K, end = s + this.neighbourCount[r]!; s < end; s++) this.pairWeight[s]! *= factor;
+      this.weight[2 * r]! *= factor;
+      for (let s = r * K, end = s + meta[8 * r + COUNT]!; s < end; s++) this.pairWeight[s]! *= factor;
     }
   }
 
@@ -283,11 +309,11 @@ export class NeighbourTable {
       rows: n,
       hand: this.hand,
       itemOfRow: bytes(this.itemOfRow, n, 4),
-      itemWeight: bytes(this.itemWeight, n, 8),
-      neighbourCount: bytes(this.neighbourCount, n, 2),
+      itemWeight: bytes(Float64Array.from({ length: n }, (_, r) => this.weight[2 * r]!), n, 8),
+      neighbourCount: bytes(Uint16Array.from({ length: n }, (_, r) => this.meta[8 * r + COUNT]!), n, 2),
       neighbour: bytes(this.neighbour, n * K, 4),
       pairWeight: bytes(this.pairWeight, n * K, 4),
-      referenced: bytes(this.referenced, n, 1),
+      referenced: bytes(Uint8Array.from({ length: n }, (_, r) => this.meta[8 * r + REFERENCED]!), n, 1),
     };
   }
 
@@ -326,17 +352,16 @@ export class NeighbourTable {
     for (let r = 0; r < s.rows; r++) maxItem = Math.max(maxItem, items[r]!);
     const rows = Math.max(Math.min(MIN_ROWS, this.maxItems), s.rows);
     this.itemOfRow = new Int32Array(rows);
-    this.itemWeight = new Float64Array(rows);
-    this.neighbourCount = new Uint16Array(rows);
-    this.referenced = new Uint8Array(rows);
-    this.weakest = new Uint16Array(rows).fill(UNKNOWN);
-    this.nextWeakest = new Uint16Array(rows).fill(UNKNOWN);
+    [this.weight, this.meta] = records(rows);
     this.neighbour = new Int32Array(rows * K);
     this.pairWeight = new Float32Array(rows * K);
     this.itemOfRow.set(items);
-    this.itemWeight.set(view(s.itemWeight, (b) => new Float64Array(b)));
-    this.neighbourCount.set(counts);
-    this.referenced.set(s.referenced);
+    const weights = view(s.itemWeight, (b) => new Float64Array(b));
+    for (let r = 0; r < s.rows; r++) {
+      this.weight[2 * r] = weights[r]!;
+      this.meta[8 * r + COUNT] = counts[r]!;
+      this.meta[8 * r + REFERENCED] = s.referenced[r]!;
+    }
     this.neighbour.set(view(s.neighbour, (b) => new Int32Array(b)));
     this.pairWeight.set(view(s.pairWeight, (b) => new Float32Array(b)));
     this.rowsUsed = s.rows;
@@ -351,8 +376,8 @@ export class NeighbourTable {
     for (;;) {
       const row = this.hand;
       this.hand = (this.hand + 1) % this.rowsUsed;
-      if (this.referenced[row] === 1) {
-        this.referenced[row] = 0;
+      if (this.meta[8 * row + REFERENCED] === 1) {
+        this.meta[8 * row + REFERENCED] = 0;
         continue;
       }
       this.rowOfItem[this.itemOfRow[row]!] = NO_ROW;
@@ -377,11 +402,10 @@ export class NeighbourTable {
       return b;
     };
     this.itemOfRow = grow(this.itemOfRow, (n) => new Int32Array(n), rows);
-    this.itemWeight = grow(this.itemWeight, (n) => new Float64Array(n), rows);
-    this.neighbourCount = grow(this.neighbourCount, (n) => new Uint16Array(n), rows);
-    this.referenced = grow(this.referenced, (n) => new Uint8Array(n), rows);
-    this.weakest = grow(this.weakest, (n) => new Uint16Array(n).fill(UNKNOWN), rows);
-    this.nextWeakest = grow(this.nextWeakest, (n) => new Uint16Array(n).fill(UNKNOWN), rows);
+    const [weight, meta] = records(rows);
+    weight.set(this.weight);
+    meta.set(this.meta);
+    [this.weight, this.meta] = [weight, meta];
     this.neighbour = grow(this.neighbour, (n) => new Int32Array(n), rows * K);
     this.pairWeight = grow(this.pairWeight, (n) => new Float32Array(n), rows * K);
   }
