@@ -78,6 +78,8 @@ function head(type: AlertType): string {
  * cost on short ids, measured). Any surrogate, paired or not, takes the serialiser's path.
  */
 function jsonString(s: string): string {
+  // Not a string after all (a draft built around the types): whatever the serialiser made of it before.
+  if (typeof s !== 'string') return String(JSON.stringify(s));
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
