@@ -85,9 +85,23 @@ function* messagesOf(payloads: readonly Uint8Array[]): Generator<RawMessage> {
   for (const bytes of payloads) yield { bytes, subject: 'bench', receivedAt: 0 };
 }
 
+/** A run's warm-up: a toggled run's is longer, for its stalled subscriber to fill its buffers. */
+function warmupMs(opts: WsBenchOptions, toggled: boolean): number {
+  return toggled ? Math.max(opts.warmupMs, 10_000) : opts.warmupMs;
+}
+
+function measureMs(opts: WsBenchOptions, toggled: boolean): number {
+  return toggled ? (opts.toggledMeasureMs ?? 30_000) : opts.measureMs;
+}
+
+/** How long a run is fed: its warm-up and what it measures. */
+function runMs(opts: WsBenchOptions, toggled: boolean): number {
+  return warmupMs(opts, toggled) + measureMs(opts, toggled);
+}
+
 /** The NATS feed of one run: a paced publisher process into a local server, a core subscription out. */
-async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: number): Promise<{ source: Source; go(): void; close(): Promise<void> }> {
-  const count = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs + 3000)) / 1000);
+async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: number, toggled: boolean): Promise<{ source: Source; go(): void; close(): Promise<void> }> {
+  const count = Math.ceil((opts.eventsPerSecond * (runMs(opts, toggled) + 3000)) / 1000);
   const startTs = Date.now() - 120 * 86_400_000;
   const publisher = fork(fileURLToPath(new URL('./nats-publisher.js', import.meta.url)), [server.url, String(count), 'core-paced', String(opts.eventsPerSecond), String(opts.customers), String(startTs)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -118,7 +132,7 @@ async function stallPhases(opts: WsBenchOptions, child: ChildProcess, ops: OpsSe
   const stalled = await LatencyRecorder.create();
   const dropped: [number, number] = [0, 0];
   const phaseP99: [number[], number[]] = [[], []];
-  const end = performance.now() + (opts.toggledMeasureMs ?? 30_000);
+  const end = performance.now() + measureMs(opts, true);
   let phases = 0;
   for (; performance.now() < end; phases++) {
     const withStalled = phases % 2 === 1;
@@ -133,10 +147,11 @@ async function stallPhases(opts: WsBenchOptions, child: ChildProcess, ops: OpsSe
   return { healthy, stalled, phases, dropped, phaseP99 };
 }
 
-/** Each phase with the stalled subscriber against the phase without it just before: p99 ratios. */
+/** Each phase with the stalled subscriber against the phase without it just before: p99 ratios (pairs with deliveries in both). */
 function pairRatios([without, withIt]: [number[], number[]]): number[] {
-  const n = Math.min(without.length, withIt.length);
-  return Array.from({ length: n }, (_, i) => withIt[i]! / without[i]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(without.length, withIt.length); i++) if (without[i]! > 0 && withIt[i]! > 0) ratios.push(withIt[i]! / without[i]!);
+  return ratios;
 }
 
 async function askSubscribers(child: ChildProcess, type: 'stall-on' | 'stall-off'): Promise<void> {
@@ -162,7 +177,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   // they still get every idle moment (their CPU share is reported) but not the engine's.
   if (opts.subscriberNice !== 0) setPriority(child.pid!, opts.subscriberNice ?? 19);
   await once(child, 'message');
-  const feed = nats ? await natsFeed(opts, nats, config.pipeline.liveBatchSize) : undefined;
+  const feed = nats ? await natsFeed(opts, nats, config.pipeline.liveBatchSize, toggled) : undefined;
   const source =
     feed?.source ??
     new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
@@ -192,7 +207,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   feed?.go();
   // A toggled run's stalled subscriber is subscribed through a longer warm-up, to fill its buffers.
   if (toggled) await askSubscribers(child, 'stall-on');
-  await sleep(toggled ? Math.max(opts.warmupMs, 10_000) : opts.warmupMs);
+  await sleep(warmupMs(opts, toggled));
   ops.latency.reset();
   graph.reset();
   tickTime.reset();
@@ -245,6 +260,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
       // A slow spell of the host lands in one phase and decides the pooled p99 of its kind;
       // each phase's p99 against the phase before it, over all pairs, is robust to a few.
       'phase-pair p99 ratio (median)': +median(pairRatios(phases!.phaseP99)).toFixed(3),
+      'phase pairs': pairRatios(phases!.phaseP99).length,
     }),
     'from pickup p50 ms': pickupLatency.p50.toFixed(3),
     'from pickup p99 ms': pickupLatency.p99.toFixed(3),
@@ -271,7 +287,8 @@ export interface WsBenchResult {
 }
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
-  const needed = Math.ceil((opts.eventsPerSecond * (opts.warmupMs + opts.measureMs)) / 1000 * 1.5);
+  // Enough for the longest run (a toggled one, when there are any), with a margin.
+  const needed = Math.ceil(((opts.eventsPerSecond * Math.max(runMs(opts, false), (opts.toggledRuns ?? 2) > 0 ? runMs(opts, true) : 0)) / 1000) * 1.5);
   const nats = opts.feed === 'nats' ? await NatsServer.start() : undefined;
   process.stderr.write(nats ? `ws: events through nats-server ${nats.url}, published by a paced child process\n` : `ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
   const payloads = nats ? [] : shopPayloads(needed, opts.customers);
@@ -318,7 +335,7 @@ export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
     const b = Number(r['with the stalled one: p99 ms']);
     const pair = Number(r['phase-pair p99 ratio (median)']);
     process.stdout.write(
-      `100 subscribers, a stalled one coming and going (${r.phases} phases): median of the phase pairs' p99 ratios ${(((pair - 1) * 100).toFixed(0))}%; pooled p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
+      `100 subscribers, a stalled one coming and going (${r.phases} phases): median of the ${r['phase pairs']} phase pairs' p99 ratios ${(((pair - 1) * 100).toFixed(0))}%; pooled p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
     );
   }
   const p99 = (stalled: number) => rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
