@@ -14,10 +14,12 @@ export const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueToleran
 
 /**
  * Work one applied event advances a running refit by, in work units: a customer's term in
- * one likelihood evaluation, or a slot walked (see the weights below). A unit is about
- * 0.05–0.1 µs on the development machine, so an event pays ~20–50 µs, and a batch of a few
- * hundred events a few ms: within a 20k ev/s stream's time between batches, so no backlog
- * builds (1,024 units, one evaluation an event, did build one). A refit at 20k customers
+ * one likelihood evaluation, or a slot walked (see the weights below). A unit costs
+ * 0.13–0.16 µs on the development VM, so an event pays ≈ 33–40 µs while a refit runs: at
+ * 20k events/s more than an event's share, so a live engine falls behind for a refit's few
+ * thousand events, once every `refit.everyMs` of event time (1,024 units, one evaluation an
+ * event, was worse). A smaller budget makes a refit on a slow stream span weeks of event
+ * time (docs/analytics.md). A refit at 20k customers
  * (two walks of 20k slots, a few hundred to ~1,600 evaluations of 1,000 customers) ends
  * within ~2,500–6,000 events. Counted in events, never in wall-clock
  * time, so a replay applies the new parameters at the same event.
