@@ -166,6 +166,59 @@ describe('sessions, TTL and event-time timers', () => {
       ),
     );
   });
+
+  it('fires like a sorted list through arms, cancels, advances and re-arms from inside a firing (property)', () => {
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('arm' as const), slot: fc.integer({ min: 0, max: 40 }), kind: fc.integer({ min: 0, max: 2 }), due: fc.integer({ min: 0, max: 400 }) }),
+      fc.record({ op: fc.constant('cancel' as const), slot: fc.integer({ min: 0, max: 40 }), kind: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ op: fc.constant('advance' as const), by: fc.integer({ min: 0, max: 60 }), rearmEvery: fc.integer({ min: 0, max: 3 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 20, maxLength: 300, size: 'max' }), (ops) => {
+        const timers = new EventTimers(4);
+        timers.ensureSlotCapacity(41);
+        const kinds = [timers.defineKind('a'), timers.defineKind('b'), timers.defineKind('c')];
+        const live = new Map<number, number>(); // slot * 3 + kind → due
+        let watermark = 0;
+        for (const o of ops) {
+          if (o.op === 'arm') {
+            timers.arm(o.slot, kinds[o.kind]!, Math.max(o.due, watermark + 1));
+            live.set(o.slot * 3 + o.kind, Math.max(o.due, watermark + 1));
+          } else if (o.op === 'cancel') {
+            timers.cancel(o.slot, kinds[o.kind]!);
+            live.delete(o.slot * 3 + o.kind);
+          } else {
+            watermark += o.by;
+            const fired: number[][] = [];
+            const expected: number[][] = [];
+            let n = 0;
+            // The oracle: repeatedly take the least live (due, slot, kind) at or before the watermark.
+            const oracle = new Map(live);
+            for (;;) {
+              let best: [number, number] | undefined;
+              for (const [key, due] of oracle) if (due <= watermark && (best === undefined || due < best[1] || (due === best[1] && key < best[0]))) best = [key, due];
+              if (best === undefined) break;
+              oracle.delete(best[0]);
+              expected.push([Math.floor(best[0] / 3), best[0] % 3, best[1]]);
+              if (o.rearmEvery > 0 && ++n % o.rearmEvery === 0) oracle.set(best[0], best[1] + 7); // the handler re-arms it
+            }
+            n = 0;
+            timers.fireUntil(watermark, (slot, kind, due) => {
+              fired.push([slot, kind, due]);
+              live.delete(slot * 3 + kind);
+              if (o.rearmEvery > 0 && ++n % o.rearmEvery === 0) {
+                timers.arm(slot, kind, due + 7);
+                live.set(slot * 3 + kind, due + 7);
+              }
+            });
+            expect(fired).toEqual(expected);
+            expect(live).toEqual(oracle);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('watermarks', () => {
