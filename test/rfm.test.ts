@@ -120,6 +120,26 @@ function checkAgainstExact(sketch: QuantileSketch, held: readonly number[], mapp
 // ---- the sketch -----------------------------------------------------------------------------
 
 describe('QuantileSketch', () => {
+  it('cut points for any number of parts, asked in any order, are those of a sketch asked afresh (cached cuts reused in place)', () => {
+    fc.assert(
+      fc.property(opsOf(money), fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 6 }), (ops, partsSeq) => {
+        const sketch = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+        const half = Math.floor(ops.length / 2);
+        replay(sketch, ops.slice(0, half));
+        for (const parts of partsSeq) sketch.cutPoints(parts); // cached cuts of other lengths before the check
+        replay(sketch, ops.slice(half));
+        for (const parts of partsSeq) {
+          const fresh = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+          fresh.restore(sketch.snapshot());
+          const cuts = sketch.cutPoints(parts);
+          expect(cuts).toEqual(fresh.cutPoints(parts));
+          expect(cuts.length).toBe(sketch.count > 0 ? parts - 1 : 0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('follows inserts and removes of money-like values within the bucket accuracy (logarithmic buckets)', () => {
     fc.assert(
       fc.property(opsOf(money), fc.constantFrom(8, 64, 4096), (ops, maxBuckets) => {
