@@ -324,19 +324,35 @@ export function evidenceLogOdds(e: VisitChurnEvidence): number {
 }
 
 /**
+ * The search's target ln odds and e^(target − ln prior of gone), kept with the bar and prior
+ * they were taken of: a run has one or two bars and one prior, so each search would take the
+ * same two logarithms again (the same calls, so the same numbers).
+ */
+const searchLogs = { threshold: NaN, target: 0, logGonePrior: NaN, targetOverGone: 0 };
+
+/**
  * `preparedTimeWhenStoppedReaches` for a caller that judged the customer as of `from`
  * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
  * evaluation, so the answer is the same with one evaluation fewer.
  */
 export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
-  const target = Math.log(threshold / (1 - threshold));
+  if (threshold !== searchLogs.threshold) {
+    searchLogs.threshold = threshold;
+    searchLogs.target = Math.log(threshold / (1 - threshold));
+    searchLogs.logGonePrior = NaN;
+  }
+  const target = searchLogs.target;
   let fa = logOddsAtFrom - target;
   if (fa >= 0) return from;
   let a = 0;
   // First guess: when the gone odds alone would reach the target for a Poisson visitor at
   // the posterior mean rate, (1−π_L)·h/λ·(e^(λu) − 1); the heavy tail only makes it later.
+  if (prep.logGonePrior !== searchLogs.logGonePrior) {
+    searchLogs.logGonePrior = prep.logGonePrior;
+    searchLogs.targetOverGone = Math.exp(target - prep.logGonePrior);
+  }
   const rate = (prep.r - 1) / prep.alpha;
-  const guess = Math.log1p(Math.exp(target - prep.logGonePrior) * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
+  const guess = Math.log1p(searchLogs.targetOverGone * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
   let step = Math.min(horizonDays, Math.max(resolutionDays, guess));
   let b = step;
   prep.now = from + b;
