@@ -405,6 +405,14 @@ describe('RFM segments', () => {
         expect(port.transitionMatters(from, to), `${from} → ${to}`).toBe(f.success && t.success && segmentTransitionMatters(f.data, t.data));
       }
     }
+    // By position, as keyed state asks, off the list too.
+    for (let i = -1; i <= RFM_SEGMENTS.length; i++) {
+      for (let j = -1; j <= RFM_SEGMENTS.length; j++) {
+        const named = i >= 0 && j >= 0 && i < RFM_SEGMENTS.length && j < RFM_SEGMENTS.length && port.transitionMatters(RFM_SEGMENTS[i]!, RFM_SEGMENTS[j]!);
+        expect(port.transitionMattersAt(i, j), `${i} → ${j}`).toBe(named);
+      }
+    }
+    expect(port.transitionMattersAt(0.5, 2)).toBe(false);
   });
 
   it('scores the first buyer of an empty population against itself', () => {
