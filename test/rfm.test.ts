@@ -9,6 +9,7 @@ import { label } from '../src/alerts/alert.js';
 import { linearBuckets, logarithmicBuckets, QuantileSketch, type BucketMapping } from '../src/analytics/quantile-sketch.js';
 import {
   RFM_SEGMENTS,
+  rfmSegment,
   RfmPopulation,
   segmentOf,
   segmentTransition,
@@ -119,6 +120,26 @@ function checkAgainstExact(sketch: QuantileSketch, held: readonly number[], mapp
 // ---- the sketch -----------------------------------------------------------------------------
 
 describe('QuantileSketch', () => {
+  it('cut points for any number of parts, asked in any order, are those of a sketch asked afresh (cached cuts reused in place)', () => {
+    fc.assert(
+      fc.property(opsOf(money), fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 6 }), (ops, partsSeq) => {
+        const sketch = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+        const half = Math.floor(ops.length / 2);
+        replay(sketch, ops.slice(0, half));
+        for (const parts of partsSeq) sketch.cutPoints(parts); // cached cuts of other lengths before the check
+        replay(sketch, ops.slice(half));
+        for (const parts of partsSeq) {
+          const fresh = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+          fresh.restore(sketch.snapshot());
+          const cuts = sketch.cutPoints(parts);
+          expect(cuts).toEqual(fresh.cutPoints(parts));
+          expect(cuts.length).toBe(sketch.count > 0 ? parts - 1 : 0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('follows inserts and removes of money-like values within the bucket accuracy (logarithmic buckets)', () => {
     fc.assert(
       fc.property(opsOf(money), fc.constantFrom(8, 64, 4096), (ops, maxBuckets) => {
@@ -375,6 +396,23 @@ describe('RFM segments', () => {
     expect(port.segmentIndex('vip')).toBe(-1);
     expect(port.transitionMatters('champions', 'at_risk')).toBe(true);
     expect(port.transitionMatters('champions', 'vip')).toBe(false);
+    // Every pair of names, segments or not, as the schema-checked judgement gives it.
+    const names = [...RFM_SEGMENTS, 'vip', '', 'Champions', 'toString', '__proto__'];
+    for (const from of names) {
+      for (const to of names) {
+        const f = rfmSegment.safeParse(from);
+        const t = rfmSegment.safeParse(to);
+        expect(port.transitionMatters(from, to), `${from} → ${to}`).toBe(f.success && t.success && segmentTransitionMatters(f.data, t.data));
+      }
+    }
+    // By position, as keyed state asks, off the list too.
+    for (let i = -1; i <= RFM_SEGMENTS.length; i++) {
+      for (let j = -1; j <= RFM_SEGMENTS.length; j++) {
+        const named = i >= 0 && j >= 0 && i < RFM_SEGMENTS.length && j < RFM_SEGMENTS.length && port.transitionMatters(RFM_SEGMENTS[i]!, RFM_SEGMENTS[j]!);
+        expect(port.transitionMattersAt(i, j), `${i} → ${j}`).toBe(named);
+      }
+    }
+    expect(port.transitionMattersAt(0.5, 2)).toBe(false);
   });
 
   it('scores the first buyer of an empty population against itself', () => {

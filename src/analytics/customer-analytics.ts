@@ -415,9 +415,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const index = rfm.segmentIndex(scores.segment) + 1;
     if (before === index) return;
     this.setU8(slot, this.B.segment, index);
-    if (before === 0) return;
+    if (before === 0 || !rfm.transitionMattersAt(before - 1, index - 1)) return;
     const from = rfm.segmentName(before - 1);
-    if (!rfm.transitionMatters(from, scores.segment)) return;
     this.parts.alerts.emit(slot, {
       type: 'segment.changed',
       customerId,

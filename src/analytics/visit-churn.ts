@@ -112,6 +112,22 @@ const prep = {
   total: 0,
 };
 
+/**
+ * Logs that `prepare` would otherwise take at every churn check although their arguments
+ * hardly ever change: those of the configured parts of the prior (the same for a whole run),
+ * kept with the values they were taken of, and those of the small whole numbers n = R − 1
+ * and (1−ρ)·n that the default prior (`priorVisits` a whole number) gives. Each is what the
+ * same `Math.log` call gave before, so the evidence is the same to the last bit.
+ */
+const fixedLogs = { hazardPerDay: NaN, lapsedShare: NaN, rho: NaN, logGonePrior: 0, logLapsedPrior: 0, logRho: 0 };
+/** n = R − 1 below this, a whole number, has its logs in the tables. */
+const SMALL_N = 128;
+/** ln n and −ln((1−ρ)·n) by whole n (NaN until taken); the second for `fixedLogs.rho`. */
+const logNOf = new Float64Array(SMALL_N).fill(NaN);
+const logScaleOf = new Float64Array(SMALL_N).fill(NaN);
+/** ln((b+i)/(a+b+i)) for the first `MAX_INTERVALS` i, taken once for both sums in `prepare`. */
+const logNoIntentStep = new Float64Array(MAX_INTERVALS);
+
 function prepare(v: VisitStats, prior: VisitChurnPrior): void {
   const w = prior.priorVisits;
   const k = v.cartless;
@@ -121,38 +137,61 @@ function prepare(v: VisitStats, prior: VisitChurnPrior): void {
   prep.b = w * (1 - prior.intentShare) + Math.max(0, v.sessionsToIntent - v.intentSessions);
   prep.k = k;
   prep.R = prep.r + k;
-  prep.n = prep.R - 1; // > 0: priorVisits > 1 is enforced by the config schema
+  const n = prep.R - 1; // > 0: priorVisits > 1 is enforced by the config schema
+  prep.n = n;
   prep.lastIntent = v.lastIntent;
   prep.sv = Math.max(0, v.lastSession - v.lastIntent);
   prep.c1 = k > 0 && v.firstCartless > v.lastIntent ? Math.min(prep.sv, v.firstCartless - v.lastIntent) : prep.sv;
   prep.spacing = k > 1 ? (prep.sv - prep.c1) / (k - 1) : 0;
   const rho = prior.lapsedVisitRatio;
   prep.rho = rho;
-  const logH = Math.log(prior.hazardPerDay);
-  prep.logGonePrior = Math.log(1 - prior.lapsedShare) + logH;
-  prep.logLapsedPrior = prior.lapsedShare > 0 ? Math.log(prior.lapsedShare) + logH : -Infinity;
-  prep.logN = Math.log(prep.n);
-  prep.logIntegralScale = -Math.log((1 - rho) * prep.n);
+  if (prior.hazardPerDay !== fixedLogs.hazardPerDay || prior.lapsedShare !== fixedLogs.lapsedShare || rho !== fixedLogs.rho) {
+    const logH = Math.log(prior.hazardPerDay);
+    fixedLogs.logGonePrior = Math.log(1 - prior.lapsedShare) + logH;
+    fixedLogs.logLapsedPrior = prior.lapsedShare > 0 ? Math.log(prior.lapsedShare) + logH : -Infinity;
+    fixedLogs.logRho = Math.log(rho);
+    if (rho !== fixedLogs.rho) logScaleOf.fill(NaN);
+    fixedLogs.hazardPerDay = prior.hazardPerDay;
+    fixedLogs.lapsedShare = prior.lapsedShare;
+    fixedLogs.rho = rho;
+  }
+  prep.logGonePrior = fixedLogs.logGonePrior;
+  prep.logLapsedPrior = fixedLogs.logLapsedPrior;
+  if (Number.isInteger(n) && n >= 0 && n < SMALL_N) {
+    let logN = logNOf[n]!;
+    if (Number.isNaN(logN)) logN = logNOf[n] = Math.log(n);
+    let scale = logScaleOf[n]!;
+    if (Number.isNaN(scale)) scale = logScaleOf[n] = -Math.log((1 - rho) * n);
+    prep.logN = logN;
+    prep.logIntegralScale = scale;
+  } else {
+    prep.logN = Math.log(n);
+    prep.logIntegralScale = -Math.log((1 - rho) * n);
+  }
   // ln E[(1−q)^j] = Σ_(i<j) ln((b+i)/(a+b+i)); the weight of interval j is ρ^(k−j)·E[(1−q)^j]/E[(1−q)^k].
-  const logRho = Math.log(rho);
-  let logNoIntentK = 0;
-  for (let i = 0; i < k; i++) logNoIntentK += Math.log((prep.b + i) / (prep.a + prep.b + i));
+  const logRho = fixedLogs.logRho;
   const early = Math.min(k, MAX_INTERVALS);
+  let logNoIntentK = 0;
+  for (let i = 0; i < k; i++) {
+    const step = Math.log((prep.b + i) / (prep.a + prep.b + i));
+    if (i < early) logNoIntentStep[i] = step;
+    logNoIntentK += step;
+  }
   let logNoIntentJ = 0;
   for (let j = 0; j < early; j++) {
     prep.logWeight[j] = (k - j) * logRho + logNoIntentJ - logNoIntentK;
-    logNoIntentJ += Math.log((prep.b + j) / (prep.a + prep.b + j));
+    logNoIntentJ += logNoIntentStep[j]!;
   }
   prep.logWeight[early] = 0; // j = k
   prep.terms = early + 1;
 }
 
-/** ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n). */
-function logIntervalIntegral(n: number, rho: number, base: number, from: number, to: number): number {
-  // The first interval starts at 0, where the log is 0: no call (the same value, n being finite).
-  const lo = from === 0 ? 0 : n * Math.log1p(((1 - rho) * from) / base);
-  const hi = n * Math.log1p(((1 - rho) * to) / base);
-  return -lo + log1mExp(hi - lo);
+/**
+ * ∫ (base + (1−ρ)τ)^(−R) dτ over (from, to) in logs, without base^(−n) and 1/((1−ρ)n), is
+ * −lo + ln(1 − e^(lo−hi)) with lo and hi the ends' n·ln(1 + (1−ρ)τ/base): see `evaluate`.
+ */
+function logEnd(n: number, rho: number, base: number, at: number): number {
+  return n * Math.log1p(((1 - rho) * at) / base);
 }
 
 /**
@@ -176,11 +215,21 @@ function evaluate(): void {
     const base = prep.alpha + rho * s;
     const k = prep.k;
     const last = prep.terms - 1;
+    // Consecutive intervals share an end (the same sum, so the same number): its log is taken once.
+    let endAt = NaN;
+    let endLog = 0;
     for (let t = 0; t <= last; t++) {
       const j = t === last ? k : t;
       const from = j === 0 ? 0 : prep.c1 + (j - 1) * prep.spacing;
       const to = j === k ? s : prep.c1 + j * prep.spacing;
-      if (to > from) lapsed = logAddExp(lapsed, prep.logWeight[t]! + logIntervalIntegral(n, rho, base, from, to));
+      if (to > from) {
+        // The first interval starts at 0, where the log is 0: no call (the same value, n being finite).
+        const lo = from === 0 ? 0 : from === endAt ? endLog : logEnd(n, rho, base, from);
+        const hi = logEnd(n, rho, base, to);
+        endAt = to;
+        endLog = hi;
+        lapsed = logAddExp(lapsed, prep.logWeight[t]! + (-lo + log1mExp(hi - lo)));
+      }
     }
     lapsed += prep.logLapsedPrior + R * logAs - n * Math.log(base) + prep.logIntegralScale;
   }
@@ -275,19 +324,35 @@ export function evidenceLogOdds(e: VisitChurnEvidence): number {
 }
 
 /**
+ * The search's target ln odds and e^(target − ln prior of gone), kept with the bar and prior
+ * they were taken of: a run has one or two bars and one prior, so each search would take the
+ * same two logarithms again (the same calls, so the same numbers).
+ */
+const searchLogs = { threshold: NaN, target: 0, logGonePrior: NaN, targetOverGone: 0 };
+
+/**
  * `preparedTimeWhenStoppedReaches` for a caller that judged the customer as of `from`
  * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
  * evaluation, so the answer is the same with one evaluation fewer.
  */
 export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
-  const target = Math.log(threshold / (1 - threshold));
+  if (threshold !== searchLogs.threshold) {
+    searchLogs.threshold = threshold;
+    searchLogs.target = Math.log(threshold / (1 - threshold));
+    searchLogs.logGonePrior = NaN;
+  }
+  const target = searchLogs.target;
   let fa = logOddsAtFrom - target;
   if (fa >= 0) return from;
   let a = 0;
   // First guess: when the gone odds alone would reach the target for a Poisson visitor at
   // the posterior mean rate, (1−π_L)·h/λ·(e^(λu) − 1); the heavy tail only makes it later.
+  if (prep.logGonePrior !== searchLogs.logGonePrior) {
+    searchLogs.logGonePrior = prep.logGonePrior;
+    searchLogs.targetOverGone = Math.exp(target - prep.logGonePrior);
+  }
   const rate = (prep.r - 1) / prep.alpha;
-  const guess = Math.log1p(Math.exp(target - prep.logGonePrior) * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
+  const guess = Math.log1p(searchLogs.targetOverGone * rate) / rate - Math.max(0, from - prep.lastIntent - prep.sv);
   let step = Math.min(horizonDays, Math.max(resolutionDays, guess));
   let b = step;
   prep.now = from + b;
