@@ -382,52 +382,6 @@ describe('streaming item neighbours', () => {
     expect(Array.from(table.neighbours.subarray(table.neighbourStart(row), table.neighbourEnd(row)))).toEqual([13, 12]);
   });
 
-  it("a row's index finds every item's slot as a scan of the row does, through replacements, evictions, rescales and restores", () => {
-    // Neighbours from a range a few times a row's index size, so that probe runs collide,
-    // wrap around and have entries deleted from their middle (a full row's weakest replaced).
-    const op = fc.oneof(
-      { weight: 20, arbitrary: fc.record({ kind: fc.constant('add' as const), item: fc.integer({ min: 1, max: 5 }), to: fc.integer({ min: -3, max: 60 }), weight: fc.constantFrom(0.25, 0.5, 1, 2) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('rescale' as const), factor: fc.constantFrom(0.5, 0.3) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const) }) },
-    );
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.array(op, { maxLength: 300, size: 'max' }), (K, ops) => {
-        const table = new NeighbourTable(3, K, 100);
-        // Follows the same operations, from a restore of the table's snapshot at every 'restore'.
-        let restored = new NeighbourTable(3, K, 100);
-        const wrong: { item: number; to: number; slots: number[] }[] = [];
-        for (const o of ops) {
-          if (o.kind === 'rescale') for (const t of [table, restored]) t.rescale(o.factor);
-          else if (o.kind === 'restore') {
-            restored = new NeighbourTable(3, K, 100);
-            restored.restore(table.snapshot());
-          } else for (const t of [table, restored]) t.addPair(t.ensureRow(o.item), o.to, o.weight);
-          for (const t of [table, restored]) {
-            for (let item = 1; item <= 5; item++) {
-              const row = t.rowOf(item);
-              if (row < 0) continue;
-              const slots = Array.from(t.neighbours.subarray(t.neighbourStart(row), t.neighbourEnd(row)));
-              for (let to = -3; to <= 60; to++) if (t.slotOf(row, to) !== slots.indexOf(to)) wrong.push({ item, to, slots });
-            }
-          }
-        }
-        expect(wrong).toEqual([]);
-        expect(restored.snapshot()).toEqual(table.snapshot());
-      }),
-      { numRuns: 200 },
-    );
-  });
-
-  it('refuses a snapshot whose row names a neighbour twice (its index holds one slot per item)', () => {
-    const table = new NeighbourTable(4, 3, 100);
-    const row = table.ensureRow(1);
-    table.addPair(row, 7, 1);
-    table.addPair(row, 8, 1);
-    const s = table.snapshot();
-    new Int32Array(s.neighbour.buffer, s.neighbour.byteOffset, 2)[1] = 7;
-    expect(() => new NeighbourTable(4, 3, 100).restore(s)).toThrow(/twice/);
-  });
-
   it('a view updates the co-view table exactly as looking every row up afresh does, evictions included', () => {
     // The reference looks the viewed item's row up again at every step (making the earlier
     // item's row may have evicted it); the model looks it up again only after an eviction.
@@ -488,8 +442,7 @@ describe('streaming item neighbours', () => {
     expect(coViews.bytes).toBe(first.coViews.bytes);
     expect(coPurchases.bytes).toBe(first.coPurchases.bytes);
     // Item, and the row record: item weight, neighbour count, weakest and next weakest slot, CLOCK bit.
-    // Plus the row's index of its neighbours: a power of two ≥ 2 × neighbours, a byte each (8 for 4 neighbours).
-    const perRow = 4 + 16 + 8;
+    const perRow = 4 + 16;
     expect(coViews.bytes).toBeLessThanOrEqual(caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8));
     // Still answering from what is recent.
     m.observeView([], 77, T0 + 50_000);

@@ -25,14 +25,12 @@ import { PowerFloor } from './power-floor.js';
  * it (next clicks do favour popular items). A customer's recommendations add up the
  * neighbours of their recent items, the j-th most recent weighted by `recencyWeight^j`.
  *
- * Updates cost O(sessionSteps) probes of the rows' slot indexes (a scan of a row only
- * when its weakest neighbour is not known) and allocate nothing; a query costs
- * O(recent items × neighboursPerItem) and allocates only its answer.
+ * Updates cost O(sessionSteps × neighboursPerItem) comparisons and allocate nothing;
+ * a query costs O(recent items × neighboursPerItem) and allocates only its answer.
  * Memory: per table, 4 bytes per possible item number (the row index) plus, for each of at
- * most `maxItems` items, 20 bytes, 8 per neighbour slot and the slot index (a byte per
- * entry, a power of two ≥ 2 per slot); rows are allocated as items arrive, so a small
- * catalogue costs little. With the defaults at their caps: co-views
- * 100k × (20 + 32 × 8 + 64) B ≈ 34 MB, co-purchases ≈ 18 MB, row indexes 2 × 4 MB.
+ * most `maxItems` items, 20 bytes and 8 per neighbour slot; rows are allocated as items
+ * arrive, so a small catalogue costs little. With the defaults at their caps: co-views
+ * 100k × (20 + 32 × 8) B ≈ 28 MB, co-purchases ≈ 15 MB, row indexes 2 × 4 MB.
  * Items are the product dictionary's integers; 0 (its overflow) is never learned nor
  * recommended.
  */

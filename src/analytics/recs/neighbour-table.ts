@@ -28,13 +28,6 @@
  * weakest slot, CLOCK bit) is one 16-byte record, so that touching a row costs one cache
  * line for all of it rather than one per field: between two views of an item the rest of
  * the engine has usually pushed each of them out of the cache.
- *
- * Each row also has a small open-addressing slot index from neighbour item to slot (linear
- * probing, one byte per entry, at least twice as many entries as slots: 64 bytes for 32
- * neighbours), so that finding a pair costs a probe or two instead of a scan of the row (on
- * the co-view table a scan compared ~20 neighbours per pair update, most of a view's work).
- * It only finds slots; which slot a neighbour gets is decided as before, so the table's
- * contents are the same as without it. It is derived, rebuilt on restore, not in snapshots.
  */
 const NO_ROW = -1;
 const MIN_ROWS = 64;
@@ -46,9 +39,6 @@ const COUNT = 4;
 const WEAKEST = 5;
 const NEXT_WEAKEST = 6;
 const REFERENCED = 7;
-/** Slot offsets are stored in a slot index as offset + 1 in a byte; 0 marks an empty entry. */
-const MAX_NEIGHBOURS = 255;
-const NO_ENTRY = 0;
 
 /** Whether weight a at slot sa ranks before weight b at slot sb, weakest first. */
 function weaker(a: number, sa: number, b: number, sb: number): boolean {
@@ -99,12 +89,6 @@ export class NeighbourTable {
   /** Row r's neighbours are at [r × K, r × K + its count). */
   private neighbour: Int32Array;
   private pairWeight: Float32Array;
-  /** Row r's slot index is [r × indexSize, (r + 1) × indexSize): slot offset + 1 of a neighbour, or `NO_ENTRY`. */
-  private slotIndex: Uint8Array;
-  /** Entries per row in the slot index: a power of two, at least 2 × neighboursPerItem (load ≤ 1/2). */
-  private readonly indexSize: number;
-  /** 32 − log2(indexSize): a multiplicative hash's top bits are an item's first probe. */
-  private readonly indexShift: number;
   private rowsUsed = 0;
   private hand = 0;
   private evictedItems = 0;
@@ -115,20 +99,13 @@ export class NeighbourTable {
     /** Items at or above this index are ignored (the product dictionary's bound). */
     readonly maxItemIndex: number,
   ) {
-    if (!(Number.isInteger(neighboursPerItem) && neighboursPerItem >= 1 && neighboursPerItem <= MAX_NEIGHBOURS)) {
-      throw new RangeError(`neighboursPerItem must be an integer in 1..${MAX_NEIGHBOURS}`);
-    }
+    if (!(neighboursPerItem >= 1 && neighboursPerItem <= 0xffff)) throw new RangeError('neighboursPerItem must be in 1..65535');
     if (!(maxItems >= 1)) throw new RangeError('maxItems must be at least 1');
-    let bits = 1;
-    while (1 << bits < 2 * neighboursPerItem) bits++;
-    this.indexSize = 1 << bits;
-    this.indexShift = 32 - bits;
     const rows = Math.min(MIN_ROWS, maxItems);
     this.itemOfRow = new Int32Array(rows);
     [this.weight, this.meta] = records(rows);
     this.neighbour = new Int32Array(rows * neighboursPerItem);
     this.pairWeight = new Float32Array(rows * neighboursPerItem);
-    this.slotIndex = new Uint8Array(rows * this.indexSize);
   }
 
   /** Items holding a row now. */
@@ -155,8 +132,7 @@ export class NeighbourTable {
       this.itemOfRow.byteLength +
       this.weight.byteLength +
       this.neighbour.byteLength +
-      this.pairWeight.byteLength +
-      this.slotIndex.byteLength
+      this.pairWeight.byteLength
     );
   }
 
@@ -189,7 +165,6 @@ export class NeighbourTable {
     this.meta[m + REFERENCED] = 1;
     this.meta[m + WEAKEST] = UNKNOWN;
     this.meta[m + NEXT_WEAKEST] = UNKNOWN;
-    this.slotIndex.fill(NO_ENTRY, row * this.indexSize, (row + 1) * this.indexSize); // an evicted item's slots
     return row;
   }
 
@@ -214,9 +189,9 @@ export class NeighbourTable {
   }
 
   /**
-   * Adds weight to the pair row → `to`. The row's slot index finds `to`'s slot (or that it has
-   * none) without scanning the row; a full row's weights are read only when its weakest
-   * slot is not known.
+   * Adds weight to the pair row → `to`. Only the neighbour numbers are scanned (two cache
+   * lines for 32 neighbours); a full row's weights are read only when its weakest slot is
+   * not known.
    */
   addPair(row: number, to: number, weight: number): void {
     const K = this.neighboursPerItem;
@@ -226,82 +201,26 @@ export class NeighbourTable {
     const used = meta[m + COUNT]!;
     const neighbour = this.neighbour;
     const pairWeight = this.pairWeight;
-    const index = this.slotIndex;
-    const first = row * this.indexSize;
-    const mask = this.indexSize - 1;
-    let p = this.home(to);
-    for (let e = index[first + p]!; e !== NO_ENTRY; e = index[first + p]!) {
-      if (neighbour[base + e - 1] === to) {
-        pairWeight[base + e - 1]! += weight;
-        if (used === K) this.grew(row, e - 1);
+    const end = base + used;
+    for (let s = base; s < end; s++) {
+      if (neighbour[s] === to) {
+        pairWeight[s]! += weight;
+        if (used === K) this.grew(row, s - base);
         return;
       }
-      p = (p + 1) & mask;
     }
     if (used < K) {
-      neighbour[base + used] = to;
-      pairWeight[base + used] = weight;
+      neighbour[end] = to;
+      pairWeight[end] = weight;
       meta[m + COUNT] = used + 1;
-      index[first + p] = used + 1; // the empty entry the probe for `to` ended at
       return;
     }
     // A full row without `to`: the newcomer takes the first weakest slot.
     if (meta[m + WEAKEST] === UNKNOWN) this.findWeakest(row);
     const at = meta[m + WEAKEST]!;
-    this.unindex(row, neighbour[base + at]!, at);
     neighbour[base + at] = to;
     pairWeight[base + at] = weight;
-    this.indexSlot(row, to, at);
     this.grew(row, at);
-  }
-
-  /** The slot offset of `to` in the row, or -1: what the slot index answers, for tests against a scan. */
-  slotOf(row: number, to: number): number {
-    const base = row * this.neighboursPerItem;
-    const first = row * this.indexSize;
-    const mask = this.indexSize - 1;
-    for (let p = this.home(to), e = this.slotIndex[first + p]!; e !== NO_ENTRY; p = (p + 1) & mask, e = this.slotIndex[first + p]!) {
-      if (this.neighbour[base + e - 1] === to) return e - 1;
-    }
-    return -1;
-  }
-
-  /** First probe of `item` in a row's slot index: the top bits of a multiplicative (Fibonacci) hash. */
-  private home(item: number): number {
-    return Math.imul(item, 0x9e3779b1) >>> this.indexShift;
-  }
-
-  /** Enters slot `offset`, which holds `item`, in the row's slot index. */
-  private indexSlot(row: number, item: number, offset: number): void {
-    const index = this.slotIndex;
-    const first = row * this.indexSize;
-    const mask = this.indexSize - 1;
-    let p = this.home(item);
-    while (index[first + p] !== NO_ENTRY) p = (p + 1) & mask;
-    index[first + p] = offset + 1;
-  }
-
-  /**
-   * Takes slot `offset`, which holds `item`, out of the row's slot index. Linear probing's
-   * deletion by backward shift: each later entry of the probe run moves into the hole
-   * unless its own first probe lies after the hole, so every lookup still ends where it did.
-   */
-  private unindex(row: number, item: number, offset: number): void {
-    const index = this.slotIndex;
-    const base = row * this.neighboursPerItem;
-    const first = row * this.indexSize;
-    const mask = this.indexSize - 1;
-    let hole = this.home(item);
-    while (index[first + hole] !== offset + 1) hole = (hole + 1) & mask;
-    index[first + hole] = NO_ENTRY;
-    for (let p = (hole + 1) & mask, e = index[first + p]!; e !== NO_ENTRY; p = (p + 1) & mask, e = index[first + p]!) {
-      const home = this.home(this.neighbour[base + e - 1]!);
-      if (((p - home) & mask) >= ((p - hole) & mask)) {
-        index[first + hole] = e;
-        index[first + p] = NO_ENTRY;
-        hole = p;
-      }
-    }
   }
 
   /** Keeps `weakest` / `nextWeakest` of a full row right after the weight at `offset` grew or was replaced. */
@@ -416,17 +335,8 @@ export class NeighbourTable {
     for (const item of items) {
       if (!(item > 0 && item < this.maxItemIndex)) throw new RangeError(`snapshot holds item ${item}, outside 1..${this.maxItemIndex - 1}`);
     }
-    const counts = new Uint16Array(s.neighbourCount.slice().buffer);
-    for (const used of counts) {
+    for (const used of new Uint16Array(s.neighbourCount.slice().buffer)) {
       if (used > K) throw new RangeError(`snapshot has a row with ${used} neighbours, more than ${K}`);
-    }
-    // The slot index holds one slot per neighbour item: a row naming an item twice is not one this table makes.
-    const neighbours = new Int32Array(s.neighbour.slice().buffer);
-    const inRow = new Set<number>();
-    for (let r = 0; r < s.rows; r++) {
-      inRow.clear();
-      for (let o = 0; o < counts[r]!; o++) inRow.add(neighbours[r * K + o]!);
-      if (inRow.size !== counts[r]) throw new RangeError(`snapshot has a row naming a neighbour twice`);
     }
     if (!(Number.isInteger(s.hand) && s.hand >= 0 && s.hand < Math.max(s.rows, 1))) throw new RangeError('snapshot clock hand is out of range');
   }
@@ -454,8 +364,6 @@ export class NeighbourTable {
     }
     this.neighbour.set(view(s.neighbour, (b) => new Int32Array(b)));
     this.pairWeight.set(view(s.pairWeight, (b) => new Float32Array(b)));
-    this.slotIndex = new Uint8Array(rows * this.indexSize);
-    for (let r = 0; r < s.rows; r++) for (let o = 0; o < counts[r]!; o++) this.indexSlot(r, this.neighbour[r * K + o]!, o);
     this.rowsUsed = s.rows;
     this.hand = s.hand;
     this.rowOfItem = new Int32Array(0);
@@ -500,6 +408,5 @@ export class NeighbourTable {
     [this.weight, this.meta] = [weight, meta];
     this.neighbour = grow(this.neighbour, (n) => new Int32Array(n), rows * K);
     this.pairWeight = grow(this.pairWeight, (n) => new Float32Array(n), rows * K);
-    this.slotIndex = grow(this.slotIndex, (n) => new Uint8Array(n), rows * this.indexSize);
   }
 }
