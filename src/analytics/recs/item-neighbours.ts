@@ -116,6 +116,12 @@ export class ItemNeighbours {
   private readonly minNorm: number;
   /** Lower bounds of (n_b + λ)^(1−α) for 0 < α < 1, to skip the norms of candidates that cannot rank. */
   private readonly normFloor: PowerFloor | undefined;
+  /** The table and scale of the query being ranked: what `norm` and `lowerNorm` read. */
+  private normTable: NeighbourTable;
+  private normScale = 1;
+  /** (n_b + λ)^(1−α) as of the query, and a lower bound of it: made once, not two closures per query. */
+  private readonly norm = (b: number): number => (this.normTable.itemWeightOf(b) * this.normScale + this.config.shrinkage) ** (1 - this.config.alpha);
+  private readonly lowerNorm: ((b: number) => number) | undefined;
 
   constructor(config: Partial<ItemNeighboursConfig> = {}) {
     this.config = { ...defaultItemNeighboursConfig, ...config };
@@ -127,6 +133,9 @@ export class ItemNeighbours {
     for (let gap = 1; gap <= c.sessionSteps; gap++) this.gapWeights[gap] = 1 / gap ** c.gapExponent;
     this.minNorm = c.alpha < 1 ? c.shrinkage ** (1 - c.alpha) : 0;
     this.normFloor = c.alpha > 0 && c.alpha < 1 && this.minNorm > 0 ? new PowerFloor(1 - c.alpha, this.minNorm) : undefined;
+    this.normTable = this.coViews;
+    const floor = this.normFloor;
+    this.lowerNorm = floor && ((b) => floor.at(this.normTable.itemWeightOf(b) * this.normScale + c.shrinkage));
   }
 
   /**
@@ -271,18 +280,13 @@ export class ItemNeighbours {
 
   /** Divides by (n_b + λ)^(1−α), drops `exclude`, and returns the k best. */
   private ranked(table: NeighbourTable, scale: number, exclude: Iterable<number>, k: number): ScoredItem[] {
-    const { alpha, shrinkage } = this.config;
     // Excluded first (−∞ stays −∞ when divided), so that only candidates that can rank are divided.
     for (const item of exclude) this.candidates.exclude(item);
-    if (alpha !== 1) {
+    if (this.config.alpha !== 1) {
       // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
-      const floor = this.normFloor;
-      this.candidates.divideByForTop(
-        (b) => (table.itemWeightOf(b) * scale + shrinkage) ** (1 - alpha),
-        this.minNorm,
-        k,
-        floor && ((b) => floor.at(table.itemWeightOf(b) * scale + shrinkage)),
-      );
+      this.normTable = table;
+      this.normScale = scale;
+      this.candidates.divideByForTop(this.norm, this.minNorm, k, this.lowerNorm);
     }
     return this.candidates.top(k);
   }
