@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertOf } from '../src/alerts/alert.js';
 import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo } from '../src/analytics/bgnbd.js';
-import { ALIVE_TIMER } from '../src/analytics/customer-analytics.js';
+import { ALIVE_TIMER, CHURN_TIMER } from '../src/analytics/customer-analytics.js';
 import { repeatStats, TIME_UNITS } from '../src/analytics/repeat-stats.js';
 import type { Engine } from '../src/engine.js';
 import type { Batch } from '../src/operators/batch.js';
@@ -137,5 +137,25 @@ describe('churn: the BG/NBD P(alive) timer', () => {
     expect(w!.ts).toBeGreaterThan(timers[0]!.crossing);
     expect(w!.data.rule).toBe('stopped_visiting');
     expect(w!.score).toBeGreaterThanOrEqual(0.999);
+  });
+});
+
+describe('churn: the check a session arms', () => {
+  it('is provisional: it fires before the crossing, places the real check there, and that one warns', async () => {
+    const { batches } = await run({ warnAt: 0.999, corroborateAt: 0.999 }, [0, 85, 300]);
+    const lastSession = T0 + 35 * DAY + 10 * 3_600_000;
+    const checks = batches
+      .flatMap((b) => b.signals)
+      .flatMap((s) => (s.kind === 'timer' && s.timer === CHURN_TIMER && s.customerId === BUYER && s.due > lastSession ? [s.due] : []));
+    const [w, ...more] = churnOf(batches, BUYER);
+    expect(more).toHaveLength(0);
+    // The session armed a check short of the crossing (searching only when it fires), which
+    // armed the real one: the warning comes at that one's due time, and nothing fires after.
+    expect(checks).toHaveLength(2);
+    const [provisional, real] = checks as [number, number];
+    expect(provisional).toBeLessThan(real);
+    expect(real).toBe(w!.ts);
+    expect(w!.score).toBeGreaterThanOrEqual(0.999);
+    expect(w!.data.rule).toBe('stopped_visiting');
   });
 });

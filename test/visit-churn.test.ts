@@ -11,6 +11,7 @@ import {
   preparedEvidence,
   preparedLogOdds,
   preparedPStopped,
+  preparedTimeBeforeCrossing,
   preparedTimeWhenStoppedReachesFrom,
   stoppedProbability,
   prepareVisitChurn,
@@ -158,6 +159,34 @@ describe('visit churn posterior', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a time before the crossing is proved before it; NaN only when the first guess is past it; Infinity only when a search finds none', () => {
+    // What a session close arms instead of searching: it must never be at or after the crossing, or a warning would come late.
+    let early = 0;
+    fc.assert(
+      fc.property(stats, fc.double({ min: 0.5, max: 0.99, noNaN: true }), ({ v, now }, threshold) => {
+        const crossing = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
+        prepareVisitChurn(v, PRIOR);
+        const before = preparedTimeBeforeCrossing(threshold, now, preparedLogOdds(now), 3 * 365, 1 / 24);
+        if (Number.isNaN(before)) {
+          // Searched instead: then the guess was no help, and the crossing is near (or now).
+          expect(Number.isFinite(crossing)).toBe(true);
+          return;
+        }
+        if (before === Infinity) {
+          expect(crossing).toBe(Infinity);
+          return;
+        }
+        early++;
+        expect(before).toBeGreaterThan(now);
+        expect(visitChurn(v, PRIOR, before).pStopped).toBeLessThan(threshold);
+        expect(crossing).toBeGreaterThan(before);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+    // The case that saves a search must be common here too (many drawn customers are past their crossing already).
+    expect(early).toBeGreaterThan(60);
   });
 
   it('the log odds alone, then the evidence, are exactly what preparedVisitChurn gives (fast-check)', () => {

@@ -22,6 +22,7 @@ import {
   preparedEvidence,
   preparedLogOdds,
   preparedPStopped,
+  preparedTimeBeforeCrossing,
   preparedTimeWhenStoppedReachesFrom,
   stoppedProbability,
   type VisitChurnEvidence,
@@ -486,14 +487,18 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       if (cartless === 0) this.setF64(slot, this.F.firstCartless, start);
       this.setU32(slot, this.U.cartless, cartless + 1);
     }
-    if (this.store.hasTransactions(slot)) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, this.F.lastSession)));
+    if (this.store.hasTransactions(slot)) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, this.F.lastSession)), true);
   }
 
-  /** The churn timer fired at `due`: judge as of then with the population as it is now. */
+  /**
+   * The churn timer fired at `due`: judge as of then with the population as it is now. When
+   * the check was a session's provisional one (see `checkChurn`), this is where the search
+   * it put off happens: a check that fires always searches.
+   */
   private onChurnCheck(slot: number, customerId: string, due: number): void {
     if (!this.store.hasTransactions(slot)) return;
     this.rescoreSegment(slot, customerId, due);
-    this.checkChurn(slot, customerId, due);
+    this.checkChurn(slot, customerId, due, false);
   }
 
   /**
@@ -511,7 +516,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       return;
     }
     this.rescoreSegment(slot, customerId, now);
-    this.checkChurn(slot, customerId, now);
+    this.checkChurn(slot, customerId, now, false);
   }
 
   /**
@@ -519,8 +524,14 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
    * `churn.corroborateAt` while BG/NBD P(alive) from the purchases is below `pAliveFloor`;
    * else arms the check for when it will under the bar in force. Crossing the floor later
    * is the P(alive) timer's business: it lowers the bar then.
+   *
+   * With `provisional` (a session closed) the search for the crossing is put off: the check
+   * is armed at a time one evaluation proves to lie before it, and searches when it fires.
+   * The customer's next session nearly always comes first and asks again, so the search
+   * (≈ 10 evaluations) would mostly be thrown away. The warning still comes at the crossing,
+   * to the hour, as found with the population as of the provisional check.
    */
-  private checkChurn(slot: number, customerId: string, now: number): void {
+  private checkChurn(slot: number, customerId: string, now: number, provisional: boolean): void {
     const prior = this.visitPrior();
     const v = this.visitStats(slot);
     if (prior === undefined || v === undefined) return;
@@ -528,7 +539,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     const pAlive = this.pAlive(slot, now);
     const bar = pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt;
     const nowDays = now / DAY_MS;
-    prepareVisitChurn(v, prior); // once for the three questions below
+    prepareVisitChurn(v, prior); // once for the questions below
     const logOdds = preparedLogOdds(nowDays);
     if (stoppedProbability(logOdds) >= bar) {
       this.store.timers.cancel(slot, this.churnTimer);
@@ -540,7 +551,8 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
     if (armed > now && preparedPStopped(armed / DAY_MS) < bar) return;
-    const when = preparedTimeWhenStoppedReachesFrom(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    let when = provisional ? preparedTimeBeforeCrossing(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS) : NaN;
+    if (Number.isNaN(when)) when = preparedTimeWhenStoppedReachesFrom(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
     if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
