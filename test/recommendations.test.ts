@@ -386,6 +386,8 @@ describe('streaming item neighbours', () => {
     // The reference looks the viewed item's row up again at every step (making the earlier
     // item's row may have evicted it); the model looks it up again only after an eviction.
     const caps = { maxItems: 2, neighboursPerItem: 3, maxItemIndex: 100, halfLifeMs: Infinity, sessionSteps: 3, gapExponent: 2, backwardWeight: 0.35 };
+    // How often the cases that a cheaper update could get wrong came up, so that the test cannot quietly stop covering them.
+    const seen = { repeat: 0, twice: 0, evictedItem: 0, replaced: 0 };
     fc.assert(
       fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { maxLength: 25 }), (sessions) => {
         const m = new ItemNeighbours(caps);
@@ -400,9 +402,17 @@ describe('streaming item neighbours', () => {
               for (let gap = 1; gap <= Math.min(caps.sessionSteps, before.length); gap++) {
                 const earlier = before[before.length - gap]!;
                 const wg = 1 / gap ** caps.gapExponent;
+                const itemRow = table.rowOf(item);
                 const from = table.ensureRow(earlier);
+                if (earlier === item) seen.repeat++;
+                if (before.lastIndexOf(earlier) > before.length - gap) seen.twice++;
+                if (from >= 0 && table.rowOf(item) !== itemRow) seen.evictedItem++;
                 if (from >= 0) table.addPair(from, item, wg);
-                if (earlier !== item && from >= 0) table.addPair(table.ensureRow(item), earlier, caps.backwardWeight * wg);
+                if (earlier !== item && from >= 0) {
+                  const back = table.ensureRow(item);
+                  if (table.neighbourEnd(back) - table.neighbourStart(back) === caps.neighboursPerItem) seen.replaced++;
+                  table.addPair(back, earlier, caps.backwardWeight * wg);
+                }
               }
             }
             before.push(item);
@@ -412,6 +422,9 @@ describe('streaming item neighbours', () => {
       }),
       { numRuns: 300 },
     );
+    // A view of an item just viewed; an earlier item twice in the window; the viewed item's row
+    // evicted by making an earlier one's; a backward pair into a full row.
+    expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true);
   });
 
   it('keeps items, pairs and bytes within the configured bounds however many items pass', () => {
