@@ -232,8 +232,9 @@ describe('candidate ranking', () => {
         }
         all.divideBy(norm);
         let calls = 0;
-        pruned.divideByForTop((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k);
-        expect(pruned.top(k)).toEqual(all.top(k));
+        const expected = all.top(k);
+        expect(pruned.topDividedBy((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k)).toEqual(expected);
+        expect(pruned.top(k)).toEqual(expected); // the scores it leaves rank the same again
         expect(calls).toBeLessThanOrEqual(all.size);
         // With each candidate's own lower bound too (the recommender's), fewer norms still, and the same ranking.
         const bounded = new CandidateScores();
@@ -241,11 +242,47 @@ describe('candidate ranking', () => {
         for (const item of excluded) bounded.exclude(item);
         const floor = new PowerFloor(1 - alpha, shrinkage ** (1 - alpha));
         let boundedCalls = 0;
-        bounded.divideByForTop((item) => (boundedCalls++, norm(item)), floor.least, k, (item) => floor.at(w[item]! + shrinkage));
-        expect(bounded.top(k)).toEqual(all.top(k));
+        expect(bounded.topDividedBy((item) => (boundedCalls++, norm(item)), floor.least, k, (item) => floor.at(w[item]! + shrinkage))).toEqual(expected);
         expect(boundedCalls).toBeLessThanOrEqual(calls);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('ranks query after query on one reused table as a Map of sums would, through growth of the table (items in insertion order)', () => {
+    // Up to 400 distinct items a query: the table (256 slots, 128 entries) doubles mid-query, entries keeping their order.
+    const alpha = 0.9;
+    const shrinkage = 5;
+    const query = fc.record({
+      adds: fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e)), { maxLength: 500, size: 'max' }),
+      excluded: fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 6 }),
+      k: fc.integer({ min: 1, max: 12 }),
+    });
+    const weight = (item: number): number => (item % 7 === 0 ? 0 : 10 ** ((item * 7919) % 11) / 1000);
+    const norm = (item: number): number => (weight(item) + shrinkage) ** (1 - alpha);
+    const floor = new PowerFloor(1 - alpha, shrinkage ** (1 - alpha));
+    fc.assert(
+      fc.property(fc.array(query, { minLength: 1, maxLength: 5 }), (queries) => {
+        const c = new CandidateScores();
+        for (const { adds, excluded, k } of queries) {
+          c.clear();
+          const sums = new Map<number, number>();
+          for (const [item, score] of adds) {
+            c.add(item, score);
+            if (item !== 0) sums.set(item, (sums.get(item) ?? 0) + score);
+          }
+          for (const item of excluded) c.exclude(item);
+          expect(c.size).toBe(sums.size);
+          const expected = [...sums]
+            .filter(([item]) => !excluded.includes(item))
+            .map(([item, sum]) => ({ item, score: sum / norm(item) }))
+            .filter(({ score }) => score > 0)
+            .sort((a, b) => b.score - a.score || a.item - b.item)
+            .slice(0, k);
+          expect(c.topDividedBy(norm, floor.least, k, (item) => floor.at(weight(item) + shrinkage))).toEqual(expected);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -282,13 +282,11 @@ export class ItemNeighbours {
   private ranked(table: NeighbourTable, scale: number, exclude: Iterable<number>, k: number): ScoredItem[] {
     // Excluded first (−∞ stays −∞ when divided), so that only candidates that can rank are divided.
     for (const item of exclude) this.candidates.exclude(item);
-    if (this.config.alpha !== 1) {
-      // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
-      this.normTable = table;
-      this.normScale = scale;
-      this.candidates.divideByForTop(this.norm, this.minNorm, k, this.lowerNorm);
-    }
-    return this.candidates.top(k);
+    if (this.config.alpha === 1) return this.candidates.top(k);
+    // Item weights are ≥ 0, so for α < 1 every norm is at least λ^(1−α); for α > 1 there is no such bound.
+    this.normTable = table;
+    this.normScale = scale;
+    return this.candidates.topDividedBy(this.norm, this.minNorm, k, this.lowerNorm);
   }
 
   private scaleAt(now: number): number {
