@@ -17,11 +17,22 @@ export interface RunOptions {
   readonly sinks?: readonly BatchSink[];
   /** Empty batches on this period keep idleness detection and timers moving on a quiet live source. */
   readonly heartbeatMs?: number;
+  /**
+   * Called once a batch has been handled by every sink and committed, with the number of
+   * batches completed so far (checkpoints wait for the batches they cover).
+   */
+  readonly onBatchCompleted?: (completed: number) => void;
 }
 
 /** The engine: state, the operator graph, and the loop that feeds a source through them. */
 export class Engine {
   readonly state: EngineState;
+  /** Batches that have left the operator graph: the state reflects exactly these. */
+  batchesApplied = 0;
+  /** Batches whose sinks are done and whose input is committed. */
+  batchesCompleted = 0;
+  /** Highest stream sequence among the messages of the applied batches (0: none). */
+  lastAppliedSeq = 0;
 
   constructor(
     readonly config: VigilConfig,
@@ -47,13 +58,22 @@ export class Engine {
       : merge(fromSource, interval(opts.heartbeatMs ?? 1000).pipe(map(() => newBatch([])), takeUntil(sourceDone)));
     const done = input.pipe(
       pipeline(this.config, this.state, this.clocks),
+      map((batch) => this.applied(batch)),
       concatMap(async (batch) => {
         for (const sink of sinks) await sink.handle(batch);
         if (batch.messages.length > 0) await source.commit(batch.messages);
+        opts.onBatchCompleted?.(++this.batchesCompleted);
         return batch;
       }),
       defaultIfEmpty(undefined),
     );
     await lastValueFrom(done);
+  }
+
+  /** Notes the input position the state now covers; synchronous with the graph, so always consistent with it. */
+  private applied(batch: Batch): Batch {
+    this.batchesApplied++;
+    for (const m of batch.messages) if (m.seq !== undefined && m.seq > this.lastAppliedSeq) this.lastAppliedSeq = m.seq;
+    return batch;
   }
 }

@@ -11,7 +11,14 @@ export const errorCodes = {
     reject: false,
     summary: 'The suppression list is malformed or over alerts.suppression.maxIds or maxFileBytes; the message names the line or array element, never the id.',
   },
-  VIGIL_ERR_SNAPSHOT: { reject: false, summary: 'A state snapshot is corrupt or of an unknown version.' },
+  VIGIL_ERR_SNAPSHOT: {
+    reject: false,
+    summary: 'A state snapshot or checkpoint is corrupt, of an unknown version, or taken with other windows or settings; `--fresh-state` starts empty instead.',
+  },
+  VIGIL_ERR_CHECKPOINT: {
+    reject: false,
+    summary: 'A checkpoint could not be written or read: the store (JetStream Object Store and KV, or checkpoint.dir) refused or is unreachable; the details say which.',
+  },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
     summary: 'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream; the server\'s reason is in the details.',

@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import type { Batch } from '../operators/batch.js';
 import type { Alert, AlertDraft, AlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
@@ -44,8 +45,8 @@ export class AlertEmitter {
     this.cooldowns.clearSlot(slot);
   }
 
-  snapshot(slots: number): { cooldowns: AlertCooldownsSnapshot; emitted: Record<AlertType, number>; gated: number } {
-    return { cooldowns: this.cooldowns.snapshot(slots), emitted: { ...this.emitted }, gated: this.gated };
+  snapshot(slots: number, copy: CopyBytes = freshCopy): { cooldowns: AlertCooldownsSnapshot; emitted: Record<AlertType, number>; gated: number } {
+    return { cooldowns: this.cooldowns.snapshot(slots, copy), emitted: { ...this.emitted }, gated: this.gated };
   }
 
   restore(s: ReturnType<AlertEmitter['snapshot']>): void {

@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import { VigilError } from '../errors.js';
 import { alertTypeIndex, alertTypes, type AlertType } from './alert.js';
 import type { AlertPolicy } from './config.js';
@@ -126,13 +127,13 @@ export class AlertCooldowns {
   }
 
   /** The gates of slots 0..slots-1 as plain data (raw bytes in machine order, like SlotRecords). */
-  snapshot(slots: number): AlertCooldownsSnapshot {
+  snapshot(slots: number, copy: CopyBytes = freshCopy): AlertCooldownsSnapshot {
     const n = Math.min(slots, this.slotCapacity) * TYPES;
     return {
       types: [...alertTypes],
       slots: n / TYPES,
-      lastFired: new Uint8Array(this.lastFired.buffer.slice(0, n * Float64Array.BYTES_PER_ELEMENT)),
-      flags: this.flags.slice(0, n),
+      lastFired: copy(new Uint8Array(this.lastFired.buffer, 0, n * Float64Array.BYTES_PER_ELEMENT)),
+      flags: copy(this.flags.subarray(0, n)),
     };
   }
 

@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import type { AlertEmitter } from '../alerts/alert-emitter.js';
 import type { Batch } from '../operators/batch.js';
 import type { KeyedProcess } from '../operators/keyed-state.js';
@@ -843,10 +844,10 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
   // ---- snapshots ------------------------------------------------------------------------
 
   /** Everything the analytics remember, for EngineState's snapshot; `slots` as the store's. */
-  snapshot(slots: number): CustomerAnalyticsSnapshot {
+  snapshot(slots: number, copy: CopyBytes = freshCopy): CustomerAnalyticsSnapshot {
     return {
       layout: this.records.layout.signature(),
-      records: this.records.snapshot(slots),
+      records: this.records.snapshot(slots, copy),
       bgnbd: { ...this.bgnbd },
       gammaGamma: { ...this.gammaGamma },
       nextRefitAt: this.nextRefitAt,

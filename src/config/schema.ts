@@ -160,6 +160,22 @@ const configShape = z.strictObject({
     /** Rejected messages go to `<deadLetterPrefix>.<reason>` with their original bytes. */
     deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
   }),
+  /**
+   * Durable state (docs/nats.md). With JetStream input, checkpoints go to the Object Store
+   * bucket `bucket` (manifest in the KV bucket of the same name); without NATS, to `dir`
+   * when it is set (`--state-dir`). The demo without `dir`, and core NATS, keep none.
+   */
+  checkpoint: z.strictObject({
+    enabled: z.boolean(),
+    /** A checkpoint starts this long (processing time) after the previous one started. */
+    intervalMs: z.number().int().min(100),
+    /** Complete checkpoints kept; older ones are deleted once a newer one is committed. */
+    keep: z.number().int().min(1).max(100),
+    bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    dir: z.string().min(1).nullable(),
+    /** Largest piece written at once (also the Object Store chunk size, up to the server's max_payload). */
+    chunkBytes: z.number().int().min(4096).max(64 * 1024 * 1024),
+  }),
   analytics: analyticsConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,

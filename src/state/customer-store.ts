@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from './copy-bytes.js';
 import type { WindowSpec } from '../config/schema.js';
 import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../schema/event.js';
 import { productBit, type ActivityResult } from './activity-aggregate.js';
@@ -555,14 +556,14 @@ export class CustomerStore {
     return true;
   }
 
-  snapshot(): CustomerStoreSnapshot {
+  snapshot(copy: CopyBytes = freshCopy): CustomerStoreSnapshot {
     return {
       layout: this.records.layout.signature(),
       highWater: this.highWater,
       ids: this.ids.slice(0, this.highWater).map((id) => id ?? null),
       freeSlots: [...this.freeSlots],
-      records: this.records.snapshot(this.highWater),
-      timers: this.timers.snapshot(this.highWater),
+      records: this.records.snapshot(this.highWater, copy),
+      timers: this.timers.snapshot(this.highWater, copy),
       products: this.products.snapshot(),
       evictions: this.evictions,
     };

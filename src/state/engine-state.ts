@@ -9,6 +9,7 @@ import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/
 import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
 import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
 import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
+import { freshCopy, type CopyBytes } from './copy-bytes.js';
 import { WatermarkTracker, type WatermarkSnapshot } from './watermark.js';
 
 /**
@@ -45,17 +46,24 @@ export class EngineState {
   }
 
   snapshot(): Uint8Array {
-    const doc: StateSnapshot = {
+    return msgpackEncode(this.capture());
+  }
+
+  /**
+   * The state as a document whose buffers are copies made with `copy`: a consistent cut,
+   * safe to encode and write out while the engine goes on. Checkpoints pass a `CaptureArena`.
+   */
+  capture(copy: CopyBytes = freshCopy): StateSnapshot {
+    return {
       format: SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,
-      store: this.store.snapshot(),
-      seen: this.seen.snapshot(),
+      store: this.store.snapshot(copy),
+      seen: this.seen.snapshot(copy),
       watermark: this.watermark.snapshot(),
       counters: this.counters.toJSON(),
-      analytics: this.analytics?.snapshot(this.store.slotsInUse) ?? null,
-      alerts: this.alerts?.snapshot(this.store.slotsInUse) ?? null,
+      analytics: this.analytics?.snapshot(this.store.slotsInUse, copy) ?? null,
+      alerts: this.alerts?.snapshot(this.store.slotsInUse, copy) ?? null,
     };
-    return msgpackEncode(doc);
   }
 
   restore(bytes: Uint8Array, now = performance.now()): void {
@@ -65,6 +73,11 @@ export class EngineState {
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not decode', [(e as Error).message]);
     }
+    this.restoreCapture(doc, now);
+  }
+
+  /** Restores a document made by `capture` (or decoded from `snapshot`'s bytes). */
+  restoreCapture(doc: StateSnapshot, now = performance.now()): void {
     if (doc?.format !== SNAPSHOT_FORMAT || doc.version !== SNAPSHOT_VERSION) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', `not a version ${SNAPSHOT_VERSION} Vigil state snapshot`);
     }
@@ -85,7 +98,7 @@ export class EngineState {
 const SNAPSHOT_FORMAT = 'vigil-state';
 const SNAPSHOT_VERSION = 3;
 
-interface StateSnapshot {
+export interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;
   version: number;
   store: CustomerStoreSnapshot;

@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from './copy-bytes.js';
 /**
  * Remembers event ids for de-duplication in bounded memory and bounded (event) time.
  *
@@ -146,10 +147,10 @@ export class SeenEventIds {
     this.generationStart = ts;
   }
 
-  snapshot(): SeenEventIdsSnapshot {
+  snapshot(copy: CopyBytes = freshCopy): SeenEventIdsSnapshot {
     const table = (t: FingerprintTable) => ({
-      hi: new Uint8Array(t.hi.buffer.slice(0)),
-      lo: new Uint8Array(t.lo.buffer.slice(0)),
+      hi: copy(new Uint8Array(t.hi.buffer)),
+      lo: copy(new Uint8Array(t.lo.buffer)),
       count: t.count,
     });
     return {

@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from './copy-bytes.js';
 /**
  * Per-customer state as fixed-size records in one growable ArrayBuffer: a customer's
  * fields sit together in a few cache lines instead of one line per field, as a column per
@@ -114,8 +115,8 @@ export class SlotRecords {
   }
 
   /** The first `slots` records as bytes (machine byte order). */
-  snapshot(slots: number): Uint8Array {
-    return this.u8.slice(0, slots * this.layout.bytesPerRecord);
+  snapshot(slots: number, copy: CopyBytes = freshCopy): Uint8Array {
+    return copy(this.u8.subarray(0, slots * this.layout.bytesPerRecord));
   }
 
   restore(bytes: Uint8Array, capacity: number): void {

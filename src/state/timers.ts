@@ -1,3 +1,4 @@
+import { freshCopy, type CopyBytes } from './copy-bytes.js';
 /**
  * Event-time timers: one pending timer per (customer slot, timer kind), fired in due order
  * as the watermark passes them.
@@ -164,10 +165,10 @@ export class EventTimers {
   }
 
   /** Only live timers are kept; stale heap entries are not worth persisting. */
-  snapshot(slots: number): EventTimersSnapshot {
+  snapshot(slots: number, copy: CopyBytes = freshCopy): EventTimersSnapshot {
     return {
       kinds: [...this.kindNames],
-      dueOf: this.dueOf.map((t) => new Uint8Array(t.buffer, 0, slots * t.BYTES_PER_ELEMENT).slice()),
+      dueOf: this.dueOf.map((t) => copy(new Uint8Array(t.buffer, 0, slots * t.BYTES_PER_ELEMENT))),
     };
   }
 

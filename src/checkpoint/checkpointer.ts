@@ -1,0 +1,173 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Engine } from '../engine.js';
+import { CaptureArena } from './capture-arena.js';
+import { CheckpointWriter } from './checkpoint-codec.js';
+import { checkpointName, type CheckpointHeader, type CheckpointManifest, type CheckpointStore, type InputPosition } from './checkpoint-store.js';
+
+export interface CheckpointerOptions {
+  /** Scope of the checkpoints in their store: the consumer's name, `demo`. */
+  readonly scope: string;
+  /** What the engine reads (`InputPosition.source`); a checkpoint of another input is refused at restore. */
+  readonly source: string;
+  readonly intervalMs: number;
+  /** Complete checkpoints kept; older ones are deleted once a newer one is committed. */
+  readonly keep: number;
+  /** Largest piece of a checkpoint written at once. */
+  readonly chunkBytes: number;
+  /** The number of the latest committed checkpoint (0: none yet). */
+  readonly lastNumber: number;
+  readonly log: (line: string) => void;
+  /** Processing-time clock (ms) for the interval; injectable for tests. */
+  readonly now?: () => number;
+}
+
+/** What checkpointing has done, for the summary line, /metrics and the bench. */
+export interface CheckpointStats {
+  written: number;
+  failed: number;
+  lastNumber: number;
+  lastBytes: number;
+  /** Capture to commit, wall-clock ms, of the last checkpoint. */
+  lastWriteMs: number;
+  /** The engine's pause for the consistent capture, ms: last and longest. */
+  lastCaptureMs: number;
+  maxCaptureMs: number;
+  lastPosition: InputPosition | undefined;
+}
+
+/**
+ * Takes checkpoints of a running engine: periodically (`intervalMs` after the previous one
+ * started) and once more when it stops.
+ *
+ * A checkpoint is taken between two batches, when the state reflects exactly the batches
+ * that have left the graph (`Engine.batchesApplied`) and the input position they reached.
+ * The capture copies the state's buffers into a `CaptureArena`: the engine's only pause.
+ * The copies are then written out piece by piece, yielding to the event loop between
+ * pieces, so batches keep flowing while it is written. The manifest naming it is written
+ * only once (1) all of it is durable and (2) every batch it covers has been through its
+ * sinks and committed: a restored engine never skips a batch whose outputs were not done.
+ *
+ * One checkpoint is in flight at a time; a failed one is logged and counted, the engine
+ * goes on, and the next interval tries again (a restart then resumes from an older one).
+ */
+export class Checkpointer {
+  readonly stats: CheckpointStats = {
+    written: 0,
+    failed: 0,
+    lastNumber: 0,
+    lastBytes: 0,
+    lastWriteMs: 0,
+    lastCaptureMs: 0,
+    maxCaptureMs: 0,
+    lastPosition: undefined,
+  };
+  private readonly arena = new CaptureArena();
+  private readonly now: () => number;
+  private inFlight: Promise<void> | undefined;
+  private lastStart: number;
+  private completed = 0;
+  private waiters: { batches: number; wake: () => void }[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: CheckpointStore,
+    private readonly opts: CheckpointerOptions,
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+    this.lastStart = this.now();
+    this.stats.lastNumber = opts.lastNumber;
+  }
+
+  /** The engine's `onBatchCompleted`: releases waiting commits, and starts a checkpoint when one is due. */
+  readonly batchCompleted = (completed: number): void => {
+    this.completed = completed;
+    if (this.waiters.length > 0) {
+      const ready = this.waiters.filter((w) => w.batches <= completed);
+      this.waiters = this.waiters.filter((w) => w.batches > completed);
+      for (const w of ready) w.wake();
+    }
+    if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs) this.start();
+  };
+
+  /** Bytes the capture buffers hold between checkpoints. */
+  get retainedBytes(): number {
+    return this.arena.retainedBytes;
+  }
+
+  /** Waits for the checkpoint in flight, then takes a final one (after the engine has stopped). Resolves false when it failed. */
+  async final(): Promise<boolean> {
+    this.closed = true;
+    this.batchCompleted(this.engine.batchesCompleted);
+    await this.inFlight;
+    const failedBefore = this.stats.failed;
+    await this.checkpoint();
+    this.arena.release();
+    return this.stats.failed === failedBefore;
+  }
+
+  /** Takes a checkpoint now (unless one is in flight); resolves when it is committed or has failed. */
+  checkpointNow(): Promise<void> {
+    return this.inFlight ?? this.start();
+  }
+
+  private start(): Promise<void> {
+    const p = this.checkpoint().finally(() => {
+      this.inFlight = undefined;
+    });
+    this.inFlight = p;
+    return p;
+  }
+
+  private async checkpoint(): Promise<void> {
+    this.lastStart = this.now();
+    const started = performance.now();
+    const engine = this.engine;
+    const covered = engine.batchesApplied;
+    const position: InputPosition = { source: this.opts.source, seq: engine.lastAppliedSeq, messages: engine.state.counters.input };
+    const number = this.stats.lastNumber + 1;
+    const header: CheckpointHeader = { format: 'vigil-checkpoint', version: 1, number, createdAt: new Date().toISOString(), position };
+    const writer = new CheckpointWriter(header, engine.state.capture(this.arena.begin()), this.opts.chunkBytes);
+    const captureMs = performance.now() - started;
+    this.stats.lastCaptureMs = captureMs;
+    this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, captureMs);
+    const name = checkpointName(this.opts.scope, number);
+    try {
+      await this.store.write(name, paced(writer.chunks()));
+      await this.coveredDone(covered);
+      const manifest: CheckpointManifest = {
+        format: 'vigil-checkpoint-manifest',
+        version: 1,
+        name,
+        number,
+        createdAt: header.createdAt,
+        bytes: writer.bytes,
+        sha256: writer.digest(),
+        position,
+      };
+      await this.store.commit(manifest);
+      this.stats.written++;
+      this.stats.lastNumber = number;
+      this.stats.lastBytes = writer.bytes;
+      this.stats.lastWriteMs = performance.now() - started;
+      this.stats.lastPosition = position;
+      await this.store.prune(this.opts.keep);
+    } catch (e) {
+      this.stats.failed++;
+      this.opts.log(`checkpoint ${number} failed (${(e as Error)?.message ?? String(e)}); the engine goes on, a restart resumes from the previous one`);
+    }
+  }
+
+  private coveredDone(batches: number): Promise<void> {
+    if (this.completed >= batches) return Promise.resolve();
+    return new Promise((wake) => this.waiters.push({ batches, wake }));
+  }
+}
+
+/** Hands the pieces over one per turn of the event loop, so batches run between them. */
+async function* paced(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for (const chunk of chunks) {
+    yield chunk;
+    await yieldToLoop();
+  }
+}

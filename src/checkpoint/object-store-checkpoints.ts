@@ -1,0 +1,137 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
+import { VigilError } from '../errors.js';
+import { verify } from './file-checkpoints.js';
+import { checkpointManifest, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
+
+/**
+ * Checkpoints in a JetStream Object Store bucket, the manifest in a KV bucket of the same
+ * name under `<scope>.latest`. The Object Store writes an object's chunks first and its
+ * metadata last, and the manifest is put only after that: a checkpoint cut short by a crash
+ * is never named, and its chunks are purged at the next start (`prune`).
+ */
+export class ObjectStoreCheckpoints implements CheckpointStore {
+  readonly describe: string;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly bucket: string,
+    private readonly scope: string,
+    private readonly objects: ObjectStore,
+    private readonly kv: KV,
+    private readonly chunkBytes: number,
+  ) {
+    this.describe = `JetStream object store ${bucket}`;
+  }
+
+  /** Opens (creating where missing) the bucket and its manifest KV. */
+  static async open(nc: NatsConnection, bucket: string, scope: string, chunkBytes: number): Promise<ObjectStoreCheckpoints> {
+    // The pure-JS digest would cost the engine's thread seconds per gigabyte.
+    setSha256Backend('native');
+    try {
+      const objects = await new Objm(nc).create(bucket);
+      const kv = await new Kvm(nc).create(bucket, { history: 1 });
+      return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes);
+    } catch (e) {
+      throw new VigilError('VIGIL_ERR_CHECKPOINT', `cannot open the checkpoint buckets ${bucket} (object store and KV)`, [String((e as Error)?.message ?? e)], {
+        cause: e,
+      });
+    }
+  }
+
+  private get key(): string {
+    return `${this.scope}.latest`;
+  }
+
+  async latest(): Promise<CheckpointManifest | undefined> {
+    const entry = await this.guard('cannot read the checkpoint manifest', () => this.kv.get(this.key));
+    if (entry === null || entry.operation !== 'PUT' || entry.length === 0) return undefined;
+    const parsed = checkpointManifest.safeParse(entry.json());
+    if (!parsed.success) throw new VigilError('VIGIL_ERR_SNAPSHOT', `${this.bucket}/${this.key} is not a Vigil checkpoint manifest`, [parsed.error.message]);
+    return parsed.data;
+  }
+
+  async read(manifest: CheckpointManifest): Promise<Uint8Array> {
+    const bytes = await this.guard(`cannot read checkpoint ${manifest.name}`, async () => {
+      const result = await this.objects.get(manifest.name);
+      if (result === null) throw new Error('the object is missing');
+      const out = new Uint8Array(result.info.size);
+      let at = 0;
+      const reader = result.data.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (at + value.byteLength > out.byteLength) throw new Error('the object is longer than its info says');
+        out.set(value, at);
+        at += value.byteLength;
+      }
+      const error = await result.error;
+      if (error !== null) throw error;
+      return out.subarray(0, at);
+    });
+    verify(bytes, manifest);
+    return bytes;
+  }
+
+  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const iterator = chunks[Symbol.asyncIterator]();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    await this.guard(`cannot write checkpoint ${name}`, () =>
+      this.objects.put({ name, options: { max_chunk_size: Math.min(this.chunkBytes, this.nc.info?.max_payload ?? this.chunkBytes) } }, stream),
+    );
+  }
+
+  async commit(manifest: CheckpointManifest): Promise<void> {
+    await this.guard('cannot write the checkpoint manifest', () => this.kv.put(this.key, JSON.stringify(manifest)));
+  }
+
+  async prune(keep: number): Promise<void> {
+    const latest = await this.latest();
+    const infos = await this.guard('cannot list checkpoints', () => this.objects.list());
+    const ours = infos
+      .map((info) => ({ name: info.name, number: checkpointNumber(this.scope, info.name) }))
+      .filter((c): c is { name: string; number: number } => c.number !== undefined && (latest === undefined || c.number <= latest.number))
+      .sort((a, b) => b.number - a.number);
+    for (const c of ours.slice(keep)) await this.guard(`cannot delete checkpoint ${c.name}`, () => this.objects.delete(c.name));
+    await this.purgeOrphanChunks(new Set(infos.map((i) => i.nuid)));
+  }
+
+  async clear(): Promise<void> {
+    const infos = await this.guard('cannot list checkpoints', () => this.objects.list());
+    await this.guard('cannot delete the checkpoint manifest', () => this.kv.delete(this.key));
+    for (const info of infos) if (checkpointNumber(this.scope, info.name) !== undefined) await this.objects.delete(info.name);
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Chunks no object's metadata points to: a put cut short by a crash. Assumes one writer
+   * per bucket, the engine itself, between its own writes.
+   */
+  private async purgeOrphanChunks(live: Set<string>): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    const stream = `OBJ_${this.bucket}`;
+    const prefix = `$O.${this.bucket}.C.`;
+    const info = await jsm.streams.info(stream, { subjects_filter: `${prefix}>` });
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      if (!live.has(subject.slice(prefix.length))) await jsm.streams.purge(stream, { filter: subject });
+    }
+  }
+
+  private async guard<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof VigilError) throw e;
+      throw new VigilError('VIGIL_ERR_CHECKPOINT', `${what} (${this.describe})`, [String((e as Error)?.message ?? e)], { cause: e });
+    }
+  }
+}
