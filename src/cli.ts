@@ -16,7 +16,11 @@ Usage:
   vigil start [--config FILE] [--port N]      run the embedded demo shop through the engine, with the
                                               ops server (dashboard, stream, API) on 127.0.0.1:8080
   vigil start --nats-url nats://HOST:4222 [--mode core|jetstream]
-                                              consume shop events from NATS (nats.* in the config)
+                                              consume shop events from NATS (nats.* in the config);
+                                              JetStream state is checkpointed (checkpoint.*)
+  vigil start [--state-dir DIR] [--fresh-state]
+                                              keep the demo's checkpoints in DIR and resume from
+                                              them; --fresh-state discards checkpoints, starts empty
   vigil publish --nats-url URL [--events N | --file FILE] [--rate N] [--format msgpack|json]
                 [--mode core|jetstream] [--subject shop.events] [--create-stream NAME]
                                               send the synthetic shop's events (or a file's) to NATS
@@ -71,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       timestamp: { type: 'string' },
       signature: { type: 'string' },
       tolerance: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'fresh-state': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,7 +86,14 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'start':
-      await startDemo({ configFile: values.config, natsUrl: values['nats-url'], mode: values.mode, port: values.port });
+      await startDemo({
+        configFile: values.config,
+        natsUrl: values['nats-url'],
+        mode: values.mode,
+        port: values.port,
+        stateDir: values['state-dir'],
+        freshState: values['fresh-state'] === true,
+      });
       return 0;
     case 'replay': {
       const file = positionals[0];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureArena } from '../src/checkpoint/capture-arena.js';
 import { CheckpointWriter, readCheckpoint } from '../src/checkpoint/checkpoint-codec.js';
-import { checkpointName } from '../src/checkpoint/checkpoint-store.js';
+import { checkpointName, type CheckpointManifest } from '../src/checkpoint/checkpoint-store.js';
 import { Checkpointer } from '../src/checkpoint/checkpointer.js';
 import { FileCheckpoints } from '../src/checkpoint/file-checkpoints.js';
 import { restoreLatest } from '../src/checkpoint/restore.js';
@@ -31,7 +31,7 @@ const clocks = { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0
 const newEngine = (c: VigilConfig = config) => new Engine(c, clocks);
 
 /** Runs `msgs` through `engine` as a live (never ending) input, checkpointing after every `every` batches. */
-async function runCheckpointed(engine: Engine, msgs: readonly RawMessage[], store: FileCheckpoints, every: number, lastNumber = 0) {
+async function runCheckpointed(engine: Engine, msgs: readonly RawMessage[], store: FileCheckpoints, every: number, last?: CheckpointManifest) {
   let completed = 0;
   const checkpointer = new Checkpointer(engine, store, {
     scope: 'test',
@@ -39,7 +39,7 @@ async function runCheckpointed(engine: Engine, msgs: readonly RawMessage[], stor
     intervalMs: 1,
     keep: 2,
     chunkBytes: 64 * 1024,
-    lastNumber,
+    last,
     log: () => {},
     // Due after every `every` completed batches: the clock is the batch count.
     now: () => Math.floor(completed / every) * 10,
@@ -91,7 +91,7 @@ describe('checkpoints', () => {
     const second = newEngine();
     expect((await restoreLatest(second, store, 'test-input'))?.number).toBe(manifest.number);
     expect(second.state.counters.input).toBe(manifest.position.messages);
-    await runCheckpointed(second, messages.slice(manifest.position.messages), store, 40, manifest.number);
+    await runCheckpointed(second, messages.slice(manifest.position.messages), store, 40, manifest);
     expect(dump(second)).toEqual(dump(whole.engine));
     expect(Buffer.from(second.state.snapshot()).equals(Buffer.from(whole.engine.state.snapshot()))).toBe(true);
     // Only the newest `keep` checkpoints remain.

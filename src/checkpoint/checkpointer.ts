@@ -14,8 +14,8 @@ export interface CheckpointerOptions {
   readonly keep: number;
   /** Largest piece of a checkpoint written at once. */
   readonly chunkBytes: number;
-  /** The number of the latest committed checkpoint (0: none yet). */
-  readonly lastNumber: number;
+  /** The latest committed checkpoint, restored from (undefined: none yet). */
+  readonly last: CheckpointManifest | undefined;
   readonly log: (line: string) => void;
   /** Processing-time clock (ms) for the interval; injectable for tests. */
   readonly now?: () => number;
@@ -76,7 +76,9 @@ export class Checkpointer {
   ) {
     this.now = opts.now ?? (() => performance.now());
     this.lastStart = this.now();
-    this.stats.lastNumber = opts.lastNumber;
+    this.stats.lastNumber = opts.last?.number ?? 0;
+    this.stats.lastBytes = opts.last?.bytes ?? 0;
+    this.stats.lastPosition = opts.last?.position;
   }
 
   /** The engine's `onBatchCompleted`: releases waiting commits, and starts a checkpoint when one is due. */

@@ -13,6 +13,9 @@ import { startOpsServer } from '../server/ops-server.js';
 import { demoFeed } from '../synth/demo-feed.js';
 import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
+import type { Checkpointer } from '../checkpoint/checkpointer.js';
+import type { RawMessage } from '../sources/source.js';
+import { checkpointStatus, fileCheckpoints, objectStoreCheckpoints, restoreAndCheckpoint, type InputCheckpoints } from './durable-state.js';
 
 export interface StartOptions {
   readonly configFile?: string | undefined;
@@ -26,6 +29,10 @@ export interface StartOptions {
   /** Stops like SIGINT when aborted (tests, embedding). */
   readonly signal?: AbortSignal;
   readonly out?: NodeJS.WritableStream;
+  /** `--state-dir`: checkpoints as local files (without NATS); `checkpoint.dir` otherwise. */
+  readonly stateDir?: string | undefined;
+  /** `--fresh-state`: discard existing checkpoints and start empty. */
+  readonly freshState?: boolean;
 }
 
 interface LiveInput {
@@ -37,18 +44,37 @@ interface LiveInput {
   status(): string;
   /** The input's connection, for sinks that publish to the same server. */
   nc?: NatsConnection;
+  /** Where this input's checkpoints go; absent when it keeps none. */
+  checkpoints?: InputCheckpoints;
   close(): Promise<void>;
 }
 
-/** The embedded demo shop, when no NATS server is configured. */
-function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
-  const feed = demoFeed(config.demo, Date.now());
+/** The demo's input name in checkpoints: its settings and the wall-clock start its feed is anchored to. */
+function demoSourceName(demo: VigilConfig['demo'], start: number): string {
+  return `demo:seed=${demo.seed},customers=${demo.customers},products=${demo.products},historyDays=${demo.historyDays},start=${start}`;
+}
+
+/**
+ * The embedded demo shop, when no NATS server is configured. With a state directory its
+ * checkpoints resume it: the feed is deterministic given its start, so it is rebuilt from
+ * the checkpoint's start and the messages the checkpoint covers are skipped.
+ */
+async function demoInput(config: VigilConfig, out: NodeJS.WritableStream, stateDir: string | null, fresh: boolean): Promise<LiveInput> {
+  const store = stateDir === null || !config.checkpoint.enabled ? undefined : fileCheckpoints(stateDir, 'demo');
+  const latest = store === undefined || fresh ? undefined : await store.latest();
+  const prefix = demoSourceName(config.demo, 0).replace(/0$/, '');
+  const start = latest?.position.source.startsWith(prefix) ? Number(latest.position.source.slice(prefix.length)) : Date.now();
+  const feed = demoFeed(config.demo, start);
+  let skip = 0;
   out.write(
     `vigil demo: ${config.demo.customers} customers, ${config.demo.products} products, ` +
       `${config.demo.historyDays} days of history at up to ${config.demo.eventsPerSecond} events/s (Ctrl-C stops)\n`,
   );
   return {
-    source: new InProcessSource(feed.messages, {
+    ...(store !== undefined && {
+      checkpoints: { store, scope: 'demo', source: demoSourceName(config.demo, start), resume: (m) => void (skip = m?.position.messages ?? 0) },
+    }),
+    source: new InProcessSource(skipMessages(feed.messages, () => skip), {
       name: 'demo',
       batchSize: config.pipeline.liveBatchSize,
       finite: false,
@@ -59,6 +85,19 @@ function demoInput(config: VigilConfig, out: NodeJS.WritableStream): LiveInput {
     status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
     close: async () => {},
   };
+}
+
+/** The messages after the first `count()` (read when iteration starts). */
+async function* skipMessages(runs: AsyncIterable<RawMessage[]>, count: () => number): AsyncGenerator<RawMessage[]> {
+  let left = count();
+  for await (const run of runs) {
+    if (left >= run.length) {
+      left -= run.length;
+      continue;
+    }
+    yield left > 0 ? run.slice(left) : run;
+    left = 0;
+  }
 }
 
 /** A NATS server: core subscriptions or a JetStream durable consumer, with dead letters. */
@@ -79,7 +118,18 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
     }
   })();
   out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason> (Ctrl-C stops)\n`);
+  let checkpoints: InputCheckpoints | undefined;
+  if (source instanceof NatsJetStreamSource && config.checkpoint.enabled) {
+    const store = await objectStoreCheckpoints(config, nc).catch(async (e: unknown) => {
+      await nc.close();
+      throw e;
+    });
+    checkpoints = { store, scope: nats.consumer, source: `jetstream:${nats.stream}/${nats.consumer}`, resume: (m) => source.resumeAfter({ afterSeq: m?.position.seq ?? 0 }) };
+  } else if (nats.mode === 'core') {
+    out.write('vigil: core NATS keeps no stream to resume from, so no checkpoints are taken: state starts empty at every start\n');
+  }
   return {
+    ...(checkpoints !== undefined && { checkpoints }),
     source,
     sinks: [deadLetters],
     nc,
@@ -102,9 +152,19 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     overrides.nats = { ...(opts.natsUrl !== undefined && { url: opts.natsUrl }), ...(opts.mode !== undefined && { mode: opts.mode }) };
   }
   if (opts.port !== undefined) overrides.server = { port: Number(opts.port) };
+  if (opts.stateDir !== undefined) overrides.checkpoint = { dir: opts.stateDir };
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
   const engine = new Engine(config);
-  const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
+  const fresh = opts.freshState === true;
+  const input = config.nats.url === null ? await demoInput(config, out, config.checkpoint.dir, fresh) : await natsInput(config, config.nats.url, out);
+  let checkpointer: Checkpointer | undefined;
+  if (input.checkpoints !== undefined) {
+    const log = (line: string) => process.stderr.write(`vigil: ${line}\n`);
+    checkpointer = await restoreAndCheckpoint(engine, config, input.checkpoints, { fresh, out, log }).catch(async (e: unknown) => {
+      await input.close();
+      throw e;
+    });
+  }
   let ops;
   try {
     ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true } });
@@ -124,7 +184,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   marketing.registerMetrics(ops.metrics.registry);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
-  let lastInput = 0;
+  let lastInput = engine.state.counters.input; // restored from a checkpoint, or 0
   let lastTick = performance.now();
   const tick = setInterval(() => {
     const c = engine.state.counters;
@@ -137,7 +197,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       `${compact(rate).padStart(6)} ev/s | customers ${compact(engine.state.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
         `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(engine)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
-        `${input.status()}${marketing.status()}\n`,
+        `${input.status()}${marketing.status()}${checkpointStatus(checkpointer)}\n`,
     );
   }, 1000);
 
@@ -151,7 +211,13 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     await engine.run(source, {
       // The ops server first: its fan-out is the latency the stream measures.
       sinks: [ops.sink, ...input.sinks, ...marketing.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      ...(checkpointer !== undefined && { onBatchCompleted: checkpointer.batchCompleted }),
     });
+    if (checkpointer !== undefined) {
+      const ok = await checkpointer.final();
+      const s = checkpointer.stats;
+      out.write(ok ? `final checkpoint ${s.lastNumber}: ${s.lastBytes} bytes in ${Math.round(s.lastWriteMs)} ms\n` : 'final checkpoint failed: a restart resumes from the previous one\n');
+    }
   } finally {
     await ops.close();
     await marketing.close();

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { VigilError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import { AckWriter, deliveryOf, replyOf } from './nats-acks.js';
 import type { RawBatch, Source } from './source.js';
@@ -14,6 +15,15 @@ export interface NatsJetStreamSourceOptions {
   readonly ackWaitMs: number;
   readonly pullBatch: number;
   readonly batchSize: number;
+}
+
+/**
+ * Where consumption starts when the engine's state comes from a checkpoint (or is empty
+ * and checkpointed): the stream, not the consumer's acknowledgements, is the source of
+ * truth, so the consumer is created anew to deliver from `afterSeq + 1` (0: from the start).
+ */
+export interface ResumePoint {
+  readonly afterSeq: number;
 }
 
 /**
@@ -34,6 +44,14 @@ export class NatsJetStreamSource implements Source {
   private readonly acks: AckWriter;
   received = 0;
   redelivered = 0;
+  /** Redeliveries of sequences already handed to the graph: acknowledged, not applied again. */
+  redeliveriesSkipped = 0;
+  /** Messages that arrived after `stop()`: handed back (nak) for the next run. */
+  handedBack = 0;
+  /** Highest stream sequence handed to the graph. */
+  private highestSeq = 0;
+  private resume: ResumePoint | undefined;
+  private stopping = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -42,16 +60,23 @@ export class NatsJetStreamSource implements Source {
     this.acks = new AckWriter(nc);
   }
 
-  /** Creates the stream (if asked) and the durable consumer, or updates its limits. */
+  /** What `start` must resume from: consumption then begins right after `afterSeq`. Call before `batches()`. */
+  resumeAfter(point: ResumePoint): void {
+    this.resume = point;
+    this.highestSeq = point.afterSeq;
+  }
+
+  /**
+   * Creates the stream (if asked) and the durable consumer, or updates its limits. With a
+   * resume point the consumer is deleted and created anew at it, and the stream must keep
+   * acknowledged messages (limits retention): a restart replays from the checkpoint.
+   */
   async ensureConsumer(): Promise<void> {
     const jsm = await jetstreamManager(this.nc);
     const { stream, consumer, subjects } = this.opts;
-    const exists = await jsm.streams.info(stream).then(
-      () => true,
-      () => false,
-    );
-    if (!exists && this.opts.createStream) await jsm.streams.add({ name: stream, subjects: [...subjects] });
-    await jsm.consumers.add(stream, {
+    let info = await jsm.streams.info(stream).catch(() => undefined);
+    if (info === undefined && this.opts.createStream) info = await jsm.streams.add({ name: stream, subjects: [...subjects] });
+    const config: Partial<ConsumerConfig> = {
       durable_name: consumer,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
@@ -59,7 +84,21 @@ export class NatsJetStreamSource implements Source {
       ack_wait: this.opts.ackWaitMs * 1_000_000,
       // One subject filter works on every server; several need filter_subjects (nats-server 2.10+).
       ...(subjects.length === 1 && { filter_subject: subjects[0]! }),
-    });
+    };
+    if (this.resume !== undefined) {
+      if (info !== undefined && info.config.retention !== RetentionPolicy.Limits) {
+        throw new VigilError(
+          'VIGIL_ERR_CONFIG',
+          `stream ${stream} has ${info.config.retention} retention: checkpoints resume by replaying the stream from a sequence, which needs limits retention (or set checkpoint.enabled false)`,
+        );
+      }
+      await jsm.consumers.delete(stream, consumer).catch(() => false);
+      if (this.resume.afterSeq > 0) {
+        config.deliver_policy = DeliverPolicy.StartSequence;
+        config.opt_start_seq = this.resume.afterSeq + 1;
+      }
+    }
+    await jsm.consumers.add(stream, config);
   }
 
   batches(): Observable<RawBatch> {
@@ -74,11 +113,27 @@ export class NatsJetStreamSource implements Source {
         this.messages = await consumer.consume({
           max_messages: this.opts.pullBatch,
           callback: (m) => {
+            if (this.stopping) {
+              this.handedBack++;
+              m.nak();
+              return;
+            }
             this.received++;
             // Read from the reply subject directly; JsMsg's own getters split it into strings.
             const d = deliveryOf(replyOf(m));
-            if (d === undefined ? m.redelivered : d.deliveries > 1) this.redelivered++;
-            batcher.add({ bytes: m.data, subject: m.subject, seq: d === undefined ? m.seq : d.seq, receivedAt: performance.now() }, m);
+            const seq = d === undefined ? m.seq : d.seq;
+            if (d === undefined ? m.redelivered : d.deliveries > 1) {
+              this.redelivered++;
+              // The graph takes the stream in order, so a sequence at or below the highest it
+              // was given already has its outcome (it is in flight or applied): once is enough.
+              if (seq <= this.highestSeq) {
+                this.redeliveriesSkipped++;
+                this.acks.ack(m);
+                return;
+              }
+            }
+            if (seq > this.highestSeq) this.highestSeq = seq;
+            batcher.add({ bytes: m.data, subject: m.subject, seq, receivedAt: performance.now() }, m);
           },
         });
         if (stopped) this.messages.stop();
@@ -101,8 +156,13 @@ export class NatsJetStreamSource implements Source {
     this.acks.ack(m);
   }
 
-  /** Stops pulling, hands over what was received, and completes; in-flight batches still get acked. */
+  /**
+   * Stops pulling, hands over what was received, and completes; in-flight batches still get
+   * acked. Whatever the client still delivers after this is handed back (nak) at once, so
+   * the next run need not wait out the ack wait.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.messages?.stop();
     await this.messages?.closed();
     this.batcher?.flush();
