@@ -55,6 +55,11 @@ export class NatsServer {
     await this.kill();
   }
 
+  /** Kills the server with SIGKILL (no shutdown of its own), keeping port and store, until `up()`. */
+  async crash(): Promise<void> {
+    await this.kill('SIGKILL');
+  }
+
   async up(): Promise<void> {
     if (this.child === undefined) await this.launch();
   }
@@ -97,11 +102,11 @@ export class NatsServer {
     child.stderr!.resume();
   }
 
-  private async kill(): Promise<void> {
+  private async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     await once(child, 'exit');
   }
 }

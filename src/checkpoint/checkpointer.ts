@@ -44,8 +44,9 @@ export interface CheckpointStats {
  * The capture copies the state's buffers into a `CaptureArena`: the engine's only pause.
  * The copies are then written out piece by piece, yielding to the event loop between
  * pieces, so batches keep flowing while it is written. The manifest naming it is written
- * only once (1) all of it is durable and (2) every batch it covers has been through its
- * sinks and committed: a restored engine never skips a batch whose outputs were not done.
+ * only once (1) all of it is durable, (2) every batch it covers has been through its
+ * sinks and committed, and (3) the background outputs have passed their barriers: a
+ * restored engine never skips a batch whose outputs were not done.
  *
  * One checkpoint is in flight at a time; a failed one is logged and counted, the engine
  * goes on, and the next interval tries again (a restart then resumes from an older one).
@@ -68,6 +69,7 @@ export class Checkpointer {
   private completed = 0;
   private waiters: { batches: number; wake: () => void }[] = [];
   private closed = false;
+  private readonly barriers: (() => Promise<void>)[] = [];
 
   constructor(
     private readonly engine: Engine,
@@ -92,20 +94,40 @@ export class Checkpointer {
     if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs) this.start();
   };
 
+  /**
+   * An output that delivers in the background (NATS triggers) and must be durable for what
+   * a checkpoint covers: the checkpoint waits for `barrier()` before its manifest is written.
+   */
+  addBarrier(barrier: () => Promise<void>): void {
+    this.barriers.push(barrier);
+  }
+
   /** Bytes the capture buffers hold between checkpoints. */
   get retainedBytes(): number {
     return this.arena.retainedBytes;
   }
 
-  /** Waits for the checkpoint in flight, then takes a final one (after the engine has stopped). Resolves false when it failed. */
-  async final(): Promise<boolean> {
+  /**
+   * Waits for the checkpoint in flight, then takes a final one (after the engine has
+   * stopped). Resolves false when it failed or did not finish within `graceMs` (a store or
+   * trigger stream that is down): the stop goes on, and a restart resumes from the previous one.
+   */
+  async final(graceMs = 30_000): Promise<boolean> {
     this.closed = true;
     this.batchCompleted(this.engine.batchesCompleted);
-    await this.inFlight;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)));
     const failedBefore = this.stats.failed;
-    await this.checkpoint();
+    const done = (async () => {
+      await this.inFlight;
+      await this.checkpoint();
+      return this.stats.failed === failedBefore;
+    })();
+    const ok = await Promise.race([done, expired]);
+    clearTimeout(timer);
+    if (!ok && this.stats.failed === failedBefore) this.opts.log(`final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`);
     this.arena.release();
-    return this.stats.failed === failedBefore;
+    return ok;
   }
 
   /** Takes a checkpoint now (unless one is in flight); resolves when it is committed or has failed. */
@@ -137,6 +159,7 @@ export class Checkpointer {
     try {
       await this.store.write(name, paced(writer.chunks()));
       await this.coveredDone(covered);
+      await Promise.all(this.barriers.map((b) => b()));
       const manifest: CheckpointManifest = {
         format: 'vigil-checkpoint-manifest',
         version: 1,

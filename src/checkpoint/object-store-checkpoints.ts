@@ -68,7 +68,7 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
         at += value.byteLength;
       }
       const error = await result.error;
-      if (error !== null) throw error;
+      if (error) throw error;
       return out.subarray(0, at);
     });
     verify(bytes, manifest);

@@ -175,11 +175,13 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   out.write(`vigil ops: ${ops.url}/${ops.generatedToken === undefined ? '' : `#token=${ops.generatedToken}`}\n`);
   const source = input.source;
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
-  const marketing = await openMarketingSinks(config, { nc: input.nc }).catch(async (e: unknown) => {
+  const marketing = await openMarketingSinks(config, { nc: input.nc, durable: checkpointer !== undefined }).catch(async (e: unknown) => {
     await ops.close();
     await input.close();
     throw e;
   });
+  const triggers = marketing.triggers;
+  if (checkpointer !== undefined && triggers !== undefined) checkpointer.addBarrier(() => triggers.barrier());
   // Delivery outcomes (vigil_triggers_*, vigil_webhook_*) on the ops server's /metrics.
   marketing.registerMetrics(ops.metrics.registry);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;

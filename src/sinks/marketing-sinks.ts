@@ -31,6 +31,8 @@ export interface MarketingSinkOptions {
   /** Already loaded; otherwise read from `alerts.suppression.file`. */
   readonly suppression?: SuppressionList;
   readonly log?: (line: string) => void;
+  /** A checkpointed engine: triggers back-pressure instead of dropping, and offer a barrier (`NatsTriggerSink`). */
+  readonly durable?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function openMarketingSinks(config: VigilConfig, opts: MarketingSin
     if (url === null) throw new VigilError('VIGIL_ERR_CONFIG', 'triggers.nats.enabled needs a server: set triggers.nats.url or nats.url');
     const reuse = opts.nc !== undefined && (t.nats.url === null || t.nats.url === config.nats.url);
     const nc = reuse ? opts.nc! : (own = await connectNats(url, 'jetstream', log));
-    triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate, { log });
+    triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate, { log, durable: opts.durable === true });
     if (t.nats.createStream) await triggers.ensureStream();
     sinks.push(triggers);
     log(`triggers: ${t.nats.subjectPrefix}.<type> on stream ${t.nats.stream}${gate.pseudonymising ? ', pseudonymised' : ''}`);

@@ -47,12 +47,20 @@ interface Trigger {
   subject: string;
   id: string;
   body: Uint8Array;
+  /** The barrier epoch it was queued in. */
+  epoch: number;
 }
 
 export interface TriggerSinkDeps {
   readonly random?: () => number;
   /** Counts and settings only, never customer data. */
   readonly log?: (line: string) => void;
+  /**
+   * Checkpointed engines: a full queue holds the engine (`handle` waits for room) instead of
+   * dropping, and `barrier()` lets a checkpoint wait for what it covers, so no trigger of a
+   * checkpointed batch is lost to a crash.
+   */
+  readonly durable?: boolean;
 }
 
 export function triggerSubject(prefix: string, type: AlertType): string {
@@ -66,6 +74,11 @@ export class NatsTriggerSink implements BatchSink {
   private readonly closing = new AbortController();
   private readonly idleSignal = new IdleSignal(() => this.closing.signal.aborted || (this.queue.size === 0 && this.inFlight === 0));
   private inFlight = 0;
+  /** Triggers queued or in flight, by barrier epoch. */
+  private readonly outstanding = new Map<number, number>();
+  private epoch = 0;
+  private barriers: { epoch: number; pass: () => void }[] = [];
+  private roomWaiters: (() => void)[] = [];
   private readonly counts = { published: 0, duplicates: 0, retried: 0, dropped: 0, suppressed: 0 };
 
   constructor(
@@ -108,7 +121,45 @@ export class NatsTriggerSink implements BatchSink {
       });
   }
 
-  handle(batch: Batch): void {
+  handle(batch: Batch): void | Promise<void> {
+    if (this.deps.durable === true && batch.alerts.length > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue) return this.handleWhenRoom(batch);
+    this.enqueue(batch);
+  }
+
+  /**
+   * Resolves once every trigger queued before the call is acknowledged by the stream (or
+   * dropped by `close`): what a checkpoint waits for before it counts a batch as done.
+   */
+  barrier(): Promise<void> {
+    const epoch = this.epoch++;
+    if (this.passed(epoch)) return Promise.resolve();
+    return new Promise((pass) => this.barriers.push({ epoch, pass }));
+  }
+
+  private async handleWhenRoom(batch: Batch): Promise<void> {
+    while (this.queue.size > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue && !this.closing.signal.aborted) {
+      await new Promise<void>((room) => this.roomWaiters.push(room));
+    }
+    this.enqueue(batch);
+  }
+
+  private passed(epoch: number): boolean {
+    for (const [e, n] of this.outstanding) if (e <= epoch && n > 0) return false;
+    return true;
+  }
+
+  private settled(t: Trigger): void {
+    const left = (this.outstanding.get(t.epoch) ?? 1) - 1;
+    if (left > 0) this.outstanding.set(t.epoch, left);
+    else this.outstanding.delete(t.epoch);
+    if (this.barriers.length > 0) {
+      const open = this.barriers.filter((b) => this.passed(b.epoch));
+      this.barriers = this.barriers.filter((b) => !this.passed(b.epoch));
+      for (const b of open) b.pass();
+    }
+  }
+
+  private enqueue(batch: Batch): void {
     for (const alert of batch.alerts) {
       const out = this.gate.outgoing(alert, this.wanted);
       if (out === 'unwanted') continue;
@@ -120,7 +171,9 @@ export class NatsTriggerSink implements BatchSink {
         this.counts.dropped++;
         continue;
       }
-      if (!this.queue.push({ subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source) })) {
+      const trigger = { subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source), epoch: this.epoch };
+      if (this.queue.push(trigger)) this.outstanding.set(trigger.epoch, (this.outstanding.get(trigger.epoch) ?? 0) + 1);
+      else {
         const max = this.opts.maxQueue;
         logAtPowersOfTen(this.queue.overflow, (n) => `triggers: queue full (triggers.nats.maxQueue ${max}), the server is slow or unreachable: ${n} dropped so far`, this.deps.log);
       }
@@ -144,7 +197,11 @@ export class NatsTriggerSink implements BatchSink {
   async close(graceMs = 5000): Promise<void> {
     await this.idleSignal.within(graceMs);
     this.closing.abort();
-    this.counts.dropped += this.queue.clear();
+    for (let t = this.queue.shift(); t !== undefined; t = this.queue.shift()) {
+      this.counts.dropped++;
+      this.settled(t);
+    }
+    for (const room of this.roomWaiters.splice(0)) room();
     this.idleSignal.check();
   }
 
@@ -153,8 +210,10 @@ export class NatsTriggerSink implements BatchSink {
       const t = this.queue.shift();
       if (t === undefined) break;
       this.inFlight++;
+      if (this.roomWaiters.length > 0) for (const room of this.roomWaiters.splice(0)) room();
       void this.send(t).finally(() => {
         this.inFlight--;
+        this.settled(t);
         this.pump();
         this.idleSignal.check();
       });
