@@ -1,3 +1,5 @@
+import { chaosBench } from './chaos.js';
+import { checkpointBench } from './checkpoint.js';
 import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
@@ -30,6 +32,13 @@ import { printWs, wsBench } from './ws.js';
  *                    --nats: the events come through a local nats-server from a paced publisher
  *                    process, stamped as the NATS client hands them over (else: an in-process
  *                    feed, stamped with their due time).
+ *   checkpoint [--quick] what durable state costs: the core input (100k and 1M customers;
+ *                    --quick: 20k) with checkpoints every 10 s to a local nats-server's Object
+ *                    Store against none (alternated pairs); checkpoint size, write and restore
+ *                    time, the engine's longest stall, throughput on/off.
+ *   chaos [--quick]  200k events (--quick: 30k) through JetStream into `vigil start` child
+ *                    processes killed 10 times (--quick: 4); customers wrong, events lost and
+ *                    double-counted, triggers missing (all must be 0), recovery times.
  */
 const [suite = 'core', ...args] = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -67,8 +76,17 @@ async function main(): Promise<void> {
         }),
       );
       break;
+    case 'checkpoint': {
+      const rows = [await checkpointBench({ customers: quick ? 20_000 : 100_000, days: 7, intervalMs: 10_000, pairs: quick ? 1 : 3 })];
+      if (!quick) rows.push(await checkpointBench({ customers: 1_000_000, days: 2, intervalMs: 10_000, pairs: 1 }));
+      printCore(rows);
+      break;
+    }
+    case 'chaos':
+      printCore([await chaosBench(quick)]);
+      break;
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, chaos)`);
   }
 }
 
