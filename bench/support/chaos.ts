@@ -144,7 +144,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       if (opts.killMidCheckpoint && i === 1) {
         // Wait for a checkpoint's first chunk, then kill: the checkpoint is cut short.
         const chunks = nc.subscribe('$O.vigil-checkpoints.C.>', { max: 1 });
-        for await (const _ of chunks) break;
+        await chunks.closed; // closes after its one message
         child.kill('SIGKILL');
         kills.push({ signal: 'SIGKILL mid-checkpoint', atSeq: await delivered() });
       } else {
