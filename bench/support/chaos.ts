@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { isMarketingFacing, type Alert } from '../../src/alerts/alert.js';
 import { encodePayload } from '../../src/codec/encode.js';
 import { ObjectStoreCheckpoints } from '../../src/checkpoint/object-store-checkpoints.js';
@@ -157,12 +157,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       log(`chaos: life ${lives} ended by ${kills.at(-1)!.signal} at seq ${reached}`);
     }
 
+    log('chaos: reading the final checkpoint');
     // What the engine left: its final checkpoint, restored in process.
     const config = loadConfig({ env: {}, overrides: {} });
     const live = new Engine(config);
     const store = await ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, config.nats.consumer, config.checkpoint.chunkBytes);
     const manifest = await restoreLatest(live, store, 'jetstream:SHOP_EVENTS/vigil');
     if (manifest === undefined) throw new Error('no checkpoint after the final stop');
+    log('chaos: the oracle run');
     // The oracle: the same events, in stream order, one uninterrupted in-process run.
     const oracle = new Engine(config);
     const alerts: Alert[] = [];
@@ -178,6 +180,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const got = live.state.counters.toJSON();
     const want = oracle.state.counters.toJSON();
     const expected = new Set(alerts.filter((a) => isMarketingFacing(a.type)).map((a) => a.id));
+    log('chaos: reading the trigger stream');
     const seen = await triggerIds(nc);
     return {
       customers: ids.length,
@@ -200,20 +203,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   }
 }
 
-/** Every trigger id on the VIGIL_TRIGGERS stream (its Nats-Msg-Id). */
+/** Every trigger id on the VIGIL_TRIGGERS stream (its Nats-Msg-Id), read message by message. */
 async function triggerIds(nc: NatsConnection): Promise<Set<string>> {
   const ids = new Set<string>();
   const jsm = await jetstreamManager(nc);
-  const total = (await jsm.streams.info('VIGIL_TRIGGERS').catch(() => undefined))?.state.messages ?? 0;
-  if (total === 0) return ids;
-  const consumer = await jetstream(nc).consumers.get('VIGIL_TRIGGERS');
-  const messages = await consumer.consume();
-  let read = 0;
-  for await (const m of messages) {
-    const id = m.headers?.get('Nats-Msg-Id');
+  const state = (await jsm.streams.info('VIGIL_TRIGGERS').catch(() => undefined))?.state;
+  if (state === undefined || state.messages === 0) return ids;
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage('VIGIL_TRIGGERS', { seq }).catch(() => null);
+    const id = m?.header.get('Nats-Msg-Id');
     if (id) ids.add(id);
-    if (++read >= total) break;
   }
-  await messages.close();
   return ids;
 }

@@ -14,6 +14,7 @@ import { demoFeed } from '../synth/demo-feed.js';
 import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
+import { registerCheckpointMetrics } from '../checkpoint/checkpoint-metrics.js';
 import type { RawMessage } from '../sources/source.js';
 import { checkpointStatus, fileCheckpoints, objectStoreCheckpoints, restoreAndCheckpoint, type InputCheckpoints } from './durable-state.js';
 
@@ -184,6 +185,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   if (checkpointer !== undefined && triggers !== undefined) checkpointer.addBarrier(() => triggers.barrier());
   // Delivery outcomes (vigil_triggers_*, vigil_webhook_*) on the ops server's /metrics.
   marketing.registerMetrics(ops.metrics.registry);
+  if (checkpointer !== undefined) registerCheckpointMetrics(ops.metrics.registry, checkpointer);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = engine.state.counters.input; // restored from a checkpoint, or 0
