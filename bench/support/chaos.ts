@@ -143,8 +143,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       await until(`seq ${target}`, async () => (await delivered()) >= target, child, output);
       if (opts.killMidCheckpoint && i === 1) {
         // Wait for a checkpoint's first chunk, then kill: the checkpoint is cut short.
-        const chunks = nc.subscribe('$O.vigil-checkpoints.C.>', { max: 1 });
-        await chunks.closed; // closes after its one message
+        const chunks = nc.subscribe('$O.vigil-checkpoints.C.>', { max: 1, timeout: 120_000 });
+        for await (const chunk of chunks) if (chunk.data.length > 0) break;
         child.kill('SIGKILL');
         kills.push({ signal: 'SIGKILL mid-checkpoint', atSeq: await delivered() });
       } else {

@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
 import { VigilError } from '../errors.js';
 import { verify } from './file-checkpoints.js';
-import { checkpointManifest, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
+import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
 
 /**
  * Checkpoints in a JetStream Object Store bucket, the manifest in a KV bucket of the same
@@ -14,6 +14,7 @@ import { checkpointManifest, checkpointNumber, type CheckpointManifest, type Che
  */
 export class ObjectStoreCheckpoints implements CheckpointStore {
   readonly describe: string;
+  private pruned = false;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -93,15 +94,27 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     await this.guard('cannot write the checkpoint manifest', () => this.kv.put(this.key, JSON.stringify(manifest)));
   }
 
+  /**
+   * The first prune of a run lists the bucket (checkpoints left by earlier runs, chunks of
+   * a write cut short); later ones delete by name the checkpoint that fell out of the last
+   * `keep`, since every list costs the server a consumer.
+   */
   async prune(keep: number): Promise<void> {
     const latest = await this.latest();
+    if (latest === undefined) return;
+    if (this.pruned) {
+      const old = latest.number - keep;
+      if (old >= 1) await this.objects.delete(checkpointName(this.scope, old)).catch(() => undefined);
+      return;
+    }
     const infos = await this.guard('cannot list checkpoints', () => this.objects.list());
     const ours = infos
       .map((info) => ({ name: info.name, number: checkpointNumber(this.scope, info.name) }))
-      .filter((c): c is { name: string; number: number } => c.number !== undefined && (latest === undefined || c.number <= latest.number))
+      .filter((c): c is { name: string; number: number } => c.number !== undefined && c.number <= latest.number)
       .sort((a, b) => b.number - a.number);
     for (const c of ours.slice(keep)) await this.guard(`cannot delete checkpoint ${c.name}`, () => this.objects.delete(c.name));
     await this.purgeOrphanChunks(new Set(infos.map((i) => i.nuid)));
+    this.pruned = true;
   }
 
   async clear(): Promise<void> {
