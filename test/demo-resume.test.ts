@@ -20,11 +20,14 @@ const demoEnv = { VIGIL_DEMO__CUSTOMERS: '600', VIGIL_DEMO__EVENTS_PER_SECOND: '
 async function runDemo(args: string[] = []): Promise<string> {
   const child = spawn('node', ['dist/src/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args], { env: { ...process.env, ...demoEnv } });
   let text = '';
-  let lines = 0;
+  let interrupted = false;
   child.stdout.on('data', (d: Buffer) => {
     text += d.toString();
-    lines = text.split('\n').filter((l) => l.includes(' ev/s | customers ')).length;
-    if (lines === 3) child.kill('SIGINT');
+    // Once: a second Ctrl-C is the user's way to force an exit.
+    if (!interrupted && text.split('\n').filter((l) => l.includes(' ev/s | customers ')).length >= 3) {
+      interrupted = true;
+      child.kill('SIGINT');
+    }
   });
   child.stderr.on('data', (d: Buffer) => (text += d.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
