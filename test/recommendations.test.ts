@@ -20,8 +20,9 @@ import { readClickSessions, readSessionClicks, type ClickSession } from '../src/
 import { evalRecs } from '../src/cli/eval-recs.js';
 import { isVigilError } from '../src/errors.js';
 import { ProductDictionary } from '../src/state/product-dictionary.js';
+import { datasetPath } from './support/datasets.js';
 
-const DATASET_DIR = new URL('../../shared/datasets/yoochoose-100k/', import.meta.url).pathname;
+const DATASET_DIR = datasetPath('yoochoose-100k/');
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
