@@ -92,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
       );
       if (r.triggers !== undefined) process.stderr.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
       if (r.webhooks !== undefined) process.stderr.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);
+      for (const w of r.warnings) process.stderr.write(`\nWARNING: ${w}\n\n`);
       if (r.unreadableBytes > 0) {
         process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
         return 1;

@@ -41,6 +41,8 @@ export interface BgNbdFit {
   params: BgNbdParams;
   logLikelihood: number;
   iterations: number;
+  /** Whether Nelder–Mead met its tolerances before its iteration limit. */
+  converged: boolean;
 }
 
 /**
@@ -101,7 +103,7 @@ class BgNbdLogLikelihood extends LogLikelihoodSum {
 export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOptions = {}): BgNbdFit {
   const problem = bgnbdFitProblem(customers, options);
   const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
-  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations, converged: minimum.converged };
 }
 
 /**
