@@ -89,7 +89,7 @@ export function buyers(store: CustomerStore): NonNullable<ReturnType<CustomerSto
   return out;
 }
 
-function calibrationDay(date: string): number {
+export function calibrationDay(date: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {
