@@ -597,6 +597,7 @@ describe('YOOCHOOSE sample (session-rec rsc15 100k), next item @20', () => {
       train: DATASET_DIR + 'yoochoose-clicks-100k_train_full.txt',
       test: DATASET_DIR + 'yoochoose-clicks-100k_test.txt',
       progress: false,
+      sessionKnn: false, // minutes of work; test/session-knn.test.ts checks them against session-rec's algorithm
     });
     const by = (name: string) => report.models.find((m) => m.name === name)!;
     const ours = by('streaming');
