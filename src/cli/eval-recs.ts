@@ -190,7 +190,11 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
   }
 }
 
-/** Feeds the file to the model one click at a time, each with its session's recent items. */
+/**
+ * Feeds the file to the model one click at a time in event-time order (a stable sort, so the
+ * file's own order does not matter), each with its session's recent items, as a live engine
+ * would see the clicks.
+ */
 async function learnFromFile(
   model: ItemNeighbours,
   file: string,
@@ -198,8 +202,11 @@ async function learnFromFile(
   recentItems: number,
   status: { done: number },
 ): Promise<void> {
+  const clicks = [];
+  for await (const click of readSessionClicks(file)) clicks.push(click);
+  clicks.sort((a, b) => a.time - b.time);
   const recentBySession = new Map<string, number[]>();
-  for await (const click of readSessionClicks(file)) {
+  for (const click of clicks) {
     let recent = recentBySession.get(click.session);
     if (recent === undefined) recentBySession.set(click.session, (recent = []));
     const item = items.intern(click.item);
