@@ -124,10 +124,10 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   }));
   const fit = fitBgNbd(stats);
   checkFit('BG/NBD', fit, stats.length);
-  const population = pooledGaps(list);
+  const population = meanAndSd(list.flatMap((b) => gapsOf(b.days)));
   const usual = (b: Buyer): number => {
-    const own = b.days.length >= 3 ? gapStats(b.days) : undefined; // two gaps at least for a deviation
-    const g = own ?? population;
+    // Two gaps at least for a deviation of their own.
+    const g = b.days.length >= 3 ? meanAndSd(gapsOf(b.days)) : population;
     return g.mean + 2 * g.sd;
   };
 
@@ -193,22 +193,17 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   };
 }
 
-function gapStats(days: readonly number[]): { mean: number; sd: number } {
-  const gaps = days.slice(1).map((d, i) => d - days[i]!);
+/** Gaps between consecutive purchase days. */
+function gapsOf(days: readonly number[]): number[] {
+  return days.slice(1).map((d, i) => d - days[i]!);
+}
+
+/** Mean and sample sd; with no gaps the mean is Infinity (never overdue). */
+function meanAndSd(gaps: readonly number[]): { mean: number; sd: number } {
+  if (gaps.length === 0) return { mean: Infinity, sd: 0 };
   const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
   const variance = gaps.length > 1 ? gaps.reduce((s, g) => s + (g - mean) ** 2, 0) / (gaps.length - 1) : 0;
   return { mean, sd: Math.sqrt(variance) };
-}
-
-/** Mean and sd of every gap between purchase days, over all buyers. */
-function pooledGaps(buyers: readonly Buyer[]): { mean: number; sd: number } {
-  const days: number[] = [];
-  const gaps: number[] = [];
-  for (const b of buyers) for (let i = 1; i < b.days.length; i++) gaps.push(b.days[i]! - b.days[i - 1]!);
-  if (gaps.length < 2) return { mean: Infinity, sd: 0 };
-  days.push(0);
-  for (const g of gaps) days.push(days[days.length - 1]! + g);
-  return gapStats(days);
 }
 
 function round(x: number): number {
