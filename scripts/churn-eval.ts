@@ -2,16 +2,20 @@
  * Churn warnings on the synthetic shop against its ground truth, for quoting figures:
  *   npx tsx scripts/churn-eval.ts [seed=11] [customers=1000] [days=200] [warnAt...] [key=value...]
  * One JSON line per warnAt (default: the configured one); `key=value` overrides another
- * `analytics.churn` key for every run (e.g. corroborateAt=0.8 pAliveFloor=0.3). Slow on
+ * `analytics.churn` key for every run (e.g. corroborateAt=0.8 pAliveFloor=0.3), and
+ * `shop.key=value` a constant of the shop's behaviour (src/synth/shop.ts `ShopBehaviour`:
+ * shop.lapsedShare=0.6 shop.visitGapShape=3 shop.seasonality=0.5 ...). Slow on
  * purpose: it runs the whole engine; test/analytics-truth.test.ts holds the floors.
  */
 import { quantile, scoreChurn, shopRun } from '../test/support/churn-truth.js';
 import { runMessages, testConfig } from '../test/support/engine-harness.js';
 
 const args = process.argv.slice(2);
-const churn = Object.fromEntries(args.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))]));
+const pairs = args.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))] as const);
+const churn = Object.fromEntries(pairs.filter(([k]) => !k.startsWith('shop.')));
+const behaviour = Object.fromEntries(pairs.filter(([k]) => k.startsWith('shop.')).map(([k, v]) => [k.slice('shop.'.length), v]));
 const [seed = 11, customers = 1000, days = 200, ...warnAts] = args.filter((a) => !a.includes('=')).map(Number);
-const { shop, messages, end } = shopRun(seed, customers, days);
+const { shop, messages, end } = shopRun(seed, customers, days, behaviour);
 for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
   const config = testConfig({ analytics: { churn: { ...churn, ...(warnAt !== undefined && { warnAt }) } } });
   const { engine, batches, signals } = await runMessages(config, messages);
@@ -28,6 +32,7 @@ for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
     days,
     warnAt: config.analytics.churn.warnAt,
     ...churn,
+    ...(Object.keys(behaviour).length > 0 && { shop: behaviour }),
     warned: s.warned,
     precision: +s.precision.toFixed(3),
     recall: +s.recall.toFixed(3),

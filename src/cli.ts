@@ -8,6 +8,7 @@ import { publish } from './cli/publish.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
+import { evalChurn } from './cli/eval-churn.js';
 import { readBody, webhookVerify } from './cli/webhook-verify.js';
 
 const usage = `vigil — real-time customer signals from shop events
@@ -36,6 +37,10 @@ Usage:
   vigil eval recs --train FILE --test FILE    next-item hit rate@20 and MRR@20 of the streaming
                                               recommender beside popularity, item-kNN and sequential
                                               rules (SessionId ItemId Time files); JSON out
+  vigil eval churn FILE --calibration-end YYYY-MM-DD [--holdout-weeks 39]
+                                              the engine's churn signal as of calibration end against
+                                              who bought in the holdout, beside recency, frequency,
+                                              BG/NBD P(alive) and overdue-by-2-sd baselines; JSON out
   vigil webhook verify --id ID --timestamp T --signature SIG [--secret whsec_…] [--tolerance S] < BODY
                                               check a webhook delivery's signature (Standard Webhooks);
                                               the secret may come from VIGIL_WEBHOOK_SECRET
@@ -67,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       customers: { type: 'string' },
       unit: { type: 'string' },
       'calibration-end': { type: 'string' },
+      'holdout-weeks': { type: 'string' },
       train: { type: 'string' },
       test: { type: 'string' },
       triggers: { type: 'boolean' },
@@ -105,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
       );
       if (r.triggers !== undefined) process.stderr.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
       if (r.webhooks !== undefined) process.stderr.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);
+      for (const w of r.warnings) process.stderr.write(`\nWARNING: ${w}\n\n`);
       if (r.unreadableBytes > 0) {
         process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
         return 1;
@@ -153,6 +160,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'eval': {
+      if (positionals[0] === 'churn') {
+        const [, file] = positionals;
+        const end = values['calibration-end'];
+        if (file === undefined || end === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'eval churn needs FILE --calibration-end YYYY-MM-DD');
+        const weeks = values['holdout-weeks'] === undefined ? undefined : Number(values['holdout-weeks']);
+        const report = await evalChurn({ file, calibrationEnd: end, holdoutWeeks: weeks, configFile: values.config });
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        return 0;
+      }
       if (positionals[0] !== 'recs' || values.train === undefined || values.test === undefined) {
         throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE');
       }

@@ -11,6 +11,11 @@ export const errorCodes = {
     reject: false,
     summary: 'The suppression list is malformed or over alerts.suppression.maxIds or maxFileBytes; the message names the line or array element, never the id.',
   },
+  VIGIL_ERR_FIT: {
+    reject: false,
+    summary:
+      'vigil fit found no usable estimate: the search did not converge, or a parameter left [1e-8, 1e4] (a degenerate ridge of the likelihood, e.g. too few customers, or a file replayed out of time order); the details name what was seen.',
+  },
   VIGIL_ERR_SNAPSHOT: {
     reject: false,
     summary: 'A state snapshot or checkpoint is corrupt, of an unknown version, or taken with other windows or settings; `--fresh-state` starts empty instead.',

@@ -7,6 +7,7 @@ import { repeatStats, spendStats } from '../src/analytics/repeat-stats.js';
 import { fit } from '../src/cli/fit.js';
 import { importEvents } from '../src/cli/import.js';
 import { loadCdnowCalibration, readCdnowSummary } from './support/cdnow.js';
+import { datasetPath } from './support/datasets.js';
 import { message, runMessages, testConfig } from './support/engine-harness.js';
 
 /**
@@ -17,7 +18,7 @@ import { message, runMessages, testConfig } from './support/engine-harness.js';
  * "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis", and Fader & Hardie's note
  * on the Gamma-Gamma model, which fit the same 946 repeat buyers).
  */
-const SAMPLE = new URL('../../shared/datasets/cdnow/CDNOW_sample.txt', import.meta.url).pathname;
+const SAMPLE = datasetPath('cdnow/CDNOW_sample.txt');
 const CALIBRATION_END = Date.UTC(1997, 8, 30);
 const DAY = 86_400_000;
 

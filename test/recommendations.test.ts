@@ -20,8 +20,9 @@ import { readClickSessions, readSessionClicks, type ClickSession } from '../src/
 import { evalRecs } from '../src/cli/eval-recs.js';
 import { isVigilError } from '../src/errors.js';
 import { ProductDictionary } from '../src/state/product-dictionary.js';
+import { datasetPath } from './support/datasets.js';
 
-const DATASET_DIR = new URL('../../shared/datasets/yoochoose-100k/', import.meta.url).pathname;
+const DATASET_DIR = datasetPath('yoochoose-100k/');
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -596,6 +597,7 @@ describe('YOOCHOOSE sample (session-rec rsc15 100k), next item @20', () => {
       train: DATASET_DIR + 'yoochoose-clicks-100k_train_full.txt',
       test: DATASET_DIR + 'yoochoose-clicks-100k_test.txt',
       progress: false,
+      sessionKnn: false, // minutes of work; test/session-knn.test.ts checks them against session-rec's algorithm
     });
     const by = (name: string) => report.models.find((m) => m.name === name)!;
     const ours = by('streaming');
@@ -609,6 +611,24 @@ describe('YOOCHOOSE sample (session-rec rsc15 100k), next item @20', () => {
     }
     expect(ours.hitRate).toBeGreaterThanOrEqual(3 * by('popularity').hitRate);
     expect(ours.mrr).toBeGreaterThanOrEqual(3 * by('popularity').mrr);
+    // Every row split: 2,626 targets are the item just clicked again (counted here from the file).
+    const repeats = (await readClickSessions(DATASET_DIR + 'yoochoose-clicks-100k_test.txt', new ProductDictionary(1e6))).sessions.reduce(
+      (n, s) => n + s.items.filter((item, i) => i > 0 && item === s.items[i - 1]).length,
+      0,
+    );
+    expect(repeats).toBe(2_626);
+    for (const m of report.models) {
+      expect(m.repeatTargets.predictions).toBe(repeats);
+      expect(m.otherTargets.predictions).toBe(m.predictions - repeats);
+      expect(m.repeatTargets.hitRate * repeats + m.otherTargets.hitRate * (m.predictions - repeats)).toBeCloseTo(m.hits, 6);
+    }
+    // Each streaming row is compared with the strongest baseline of its own form.
+    const strongest = (form: string, measure: (m: (typeof report.models)[number]) => number) =>
+      report.models.filter((m) => m.form === form && !m.name.startsWith('streaming')).reduce((a, b) => (measure(b) > measure(a) ? b : a)).name;
+    expect(report.comparison.prequential.bestMrr.baseline).toBe(strongest('prequential', (m) => m.mrr));
+    expect(report.comparison.prequential.bestMrr.baseline).toBe('sequential-rules-prequential');
+    expect(report.comparison.batch.otherTargetsBestMrr.baseline).toBe(strongest('batch', (m) => m.otherTargets.mrr));
+    expect(report.comparison.prequential.bestMrr.ratio).toBeCloseTo(by('streaming-prequential').mrr / by('sequential-rules-prequential').mrr, 2);
     expect(report.streaming.memory.coViews.items).toBeLessThanOrEqual(report.streaming.config.maxItems);
   });
 });

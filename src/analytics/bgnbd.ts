@@ -41,6 +41,8 @@ export interface BgNbdFit {
   params: BgNbdParams;
   logLikelihood: number;
   iterations: number;
+  /** Whether Nelder–Mead met its tolerances before its iteration limit. */
+  converged: boolean;
 }
 
 /**
@@ -101,7 +103,7 @@ class BgNbdLogLikelihood extends LogLikelihoodSum {
 export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOptions = {}): BgNbdFit {
   const problem = bgnbdFitProblem(customers, options);
   const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
-  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations, converged: minimum.converged };
 }
 
 /**
@@ -142,6 +144,22 @@ function aliveProbability(params: BgNbdParams, { x, tx, T }: RepeatStats): numbe
 /** ln of a/(b+x−1) · ((α+T)/(α+t_x))^(r+x): the odds of having dropped out, for x > 0. */
 function logDeadOdds({ r, alpha, a, b }: BgNbdParams, x: number, tx: number, T: number): number {
   return Math.log(a) - Math.log(b + x - 1) + (r + x) * Math.log1p((T - tx) / (alpha + tx));
+}
+
+/**
+ * P(no purchase in the next `horizon` units | x, t_x, T): dead, or alive and silent. A
+ * customer alive at T has λ ~ Gamma(r+x, α+T) a posteriori, and drop-out only follows a
+ * purchase, so while silent they stay alive: P = 1 − P(alive) · (1 − ((α+T)/(α+T+t))^(r+x)).
+ * Unlike P(alive) it sees that a one-time buyer (P(alive) = 1) with a slow rate will likely
+ * not come back soon; as the horizon grows it tends to 1 − P(alive).
+ */
+export function probabilityNoPurchase(params: BgNbdParams, stats: RepeatStats, horizon: number): number {
+  checkParams(params);
+  checkStats(stats);
+  if (!(horizon >= 0)) throw new VigilError('VIGIL_ERR_USAGE', `horizon must be ≥ 0 (got ${horizon})`);
+  const { r, alpha } = params;
+  const silentIfAlive = Math.exp(-(r + stats.x) * Math.log1p(horizon / (alpha + stats.T)));
+  return 1 - aliveProbability(params, stats) * (1 - silentIfAlive);
 }
 
 /** Within this distance of a = 1 the closed form is 0/0; see `expectedPurchases`. */

@@ -17,6 +17,10 @@ export interface ClvOptions {
  * integral has no closed form for BG/NBD. Discounting each step at its midpoint keeps the
  * error second order in the step: two half-year steps at 10% a year are within 0.1% of the
  * continuous value for a steady buyer, far under the models' own error.
+ *
+ * A customer whose repeat transactions are worth nothing (free orders, a zero-value repeat
+ * day) has no spend Gamma-Gamma can condition on: the fit leaves such customers out, and so
+ * does this, resting their spend on the population mean as for a customer with x = 0.
  */
 export function customerLifetimeValue(
   bgnbd: BgNbdParams,
@@ -25,7 +29,8 @@ export function customerLifetimeValue(
   meanSpend: number,
   opts: ClvOptions,
 ): { clv: number; expectedPurchases: number; expectedSpend: number } {
-  const perTransaction = expectedMeanSpend(spend, stats.x, stats.x > 0 ? meanSpend : 0);
+  const ownSpend = stats.x > 0 && meanSpend > 0 && Number.isFinite(meanSpend);
+  const perTransaction = expectedMeanSpend(spend, ownSpend ? stats.x : 0, ownSpend ? meanSpend : 0);
   const step = opts.horizon / opts.steps;
   let clv = 0;
   let before = 0;

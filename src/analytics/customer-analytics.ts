@@ -9,7 +9,8 @@ import { RecordLayout, SlotRecords } from '../state/slot-records.js';
 import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.js';
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
-import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
+import { churnScoreBasis, type ChurnEvidence } from './churn-score.js';
+import { expectedPurchases, probabilityAlive, probabilityNoPurchase, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
 import { usualGap } from './purchase-gap.js';
 import { emptyGaps, REFIT_WORK_PER_EVENT, RefitJob, type PooledGaps, type RefitHost, type RefitJobSnapshot, type RefitPhase, type RefitResult } from './refit-job.js';
 import { RunningGap } from './running-gap.js';
@@ -26,6 +27,7 @@ import {
   preparedTimeBeforeCrossing,
   preparedTimeWhenStoppedReachesFrom,
   stoppedProbability,
+  visitChurn,
   type VisitChurnEvidence,
   type VisitChurnPrior,
   type VisitStats,
@@ -801,6 +803,34 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
       topTier: this.u8(slot, this.B.tier) === 1,
       rfm,
     };
+  }
+
+  /**
+   * The churn evidence as of `asOf` (event time, at or after the customer's last session),
+   * for evaluation: P(stopped buying) from the visits, BG/NBD P(alive) and P(no purchase
+   * over `value.horizonMs`) under the parameters in force, the bar a warning needs, and the
+   * churn score: the visit posterior, or on a purchase-only feed (see `churnScoreBasis`) the
+   * purchases' P(no purchase). Undefined for a non-buyer or before the visit prior exists.
+   */
+  churnEvidence(customerId: string, asOf: number): ChurnEvidence | undefined {
+    const slot = this.store.slotOf(customerId);
+    if (slot === undefined || !this.store.hasTransactions(slot)) return undefined;
+    const prior = this.visitPrior();
+    const v = this.visitStats(slot);
+    const t = this.store.transactionStats(slot);
+    if (prior === undefined || v === undefined || t === null) return undefined;
+    const c = this.cfg.churn;
+    const stats = repeatStats(t, Math.max(asOf, t.last), this.cfg.timeUnit);
+    const pAlive = probabilityAlive(this.bgnbd, stats);
+    const pSilent = probabilityNoPurchase(this.bgnbd, stats, this.horizon);
+    const pStopped = visitChurn(v, prior, Math.max(asOf, this.f64(slot, this.F.lastSession)) / DAY_MS).pStopped;
+    const basis = churnScoreBasis(this.intentShare());
+    return { pStopped, pAlive, pSilent, bar: pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt, basis, score: basis === 'visits' ? pStopped : pSilent };
+  }
+
+  /** The population's share of sessions with intent so far (NaN before any session). */
+  intentShare(): number {
+    return this.populationIntentSessions / this.populationSessions;
   }
 
   /** The RFM segment assigned to the customer (what alerts carry), or null before one is. */

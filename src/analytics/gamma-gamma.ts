@@ -39,6 +39,8 @@ export interface GammaGammaFit {
   params: GammaGammaParams;
   logLikelihood: number;
   iterations: number;
+  /** Whether Nelder–Mead met its tolerances before its iteration limit. */
+  converged: boolean;
 }
 
 /**
@@ -87,7 +89,7 @@ class GammaGammaLogLikelihood extends LogLikelihoodSum {
 export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGammaFitOptions = {}): GammaGammaFit {
   const problem = gammaGammaFitProblem(customers, options);
   const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
-  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations };
+  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations, converged: minimum.converged };
 }
 
 /** `fitGammaGamma` as a problem for Nelder–Mead, for a caller that steps the search itself (the live refit). */

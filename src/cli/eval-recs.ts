@@ -1,5 +1,7 @@
 import { ItemKnn, Popularity, SequentialRules } from '../analytics/recs/baselines.js';
-import { evaluateNextItem, type NextItemModel } from '../analytics/recs/evaluate.js';
+import { PrequentialPopularity, PrequentialSequentialRules } from '../analytics/recs/baselines-prequential.js';
+import { evaluateNextItem, type NextItemModel, type TargetScores } from '../analytics/recs/evaluate.js';
+import { Stan, Vsknn } from '../analytics/recs/session-knn.js';
 import { ItemNeighbours, type ItemNeighboursConfig, type ItemNeighboursStats } from '../analytics/recs/item-neighbours.js';
 import { readClickSessions, readSessionClicks } from '../analytics/recs/session-clicks.js';
 import { VigilError } from '../errors.js';
@@ -26,6 +28,8 @@ export interface EvalRecsOptions {
   readonly k?: number;
   /** Recent items the engine keeps per customer (its `state.recentItems`, default 8). */
   readonly recentItems?: number;
+  /** Run the session-kNN baselines (V-SKNN, STAN; the slow ones); default true. */
+  readonly sessionKnn?: boolean;
   /** Settings of the streaming model over its defaults. */
   readonly model?: Partial<ItemNeighboursConfig>;
   readonly progress?: boolean;
@@ -34,11 +38,26 @@ export interface EvalRecsOptions {
 export interface ModelScore {
   name: string;
   description: string;
+  /** batch: trained on the training file only; prequential: also learns each test click after scoring it. */
+  form: 'batch' | 'prequential';
   hitRate: number;
   mrr: number;
   predictions: number;
   hits: number;
+  /** Targets that repeat the click just before them, and the others. */
+  repeatTargets: TargetScores;
+  otherTargets: TargetScores;
   seconds: number;
+}
+
+/** How the streaming row of a form compares with the strongest baseline of that form. */
+export interface FormComparison {
+  streaming: string;
+  bestHitRate: { baseline: string; ratio: number };
+  bestMrr: { baseline: string; ratio: number };
+  /** The same on the targets that are not the item just clicked again. */
+  otherTargetsBestHitRate: { baseline: string; ratio: number };
+  otherTargetsBestMrr: { baseline: string; ratio: number };
 }
 
 export interface EvalRecsReport {
@@ -52,8 +71,8 @@ export interface EvalRecsReport {
     trainSeconds: number;
     memory: { coViews: ItemNeighboursStats; coPurchases: ItemNeighboursStats };
   };
-  /** How the streaming model compares with the best baseline on each measure (ratios). */
-  comparison: { hitRateVsPopularity: number; mrrVsPopularity: number; hitRateVsBestBaseline: number; mrrVsBestBaseline: number };
+  /** The streaming rows against the strongest baseline of the same form, on each measure (ratios > 1: streaming ahead). */
+  comparison: { hitRateVsPopularity: number; mrrVsPopularity: number; batch: FormComparison; prequential: FormComparison };
 }
 
 const DEFAULT_RECENT_ITEMS = 8;
@@ -87,50 +106,72 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
     const prequential = new ItemNeighbours(streaming.config);
     prequential.restore(streaming.snapshot());
 
-    const models: { model: NextItemModel; description: string; fitSeconds: number }[] = [];
+    const models: { model: NextItemModel; description: string; fitSeconds: number; form: 'batch' | 'prequential' }[] = [];
     status.total = 0;
-    const fitted = (fit: () => NextItemModel, description: string): void => {
+    const fitted = (fit: () => NextItemModel, description: string, form: 'batch' | 'prequential' = 'batch'): void => {
       const t = performance.now();
       status.phase = 'fitting the baselines';
-      models.push({ model: fit(), description, fitSeconds: (performance.now() - t) / 1000 });
+      models.push({ model: fit(), description, fitSeconds: (performance.now() - t) / 1000, form });
     };
+    const knn = opts.sessionKnn !== false;
     fitted(() => new Popularity().fit(train.sessions), 'most clicked items in training');
+    fitted(() => new PrequentialPopularity().fit(train.sessions), 'popularity counting the test clicks as they are learned', 'prequential');
     fitted(() => new ItemKnn().fit(train.sessions), 'item-kNN of session-rec iknn.py: cosine (λ 20), 100 neighbours, last item');
     fitted(() => new SequentialRules().fit(train.sessions), 'sequential rules of session-rec sr.py: 10 steps, 1/gap, 20 rules per item, last item');
+    fitted(() => new PrequentialSequentialRules().fit(train.sessions), 'the same rules, each test click adding its rules once scored', 'prequential');
     fitted(
       () => new SequentialRules({ steps: 20, weighting: 'quadratic' }, 'sequential-rules-q').fit(train.sessions),
       "sequential rules as in session-rec's example config: 20 steps, 1/gap², 20 rules per item",
     );
+    if (knn) {
+      const vsknn = 'V-SKNN of session-rec vsknn.py, rsc15 config: k 100, sample 1000 most recent, quadratic position weighting, quadratic score weighting';
+      const stanMrr = 'STAN of session-rec stan.py, rsc15 stan-mrr config: k 1000, sample 10000, λspw 1e-5, λsnh 10 days, λinh 2';
+      const stanHr = 'STAN of session-rec stan.py, rsc15 stan-hr config: k 1000, sample 10000, λspw 0.5, λsnh 20 days, λinh 0.5';
+      const mrr = { k: 1000, sampleSize: 10000, lambdaSpw: 1e-5, lambdaSnh: 10, lambdaInh: 2 };
+      const hr = { k: 1000, sampleSize: 10000, lambdaSpw: 0.5, lambdaSnh: 20, lambdaInh: 0.5 };
+      fitted(() => new Vsknn({}, 'v-sknn').fit(train.sessions), vsknn);
+      fitted(() => new Vsknn({}, 'v-sknn-prequential').fit(train.sessions).prequential(), vsknn + '; test sessions join the index click by click', 'prequential');
+      fitted(() => new Stan(mrr, 'stan-mrr').fit(train.sessions), stanMrr);
+      fitted(() => new Stan(mrr, 'stan-mrr-prequential').fit(train.sessions).prequential(), stanMrr + '; test sessions join the index click by click', 'prequential');
+      fitted(() => new Stan(hr, 'stan-hr').fit(train.sessions), stanHr);
+      fitted(() => new Stan(hr, 'stan-hr-prequential').fit(train.sessions).prequential(), stanHr + '; test sessions join the index click by click', 'prequential');
+    }
     models.push({
       model: new StreamingNextItem('streaming', streaming, recentItems, false),
-      description: 'this engine: trained by streaming the training file only (the row compared with the baselines)',
+      description: 'this engine: trained by streaming the training file only (the row compared with the batch baselines)',
       fitSeconds: trainSeconds,
+      form: 'batch',
     });
     models.push({
       model: new StreamingNextItem('streaming-prequential', prequential, recentItems, true),
       description: 'the same model, also learning each test click after scoring it, test clicks in time order (as live)',
       fitSeconds: trainSeconds,
+      form: 'prequential',
     });
     models.push({
       model: new StreamingNextItem('streaming-unseen-only', streaming, recentItems, false, true),
       description: 'the streaming row with the items of the recent ring excluded, as a shop page would (a returning click cannot be hit)',
       fitSeconds: trainSeconds,
+      form: 'batch',
     });
 
     const scores: ModelScore[] = [];
-    for (const { model, description, fitSeconds } of models) {
+    for (const { model, description, fitSeconds, form } of models) {
       status.phase = `evaluating ${model.name}`;
       status.total = test.clicks;
       const t = performance.now();
       const order = model.learn === undefined ? 'session' : 'time';
-      const s = evaluateNextItem(test.sessions, model, { cutoff, order, onProgress: (done) => (status.done = done) });
+      const s = evaluateNextItem(test.sessions, model, { cutoff, order, split: true, onProgress: (done) => (status.done = done) });
       scores.push({
         name: model.name,
         description,
+        form,
         hitRate: s.hitRate,
         mrr: s.mrr,
         predictions: s.predictions,
         hits: s.hits,
+        repeatTargets: s.byTarget!.repeat,
+        otherTargets: s.byTarget!.other,
         seconds: round(fitSeconds + (performance.now() - t) / 1000),
       });
       await new Promise(setImmediate); // evaluation is synchronous: let the progress line draw
@@ -149,7 +190,11 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
   }
 }
 
-/** Feeds the file to the model one click at a time, each with its session's recent items. */
+/**
+ * Feeds the file to the model one click at a time in event-time order (a stable sort, so the
+ * file's own order does not matter), each with its session's recent items, as a live engine
+ * would see the clicks.
+ */
 async function learnFromFile(
   model: ItemNeighbours,
   file: string,
@@ -157,8 +202,11 @@ async function learnFromFile(
   recentItems: number,
   status: { done: number },
 ): Promise<void> {
+  const clicks = [];
+  for await (const click of readSessionClicks(file)) clicks.push(click);
+  clicks.sort((a, b) => a.time - b.time);
   const recentBySession = new Map<string, number[]>();
-  for await (const click of readSessionClicks(file)) {
+  for (const click of clicks) {
     let recent = recentBySession.get(click.session);
     if (recent === undefined) recentBySession.set(click.session, (recent = []));
     const item = items.intern(click.item);
@@ -193,14 +241,26 @@ function compare(scores: readonly ModelScore[]): EvalRecsReport['comparison'] {
   const by = (name: string): ModelScore => scores.find((s) => s.name === name)!;
   const ours = by('streaming');
   const pop = by('popularity');
-  const baselines = scores.filter((s) => s.name !== 'popularity' && !s.name.startsWith('streaming'));
-  const bestHr = Math.max(...baselines.map((s) => s.hitRate));
-  const bestMrr = Math.max(...baselines.map((s) => s.mrr));
+  const form = (f: ModelScore['form'], streaming: string): FormComparison => {
+    const us = by(streaming);
+    const baselines = scores.filter((s) => s.form === f && !s.name.startsWith('streaming'));
+    const best = (measure: (s: ModelScore) => number) => {
+      const top = baselines.reduce((a, b) => (measure(b) > measure(a) ? b : a));
+      return { baseline: top.name, ratio: round(measure(us) / measure(top)) };
+    };
+    return {
+      streaming,
+      bestHitRate: best((s) => s.hitRate),
+      bestMrr: best((s) => s.mrr),
+      otherTargetsBestHitRate: best((s) => s.otherTargets.hitRate),
+      otherTargetsBestMrr: best((s) => s.otherTargets.mrr),
+    };
+  };
   return {
     hitRateVsPopularity: round(ours.hitRate / pop.hitRate),
     mrrVsPopularity: round(ours.mrr / pop.mrr),
-    hitRateVsBestBaseline: round(ours.hitRate / bestHr),
-    mrrVsBestBaseline: round(ours.mrr / bestMrr),
+    batch: form('batch', 'streaming'),
+    prequential: form('prequential', 'streaming-prequential'),
   };
 }
 

@@ -1,6 +1,7 @@
 import { fitBgNbd, type BgNbdParams, type RepeatStats } from '../analytics/bgnbd.js';
 import { fitGammaGamma, type GammaGammaParams, type SpendStats } from '../analytics/gamma-gamma.js';
 import { repeatStats, spendStats, TIME_UNITS, type TimeUnit } from '../analytics/repeat-stats.js';
+import { checkFit } from '../analytics/fit-verdict.js';
 import { VigilError } from '../errors.js';
 import type { CustomerStore } from '../state/customer-store.js';
 import { replay } from './replay.js';
@@ -41,7 +42,9 @@ const DAY = 86_400_000;
  * With `--calibration-end D`, purchases up to and including day D are replayed and T is
  * counted in whole days to D, the convention of the published CDNOW summaries (a customer
  * who first bought on 1997-01-01 has T = 272 days = 38.86 weeks on 1997-09-30). Without it,
- * everything is replayed and T runs to the last event's time.
+ * everything is replayed and T runs to the last event's time. The file is read whole and fed
+ * in event-time order, so its own order does not matter; a fit that is no estimate (not
+ * converged, or on a degenerate ridge) fails with `VIGIL_ERR_FIT`.
  */
 export async function fit(opts: FitOptions): Promise<FitReport> {
   const model = opts.model as FitModel;
@@ -49,7 +52,13 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
   const unit = (opts.unit ?? 'week') as TimeUnit;
   if (!(unit in TIME_UNITS)) throw new VigilError('VIGIL_ERR_USAGE', `--unit must be ${Object.keys(TIME_UNITS).join(' or ')}`);
   const end = opts.calibrationEnd === undefined ? undefined : calibrationDay(opts.calibrationEnd);
-  const r = await replay({ file: opts.file, configFile: opts.configFile, progress: opts.progress ?? false, until: end === undefined ? undefined : end + DAY });
+  const r = await replay({
+    file: opts.file,
+    configFile: opts.configFile,
+    progress: opts.progress ?? false,
+    until: end === undefined ? undefined : end + DAY,
+    order: 'eventTime',
+  });
   const asOf = end ?? r.watermark;
   if (!Number.isFinite(asOf)) throw new VigilError('VIGIL_ERR_USAGE', `${opts.file} holds no events to fit on`);
   const store = r.engine.state.store;
@@ -58,6 +67,7 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
     const customers = buyers(store).map((t) => repeatStats(t, asOf, unit));
     if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no purchases to fit on');
     const f = fitBgNbd(customers);
+    checkFit('BG/NBD', f, customers.length);
     return { ...base, customers: customers.length, excluded: {}, params: f.params, logLikelihood: f.logLikelihood, iterations: f.iterations };
   }
   const all = buyers(store).map(spendStats);
@@ -65,6 +75,7 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
   const excluded = { noRepeatTransactions: all.filter((c) => c.x === 0).length, zeroRepeatValue: all.filter((c) => c.x > 0 && !(c.meanSpend > 0)).length };
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no repeat buyers to fit on');
   const f = fitGammaGamma(customers);
+  checkFit('Gamma-Gamma', f, customers.length);
   return { ...base, customers: customers.length, excluded, params: f.params, logLikelihood: f.logLikelihood, iterations: f.iterations };
 }
 
@@ -78,7 +89,7 @@ export function buyers(store: CustomerStore): NonNullable<ReturnType<CustomerSto
   return out;
 }
 
-function calibrationDay(date: string): number {
+export function calibrationDay(date: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
   if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {

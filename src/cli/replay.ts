@@ -1,5 +1,6 @@
-import { decodePayload } from '../codec/decode.js';
 import { loadConfig } from '../config/load.js';
+import type { VigilConfig } from '../config/schema.js';
+import { eventTimeOf, eventTimeOrderedRuns } from './event-time-order.js';
 import type { RawMessage } from '../sources/source.js';
 import { Engine } from '../engine.js';
 import { InProcessSource } from '../sources/in-process.js';
@@ -24,6 +25,12 @@ export interface ReplayOptions {
    * again leaves each trigger once in the stream, and receivers de-duplicate by webhook-id.
    */
   readonly triggers?: boolean;
+  /**
+   * `eventTime`: read the whole file and feed it sorted by event time (the batch commands,
+   * whose answer must not depend on the file's order); `file` (default): as it comes, as a
+   * live stream would deliver it, late events judged late.
+   */
+  readonly order?: 'file' | 'eventTime';
 }
 
 export interface ReplayResult {
@@ -37,6 +44,8 @@ export interface ReplayResult {
   /** With `triggers`: what the marketing sinks did. */
   triggers?: TriggerStats | undefined;
   webhooks?: Record<string, WebhookStats> | undefined;
+  /** What the caller should be told loudly (e.g. much of the input was late). */
+  warnings: string[];
 }
 
 /**
@@ -48,7 +57,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const engine = new Engine(config);
   const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
-  const runs = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
+  const read = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
+  const runs = opts.order === 'eventTime' ? eventTimeOrderedRuns(read, config.limits.maxPayloadBytes) : read;
   const source = new InProcessSource(opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes), {
     name: 'replay',
     batchSize: config.pipeline.batchSize,
@@ -85,16 +95,35 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     engine,
     triggers: marketing?.triggers?.stats(),
     webhooks: marketing?.webhooks?.stats(),
+    warnings: lateInputWarnings(engine.state.counters.toJSON(), config),
   };
 }
 
 /** Drops events at or after `until`; anything without a readable `ts` goes on to be judged. */
-async function* before(runs: AsyncIterable<RawMessage[]>, until: number, maxPayloadBytes: number): AsyncGenerator<RawMessage[]> {
+async function* before(runs: AsyncIterable<readonly RawMessage[]>, until: number, maxPayloadBytes: number): AsyncGenerator<RawMessage[]> {
   for await (const run of runs) {
     yield run.filter((m) => {
-      const r = decodePayload(m.bytes, maxPayloadBytes);
-      const ts = r.ok && typeof r.value === 'object' && r.value !== null ? (r.value as { ts?: unknown }).ts : undefined;
-      return typeof ts !== 'number' || ts < until;
+      const ts = eventTimeOf(m, maxPayloadBytes);
+      return ts === undefined || ts < until;
     });
   }
+}
+
+/** Share of the input judged late above which a replay says so: a file out of event-time order. */
+export const LATE_WARNING_SHARE = 0.01;
+
+/**
+ * A replay of a file that is not in event-time order drops most of it as late, silently
+ * skewing everything computed after; this names the cause and the cure.
+ */
+export function lateInputWarnings(counts: OutcomeCountsJson, config: VigilConfig): string[] {
+  if (!(counts.late > LATE_WARNING_SHARE * counts.input)) return [];
+  const share = ((100 * counts.late) / counts.input).toFixed(1);
+  const behind = config.eventTime.maxOutOfOrdernessMs + config.eventTime.allowedLatenessMs;
+  return [
+    `${counts.late} of ${counts.input} events (${share}%) were late and dropped: they came more than ` +
+      `${behind / 1000} s of event time (eventTime.maxOutOfOrdernessMs + allowedLatenessMs) behind the newest event before them. ` +
+      'The file is not in event-time order (a log sorted by customer?); sort it by ts, ' +
+      'or let vigil fit / vigil eval read it, which sort their input.',
+  ];
 }

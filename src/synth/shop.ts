@@ -22,6 +22,32 @@ export interface ShopOptions {
    * only counted, so a shop left running does not grow without bound.
    */
   abandonedCartLimit?: number;
+  /**
+   * How customers behave around churn, to judge the churn model on data built on other
+   * assumptions than its own (its prior takes a lapsed share of 0.3, lapsed visits at a fifth
+   * of the rate, and Poisson visits). Defaults are the shop's usual constants, which leave
+   * the event stream as it always was.
+   */
+  behaviour?: ShopBehaviour;
+}
+
+export interface ShopBehaviour {
+  /** Share of churners who keep browsing (never buying); default 0.3. */
+  readonly lapsedShare?: number;
+  /** A lapsed browser's mean gap is this × their old one + 14 days; default 4. */
+  readonly lapsedGapFactor?: number;
+  /**
+   * Shape k of the Gamma distribution of the time between sessions (mean kept): 1 (the
+   * default) is exponential, the model's Poisson visits; k > 1 is more regular, k < 1 burstier.
+   */
+  readonly visitGapShape?: number;
+  /**
+   * Amplitude A of a seasonal swing in visit rates: the rate is × (1 + A·sin(2π t / period));
+   * default 0 (none). A in [0, 1).
+   */
+  readonly seasonality?: number;
+  /** Period of the swing; default 28 days. */
+  readonly seasonPeriodMs?: number;
 }
 
 export interface AbandonedCart {
@@ -207,6 +233,12 @@ function checkOptions(opts: ShopOptions): void {
   if (opts.endTs !== undefined && !(opts.endTs > opts.startTs)) throw usage(`endTs must be after startTs, got ${opts.endTs}`);
   const limit = opts.abandonedCartLimit;
   if (limit !== undefined && !(limit >= 0)) throw usage(`abandonedCartLimit must be >= 0, got ${limit}`);
+  const b = opts.behaviour ?? {};
+  if (b.lapsedShare !== undefined && !(b.lapsedShare >= 0 && b.lapsedShare <= 1)) throw usage(`behaviour.lapsedShare must be in [0, 1], got ${b.lapsedShare}`);
+  if (b.lapsedGapFactor !== undefined && !(b.lapsedGapFactor > 0)) throw usage(`behaviour.lapsedGapFactor must be > 0, got ${b.lapsedGapFactor}`);
+  if (b.visitGapShape !== undefined && !(b.visitGapShape > 0)) throw usage(`behaviour.visitGapShape must be > 0, got ${b.visitGapShape}`);
+  if (b.seasonality !== undefined && !(b.seasonality >= 0 && b.seasonality < 1)) throw usage(`behaviour.seasonality must be in [0, 1), got ${b.seasonality}`);
+  if (b.seasonPeriodMs !== undefined && !(b.seasonPeriodMs > 0)) throw usage(`behaviour.seasonPeriodMs must be > 0, got ${b.seasonPeriodMs}`);
 }
 
 /** People shop while awake: a session drawn in the small hours (UTC) mostly moves to the morning. */
@@ -236,6 +268,7 @@ export class SyntheticShop {
   private readonly queue: WakeQueue;
   private readonly endTs: number;
   private readonly abandonedCartLimit: number;
+  private readonly behaviour: Required<ShopBehaviour>;
   /** Appended to every generated id, so shops with different seeds never share ids. */
   private readonly tag: string;
   private readonly planPool: SessionPlan[] = [];
@@ -255,6 +288,14 @@ export class SyntheticShop {
     this.catalog = new Catalog(opts.products, catalogRandom);
     this.endTs = Math.min(opts.endTs ?? Infinity, MAX_TS + 1);
     this.abandonedCartLimit = opts.abandonedCartLimit ?? 100_000;
+    this.behaviour = {
+      lapsedShare: LAPSED_BROWSER_SHARE,
+      lapsedGapFactor: 4,
+      visitGapShape: 1,
+      seasonality: 0,
+      seasonPeriodMs: 28 * DAY,
+      ...opts.behaviour,
+    };
     this.tag = Math.trunc(opts.seed).toString(36);
     this.customers = new Array(opts.customers);
     this.queue = new WakeQueue(opts.customers);
@@ -398,7 +439,7 @@ export class SyntheticShop {
   /** The churn time has come: record it, then the customer is gone or only browses rarely. */
   private churn(c: Customer, t: number): void {
     this.truth.churnedCustomers.set(c.id, c.churnTs);
-    if (this.random.chance(LAPSED_BROWSER_SHARE)) {
+    if (this.random.chance(this.behaviour.lapsedShare)) {
       c.phase = 'lapsed';
       c.wakeTs = this.nextSessionStart(c, t);
     } else {
@@ -409,10 +450,14 @@ export class SyntheticShop {
 
   private nextSessionStart(c: Customer, lastTs: number): number {
     const r = this.random;
+    const b = this.behaviour;
     let meanGap = c.meanGap;
-    if (c.phase === 'lapsed') meanGap = 4 * meanGap + 14 * DAY;
+    if (c.phase === 'lapsed') meanGap = b.lapsedGapFactor * meanGap + 14 * DAY;
     else if (c.churnTs - lastTs < PRE_CHURN_WINDOW) meanGap *= 1.6;
-    return awakeTime(lastTs + MIN_SESSION_GAP + Math.floor(r.exponential(meanGap)), r);
+    // The defaults draw exactly as the shop always did (same numbers, same stream).
+    if (b.seasonality > 0) meanGap /= 1 + b.seasonality * Math.sin((2 * Math.PI * lastTs) / b.seasonPeriodMs);
+    const gap = b.visitGapShape === 1 ? r.exponential(meanGap) : r.gamma(b.visitGapShape, meanGap / b.visitGapShape);
+    return awakeTime(lastTs + MIN_SESSION_GAP + Math.floor(gap), r);
   }
 
   /** Feedback comes days after a purchase; complaints are rare, likelier as churn nears. */

@@ -5,8 +5,9 @@
  * puts them in time order, the order a live stream would have delivered them.
  */
 import { readFileSync } from 'node:fs';
+import { datasetPath } from './datasets.js';
 
-const MASTER = new URL('../../../shared/datasets/cdnow/CDNOW_master.txt', import.meta.url);
+const MASTER = datasetPath('cdnow/CDNOW_master.txt');
 const DAY_MS = 86_400_000;
 
 export interface CdnowPurchase {

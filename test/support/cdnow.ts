@@ -13,8 +13,10 @@
  *   the first purchase left out (the csv's zbar, rounded half-up to cents).
  */
 import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { datasetPath } from './datasets.js';
 
-const DATASET_DIR = new URL('../../../shared/datasets/cdnow/', import.meta.url);
+const DATASET_DIR = pathToFileURL(datasetPath('cdnow/'));
 const CALIBRATION_END = dayNumber('19970930');
 const DAYS_PER_WEEK = 7;
 

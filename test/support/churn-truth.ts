@@ -2,15 +2,15 @@ import type { Alert, AlertOf } from '../../src/alerts/alert.js';
 import { encodePayload } from '../../src/codec/encode.js';
 import type { Engine } from '../../src/engine.js';
 import type { RawMessage } from '../../src/sources/source.js';
-import { SyntheticShop } from '../../src/synth/shop.js';
+import { SyntheticShop, type ShopBehaviour } from '../../src/synth/shop.js';
 
 const DAY = 86_400_000;
 export const SHOP_START = Date.UTC(2025, 0, 1);
 
 /** The synthetic shop's whole timeline as engine input, with its ground truth. */
-export function shopRun(seed: number, customers: number, days: number) {
+export function shopRun(seed: number, customers: number, days: number, behaviour?: ShopBehaviour) {
   const end = SHOP_START + days * DAY;
-  const shop = new SyntheticShop({ seed, customers, products: 1500, startTs: SHOP_START, endTs: end });
+  const shop = new SyntheticShop({ seed, customers, products: 1500, startTs: SHOP_START, endTs: end, ...(behaviour !== undefined && { behaviour }) });
   const messages: RawMessage[] = [];
   for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   return { shop, messages, end };

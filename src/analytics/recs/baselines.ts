@@ -150,7 +150,7 @@ export class SequentialRules implements NextItemModel {
   }
 }
 
-const ruleWeights: Record<RuleWeighting, (gap: number) => number> = {
+export const ruleWeights: Record<RuleWeighting, (gap: number) => number> = {
   div: (g) => 1 / g,
   quadratic: (g) => 1 / (g * g),
   linear: (g) => (g <= 100 ? 1 - 0.1 * g : 0),

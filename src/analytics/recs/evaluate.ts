@@ -21,10 +21,21 @@ import type { ClickSession } from './session-clicks.js';
  */
 export interface NextItemModel {
   readonly name: string;
-  /** At most k items, best first, for a session whose clicks so far are `prefix` (most recent last). */
-  recommend(prefix: readonly number[], k: number, now: number): readonly number[];
+  /**
+   * At most k items, best first, for a session whose clicks so far are `prefix` (most recent
+   * last); `session` numbers the test session (a prequential model must not take the session
+   * it is learning for its own neighbour).
+   */
+  recommend(prefix: readonly number[], k: number, now: number, session: number): readonly number[];
   /** When present, called for every test click after it was scored (prequential evaluation). */
-  learn?: ((prefix: readonly number[], item: number, ts: number) => void) | undefined;
+  learn?: ((prefix: readonly number[], item: number, ts: number, session: number) => void) | undefined;
+}
+
+/** Hit rate and MRR over one kind of target. */
+export interface TargetScores {
+  predictions: number;
+  hitRate: number;
+  mrr: number;
 }
 
 export interface NextItemScores {
@@ -35,6 +46,11 @@ export interface NextItemScores {
   predictions: number;
   hits: number;
   cutoff: number;
+  /**
+   * With `split`: the targets that repeat the click just before them (the item clicked
+   * again), and all the others.
+   */
+  byTarget?: { repeat: TargetScores; other: TargetScores };
 }
 
 export interface EvaluateOptions {
@@ -48,6 +64,8 @@ export interface EvaluateOptions {
   readonly order?: 'session' | 'time';
   /** Called every so often with the clicks done so far, for progress lines. */
   readonly onProgress?: (clicksDone: number) => void;
+  /** Also score repeat and other targets apart (`byTarget`). */
+  readonly split?: boolean;
 }
 
 export function evaluateNextItem(sessions: readonly ClickSession[], model: NextItemModel, opts: EvaluateOptions = {}): NextItemScores {
@@ -56,39 +74,52 @@ export function evaluateNextItem(sessions: readonly ClickSession[], model: NextI
   let hits = 0;
   let reciprocalRanks = 0;
   let done = 0;
-  const click = (session: ClickSession, i: number, prefix: readonly number[]): void => {
+  // [predictions, hits, Σ 1/rank] of repeat targets, then of the others.
+  const split = [0, 0, 0, 0, 0, 0];
+  const click = (s: number, i: number, prefix: readonly number[]): void => {
+    const session = sessions[s]!;
     const target = session.items[i]!;
     if (i > 0) {
-      const list = model.recommend(prefix, cutoff, session.times[i - 1]!);
+      const list = model.recommend(prefix, cutoff, session.times[i - 1]!, s);
       predictions++;
       const rank = rankOf(list, target, cutoff);
+      const at = target === session.items[i - 1] ? 0 : 3;
+      split[at]!++;
       if (rank > 0) {
         hits++;
         reciprocalRanks += 1 / rank;
+        split[at + 1]!++;
+        split[at + 2]! += 1 / rank;
       }
     }
-    model.learn?.(prefix, target, session.times[i]!);
+    model.learn?.(prefix, target, session.times[i]!, s);
     if (++done % PROGRESS_EVERY === 0) opts.onProgress?.(done);
   };
   if (opts.order === 'time') {
-    for (const [s, i] of clicksInTimeOrder(sessions)) click(sessions[s]!, i, sessions[s]!.items.slice(0, i));
+    for (const [s, i] of clicksInTimeOrder(sessions)) click(s, i, sessions[s]!.items.slice(0, i));
   } else {
     const prefix: number[] = [];
-    for (const session of sessions) {
+    for (let s = 0; s < sessions.length; s++) {
+      const session = sessions[s]!;
       prefix.length = 0;
       for (let i = 0; i < session.items.length; i++) {
-        click(session, i, prefix);
+        click(s, i, prefix);
         prefix.push(session.items[i]!);
       }
     }
   }
   opts.onProgress?.(done);
+  const part = (at: number): TargetScores => {
+    const n = split[at]!;
+    return { predictions: n, hitRate: n === 0 ? 0 : split[at + 1]! / n, mrr: n === 0 ? 0 : split[at + 2]! / n };
+  };
   return {
     hitRate: predictions === 0 ? 0 : hits / predictions,
     mrr: predictions === 0 ? 0 : reciprocalRanks / predictions,
     predictions,
     hits,
     cutoff,
+    ...(opts.split === true && { byTarget: { repeat: part(0), other: part(3) } }),
   };
 }
 
