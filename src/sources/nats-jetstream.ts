@@ -48,6 +48,8 @@ export class NatsJetStreamSource implements Source {
   redeliveriesSkipped = 0;
   /** Messages that arrived after `stop()`: handed back (nak) for the next run. */
   handedBack = 0;
+  /** Consumers created anew after a reconnect (resuming from positions). */
+  reconnects = 0;
   /** Highest stream sequence handed to the graph. */
   private highestSeq = 0;
   private resume: ResumePoint | undefined;
@@ -107,12 +109,18 @@ export class NatsJetStreamSource implements Source {
       this.batcher = batcher;
       this.complete = () => subscriber.complete();
       let stopped = false;
-      (async () => {
+      let generation = 0;
+      let suspect = false;
+      const consume = async () => {
+        const mine = ++generation;
+        this.messages?.stop();
         await this.ensureConsumer();
         const consumer = await jetstream(this.nc).consumers.get(this.opts.stream, this.opts.consumer);
-        this.messages = await consumer.consume({
+        const messages = await consumer.consume({
           max_messages: this.opts.pullBatch,
           callback: (m) => {
+            // Deliveries of a consumer given up after a reconnect: the new one delivers them again.
+            if (mine !== generation || suspect) return;
             if (this.stopping) {
               this.handedBack++;
               m.nak();
@@ -124,9 +132,10 @@ export class NatsJetStreamSource implements Source {
             const seq = d === undefined ? m.seq : d.seq;
             if (d === undefined ? m.redelivered : d.deliveries > 1) {
               this.redelivered++;
-              // The graph takes the stream in order, so a sequence at or below the highest it
-              // was given already has its outcome (it is in flight or applied): once is enough.
-              if (seq <= this.highestSeq) {
+              // Resuming from positions: the graph takes the stream in order without gaps
+              // (a reconnect starts again after the highest sequence handed over), so a
+              // sequence at or below it already has its outcome, in flight or applied.
+              if (this.resume !== undefined && seq <= this.highestSeq) {
                 this.redeliveriesSkipped++;
                 this.acks.ack(m);
                 return;
@@ -136,8 +145,35 @@ export class NatsJetStreamSource implements Source {
             batcher.add({ bytes: m.data, subject: m.subject, seq, receivedAt: performance.now() }, m);
           },
         });
-        if (stopped) this.messages.stop();
-      })().catch((e: unknown) => subscriber.error(e));
+        if (mine !== generation || stopped) messages.stop();
+        else this.messages = messages;
+      };
+      if (this.resume !== undefined) {
+        // Deliveries lost with a connection would leave a gap behind later ones, and a
+        // checkpoint's position would then skip them: after a reconnect the consumer is
+        // created anew right after the highest sequence handed to the graph.
+        void (async () => {
+          for await (const s of this.nc.status()) {
+            if (stopped || this.stopping) break;
+            if (s.type === 'disconnect') suspect = true;
+            else if (s.type === 'reconnect') {
+              this.resume = { afterSeq: this.highestSeq };
+              this.reconnects++;
+              suspect = false;
+              // JetStream may need a moment after a server restart: retry until it answers.
+              for (let attempt = 1; !stopped && !this.stopping; attempt++) {
+                const failed = await consume().then(
+                  () => false,
+                  () => true,
+                );
+                if (!failed) break;
+                await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+              }
+            }
+          }
+        })();
+      }
+      consume().catch((e: unknown) => subscriber.error(e));
       return () => {
         stopped = true;
         this.messages?.stop();
