@@ -46,6 +46,7 @@ export async function openMarketingSinks(config: VigilConfig, opts: MarketingSin
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const wantsNats = t.nats.enabled;
   if (!wantsNats && t.webhooks.destinations.length === 0) return none();
+  if (wantsNats) checkOutboxCarries(t);
   const suppression =
     opts.suppression ??
     (config.alerts.suppression.file === null ? SuppressionList.empty : await loadSuppressionFile(config.alerts.suppression.file, config.alerts.suppression));
@@ -72,7 +73,6 @@ export async function openMarketingSinks(config: VigilConfig, opts: MarketingSin
     const names = destinations.map((d) => d.name).join(', ');
     if (nc !== undefined) {
       // The trigger stream is the outbox: the gate ran once, before publishing.
-      checkOutboxCarries(t);
       const outbox = new WebhookOutbox(nc, specs, { stream: t.nats.stream, subjectPrefix: t.nats.subjectPrefix, deadLetterPrefix: config.nats.deadLetterPrefix }, { log });
       await outbox.start().catch(async (e: unknown) => {
         await own?.drain();
