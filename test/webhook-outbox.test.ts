@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SuppressionList } from '../src/alerts/suppression.js';
@@ -235,6 +235,7 @@ describe('webhooks from the trigger stream: outcomes', () => {
           expect(m.headers?.get('Vigil-Webhook-Destination')).toBe(dest);
           expect(m.headers?.get('Vigil-Webhook-Attempts')).toBe(attempts);
           expect(Number(m.headers?.get('Vigil-Stream-Seq'))).toBeGreaterThan(0);
+          expect(m.headers?.get('Vigil-Source-Subject')).toMatch(/^t\.outcomes\./);
           // The trigger's bytes, unchanged.
           expect(m.string()).toBe(bodyById.get(JSON.parse(m.string()).id));
         }
@@ -270,6 +271,52 @@ describe('webhooks from the trigger stream: outcomes', () => {
       await outbox.close(0);
       await triggers.close(0);
       await Promise.all([refuses.stop(), flaky.stop(), churn.stop()]);
+    }
+  }, 120_000);
+
+  it('410 Gone stops the destination with nothing acked; a stream message that is not a Vigil CloudEvent is dead-lettered', async () => {
+    const gone = await HttpReceiver.start((): Reply => ({ status: 410 }));
+    const fine = await HttpReceiver.start((): Reply => ({ status: 204 }));
+    const deadLetters: Msg[] = [];
+    const sub = nc.subscribe('vigil.dlq.webhook.>', { callback: (_e, m) => void deadLetters.push(m) });
+    const triggers = new NatsTriggerSink(nc, { ...config.triggers.nats, source: 'urn:vigil:test', enabled: true, stream: 'GONE', subjectPrefix: 't.gone' }, MarketingGate.of(SuppressionList.empty, null));
+    await triggers.ensureStream();
+    const lines: string[] = [];
+    const outbox = new WebhookOutbox(nc, destinations([{ name: 'gone', url: gone.url }, { name: 'fine', url: fine.url }]), { stream: 'GONE', subjectPrefix: 't.gone', deadLetterPrefix: 'vigil.dlq' }, { log: (l) => lines.push(l) });
+    try {
+      await outbox.start();
+      await runWithSinks(config, messages, [triggers]);
+      await triggers.idle();
+      await jetstream(nc).publish('t.gone.junk', new TextEncoder().encode('{"not":"a cloudevent"}'));
+      await waitFor(
+        'the healthy destination caught up, every message acked',
+        async () => {
+          const info = await jsm.consumers.info('GONE', webhookConsumerName('fine'));
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        60_000,
+      );
+      await waitFor('the dead letter', () => deadLetters.length >= 1, 30_000);
+      const n = (await readStream(nc, 'GONE').catch(() => [])).length;
+      // 410: nothing beyond the requests already under way (concurrency 4); nothing acked, every trigger still waits for this destination.
+      expect(gone.received.length).toBeGreaterThanOrEqual(1);
+      expect(gone.received.length).toBeLessThanOrEqual(4);
+      expect(outbox.stats().gone).toMatchObject({ gone: 1, disabled: true, delivered: 0, failed: 0, dropped: 0 });
+      expectNothingAcked(await jsm.consumers.info('GONE', webhookConsumerName('gone')), n);
+      expect(lines.join('\n')).toContain('webhook gone: 410 Gone, destination disabled until restart');
+      // The junk message: dead-lettered for the healthy destination, never posted.
+      const junk = deadLetters.filter((m) => m.subject === 'vigil.dlq.webhook.fine');
+      expect(junk.length).toBe(1);
+      expect(junk[0]!.string()).toBe('{"not":"a cloudevent"}');
+      expect(junk[0]!.headers?.get('Vigil-Reason')).toBe('not a Vigil CloudEvent');
+      expect(junk[0]!.headers?.get('Vigil-Source-Subject')).toBe('t.gone.junk');
+      expect(fine.received.length).toBe(n - 1);
+      expect(outbox.stats().fine).toMatchObject({ delivered: n - 1, failed: 1 });
+    } finally {
+      sub.unsubscribe();
+      await outbox.close(0);
+      await triggers.close(0);
+      await Promise.all([gone.stop(), fine.stop()]);
     }
   }, 120_000);
 

@@ -189,6 +189,8 @@ class OutboxDestination {
     this.disabled = true;
     this.counts.gone++;
     this.messages?.stop();
+    // Attempts under way end as network errors and are handed back.
+    this.poster.close();
     this.deps.log(`webhook ${this.spec.name}: 410 Gone, destination disabled until restart (its triggers stay in the stream)`);
   }
 }
