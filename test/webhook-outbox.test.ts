@@ -5,10 +5,12 @@ import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream, jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { marketingAlertTypes } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
 import { startDemo } from '../src/cli/start.js';
 import { MarketingGate } from '../src/marketing/audience.js';
 import { vigilCloudEvent } from '../src/marketing/cloudevent.js';
+import { Pseudonymiser } from '../src/marketing/pseudonym.js';
 import { resolveWebhooks } from '../src/marketing/webhook-destinations.js';
 import { verifyWebhook } from '../src/marketing/webhook-signature.js';
 import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
@@ -317,6 +319,42 @@ describe('webhooks from the trigger stream: outcomes', () => {
       await outbox.close(0);
       await triggers.close(0);
       await Promise.all([gone.stop(), fine.stop()]);
+    }
+  }, 120_000);
+
+  it('the gate runs once, before the stream: suppressed customers never reach the destination, no raw customer id in any header or body', async () => {
+    const secret = 'the pseudonymisation key for the outbox test, 32+ chars';
+    const { alerts: all } = await runWithSinks(config, messages, []);
+    const customers = [...new Set(all.map((a) => a.customerId))].sort();
+    const suppressed = new Set(customers.filter((_, i) => i % 4 === 1));
+    const hook = await HttpReceiver.start((): Reply => ({ status: 204 }));
+    const cfg = testConfig({
+      triggers: {
+        nats: { enabled: true, url: server.url, stream: 'GATED', subjectPrefix: 't.gated' },
+        webhooks: { destinations: [{ name: 'crm', url: hook.url, secret: SECRET }] },
+        pseudonymise: { secret },
+      },
+    });
+    const marketing = await openMarketingSinks(cfg, { suppression: SuppressionList.of(suppressed, 1000), log: () => {} });
+    try {
+      const { alerts } = await runWithSinks(config, messages, marketing.sinks);
+      await marketing.triggers!.idle();
+      await marketing.webhooks!.idle();
+      const allowed = alerts.filter((a) => marketingAlertTypes.includes(a.type) && !suppressed.has(a.customerId));
+      expect(allowed.length).toBeGreaterThan(0);
+      const p = new Pseudonymiser(secret);
+      expect(hook.received.map(idOf).sort()).toEqual(allowed.map((a) => p.alertId(a)).sort());
+      expect(marketing.triggers!.stats().suppressed).toBeGreaterThan(0);
+      const suppressedPseudonyms = [...suppressed].map((id) => p.customer(id));
+      for (const got of hook.received) {
+        const everything = JSON.stringify(got.headers) + got.body.toString('utf8');
+        for (const id of customers) expect(everything.includes(id), `raw id ${id} leaked`).toBe(false);
+        for (const pid of suppressedPseudonyms) expect(everything.includes(pid)).toBe(false);
+      }
+      expectSignedCloudEvents(hook.received);
+    } finally {
+      await marketing.close(0);
+      await hook.stop();
     }
   }, 120_000);
 
