@@ -108,8 +108,13 @@ class OutboxDestination {
         this.inFlight++;
         this.handle(m)
           .catch((e: unknown) => {
-            m.nak();
-            this.deps.log(`webhook ${this.spec.name}: trigger seq ${m.seq} handed back after an internal error (${String((e as Error)?.message ?? e)})`);
+            // Not acked: the server redelivers it (after ack_wait if this nak cannot be sent either).
+            try {
+              m.nak();
+            } catch {
+              // the connection is closed
+            }
+            this.deps.log(`webhook ${this.spec.name}: trigger seq ${m.seq} handed back after an error (${String((e as Error)?.message ?? e)})`);
           })
           .finally(() => this.inFlight--);
       },
