@@ -76,6 +76,8 @@ function expectSignedCloudEvents(received: readonly Received[]): void {
 /** The consumer has acknowledged nothing: its ack floor is still before the first trigger, all are pending. */
 function expectNothingAcked(info: ConsumerInfo, triggers: number): void {
   expect(info.ack_floor.stream_seq).toBe(0);
+  // Bounded: max_ack_pending = the destination's concurrency (4 here); the rest wait in the stream.
+  expect(info.num_ack_pending).toBeLessThanOrEqual(4);
   // (The server's two counts can overlap by a message being redelivered, so not an equality.)
   expect(info.num_pending + info.num_ack_pending).toBeGreaterThanOrEqual(triggers);
 }
