@@ -390,4 +390,17 @@ describe('webhooks from the trigger stream: outcomes', () => {
     });
     await expect(openMarketingSinks(cfg, { log: () => {} })).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFIG', message: expect.stringContaining('webhook crm wants cart.abandoned') });
   }, 60_000);
+
+  it('a trigger stream that does not exist (createStream off): the webhook consumer cannot be created, VIGIL_ERR_TRIGGER_STREAM', async () => {
+    const cfg = testConfig({
+      triggers: {
+        nats: { enabled: true, url: server.url, stream: 'ABSENT', subjectPrefix: 't.absent', createStream: false },
+        webhooks: { destinations: [{ name: 'crm', url: 'http://127.0.0.1:9/hook', secret: SECRET }] },
+      },
+    });
+    await expect(openMarketingSinks(cfg, { log: () => {} })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_TRIGGER_STREAM',
+      message: expect.stringContaining('vigil-webhook-crm on the trigger stream ABSENT'),
+    });
+  }, 60_000);
 });
