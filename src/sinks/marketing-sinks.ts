@@ -39,7 +39,9 @@ export interface MarketingSinkOptions {
 /**
  * The marketing destinations the config asks for: triggers on NATS JetStream when
  * `triggers.nats.enabled`, webhooks for each `triggers.webhooks.destinations` entry, all
- * behind one marketing gate (suppression list, pseudonymisation).
+ * behind one marketing gate (suppression list, pseudonymisation). With NATS triggers the
+ * webhooks are delivered from the trigger stream (`WebhookOutbox`, durable across restarts,
+ * the gate applied once before publishing); without, from memory (`WebhookSink`, best-effort).
  */
 export async function openMarketingSinks(config: VigilConfig, opts: MarketingSinkOptions = {}): Promise<MarketingSinks> {
   const t = config.triggers;
