@@ -26,7 +26,8 @@ export const errorCodes = {
   },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
-    summary: 'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream; the server\'s reason is in the details.',
+    summary:
+      'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream, or a webhook destination\'s consumer on it (vigil-webhook-<name>) could not be; the server\'s reason is in the details.',
   },
   VIGIL_ERR_SERVER_LISTEN: { reject: false, summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).' },
   VIGIL_ERR_AUTH: {

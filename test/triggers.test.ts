@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertSchema, marketingAlertTypes, type Alert } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
@@ -19,6 +19,7 @@ import { verifyWebhook } from '../src/marketing/webhook-signature.js';
 import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
 import { NatsServer } from '../bench/support/nats-server.js';
 import { HttpReceiver } from './support/http-receiver.js';
+import { readStream } from './support/trigger-stream.js';
 import { consumeTriggers, reactTo } from '../examples/marketing-consumer.js';
 import type { VigilCloudEvent } from '../src/marketing/cloudevent.js';
 import { cloudEventSpec } from './support/cloudevents-spec.js';
@@ -45,33 +46,6 @@ afterAll(async () => {
 
 function options(stream: string, overrides: Partial<NatsTriggerOptions> = {}): NatsTriggerOptions {
   return { ...config.triggers.nats, source: config.triggers.source, enabled: true, stream, subjectPrefix: `t.${stream.toLowerCase()}`, ...overrides };
-}
-
-interface Stored {
-  subject: string;
-  msgId: string | undefined;
-  contentType: string | undefined;
-  text: string;
-  headerText: string;
-  event: Record<string, unknown>;
-}
-
-/** Every message in the stream, in order, through an ordered consumer. */
-async function readStream(conn: NatsConnection, stream: string): Promise<Stored[]> {
-  const jsm = await jetstreamManager(conn);
-  const total = (await jsm.streams.info(stream)).state.messages;
-  const out: Stored[] = [];
-  if (total === 0) return out;
-  const consumer = await jetstream(conn).consumers.get(stream);
-  const msgs = await consumer.consume();
-  for await (const m of msgs) {
-    const text = new TextDecoder().decode(m.data);
-    const headerText = [...(m.headers?.keys() ?? [])].map((k) => `${k}: ${m.headers!.get(k)}`).join('\n');
-    out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), contentType: m.headers?.get('Content-Type'), text, headerText, event: JSON.parse(text) });
-    if (out.length === total) break;
-  }
-  await msgs.close();
-  return out;
 }
 
 async function run(sink: NatsTriggerSink): Promise<Alert[]> {

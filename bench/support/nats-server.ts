@@ -111,7 +111,8 @@ export class NatsServer {
   }
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port that was free a moment ago (nothing listens on it until someone binds it). */
+export async function freePort(): Promise<number> {
   const srv = createServer();
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { NatsTriggerSink, TriggerStats } from './nats-triggers.js';
-import type { WebhookSink, WebhookStats } from './webhooks.js';
+import type { WebhookDeliveries, WebhookStats } from './webhooks.js';
 
 /**
  * The marketing sinks' counters as Prometheus metrics, read from their `stats()` at each
@@ -19,7 +19,7 @@ const webhookOutcomes = ['delivered', 'failed', 'gone', 'dropped', 'retried', 't
 
 export interface MarketingMetricSources {
   readonly triggers?: NatsTriggerSink | undefined;
-  readonly webhooks?: WebhookSink | undefined;
+  readonly webhooks?: WebhookDeliveries | undefined;
 }
 
 export function registerMarketingMetrics(registry: Registry, sources: MarketingMetricSources): void {

@@ -1,13 +1,13 @@
 import { alertTypes, type Alert, type AlertType } from '../alerts/alert.js';
 import type { BatchSink } from '../engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
-import { backoffDelay, retryAfterMs, sleep as abortableSleep } from '../marketing/backoff.js';
+import { sleep as abortableSleep } from '../marketing/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
-import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
+import { encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
-import { signWebhook } from '../marketing/webhook-signature.js';
-import { HttpPoster, PostTimeout } from './http-post.js';
+import { HttpPoster } from './http-post.js';
+import { attemptWebhook, retryDelay, type AttemptOutcome } from './webhook-attempt.js';
 import type { Batch } from '../operators/batch.js';
 
 /**
@@ -47,6 +47,19 @@ export interface WebhookStats {
   disabled: boolean;
 }
 
+/**
+ * Webhook delivery as the CLI, the status line and the metrics see it: the in-process sink
+ * below (best-effort) or the durable outbox on the trigger stream (`webhook-outbox.ts`).
+ */
+export interface WebhookDeliveries {
+  /** Per destination, by name. */
+  stats(): Record<string, WebhookStats>;
+  /** Resolves when nothing is left to deliver (or delivery stopped). */
+  idle(): Promise<void>;
+  /** Lets deliveries go on for up to `graceMs`, then stops. */
+  close(graceMs?: number): Promise<void>;
+}
+
 export interface WebhookSinkDeps {
   /** Waits between attempts; tests inject one that records the delays. */
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -61,8 +74,6 @@ interface Delivery {
   readonly id: string;
   readonly body: Uint8Array;
 }
-
-type AttemptOutcome = { kind: 'delivered' } | { kind: 'gone' } | { kind: 'dead'; status: number } | { kind: 'retry'; afterMs?: number | undefined };
 
 class Destination {
   readonly queue: BoundedQueue<Delivery>;
@@ -143,41 +154,15 @@ class Destination {
             return;
           }
           this.counts.retried++;
-          await this.deps.sleep(
-            outcome.afterMs !== undefined ? Math.min(outcome.afterMs, this.spec.maxRetryAfterMs) : backoffDelay(attempt, this.spec.backoff, this.deps.random),
-            this.closing,
-          );
+          await this.deps.sleep(retryDelay(outcome, attempt, this.spec, this.deps.random), this.closing);
       }
     }
   }
 
   private async attempt(d: Delivery): Promise<AttemptOutcome> {
-    const timestamp = Math.floor(this.deps.now() / 1000);
-    try {
-      const res = await this.poster.post(
-        {
-          'content-type': CLOUDEVENTS_CONTENT_TYPE,
-          'user-agent': 'vigil-webhooks/1',
-          'webhook-id': d.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(this.spec.key, d.id, timestamp, d.body),
-        },
-        d.body,
-        this.spec.timeoutMs,
-      );
-      const s = res.status;
-      if (s >= 200 && s < 300) return { kind: 'delivered' };
-      if (s === 410) return { kind: 'gone' };
-      if (s === 429 || s === 503) {
-        const after = res.headers['retry-after'];
-        return { kind: 'retry', afterMs: retryAfterMs(typeof after === 'string' ? after : undefined, this.deps.now()) };
-      }
-      if (s === 408 || s >= 500) return { kind: 'retry' };
-      return { kind: 'dead', status: s };
-    } catch (e) {
-      if (e instanceof PostTimeout) this.counts.timeouts++;
-      return { kind: 'retry' };
-    }
+    const outcome = await attemptWebhook(this.poster, this.spec, d.id, d.body, this.deps.now());
+    if (outcome.kind === 'retry' && outcome.timedOut === true) this.counts.timeouts++;
+    return outcome;
   }
 
   private fail(why: string): void {
@@ -196,7 +181,7 @@ class Destination {
   }
 }
 
-export class WebhookSink implements BatchSink {
+export class WebhookSink implements BatchSink, WebhookDeliveries {
   private readonly destinations: Destination[];
   private readonly closing = new AbortController();
   private readonly idleSignal = new IdleSignal(

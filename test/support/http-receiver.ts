@@ -19,7 +19,8 @@ export class HttpReceiver {
     readonly url: string,
   ) {}
 
-  static async start(reply: (r: Received, all: readonly Received[]) => Reply): Promise<HttpReceiver> {
+  /** `port` 0 picks a free one; a given port lets a receiver come up where a destination was refused. */
+  static async start(reply: (r: Received, all: readonly Received[]) => Reply, port = 0): Promise<HttpReceiver> {
     const ref: { self?: HttpReceiver } = {};
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -36,10 +37,10 @@ export class HttpReceiver {
         res.end();
       });
     });
-    server.listen(0, '127.0.0.1');
+    server.listen(port, '127.0.0.1');
     await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    ref.self = new HttpReceiver(server, `http://127.0.0.1:${port}/hook`);
+    const bound = (server.address() as { port: number }).port;
+    ref.self = new HttpReceiver(server, `http://127.0.0.1:${bound}/hook`);
     return ref.self;
   }
 
