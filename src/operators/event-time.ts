@@ -15,7 +15,7 @@ export interface EventTimeOptions {
  * batch boundaries were: same input, same output.
  */
 export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: EventTimeOptions): Batch {
-  const { outcome, events, messages, watermarkAt, late } = batch;
+  const { outcome, events, messages, watermarkAt, late, lateIndex } = batch;
   const now = opts.now ? opts.now() : performance.now();
   let wm = tracker.refresh(now);
   for (let i = 0; i < outcome.length; i++) {
@@ -24,6 +24,7 @@ export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: Ev
       if (e.ts < wm - opts.allowedLatenessMs) {
         outcome[i] = Outcome.late;
         late.push(e);
+        lateIndex.push(i);
         events[i] = undefined;
       } else {
         wm = tracker.observe(messages[i]!.partition ?? '', e.ts, now);
