@@ -7,7 +7,8 @@ import { encodePayload } from '../src/codec/encode.js';
 import { Engine } from '../src/engine.js';
 import { publishEvents } from '../src/publish/publisher.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
-import { DEAD_LETTER_HEADERS, DeadLetterSink } from '../src/sinks/dead-letters.js';
+import { DEAD_LETTER_HEADERS, type DeadLetterSink } from '../src/sinks/dead-letters.js';
+import { openSideOutputs } from '../src/sinks/side-outputs.js';
 import { InProcessSource } from '../src/sources/in-process.js';
 import { NatsCoreSource } from '../src/sources/nats-core.js';
 import { NatsJetStreamSource, type NatsJetStreamSourceOptions } from '../src/sources/nats-jetstream.js';
@@ -178,7 +179,7 @@ describe('NATS ingestion against a real nats-server', () => {
     });
     await nc.flush();
     const engine = new Engine(config);
-    const sink = new DeadLetterSink(nc, 'vigil.dlq');
+    const sink = openSideOutputs(nc, config.nats).deadLetters;
     await consumeUntil(engine, source, good.length + goodSegment.length + bad.length, [sink]);
     await nc.flush();
     sub.unsubscribe();
