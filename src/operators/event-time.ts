@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { WatermarkTracker } from '../state/watermark.js';
 import { Outcome, type Batch } from './batch.js';
+import { poisonMessage } from './poison.js';
 
 export interface EventTimeOptions {
   readonly allowedLatenessMs: number;
@@ -27,7 +28,11 @@ export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: Ev
         lateIndex.push(i);
         events[i] = undefined;
       } else {
-        wm = tracker.observe(messages[i]!.partition ?? '', e.ts, now);
+        try {
+          wm = tracker.observe(messages[i]!.partition ?? '', e.ts, now);
+        } catch {
+          poisonMessage(batch, i);
+        }
       }
     }
     watermarkAt[i] = wm;

@@ -2,6 +2,7 @@ import { Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Batcher } from './batcher.js';
+import { DeliveryLimit } from './delivery-limit.js';
 import { AckWriter, deliveryOf, replyOf } from './nats-acks.js';
 import type { RawBatch, Source } from './source.js';
 
@@ -14,6 +15,8 @@ export interface NatsJetStreamSourceOptions {
   readonly ackWaitMs: number;
   readonly pullBatch: number;
   readonly batchSize: number;
+  /** A delivery past this many is rejected as VIGIL_ERR_POISON without being processed (`DeliveryLimit`). */
+  readonly maxDeliveries?: number;
 }
 
 /**
@@ -32,6 +35,7 @@ export class NatsJetStreamSource implements Source {
   private batcher: Batcher<JsMsg> | undefined;
   private complete: (() => void) | undefined;
   private readonly acks: AckWriter;
+  private readonly deliveryLimit: DeliveryLimit;
   received = 0;
   redelivered = 0;
 
@@ -40,6 +44,7 @@ export class NatsJetStreamSource implements Source {
     private readonly opts: NatsJetStreamSourceOptions,
   ) {
     this.acks = new AckWriter(nc);
+    this.deliveryLimit = new DeliveryLimit(opts.maxDeliveries ?? 5);
   }
 
   /** Creates the stream (if asked) and the durable consumer, or updates its limits. */
@@ -78,7 +83,9 @@ export class NatsJetStreamSource implements Source {
             // Read from the reply subject directly; JsMsg's own getters split it into strings.
             const d = deliveryOf(replyOf(m));
             if (d === undefined ? m.redelivered : d.deliveries > 1) this.redelivered++;
-            batcher.add({ bytes: m.data, subject: m.subject, seq: d === undefined ? m.seq : d.seq, receivedAt: performance.now() }, m);
+            const seq = d === undefined ? m.seq : d.seq;
+            const poison = this.deliveryLimit.receive(seq, d === undefined ? m.info.deliveryCount : d.deliveries);
+            batcher.add({ bytes: m.data, subject: m.subject, seq, receivedAt: performance.now(), ...(poison && { rejectedBy: 'VIGIL_ERR_POISON' as const }) }, m);
           },
         });
         if (stopped) this.messages.stop();
@@ -93,6 +100,7 @@ export class NatsJetStreamSource implements Source {
   /** The ack point: every message of the batch has its outcome and its side outputs are done. */
   commit(batch: RawBatch): void {
     for (const m of this.batcher?.take(batch) ?? []) this.settle(m);
+    for (const m of batch) if (m.seq !== undefined) this.deliveryLimit.release(m.seq);
     this.acks.flush();
   }
 
