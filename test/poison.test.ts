@@ -3,6 +3,7 @@ import { adaptBatch } from '../src/operators/adapt.js';
 import { newBatch, type Batch } from '../src/operators/batch.js';
 import { decodeBatch } from '../src/operators/decode.js';
 import { isolatingPure } from '../src/operators/poison.js';
+import { DeliveryLimit } from '../src/sources/delivery-limit.js';
 import { validateBatch } from '../src/operators/validate.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { message, rawMessage } from './support/engine-harness.js';
@@ -42,5 +43,20 @@ describe('poison isolation in the pure stages', () => {
     const clean = newBatch([message(events[4]), message(events[5])]);
     expect(isolatingPure(throwsOnBoom)(clean)).toBe(clean);
     expect(clean.events.map((e) => e?.id)).toEqual([events[4]!.id, events[5]!.id]);
+  });
+});
+
+describe('DeliveryLimit', () => {
+  it('a delivery past the limit is poison, unless an earlier delivery of it is still held here', () => {
+    const limit = new DeliveryLimit(2);
+    expect([limit.receive(7, 1), limit.receive(7, 2)]).toEqual([false, false]);
+    // Delivery 3 while 1 and 2 are still in the process (input held back): not poison.
+    expect(limit.receive(7, 3)).toBe(false);
+    limit.release(7);
+    limit.release(7);
+    limit.release(7);
+    // Delivery 4 after every earlier one was committed (or the process that held them died): poison.
+    expect(limit.receive(7, 4)).toBe(true);
+    expect(limit.receive(8, 3)).toBe(true);
   });
 });
