@@ -222,8 +222,9 @@ describe('side outputs on a real nats-server', () => {
     expect(dl!.header.get(TRUNCATION_HEADERS.sha256)).toBe(createHash('sha256').update(big).digest('hex'));
     expect(dl!.data.length).toBeLessThan(big.length);
     expect(dl!.data.length).toBeGreaterThan(big.length - 1024);
-    expect(dl!.data).toEqual(big.subarray(0, dl!.data.length));
-    expect(outputs.publisher.stats()).toMatchObject({ truncated: 1, confirmed: 1 });
+    // A prefix of the original (Buffer.equals: a deep toEqual over a MiB of elements takes seconds).
+    expect(Buffer.from(dl!.data).equals(big.subarray(0, dl!.data.length))).toBe(true);
+    expect(outputs.publisher.stats()).toMatchObject({ truncated: 1, confirmed: 1, refused: 0 });
     await endInput(engine);
     expect(dump(engine)).toEqual(await replayDump(config, good));
   }, 120_000);
