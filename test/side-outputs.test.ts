@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstreamManager, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer } from '../bench/support/nats-server.js';
 import { encodePayload } from '../src/codec/encode.js';
 import type { VigilConfig } from '../src/config/schema.js';
+import { startDemo } from '../src/cli/start.js';
 import { Engine, type BatchSink } from '../src/engine.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
 import { startOpsServer } from '../src/server/ops-server.js';
@@ -310,4 +315,42 @@ describe('side outputs on a real nats-server', () => {
     expect(outputs.publisher.stats()).toMatchObject({ confirmed: 0, unconfirmed: 1, blocked: false });
     expect(logs.filter((l) => l.includes('unconfirmed'))).toHaveLength(1);
   }, 60_000);
+
+  it('vigil start: a bad message just under max_payload (no capture stream) no longer stops the engine; the events behind it are applied', async () => {
+    const p = 'cl';
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-side-'));
+    const configFile = join(dir, 'config.json');
+    const nats = { stream: 'CL', subjects: [`${p}.events.>`], deadLetterPrefix: `${p}.dlq`, lateSubjectPrefix: `${p}.late` };
+    writeFileSync(configFile, JSON.stringify({ nats, server: { logLevel: 'silent' } }));
+    const seen: number[] = [];
+    const sub = nc.subscribe(`${p}.dlq.>`, { callback: (_e, m) => void seen.push(m.data.length) });
+    const big = new Uint8Array(nc.info!.max_payload - 100).fill(0x7b);
+    const good = shopEvents(1000, 27);
+    await publishAll(p, [['big', big], ...good.map((e) => [e.type, encodePayload(e, 'msgpack')] as const)]);
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const abort = new AbortController();
+    const running = startDemo({ configFile, natsUrl: server.url, mode: 'jetstream', port: 0, out, signal: abort.signal });
+    try {
+      await expect
+        .poll(
+          async () => {
+            const info = await jsm.consumers.info('CL', 'vigil').catch(() => undefined);
+            return info !== undefined && info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq === 1001;
+          },
+          { timeout: 60_000, interval: 100 },
+        )
+        .toBe(true);
+    } finally {
+      abort.abort();
+      await running;
+      sub.unsubscribe();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(text).toContain('"input":1001,"applied":1000,"duplicate":0,"late":0,"rejected":1');
+    expect(text).toContain('balanced=true');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeLessThan(big.length);
+  }, 120_000);
 });
