@@ -1,5 +1,5 @@
-import type { VigilConfig } from './config/schema.js';
 import { map, type OperatorFunction } from 'rxjs';
+import type { VigilConfig } from './config/schema.js';
 import { adaptBatch } from './operators/adapt.js';
 import type { Batch } from './operators/batch.js';
 import { decodeBatch } from './operators/decode.js';

@@ -85,7 +85,8 @@ export class NatsJetStreamSource implements Source {
             if (d === undefined ? m.redelivered : d.deliveries > 1) this.redelivered++;
             const seq = d === undefined ? m.seq : d.seq;
             const poison = this.deliveryLimit.receive(seq, d === undefined ? m.info.deliveryCount : d.deliveries);
-            batcher.add({ bytes: m.data, subject: m.subject, seq, receivedAt: performance.now(), ...(poison && { rejectedBy: 'VIGIL_ERR_POISON' as const }) }, m);
+            const receivedAt = performance.now();
+            batcher.add(poison ? { bytes: m.data, subject: m.subject, seq, receivedAt, rejectedBy: 'VIGIL_ERR_POISON' } : { bytes: m.data, subject: m.subject, seq, receivedAt }, m);
           },
         });
         if (stopped) this.messages.stop();
