@@ -108,10 +108,12 @@ describe('NATS ingestion against a real nats-server', () => {
         naks++;
       }
     }
-    const first = new Flaky(nc, jetStreamOptions('RD', 'rd.events', { ackWaitMs: 1000 }));
+    // Every nak is a delivery: a message nak'd again and again would pass nats.maxDeliveries and
+    // be dead-lettered as poison (side-outputs.test.ts), which is not what this test is about.
+    const first = new Flaky(nc, jetStreamOptions('RD', 'rd.events', { ackWaitMs: 1000, maxDeliveries: 1000 }));
     await consumeUntilApplied(engine, first, 5_000);
     // A second consumer on the same durable gets everything unacknowledged again, and acks it.
-    const second = jetStreamSource('RD', 'rd.events', { ackWaitMs: 1000 });
+    const second = jetStreamSource('RD', 'rd.events', { ackWaitMs: 1000, maxDeliveries: 1000 });
     await consumeUntilAllAcked(engine, second, 'RD');
     expect(first.redelivered + second.redelivered).toBeGreaterThanOrEqual(2_500);
     await engine.run(new InProcessSource([], { name: 'end', batchSize: 1, finite: true }));
