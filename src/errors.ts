@@ -71,6 +71,11 @@ export const errorCodes = {
   VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (1990-01-01 .. 2100-01-01).' },
   VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
   VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },
+  VIGIL_ERR_POISON: {
+    reject: true,
+    summary:
+      'Processing the message threw (it was isolated from its batch and skipped), or JetStream delivered it more than nats.maxDeliveries times without an ack (a message that crashes the process). Effects it had on state before the throw are not undone.',
+  },
 } as const satisfies Record<string, { reject: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -1,13 +1,14 @@
-import type { OperatorFunction } from 'rxjs';
+import { map, type OperatorFunction } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
-import { adapt } from './operators/adapt.js';
+import { adaptBatch } from './operators/adapt.js';
 import type { Batch } from './operators/batch.js';
-import { decode } from './operators/decode.js';
+import { decodeBatch } from './operators/decode.js';
 import { dedupe } from './operators/dedupe.js';
 import { eventTime } from './operators/event-time.js';
 import { keyedState } from './operators/keyed-state.js';
 import { tally } from './operators/tally.js';
-import { validate } from './operators/validate.js';
+import { isolatingPure } from './operators/poison.js';
+import { validateBatch } from './operators/validate.js';
 import type { EngineState } from './state/engine-state.js';
 
 export interface PipelineClocks {
@@ -27,14 +28,18 @@ export interface PipelineClocks {
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
  *
- * Every message leaves with exactly one outcome: applied, duplicate, late or rejected.
+ * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
+ * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):
+ * the pure stages are isolated by re-running their batch message by message, the stateful
+ * ones catch per message.
  */
 export function pipeline(config: VigilConfig, state: EngineState, clocks: PipelineClocks = {}): OperatorFunction<Batch, Batch> {
+  const validation = { maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) };
+  const decodeOptions = { maxPayloadBytes: config.limits.maxPayloadBytes };
+  const pure = isolatingPure((b) => validateBatch(adaptBatch(decodeBatch(b, decodeOptions)), validation));
   return (batches) =>
     batches.pipe(
-      decode({ maxPayloadBytes: config.limits.maxPayloadBytes }),
-      adapt(),
-      validate({ maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) }),
+      map(pure),
       dedupe(state.seen),
       eventTime(state.watermark, {
         allowedLatenessMs: config.eventTime.allowedLatenessMs,

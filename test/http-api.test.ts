@@ -176,7 +176,7 @@ describe('the ops HTTP API', () => {
 
   it('GET /livez always, /readyz only while the source is connected', async () => {
     expect((await get(server.url, '/livez')).status).toBe(200);
-    expect(JSON.parse((await get(server.url, '/readyz')).body)).toEqual({ status: 'ready', sourceConnected: true, stateReady: true });
+    expect(JSON.parse((await get(server.url, '/readyz')).body)).toEqual({ status: 'ready', sourceConnected: true, stateReady: true, outputsFlowing: true });
     ready = false;
     const r = await get(server.url, '/readyz');
     expect([r.status, JSON.parse(r.body).sourceConnected]).toEqual([503, false]);

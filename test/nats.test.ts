@@ -7,7 +7,8 @@ import { encodePayload } from '../src/codec/encode.js';
 import { Engine } from '../src/engine.js';
 import { publishEvents } from '../src/publish/publisher.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
-import { DEAD_LETTER_HEADERS, DeadLetterSink } from '../src/sinks/dead-letters.js';
+import { DEAD_LETTER_HEADERS, type DeadLetterSink } from '../src/sinks/dead-letters.js';
+import { openSideOutputs } from '../src/sinks/side-outputs.js';
 import { InProcessSource } from '../src/sources/in-process.js';
 import { NatsCoreSource } from '../src/sources/nats-core.js';
 import { NatsJetStreamSource, type NatsJetStreamSourceOptions } from '../src/sources/nats-jetstream.js';
@@ -107,10 +108,12 @@ describe('NATS ingestion against a real nats-server', () => {
         naks++;
       }
     }
-    const first = new Flaky(nc, jetStreamOptions('RD', 'rd.events', { ackWaitMs: 1000 }));
+    // Every nak is a delivery: a message nak'd again and again would pass nats.maxDeliveries and
+    // be dead-lettered as poison (side-outputs.test.ts), which is not what this test is about.
+    const first = new Flaky(nc, jetStreamOptions('RD', 'rd.events', { ackWaitMs: 1000, maxDeliveries: 1000 }));
     await consumeUntilApplied(engine, first, 5_000);
     // A second consumer on the same durable gets everything unacknowledged again, and acks it.
-    const second = jetStreamSource('RD', 'rd.events', { ackWaitMs: 1000 });
+    const second = jetStreamSource('RD', 'rd.events', { ackWaitMs: 1000, maxDeliveries: 1000 });
     await consumeUntilAllAcked(engine, second, 'RD');
     expect(first.redelivered + second.redelivered).toBeGreaterThanOrEqual(2_500);
     await engine.run(new InProcessSource([], { name: 'end', batchSize: 1, finite: true }));
@@ -178,7 +181,7 @@ describe('NATS ingestion against a real nats-server', () => {
     });
     await nc.flush();
     const engine = new Engine(config);
-    const sink = new DeadLetterSink(nc, 'vigil.dlq');
+    const sink = openSideOutputs(nc, config.nats).deadLetters;
     await consumeUntil(engine, source, good.length + goodSegment.length + bad.length, [sink]);
     await nc.flush();
     sub.unsubscribe();

@@ -37,7 +37,7 @@ describe('readiness on NATS', () => {
       await expect.poll(() => status('/readyz'), { timeout: 2500, interval: 50 }).toBe(503);
       expect(await status('/livez')).toBe(200);
       const body = await (await fetch(url + '/readyz')).json();
-      expect(body).toEqual({ status: 'not_ready', sourceConnected: false, stateReady: true });
+      expect(body).toEqual({ status: 'not_ready', sourceConnected: false, stateReady: true, outputsFlowing: true });
       await restarting;
       await expect.poll(() => status('/readyz'), { timeout: 10_000, interval: 100 }).toBe(200);
     } finally {

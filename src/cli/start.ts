@@ -2,8 +2,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { Engine, type BatchSink } from '../engine.js';
-import { DeadLetterSink } from '../sinks/dead-letters.js';
 import { openMarketingSinks } from '../sinks/marketing-sinks.js';
+import { openSideOutputs, type SideOutputs } from '../sinks/side-outputs.js';
 import { InProcessSource } from '../sources/in-process.js';
 import { connectNats } from '../sources/nats-connection.js';
 import { NatsCoreSource } from '../sources/nats-core.js';
@@ -47,6 +47,8 @@ interface LiveInput {
   nc?: NatsConnection;
   /** Where this input's checkpoints go; absent when it keeps none. */
   checkpoints?: InputCheckpoints;
+  /** Dead letters and late events (NATS only): /readyz and /metrics report them. */
+  outputs?: SideOutputs;
   close(): Promise<void>;
 }
 
@@ -109,7 +111,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
     nats.mode === 'core'
       ? new NatsCoreSource(nc, { subjects: nats.subjects, batchSize: config.pipeline.liveBatchSize })
       : new NatsJetStreamSource(nc, { ...nats, batchSize: config.pipeline.liveBatchSize });
-  const deadLetters = new DeadLetterSink(nc, nats.deadLetterPrefix);
+  const outputs = openSideOutputs(nc, nats);
   // For /readyz: down from a disconnect until the client has reconnected (it retries forever).
   let connected = true;
   void (async () => {
@@ -118,7 +120,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
       else if (s.type === 'reconnect') connected = true;
     }
   })();
-  out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason> (Ctrl-C stops)\n`);
+  out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason>, late events to ${nats.lateSubjectPrefix}.<type> (Ctrl-C stops)\n`);
   let checkpoints: InputCheckpoints | undefined;
   if (source instanceof NatsJetStreamSource && config.checkpoint.enabled) {
     const store = await objectStoreCheckpoints(config, nc).catch(async (e: unknown) => {
@@ -132,10 +134,11 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   return {
     ...(checkpoints !== undefined && { checkpoints }),
     source,
-    sinks: [deadLetters],
+    sinks: outputs.sinks,
     nc,
+    outputs,
     connected: () => connected && !nc.isClosed(),
-    status: () => ` | dead letters ${compact(deadLetters.published)}`,
+    status: () => ` | dead letters ${compact(outputs.deadLetters.published)} late out ${compact(outputs.late.published)}`,
     close: () => nc.drain(),
   };
 }
@@ -168,7 +171,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   }
   let ops;
   try {
-    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true } });
+    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true, outputsFlowing: () => input.outputs?.flowing() ?? true } });
   } catch (e) {
     await input.close();
     throw e;
@@ -186,6 +189,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // Delivery outcomes (vigil_triggers_*, vigil_webhook_*) on the ops server's /metrics.
   marketing.registerMetrics(ops.metrics.registry);
   if (checkpointer !== undefined) registerCheckpointMetrics(ops.metrics.registry, checkpointer);
+  input.outputs?.registerMetrics(ops.metrics.registry);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
   let lastInput = engine.state.counters.input; // restored from a checkpoint, or 0

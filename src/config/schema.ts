@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { alertsConfig } from '../alerts/config.js';
 import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
+import { backoffConfig } from '../marketing/backoff.js';
 import { triggersConfig } from '../marketing/config.js';
 
 /**
@@ -159,6 +160,20 @@ const configShape = z.strictObject({
     pullBatch: z.number().int().min(1).max(100_000),
     /** Rejected messages go to `<deadLetterPrefix>.<reason>` with their original bytes. */
     deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
+    /** Late events go to `<lateSubjectPrefix>.<type>` with their original bytes (docs/nats.md). */
+    lateSubjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
+    /**
+     * Dead letters and late events must land in a JetStream stream: with no stream capturing
+     * their subject the engine stops acknowledging input until one does. Off, they are then
+     * published on core NATS, unconfirmed (logged once).
+     */
+    requireCaptureStream: z.boolean(),
+    /** How long a side output publish waits for the stream's ack before it is retried. */
+    outputAckTimeoutMs: z.number().int().min(100).max(600_000),
+    /** Delay between retries of a side output the stream refused (back-pressure: input waits). */
+    outputRetry: backoffConfig,
+    /** A message JetStream delivers more often than this is dead-lettered as VIGIL_ERR_POISON, unprocessed. */
+    maxDeliveries: z.number().int().min(2).max(1000),
   }),
   /**
    * Durable state (docs/nats.md). With JetStream input, checkpoints go to the Object Store

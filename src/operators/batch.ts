@@ -31,6 +31,8 @@ export interface Batch {
   readonly rejections: Rejection[];
   /** Side output: events behind the watermark by more than the allowed lateness. */
   readonly late: CanonicalEvent[];
+  /** Index aligned with `late`: the message each late event came from (its original bytes go out as the late output). */
+  readonly lateIndex: number[];
   /** What keyed state noticed: sessions closed, timers fired, customers evicted. */
   readonly signals: StateSignal[];
   /** What analytics concluded: alerts past their cooldown, with deterministic ids. */
@@ -59,6 +61,7 @@ export function newBatch(messages: RawBatch, endOfInput = false): Batch {
     watermarkAt: new Float64Array(n),
     rejections: [],
     late: [],
+    lateIndex: [],
     signals: [],
     alerts: [],
     alertEnteredAt: [],

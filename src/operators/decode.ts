@@ -10,7 +10,12 @@ export interface DecodeOptions {
 export function decodeBatch(batch: Batch, opts: DecodeOptions): Batch {
   const { messages, decoded } = batch;
   for (let i = 0; i < messages.length; i++) {
-    const r = decodePayload(messages[i]!.bytes, opts.maxPayloadBytes);
+    const m = messages[i]!;
+    if (m.rejectedBy !== undefined) {
+      reject(batch, i, m.rejectedBy);
+      continue;
+    }
+    const r = decodePayload(m.bytes, opts.maxPayloadBytes);
     if (r.ok) decoded[i] = r.value;
     else reject(batch, i, r.reason);
   }

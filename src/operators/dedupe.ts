@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { SeenEventIds } from '../state/seen-event-ids.js';
 import { Outcome, type Batch } from './batch.js';
+import { poisonMessage } from './poison.js';
 
 /**
  * Marks repeated event ids as duplicates: a redelivery from the transport or a producer's
@@ -11,9 +12,13 @@ export function dedupeBatch(batch: Batch, seen: SeenEventIds): Batch {
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
     const e = events[i]!;
-    if (seen.checkAndAdd(e.id, e.ts)) {
-      outcome[i] = Outcome.duplicate;
-      events[i] = undefined;
+    try {
+      if (seen.checkAndAdd(e.id, e.ts)) {
+        outcome[i] = Outcome.duplicate;
+        events[i] = undefined;
+      }
+    } catch {
+      poisonMessage(batch, i);
     }
   }
   return batch;

@@ -1,6 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { WatermarkTracker } from '../state/watermark.js';
 import { Outcome, type Batch } from './batch.js';
+import { poisonMessage } from './poison.js';
 
 export interface EventTimeOptions {
   readonly allowedLatenessMs: number;
@@ -15,7 +16,7 @@ export interface EventTimeOptions {
  * batch boundaries were: same input, same output.
  */
 export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: EventTimeOptions): Batch {
-  const { outcome, events, messages, watermarkAt, late } = batch;
+  const { outcome, events, messages, watermarkAt, late, lateIndex } = batch;
   const now = opts.now ? opts.now() : performance.now();
   let wm = tracker.refresh(now);
   for (let i = 0; i < outcome.length; i++) {
@@ -24,9 +25,14 @@ export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: Ev
       if (e.ts < wm - opts.allowedLatenessMs) {
         outcome[i] = Outcome.late;
         late.push(e);
+        lateIndex.push(i);
         events[i] = undefined;
       } else {
-        wm = tracker.observe(messages[i]!.partition ?? '', e.ts, now);
+        try {
+          wm = tracker.observe(messages[i]!.partition ?? '', e.ts, now);
+        } catch {
+          poisonMessage(batch, i);
+        }
       }
     }
     watermarkAt[i] = wm;

@@ -3,6 +3,7 @@ import type { CanonicalEvent } from '../schema/event.js';
 import type { CustomerStore } from '../state/customer-store.js';
 import type { StateSignal } from '../state/signals.js';
 import { Outcome, reject, type Batch } from './batch.js';
+import { poisonMessage } from './poison.js';
 
 /**
  * Per-customer logic that runs inside the keyed-state stage, like a Flink
@@ -22,28 +23,19 @@ export interface KeyedProcess {
 /**
  * Applies surviving events to keyed per-customer state. Before each event, timers the
  * watermark has passed are fired, at the same points whatever the batch boundaries; at the
- * end of the batch, those passed by the batch's final watermark.
+ * end of the batch, those passed by the batch's final watermark. A message whose timers or
+ * event throw is rejected as poison (`poison.ts`) and the stage goes on with the next one.
  */
 export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: KeyedProcess): Batch {
-  const { outcome, events, watermarkAt, signals, alerts, alertEnteredAt, messages } = batch;
+  const { outcome, signals, alerts, alertEnteredAt, messages } = batch;
   process?.begin(batch);
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
-    const wm = watermarkAt[i]!;
-    let seen = signals.length;
-    store.advanceTo(wm, signals);
-    if (process && signals.length > seen) process.onSignals(signals, seen, wm);
-    seen = signals.length;
-    const slot = store.apply(events[i]!, signals);
-    if (slot < 0) {
-      reject(batch, i, 'VIGIL_ERR_STATE_FULL', 'customerId');
-      stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt); // timers its watermark fired
-      continue;
-    }
-    outcome[i] = Outcome.applied;
-    if (process) {
-      if (signals.length > seen) process.onSignals(signals, seen, wm);
-      process.onApplied(slot, events[i]!, wm);
+    try {
+      applyOne(batch, i, store, process);
+    } catch {
+      // The timers its watermark fired and the event itself count as its processing.
+      poisonMessage(batch, i);
       stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt);
     }
   }
@@ -52,6 +44,28 @@ export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: Ke
   if (process && signals.length > seen) process.onSignals(signals, seen, batch.watermark);
   stampAlerts(alerts, alertEnteredAt, messages.length > 0 ? messages[messages.length - 1]!.receivedAt : batch.startedAt);
   return batch;
+}
+
+/** Message `i`: the timers its watermark has passed, then its event. */
+function applyOne(batch: Batch, i: number, store: CustomerStore, process: KeyedProcess | undefined): void {
+  const { outcome, events, watermarkAt, signals, alerts, alertEnteredAt, messages } = batch;
+  const wm = watermarkAt[i]!;
+  let seen = signals.length;
+  store.advanceTo(wm, signals);
+  if (process && signals.length > seen) process.onSignals(signals, seen, wm);
+  seen = signals.length;
+  const slot = store.apply(events[i]!, signals);
+  if (slot < 0) {
+    reject(batch, i, 'VIGIL_ERR_STATE_FULL', 'customerId');
+    stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt); // timers its watermark fired
+    return;
+  }
+  outcome[i] = Outcome.applied;
+  if (process) {
+    if (signals.length > seen) process.onSignals(signals, seen, wm);
+    process.onApplied(slot, events[i]!, wm);
+    stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt);
+  }
 }
 
 /** Alerts emitted since the last stamp came from the message that entered at `enteredAt`. */

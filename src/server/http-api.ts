@@ -5,10 +5,15 @@ import type { EngineState } from '../state/engine-state.js';
 import { presentedToken, type TokenTable } from './auth.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
-/** Readiness as the process sees it: the input is connected, and state is loaded (restored or fresh). */
+/**
+ * Readiness as the process sees it: the input is connected, state is loaded (restored or
+ * fresh), and side outputs (dead letters, late events) are being stored, not refused.
+ */
 export interface Readiness {
   sourceConnected(): boolean;
   stateReady(): boolean;
+  /** False while a stream refuses side outputs and input waits for them; absent means true. */
+  outputsFlowing?(): boolean;
 }
 
 const MAX_SIMILAR = 50;
@@ -54,7 +59,9 @@ export class HttpApi {
     if (path === '/readyz') {
       const source = this.readiness.sourceConnected();
       const state = this.readiness.stateReady();
-      sendJson(res, source && state ? 200 : 503, { status: source && state ? 'ready' : 'not_ready', sourceConnected: source, stateReady: state });
+      const outputs = this.readiness.outputsFlowing?.() ?? true;
+      const ready = source && state && outputs;
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', sourceConnected: source, stateReady: state, outputsFlowing: outputs });
       return true;
     }
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);

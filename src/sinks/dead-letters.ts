@@ -1,13 +1,15 @@
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
 import type { BatchSink } from '../engine.js';
 import type { Batch } from '../operators/batch.js';
+import type { ConfirmedPublisher, SideOutput } from './confirmed-publisher.js';
 
 /**
  * Publishes every rejected message, with its original bytes, to `<prefix>.<reason>` (the
  * reason code in lower case without the VIGIL_ERR_ prefix, e.g. `vigil.dlq.schema`), with
  * headers naming the reason code, the zod issue path (never the offending values), the
- * source subject and, from JetStream, the stream sequence. The engine commits (acks) the
- * batch only after this sink has flushed, so nothing bad is acknowledged without a trace.
+ * source subject and, from JetStream, the stream sequence. `handle` resolves once the
+ * publisher has them stored (or flushed, unconfirmed, see `ConfirmedPublisher`), and the
+ * engine commits (acks) the batch only after that: nothing bad is acknowledged without a trace.
  */
 export const DEAD_LETTER_HEADERS = {
   reason: 'Vigil-Reason',
@@ -24,12 +26,13 @@ export class DeadLetterSink implements BatchSink {
   published = 0;
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly publisher: ConfirmedPublisher,
     private readonly prefix: string,
   ) {}
 
   async handle(batch: Batch): Promise<void> {
     if (batch.rejections.length === 0) return;
+    const out: SideOutput[] = [];
     for (const r of batch.rejections) {
       const m = batch.messages[r.index]!;
       const h = headers();
@@ -37,10 +40,9 @@ export class DeadLetterSink implements BatchSink {
       if (r.path !== '') h.set(DEAD_LETTER_HEADERS.path, r.path);
       h.set(DEAD_LETTER_HEADERS.subject, m.subject);
       if (m.seq !== undefined) h.set(DEAD_LETTER_HEADERS.seq, String(m.seq));
-      this.nc.publish(deadLetterSubject(this.prefix, r.reason), m.bytes, { headers: h });
-      this.published++;
+      out.push({ subject: deadLetterSubject(this.prefix, r.reason), bytes: m.bytes, headers: h, msgId: m.seq === undefined ? undefined : `dlq:${m.subject}:${m.seq}` });
     }
-    // A round trip to the server: everything published before it has reached the server.
-    await this.nc.flush();
+    await this.publisher.publish(out);
+    this.published += out.length;
   }
 }

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, RetentionPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { VigilError } from '../errors.js';
 import { Batcher } from './batcher.js';
+import { DeliveryLimit } from './delivery-limit.js';
 import { AckWriter, deliveryOf, replyOf } from './nats-acks.js';
 import type { RawBatch, Source } from './source.js';
 
@@ -15,6 +16,8 @@ export interface NatsJetStreamSourceOptions {
   readonly ackWaitMs: number;
   readonly pullBatch: number;
   readonly batchSize: number;
+  /** A delivery past this many is rejected as VIGIL_ERR_POISON without being processed (`DeliveryLimit`). */
+  readonly maxDeliveries?: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export class NatsJetStreamSource implements Source {
   private batcher: Batcher<JsMsg> | undefined;
   private complete: (() => void) | undefined;
   private readonly acks: AckWriter;
+  private readonly deliveryLimit: DeliveryLimit;
   received = 0;
   redelivered = 0;
   /** Redeliveries of sequences already handed to the graph: acknowledged, not applied again. */
@@ -60,6 +64,7 @@ export class NatsJetStreamSource implements Source {
     private readonly opts: NatsJetStreamSourceOptions,
   ) {
     this.acks = new AckWriter(nc);
+    this.deliveryLimit = new DeliveryLimit(opts.maxDeliveries ?? 5);
   }
 
   /** What `start` must resume from: consumption then begins right after `afterSeq`. Call before `batches()`. */
@@ -142,7 +147,9 @@ export class NatsJetStreamSource implements Source {
               }
             }
             if (seq > this.highestSeq) this.highestSeq = seq;
-            batcher.add({ bytes: m.data, subject: m.subject, seq, receivedAt: performance.now() }, m);
+            const poison = this.deliveryLimit.receive(seq, d === undefined ? m.info.deliveryCount : d.deliveries);
+            const receivedAt = performance.now();
+            batcher.add(poison ? { bytes: m.data, subject: m.subject, seq, receivedAt, rejectedBy: 'VIGIL_ERR_POISON' } : { bytes: m.data, subject: m.subject, seq, receivedAt }, m);
           },
         });
         if (mine !== generation || stopped) messages.stop();
@@ -184,6 +191,7 @@ export class NatsJetStreamSource implements Source {
   /** The ack point: every message of the batch has its outcome and its side outputs are done. */
   commit(batch: RawBatch): void {
     for (const m of this.batcher?.take(batch) ?? []) this.settle(m);
+    for (const m of batch) if (m.seq !== undefined) this.deliveryLimit.release(m.seq);
     this.acks.flush();
   }
 

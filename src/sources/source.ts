@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { RejectReason } from '../errors.js';
 
 /** One message as a transport delivered it, before anything is decoded. */
 export interface RawMessage {
@@ -11,6 +12,8 @@ export interface RawMessage {
   readonly receivedAt: number;
   /** Watermark partition; messages with the same partition are in event-time order-ish. */
   readonly partition?: string;
+  /** The transport's verdict: rejected with this reason without being decoded (a JetStream poison message). */
+  readonly rejectedBy?: RejectReason;
 }
 export type RawBatch = readonly RawMessage[];
 
