@@ -46,7 +46,7 @@ export const errorCodes = {
   VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },
   VIGIL_ERR_PAYLOAD_TOO_LARGE: { reject: true, summary: 'The message exceeded limits.maxPayloadBytes.' },
   VIGIL_ERR_DECODE_JSON: { reject: true, summary: 'The payload looked like JSON but did not parse.' },
-  VIGIL_ERR_DECODE_MSGPACK: { reject: true, summary: 'The payload looked like msgpack but did not decode (truncated or malformed).' },
+  VIGIL_ERR_DECODE_MSGPACK: { reject: true, summary: 'The payload looked like msgpack but did not decode (truncated or malformed), or a string in it is not UTF-8 (the path says which).' },
   VIGIL_ERR_UNKNOWN_FORMAT: { reject: true, summary: 'The first byte is neither a JSON object nor a msgpack map.' },
   VIGIL_ERR_SCHEMA: { reject: true, summary: 'The event does not match the canonical schema; the zod issue path says where.' },
   VIGIL_ERR_UNKNOWN_EVENT_TYPE: { reject: true, summary: 'The event `type` is not one Vigil knows.' },

@@ -12,7 +12,7 @@ export function decodeBatch(batch: Batch, opts: DecodeOptions): Batch {
   for (let i = 0; i < messages.length; i++) {
     const r = decodePayload(messages[i]!.bytes, opts.maxPayloadBytes);
     if (r.ok) decoded[i] = r.value;
-    else reject(batch, i, r.reason);
+    else reject(batch, i, r.reason, r.path);
   }
   return batch;
 }
