@@ -5,6 +5,7 @@ import { replay } from './cli/replay.js';
 import { startDemo } from './cli/start.js';
 import { generate } from './cli/generate.js';
 import { publish } from './cli/publish.js';
+import { unreadableWarning } from './sources/event-file.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
@@ -92,14 +93,14 @@ async function main(argv: string[]): Promise<number> {
       );
       if (r.triggers !== undefined) process.stderr.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
       if (r.webhooks !== undefined) process.stderr.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);
-      if (r.unreadableBytes > 0) {
-        process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
+      if (r.file.unreadableBytes > 0) {
+        process.stderr.write(unreadableWarning(r.file) + '\n');
         return 1;
       }
       return 0;
     }
     case 'publish': {
-      const sent = await publish({
+      const { sent, file } = await publish({
         natsUrl: values['nats-url'],
         file: values.file,
         events: values.events,
@@ -113,6 +114,10 @@ async function main(argv: string[]): Promise<number> {
         configFile: values.config,
       });
       process.stderr.write(`published ${sent} messages\n`);
+      if (file !== undefined && file.unreadableBytes > 0) {
+        process.stderr.write(unreadableWarning(file) + '\n');
+        return 1;
+      }
       return 0;
     }
     case 'generate':
