@@ -21,6 +21,10 @@ export const errorCodes = {
     reject: false,
     summary: 'HTTP 401: no bearer token, or not one of server.tokens (Authorization: Bearer, or the offered subprotocol vigil.bearer.<token>). Refused before any WebSocket exists.',
   },
+  VIGIL_ERR_FORBIDDEN_SCOPE: {
+    reject: false,
+    summary: 'HTTP 403: the token is valid but lacks the scope this route or the stream needs (stream, kpi:read, customers:read, items:read, admin); the message names it.',
+  },
   VIGIL_ERR_ORIGIN: { reject: false, summary: 'HTTP 403: the Origin header is not the server\'s own origin nor in server.allowedOrigins.' },
   VIGIL_ERR_CONNECTION_LIMIT: {
     reject: false,

@@ -3,6 +3,7 @@ import { alertsConfig } from '../alerts/config.js';
 import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
 import { triggersConfig } from '../marketing/config.js';
+import { scope, scopeNames } from '../server/scopes.js';
 
 /**
  * The whole configuration. Every key is required here and given its default in
@@ -30,7 +31,9 @@ export const serverToken = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
   /** Long enough to resist guessing; only the characters a subprotocol name may carry. */
   token: z.string().regex(/^[A-Za-z0-9_-]{24,128}$/),
-  /** Alert types this token may see; absent means every type. */
+  /** What the token may read or do (src/server/scopes.ts); listed explicitly, none implied. */
+  scopes: z.array(scope).min(1).max(scopeNames.length),
+  /** With scope `stream`: the alert types this token may see; absent means every type. */
   types: z.array(z.enum(alertTypes)).min(1).optional(),
   /** Open WebSocket connections this token may hold at once. */
   maxConnections: z.number().int().min(1).max(10_000),

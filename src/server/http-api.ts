@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 import { MAX_KEY_LENGTH } from '../schema/event.js';
 import type { EngineState } from '../state/engine-state.js';
-import { presentedToken, type TokenTable } from './auth.js';
+import { presentedToken, type Principal, type TokenTable } from './auth.js';
+import type { Scope } from './scopes.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
 /** Readiness as the process sees it: the input is connected, and state is loaded (restored or fresh). */
@@ -33,7 +34,8 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode, 
 
 /**
  * The HTTP API over the live state. Customer and item endpoints need a bearer token in the
- * Authorization header (customer data leaves the process there); health needs none.
+ * Authorization header holding the route's scope (customer data leaves the process there);
+ * health needs none.
  * Ids arrive percent-encoded in the path and are never echoed back or logged.
  */
 export class HttpApi {
@@ -61,16 +63,13 @@ export class HttpApi {
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
     const whoami = path === '/v1/token';
     if (!customer && !similar && !whoami) return false;
-    const principal = this.tokens.authenticate(bearerOnly(req));
-    if (principal === undefined) {
-      this.onRefused('VIGIL_ERR_AUTH');
-      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
-      return true;
-    }
+    // Each route names its scope; /v1/token only needs a valid token.
+    const principal = this.authorize(req, res, customer ? 'customers:read' : similar ? 'items:read' : undefined);
+    if (principal === undefined) return true;
     // What the token is (never the token): lets a page tell a refused token from a down server,
     // which a browser cannot read off a refused WebSocket upgrade (it only sees 1006).
     if (whoami) {
-      sendJson(res, 200, { name: principal.name, types: [...principal.types] });
+      sendJson(res, 200, { name: principal.name, scopes: [...principal.scopes], types: [...principal.types] });
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);
@@ -82,6 +81,25 @@ export class HttpApi {
     if (customer) this.customer(res, id);
     else this.similar(res, id, url.searchParams.get('k'));
     return true;
+  }
+
+  /**
+   * The request's principal when its bearer token is valid and holds `scope` (any valid
+   * token when undefined); otherwise the 401 or 403 has been sent and the answer is undefined.
+   */
+  authorize(req: IncomingMessage, res: ServerResponse, scope: Scope | undefined): Principal | undefined {
+    const principal = this.tokens.authenticate(bearerOnly(req));
+    if (principal === undefined) {
+      this.onRefused('VIGIL_ERR_AUTH');
+      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
+      return undefined;
+    }
+    if (scope !== undefined && !principal.scopes.has(scope)) {
+      this.onRefused('VIGIL_ERR_FORBIDDEN_SCOPE');
+      sendError(res, 403, 'VIGIL_ERR_FORBIDDEN_SCOPE', `this token lacks the scope ${scope}`);
+      return undefined;
+    }
+    return principal;
   }
 
   private customer(res: ServerResponse, id: string): void {

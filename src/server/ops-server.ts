@@ -47,6 +47,7 @@ const HTTP_SOCKETS = 256;
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_AUTH: '401 Unauthorized',
   VIGIL_ERR_ORIGIN: '403 Forbidden',
+  VIGIL_ERR_FORBIDDEN_SCOPE: '403 Forbidden',
   VIGIL_ERR_CONNECTION_LIMIT: '429 Too Many Requests',
   VIGIL_ERR_NOT_FOUND: '404 Not Found',
 };
@@ -84,6 +85,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       return;
     }
     if (url.pathname === '/metrics') {
+      // Counts per alert type, revenue, funnel: what the stream's kpi frames carry, under the same scope.
+      if (api.authorize(req, res, 'kpi:read') === undefined) return;
       metrics.text().then(
         (text) => {
           res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
@@ -149,6 +152,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (!origins.allows(req.headers.origin)) return refuse('VIGIL_ERR_ORIGIN', errorCodes.VIGIL_ERR_ORIGIN.summary);
     const principal: Principal | undefined = tokens.authenticate(presentedToken(req));
     if (principal === undefined) return refuse('VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required');
+    if (!principal.scopes.has('stream')) return refuse('VIGIL_ERR_FORBIDDEN_SCOPE', 'this token lacks the scope stream');
     const held = perToken.get(principal.name) ?? 0;
     if (held >= principal.maxConnections || open >= cfg.maxConnections) return refuse('VIGIL_ERR_CONNECTION_LIMIT', 'too many stream connections');
     // Counted from here, released when the socket closes: however the handshake ends.
@@ -167,8 +171,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const timers = [
     setInterval(() => {
       kpi.tick();
-      // The frame counts segments over all of state: built only when someone will read it.
-      if (hub.connections.size > 0) hub.broadcast(kpi.frame());
+      // The frame counts segments over all of state: built only when someone will read it,
+      // and sent only to tokens holding kpi:read.
+      if (hub.hasReader('kpi:read')) hub.broadcast(kpi.frame(), 'kpi:read');
     }, cfg.kpiIntervalMs),
     setInterval(() => hub.heartbeat(), cfg.heartbeatMs),
     setInterval(() => hub.pingAll(), cfg.pingIntervalMs),

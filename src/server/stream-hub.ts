@@ -5,6 +5,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { ServerConfig } from '../config/schema.js';
 import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
+import type { Scope } from './scopes.js';
 import { Connection, type Subscription } from './connection.js';
 import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
 import type { LatencyRecorder } from './latency.js';
@@ -87,7 +88,7 @@ export class StreamHub {
     ws.on('pong', () => (conn.alive = true));
     ws.on('close', () => this.detach(conn));
     ws.on('error', () => this.detach(conn));
-    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, types: [...principal.types] });
+    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, scopes: [...principal.scopes], types: [...principal.types] });
     return conn;
   }
 
@@ -201,11 +202,21 @@ export class StreamHub {
     }
   }
 
-  /** A frame for every connection that the next of its kind replaces (kpi, heartbeat). */
-  broadcast(frame: ServerFrame): void {
+  /** Whether a connection whose token holds `scope` is open. */
+  hasReader(scope: Scope): boolean {
+    for (const conn of this.connections) if (conn.principal.scopes.has(scope)) return true;
+    return false;
+  }
+
+  /**
+   * A frame that the next of its kind replaces (kpi), for every connection whose token holds
+   * `scope` (every connection when undefined).
+   */
+  broadcast(frame: ServerFrame, scope?: Scope): void {
     let json: WireFrame | undefined;
     let msgpack: WireFrame | undefined;
     for (const conn of this.connections) {
+      if (scope !== undefined && !conn.principal.scopes.has(scope)) continue;
       const wire = conn.encoding === 'json' ? (json ??= encodeFrame(frame, 'json')) : (msgpack ??= encodeFrame(frame, 'msgpack'));
       conn.sendDisposable(wire);
     }
