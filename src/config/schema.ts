@@ -76,6 +76,15 @@ const serverConfig = z
     kpiIntervalMs: z.number().int().min(100),
     /** Open WebSocket connections in all. */
     maxConnections: z.number().int().min(1).max(100_000),
+    /**
+     * TCP connections one remote address may hold (HTTP and stream). Behind a reverse proxy
+     * every client shares the proxy's address: raise it there.
+     */
+    maxConnectionsPerAddress: z.number().int().min(1).max(100_000),
+    /** A request's headers must arrive within this (slowloris); checked every second. */
+    headersTimeoutMs: z.number().int().min(1000).max(60_000),
+    /** A connection silent this long before it is upgraded to the stream is closed (idle sockets). */
+    idleTimeoutMs: z.number().int().min(1000).max(600_000),
     /** Subscriptions one connection may hold. */
     maxSubscriptions: z.number().int().min(1).max(64),
     /**

@@ -9,6 +9,7 @@ import type { BatchSink, Engine } from '../engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Batch } from '../operators/batch.js';
 import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principal } from './auth.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
 import { HttpApi, sendError, type Readiness } from './http-api.js';
 import { KpiTracker } from './kpi.js';
@@ -38,10 +39,12 @@ export interface OpsServer {
   readonly hub: StreamHub;
   readonly metrics: OpsMetrics;
   readonly latency: LatencyRecorder;
+  /** Per-address and total connection caps (counters of what they refused or pushed out). */
+  readonly guard: ConnectionGuard;
   close(): Promise<void>;
 }
 
-/** Sockets for plain HTTP (API, metrics, files) beside `server.maxConnections` stream connections. */
+/** Sockets for plain HTTP (API, metrics, files, health) beside `server.maxConnections` stream connections. */
 const HTTP_SOCKETS = 256;
 
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
@@ -74,7 +77,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const api = new HttpApi(state, tokens, readiness, refused);
   const files = new StaticFiles();
 
-  const server: Server = createServer((req, res) => {
+  // Idle and slow connections must not starve health checks, the API or the stream (connection-guard.ts).
+  const guard = new ConnectionGuard({ maxSockets: cfg.maxConnections + HTTP_SOCKETS, maxSocketsPerAddress: cfg.maxConnectionsPerAddress });
+  const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    guard.used(req.socket);
     const url = requestUrl(req);
     if (url === undefined) {
       sendError(res, 400, 'VIGIL_ERR_USAGE', 'the request target is not a valid path');
@@ -113,10 +119,13 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       },
     );
   });
-  server.headersTimeout = 10_000;
+  server.headersTimeout = cfg.headersTimeoutMs;
   server.requestTimeout = 30_000;
-  // TCP connections in all: the stream's cap plus room for HTTP requests; past it Node closes new ones at once.
-  server.maxConnections = cfg.maxConnections + HTTP_SOCKETS;
+  // Sockets silent this long are destroyed; ws clears the timeout on the ones it upgrades.
+  server.timeout = cfg.idleTimeoutMs;
+  server.on('connection', (socket: Socket) => {
+    if (!guard.admit(socket)) refused('VIGIL_ERR_CONNECTION_LIMIT');
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -137,6 +146,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   let open = 0;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    guard.used(socket as Socket);
     socket.on('error', () => socket.destroy());
     const refuse = (code: ErrorCode, message: string) => {
       refused(code);
@@ -211,6 +221,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     hub,
     metrics,
     latency,
+    guard,
     close: () =>
       (closing ??= (async () => {
         for (const t of timers) clearInterval(t);
