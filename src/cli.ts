@@ -5,6 +5,7 @@ import { replay } from './cli/replay.js';
 import { startDemo } from './cli/start.js';
 import { generate } from './cli/generate.js';
 import { publish } from './cli/publish.js';
+import { erase } from './cli/erase.js';
 import { unreadableWarning } from './sources/event-file.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
@@ -25,6 +26,9 @@ Usage:
                                               replay canonical events (JSON Lines or msgpack stream);
                                               --triggers delivers its alerts to the configured
                                               marketing triggers and webhooks (triggers.*)
+  vigil erase --customer ID [--nats-url URL] [--config FILE]
+                                              erase a customer: state, held alerts, later events
+                                              (a request on erasure.subject, or erasure.file)
   vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
                                               write the synthetic shop's events to a file
   vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
@@ -62,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       format: { type: 'string' },
       seed: { type: 'string' },
       customers: { type: 'string' },
+      customer: { type: 'string' },
       unit: { type: 'string' },
       'calibration-end': { type: 'string' },
       train: { type: 'string' },
@@ -120,6 +125,9 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'erase':
+      process.stderr.write((await erase({ customer: values.customer, natsUrl: values['nats-url'], configFile: values.config })) + '\n');
+      return 0;
     case 'generate':
       await generate({
         out: values.out,

@@ -16,6 +16,10 @@ export const errorCodes = {
     reject: false,
     summary: 'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream; the server\'s reason is in the details.',
   },
+  VIGIL_ERR_ERASURE: {
+    reject: false,
+    summary: 'An erasure could not be recorded in the suppression list (JetStream KV or erasure.file); the customer was not erased. HTTP 503 on DELETE /v1/customers/:id.',
+  },
   VIGIL_ERR_SERVER_LISTEN: { reject: false, summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).' },
   VIGIL_ERR_AUTH: {
     reject: false,
@@ -61,6 +65,10 @@ export const errorCodes = {
   },
   VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (1990-01-01 .. 2100-01-01).' },
   VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
+  VIGIL_ERR_SUPPRESSED: {
+    reject: true,
+    summary: 'The event is about a customer who was erased (the suppression list); it is not applied, and its dead letter carries the reason without the bytes or the source subject.',
+  },
   VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },
 } as const satisfies Record<string, { reject: boolean; summary: string }>;
 

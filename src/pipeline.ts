@@ -7,6 +7,7 @@ import { dedupe } from './operators/dedupe.js';
 import { eventTime } from './operators/event-time.js';
 import { keyedState } from './operators/keyed-state.js';
 import { tally } from './operators/tally.js';
+import { suppress } from './operators/suppress.js';
 import { validate } from './operators/validate.js';
 import type { EngineState } from './state/engine-state.js';
 
@@ -20,12 +21,13 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → adapt → validate → dedupe → eventTime → keyedState → tally
- *      │       │        │          │         │            │
- *      └───────┴─ rejected (reason, path)    └─ late side output
- *                                  └─ duplicate  └─ signals: sessions closed, timers, evictions
+ *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → tally
+ *      │       │        │          │          │         │            │
+ *      └───────┴────────┴──────────┴─ rejected (reason, path)       └─ signals: sessions closed, timers, evictions
+ *                                             └─ duplicate  └─ late side output
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
+ * `suppress` rejects events about erased customers (src/erasure/).
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected.
  */
@@ -35,6 +37,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
       decode({ maxPayloadBytes: config.limits.maxPayloadBytes }),
       adapt(),
       validate({ maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) }),
+      suppress(state.suppressed),
       dedupe(state.seen),
       eventTime(state.watermark, {
         allowedLatenessMs: config.eventTime.allowedLatenessMs,

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { Engine, type BatchSink } from '../engine.js';
+import { openErasure } from '../erasure/wiring.js';
 import { DeadLetterSink } from '../sinks/dead-letters.js';
 import { openMarketingSinks } from '../sinks/marketing-sinks.js';
 import { InProcessSource } from '../sources/in-process.js';
@@ -105,10 +106,13 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
   const engine = new Engine(config);
   const input = config.nats.url === null ? demoInput(config, out) : await natsInput(config, config.nats.url, out);
+  // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
+  const erasure = await openErasure(config, engine.state, { nc: input.nc });
   let ops;
   try {
-    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true } });
+    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true }, erasure: erasure.erasure });
   } catch (e) {
+    await erasure.close();
     await input.close();
     throw e;
   }
@@ -117,6 +121,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
   const marketing = await openMarketingSinks(config, { nc: input.nc }).catch(async (e: unknown) => {
     await ops.close();
+    await erasure.close();
     await input.close();
     throw e;
   });
@@ -155,6 +160,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   } finally {
     await ops.close();
     await marketing.close();
+    await erasure.close();
     await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);

@@ -4,6 +4,7 @@ import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
 import { triggersConfig } from '../marketing/config.js';
 import { scope, scopeNames } from '../server/scopes.js';
+import { erasureConfig } from '../erasure/config.js';
 
 /**
  * The whole configuration. Every key is required here and given its default in
@@ -186,6 +187,8 @@ const configShape = z.strictObject({
   }),
   /** The ops server: live stream, HTTP API, metrics, health and the dashboard. */
   server: serverConfig,
+  /** Erasure of a customer: the suppression list and the NATS request subject. */
+  erasure: erasureConfig,
 });
 /**
  * An event whose id de-duplication has forgotten must already count as late, or a

@@ -4,6 +4,7 @@ import { MAX_KEY_LENGTH } from '../schema/event.js';
 import type { EngineState } from '../state/engine-state.js';
 import { presentedToken, type Principal, type TokenTable } from './auth.js';
 import type { Scope } from './scopes.js';
+import type { Erasure } from '../erasure/erasure.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
 /** Readiness as the process sees it: the input is connected, and state is loaded (restored or fresh). */
@@ -44,7 +45,31 @@ export class HttpApi {
     private readonly tokens: TokenTable,
     private readonly readiness: Readiness,
     private readonly onRefused: (code: ErrorCode) => void,
+    private readonly erasure?: Erasure,
   ) {}
+
+  /**
+   * `DELETE /v1/customers/:id` (scope `admin`): erases the customer (src/erasure/erasure.ts).
+   * 200 `{erased: true, existed}` whether or not the customer was in state (the suppression
+   * holds either way); 503 `VIGIL_ERR_ERASURE` when it could not be recorded. False for
+   * any other path.
+   */
+  handleDelete(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const customer = /^\/v1\/customers\/([^/]+)$/.exec(url.pathname);
+    if (!customer || this.erasure === undefined) return false;
+    if (this.authorize(req, res, 'admin') === undefined) return true;
+    const id = decodeId(customer[1]!);
+    if (id === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'not a valid id');
+      return true;
+    }
+    this.erasure.erase(id, 'http').then(
+      (r) => sendJson(res, 200, { erased: true, existed: r.existed }),
+      () => sendError(res, 503, 'VIGIL_ERR_ERASURE', 'the erasure could not be recorded; nothing was erased'),
+    );
+    return true;
+  }
 
   /** Handles the request if it is an API route; false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {

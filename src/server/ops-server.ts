@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { SuppressionList } from '../alerts/suppression.js';
+import type { Erasure } from '../erasure/erasure.js';
 import type { ServerToken, VigilConfig } from '../config/schema.js';
 import type { BatchSink, Engine } from '../engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
@@ -27,6 +28,8 @@ export interface OpsServerOptions {
   readonly logger?: Logger;
   /** Ops destinations receive every alert (suppression is for marketing ones); given, it is consulted all the same. */
   readonly suppression?: SuppressionList;
+  /** Erasure (src/erasure/): DELETE /v1/customers/:id, and the hub forgets erased customers' alerts. */
+  readonly erasure?: Erasure;
 }
 
 export interface OpsServer {
@@ -74,7 +77,8 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const metrics = new OpsMetrics(state, hub, latency);
   const refused = (code: ErrorCode) => metrics.refused.inc({ code });
   const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
-  const api = new HttpApi(state, tokens, readiness, refused);
+  const api = new HttpApi(state, tokens, readiness, refused, opts.erasure);
+  opts.erasure?.onErase((customerId) => hub.erase(customerId));
   const files = new StaticFiles();
 
   // Idle and slow connections must not starve health checks, the API or the stream (connection-guard.ts).
@@ -86,8 +90,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       sendError(res, 400, 'VIGIL_ERR_USAGE', 'the request target is not a valid path');
       return;
     }
+    if (req.method === 'DELETE' && api.handleDelete(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET', { Allow: 'GET, HEAD' });
+      sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET (and DELETE of a customer)', { Allow: 'GET, HEAD' });
       return;
     }
     if (url.pathname === '/metrics') {
@@ -198,14 +203,17 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       metrics.observeBatch(batch);
       kpi.observe(batch);
       if (batch.alerts.length === 0) return;
-      if (opts.suppression === undefined) {
+      if (opts.suppression === undefined && state.suppressed.size === 0) {
         hub.publish(batch.alerts, batch.alertEnteredAt);
         return;
       }
       const alerts = [];
       const enteredAt = [];
       for (let i = 0; i < batch.alerts.length; i++) {
-        if (!opts.suppression.mayDeliver(batch.alerts[i]!, 'ops')) continue;
+        const alert = batch.alerts[i]!;
+        // A batch processed before an erasure may still carry the customer's alerts.
+        if (state.suppressed.has(alert.customerId)) continue;
+        if (opts.suppression !== undefined && !opts.suppression.mayDeliver(alert, 'ops')) continue;
         alerts.push(batch.alerts[i]!);
         enteredAt.push(batch.alertEnteredAt[i]!);
       }

@@ -132,6 +132,21 @@ export class StreamHub {
     else this.tickTimer = setTimeout(() => this.flush(), wait);
   }
 
+  /**
+   * Erasure: the customer's alerts leave the ring and the next tick, so no resume or replay
+   * sends them again. Returns how many were dropped.
+   */
+  erase(customerId: string): number {
+    let n = this.ring.erase(customerId);
+    for (let i = this.pendingAlerts.length - 1; i >= 0; i--) {
+      if (this.pendingAlerts[i]!.customerId !== customerId) continue;
+      this.pendingAlerts.splice(i, 1);
+      this.pendingEnteredAt.splice(i, 1);
+      n++;
+    }
+    return n;
+  }
+
   /** Sends what is waiting for the next tick now (also before the server closes). */
   flush(): void {
     if (this.tickTimer !== undefined) clearTimeout(this.tickTimer);
@@ -318,7 +333,8 @@ export class StreamHub {
     let start = 0;
     let picked = 0;
     for (let seq = this.ring.sequence; seq >= this.ring.oldest && picked < n; seq--) {
-      if (sub.matches(this.ring.at(seq)!.alert)) {
+      const held = this.ring.at(seq);
+      if (held !== undefined && sub.matches(held.alert)) {
         picked++;
         start = seq;
       }
@@ -342,8 +358,8 @@ export class StreamHub {
           sub.catchUp = this.ring.oldest;
         }
         while (sub.catchUp <= this.ring.sequence && conn.hasRoom()) {
-          const held = this.ring.at(sub.catchUp++)!;
-          if (sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
+          const held = this.ring.at(sub.catchUp++);
+          if (held !== undefined && sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
         }
         if (sub.catchUp > this.ring.sequence) {
           sub.catchUp = 0;

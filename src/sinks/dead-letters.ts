@@ -8,6 +8,11 @@ import type { Batch } from '../operators/batch.js';
  * headers naming the reason code, the zod issue path (never the offending values), the
  * source subject and, from JetStream, the stream sequence. The engine commits (acks) the
  * batch only after this sink has flushed, so nothing bad is acknowledged without a trace.
+ *
+ * An event about an erased customer (`VIGIL_ERR_SUPPRESSED`) is the exception: its dead
+ * letter has no body and no source subject (a producer may put the id in either), only the
+ * reason, the path and the sequence, so the rejection is counted and traceable without
+ * copying what the erasure removed.
  */
 export const DEAD_LETTER_HEADERS = {
   reason: 'Vigil-Reason',
@@ -19,6 +24,8 @@ export const DEAD_LETTER_HEADERS = {
 export function deadLetterSubject(prefix: string, reason: string): string {
   return `${prefix}.${reason.replace(/^VIGIL_ERR_/, '').toLowerCase()}`;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export class DeadLetterSink implements BatchSink {
   published = 0;
@@ -32,12 +39,13 @@ export class DeadLetterSink implements BatchSink {
     if (batch.rejections.length === 0) return;
     for (const r of batch.rejections) {
       const m = batch.messages[r.index]!;
+      const erased = r.reason === 'VIGIL_ERR_SUPPRESSED';
       const h = headers();
       h.set(DEAD_LETTER_HEADERS.reason, r.reason);
       if (r.path !== '') h.set(DEAD_LETTER_HEADERS.path, r.path);
-      h.set(DEAD_LETTER_HEADERS.subject, m.subject);
+      if (!erased) h.set(DEAD_LETTER_HEADERS.subject, m.subject);
       if (m.seq !== undefined) h.set(DEAD_LETTER_HEADERS.seq, String(m.seq));
-      this.nc.publish(deadLetterSubject(this.prefix, r.reason), m.bytes, { headers: h });
+      this.nc.publish(deadLetterSubject(this.prefix, r.reason), erased ? EMPTY : m.bytes, { headers: h });
       this.published++;
     }
     // A round trip to the server: everything published before it has reached the server.
