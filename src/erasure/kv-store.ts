@@ -58,7 +58,8 @@ export class KvSuppressionStore implements SuppressionStore {
     const js = jetstream(this.nc);
     const jsm = await jetstreamManager(this.nc);
     const stored = (await jsm.streams.info(this.stream)).state.last_seq;
-    const consumer = await js.consumers.get(this.stream, { filter_subjects: [this.subject('>')], deliver_policy: DeliverPolicy.All });
+    // The stream holds only the bucket's subjects: no filter (filter_subjects needs nats-server 2.10).
+    const consumer = await js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.All });
     const decoder = new TextDecoder();
     let caughtUp: () => void = () => {};
     const loaded = new Promise<void>((resolve) => (caughtUp = resolve));
