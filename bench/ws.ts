@@ -163,7 +163,7 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const config = loadConfig({
     env: process.env,
     overrides: {
-      server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, maxConnections: 1000 }] },
+      server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 1000 }] },
       ...(opts.refits !== true && { analytics: { refit: { everyMs: 0 } } }),
     },
   });

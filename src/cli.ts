@@ -5,6 +5,8 @@ import { replay } from './cli/replay.js';
 import { startDemo } from './cli/start.js';
 import { generate } from './cli/generate.js';
 import { publish } from './cli/publish.js';
+import { erase } from './cli/erase.js';
+import { unreadableWarning } from './sources/event-file.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
@@ -29,6 +31,9 @@ Usage:
                                               replay canonical events (JSON Lines or msgpack stream);
                                               --triggers delivers its alerts to the configured
                                               marketing triggers and webhooks (triggers.*)
+  vigil erase --customer ID [--nats-url URL] [--config FILE]
+                                              erase a customer: state, held alerts, later events
+                                              (a request on erasure.subject, or erasure.file)
   vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
                                               write the synthetic shop's events to a file
   vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
@@ -70,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       format: { type: 'string' },
       seed: { type: 'string' },
       customers: { type: 'string' },
+      customer: { type: 'string' },
       unit: { type: 'string' },
       'calibration-end': { type: 'string' },
       'holdout-weeks': { type: 'string' },
@@ -112,14 +118,14 @@ async function main(argv: string[]): Promise<number> {
       if (r.triggers !== undefined) process.stderr.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
       if (r.webhooks !== undefined) process.stderr.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);
       for (const w of r.warnings) process.stderr.write(`\nWARNING: ${w}\n\n`);
-      if (r.unreadableBytes > 0) {
-        process.stderr.write(`warning: ${r.unreadableBytes} bytes after a msgpack framing error could not be read\n`);
+      if (r.file.unreadableBytes > 0) {
+        process.stderr.write(unreadableWarning(r.file) + '\n');
         return 1;
       }
       return 0;
     }
     case 'publish': {
-      const sent = await publish({
+      const { sent, file } = await publish({
         natsUrl: values['nats-url'],
         file: values.file,
         events: values.events,
@@ -133,8 +139,15 @@ async function main(argv: string[]): Promise<number> {
         configFile: values.config,
       });
       process.stderr.write(`published ${sent} messages\n`);
+      if (file !== undefined && file.unreadableBytes > 0) {
+        process.stderr.write(unreadableWarning(file) + '\n');
+        return 1;
+      }
       return 0;
     }
+    case 'erase':
+      process.stderr.write((await erase({ customer: values.customer, natsUrl: values['nats-url'], configFile: values.config })) + '\n');
+      return 0;
     case 'generate':
       await generate({
         out: values.out,

@@ -29,10 +29,18 @@ export const errorCodes = {
     summary:
       'The marketing trigger stream (triggers.nats.stream) could not be created, e.g. its subjects overlap another stream, or a webhook destination\'s consumer on it (vigil-webhook-<name>) could not be; the server\'s reason is in the details.',
   },
+  VIGIL_ERR_ERASURE: {
+    reject: false,
+    summary: 'An erasure could not be recorded in the suppression list (JetStream KV or erasure.file); the customer was not erased. HTTP 503 on DELETE /v1/customers/:id.',
+  },
   VIGIL_ERR_SERVER_LISTEN: { reject: false, summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).' },
   VIGIL_ERR_AUTH: {
     reject: false,
     summary: 'HTTP 401: no bearer token, or not one of server.tokens (Authorization: Bearer, or the offered subprotocol vigil.bearer.<token>). Refused before any WebSocket exists.',
+  },
+  VIGIL_ERR_FORBIDDEN_SCOPE: {
+    reject: false,
+    summary: 'HTTP 403: the token is valid but lacks the scope this route or the stream needs (stream, kpi:read, customers:read, items:read, admin); the message names it.',
   },
   VIGIL_ERR_ORIGIN: { reject: false, summary: 'HTTP 403: the Origin header is not the server\'s own origin nor in server.allowedOrigins.' },
   VIGIL_ERR_CONNECTION_LIMIT: {
@@ -59,7 +67,7 @@ export const errorCodes = {
   VIGIL_ERR_PAYLOAD_EMPTY: { reject: true, summary: 'The message had no bytes.' },
   VIGIL_ERR_PAYLOAD_TOO_LARGE: { reject: true, summary: 'The message exceeded limits.maxPayloadBytes.' },
   VIGIL_ERR_DECODE_JSON: { reject: true, summary: 'The payload looked like JSON but did not parse.' },
-  VIGIL_ERR_DECODE_MSGPACK: { reject: true, summary: 'The payload looked like msgpack but did not decode (truncated or malformed).' },
+  VIGIL_ERR_DECODE_MSGPACK: { reject: true, summary: 'The payload looked like msgpack but did not decode (truncated or malformed), or a string in it is not UTF-8 (the path says which).' },
   VIGIL_ERR_UNKNOWN_FORMAT: { reject: true, summary: 'The first byte is neither a JSON object nor a msgpack map.' },
   VIGIL_ERR_SCHEMA: { reject: true, summary: 'The event does not match the canonical schema; the zod issue path says where.' },
   VIGIL_ERR_UNKNOWN_EVENT_TYPE: { reject: true, summary: 'The event `type` is not one Vigil knows.' },
@@ -70,6 +78,10 @@ export const errorCodes = {
   },
   VIGIL_ERR_TS_RANGE: { reject: true, summary: 'The event time is outside the sane range (1990-01-01 .. 2100-01-01).' },
   VIGIL_ERR_TS_FUTURE: { reject: true, summary: 'The event time is further ahead of the wall clock than limits.maxFutureSkewMs.' },
+  VIGIL_ERR_SUPPRESSED: {
+    reject: true,
+    summary: 'The event is about a customer who was erased (the suppression list); it is not applied, and its dead letter carries the reason without the bytes or the source subject.',
+  },
   VIGIL_ERR_STATE_FULL: { reject: true, summary: 'Keyed state holds limits.maxCustomers customers; a new customer could not be admitted.' },
   VIGIL_ERR_POISON: {
     reject: true,

@@ -8,6 +8,7 @@ import { eventTime } from './operators/event-time.js';
 import { keyedState } from './operators/keyed-state.js';
 import { tally } from './operators/tally.js';
 import { isolatingPure } from './operators/poison.js';
+import { suppress } from './operators/suppress.js';
 import { validateBatch } from './operators/validate.js';
 import type { EngineState } from './state/engine-state.js';
 
@@ -21,12 +22,13 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → adapt → validate → dedupe → eventTime → keyedState → tally
- *      │       │        │          │         │            │
- *      └───────┴─ rejected (reason, path)    └─ late side output
- *                                  └─ duplicate  └─ signals: sessions closed, timers, evictions
+ *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → tally
+ *      │       │        │          │          │         │            │
+ *      └───────┴────────┴──────────┴─ rejected (reason, path)       └─ signals: sessions closed, timers, evictions
+ *                                             └─ duplicate  └─ late side output
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
+ * `suppress` rejects events about erased customers (src/erasure/).
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
  * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):
@@ -40,6 +42,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
   return (batches) =>
     batches.pipe(
       map(pure),
+      suppress(state.suppressed),
       dedupe(state.seen),
       eventTime(state.watermark, {
         allowedLatenessMs: config.eventTime.allowedLatenessMs,

@@ -23,7 +23,7 @@ const config = testConfig({
   // A year of history at this rate lasts minutes: the feed is still replaying (busy) when the tests end.
   demo: { customers: 2000, products: 300, historyDays: 365, eventsPerSecond: 3000 },
   // A small ring, so alerts age out while a screen is away (the gap test).
-  server: { port: 0, tokens: [{ name: 'wall', token: TOKEN, maxConnections: 8 }], ringCapacity: 500, logLevel: 'silent' },
+  server: { port: 0, tokens: [{ name: 'wall', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 8 }], ringCapacity: 500, logLevel: 'silent' },
 });
 
 let engine: Engine;

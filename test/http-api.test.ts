@@ -1,4 +1,3 @@
-import { request } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePayload } from '../src/codec/encode.js';
@@ -7,6 +6,7 @@ import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import type { RawMessage } from '../src/sources/source.js';
 import { SyntheticShop } from '../src/synth/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
+import { httpRequest } from './support/http-request.js';
 import { refusal, StreamClient } from './support/stream-client.js';
 
 /**
@@ -18,26 +18,7 @@ const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 1);
 const TOKEN = 't'.repeat(40);
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A raw request, so paths reach the server exactly as written (no client-side normalising). */
-function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, path, method, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = httpRequest;
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -49,7 +30,7 @@ describe('the ops HTTP API', () => {
     events.push(e);
     messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   }
-  const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'ops', token: TOKEN, maxConnections: 2 }] } });
+  const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'ops', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],  maxConnections: 2 }] } });
   let server: OpsServer;
   let ready = true;
   const logLines: string[] = [];
@@ -96,9 +77,10 @@ describe('the ops HTTP API', () => {
   it('GET /v1/token names the presented token and its scope, and refuses a bad one', async () => {
     const ok = await get(server.url, '/v1/token', auth);
     expect(ok.status).toBe(200);
-    const body = JSON.parse(ok.body) as { name: string; types: string[] };
+    const body = JSON.parse(ok.body) as { name: string; scopes: string[]; types: string[] };
     const configured = config.server.tokens.find((t) => auth.authorization === `Bearer ${t.token}`)!;
     expect(body.name).toBe(configured.name);
+    expect(body.scopes).toEqual(configured.scopes);
     expect(body.types.length).toBeGreaterThan(0);
     expect(ok.body).not.toContain(configured.token);
     expect((await get(server.url, '/v1/token')).status).toBe(401);
@@ -148,7 +130,7 @@ describe('the ops HTTP API', () => {
   });
 
   it('GET /metrics is Prometheus text with the engine figures and no customer or product ids', async () => {
-    const r = await get(server.url, '/metrics');
+    const r = await get(server.url, '/metrics', auth);
     expect(r.status).toBe(200);
     expect(String(r.headers['content-type'])).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = new Map<string, number>();

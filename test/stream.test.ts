@@ -38,8 +38,8 @@ function serverConfig(server: Record<string, unknown> = {}) {
       port: 0,
       logLevel: 'silent',
       tokens: [
-        { name: 'ops', token: FULL, maxConnections: 20 },
-        { name: 'carts', token: CARTS, types: ['cart.abandoned'], maxConnections: 2 },
+        { name: 'ops', token: FULL, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],  maxConnections: 20 },
+        { name: 'carts', token: CARTS, scopes: ['stream'], types: ['cart.abandoned'], maxConnections: 2 },
       ],
       kpiIntervalMs: 100,
       pingIntervalMs: 60_000,
@@ -184,8 +184,8 @@ describe('the live stream', () => {
     expect(received(replayed)).toEqual(rig.expected(filter, 1, live.to).slice(-7));
   });
 
-  it('kpi frames reach every authenticated connection, before any subscribe, and agree with the engine', async () => {
-    const c = await connect({ token: CARTS });
+  it('kpi frames reach every connection whose token holds kpi:read, before any subscribe, and agree with the engine', async () => {
+    const c = await connect({ token: FULL });
     const kpi = kpiFrame.parse(await c.upcoming((f) => f.type === 'kpi'));
     const s = rig.engine.state;
     expect(kpi.customers).toBe(s.store.size);

@@ -73,6 +73,11 @@ export class SuppressionList {
     return this.ids.size;
   }
 
+  /** The ids, in the order first listed. */
+  values(): IterableIterator<string> {
+    return this.ids.values();
+  }
+
   isSuppressed(customerId: string): boolean {
     return this.ids.has(customerId);
   }

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { VigilError } from '../errors.js';
 import { publishEvents, publishPayloads, type Outgoing } from '../publish/publisher.js';
-import { readEventFile } from '../sources/event-file.js';
+import { readEventFile, type EventFileProgress } from '../sources/event-file.js';
 import { connectNats } from '../sources/nats-connection.js';
 import { SyntheticShop } from '../synth/shop.js';
 import { compact, ProgressLine } from './progress.js';
@@ -27,12 +27,18 @@ function count(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
+export interface PublishResult {
+  readonly sent: number;
+  /** With `--file`: how far it was read, and the bytes after a framing error that could not be. */
+  readonly file?: EventFileProgress;
+}
+
 /**
  * `vigil publish`: the synthetic shop's events (to subjects `<subject>.<type>`), or a file's
  * messages as they are, good or bad (to `<subject>.replay`), sent to NATS at a rate or as fast
  * as the connection takes them, with a progress line.
  */
-export async function publish(opts: PublishCliOptions): Promise<number> {
+export async function publish(opts: PublishCliOptions): Promise<PublishResult> {
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const url = opts.natsUrl ?? config.nats.url;
   if (url === null) throw new VigilError('VIGIL_ERR_USAGE', 'publish needs --nats-url (or nats.url in the config)');
@@ -55,11 +61,13 @@ export async function publish(opts: PublishCliOptions): Promise<number> {
     ...(opts.createStream !== undefined && { createStream: opts.createStream }),
     onProgress: (n: number) => (sent = n),
   } as const;
+  let fileProgress: EventFileProgress | undefined;
   try {
     if (opts.file !== undefined) {
       const file = opts.file;
+      const progress: EventFileProgress = (fileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 });
       async function* fromFile(): AsyncGenerator<Outgoing> {
-        for await (const run of readEventFile(file, { maxPayloadBytes: config.limits.maxPayloadBytes })) {
+        for await (const run of readEventFile(file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress })) {
           for (const m of run) yield { subject: `${subjectPrefix}.replay`, payload: m.bytes };
         }
       }
@@ -85,5 +93,5 @@ export async function publish(opts: PublishCliOptions): Promise<number> {
     progress.stop();
     await nc.drain();
   }
-  return sent;
+  return { sent, ...(fileProgress !== undefined && { file: fileProgress }) };
 }

@@ -38,6 +38,8 @@ export interface ReplayResult {
   customers: number;
   watermark: number;
   unreadableBytes: number;
+  /** How the file was read (messages cut, bytes that could not be). */
+  file: EventFileProgress;
   seconds: number;
   /** The engine as the replay left it, for commands that read its state. */
   engine: Engine;
@@ -91,6 +93,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     customers: engine.state.store.size,
     watermark,
     unreadableBytes: progress.unreadableBytes,
+    file: progress,
     seconds: (performance.now() - started) / 1000,
     engine,
     triggers: marketing?.triggers?.stats(),

@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { Engine, type BatchSink } from '../engine.js';
+import { openErasure } from '../erasure/wiring.js';
 import { openMarketingSinks } from '../sinks/marketing-sinks.js';
 import { openSideOutputs, type SideOutputs } from '../sinks/side-outputs.js';
 import { InProcessSource } from '../sources/in-process.js';
@@ -169,10 +170,18 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       throw e;
     });
   }
+  // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
+  const erasure = await openErasure(config, engine.state, { nc: input.nc });
   let ops;
   try {
-    ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => input.connected(), stateReady: () => true, outputsFlowing: () => input.outputs?.flowing() ?? true } });
+    ops = await startOpsServer({
+      config,
+      engine,
+      readiness: { sourceConnected: () => input.connected(), stateReady: () => true, outputsFlowing: () => input.outputs?.flowing() ?? true },
+      erasure: erasure.erasure,
+    });
   } catch (e) {
+    await erasure.close();
     await input.close();
     throw e;
   }
@@ -181,6 +190,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
   const marketing = await openMarketingSinks(config, { nc: input.nc, durable: checkpointer !== undefined }).catch(async (e: unknown) => {
     await ops.close();
+    await erasure.close();
     await input.close();
     throw e;
   });
@@ -229,6 +239,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   } finally {
     await ops.close();
     await marketing.close();
+    await erasure.close();
     await input.close();
     clearInterval(tick);
     if (timer) clearTimeout(timer);

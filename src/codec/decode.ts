@@ -1,12 +1,13 @@
 import { Unpackr } from 'msgpackr/unpack';
 import type { RejectReason } from '../errors.js';
+import { hasReplacementChar, invalidUtf8Path } from './msgpack-utf8.js';
 
 /**
  * Payloads are told apart by their first byte: a JSON object starts with `{` (perhaps
  * after whitespace), a msgpack map with 0x80–0x8f (fixmap), 0xde or 0xdf. Anything else
  * is not an event in either format, so it is rejected without trying both decoders.
  */
-export type DecodeResult = { ok: true; value: unknown } | { ok: false; reason: RejectReason };
+export type DecodeResult = { ok: true; value: unknown } | { ok: false; reason: RejectReason; path?: string };
 
 const OPEN_BRACE = 0x7b;
 /**
@@ -57,7 +58,13 @@ export function decodePayload(bytes: Uint8Array, maxPayloadBytes: number): Decod
     try {
       if (bytes.length > scratch.length) scratch = new Uint8Array(Math.max(bytes.length, 2 * scratch.length));
       scratch.set(bytes);
-      return { ok: true, value: decoder.unpack(scratch, bytes.length) };
+      const value: unknown = decoder.unpack(scratch, bytes.length);
+      // Strings must be UTF-8, as on the JSON path: see msgpack-utf8.ts.
+      if (hasReplacementChar(value)) {
+        const path = invalidUtf8Path(scratch, bytes.length);
+        if (path !== undefined) return { ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK', path };
+      }
+      return { ok: true, value };
     } catch {
       return { ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' };
     }

@@ -4,6 +4,8 @@ import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
 import { backoffConfig } from '../marketing/backoff.js';
 import { triggersConfig } from '../marketing/config.js';
+import { scope, scopeNames } from '../server/scopes.js';
+import { erasureConfig } from '../erasure/config.js';
 
 /**
  * The whole configuration. Every key is required here and given its default in
@@ -31,7 +33,9 @@ export const serverToken = z.strictObject({
   name: z.string().regex(/^[a-z0-9_-]{1,32}$/),
   /** Long enough to resist guessing; only the characters a subprotocol name may carry. */
   token: z.string().regex(/^[A-Za-z0-9_-]{24,128}$/),
-  /** Alert types this token may see; absent means every type. */
+  /** What the token may read or do (src/server/scopes.ts); listed explicitly, none implied. */
+  scopes: z.array(scope).min(1).max(scopeNames.length),
+  /** With scope `stream`: the alert types this token may see; absent means every type. */
   types: z.array(z.enum(alertTypes)).min(1).optional(),
   /** Open WebSocket connections this token may hold at once. */
   maxConnections: z.number().int().min(1).max(10_000),
@@ -74,6 +78,15 @@ const serverConfig = z
     kpiIntervalMs: z.number().int().min(100),
     /** Open WebSocket connections in all. */
     maxConnections: z.number().int().min(1).max(100_000),
+    /**
+     * TCP connections one remote address may hold (HTTP and stream). Behind a reverse proxy
+     * every client shares the proxy's address: raise it there.
+     */
+    maxConnectionsPerAddress: z.number().int().min(1).max(100_000),
+    /** A request's headers must arrive within this (slowloris); checked every second. */
+    headersTimeoutMs: z.number().int().min(1000).max(60_000),
+    /** A connection silent this long before it is upgraded to the stream is closed (idle sockets). */
+    idleTimeoutMs: z.number().int().min(1000).max(600_000),
     /** Subscriptions one connection may hold. */
     maxSubscriptions: z.number().int().min(1).max(64),
     /**
@@ -205,6 +218,8 @@ const configShape = z.strictObject({
   }),
   /** The ops server: live stream, HTTP API, metrics, health and the dashboard. */
   server: serverConfig,
+  /** Erasure of a customer: the suppression list and the NATS request subject. */
+  erasure: erasureConfig,
 });
 /**
  * An event whose id de-duplication has forgotten must already count as late, or a

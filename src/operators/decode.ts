@@ -17,7 +17,7 @@ export function decodeBatch(batch: Batch, opts: DecodeOptions): Batch {
     }
     const r = decodePayload(m.bytes, opts.maxPayloadBytes);
     if (r.ok) decoded[i] = r.value;
-    else reject(batch, i, r.reason);
+    else reject(batch, i, r.reason, r.path);
   }
   return batch;
 }

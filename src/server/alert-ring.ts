@@ -43,16 +43,33 @@ export class AlertRing {
     return entry;
   }
 
-  /** The alert of sequence `seq` while it is held, else undefined. */
+  /** The alert of sequence `seq` while it is held and not erased, else undefined. */
   at(seq: number): SequencedAlert | undefined {
     return seq >= this.oldest && seq <= this.last ? this.slots[seq % this.capacity] : undefined;
   }
 
-  /** Alerts after `since`, oldest first. `since` beyond the newest is an empty answer. */
+  /**
+   * Erasure: drops every held alert about the customer. Their seqs stay taken (a resume
+   * skips them, as a filter would), so other clients' positions do not move. Returns how many.
+   */
+  erase(customerId: string): number {
+    let n = 0;
+    for (let i = 0; i < this.slots.length; i++) {
+      if (this.slots[i]?.alert.customerId !== customerId) continue;
+      this.slots[i] = undefined;
+      n++;
+    }
+    return n;
+  }
+
+  /** Alerts after `since`, oldest first (erased ones left out). `since` beyond the newest is an empty answer. */
   after(since: number): Resume {
     const from = Math.max(since + 1, this.oldest);
     const alerts: SequencedAlert[] = [];
-    for (let seq = from; seq <= this.last; seq++) alerts.push(this.slots[seq % this.capacity]!);
+    for (let seq = from; seq <= this.last; seq++) {
+      const held = this.slots[seq % this.capacity];
+      if (held !== undefined) alerts.push(held);
+    }
     const missed = since + 1 < this.oldest && this.last > 0 ? { from: since + 1, to: this.oldest - 1 } : null;
     return { alerts, missed };
   }

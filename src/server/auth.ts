@@ -3,10 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import { alertTypes, type AlertType } from '../alerts/alert.js';
 import type { ServerToken } from '../config/schema.js';
 import { BEARER_SUBPROTOCOL_PREFIX } from './frames.js';
+import { scopeNames, type Scope } from './scopes.js';
 
 /** Who a request authenticated as: the token's name (never the token) and what it may see. */
 export interface Principal {
   readonly name: string;
+  readonly scopes: ReadonlySet<Scope>;
   readonly types: readonly AlertType[];
   readonly maxConnections: number;
 }
@@ -22,7 +24,7 @@ export class TokenTable {
   constructor(tokens: readonly ServerToken[]) {
     this.entries = tokens.map((t) => ({
       digest: digest(t.token),
-      principal: { name: t.name, types: t.types ?? alertTypes, maxConnections: t.maxConnections },
+      principal: { name: t.name, scopes: new Set(t.scopes), types: t.types ?? alertTypes, maxConnections: t.maxConnections },
     }));
   }
 
@@ -43,9 +45,9 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** A one-time full-scope token for `vigil start` when none is configured (printed in the URL fragment). */
+/** A one-time token holding every scope, for `vigil start` when none is configured (printed in the URL fragment). */
 export function generatedToken(maxConnections = 16): ServerToken {
-  return { name: 'generated', token: randomBytes(24).toString('base64url'), maxConnections };
+  return { name: 'generated', token: randomBytes(24).toString('base64url'), scopes: [...scopeNames], maxConnections };
 }
 
 /**

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { alertSchema } from '../alerts/alert.js';
 import type { ErrorCode } from '../errors.js';
 import { alertFilter } from './alert-filter.js';
+import { scope } from './scopes.js';
 
 /**
  * The live stream's wire protocol (`/v1/stream`), one schema per frame. Client frames arrive
@@ -74,6 +75,8 @@ export const helloFrame = z.strictObject({
   seq,
   /** The oldest seq a `since` can still be served from. */
   oldest: seq,
+  /** The token's scopes (kpi frames come only with kpi:read). */
+  scopes: z.array(scope),
   /** Alert types this token may see. */
   types: z.array(z.string()),
 });

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 import { MAX_KEY_LENGTH } from '../schema/event.js';
 import type { EngineState } from '../state/engine-state.js';
-import { presentedToken, type TokenTable } from './auth.js';
+import { presentedToken, type Principal, type TokenTable } from './auth.js';
+import type { Scope } from './scopes.js';
+import type { Erasure } from '../erasure/erasure.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
 /**
@@ -38,7 +40,8 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode, 
 
 /**
  * The HTTP API over the live state. Customer and item endpoints need a bearer token in the
- * Authorization header (customer data leaves the process there); health needs none.
+ * Authorization header holding the route's scope (customer data leaves the process there);
+ * health needs none.
  * Ids arrive percent-encoded in the path and are never echoed back or logged.
  */
 export class HttpApi {
@@ -47,7 +50,31 @@ export class HttpApi {
     private readonly tokens: TokenTable,
     private readonly readiness: Readiness,
     private readonly onRefused: (code: ErrorCode) => void,
+    private readonly erasure?: Erasure,
   ) {}
+
+  /**
+   * `DELETE /v1/customers/:id` (scope `admin`): erases the customer (src/erasure/erasure.ts).
+   * 200 `{erased: true, existed}` whether or not the customer was in state (the suppression
+   * holds either way); 503 `VIGIL_ERR_ERASURE` when it could not be recorded. False for
+   * any other path.
+   */
+  handleDelete(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const customer = /^\/v1\/customers\/([^/]+)$/.exec(url.pathname);
+    if (!customer || this.erasure === undefined) return false;
+    if (this.authorize(req, res, 'admin') === undefined) return true;
+    const id = decodeId(customer[1]!);
+    if (id === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'not a valid id');
+      return true;
+    }
+    this.erasure.erase(id, 'http').then(
+      (r) => sendJson(res, 200, { erased: true, existed: r.existed }),
+      () => sendError(res, 503, 'VIGIL_ERR_ERASURE', 'the erasure could not be recorded; nothing was erased'),
+    );
+    return true;
+  }
 
   /** Handles the request if it is an API route; false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
@@ -68,16 +95,13 @@ export class HttpApi {
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
     const whoami = path === '/v1/token';
     if (!customer && !similar && !whoami) return false;
-    const principal = this.tokens.authenticate(bearerOnly(req));
-    if (principal === undefined) {
-      this.onRefused('VIGIL_ERR_AUTH');
-      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
-      return true;
-    }
+    // Each route names its scope; /v1/token only needs a valid token.
+    const principal = this.authorize(req, res, customer ? 'customers:read' : similar ? 'items:read' : undefined);
+    if (principal === undefined) return true;
     // What the token is (never the token): lets a page tell a refused token from a down server,
     // which a browser cannot read off a refused WebSocket upgrade (it only sees 1006).
     if (whoami) {
-      sendJson(res, 200, { name: principal.name, types: [...principal.types] });
+      sendJson(res, 200, { name: principal.name, scopes: [...principal.scopes], types: [...principal.types] });
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);
@@ -89,6 +113,25 @@ export class HttpApi {
     if (customer) this.customer(res, id);
     else this.similar(res, id, url.searchParams.get('k'));
     return true;
+  }
+
+  /**
+   * The request's principal when its bearer token is valid and holds `scope` (any valid
+   * token when undefined); otherwise the 401 or 403 has been sent and the answer is undefined.
+   */
+  authorize(req: IncomingMessage, res: ServerResponse, scope: Scope | undefined): Principal | undefined {
+    const principal = this.tokens.authenticate(bearerOnly(req));
+    if (principal === undefined) {
+      this.onRefused('VIGIL_ERR_AUTH');
+      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
+      return undefined;
+    }
+    if (scope !== undefined && !principal.scopes.has(scope)) {
+      this.onRefused('VIGIL_ERR_FORBIDDEN_SCOPE');
+      sendError(res, 403, 'VIGIL_ERR_FORBIDDEN_SCOPE', `this token lacks the scope ${scope}`);
+      return undefined;
+    }
+    return principal;
   }
 
   private customer(res: ServerResponse, id: string): void {

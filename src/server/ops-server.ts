@@ -4,11 +4,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { SuppressionList } from '../alerts/suppression.js';
+import type { Erasure } from '../erasure/erasure.js';
 import type { ServerToken, VigilConfig } from '../config/schema.js';
 import type { BatchSink, Engine } from '../engine.js';
 import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Batch } from '../operators/batch.js';
 import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principal } from './auth.js';
+import { ConnectionGuard } from './connection-guard.js';
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
 import { HttpApi, sendError, type Readiness } from './http-api.js';
 import { KpiTracker } from './kpi.js';
@@ -26,6 +28,8 @@ export interface OpsServerOptions {
   readonly logger?: Logger;
   /** Ops destinations receive every alert (suppression is for marketing ones); given, it is consulted all the same. */
   readonly suppression?: SuppressionList;
+  /** Erasure (src/erasure/): DELETE /v1/customers/:id, and the hub forgets erased customers' alerts. */
+  readonly erasure?: Erasure;
 }
 
 export interface OpsServer {
@@ -38,15 +42,18 @@ export interface OpsServer {
   readonly hub: StreamHub;
   readonly metrics: OpsMetrics;
   readonly latency: LatencyRecorder;
+  /** Per-address and total connection caps (counters of what they refused or pushed out). */
+  readonly guard: ConnectionGuard;
   close(): Promise<void>;
 }
 
-/** Sockets for plain HTTP (API, metrics, files) beside `server.maxConnections` stream connections. */
+/** Sockets for plain HTTP (API, metrics, files, health) beside `server.maxConnections` stream connections. */
 const HTTP_SOCKETS = 256;
 
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_AUTH: '401 Unauthorized',
   VIGIL_ERR_ORIGIN: '403 Forbidden',
+  VIGIL_ERR_FORBIDDEN_SCOPE: '403 Forbidden',
   VIGIL_ERR_CONNECTION_LIMIT: '429 Too Many Requests',
   VIGIL_ERR_NOT_FOUND: '404 Not Found',
 };
@@ -70,20 +77,27 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const metrics = new OpsMetrics(state, hub, latency);
   const refused = (code: ErrorCode) => metrics.refused.inc({ code });
   const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
-  const api = new HttpApi(state, tokens, readiness, refused);
+  const api = new HttpApi(state, tokens, readiness, refused, opts.erasure);
+  opts.erasure?.onErase((customerId) => hub.erase(customerId));
   const files = new StaticFiles();
 
-  const server: Server = createServer((req, res) => {
+  // Idle and slow connections must not starve health checks, the API or the stream (connection-guard.ts).
+  const guard = new ConnectionGuard({ maxSockets: cfg.maxConnections + HTTP_SOCKETS, maxSocketsPerAddress: cfg.maxConnectionsPerAddress });
+  const server: Server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+    guard.used(req.socket);
     const url = requestUrl(req);
     if (url === undefined) {
       sendError(res, 400, 'VIGIL_ERR_USAGE', 'the request target is not a valid path');
       return;
     }
+    if (req.method === 'DELETE' && api.handleDelete(req, res, url)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET', { Allow: 'GET, HEAD' });
+      sendError(res, 405, 'VIGIL_ERR_USAGE', 'only GET (and DELETE of a customer)', { Allow: 'GET, HEAD' });
       return;
     }
     if (url.pathname === '/metrics') {
+      // Counts per alert type, revenue, funnel: what the stream's kpi frames carry, under the same scope.
+      if (api.authorize(req, res, 'kpi:read') === undefined) return;
       metrics.text().then(
         (text) => {
           res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
@@ -110,10 +124,13 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       },
     );
   });
-  server.headersTimeout = 10_000;
+  server.headersTimeout = cfg.headersTimeoutMs;
   server.requestTimeout = 30_000;
-  // TCP connections in all: the stream's cap plus room for HTTP requests; past it Node closes new ones at once.
-  server.maxConnections = cfg.maxConnections + HTTP_SOCKETS;
+  // Sockets silent this long are destroyed; ws clears the timeout on the ones it upgrades.
+  server.timeout = cfg.idleTimeoutMs;
+  server.on('connection', (socket: Socket) => {
+    if (!guard.admit(socket)) refused('VIGIL_ERR_CONNECTION_LIMIT');
+  });
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -134,6 +151,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   let open = 0;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    guard.used(socket as Socket);
     socket.on('error', () => socket.destroy());
     const refuse = (code: ErrorCode, message: string) => {
       refused(code);
@@ -149,6 +167,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (!origins.allows(req.headers.origin)) return refuse('VIGIL_ERR_ORIGIN', errorCodes.VIGIL_ERR_ORIGIN.summary);
     const principal: Principal | undefined = tokens.authenticate(presentedToken(req));
     if (principal === undefined) return refuse('VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required');
+    if (!principal.scopes.has('stream')) return refuse('VIGIL_ERR_FORBIDDEN_SCOPE', 'this token lacks the scope stream');
     const held = perToken.get(principal.name) ?? 0;
     if (held >= principal.maxConnections || open >= cfg.maxConnections) return refuse('VIGIL_ERR_CONNECTION_LIMIT', 'too many stream connections');
     // Counted from here, released when the socket closes: however the handshake ends.
@@ -167,8 +186,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const timers = [
     setInterval(() => {
       kpi.tick();
-      // The frame counts segments over all of state: built only when someone will read it.
-      if (hub.connections.size > 0) hub.broadcast(kpi.frame());
+      // The frame counts segments over all of state: built only when someone will read it,
+      // and sent only to tokens holding kpi:read.
+      if (hub.hasReader('kpi:read')) hub.broadcast(kpi.frame(), 'kpi:read');
     }, cfg.kpiIntervalMs),
     setInterval(() => hub.heartbeat(), cfg.heartbeatMs),
     setInterval(() => hub.pingAll(), cfg.pingIntervalMs),
@@ -183,14 +203,17 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       metrics.observeBatch(batch);
       kpi.observe(batch);
       if (batch.alerts.length === 0) return;
-      if (opts.suppression === undefined) {
+      if (opts.suppression === undefined && state.suppressed.size === 0) {
         hub.publish(batch.alerts, batch.alertEnteredAt);
         return;
       }
       const alerts = [];
       const enteredAt = [];
       for (let i = 0; i < batch.alerts.length; i++) {
-        if (!opts.suppression.mayDeliver(batch.alerts[i]!, 'ops')) continue;
+        const alert = batch.alerts[i]!;
+        // A batch processed before an erasure may still carry the customer's alerts.
+        if (state.suppressed.has(alert.customerId)) continue;
+        if (opts.suppression !== undefined && !opts.suppression.mayDeliver(alert, 'ops')) continue;
         alerts.push(batch.alerts[i]!);
         enteredAt.push(batch.alertEnteredAt[i]!);
       }
@@ -206,6 +229,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     hub,
     metrics,
     latency,
+    guard,
     close: () =>
       (closing ??= (async () => {
         for (const t of timers) clearInterval(t);

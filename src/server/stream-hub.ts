@@ -5,6 +5,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { ServerConfig } from '../config/schema.js';
 import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
+import type { Scope } from './scopes.js';
 import { Connection, type Subscription } from './connection.js';
 import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
 import type { LatencyRecorder } from './latency.js';
@@ -87,7 +88,7 @@ export class StreamHub {
     ws.on('pong', () => (conn.alive = true));
     ws.on('close', () => this.detach(conn));
     ws.on('error', () => this.detach(conn));
-    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, types: [...principal.types] });
+    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, scopes: [...principal.scopes], types: [...principal.types] });
     return conn;
   }
 
@@ -129,6 +130,21 @@ export class StreamHub {
     const wait = this.lastTickAt + this.limits.flushIntervalMs - performance.now();
     if (wait <= 0) this.flush();
     else this.tickTimer = setTimeout(() => this.flush(), wait);
+  }
+
+  /**
+   * Erasure: the customer's alerts leave the ring and the next tick, so no resume or replay
+   * sends them again. Returns how many were dropped.
+   */
+  erase(customerId: string): number {
+    let n = this.ring.erase(customerId);
+    for (let i = this.pendingAlerts.length - 1; i >= 0; i--) {
+      if (this.pendingAlerts[i]!.customerId !== customerId) continue;
+      this.pendingAlerts.splice(i, 1);
+      this.pendingEnteredAt.splice(i, 1);
+      n++;
+    }
+    return n;
   }
 
   /** Sends what is waiting for the next tick now (also before the server closes). */
@@ -201,11 +217,21 @@ export class StreamHub {
     }
   }
 
-  /** A frame for every connection that the next of its kind replaces (kpi, heartbeat). */
-  broadcast(frame: ServerFrame): void {
+  /** Whether a connection whose token holds `scope` is open. */
+  hasReader(scope: Scope): boolean {
+    for (const conn of this.connections) if (conn.principal.scopes.has(scope)) return true;
+    return false;
+  }
+
+  /**
+   * A frame that the next of its kind replaces (kpi), for every connection whose token holds
+   * `scope` (every connection when undefined).
+   */
+  broadcast(frame: ServerFrame, scope?: Scope): void {
     let json: WireFrame | undefined;
     let msgpack: WireFrame | undefined;
     for (const conn of this.connections) {
+      if (scope !== undefined && !conn.principal.scopes.has(scope)) continue;
       const wire = conn.encoding === 'json' ? (json ??= encodeFrame(frame, 'json')) : (msgpack ??= encodeFrame(frame, 'msgpack'));
       conn.sendDisposable(wire);
     }
@@ -307,7 +333,8 @@ export class StreamHub {
     let start = 0;
     let picked = 0;
     for (let seq = this.ring.sequence; seq >= this.ring.oldest && picked < n; seq--) {
-      if (sub.matches(this.ring.at(seq)!.alert)) {
+      const held = this.ring.at(seq);
+      if (held !== undefined && sub.matches(held.alert)) {
         picked++;
         start = seq;
       }
@@ -331,8 +358,8 @@ export class StreamHub {
           sub.catchUp = this.ring.oldest;
         }
         while (sub.catchUp <= this.ring.sequence && conn.hasRoom()) {
-          const held = this.ring.at(sub.catchUp++)!;
-          if (sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
+          const held = this.ring.at(sub.catchUp++);
+          if (held !== undefined && sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
         }
         if (sub.catchUp > this.ring.sequence) {
           sub.catchUp = 0;

@@ -10,6 +10,11 @@ import type { ConfirmedPublisher, SideOutput } from './confirmed-publisher.js';
  * source subject and, from JetStream, the stream sequence. `handle` resolves once the
  * publisher has them stored (or flushed, unconfirmed, see `ConfirmedPublisher`), and the
  * engine commits (acks) the batch only after that: nothing bad is acknowledged without a trace.
+ *
+ * An event about an erased customer (`VIGIL_ERR_SUPPRESSED`) is the exception: its dead
+ * letter has no body and no source subject (a producer may put the id in either), only the
+ * reason, the path and the sequence, so the rejection is counted and traceable without
+ * copying what the erasure removed.
  */
 export const DEAD_LETTER_HEADERS = {
   reason: 'Vigil-Reason',
@@ -21,6 +26,8 @@ export const DEAD_LETTER_HEADERS = {
 export function deadLetterSubject(prefix: string, reason: string): string {
   return `${prefix}.${reason.replace(/^VIGIL_ERR_/, '').toLowerCase()}`;
 }
+
+const EMPTY = new Uint8Array(0);
 
 export class DeadLetterSink implements BatchSink {
   published = 0;
@@ -35,12 +42,13 @@ export class DeadLetterSink implements BatchSink {
     const out: SideOutput[] = [];
     for (const r of batch.rejections) {
       const m = batch.messages[r.index]!;
+      const erased = r.reason === 'VIGIL_ERR_SUPPRESSED';
       const h = headers();
       h.set(DEAD_LETTER_HEADERS.reason, r.reason);
       if (r.path !== '') h.set(DEAD_LETTER_HEADERS.path, r.path);
-      h.set(DEAD_LETTER_HEADERS.subject, m.subject);
+      if (!erased) h.set(DEAD_LETTER_HEADERS.subject, m.subject);
       if (m.seq !== undefined) h.set(DEAD_LETTER_HEADERS.seq, String(m.seq));
-      out.push({ subject: deadLetterSubject(this.prefix, r.reason), bytes: m.bytes, headers: h, msgId: m.seq === undefined ? undefined : `dlq:${m.subject}:${m.seq}` });
+      out.push({ subject: deadLetterSubject(this.prefix, r.reason), bytes: erased ? EMPTY : m.bytes, headers: h, msgId: m.seq === undefined ? undefined : erased ? `dlq:${m.seq}` : `dlq:${m.subject}:${m.seq}` });
     }
     await this.publisher.publish(out);
     this.published += out.length;

@@ -25,6 +25,11 @@ export interface EventFileOptions {
 
 const NEWLINE = 0x0a;
 
+/** What `replay` and `publish --file` both say when part of a file could not be read (and exit 1). */
+export function unreadableWarning(progress: Pick<EventFileProgress, 'unreadableBytes' | 'messages'>): string {
+  return `warning: ${progress.unreadableBytes} bytes after a msgpack framing error could not be read (after ${progress.messages} messages)`;
+}
+
 export function eventFileSize(path: string): number | undefined {
   if (path === '-') return undefined;
   try {

@@ -395,6 +395,26 @@ export class CustomerStore {
     return this.slots.has(customerId);
   }
 
+  /**
+   * Erasure (GDPR Art. 17): forgets the customer at once, with no signal. Listeners see the
+   * slot leave and come back blank (`evicting`, then `admitted`: their per-slot records and
+   * alert gates are wiped), the record (windows, recent items, cart) is zeroed, every timer
+   * of the slot is cancelled, and the slot is freed, so no snapshot holds the id any longer.
+   * False when the customer was not in state.
+   */
+  erase(customerId: string): boolean {
+    const slot = this.slots.get(customerId);
+    if (slot === undefined) return false;
+    for (const l of this.slotListeners) l.evicting(slot);
+    for (const l of this.slotListeners) l.admitted(slot);
+    this.timers.cancelAll(slot);
+    this.records.reset(slot);
+    this.slots.delete(customerId);
+    this.ids[slot] = undefined;
+    this.freeSlots.push(slot);
+    return true;
+  }
+
   customerIds(): IterableIterator<string> {
     return this.slots.keys();
   }

@@ -6,6 +6,7 @@ import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
 import { createCustomerAnalytics } from '../analytics/wiring.js';
 import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
+import { SuppressedCustomers } from '../erasure/suppressed-customers.js';
 import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
 import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
 import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
@@ -23,6 +24,8 @@ export class EngineState {
   readonly seen: SeenEventIds;
   readonly watermark: WatermarkTracker;
   readonly counters = new OutcomeCounters();
+  /** Erased customers, whose later events are rejected (src/erasure/). */
+  readonly suppressed = new SuppressedCustomers();
   /** The per-customer models and their alerts; undefined when analytics.enabled is false. */
   readonly analytics: CustomerAnalytics | undefined;
   readonly alerts: AlertEmitter | undefined;
