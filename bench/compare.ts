@@ -28,7 +28,7 @@ export function relativeSpread(row: Record<string, string | number>, key: string
 function columnName(rows: BenchRows, i: number): string {
   const labels = Object.entries(rows[i]!)
     .slice(0, 3)
-    .filter(([, v]) => typeof v === 'string' && cellNumber(v) === undefined)
+    .filter(([k, v]) => !k.startsWith(' ') && typeof v === 'string' && !/\d/.test(v))
     .map(([, v]) => v);
   return labels.length > 0 ? labels.join(' ') : `#${i + 1}`;
 }
