@@ -71,9 +71,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     }
     if (isVigilError(e)) {
       ctx.err.write(`error ${e.code}: ${e.message}\n${e.details.map((d) => '  - ' + d + '\n').join('')}`);
-      const usage = e.code === 'VIGIL_ERR_USAGE' || e.code === 'VIGIL_ERR_CONFIG';
-      if (usage && ctx.current !== undefined) ctx.err.write(`hint: ${ctx.current} --help\n`);
-      return usage ? 2 : 1;
+      if (e.code === 'VIGIL_ERR_USAGE' && ctx.current !== undefined) ctx.err.write(`hint: ${ctx.current} --help\n`);
+      return e.code === 'VIGIL_ERR_USAGE' || e.code === 'VIGIL_ERR_CONFIG' ? 2 : 1;
     }
     ctx.err.write(`fatal: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

@@ -42,7 +42,7 @@ const serverConfig = z
     host: z.string().min(1),
     /** 0 picks a free port (tests). */
     port: z.number().int().min(0).max(65_535),
-    /** Empty: `vigil start` generates a one-time full-scope token and prints it in the URL fragment. */
+    /** Empty: `vigil start` generates a full-scope token for the run and prints it in the URL fragment. */
     tokens: z
       .array(serverToken)
       .max(1000)

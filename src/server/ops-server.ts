@@ -33,7 +33,7 @@ export interface OpsServer {
   readonly url: string;
   /** Pass to `Engine.run` sinks: each processed batch feeds the stream, the kpis and the metrics. */
   readonly sink: BatchSink;
-  /** When `server.tokens` is empty, the one-time full-scope token generated at start. */
+  /** When `server.tokens` is empty, the full-scope token generated for this run. */
   readonly generatedToken: string | undefined;
   readonly hub: StreamHub;
   readonly metrics: OpsMetrics;

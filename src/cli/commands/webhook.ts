@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { readBody, webhookVerify } from '../webhook-verify.js';
+import { DEFAULT_SECRET_ENV, readBody, webhookVerify } from '../webhook-verify.js';
 import { action, type CliContext } from '../command-context.js';
 
 export function webhookCommand(ctx: CliContext): Command {
@@ -8,7 +8,8 @@ export function webhookCommand(ctx: CliContext): Command {
     .requiredOption('--id <id>', 'the webhook-id header')
     .requiredOption('--timestamp <t>', 'the webhook-timestamp header (epoch seconds)')
     .requiredOption('--signature <sig>', 'the webhook-signature header')
-    .option('--secret <whsec>', 'the secret (whsec_…); default: the VIGIL_WEBHOOK_SECRET environment variable')
+    .option('--secret <whsec>', 'the secret (whsec_…); default: the environment variable --secret-env names')
+    .option('--secret-env <name>', 'the environment variable holding the secret', DEFAULT_SECRET_ENV)
     .option('--tolerance <s>', 'accepted clock skew in seconds')
     .action(
       action(ctx, async (cmd) => {
