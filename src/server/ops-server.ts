@@ -12,7 +12,8 @@ import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principa
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
 import { HttpApi, sendError, type Readiness } from './http-api.js';
 import { KpiTracker } from './kpi.js';
-import { LatencyRecorder } from './latency.js';
+import { AlertLatency } from './alert-latency.js';
+import type { LatencyRecorder } from './latency.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpsMetrics } from './metrics.js';
 import { StaticFiles } from './static-files.js';
@@ -64,10 +65,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   let generated: ServerToken | undefined;
   if (cfg.tokens.length === 0) generated = generatedToken();
   const tokens = new TokenTable(generated ? [generated] : cfg.tokens);
-  const latency = await LatencyRecorder.create();
-  const hub = new StreamHub(cfg, latency, log);
-  const kpi = new KpiTracker(state, latency);
-  const metrics = new OpsMetrics(state, hub, latency);
+  const alertLatency = await AlertLatency.create();
+  const latency = alertLatency.total;
+  const hub = new StreamHub(cfg, alertLatency, log);
+  const kpi = new KpiTracker(state, alertLatency);
+  const metrics = new OpsMetrics(state, hub, alertLatency);
   const refused = (code: ErrorCode) => metrics.refused.inc({ code });
   const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
   const api = new HttpApi(state, tokens, readiness, refused);
@@ -218,7 +220,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         clearTimeout(grace);
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        latency.close();
+        alertLatency.close();
         log.info('ops server closed');
         log.flush();
       })()),
