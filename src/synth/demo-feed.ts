@@ -49,6 +49,9 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
   let live = false;
   const held: Held[] = [];
   const pace = demo.liveEventsPerSecond > 0 ? livePace(demo.liveEventsPerSecond) : undefined;
+  // History is there from the start (a paced source stamps each message's due time); a live
+  // message enters when it is made.
+  const madeAt = () => (live ? performance.now() : 0);
 
   async function* messages(): AsyncGenerator<RawMessage[]> {
     // The source may close a batch at the end of a run, so runs are long enough to batch well.
@@ -71,7 +74,7 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
         }
       }
       const bytes = encodePayload(e, rng.chance(NOISE.json) ? 'json' : 'msgpack');
-      const message: RawMessage = { bytes, subject: 'demo', receivedAt: performance.now() };
+      const message: RawMessage = { bytes, subject: 'demo', receivedAt: madeAt() };
       if (rng.chance(NOISE.reordered)) hold(sent + 1 + rng.int(20), message); // seconds to a minute behind: within bounds
       else if (rng.chance(NOISE.veryLate)) hold(sent + 50_000 + rng.int(50_000), message);
       else {
@@ -81,18 +84,18 @@ export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
       if (rng.chance(NOISE.duplicate)) hold(sent + 1 + rng.int(200), message);
       if (rng.chance(NOISE.truncated)) {
         sent++;
-        out.push({ bytes: bytes.slice(0, Math.max(1, bytes.length >> 1)), subject: 'demo', receivedAt: performance.now() });
+        out.push({ bytes: bytes.slice(0, Math.max(1, bytes.length >> 1)), subject: 'demo', receivedAt: madeAt() });
       }
       while (held.length > 0 && held[0]!.releaseAfter <= sent) {
         sent++;
-        out.push({ ...held.shift()!.message, receivedAt: performance.now() });
+        out.push({ ...held.shift()!.message, receivedAt: madeAt() });
       }
       if (out.length >= RUN) {
         yield out;
         out = [];
       }
     }
-    for (const h of held.splice(0)) out.push({ ...h.message, receivedAt: performance.now() });
+    for (const h of held.splice(0)) out.push({ ...h.message, receivedAt: madeAt() });
     if (out.length > 0) yield out;
   }
 
