@@ -13,7 +13,7 @@
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Webhook } from 'standardwebhooks';
-import { vigilCloudEvent, type VigilCloudEvent } from '../src/marketing/cloudevent.js';
+import { vigilCloudEvent, type VigilCloudEvent } from 'vigil-engine/client';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
