@@ -10,9 +10,10 @@ import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
 import type { Batch } from '../operators/batch.js';
 import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principal } from './auth.js';
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
-import { HttpApi, sendError, type Readiness } from './http-api.js';
+import { HttpApi, sendError, sendJson, type Readiness } from './http-api.js';
 import { KpiTracker } from './kpi.js';
 import { AlertLatency } from './alert-latency.js';
+import { asyncApiDocument, openApiDocument } from './api-specs.js';
 import type { LatencyRecorder } from './latency.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpsMetrics } from './metrics.js';
@@ -96,6 +97,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           sendError(res, 500, 'VIGIL_ERR_SERVER_INTERNAL', 'metrics collection failed');
         },
       );
+      return;
+    }
+    if (url.pathname === '/v1/openapi.json' || url.pathname === '/v1/asyncapi.json') {
+      sendJson(res, 200, url.pathname === '/v1/openapi.json' ? openApiDocument() : asyncApiDocument());
       return;
     }
     if (api.handle(req, res, url)) return;
