@@ -4,9 +4,13 @@ import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
 import { printWs, wsBench } from './ws.js';
+import { parseBenchArgs } from './cli.js';
+import { printComparison } from './compare.js';
+import { recordTable, writeBenchResults } from './results.js';
 
 /**
- * `npm run bench -- <suite> [options]`. Suites print figures; nothing here asserts. Quote
+ * `npm run bench -- <suite> [options]` (`--help` for each suite; `--json FILE` keeps the
+ * results; `compare OLD.json NEW.json`). Suites print figures; nothing here asserts. Quote
  * ratios from one run: the machines are shared and absolute figures move ±20%.
  *   core [--quick]   the whole graph vs a bare decode+aggregate loop: 100k customers (msgpack,
  *                    JSON; medians of 8 and 4 runs each with and without analytics, in
@@ -40,7 +44,10 @@ import { printWs, wsBench } from './ws.js';
  *                    processes killed 10 times (--quick: 4); customers wrong, events lost and
  *                    double-counted, triggers missing (all must be 0), recovery times.
  */
-const [suite = 'core', ...args] = process.argv.slice(2);
+const parsed = parseBenchArgs(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+// Help printed (0) or a usage error (2): no suite runs.
+const cli = 'exit' in parsed ? process.exit(parsed.exit) : parsed;
+const { suite, args } = cli;
 const quick = args.includes('--quick');
 
 async function main(): Promise<void> {
@@ -53,44 +60,63 @@ async function main(): Promise<void> {
         rows.push(await coreBench({ customers: 1_000_000, days: 2, format: 'msgpack', repeats: 1, interleaved: 1 }));
       }
       printCore(rows);
+      recordTable('core', rows);
       break;
     }
-    case 'nats':
-      printCore(await natsBench(quick ? 100_000 : 500_000, quick ? 1 : 3));
+    case 'nats': {
+      const rows = await natsBench(quick ? 100_000 : 500_000, quick ? 1 : 3);
+      printCore(rows);
+      recordTable('nats', rows);
       break;
-    case 'triggers':
-      printCore(await triggersBench(quick ? 1000 : 5000, quick ? 30 : 60, quick ? 1 : 3));
+    }
+    case 'triggers': {
+      const rows = await triggersBench(quick ? 1000 : 5000, quick ? 30 : 60, quick ? 1 : 3);
+      printCore(rows);
+      recordTable('triggers', rows);
       break;
-    case 'ws':
-      printWs(
-        await wsBench({
-          eventsPerSecond: 20_000,
-          stalledPairs: quick ? 1 : 3,
-          toggledRuns: quick ? 1 : 2,
-          toggledMeasureMs: quick ? 4000 : 30_000,
-          warmupMs: quick ? 1000 : 3000,
-          measureMs: quick ? 4000 : 15_000,
-          customers: quick ? 5000 : 20_000,
-          feed: args.includes('--nats') ? 'nats' : 'in-process',
-          refits: args.includes('--refits'),
-        }),
-      );
+    }
+    case 'compare':
+      printComparison(cli.compare![0], cli.compare![1], (s) => process.stdout.write(s));
       break;
+    case 'ws': {
+      const result = await wsBench({
+        eventsPerSecond: 20_000,
+        stalledPairs: quick ? 1 : 3,
+        toggledRuns: quick ? 1 : 2,
+        toggledMeasureMs: quick ? 4000 : 30_000,
+        warmupMs: quick ? 1000 : 3000,
+        measureMs: quick ? 4000 : 15_000,
+        customers: quick ? 5000 : 20_000,
+        feed: args.includes('--nats') ? 'nats' : 'in-process',
+        refits: args.includes('--refits'),
+      });
+      printWs(result);
+      recordTable('ws', result.rows);
+      break;
+    }
     case 'checkpoint': {
       const rows = [await checkpointBench({ customers: quick ? 20_000 : 100_000, days: 7, intervalMs: 10_000, pairs: quick ? 1 : 3 })];
       if (!quick) rows.push(await checkpointBench({ customers: 1_000_000, days: 2, intervalMs: 10_000, pairs: 1 }));
       printCore(rows);
+      recordTable('checkpoint', rows);
       break;
     }
-    case 'chaos':
-      printCore([await chaosBench(quick)]);
+    case 'chaos': {
+      const rows = [await chaosBench(quick)];
+      printCore(rows);
+      recordTable('chaos', rows);
       break;
+    }
     default:
       throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, chaos)`);
   }
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
-  process.exitCode = 1;
-});
+main()
+  .then(() => {
+    if (cli.json !== undefined) writeBenchResults(cli.json, suite, args);
+  })
+  .catch((e: unknown) => {
+    process.stderr.write(String((e as Error)?.stack ?? e) + '\n');
+    process.exitCode = 1;
+  });

@@ -10,7 +10,7 @@
 import { pathToFileURL } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { vigilCloudEvent, type VigilCloudEvent } from '../src/marketing/cloudevent.js';
+import { vigilCloudEvent, type VigilCloudEvent } from 'vigil-engine/client';
 
 export interface ConsumerOptions {
   readonly stream: string;

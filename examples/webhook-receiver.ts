@@ -1,8 +1,9 @@
 /**
  * A webhook receiver for Vigil's marketing triggers: a plain node:http server that checks
- * each delivery's Standard Webhooks signature against the raw body with `verifyWebhook`,
- * answers 401 when it does not verify, and handles each `webhook-id` once (Vigil retries a
- * delivery whose answer it did not get, with the same id).
+ * each delivery's Standard Webhooks signature against the raw body with the `standardwebhooks`
+ * package (what a receiver in any stack would use), answers 401 when it does not verify, and
+ * handles each `webhook-id` once (Vigil retries a delivery whose answer it did not get, with
+ * the same id).
  *
  *   WEBHOOK_SECRET=whsec_… PORT=8787 npx tsx examples/webhook-receiver.ts
  *
@@ -11,13 +12,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { vigilCloudEvent, type VigilCloudEvent } from '../src/marketing/cloudevent.js';
-import { verifyWebhook } from '../src/marketing/webhook-signature.js';
+import { Webhook } from 'standardwebhooks';
+import { vigilCloudEvent, type VigilCloudEvent } from 'vigil-engine/client';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createWebhookReceiver(secret: string, onTrigger: (event: VigilCloudEvent) => void): Server {
   const seen = new Set<string>();
+  const webhook = new Webhook(secret);
   return createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -28,11 +30,13 @@ export function createWebhookReceiver(secret: string, onTrigger: (event: VigilCl
     });
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
-      const id = header('webhook-id');
-      const verdict = verifyWebhook({ secret, id, timestamp: header('webhook-timestamp'), signature: header('webhook-signature'), body });
-      if (!verdict.ok) {
-        res.writeHead(401).end(verdict.reason);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[name] = value;
+      const id = headers['webhook-id'];
+      try {
+        webhook.verify(body.toString('utf8'), headers); // throws unless the signature and timestamp hold
+      } catch (e) {
+        res.writeHead(401).end((e as Error).message);
         return;
       }
       if (!seen.has(id!)) {

@@ -149,9 +149,11 @@ describe('the ops HTTP API', () => {
     expect(samples.get('vigil_model_refits_total{result="completed"}')).toBe(analytics.refits);
     expect(samples.get('vigil_model_refits_total{result="bgnbd_rejected"}')).toBe(analytics.refitsRejected);
     expect(samples.get('vigil_model_refit_pending')).toBe(analytics.refitPending ? 1 : 0);
-    for (const name of ['vigil_batch_processing_seconds_count', 'vigil_event_time_lag_seconds', 'vigil_watermark_lag_seconds', 'vigil_ws_clients', 'vigil_alert_latency_ms{quantile="0.99"}', 'vigil_ws_alerts_total{result="dropped"}']) {
+    for (const name of ['vigil_batch_processing_seconds_count', 'vigil_event_time_lag_seconds', 'vigil_watermark_lag_seconds', 'vigil_ws_clients', 'vigil_alert_latency_seconds_bucket{le="+Inf"}', 'vigil_alert_latency_seconds_count', 'vigil_process_cpu_seconds_total', 'vigil_nodejs_eventloop_lag_p99_seconds', 'vigil_ws_alerts_total{result="dropped"}']) {
       expect(samples.has(name), name).toBe(true);
     }
+    expect(r.body).toContain('# TYPE vigil_alert_latency_seconds histogram');
+    expect(r.body).not.toMatch(/_process_process_|vigil_process_nodejs_/);
     for (const id of engine.state.store.customerIds()) expect(r.body.includes(id), id).toBe(false);
     for (const p of engine.state.store.products.snapshot()) expect(r.body.includes(`"${p}"`), p).toBe(false);
   });

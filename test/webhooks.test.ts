@@ -109,7 +109,7 @@ describe('vigil webhook verify', () => {
       spawnSync('node', ['dist/src/cli.js', 'webhook', 'verify', '--id', 'msg_1', '--timestamp', String(ts), '--signature', signature], {
         input,
         encoding: 'utf8',
-        env: { ...process.env, VIGIL_WEBHOOK_SECRET: SECRET },
+        env: { ...process.env, WEBHOOK_SECRET: SECRET },
       });
     const ok = verify(body);
     expect([ok.status, ok.stdout]).toEqual([0, 'valid\n']);

@@ -2,13 +2,20 @@ import { VigilError } from '../errors.js';
 import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook, type WebhookVerdict } from '../marketing/webhook-signature.js';
 
 export interface WebhookVerifyOptions {
-  /** `--secret`; else the VIGIL_WEBHOOK_SECRET environment variable (kept out of shell history and `ps`). */
+  /** `--secret`; else the environment variable `secretEnv` names (kept out of shell history and `ps`). */
   readonly secret?: string | undefined;
+  /**
+   * `--secret-env`: the variable holding the secret, as a destination's `secretEnv` names it;
+   * WEBHOOK_SECRET by default. Not a VIGIL_* name: those are configuration settings.
+   */
+  readonly secretEnv?: string | undefined;
   readonly id?: string | undefined;
   readonly timestamp?: string | undefined;
   readonly signature?: string | undefined;
   readonly tolerance?: string | undefined;
 }
+
+export const DEFAULT_SECRET_ENV = 'WEBHOOK_SECRET';
 
 /** Bodies are small JSON documents; a larger stdin is refused rather than read without bound. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -27,9 +34,10 @@ export async function readBody(input: AsyncIterable<Buffer | string>): Promise<B
 
 /** `vigil webhook verify`: checks a received delivery's Standard Webhooks signature. */
 export function webhookVerify(opts: WebhookVerifyOptions, body: Uint8Array, env: Record<string, string | undefined>): WebhookVerdict {
-  const secret = opts.secret ?? env.VIGIL_WEBHOOK_SECRET;
+  const secretEnv = opts.secretEnv ?? DEFAULT_SECRET_ENV;
+  const secret = opts.secret ?? env[secretEnv];
   if (secret === undefined || opts.id === undefined || opts.timestamp === undefined || opts.signature === undefined) {
-    throw new VigilError('VIGIL_ERR_USAGE', 'webhook verify needs --id, --timestamp, --signature and --secret (or VIGIL_WEBHOOK_SECRET), the body on stdin');
+    throw new VigilError('VIGIL_ERR_USAGE', `webhook verify needs --id, --timestamp, --signature and --secret (or ${secretEnv} set), the body on stdin`);
   }
   const tolerance = opts.tolerance === undefined ? DEFAULT_TOLERANCE_SECONDS : Number(opts.tolerance);
   if (!Number.isInteger(tolerance) || tolerance < 0) throw new VigilError('VIGIL_ERR_USAGE', '--tolerance is a whole number of seconds');

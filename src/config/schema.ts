@@ -47,7 +47,7 @@ const serverConfig = z
     host: z.string().min(1),
     /** 0 picks a free port (tests). */
     port: z.number().int().min(0).max(65_535),
-    /** Empty: `vigil start` generates a one-time full-scope token and prints it in the URL fragment. */
+    /** Empty: `vigil start` generates a full-scope token for the run and prints it in the URL fragment. */
     tokens: z
       .array(serverToken)
       .max(1000)
@@ -215,6 +215,11 @@ const configShape = z.strictObject({
     eventsPerSecond: positiveInt,
     /** How many days of shop history the demo replays before it catches up with the wall clock. */
     historyDays: z.number().min(0).max(365),
+    /**
+     * After catching up, the shop's further events at this rate (events per wall-clock second,
+     * stamped with the time they are sent); 0: at the shop's own pace, a few events a minute.
+     */
+    liveEventsPerSecond: z.number().min(0).max(100_000),
   }),
   /** The ops server: live stream, HTTP API, metrics, health and the dashboard. */
   server: serverConfig,

@@ -88,15 +88,22 @@ export const kpiFrame = z.strictObject({
   /** Event time the engine has reached (watermark, ms), or null before the first event. */
   eventTime: z.number().nullable(),
   eventsPerSecond: z.number().min(0),
-  /** Revenue of purchases applied in the last minute of processing time. */
+  /**
+   * Revenue of the purchases applied whose event time is within the minute up to the newest
+   * event time seen, in `revenueCurrency` (the currency with the most of it; null: none).
+   */
   revenuePerMinute: z.number().min(0),
+  revenueCurrency: z.string().nullable(),
+  /** The same minute's revenue per ISO 4217 currency (XXX: purchases that named none). */
+  revenueByCurrency: z.record(z.string(), z.number().min(0)),
   outcomes: z.strictObject({ applied: z.number(), duplicate: z.number(), late: z.number(), rejected: z.number() }),
   /** Events in the last minute by funnel step. */
   funnel: z.strictObject({ views: z.number(), carts: z.number(), checkouts: z.number(), purchases: z.number() }),
   customers: z.number().int().min(0),
-  /** Customers per RFM segment (a sample-free count of the live state). */
+  /** Customers per RFM segment (a sample-free count of the live state); `unscored`: those with none yet. */
   segments: z.record(z.string(), z.number().int().min(0)),
   alerts: z.record(z.string(), z.number().int().min(0)),
+  /** Message in → alert frame out over the deliveries of the last minute. */
   latencyMs: latencySummary,
 });
 export const heartbeatFrame = z.strictObject({ type: z.literal('heartbeat'), seq, at: z.number() });

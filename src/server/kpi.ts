@@ -1,20 +1,22 @@
-import { orderRevenue } from '../schema/event.js';
 import { Outcome, type Batch } from '../operators/batch.js';
 import type { EngineState } from '../state/engine-state.js';
 import type { KpiFrame } from './frames.js';
-import type { LatencyRecorder } from './latency.js';
+import type { AlertLatency } from './alert-latency.js';
+import { EventTimeRevenue, mainCurrency } from './event-time-revenue.js';
 
 const SECONDS = 60;
 const FUNNEL = ['views', 'carts', 'checkouts', 'purchases'] as const;
 
 /**
- * The live summary behind the `kpi` frame. Per-minute figures (funnel, revenue) are rings
- * of 60 one-second buckets of processing time, filled from each batch's applied events: a
- * wall screen wants "what is happening now", not event time, which may be a replay's past.
+ * The live summary behind the `kpi` frame. The funnel counts are rings of 60 one-second
+ * buckets of processing time, filled from each batch's applied events: a wall screen wants
+ * "what is happening now". Revenue is per minute of event time (EventTimeRevenue): money
+ * is only meaningful per minute of the shop's own clock, which during a catch-up runs far
+ * ahead of the wall's. Latency covers the last minute of deliveries.
  */
 export class KpiTracker {
   private readonly second = new Float64Array(SECONDS);
-  private readonly revenue = new Float64Array(SECONDS);
+  private readonly revenue = new EventTimeRevenue();
   private readonly funnel = FUNNEL.map(() => new Float64Array(SECONDS));
   private lastInput = 0;
   private lastAt: number;
@@ -22,7 +24,7 @@ export class KpiTracker {
 
   constructor(
     private readonly state: EngineState,
-    private readonly latency: LatencyRecorder,
+    private readonly latency: AlertLatency,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.lastAt = now();
@@ -58,7 +60,7 @@ export class KpiTracker {
           break;
         case 'purchase':
           purchases[b]!++;
-          this.revenue[b]! += orderRevenue(e);
+          this.revenue.add(e);
           break;
         default:
           break;
@@ -77,13 +79,13 @@ export class KpiTracker {
       at: Date.now(),
       eventTime: Number.isFinite(wm) ? wm : null,
       eventsPerSecond: this.rate,
-      revenuePerMinute: this.lastMinute(this.revenue, sec),
+      ...revenue(this.revenue.lastMinute(this.state.watermark.maxEventTime)),
       outcomes: { applied: c.applied, duplicate: c.duplicate, late: c.late, rejected: c.rejected },
       funnel: { views, carts, checkouts, purchases },
       customers: this.state.store.size,
-      segments: this.state.analytics?.segmentCounts() ?? {},
+      segments: withUnscored(this.state.analytics?.segmentCounts() ?? {}, this.state.store.size),
       alerts: { ...(this.state.alerts?.emitted ?? {}) },
-      latencyMs: this.latency.summary(),
+      latencyMs: this.latency.lastMinute(),
     };
   }
 
@@ -99,10 +101,25 @@ export class KpiTracker {
     const b = s % SECONDS;
     if (this.second[b] !== s) {
       this.second[b] = s;
-      this.revenue[b] = 0;
       for (const f of this.funnel) f[b] = 0;
     }
     return b;
   }
 }
 
+function revenue(byCurrency: Record<string, number>): Pick<KpiFrame, 'revenuePerMinute' | 'revenueCurrency' | 'revenueByCurrency'> {
+  const main = mainCurrency(byCurrency);
+  return { revenuePerMinute: main.amount, revenueCurrency: main.currency, revenueByCurrency: byCurrency };
+}
+
+/**
+ * Segment counts with the customers that have none yet (no purchase, or none since the
+ * population was large enough to score) under `unscored`, so the shares add up to everyone.
+ */
+export function withUnscored(segments: Record<string, number>, customers: number): Record<string, number> {
+  let scored = 0;
+  for (const n of Object.values(segments)) scored += n;
+  return customers > scored ? { ...segments, [UNSCORED]: customers - scored } : segments;
+}
+
+export const UNSCORED = 'unscored';

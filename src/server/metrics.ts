@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { alertTypes } from '../alerts/alert.js';
 import type { Batch } from '../operators/batch.js';
 import type { EngineState } from '../state/engine-state.js';
-import type { LatencyRecorder } from './latency.js';
+import type { AlertLatency } from './alert-latency.js';
 import type { StreamHub } from './stream-hub.js';
 
 /**
@@ -16,9 +16,10 @@ export class OpsMetrics {
   private readonly batchSeconds: Histogram;
   readonly refused: Counter<'code'>;
 
-  constructor(state: EngineState, hub: StreamHub, latency: LatencyRecorder) {
+  constructor(state: EngineState, hub: StreamHub, latency: AlertLatency) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'vigil_process_' });
+    // prom-client's names already start with process_ or nodejs_: the prefix only adds vigil_.
+    collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
     const c = state.counters;
     fromTotals(registers, 'vigil_events_total', 'Input messages by outcome.', 'outcome', () => ({
       applied: c.applied,
@@ -57,18 +58,9 @@ export class OpsMetrics {
       }));
       gauge(registers, 'vigil_model_refit_pending', '1 while a refit is under way (spread over the events that follow its start), else 0.', () => (analytics.refitPending ? 1 : 0));
     }
-    new Gauge({
-      name: 'vigil_alert_latency_ms',
-      help: 'Message in to alert frame handed to the socket, per delivery, since start (hdr histogram).',
-      labelNames: ['quantile'],
-      registers,
-      collect() {
-        const s = latency.summary();
-        this.set({ quantile: '0.5' }, s.p50);
-        this.set({ quantile: '0.99' }, s.p99);
-        this.set({ quantile: '0.999' }, s.p999);
-      },
-    });
+    this.registry.registerMetric(
+      latency.histogram('vigil_alert_latency_seconds', 'Message in to alert frame handed to the socket, per live delivery to a stream client.'),
+    );
   }
 
   observeBatch(batch: Batch): void {

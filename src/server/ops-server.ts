@@ -12,9 +12,11 @@ import type { Batch } from '../operators/batch.js';
 import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principal } from './auth.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
-import { HttpApi, sendError, type Readiness } from './http-api.js';
+import { HttpApi, sendError, sendJson, type Readiness } from './http-api.js';
 import { KpiTracker } from './kpi.js';
-import { LatencyRecorder } from './latency.js';
+import { AlertLatency } from './alert-latency.js';
+import { asyncApiDocument, openApiDocument } from './api-specs.js';
+import type { LatencyRecorder } from './latency.js';
 import { createLogger, type Logger } from './logger.js';
 import { OpsMetrics } from './metrics.js';
 import { StaticFiles } from './static-files.js';
@@ -37,7 +39,7 @@ export interface OpsServer {
   readonly url: string;
   /** Pass to `Engine.run` sinks: each processed batch feeds the stream, the kpis and the metrics. */
   readonly sink: BatchSink;
-  /** When `server.tokens` is empty, the one-time full-scope token generated at start. */
+  /** When `server.tokens` is empty, the full-scope token generated for this run. */
   readonly generatedToken: string | undefined;
   readonly hub: StreamHub;
   readonly metrics: OpsMetrics;
@@ -71,10 +73,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   let generated: ServerToken | undefined;
   if (cfg.tokens.length === 0) generated = generatedToken();
   const tokens = new TokenTable(generated ? [generated] : cfg.tokens);
-  const latency = await LatencyRecorder.create();
-  const hub = new StreamHub(cfg, latency, log);
-  const kpi = new KpiTracker(state, latency);
-  const metrics = new OpsMetrics(state, hub, latency);
+  const alertLatency = await AlertLatency.create();
+  const latency = alertLatency.total;
+  const hub = new StreamHub(cfg, alertLatency, log);
+  const kpi = new KpiTracker(state, alertLatency);
+  const metrics = new OpsMetrics(state, hub, alertLatency);
   const refused = (code: ErrorCode) => metrics.refused.inc({ code });
   const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
   const api = new HttpApi(state, tokens, readiness, refused, opts.erasure);
@@ -108,6 +111,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
           sendError(res, 500, 'VIGIL_ERR_SERVER_INTERNAL', 'metrics collection failed');
         },
       );
+      return;
+    }
+    if (url.pathname === '/v1/openapi.json' || url.pathname === '/v1/asyncapi.json') {
+      sendJson(res, 200, url.pathname === '/v1/openapi.json' ? openApiDocument() : asyncApiDocument());
       return;
     }
     if (api.handle(req, res, url)) return;
@@ -242,7 +249,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         clearTimeout(grace);
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        latency.close();
+        alertLatency.close();
         log.info('ops server closed');
         log.flush();
       })()),

@@ -8,7 +8,7 @@ import type { Principal } from './auth.js';
 import type { Scope } from './scopes.js';
 import { Connection, type Subscription } from './connection.js';
 import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
-import type { LatencyRecorder } from './latency.js';
+import type { LatencySink } from './alert-latency.js';
 import type { Logger } from './logger.js';
 import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
 
@@ -70,7 +70,7 @@ export class StreamHub {
 
   constructor(
     private readonly limits: HubLimits,
-    private readonly latency: LatencyRecorder,
+    private readonly latency: LatencySink,
     private readonly log: Logger,
   ) {
     this.ring = new AlertRing(limits.ringCapacity);

@@ -80,8 +80,9 @@ export class InProcessSource implements Source {
     let runAt = 0;
     let exhausted = false;
     // On a paced feed a message enters when it is due, whenever the graph gets to it: time
-    // behind a backlog counts as latency, as it would for a message read off a socket.
-    const arrival = messagesPerSecond === undefined ? undefined : (k: number) => started + ((k + 1) / messagesPerSecond) * 1000;
+    // behind a backlog counts as latency, as it would for a message read off a socket. A
+    // message made later than its slot (a live feed slower than the pace) enters when made.
+    const arrival = messagesPerSecond === undefined ? undefined : (k: number, madeAt: number) => Math.max(madeAt, started + ((k + 1) / messagesPerSecond) * 1000);
     while (!exhausted && !halted()) {
       while (this.inFlight >= maxInFlight && !halted()) await new Promise<void>((r) => (this.wake = r));
       if (halted()) break;
@@ -90,7 +91,7 @@ export class InProcessSource implements Source {
         // A paced feed hands out what has arrived by now, as a live source does with what one
         // turn of the event loop read: a batch waits for no later message, so pacing adds no
         // latency of its own. Nothing arrived yet: sleep until the next message is due.
-        const wait = arrival!(this.emitted) - performance.now();
+        const wait = arrival!(this.emitted, 0) - performance.now();
         if (wait > 0) await sleep(wait);
         if (halted()) break;
         const arrived = Math.floor(((performance.now() - started) * messagesPerSecond) / 1000) - this.emitted;
@@ -105,7 +106,7 @@ export class InProcessSource implements Source {
             exhausted = true;
             break;
           }
-          batch.push(arrival === undefined ? r.value : { ...r.value, receivedAt: arrival(this.emitted + batch.length) });
+          batch.push(arrival === undefined ? r.value : { ...r.value, receivedAt: arrival(this.emitted + batch.length, r.value.receivedAt) });
         }
       } else {
         while (batch.length < limit) {
@@ -124,7 +125,7 @@ export class InProcessSource implements Source {
           const take = Math.min(limit - batch.length, run.length - runAt);
           for (let k = 0; k < take; k++) {
             const m = run[runAt + k]!;
-            batch.push(arrival === undefined ? m : { ...m, receivedAt: arrival(this.emitted + batch.length) });
+            batch.push(arrival === undefined ? m : { ...m, receivedAt: arrival(this.emitted + batch.length, m.receivedAt) });
           }
           runAt += take;
         }

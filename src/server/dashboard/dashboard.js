@@ -305,6 +305,7 @@ function pct(num, den) {
 function onKpi(k) {
   $('events-per-second').textContent = integer.format(k.eventsPerSecond);
   $('revenue-per-minute').textContent = money.format(k.revenuePerMinute);
+  $('revenue-currency').textContent = k.revenueCurrency ?? '';
   $('latency-p50').textContent = ms(k.latencyMs.p50);
   $('latency-p99').textContent = ms(k.latencyMs.p99);
   $('customers').textContent = integer.format(k.customers);
@@ -314,7 +315,7 @@ function onKpi(k) {
   drawFunnel(k.funnel);
   drawBars($('segments'), k.segments, 'segment');
   drawCounts(k.alerts);
-  for (const s of Object.keys(k.segments)) addSegment(s);
+  for (const s of Object.keys(k.segments)) if (s !== 'unscored') addSegment(s); // no alert carries that segment
   pushPoint(k.at / 1000, k.eventsPerSecond, k.revenuePerMinute);
 }
 

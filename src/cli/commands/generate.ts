@@ -1,0 +1,21 @@
+import { Command } from 'commander';
+import { generate } from '../generate.js';
+import { action, type CliContext } from '../command-context.js';
+
+export function generateCommand(ctx: CliContext): Command {
+  return new Command('generate')
+    .description("write the synthetic shop's events to a file (for replay, publish, tests)")
+    .requiredOption('--out <file>', 'the file to write, or - for stdout')
+    .option('--events <n>', 'how many events')
+    .option('--format <format>', 'jsonl or msgpack (default jsonl)')
+    .option('--seed <n>', 'random seed')
+    .option('--customers <n>', 'how many customers')
+    .option('--config <file>', 'a JSON config file over config/default.json')
+    .action(
+      action(ctx, async (cmd) => {
+        const o = cmd.opts<Record<string, string | undefined>>();
+        await generate({ out: o.out, events: o.events, format: o.format, seed: o.seed, customers: o.customers, configFile: o.config });
+        return 0;
+      }),
+    );
+}
