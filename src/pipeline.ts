@@ -5,6 +5,7 @@ import type { Batch } from './operators/batch.js';
 import { decode } from './operators/decode.js';
 import { dedupe } from './operators/dedupe.js';
 import { eventTime } from './operators/event-time.js';
+import { globalProcesses } from './operators/global-process.js';
 import { keyedState } from './operators/keyed-state.js';
 import { tally } from './operators/tally.js';
 import { validate } from './operators/validate.js';
@@ -20,12 +21,13 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → adapt → validate → dedupe → eventTime → keyedState → tally
+ *   decode → adapt → validate → dedupe → eventTime → keyedState → globalProcesses → tally
  *      │       │        │          │         │            │
  *      └───────┴─ rejected (reason, path)    └─ late side output
  *                                  └─ duplicate  └─ signals: sessions closed, timers, evictions
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
+ * `globalProcesses` (demand series) see the applied events in stream order, with their watermarks.
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected.
  */
@@ -41,6 +43,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
         ...(clocks.processingClock && { now: clocks.processingClock }),
       }),
       keyedState(state.store, state.analytics),
+      globalProcesses(state.globalProcesses),
       tally(state.counters),
     );
 }

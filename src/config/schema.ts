@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { alertsConfig } from '../alerts/config.js';
 import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
+import { demandConfig } from '../analytics/demand/config.js';
 import { triggersConfig } from '../marketing/config.js';
 
 /**
@@ -161,6 +162,8 @@ const configShape = z.strictObject({
     deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/),
   }),
   analytics: analyticsConfig,
+  /** Demand series per category with Holt-Winters forecasts. */
+  demand: demandConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,
   demo: z.strictObject({

@@ -6,6 +6,8 @@ import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
 import { createCustomerAnalytics } from '../analytics/wiring.js';
 import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
+import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-process.js';
+import type { GlobalProcess } from '../operators/global-process.js';
 import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
 import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
 import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
@@ -25,6 +27,10 @@ export class EngineState {
   /** The per-customer models and their alerts; undefined when analytics.enabled is false. */
   readonly analytics: CustomerAnalytics | undefined;
   readonly alerts: AlertEmitter | undefined;
+  /** Demand series and forecasts; undefined when demand.enabled is false. */
+  readonly demand: DemandProcess | undefined;
+  /** Processes over the whole stream, run after keyed state in this order. */
+  readonly globalProcesses: readonly GlobalProcess[];
 
   constructor(config: VigilConfig) {
     this.store = new CustomerStore({
@@ -42,6 +48,8 @@ export class EngineState {
       this.alerts = new AlertEmitter(new AlertCooldowns(policiesByType(config.alerts.policies), this.store.capacity));
       this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
     }
+    if (config.demand.enabled) this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs);
+    this.globalProcesses = this.demand ? [this.demand] : [];
   }
 
   snapshot(): Uint8Array {
@@ -54,6 +62,7 @@ export class EngineState {
       counters: this.counters.toJSON(),
       analytics: this.analytics?.snapshot(this.store.slotsInUse) ?? null,
       alerts: this.alerts?.snapshot(this.store.slotsInUse) ?? null,
+      demand: this.demand?.snapshot() ?? null,
     };
     return msgpackEncode(doc);
   }
@@ -76,6 +85,8 @@ export class EngineState {
       if ((doc.analytics === null) !== (this.analytics === undefined)) throw new Error('analytics.enabled differs from the snapshot');
       if (doc.analytics !== null) this.analytics!.restore(doc.analytics);
       if (doc.alerts !== null) this.alerts!.restore(doc.alerts);
+      if ((doc.demand === null) !== (this.demand === undefined)) throw new Error('demand.enabled differs from the snapshot');
+      if (doc.demand !== null) this.demand!.restore(doc.demand);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
     }
@@ -83,7 +94,8 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-const SNAPSHOT_VERSION = 3;
+/** 4: demand series. */
+const SNAPSHOT_VERSION = 4;
 
 interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;
@@ -94,4 +106,5 @@ interface StateSnapshot {
   counters: OutcomeCountsJson;
   analytics: CustomerAnalyticsSnapshot | null;
   alerts: ReturnType<AlertEmitter['snapshot']> | null;
+  demand: DemandSnapshot | null;
 }
