@@ -8,6 +8,7 @@ import { publish } from './cli/publish.js';
 import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
+import { evalForecast, evalForecastCdnow } from './cli/eval-forecast.js';
 import { readBody, webhookVerify } from './cli/webhook-verify.js';
 
 const usage = `vigil — real-time customer signals from shop events
@@ -24,14 +25,20 @@ Usage:
                                               replay canonical events (JSON Lines or msgpack stream);
                                               --triggers delivers its alerts to the configured
                                               marketing triggers and webhooks (triggers.*)
-  vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N]
-                                              write the synthetic shop's events to a file
+  vigil generate --out FILE [--events N] [--format jsonl|msgpack] [--seed N] [--customers N] [--seasonal]
+                                              write the synthetic shop's events to a file (--seasonal:
+                                              demand with a known daily and weekly cycle and a trend)
   vigil import cdnow IN --out OUT.jsonl       CDNOW purchase log → canonical purchase events
   vigil fit bgnbd|gammagamma FILE [--unit day|week] [--calibration-end YYYY-MM-DD]
                                               fit a model on the state a replay leaves; JSON out
   vigil eval recs --train FILE --test FILE    next-item hit rate@20 and MRR@20 of the streaming
                                               recommender beside popularity, item-kNN and sequential
                                               rules (SessionId ItemId Time files); JSON out
+  vigil eval forecast FILE [--horizon N] [--granularity hourly|daily|weekly] [--measure units|orders|revenue]
+                [--category C] [--origin N]   rolling-origin MASE, sMAPE and 80/95 % interval coverage of the
+                                              demand forecasts beside seasonal-naive (category _all: every one);
+                                              --format cdnow: a CDNOW log, weekly repeat transactions over the
+                                              39-week holdout beside the BG/NBD aggregate; JSON out
   vigil webhook verify --id ID --timestamp T --signature SIG [--secret whsec_…] [--tolerance S] < BODY
                                               check a webhook delivery's signature (Standard Webhooks);
                                               the secret may come from VIGIL_WEBHOOK_SECRET
@@ -71,6 +78,12 @@ async function main(argv: string[]): Promise<number> {
       timestamp: { type: 'string' },
       signature: { type: 'string' },
       tolerance: { type: 'string' },
+      horizon: { type: 'string' },
+      seasonal: { type: 'boolean' },
+      granularity: { type: 'string' },
+      measure: { type: 'string' },
+      category: { type: 'string' },
+      origin: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -123,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
         seed: values.seed,
         customers: values.customers,
         configFile: values.config,
+        seasonal: values.seasonal,
       });
       return 0;
     case 'import': {
@@ -140,8 +154,27 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'eval': {
+      if (positionals[0] === 'forecast') {
+        const file = positionals[1];
+        if (file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'eval forecast needs a FILE');
+        const horizon = values.horizon === undefined ? undefined : Number(values.horizon);
+        const report =
+          values.format === 'cdnow'
+            ? await evalForecastCdnow({ file, horizon, configFile: values.config })
+            : await evalForecast({
+                file,
+                horizon,
+                granularity: values.granularity,
+                measure: values.measure,
+                category: values.category,
+                firstOrigin: values.origin === undefined ? undefined : Number(values.origin),
+                configFile: values.config,
+              });
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        return 0;
+      }
       if (positionals[0] !== 'recs' || values.train === undefined || values.test === undefined) {
-        throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE');
+        throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE, or forecast FILE');
       }
       const report = await evalRecs({ train: values.train, test: values.test, progress: !values.quiet });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');

@@ -1,6 +1,7 @@
 import { VigilError } from '../errors.js';
 import { MAX_TS, MIN_TS, type CanonicalEvent, type OrderItem } from '../schema/event.js';
 import { Catalog, type Product } from './catalog.js';
+import { checkDemandCycle, thinnedArrival, type DemandCycle } from './demand-cycle.js';
 import { Random } from './random.js';
 
 /**
@@ -22,6 +23,8 @@ export interface ShopOptions {
    * only counted, so a shop left running does not grow without bound.
    */
   abandonedCartLimit?: number;
+  /** Opt-in daily and weekly waves and a trend in session rates (see demand-cycle.ts; the daily wave replaces the night-to-morning shift); absent: the plain timeline. */
+  demandCycle?: DemandCycle;
 }
 
 export interface AbandonedCart {
@@ -207,6 +210,8 @@ function checkOptions(opts: ShopOptions): void {
   if (opts.endTs !== undefined && !(opts.endTs > opts.startTs)) throw usage(`endTs must be after startTs, got ${opts.endTs}`);
   const limit = opts.abandonedCartLimit;
   if (limit !== undefined && !(limit >= 0)) throw usage(`abandonedCartLimit must be >= 0, got ${limit}`);
+  const cycle = opts.demandCycle === undefined ? undefined : checkDemandCycle(opts.demandCycle);
+  if (cycle !== undefined) throw usage(`demandCycle: ${cycle}`);
 }
 
 /** People shop while awake: a session drawn in the small hours (UTC) mostly moves to the morning. */
@@ -236,6 +241,8 @@ export class SyntheticShop {
   private readonly queue: WakeQueue;
   private readonly endTs: number;
   private readonly abandonedCartLimit: number;
+  private readonly demandCycle: DemandCycle | undefined;
+  private readonly startTs: number;
   /** Appended to every generated id, so shops with different seeds never share ids. */
   private readonly tag: string;
   private readonly planPool: SessionPlan[] = [];
@@ -255,6 +262,8 @@ export class SyntheticShop {
     this.catalog = new Catalog(opts.products, catalogRandom);
     this.endTs = Math.min(opts.endTs ?? Infinity, MAX_TS + 1);
     this.abandonedCartLimit = opts.abandonedCartLimit ?? 100_000;
+    this.demandCycle = opts.demandCycle;
+    this.startTs = opts.startTs;
     this.tag = Math.trunc(opts.seed).toString(36);
     this.customers = new Array(opts.customers);
     this.queue = new WakeQueue(opts.customers);
@@ -412,6 +421,7 @@ export class SyntheticShop {
     let meanGap = c.meanGap;
     if (c.phase === 'lapsed') meanGap = 4 * meanGap + 14 * DAY;
     else if (c.churnTs - lastTs < PRE_CHURN_WINDOW) meanGap *= 1.6;
+    if (this.demandCycle !== undefined) return thinnedArrival(this.demandCycle, this.startTs, lastTs + MIN_SESSION_GAP, meanGap, r);
     return awakeTime(lastTs + MIN_SESSION_GAP + Math.floor(r.exponential(meanGap)), r);
   }
 

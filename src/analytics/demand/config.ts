@@ -6,6 +6,8 @@ const smoothing = z.strictObject({
   beta: unit,
   /** Trend damping φ; 1 keeps the trend undamped. */
   phi: z.number().gt(0).max(1),
+  /** Buckets over which σ² of one-step errors is a plain mean before it becomes exponentially weighted. */
+  errorWindow: z.number().int().min(2),
 });
 
 /** The `demand` section of the configuration (defaults in config/default.json). */
@@ -19,8 +21,6 @@ export const demandConfig = z.strictObject({
   hourly: smoothing.extend({ gammaDaily: unit, gammaWeekly: unit }),
   /** Daily series: a weekly (7) cycle. */
   daily: smoothing.extend({ gammaWeekly: unit }),
-  /** Buckets over which σ² of one-step errors is a plain mean before it becomes exponentially weighted. */
-  errorWindow: z.number().int().min(2),
   /** Closed buckets kept per series with the forecast that was made for them (API, dashboard). */
   history: z.strictObject({ hourly: z.number().int().min(1).max(24 * 28), daily: z.number().int().min(1).max(366) }),
 });

@@ -49,10 +49,10 @@ export interface DemandSnapshot {
 
 /** Holt-Winters settings of each granularity from the configuration. */
 export function seriesModels(config: DemandConfig): Record<Granularity, HoltWintersConfig> {
-  const { hourly, daily, seasonality, errorWindow } = config;
+  const { hourly, daily, seasonality } = config;
   return {
-    hourly: { seasonality, periods: [24, 168], alpha: hourly.alpha, beta: hourly.beta, phi: hourly.phi, gammas: [hourly.gammaDaily, hourly.gammaWeekly], errorWindow },
-    daily: { seasonality, periods: [7], alpha: daily.alpha, beta: daily.beta, phi: daily.phi, gammas: [daily.gammaWeekly], errorWindow },
+    hourly: { seasonality, periods: [24, 168], alpha: hourly.alpha, beta: hourly.beta, phi: hourly.phi, gammas: [hourly.gammaDaily, hourly.gammaWeekly], errorWindow: hourly.errorWindow },
+    daily: { seasonality, periods: [7], alpha: daily.alpha, beta: daily.beta, phi: daily.phi, gammas: [daily.gammaWeekly], errorWindow: daily.errorWindow },
   };
 }
 
@@ -71,6 +71,8 @@ export function seriesModels(config: DemandConfig): Record<Granularity, HoltWint
 export class DemandProcess implements GlobalProcess {
   private readonly categories = new Map<string, CategoryDemand>();
   private readonly models: Record<Granularity, HoltWintersConfig>;
+  /** Sees every closed bucket as the models do (evaluation, tests); values are [units, orders, revenue]. */
+  recorder: ((category: string, granularity: Granularity, start: number, values: readonly number[]) => void) | undefined;
 
   constructor(
     private readonly config: DemandConfig,
@@ -104,9 +106,10 @@ export class DemandProcess implements GlobalProcess {
 
   onWatermark(watermark: number): void {
     if (!Number.isFinite(watermark)) return;
-    for (const c of this.categories.values()) {
-      c.hourly.advanceTo(watermark);
-      c.daily.advanceTo(watermark);
+    const rec = this.recorder;
+    for (const [name, c] of this.categories) {
+      c.hourly.advanceTo(watermark, rec && ((start, values) => rec(name, 'hourly', start, values)));
+      c.daily.advanceTo(watermark, rec && ((start, values) => rec(name, 'daily', start, values)));
     }
   }
 
