@@ -3,7 +3,7 @@ import { expectedPurchases, fitBgNbd, type BgNbdParams } from '../analytics/bgnb
 import type { DemandConfig } from '../analytics/demand/config.js';
 import { DAY, seriesModels, ALL_CATEGORIES, type Granularity } from '../analytics/demand/demand-process.js';
 import { demandMeasures, type DemandMeasure } from '../analytics/demand/demand-series.js';
-import { rollingOrigin, type RollingOriginResult } from '../analytics/demand/evaluate.js';
+import { fitSmoothing, rollingOrigin, type RollingOriginResult } from '../analytics/demand/evaluate.js';
 import { HoltWinters, type HoltWintersConfig } from '../analytics/demand/holt-winters.js';
 import { repeatStats } from '../analytics/repeat-stats.js';
 import { encodePayload } from '../codec/encode.js';
@@ -26,7 +26,8 @@ import { buyers } from './fit.js';
  * `--format cdnow` reads a CDNOW log instead and follows the BTYD tracking protocol
  * (Fader, Hardie & Lee 2005, fig. 3): weekly repeat transactions of the cohort from
  * 1997-01-01, calibration to 1997-09-30 (39 weeks), holdout 39 weeks. Beside the rolling
- * scores over the holdout it reports, from the calibration end, the Holt-Winters forecast,
+ * scores over the holdout it reports (Holt-Winters without a season, its weights fitted by
+ * least squares on the calibration weeks), from the calibration end, the Holt-Winters forecast,
  * the BG/NBD aggregate (the sum over customers of the conditional expectation, fitted by
  * the engine on its calibration state) and the actual series, with the cumulative error
  * at week 39 of the holdout.
@@ -165,6 +166,8 @@ export interface CdnowForecastReport {
   customers: number;
   calibrationRepeatTransactions: number;
   bgnbd: BgNbdParams;
+  /** Holt-Winters weights fitted on the calibration weeks. */
+  smoothing: { alpha: number; beta: number; phi: number };
   /** Rolling origins over the holdout weeks, the horizon given. */
   rolling: RollingOriginResult & { horizon: number; maseRatio: number };
   /** Holdout weeks 1..39 from the calibration end: weekly repeat transactions. */
@@ -192,7 +195,8 @@ export async function evalForecastCdnow(opts: { file: string; horizon?: number |
   const calibrationDay = expectedBy(1 / 7);
   const bgnbdCumulative = (w: number): number => expectedBy(w + 1 / 7) - calibrationDay;
 
-  const model = modelFor(config.demand, 'weekly');
+  // The engine keeps no weekly series: the weekly model's weights are fitted on the calibration weeks only.
+  const model = fitSmoothing(series.slice(0, CALIBRATION_WEEKS), modelFor(config.demand, 'weekly'));
   const hw = new HoltWinters(model);
   for (let w = 0; w < CALIBRATION_WEEKS; w++) hw.observe(series[w]!);
   const hwForecast = hw.forecast(HOLDOUT_WEEKS);
@@ -213,6 +217,7 @@ export async function evalForecastCdnow(opts: { file: string; horizon?: number |
     customers: stats.length,
     calibrationRepeatTransactions: series.slice(0, CALIBRATION_WEEKS).reduce((a, b) => a + b, 0),
     bgnbd: fit.params,
+    smoothing: { alpha: model.alpha, beta: model.beta, phi: model.phi },
     rolling: { ...rolling, horizon, maseRatio: rolling.engine.mase / rolling.seasonalNaive.mase },
     tracking,
     cumulativeAtWeek39: cumulative,
