@@ -60,7 +60,8 @@ export class HttpApi {
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
     const whoami = path === '/v1/token';
-    if (!customer && !similar && !whoami) return false;
+    const forecast = /^\/v1\/forecasts(?:\/([^/]+))?$/.exec(path);
+    if (!customer && !similar && !whoami && !forecast) return false;
     const principal = this.tokens.authenticate(bearerOnly(req));
     if (principal === undefined) {
       this.onRefused('VIGIL_ERR_AUTH');
@@ -71,6 +72,10 @@ export class HttpApi {
     // which a browser cannot read off a refused WebSocket upgrade (it only sees 1006).
     if (whoami) {
       sendJson(res, 200, { name: principal.name, types: [...principal.types] });
+      return true;
+    }
+    if (forecast) {
+      this.forecast(res, forecast[1]);
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);
@@ -100,6 +105,32 @@ export class HttpApi {
       analytics: analytics?.insight(id, asOf) ?? null,
       recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
     });
+  }
+
+  /**
+   * Demand forecasts of one category (`_all`: every category), or the list of categories
+   * with a series. Aggregates over customers, so no customer id is involved.
+   */
+  private forecast(res: ServerResponse, rawCategory: string | undefined): void {
+    const demand = this.state.demand;
+    const asOf = this.state.watermark.watermark;
+    if (demand === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'demand forecasts are off (demand.enabled)');
+      return;
+    }
+    if (rawCategory === undefined) {
+      sendJson(res, 200, { asOf: Number.isFinite(asOf) ? asOf : null, categories: demand.categoryNames() });
+      return;
+    }
+    const category = decodeId(rawCategory);
+    const view = category === undefined ? undefined : demand.view(category);
+    if (view === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no demand series for this category');
+      return;
+    }
+    sendJson(res, 200, { asOf: Number.isFinite(asOf) ? asOf : null, ...view });
   }
 
   private similar(res: ServerResponse, productId: string, kParam: string | null): void {
