@@ -9,6 +9,7 @@ import { fit } from './cli/fit.js';
 import { importEvents } from './cli/import.js';
 import { evalRecs } from './cli/eval-recs.js';
 import { evalForecast, evalForecastCdnow } from './cli/eval-forecast.js';
+import { evalClusters } from './cli/eval-clusters.js';
 import { readBody, webhookVerify } from './cli/webhook-verify.js';
 
 const usage = `vigil — real-time customer signals from shop events
@@ -39,6 +40,9 @@ Usage:
                                               demand forecasts beside seasonal-naive (category _all: every one);
                                               --format cdnow: a CDNOW log, weekly repeat transactions over the
                                               39-week holdout beside the BG/NBD aggregate; JSON out
+  vigil eval clusters FILE [--k N] [--format cdnow]
+                                              streaming mini-batch k-means of the customers' behaviour
+                                              beside batch k-means: inertia ratio, adjusted Rand; JSON out
   vigil webhook verify --id ID --timestamp T --signature SIG [--secret whsec_…] [--tolerance S] < BODY
                                               check a webhook delivery's signature (Standard Webhooks);
                                               the secret may come from VIGIL_WEBHOOK_SECRET
@@ -84,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       measure: { type: 'string' },
       category: { type: 'string' },
       origin: { type: 'string' },
+      k: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -173,8 +178,15 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         return 0;
       }
+      if (positionals[0] === 'clusters') {
+        const file = positionals[1];
+        if (file === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'eval clusters needs a FILE');
+        const report = await evalClusters({ file, k: values.k === undefined ? undefined : Number(values.k), format: values.format, configFile: values.config });
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        return 0;
+      }
       if (positionals[0] !== 'recs' || values.train === undefined || values.test === undefined) {
-        throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE, or forecast FILE');
+        throw new VigilError('VIGIL_ERR_USAGE', 'eval needs: recs --train FILE --test FILE, forecast FILE or clusters FILE');
       }
       const report = await evalRecs({ train: values.train, test: values.test, progress: !values.quiet });
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
