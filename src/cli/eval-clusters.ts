@@ -16,7 +16,8 @@ import type { CustomerStore } from '../state/customer-store.js';
  * `vigil eval clusters FILE [--k N] [--format cdnow]`: replays the file through the engine,
  * takes every customer's behaviour vector as of the final watermark, standardises them over
  * the population, and clusters them twice: streaming mini-batch k-means in one pass over
- * the customers in the store's order (memory: k centroids and one mini-batch), and batch
+ * the customers in the store's order (memory: k centroids, one mini-batch of 256 and a
+ * 2,048-point reservoir, refreshed every 8 mini-batches), and batch
  * k-means (Lloyd from k-means++, best of 5). Reports the inertia ratio (streaming / batch,
  * both measured on all points) and the adjusted Rand index between the two partitions.
  */
@@ -74,7 +75,7 @@ export function compareClusterings(points: Float64Array, k: number, opts: { seed
   const d = BEHAVIOUR_DIMENSIONS;
   const n = points.length / d;
   if (n < Math.max(k, opts.batchSize)) throw new VigilError('VIGIL_ERR_USAGE', `${n} customers are too few to cluster with k = ${k}`);
-  const streaming = new MiniBatchKMeans(k, d, { batchSize: opts.batchSize, seed: opts.seed, minRate: 0 });
+  const streaming = new MiniBatchKMeans(k, d, { batchSize: opts.batchSize, seed: opts.seed, minRate: 0, reservoir: 2048, refreshEvery: 8 });
   for (let i = 0; i < n; i++) streaming.add(points.subarray(i * d, (i + 1) * d));
   streaming.flush();
   const batch = batchKMeans(points, d, k, { seed: opts.seed });

@@ -80,13 +80,20 @@ function seedPlusPlus(points: Float64Array, n: number, d: number, k: number, r: 
 }
 
 /** Lloyd's algorithm from k-means++ seeds; the best of `restarts` runs by inertia. */
-export function batchKMeans(points: Float64Array, dimensions: number, k: number, opts: { seed?: number; restarts?: number; maxIterations?: number } = {}): Clustering {
+export function batchKMeans(
+  points: Float64Array,
+  dimensions: number,
+  k: number,
+  opts: { seed?: number; restarts?: number; maxIterations?: number; start?: Float64Array } = {},
+): Clustering {
   const n = points.length / dimensions;
   const r = new Random(opts.seed ?? 1);
   let best: Clustering | undefined;
   let bestInertia = Infinity;
-  for (let run = 0; run < (opts.restarts ?? 5); run++) {
-    const c: Clustering = { k, dimensions, centroids: seedPlusPlus(points, n, dimensions, k, r) };
+  const runs = (opts.restarts ?? 5) + (opts.start ? 1 : 0);
+  for (let run = 0; run < runs; run++) {
+    const seeds = opts.start && run === runs - 1 ? Float64Array.from(opts.start) : seedPlusPlus(points, n, dimensions, k, r);
+    const c: Clustering = { k, dimensions, centroids: seeds };
     const assigned = new Int32Array(n).fill(-1);
     for (let it = 0; it < (opts.maxIterations ?? 100); it++) {
       let moved = 0;
@@ -127,6 +134,20 @@ export interface MiniBatchKMeansSnapshot {
   buffered: number[];
   seeded: boolean;
   rng: number;
+  reservoir: number[];
+  seen: number;
+  batches: number;
+}
+
+export interface MiniBatchKMeansOptions {
+  readonly batchSize: number;
+  readonly seed: number;
+  /** Floor of a centroid's learning rate: 0 keeps each centroid the mean of all it took. */
+  readonly minRate: number;
+  /** Points in the uniform sample the refreshes cluster (bounded memory). */
+  readonly reservoir: number;
+  /** Mini-batches between refreshes; 0: never refresh. */
+  readonly refreshEvery: number;
 }
 
 /**
@@ -135,6 +156,13 @@ export interface MiniBatchKMeansSnapshot {
  * they stand, then every point pulls its centroid towards it by 1/count (per-centre
  * learning rates: each centroid is the running mean of the points it took). A floor on the
  * rate (`minRate`) makes old points fade, so centroids follow behaviour that drifts.
+ *
+ * One pass of such updates can settle in a poor local optimum (two centres in one group,
+ * a centre on outliers), as a single Lloyd run from one seeding can. So every
+ * `refreshEvery` mini-batches the centroids are recomputed by batch k-means (k-means++,
+ * restarts) over a uniform reservoir sample of the points seen (Vitter's algorithm R), the
+ * current centroids among the starts, keeping whichever has the lower inertia on the
+ * sample. Memory stays bounded: k centroids, one mini-batch, the reservoir.
  */
 export class MiniBatchKMeans implements Clustering {
   readonly centroids: Float64Array;
@@ -143,17 +171,21 @@ export class MiniBatchKMeans implements Clustering {
   private buffered = 0;
   private seeded = false;
   private rngState: number;
+  private readonly reservoir: Float64Array;
+  private seen = 0;
+  private batches = 0;
 
   constructor(
     readonly k: number,
     readonly dimensions: number,
-    private readonly opts: { batchSize: number; seed: number; minRate: number },
+    private readonly opts: MiniBatchKMeansOptions,
   ) {
     if (opts.batchSize < k) throw new Error('a mini-batch must hold at least k points');
     this.centroids = new Float64Array(k * dimensions);
     this.counts = new Float64Array(k);
     this.buffer = new Float64Array(opts.batchSize * dimensions);
     this.rngState = opts.seed;
+    this.reservoir = new Float64Array(opts.reservoir * dimensions);
   }
 
   get ready(): boolean {
@@ -163,6 +195,9 @@ export class MiniBatchKMeans implements Clustering {
   add(x: ArrayLike<number>): void {
     const d = this.dimensions;
     for (let j = 0; j < d; j++) this.buffer[this.buffered * d + j] = x[j]!;
+    const slot = this.seen < this.opts.reservoir ? this.seen : Math.floor(uniformOf(this.opts.seed, this.seen) * (this.seen + 1));
+    this.seen++;
+    if (slot < this.opts.reservoir) for (let j = 0; j < d; j++) this.reservoir[slot * d + j] = x[j]!;
     if (++this.buffered === this.opts.batchSize) this.flush();
   }
 
@@ -191,6 +226,19 @@ export class MiniBatchKMeans implements Clustering {
       const eta = Math.max(1 / this.counts[q]!, this.opts.minRate);
       for (let j = 0; j < d; j++) this.centroids[q * d + j]! += eta * (batch[i * d + j]! - this.centroids[q * d + j]!);
     }
+    this.batches++;
+    if (this.opts.refreshEvery > 0 && this.batches % this.opts.refreshEvery === 0) this.refresh();
+  }
+
+  /** Batch k-means on the reservoir; taken when it beats the current centroids there. */
+  refresh(): void {
+    const n = Math.min(this.seen, this.opts.reservoir);
+    if (n < this.k || !this.seeded) return;
+    const sample = this.reservoir.subarray(0, n * this.dimensions);
+    const r = new Random(this.rngState);
+    const candidate = batchKMeans(sample, this.dimensions, this.k, { seed: r.uint32(), restarts: 3, start: this.centroids });
+    this.rngState = r.uint32();
+    if (inertia(candidate, sample) < inertia(this, sample)) this.centroids.set(candidate.centroids);
   }
 
   snapshot(): MiniBatchKMeansSnapshot {
@@ -202,6 +250,9 @@ export class MiniBatchKMeans implements Clustering {
       buffered: [...this.buffer.subarray(0, this.buffered * this.dimensions)],
       seeded: this.seeded,
       rng: this.rngState,
+      reservoir: [...this.reservoir.subarray(0, Math.min(this.seen, this.opts.reservoir) * this.dimensions)],
+      seen: this.seen,
+      batches: this.batches,
     };
   }
 
@@ -214,5 +265,17 @@ export class MiniBatchKMeans implements Clustering {
     this.buffered = s.buffered.length / this.dimensions;
     this.seeded = s.seeded;
     this.rngState = s.rng;
+    this.reservoir.fill(0);
+    this.reservoir.set(s.reservoir);
+    this.seen = s.seen;
+    this.batches = s.batches;
   }
+}
+
+/** A uniform number in [0, 1) from (seed, index) alone (a murmur3-style mix), so the reservoir needs no generator state. */
+function uniformOf(seed: number, index: number): number {
+  let h = Math.imul((seed ^ index) >>> 0, 0x9e3779b1) ^ Math.imul(Math.floor(index / 0x1_0000_0000) + 1, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 0x1_0000_0000;
 }
