@@ -42,7 +42,7 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
         allowedLatenessMs: config.eventTime.allowedLatenessMs,
         ...(clocks.processingClock && { now: clocks.processingClock }),
       }),
-      keyedState(state.store, state.analytics),
+      keyedState(state.store, state.keyedProcess),
       globalProcesses(state.globalProcesses),
       tally(state.counters),
     );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { adjustedRandIndex } from '../src/analytics/clusters/adjusted-rand.js';
 import { BEHAVIOUR_DIMENSIONS, Standardiser } from '../src/analytics/clusters/behaviour.js';
 import { clusterLabel, matchIds } from '../src/analytics/clusters/cluster-ids.js';
+import { Engine } from '../src/engine.js';
 import { batchKMeans, inertia, MiniBatchKMeans, type Clustering } from '../src/analytics/clusters/kmeans.js';
 import { compareClusterings, standardisedBehaviour } from '../src/cli/eval-clusters.js';
 import { Random } from '../src/synth/random.js';
@@ -102,5 +103,35 @@ describe('clusters of the synthetic shop', () => {
     expect(r.inertia.ratio).toBeGreaterThan(0.95); // batch k-means is the better optimiser, give or take its restarts
     expect(r.adjustedRand).toBeGreaterThan(0.3);
     expect(r.clusters.reduce((s, c) => s + c.size, 0)).toBe(r.customers);
+  });
+});
+
+describe('the cluster process in the engine', () => {
+  const config = testConfig({ clusters: { sampleEvery: 4, batchSize: 32, reservoir: 256, refreshEvery: 4 } });
+  const { messages } = shopRun(4, 250, 30);
+
+  it('does not depend on batch boundaries, survives snapshot and restore, and names each customer’s cluster', async () => {
+    const small = await runMessages(config, messages, { batchSize: 13 });
+    const large = await runMessages(config, messages, { batchSize: 997 });
+    const a = small.engine.state.clusters!;
+    expect(large.engine.state.clusters!.snapshot()).toEqual(a.snapshot());
+    const published = a.clusters!;
+    expect([...published.ids].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+
+    const cut = Math.floor(messages.length / 2);
+    const first = await runMessages(config, messages.slice(0, cut), { batchSize: 100, finite: false });
+    const resumed = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
+    resumed.state.restore(first.engine.state.snapshot(), 0);
+    await runMessages(config, messages.slice(cut), { engine: resumed, batchSize: 100 });
+    expect(resumed.state.clusters!.snapshot()).toEqual(a.snapshot());
+
+    const asOf = small.engine.state.watermark.watermark;
+    const ids = [...small.engine.state.store.customerIds()].slice(0, 50);
+    for (const id of ids) {
+      const c = a.clusterOf(id, asOf)!;
+      expect(published.ids).toContain(c.id);
+      expect(c.label).toBe(published.labels[published.ids.indexOf(c.id)]);
+    }
+    expect(a.clusterOf('nobody', asOf)).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { alertsConfig } from '../alerts/config.js';
 import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
+import { clustersConfig } from '../analytics/clusters/config.js';
 import { demandConfig } from '../analytics/demand/config.js';
 import { triggersConfig } from '../marketing/config.js';
 
@@ -164,6 +165,8 @@ const configShape = z.strictObject({
   analytics: analyticsConfig,
   /** Demand series per category with Holt-Winters forecasts. */
   demand: demandConfig,
+  /** Behavioural clusters by streaming k-means. */
+  clusters: clustersConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,
   demo: z.strictObject({

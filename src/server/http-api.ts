@@ -104,6 +104,7 @@ export class HttpApi {
       segment: analytics?.segmentOf(id) ?? null,
       analytics: analytics?.insight(id, asOf) ?? null,
       recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
+      cluster: this.state.clusters?.clusterOf(id, asOf) ?? null,
     });
   }
 

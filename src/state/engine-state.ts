@@ -6,8 +6,11 @@ import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
 import { createCustomerAnalytics } from '../analytics/wiring.js';
 import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
+import { ClusterProcess, type ClustersSnapshot } from '../analytics/clusters/cluster-process.js';
 import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-process.js';
 import type { GlobalProcess } from '../operators/global-process.js';
+import { keyedProcesses } from '../operators/keyed-processes.js';
+import type { KeyedProcess } from '../operators/keyed-state.js';
 import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
 import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
 import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
@@ -29,6 +32,10 @@ export class EngineState {
   readonly alerts: AlertEmitter | undefined;
   /** Demand series and forecasts; undefined when demand.enabled is false. */
   readonly demand: DemandProcess | undefined;
+  /** Behavioural clusters; undefined when clusters.enabled is false. */
+  readonly clusters: ClusterProcess | undefined;
+  /** The keyed processes (customer analytics, clusters) as the keyed-state stage runs them. */
+  readonly keyedProcess: KeyedProcess | undefined;
   /** Processes over the whole stream, run after keyed state in this order. */
   readonly globalProcesses: readonly GlobalProcess[];
 
@@ -49,6 +56,8 @@ export class EngineState {
       this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
     }
     if (config.demand.enabled) this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs);
+    if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
+    this.keyedProcess = keyedProcesses([this.analytics, this.clusters]);
     this.globalProcesses = this.demand ? [this.demand] : [];
   }
 
@@ -63,6 +72,7 @@ export class EngineState {
       analytics: this.analytics?.snapshot(this.store.slotsInUse) ?? null,
       alerts: this.alerts?.snapshot(this.store.slotsInUse) ?? null,
       demand: this.demand?.snapshot() ?? null,
+      clusters: this.clusters?.snapshot() ?? null,
     };
     return msgpackEncode(doc);
   }
@@ -87,6 +97,8 @@ export class EngineState {
       if (doc.alerts !== null) this.alerts!.restore(doc.alerts);
       if ((doc.demand === null) !== (this.demand === undefined)) throw new Error('demand.enabled differs from the snapshot');
       if (doc.demand !== null) this.demand!.restore(doc.demand);
+      if ((doc.clusters === null) !== (this.clusters === undefined)) throw new Error('clusters.enabled differs from the snapshot');
+      if (doc.clusters !== null) this.clusters!.restore(doc.clusters);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
     }
@@ -94,7 +106,7 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-/** 4: demand series. */
+/** 4: demand series and behavioural clusters. */
 const SNAPSHOT_VERSION = 4;
 
 interface StateSnapshot {
@@ -107,4 +119,5 @@ interface StateSnapshot {
   analytics: CustomerAnalyticsSnapshot | null;
   alerts: ReturnType<AlertEmitter['snapshot']> | null;
   demand: DemandSnapshot | null;
+  clusters: ClustersSnapshot | null;
 }

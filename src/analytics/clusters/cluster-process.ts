@@ -1,4 +1,4 @@
-import type { GlobalProcess } from '../../operators/global-process.js';
+import type { KeyedProcess } from '../../operators/keyed-state.js';
 import type { CanonicalEvent } from '../../schema/event.js';
 import type { CustomerStore } from '../../state/customer-store.js';
 import { BEHAVIOUR_DIMENSIONS, behaviourVector, Standardiser } from './behaviour.js';
@@ -27,7 +27,9 @@ export interface ClustersSnapshot {
 }
 
 /**
- * Behavioural clusters as a global process. Per-customer fields: none of its own (the
+ * Behavioural clusters as a keyed process (it reads a customer's state at the exact point
+ * of the stream where an event was applied, so it runs inside the keyed-state stage, like
+ * the customer analytics, not after the batch). Per-customer fields: none of its own (the
  * behaviour vector is read from keyed state, `behaviourVector`); timers: none (publication
  * follows the watermark). Global state: the population standardiser (a mergeable
  * mean/variance summary), the streaming k-means (centroids, counts, one mini-batch, a
@@ -39,7 +41,7 @@ export interface ClustersSnapshot {
  * event time the current centroids are published with ids matched to the previous
  * publication's (`matchIds`): a profile's cluster is the nearest published centroid.
  */
-export class ClusterProcess implements GlobalProcess {
+export class ClusterProcess implements KeyedProcess {
   private readonly kmeans: MiniBatchKMeans;
   private readonly population = new Standardiser(BEHAVIOUR_DIMENSIONS);
   private published: PublishedClusters | undefined;
@@ -60,7 +62,11 @@ export class ClusterProcess implements GlobalProcess {
     });
   }
 
-  onApplied(event: CanonicalEvent, watermark: number): void {
+  begin(): void {}
+
+  onSignals(): void {}
+
+  onApplied(_slot: number, event: CanonicalEvent, watermark: number): void {
     if (idHash(event.id) % this.config.sampleEvery === 0) {
       const view = this.store.view(event.customerId, event.ts);
       if (view !== undefined) {
@@ -69,10 +75,11 @@ export class ClusterProcess implements GlobalProcess {
         this.kmeans.add(this.population.standardise(this.raw, this.z));
       }
     }
-    this.onWatermark(watermark);
+    this.publishAt(watermark);
   }
 
-  onWatermark(watermark: number): void {
+  /** Publication points are watermarks seen at applied events, so they do not depend on batch ends. */
+  private publishAt(watermark: number): void {
     if (!Number.isFinite(watermark)) return;
     if (this.nextPublish === undefined) {
       this.nextPublish = watermark - (watermark % this.config.publishEveryMs) + this.config.publishEveryMs;
