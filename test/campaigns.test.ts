@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { BASELINE, CampaignCohorts } from '../src/analytics/campaigns/cohorts.js';
 import { newcombeDifference, wilson } from '../src/analytics/campaigns/wilson.js';
 import { canonicalEvent, type CanonicalEvent } from '../src/schema/event.js';
+import { Engine } from '../src/engine.js';
 import { Random } from '../src/synth/random.js';
+import { message, runMessages, testConfig } from './support/engine-harness.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
@@ -90,5 +92,25 @@ describe('campaign cohorts', () => {
     expect(covered[0.95] / seeds).toBeLessThan(0.99);
     // With no true effect the interval claims an uplift only about 2.5 % of the time; here it has power.
     expect(supported / seeds).toBeGreaterThan(0.5);
+  });
+});
+
+describe('campaign cohorts in the engine', () => {
+  it('report what the cohorts computed from the same events give, and survive snapshot and restore', async () => {
+    const events = campaignEvents(3, 400);
+    const messages = events.map((e) => message(e));
+    const config = testConfig();
+    const whole = await runMessages(config, messages, { batchSize: 37 });
+    const direct = new CampaignCohorts();
+    for (const e of events) direct.onEvent(e);
+    const asOf = whole.engine.state.watermark.watermark;
+    expect(whole.engine.state.campaigns!.report('summer', asOf)).toEqual(direct.report('summer', asOf));
+
+    const cut = Math.floor(messages.length / 2);
+    const first = await runMessages(config, messages.slice(0, cut), { batchSize: 37, finite: false });
+    const resumed = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
+    resumed.state.restore(first.engine.state.snapshot(), 0);
+    await runMessages(config, messages.slice(cut), { engine: resumed, batchSize: 37 });
+    expect(resumed.state.campaigns!.snapshot()).toEqual(whole.engine.state.campaigns!.snapshot());
   });
 });

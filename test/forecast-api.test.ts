@@ -33,6 +33,11 @@ describe('GET /v1/forecasts', () => {
   const shop = new SyntheticShop({ seed: 9, customers: 200, products: 200, startTs: START, endTs: START + 30 * DAY, demandCycle: SEASONAL_SHOP });
   const messages: RawMessage[] = [];
   for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  // Two customers bought through a campaign after the shop's month.
+  for (const [i, customerId] of ['camp-a', 'camp-b'].entries()) {
+    const e = { id: `camp-${i}`, customerId, type: 'purchase', ts: START + 31 * DAY + i, orderId: `camp-${i}`, items: [{ productId: 'p', price: 5, quantity: 1 }], campaign: { id: 'spring', channel: 'email' } };
+    messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  }
   const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'ops', token: TOKEN, maxConnections: 2 }] } });
   let server: OpsServer;
   let engine: Awaited<ReturnType<typeof runMessages>>['engine'];
@@ -64,5 +69,15 @@ describe('GET /v1/forecasts', () => {
     for (const f of all.daily.measures.orders.forecast) expect(f.lo95 <= f.lo80 && f.lo80 <= f.mean && f.mean <= f.hi80 && f.hi80 <= f.hi95).toBe(true);
     const missing = await get(server.url, '/v1/forecasts/no-such-category', auth);
     expect([missing.status, JSON.parse(missing.body).error.code]).toEqual([404, 'VIGIL_ERR_NOT_FOUND']);
+  });
+
+  it('GET /v1/campaigns/:id returns the campaign’s cohort report, behind a token', async () => {
+    expect((await get(server.url, '/v1/campaigns/spring')).status).toBe(401);
+    const r = await get(server.url, '/v1/campaigns/spring', auth);
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.body);
+    expect(body).toEqual(JSON.parse(JSON.stringify(engine.state.campaigns!.report('spring', engine.state.watermark.watermark))));
+    expect([body.reached, body.converted, body.firstTimeBuyers]).toEqual([2, 2, 2]);
+    expect((await get(server.url, '/v1/campaigns/nothing', auth)).status).toBe(404);
   });
 });

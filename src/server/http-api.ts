@@ -61,7 +61,8 @@ export class HttpApi {
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
     const whoami = path === '/v1/token';
     const forecast = /^\/v1\/forecasts(?:\/([^/]+))?$/.exec(path);
-    if (!customer && !similar && !whoami && !forecast) return false;
+    const campaign = /^\/v1\/campaigns\/([^/]+)$/.exec(path);
+    if (!customer && !similar && !whoami && !forecast && !campaign) return false;
     const principal = this.tokens.authenticate(bearerOnly(req));
     if (principal === undefined) {
       this.onRefused('VIGIL_ERR_AUTH');
@@ -76,6 +77,10 @@ export class HttpApi {
     }
     if (forecast) {
       this.forecast(res, forecast[1]);
+      return true;
+    }
+    if (campaign) {
+      this.campaign(res, campaign[1]!);
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);
@@ -132,6 +137,19 @@ export class HttpApi {
       return;
     }
     sendJson(res, 200, { asOf: Number.isFinite(asOf) ? asOf : null, ...view });
+  }
+
+  /** A campaign's cohort report as of the watermark, 95 % intervals. */
+  private campaign(res: ServerResponse, raw: string): void {
+    const id = decodeId(raw);
+    const asOf = this.state.watermark.watermark;
+    const report = id === undefined || !Number.isFinite(asOf) ? undefined : this.state.campaigns?.report(id, asOf);
+    if (report === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such campaign in state');
+      return;
+    }
+    sendJson(res, 200, report);
   }
 
   private similar(res: ServerResponse, productId: string, kParam: string | null): void {

@@ -6,6 +6,8 @@ import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
 import { createCustomerAnalytics } from '../analytics/wiring.js';
 import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
+import { CampaignProcess } from '../analytics/campaigns/campaign-process.js';
+import type { CampaignCohortsSnapshot } from '../analytics/campaigns/cohorts.js';
 import { ClusterProcess, type ClustersSnapshot } from '../analytics/clusters/cluster-process.js';
 import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-process.js';
 import type { GlobalProcess } from '../operators/global-process.js';
@@ -34,7 +36,9 @@ export class EngineState {
   readonly demand: DemandProcess | undefined;
   /** Behavioural clusters; undefined when clusters.enabled is false. */
   readonly clusters: ClusterProcess | undefined;
-  /** The keyed processes (customer analytics, clusters) as the keyed-state stage runs them. */
+  /** Campaign cohorts; undefined when analytics.enabled is false. */
+  readonly campaigns: CampaignProcess | undefined;
+  /** The keyed processes (customer analytics, clusters, campaigns) as the keyed-state stage runs them. */
   readonly keyedProcess: KeyedProcess | undefined;
   /** Processes over the whole stream, run after keyed state in this order. */
   readonly globalProcesses: readonly GlobalProcess[];
@@ -57,7 +61,8 @@ export class EngineState {
     }
     if (config.demand.enabled) this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs);
     if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
-    this.keyedProcess = keyedProcesses([this.analytics, this.clusters]);
+    if (config.analytics.enabled) this.campaigns = new CampaignProcess(config.limits.maxCustomers);
+    this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns]);
     this.globalProcesses = this.demand ? [this.demand] : [];
   }
 
@@ -73,6 +78,7 @@ export class EngineState {
       alerts: this.alerts?.snapshot(this.store.slotsInUse) ?? null,
       demand: this.demand?.snapshot() ?? null,
       clusters: this.clusters?.snapshot() ?? null,
+      campaigns: this.campaigns?.snapshot() ?? null,
     };
     return msgpackEncode(doc);
   }
@@ -99,6 +105,8 @@ export class EngineState {
       if (doc.demand !== null) this.demand!.restore(doc.demand);
       if ((doc.clusters === null) !== (this.clusters === undefined)) throw new Error('clusters.enabled differs from the snapshot');
       if (doc.clusters !== null) this.clusters!.restore(doc.clusters);
+      if ((doc.campaigns === null) !== (this.campaigns === undefined)) throw new Error('analytics.enabled differs from the snapshot');
+      if (doc.campaigns !== null) this.campaigns!.restore(doc.campaigns);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
     }
@@ -106,7 +114,7 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-/** 4: demand series and behavioural clusters. */
+/** 4: demand series, behavioural clusters, campaign cohorts. */
 const SNAPSHOT_VERSION = 4;
 
 interface StateSnapshot {
@@ -120,4 +128,5 @@ interface StateSnapshot {
   alerts: ReturnType<AlertEmitter['snapshot']> | null;
   demand: DemandSnapshot | null;
   clusters: ClustersSnapshot | null;
+  campaigns: CampaignCohortsSnapshot | null;
 }

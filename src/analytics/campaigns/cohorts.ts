@@ -59,18 +59,32 @@ export interface CampaignReport {
  * days is taken over the customers whose w days have passed by `asOf`, so a window still
  * open never counts as "did not come back".
  *
- * Not yet a keyed process of the engine: it keeps its per-customer entries in a map of its
- * own (see docs/analytics.md).
+ * Per-customer entries live in a map of their own, bounded by `maxCustomers` (later
+ * customers' purchases are counted in `untracked`), not yet in keyed state's slots.
  */
+export interface CampaignCohortsSnapshot {
+  entries: [string, Entry][];
+  cohorts: [string, { reached: string[]; converted: number; firstTime: number; returning: number }][];
+  untracked: number;
+}
+
 export class CampaignCohorts {
   private readonly entries = new Map<string, Entry>();
   private readonly cohorts = new Map<string, Cohort>();
+  /** Purchases of customers beyond `maxCustomers`, counted and not tracked. */
+  untracked = 0;
+
+  constructor(private readonly maxCustomers = Number.MAX_SAFE_INTEGER) {}
 
   onEvent(e: CanonicalEvent): void {
-    if (e.campaign !== undefined) this.cohort(e.campaign.id).reached.add(e.customerId);
+    if (e.campaign !== undefined && this.entries.size < this.maxCustomers) this.cohort(e.campaign.id).reached.add(e.customerId);
     if (e.type !== 'purchase') return;
     const entry = this.entries.get(e.customerId);
     if (entry === undefined) {
+      if (this.entries.size >= this.maxCustomers) {
+        this.untracked++;
+        return;
+      }
       const cohort = e.campaign?.id ?? BASELINE;
       const c = this.cohort(cohort);
       c.converted++;
@@ -137,6 +151,22 @@ export class CampaignCohorts {
         };
       }),
     };
+  }
+
+  snapshot(): CampaignCohortsSnapshot {
+    return {
+      entries: [...this.entries].map(([k, e]) => [k, { ...e, returnedVia: [...e.returnedVia] }]),
+      cohorts: [...this.cohorts].map(([k, c]) => [k, { reached: [...c.reached], converted: c.converted, firstTime: c.firstTime, returning: c.returning }]),
+      untracked: this.untracked,
+    };
+  }
+
+  restore(s: CampaignCohortsSnapshot): void {
+    this.entries.clear();
+    for (const [k, e] of s.entries) this.entries.set(k, { ...e, returnedVia: [...e.returnedVia] });
+    this.cohorts.clear();
+    for (const [k, c] of s.cohorts) this.cohorts.set(k, { ...c, reached: new Set(c.reached) });
+    this.untracked = s.untracked;
   }
 
   private cohort(id: string): Cohort {
