@@ -94,11 +94,11 @@ describe('cluster ids and labels', () => {
 
 describe('clusters of the synthetic shop', () => {
   it('streaming inertia is within 10 % of batch k-means on the customers’ behaviour', async () => {
-    const { messages } = shopRun(3, 1500, 60);
+    const { messages } = shopRun(3, 1000, 45);
     const { engine } = await runMessages(testConfig(), messages);
     const points = standardisedBehaviour(engine.state.store, engine.state.watermark.watermark);
     const r = compareClusterings(points, 6, { seed: 1, batchSize: 128 });
-    expect(r.customers).toBeGreaterThan(1000);
+    expect(r.customers).toBeGreaterThan(700);
     expect(r.inertia.ratio).toBeLessThan(1.1);
     expect(r.inertia.ratio).toBeGreaterThan(0.95); // batch k-means is the better optimiser, give or take its restarts
     expect(r.adjustedRand).toBeGreaterThan(0.3);

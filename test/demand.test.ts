@@ -155,6 +155,7 @@ describe('demand series in the engine', () => {
   });
 
   it('forecast the seasonal shop better than seasonal naive, and find its evening peak', async () => {
+    const messages = seasonalShopMessages(5, 400, 45); // more customers: hourly counts large enough to show the wave
     const recorded = await demandSeries(config, messages);
     const daily = recorded.get(`${ALL_CATEGORIES}/hourly`)!;
     const units = daily.values.map((v) => v[0]!);
