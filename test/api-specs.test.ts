@@ -21,7 +21,7 @@ import { StreamClient } from './support/stream-client.js';
  */
 const TOKEN = 'api-specs-test-token-0123456789abcdef';
 const START = Date.UTC(2025, 0, 1);
-const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, maxConnections: 4 }], kpiIntervalMs: 100 } });
+const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'], maxConnections: 4 }], kpiIntervalMs: 100 } });
 const engine = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
 const alerts: Alert[] = [];
 let server: OpsServer;

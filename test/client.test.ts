@@ -20,7 +20,7 @@ const TOKEN = 'client-test-token-0123456789abcdef';
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 1);
 
-const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, maxConnections: 4 }], pingIntervalMs: 60_000 } });
+const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'], maxConnections: 4 }], pingIntervalMs: 60_000 } });
 const engine = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
 const published: Alert[] = [];
 let server: OpsServer;

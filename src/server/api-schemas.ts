@@ -8,8 +8,14 @@ import { errorCodes, type ErrorCode } from '../errors.js';
  */
 export const errorBody = z.strictObject({ error: z.strictObject({ code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]), message: z.string() }) });
 export const livezBody = z.strictObject({ status: z.literal('ok') });
-export const readyzBody = z.strictObject({ status: z.enum(['ready', 'not_ready']), sourceConnected: z.boolean(), stateReady: z.boolean() });
-export const tokenBody = z.strictObject({ name: z.string(), types: z.array(z.string()) });
+export const readyzBody = z.strictObject({
+  status: z.enum(['ready', 'not_ready']),
+  sourceConnected: z.boolean(),
+  stateReady: z.boolean(),
+  /** False while a stream refuses dead letters or late events and input is held back. */
+  outputsFlowing: z.boolean(),
+});
+export const tokenBody = z.strictObject({ name: z.string(), scopes: z.array(z.string()), types: z.array(z.string()) });
 const scoredItem = z.strictObject({ productId: z.string(), score: z.number() });
 export const similarBody = z.strictObject({ productId: z.string(), asOf: z.number().nullable(), similar: z.array(scoredItem) });
 export const customerBody = z.strictObject({
