@@ -62,7 +62,8 @@ export class Engine {
       concatMap(async (batch) => {
         for (const sink of sinks) await sink.handle(batch);
         if (batch.messages.length > 0) await source.commit(batch.messages);
-        opts.onBatchCompleted?.(++this.batchesCompleted);
+        this.batchesCompleted++;
+        opts.onBatchCompleted?.(this.batchesCompleted);
         return batch;
       }),
       defaultIfEmpty(undefined),

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePayload } from '../src/codec/encode.js';
+import { Checkpointer } from '../src/checkpoint/checkpointer.js';
+import { FileCheckpoints } from '../src/checkpoint/file-checkpoints.js';
 import { Engine } from '../src/engine.js';
 import { openErasure, type OpenErasure } from '../src/erasure/wiring.js';
 import type { CanonicalEvent } from '../src/schema/event.js';
@@ -92,6 +94,13 @@ describe('erasure of a customer', () => {
     const before = (await replayed(READER)).filter((f) => f.alert.customerId === target);
     expect(before.length).toBeGreaterThan(0);
 
+    // A checkpoint before the erasure holds the customer.
+    const checkpoints = new FileCheckpoints(dir, 'erasure');
+    const checkpointer = new Checkpointer(engine, checkpoints, { scope: 'erasure', source: 'test', intervalMs: 1e9, keep: 1, chunkBytes: 65_536, last: undefined, log: () => {} });
+    await checkpointer.checkpointNow();
+    const older = (await checkpoints.latest())!;
+    expect(traces(await checkpoints.read(older))).toBe(true);
+
     // Only the admin scope may erase.
     expect((await httpRequest(server.url, path, auth(READER), 'DELETE')).status).toBe(403);
     expect((await httpRequest(server.url, path, {}, 'DELETE')).status).toBe(401);
@@ -101,6 +110,12 @@ describe('erasure of a customer', () => {
     expect(engine.state.store.has(target)).toBe(false);
     expect(traces(engine.state.snapshot())).toBe(false);
     expect(traces(JSON.stringify(dump(engine)))).toBe(false);
+    // The next checkpoint, read back, holds no trace; the older one that did is deleted once it is complete.
+    await checkpointer.checkpointNow();
+    const newest = (await checkpoints.latest())!;
+    expect(newest.number).toBe(older.number + 1);
+    expect(traces(await checkpoints.read(newest))).toBe(false);
+    expect(existsSync(join(dir, older.name))).toBe(false);
     const get = await httpRequest(server.url, path, auth(READER));
     expect(get.status).toBe(404);
     expect((await replayed(ADMIN)).filter((f) => f.alert.customerId === target)).toEqual([]);

@@ -144,6 +144,7 @@ export class Checkpointer {
   }
 
   private async checkpoint(): Promise<void> {
+    this.completed = Math.max(this.completed, this.engine.batchesCompleted);
     this.lastStart = this.now();
     const started = performance.now();
     const engine = this.engine;
