@@ -83,10 +83,12 @@ describe('checkpoints', () => {
     const cut = Math.floor(messages.length * 0.7);
     const first = newEngine();
     const checkpointer = await runCheckpointed(first, messages.slice(0, cut), store, 40);
-    expect(checkpointer.stats.written).toBeGreaterThanOrEqual(2);
+    expect(checkpointer.stats.written).toBeGreaterThanOrEqual(1);
     expect(checkpointer.stats.failed).toBe(0);
     const manifest = (await store.latest())!;
-    expect(manifest.position.messages).toBeLessThan(cut); // taken before the crash, so some input comes again
+    // Taken while the input ran: what came after it is read again by the second life.
+    expect(manifest.position.messages).toBeGreaterThan(0);
+    expect(manifest.position.messages).toBeLessThanOrEqual(cut);
     // The second life: restore, then the input from the checkpoint's position on.
     const second = newEngine();
     expect((await restoreLatest(second, store, 'test-input'))?.number).toBe(manifest.number);

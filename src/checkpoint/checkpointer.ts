@@ -130,6 +130,11 @@ export class Checkpointer {
     return ok;
   }
 
+  /** Resolves once no checkpoint is in flight (committed or failed). */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+
   /** Takes a checkpoint now (unless one is in flight); resolves when it is committed or has failed. */
   checkpointNow(): Promise<void> {
     return this.inFlight ?? this.start();
