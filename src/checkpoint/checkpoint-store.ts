@@ -65,7 +65,6 @@ export interface CheckpointStore {
   prune(keep: number): Promise<void>;
   /** Deletes every checkpoint and the manifest (`--fresh-state`). */
   clear(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export function checkpointName(scope: string, number: number): string {

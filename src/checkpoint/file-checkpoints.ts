@@ -86,8 +86,6 @@ export class FileCheckpoints implements CheckpointStore {
     for (const name of names) if (checkpointNumber(this.scope, name) !== undefined) await rm(join(this.dir, name), { force: true });
   }
 
-  async close(): Promise<void> {}
-
   private async writeAtomically(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
     const tmp = join(this.dir, `.${name}.tmp-${process.pid}`);
     const file = await open(tmp, 'w');

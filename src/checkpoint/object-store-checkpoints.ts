@@ -123,8 +123,6 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     for (const info of infos) if (checkpointNumber(this.scope, info.name) !== undefined) await this.objects.delete(info.name);
   }
 
-  async close(): Promise<void> {}
-
   /**
    * Chunks no object's metadata points to: a put cut short by a crash. Assumes one writer
    * per bucket, the engine itself, between its own writes.
