@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect } from '@nats-io/transport-node';
-import { encodePayload } from '../src/codec/encode.js';
-import { publishEvents } from '../src/publish/publisher.js';
-import type { CanonicalEvent } from '../src/schema/event.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { publishEvents } from '../src/edges/nats/publisher.js';
+import type { CanonicalEvent } from '../src/core/event.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 
 /**
  * Child process of the NATS bench; its own process, as a real producer would be, so it does

@@ -1,17 +1,17 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { connect } from '@nats-io/transport-node';
-import { encodePayload } from '../src/codec/encode.js';
-import { loadConfig } from '../src/config/load.js';
-import { Engine, type BatchSink } from '../src/engine.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { loadConfig } from '../src/app/config/load.js';
+import { Engine, type BatchSink } from '../src/app/engine.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
-import { MarketingGate } from '../src/marketing/audience.js';
-import { resolveWebhooks } from '../src/marketing/webhook-destinations.js';
-import { NatsTriggerSink } from '../src/sinks/nats-triggers.js';
-import { WebhookSink } from '../src/sinks/webhooks.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import type { RawMessage } from '../src/sources/source.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { MarketingGate } from '../src/delivery/marketing/audience.js';
+import { resolveWebhooks } from '../src/delivery/marketing/webhook-destinations.js';
+import { NatsTriggerSink } from '../src/delivery/sinks/nats-triggers.js';
+import { WebhookSink } from '../src/delivery/sinks/webhooks.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { NatsServer } from './support/nats-server.js';
 import { median } from './report.js';
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { errorCodes, type ErrorCode } from '../src/errors.js';
+import { errorCodes, type ErrorCode } from '../src/core/errors.js';
 
-/** Writes docs/errors.md from the registry in src/errors.ts (a test checks they agree). */
+/** Writes docs/errors.md from the registry in src/core/errors.ts (a test checks they agree). */
 export function errorDocs(): string {
   const rows = (reject: boolean) =>
     (Object.keys(errorCodes) as ErrorCode[])
@@ -10,7 +10,7 @@ export function errorDocs(): string {
       .join('\n');
   return `# Error codes
 
-Generated from \`src/errors.ts\` by \`npx tsx scripts/error-docs.ts\`; do not edit by hand.
+Generated from \`src/core/errors.ts\` by \`npx tsx scripts/error-docs.ts\`; do not edit by hand.
 Codes are stable: match on them, never on message text.
 
 ## Reasons a message is rejected

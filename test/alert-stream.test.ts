@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { alertTypes, severities, type Alert } from '../src/alerts/alert.js';
 import { withAlertId } from '../src/alerts/alert-id.js';
-import { alertFilter, matcher } from '../src/server/alert-filter.js';
+import { alertFilter, matcher } from '../src/alerts/alert-filter.js';
 import { AlertRing } from '../src/server/alert-ring.js';
 
 /** Groundwork for the live stream (issue 5): the resume ring and subscription filters. */

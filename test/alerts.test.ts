@@ -22,7 +22,7 @@ import { alertId, occasionOf, withAlertId, type AlertIdInputs } from '../src/ale
 import { alertsConfig, policiesByType, type AlertPolicy } from '../src/alerts/config.js';
 import { AlertCooldowns } from '../src/alerts/cooldown.js';
 import { SuppressionList, loadSuppressionFile } from '../src/alerts/suppression.js';
-import { isVigilError } from '../src/errors.js';
+import { isVigilError } from '../src/core/errors.js';
 
 const TS = Date.UTC(2024, 4, 1, 12);
 const DAY = 86_400_000;

@@ -16,7 +16,7 @@ import {
 import { expectedMeanSpend, fitGammaGamma, gammaGammaLogLikelihood } from '../src/analytics/gamma-gamma.js';
 import { minimizeNelderMead } from '../src/analytics/optimize.js';
 import { hyp2f1, hyp2f1MinusOne, lgamma } from '../src/analytics/special-functions.js';
-import { isVigilError } from '../src/errors.js';
+import { isVigilError } from '../src/core/errors.js';
 import {
   loadCdnowCalibration,
   meanCentsRoundedHalfUp,

@@ -1,6 +1,6 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import type { RejectReason } from '../src/errors.js';
+import type { RejectReason } from '../src/core/errors.js';
 import { dump, message, rawMessage, runMessages, testConfig } from './support/engine-harness.js';
 
 const TS = Date.UTC(2026, 0, 10);

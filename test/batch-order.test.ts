@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFit } from '../src/analytics/fit-verdict.js';
-import { eventTimeOf, inEventTimeOrder } from '../src/cli/event-time-order.js';
-import { fit } from '../src/cli/fit.js';
-import { importEvents } from '../src/cli/import.js';
-import { replay } from '../src/cli/replay.js';
-import { isVigilError, type VigilError } from '../src/errors.js';
+import { eventTimeOf, inEventTimeOrder } from '../src/app/cli/event-time-order.js';
+import { fit } from '../src/app/cli/fit.js';
+import { importEvents } from '../src/app/cli/import.js';
+import { replay } from '../src/app/cli/replay.js';
+import { isVigilError, type VigilError } from '../src/core/errors.js';
 import { datasetPath } from './support/datasets.js';
 import { rawMessage } from './support/engine-harness.js';
 

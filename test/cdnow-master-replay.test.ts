@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { importEvents } from '../src/cli/import.js';
-import { replay } from '../src/cli/replay.js';
+import { importEvents } from '../src/app/cli/import.js';
+import { replay } from '../src/app/cli/replay.js';
 import { datasetPath } from './support/datasets.js';
 
 const MASTER = datasetPath('cdnow/CDNOW_master.txt');

@@ -2,17 +2,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureArena } from '../src/checkpoint/capture-arena.js';
-import { CheckpointWriter, readCheckpoint } from '../src/checkpoint/checkpoint-codec.js';
-import { checkpointName, type CheckpointManifest } from '../src/checkpoint/checkpoint-store.js';
-import { Checkpointer } from '../src/checkpoint/checkpointer.js';
-import { FileCheckpoints } from '../src/checkpoint/file-checkpoints.js';
-import { restoreLatest } from '../src/checkpoint/restore.js';
-import type { VigilConfig } from '../src/config/schema.js';
-import { Engine } from '../src/engine.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import type { RawMessage } from '../src/sources/source.js';
-import type { StateSnapshot } from '../src/state/engine-state.js';
+import { CaptureArena } from '../src/app/checkpoint/capture-arena.js';
+import { CheckpointWriter, readCheckpoint } from '../src/app/checkpoint/checkpoint-codec.js';
+import { checkpointName, type CheckpointManifest } from '../src/app/checkpoint/checkpoint-store.js';
+import { Checkpointer } from '../src/app/checkpoint/checkpointer.js';
+import { FileCheckpoints } from '../src/app/checkpoint/file-checkpoints.js';
+import { restoreLatest } from '../src/app/checkpoint/restore.js';
+import type { VigilConfig } from '../src/app/config/schema.js';
+import { Engine } from '../src/app/engine.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import type { RawMessage } from '../src/core/source.js';
+import type { StateSnapshot } from '../src/app/engine-state.js';
 import { dump, runMessages, testConfig } from './support/engine-harness.js';
 import { shopMessages } from './support/shop-alerts.js';
 

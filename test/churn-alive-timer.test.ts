@@ -3,8 +3,8 @@ import type { AlertOf } from '../src/alerts/alert.js';
 import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo } from '../src/analytics/bgnbd.js';
 import { ALIVE_TIMER, CHURN_TIMER } from '../src/analytics/customer-analytics.js';
 import { repeatStats, TIME_UNITS } from '../src/analytics/repeat-stats.js';
-import type { Engine } from '../src/engine.js';
-import type { Batch } from '../src/operators/batch.js';
+import type { Engine } from '../src/app/engine.js';
+import type { Batch } from '../src/core/batch.js';
 import { message, runMessages, testConfig } from './support/engine-harness.js';
 
 /**

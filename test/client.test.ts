@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
 import { connectStream, VigilStreamError, type AlertFrame } from '../src/client/index.js';
-import { encodePayload } from '../src/codec/encode.js';
-import { Engine } from '../src/engine.js';
-import type { Batch } from '../src/operators/batch.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { Engine } from '../src/app/engine.js';
+import type { Batch } from '../src/core/batch.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import type { RawMessage } from '../src/sources/source.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { testConfig } from './support/engine-harness.js';
 
 /**

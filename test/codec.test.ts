@@ -2,9 +2,9 @@ import { encode } from '@msgpack/msgpack';
 import { Unpackr } from 'msgpackr/unpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePayload, sniffFormat } from '../src/codec/decode.js';
-import { encodePayload } from '../src/codec/encode.js';
-import { msgpackValueEnd } from '../src/codec/msgpack-frames.js';
+import { decodePayload, sniffFormat } from '../src/ingest/codec/decode.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { msgpackValueEnd } from '../src/edges/files/msgpack-frames.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envOverrides, loadConfig } from '../src/config/load.js';
-import { VigilError } from '../src/errors.js';
+import { envOverrides, loadConfig } from '../src/app/config/load.js';
+import { VigilError } from '../src/core/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-config-'));
 const file = (name: string, body: unknown) => {

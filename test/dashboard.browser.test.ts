@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertType } from '../src/alerts/alert.js';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/app/engine.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import { demoFeed } from '../src/synth/demo-feed.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import { demoFeed } from '../src/edges/demo/demo-feed.js';
 import { testConfig } from './support/engine-harness.js';
 
 /**

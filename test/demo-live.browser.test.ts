@@ -22,7 +22,7 @@ let userDataDir: string;
 
 beforeAll(async () => {
   startedAt = Date.now();
-  child = spawn('node', ['dist/src/cli.js', 'start', '--port', '0'], {
+  child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], {
     // A smaller shop than the default, so the catch-up is over well within the 90 s on a loaded machine.
     env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '2000', VIGIL_DEMO__HISTORY_DAYS: '30', VIGIL_SERVER__LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'pipe', 'inherit'],

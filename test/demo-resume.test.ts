@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FileCheckpoints } from '../src/checkpoint/file-checkpoints.js';
-import { restoreLatest } from '../src/checkpoint/restore.js';
-import { Engine } from '../src/engine.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import type { RawMessage } from '../src/sources/source.js';
-import { demoFeed } from '../src/synth/demo-feed.js';
+import { FileCheckpoints } from '../src/app/checkpoint/file-checkpoints.js';
+import { restoreLatest } from '../src/app/checkpoint/restore.js';
+import { Engine } from '../src/app/engine.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import type { RawMessage } from '../src/core/source.js';
+import { demoFeed } from '../src/edges/demo/demo-feed.js';
 import { dump, testConfig } from './support/engine-harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-demo-state-'));
@@ -20,7 +20,7 @@ const demoEnv = { VIGIL_DEMO__CUSTOMERS: '3000', VIGIL_DEMO__EVENTS_PER_SECOND: 
 
 /** `vigil start --state-dir` until a few summary lines are out, then Ctrl-C; its output. */
 async function runDemo(args: string[] = []): Promise<string> {
-  const child = spawn('node', ['dist/src/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args], { env: { ...process.env, ...demoEnv } });
+  const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args], { env: { ...process.env, ...demoEnv } });
   let text = '';
   let interrupted = false;
   child.stdout.on('data', (d: Buffer) => {

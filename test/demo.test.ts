@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { startDemo } from '../src/cli/start.js';
+import { startDemo } from '../src/app/cli/start.js';
 
 describe('the embedded demo', () => {
   it('prints a summary line a second and stops cleanly with balanced counters', async () => {
@@ -29,7 +29,7 @@ describe('the embedded demo', () => {
   });
 
   it('runs as `vigil start` and exits 0 on SIGINT', async () => {
-    const child = spawn('node', ['dist/src/cli.js', 'start', '--port', '0'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
+    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
     let text = '';
     let interrupted = false;
     child.stdout.on('data', (d: Buffer) => {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../bench/cli.js';
-import { dryRun } from '../src/cli/program.js';
+import { dryRun } from '../src/app/cli/program.js';
 
 /**
  * Every command README.md and docs/*.md show runs as written: shell lines in fenced blocks and
@@ -88,7 +88,7 @@ async function check(c: DocCommand): Promise<void> {
     const script = w[1] === 'run' ? w.find((x, i) => i > 1 && !x.startsWith('-')) : w[1];
     if (script !== 'ci' && script !== 'install') expect(scripts[script!], where).toBeDefined();
     return;
-  } else if (w[0] === 'node' && w[1] === 'dist/src/cli.js') args = w.slice(2);
+  } else if (w[0] === 'node' && w[1] === 'dist/src/app/cli.js') args = w.slice(2);
   else throw new Error(`no check for ${where}`);
 
   if (c.inline === true || synopsis(env[2]!)) {

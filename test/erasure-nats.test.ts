@@ -5,12 +5,12 @@ import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node'
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer } from '../bench/support/nats-server.js';
-import { encodePayload } from '../src/codec/encode.js';
-import { Engine } from '../src/engine.js';
-import { openErasure, type ErasureReply } from '../src/erasure/wiring.js';
-import { ConfirmedPublisher } from '../src/sinks/confirmed-publisher.js';
-import { DEAD_LETTER_HEADERS, DeadLetterSink } from '../src/sinks/dead-letters.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { Engine } from '../src/app/engine.js';
+import { openErasure, type ErasureReply } from '../src/app/erasure/wiring.js';
+import { ConfirmedPublisher } from '../src/delivery/sinks/confirmed-publisher.js';
+import { DEAD_LETTER_HEADERS, DeadLetterSink } from '../src/delivery/sinks/dead-letters.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
 
 /**
@@ -50,7 +50,7 @@ describe('erasure over NATS', () => {
       // Two engines answer the subject: the request gets the first reply; both erase (one by request, one from KV).
       // Not spawnSync: the engines answering live in this process, whose event loop must run.
       const cli = await new Promise<{ status: number; stderr: string }>((resolve) => {
-        execFile('node', ['dist/src/cli.js', 'erase', '--customer', target, '--nats-url', server.url], (err, _out, stderr) => resolve({ status: err ? Number(err.code) : 0, stderr }));
+        execFile('node', ['dist/src/app/cli.js', 'erase', '--customer', target, '--nats-url', server.url], (err, _out, stderr) => resolve({ status: err ? Number(err.code) : 0, stderr }));
       });
       expect([cli.status, cli.stderr]).toEqual([0, expect.stringMatching(/^erased \(was (not )?in state; \d+ held alerts dropped\)/)]);
       expect(cli.stderr).not.toContain(target);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { areaUnderRoc, flagTop, precisionRecall } from '../src/analytics/churn-eval/classification.js';
-import { evalChurn } from '../src/cli/eval-churn.js';
-import { importEvents } from '../src/cli/import.js';
+import { evalChurn } from '../src/app/cli/eval-churn.js';
+import { importEvents } from '../src/app/cli/import.js';
 import { loadCdnowMasterPurchases } from './support/cdnow-master.js';
 import { datasetPath } from './support/datasets.js';
 

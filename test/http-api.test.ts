@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePayload } from '../src/codec/encode.js';
-import type { CanonicalEvent } from '../src/schema/event.js';
+import { encodePayload } from '../src/edges/encode.js';
+import type { CanonicalEvent } from '../src/core/event.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
-import type { RawMessage } from '../src/sources/source.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
 import { httpRequest } from './support/http-request.js';
 import { refusal, StreamClient } from './support/stream-client.js';

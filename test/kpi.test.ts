@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AlertOf } from '../src/alerts/alert.js';
-import { encodePayload } from '../src/codec/encode.js';
-import { Outcome } from '../src/operators/batch.js';
-import { orderRevenue } from '../src/schema/event.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { Outcome } from '../src/core/batch.js';
+import { orderRevenue } from '../src/core/event.js';
 import { AlertLatency, ALERT_LATENCY_BUCKETS } from '../src/server/alert-latency.js';
 import { KpiTracker, UNSCORED } from '../src/server/kpi.js';
 import { LatencyRecorder } from '../src/server/latency.js';
-import type { RawMessage } from '../src/sources/source.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
 
 /**

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/app/engine.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { scopeNames } from '../src/server/scopes.js';
 import { testConfig } from './support/engine-harness.js';

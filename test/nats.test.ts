@@ -3,17 +3,17 @@ import { once } from 'node:events';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePayload } from '../src/codec/encode.js';
-import { Engine } from '../src/engine.js';
-import { publishEvents } from '../src/publish/publisher.js';
-import type { CanonicalEvent } from '../src/schema/event.js';
-import { DEAD_LETTER_HEADERS, type DeadLetterSink } from '../src/sinks/dead-letters.js';
-import { openSideOutputs } from '../src/sinks/side-outputs.js';
-import { InProcessSource } from '../src/sources/in-process.js';
-import { NatsCoreSource } from '../src/sources/nats-core.js';
-import { NatsJetStreamSource, type NatsJetStreamSourceOptions } from '../src/sources/nats-jetstream.js';
-import type { Source } from '../src/sources/source.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { Engine } from '../src/app/engine.js';
+import { publishEvents } from '../src/edges/nats/publisher.js';
+import type { CanonicalEvent } from '../src/core/event.js';
+import { DEAD_LETTER_HEADERS, type DeadLetterSink } from '../src/delivery/sinks/dead-letters.js';
+import { openSideOutputs } from '../src/delivery/sinks/side-outputs.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import { NatsCoreSource } from '../src/edges/nats/nats-core.js';
+import { NatsJetStreamSource, type NatsJetStreamSourceOptions } from '../src/edges/nats/nats-jetstream.js';
+import type { Source } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { dump, message, runMessages, testConfig } from './support/engine-harness.js';
 import { NatsServer } from '../bench/support/nats-server.js';
 
@@ -230,12 +230,12 @@ describe('vigil publish and vigil start --nats-url', () => {
   it('publish into a new stream, consume it, stop on SIGINT with everything acknowledged', async () => {
     const pub = spawnSync(
       'node',
-      ['dist/src/cli.js', 'publish', '--nats-url', server.url, '--events', '3000', '--mode', 'jetstream', '--create-stream', 'SHOP_EVENTS', '--customers', '300'],
+      ['dist/src/app/cli.js', 'publish', '--nats-url', server.url, '--events', '3000', '--mode', 'jetstream', '--create-stream', 'SHOP_EVENTS', '--customers', '300'],
       { encoding: 'utf8' },
     );
     expect(pub.stderr).toContain('published 3000 messages');
     expect(pub.status).toBe(0);
-    const child = spawn('node', ['dist/src/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env: process.env });
+    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env: process.env });
     let text = '';
     let errText = '';
     let interrupted = false;

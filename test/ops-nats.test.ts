@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsServer } from '../bench/support/nats-server.js';
-import { startDemo } from '../src/cli/start.js';
+import { startDemo } from '../src/app/cli/start.js';
 
 /**
  * `vigil start` on a real nats-server with the ops server beside it: /readyz follows the

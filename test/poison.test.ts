@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { adaptBatch } from '../src/operators/adapt.js';
-import { newBatch, type Batch } from '../src/operators/batch.js';
-import { decodeBatch } from '../src/operators/decode.js';
-import { isolatingPure } from '../src/operators/poison.js';
-import { DeliveryLimit } from '../src/sources/delivery-limit.js';
-import { validateBatch } from '../src/operators/validate.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { adaptBatch } from '../src/ingest/operators/adapt.js';
+import { newBatch, type Batch } from '../src/core/batch.js';
+import { decodeBatch } from '../src/ingest/operators/decode.js';
+import { isolatingPure } from '../src/ingest/operators/poison.js';
+import { DeliveryLimit } from '../src/edges/nats/delivery-limit.js';
+import { validateBatch } from '../src/ingest/operators/validate.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { message, rawMessage } from './support/engine-harness.js';
 
 /** The pure stages as the pipeline runs them, plus a failure on one kind of payload. */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePayload } from '../src/codec/encode.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { NatsServer } from '../bench/support/nats-server.js';
 
 /**
@@ -41,8 +41,8 @@ describe('unreadable msgpack bytes', () => {
     const received: number[] = [];
     const sub = nc.subscribe('pf.events.replay', { callback: () => void received.push(1) });
     await nc.flush();
-    const pub = spawnSync('node', ['dist/src/cli.js', 'publish', '--nats-url', server.url, '--file', file, '--subject', 'pf.events'], { encoding: 'utf8' });
-    const rep = spawnSync('node', ['dist/src/cli.js', 'replay', file, '--quiet'], { encoding: 'utf8' });
+    const pub = spawnSync('node', ['dist/src/app/cli.js', 'publish', '--nats-url', server.url, '--file', file, '--subject', 'pf.events'], { encoding: 'utf8' });
+    const rep = spawnSync('node', ['dist/src/app/cli.js', 'replay', file, '--quiet'], { encoding: 'utf8' });
     await nc.flush();
     sub.unsubscribe();
 

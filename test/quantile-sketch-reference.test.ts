@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { linearBuckets, logarithmicBuckets, QuantileSketch, type BucketMapping, type QuantileSketchSnapshot } from '../src/analytics/quantile-sketch.js';
-import { isVigilError } from '../src/errors.js';
+import { isVigilError } from '../src/core/errors.js';
 
 class ModelSketch {
   level = 0;

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CanonicalEvent } from '../src/schema/event.js';
+import type { CanonicalEvent } from '../src/core/event.js';
 import { CustomerStore, RecentAction } from '../src/state/customer-store.js';
 import type { StateSignal } from '../src/state/signals.js';
 

@@ -17,8 +17,8 @@ import { ItemNeighbours, type ItemNeighboursSnapshot } from '../src/analytics/re
 import { NeighbourTable } from '../src/analytics/recs/neighbour-table.js';
 import { PowerFloor } from '../src/analytics/recs/power-floor.js';
 import { readClickSessions, readSessionClicks, type ClickSession } from '../src/analytics/recs/session-clicks.js';
-import { evalRecs } from '../src/cli/eval-recs.js';
-import { isVigilError } from '../src/errors.js';
+import { evalRecs } from '../src/app/cli/eval-recs.js';
+import { isVigilError } from '../src/core/errors.js';
 import { ProductDictionary } from '../src/state/product-dictionary.js';
 import { datasetPath } from './support/datasets.js';
 

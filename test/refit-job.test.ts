@@ -6,7 +6,7 @@ import { fitGammaGamma } from '../src/analytics/gamma-gamma.js';
 import { poolGaps } from '../src/analytics/purchase-gap.js';
 import { GATHER_WORK, LIVE_REFIT, REARM_WORK, REFIT_WORK_PER_EVENT, RefitJob, emptyGaps, plausibleShapes, type PooledGaps, type RefitHost, type RefitPhase, type RefitPlan, type RefitResult } from '../src/analytics/refit-job.js';
 import { repeatStats, spendStats } from '../src/analytics/repeat-stats.js';
-import { Engine } from '../src/engine.js';
+import { Engine } from '../src/app/engine.js';
 import type { CustomerStore } from '../src/state/customer-store.js';
 import { shopRun } from './support/churn-truth.js';
 import { runMessages, testConfig } from './support/engine-harness.js';

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generate } from '../src/cli/generate.js';
-import { replay } from '../src/cli/replay.js';
-import { encodePayload } from '../src/codec/encode.js';
+import { generate } from '../src/app/cli/generate.js';
+import { replay } from '../src/app/cli/replay.js';
+import { encodePayload } from '../src/edges/encode.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-replay-'));
 const path = (name: string) => join(dir, name);
@@ -42,13 +42,13 @@ describe('vigil replay', () => {
 
   it('reads standard input through the CLI and fails with a stable code on a missing file', () => {
     const input = [1, 2, 3].map((i) => JSON.stringify({ id: `s${i}`, type: 'page_view', customerId: 'c', ts: Date.UTC(2026, 0, 1) + i })).join('\n');
-    const ok = spawnSync('node', ['dist/src/cli.js', 'replay', '-', '--dump-state', path('stdin.jsonl'), '--quiet'], { input, encoding: 'utf8' });
+    const ok = spawnSync('node', ['dist/src/app/cli.js', 'replay', '-', '--dump-state', path('stdin.jsonl'), '--quiet'], { input, encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(JSON.parse(readFileSync(path('stdin.jsonl'), 'utf8')).events).toBe(3);
-    const missing = spawnSync('node', ['dist/src/cli.js', 'replay', path('nope.jsonl'), '--quiet'], { encoding: 'utf8' });
+    const missing = spawnSync('node', ['dist/src/app/cli.js', 'replay', path('nope.jsonl'), '--quiet'], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('VIGIL_ERR_INPUT_FILE');
-    const usage = spawnSync('node', ['dist/src/cli.js', 'replay'], { encoding: 'utf8' });
+    const usage = spawnSync('node', ['dist/src/app/cli.js', 'replay'], { encoding: 'utf8' });
     expect(usage.status).toBe(2);
     expect(usage.stderr).toContain('VIGIL_ERR_USAGE');
   });

@@ -17,7 +17,7 @@ import {
   type RfmSegment,
   type RfmValues,
 } from '../src/analytics/rfm.js';
-import { isVigilError } from '../src/errors.js';
+import { isVigilError } from '../src/core/errors.js';
 import { DAY_MS, loadCdnowMasterPurchases } from './support/cdnow-master.js';
 
 // ---- the exact computation the sketch is held to -------------------------------------------

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalEvent } from '../src/schema/event.js';
+import { canonicalEvent } from '../src/core/event.js';
 import { declarativeCanonicalEvent } from './support/declarative-event-schema.js';
 
 /**

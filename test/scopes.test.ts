@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePayload } from '../src/codec/encode.js';
+import { encodePayload } from '../src/edges/encode.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { scopeNames, type Scope } from '../src/server/scopes.js';
-import { SyntheticShop } from '../src/synth/shop.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
 import { httpRequest } from './support/http-request.js';
 import { refusal, StreamClient } from './support/stream-client.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ANONYMOUS_PREFIX, fromSegment, isSegmentMessage } from '../src/adapters/segment.js';
-import { canonicalEvent, MAX_TS, MIN_TS, orderRevenue, type CanonicalEvent } from '../src/schema/event.js';
+import { ANONYMOUS_PREFIX, fromSegment, isSegmentMessage } from '../src/ingest/adapters/segment.js';
+import { canonicalEvent, MAX_TS, MIN_TS, orderRevenue, type CanonicalEvent } from '../src/core/event.js';
 
 /**
  * Fixtures follow the payloads in Segment's "Spec: Common Fields" and "Spec: V2 Ecommerce

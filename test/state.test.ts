@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine.js';
-import type { CanonicalEvent } from '../src/schema/event.js';
-import { EngineState } from '../src/state/engine-state.js';
+import { Engine } from '../src/app/engine.js';
+import type { CanonicalEvent } from '../src/core/event.js';
+import { EngineState } from '../src/app/engine-state.js';
 import type { StateSignal } from '../src/state/signals.js';
 import { RecordLayout, SlotRecords, type FieldType } from '../src/state/slot-records.js';
 import { EventTimers } from '../src/state/timers.js';

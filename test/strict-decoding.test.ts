@@ -1,9 +1,9 @@
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodePayload } from '../src/codec/decode.js';
-import { encodePayload, type PayloadFormat } from '../src/codec/encode.js';
-import { canonicalEvent } from '../src/schema/event.js';
+import { decodePayload } from '../src/ingest/codec/decode.js';
+import { encodePayload, type PayloadFormat } from '../src/edges/encode.js';
+import { canonicalEvent } from '../src/core/event.js';
 import { rawMessage, runMessages, testConfig } from './support/engine-harness.js';
 
 /**

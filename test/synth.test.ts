@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isVigilError } from '../src/errors.js';
-import { canonicalEvent, type CanonicalEvent } from '../src/schema/event.js';
-import { Catalog } from '../src/synth/catalog.js';
-import { Random } from '../src/synth/random.js';
-import { SyntheticShop, type ShopOptions } from '../src/synth/shop.js';
-import { ZipfSampler } from '../src/synth/zipf.js';
+import { isVigilError } from '../src/core/errors.js';
+import { canonicalEvent, type CanonicalEvent } from '../src/core/event.js';
+import { Catalog } from '../src/edges/demo/catalog.js';
+import { Random } from '../src/edges/demo/random.js';
+import { SyntheticShop, type ShopOptions } from '../src/edges/demo/shop.js';
+import { ZipfSampler } from '../src/edges/demo/zipf.js';
 
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 1);

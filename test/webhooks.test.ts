@@ -1,21 +1,21 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
-import { registerMarketingMetrics } from '../src/sinks/marketing-metrics.js';
+import { registerMarketingMetrics } from '../src/delivery/sinks/marketing-metrics.js';
 import { once } from 'node:events';
 import { createWebhookReceiver } from '../examples/webhook-receiver.js';
-import type { VigilCloudEvent } from '../src/marketing/cloudevent.js';
+import type { VigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { marketingAlertTypes } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
-import { MarketingGate } from '../src/marketing/audience.js';
-import { retryAfterMs, backoffDelay } from '../src/marketing/backoff.js';
-import { BoundedQueue } from '../src/marketing/bounded-queue.js';
-import { vigilCloudEvent } from '../src/marketing/cloudevent.js';
-import { Pseudonymiser } from '../src/marketing/pseudonym.js';
-import { resolveWebhooks, type WebhookDestination } from '../src/marketing/webhook-destinations.js';
-import { signWebhook, verifyWebhook } from '../src/marketing/webhook-signature.js';
-import { WebhookSink, type WebhookSinkDeps } from '../src/sinks/webhooks.js';
+import { MarketingGate } from '../src/delivery/marketing/audience.js';
+import { retryAfterMs, backoffDelay } from '../src/delivery/marketing/backoff.js';
+import { BoundedQueue } from '../src/delivery/marketing/bounded-queue.js';
+import { vigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
+import { Pseudonymiser } from '../src/delivery/marketing/pseudonym.js';
+import { resolveWebhooks, type WebhookDestination } from '../src/delivery/marketing/webhook-destinations.js';
+import { signWebhook, verifyWebhook } from '../src/delivery/marketing/webhook-signature.js';
+import { WebhookSink, type WebhookSinkDeps } from '../src/delivery/sinks/webhooks.js';
 import { cloudEventSpec } from './support/cloudevents-spec.js';
 import { testConfig } from './support/engine-harness.js';
 import { HttpReceiver, type Received, type Reply } from './support/http-receiver.js';
@@ -106,7 +106,7 @@ describe('vigil webhook verify', () => {
     const ts = Math.floor(Date.now() / 1000);
     const signature = signWebhook(SECRET, 'msg_1', ts, body);
     const verify = (input: string) =>
-      spawnSync('node', ['dist/src/cli.js', 'webhook', 'verify', '--id', 'msg_1', '--timestamp', String(ts), '--signature', signature], {
+      spawnSync('node', ['dist/src/app/cli.js', 'webhook', 'verify', '--id', 'msg_1', '--timestamp', String(ts), '--signature', signature], {
         input,
         encoding: 'utf8',
         env: { ...process.env, WEBHOOK_SECRET: SECRET },

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { distinctEstimate, productBit } from '../src/state/activity-aggregate.js';
-import { eventTypes, orderRevenue, type CanonicalEvent, type EventType } from '../src/schema/event.js';
+import { eventTypes, orderRevenue, type CanonicalEvent, type EventType } from '../src/core/event.js';
 import { dump, message, rawMessage, runMessages, testConfig } from './support/engine-harness.js';
-import type { RawMessage } from '../src/sources/source.js';
+import type { RawMessage } from '../src/core/source.js';
 
 /**
  * The windows, totals and outcome counters are checked against a brute-force oracle that

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { isMarketingFacing, type Alert } from '../../src/alerts/alert.js';
-import { encodePayload } from '../../src/codec/encode.js';
-import { ObjectStoreCheckpoints } from '../../src/checkpoint/object-store-checkpoints.js';
-import { restoreLatest } from '../../src/checkpoint/restore.js';
-import { loadConfig } from '../../src/config/load.js';
-import { Engine } from '../../src/engine.js';
-import { publishEvents } from '../../src/publish/publisher.js';
-import { InProcessSource } from '../../src/sources/in-process.js';
-import { SyntheticShop } from '../../src/synth/shop.js';
+import { encodePayload } from '../../src/edges/encode.js';
+import { ObjectStoreCheckpoints } from '../../src/app/checkpoint/object-store-checkpoints.js';
+import { restoreLatest } from '../../src/app/checkpoint/restore.js';
+import { loadConfig } from '../../src/app/config/load.js';
+import { Engine } from '../../src/app/engine.js';
+import { publishEvents } from '../../src/edges/nats/publisher.js';
+import { InProcessSource } from '../../src/edges/in-process.js';
+import { SyntheticShop } from '../../src/edges/demo/shop.js';
 import { NatsServer } from './nats-server.js';
 
 /**
@@ -86,7 +86,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     };
     const delivered = async () => (await consumer())?.delivered.stream_seq ?? 0;
     const spawnEngine = () => {
-      const child = spawn(process.execPath, ['dist/src/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let output = '';
       child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

@@ -1,6 +1,6 @@
-import { encodePayload, type PayloadFormat } from '../../src/codec/encode.js';
-import type { RawMessage } from '../../src/sources/source.js';
-import { SyntheticShop } from '../../src/synth/shop.js';
+import { encodePayload, type PayloadFormat } from '../../src/edges/encode.js';
+import type { RawMessage } from '../../src/core/source.js';
+import { SyntheticShop } from '../../src/edges/demo/shop.js';
 
 export interface ShopInputOptions {
   customers: number;

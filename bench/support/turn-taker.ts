@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Subject } from 'rxjs';
-import { loadConfig } from '../../src/config/load.js';
-import { newBatch, type Batch } from '../../src/operators/batch.js';
-import { pipeline } from '../../src/pipeline.js';
-import { EngineState } from '../../src/state/engine-state.js';
+import { loadConfig } from '../../src/app/config/load.js';
+import { newBatch, type Batch } from '../../src/core/batch.js';
+import { pipeline } from '../../src/app/pipeline.js';
+import { EngineState } from '../../src/app/engine-state.js';
 import { shopInput, type ShopInputOptions } from './shop-input.js';
 
 /**

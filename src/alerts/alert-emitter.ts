@@ -1,5 +1,5 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import type { Batch } from '../operators/batch.js';
+import type { Batch } from '../core/batch.js';
 import type { Alert, AlertDraft, AlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
 import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';

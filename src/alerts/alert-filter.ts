@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { alertTypes, label, severity, severityRank, type Alert } from '../alerts/alert.js';
+import { alertTypes, label, severity, severityRank, type Alert } from './alert.js';
 
 /**
  * What a subscriber wants: alert types, segments, a minimum severity and a minimum score.

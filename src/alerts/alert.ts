@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MAX_KEY_LENGTH, MAX_TS, MIN_TS } from '../schema/event.js';
+import { MAX_KEY_LENGTH, MAX_TS, MIN_TS } from '../core/event.js';
 import { alertIdPattern } from './alert-id.js';
 
 /**

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { alertTypes, type AlertType } from './alert.js';
 
 /**
- * The `alerts` section of the configuration, for `src/config/schema.ts` to include.
+ * The `alerts` section of the configuration, for `src/app/config/schema.ts` to include.
  * Defaults belong in `config/default.json`, like every other section's.
  */
 

@@ -1,5 +1,5 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 import { alertTypeIndex, alertTypes, type AlertType } from './alert.js';
 import type { AlertPolicy } from './config.js';
 

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { VigilError } from '../errors.js';
-import { MAX_KEY_LENGTH } from '../schema/event.js';
+import { VigilError } from '../core/errors.js';
+import { MAX_KEY_LENGTH } from '../core/event.js';
 import { isMarketingFacing, type Alert } from './alert.js';
 
 /**

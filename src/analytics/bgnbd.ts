@@ -7,7 +7,7 @@
  * Everything here is a pure function of a customer's (x, t_x, T) and the population
  * parameters; fitting the parameters is a separate, occasional step (`fitBgNbd`).
  */
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { hyp2f1MinusOne, lbeta, lgamma, logAddExp, richardsonSymmetric } from './special-functions.js';
 

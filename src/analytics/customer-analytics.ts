@@ -1,8 +1,8 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import type { AlertEmitter } from '../alerts/alert-emitter.js';
-import type { Batch } from '../operators/batch.js';
-import type { KeyedProcess } from '../operators/keyed-state.js';
-import type { CanonicalEvent } from '../schema/event.js';
+import type { Batch } from '../core/batch.js';
+import type { KeyedProcess } from '../state/operators/keyed-state.js';
+import type { CanonicalEvent } from '../core/event.js';
 import { RecentAction, type CustomerStore, type SlotListener, type TransactionStats } from '../state/customer-store.js';
 import type { StateSignal } from '../state/signals.js';
 import { RecordLayout, SlotRecords } from '../state/slot-records.js';

@@ -1,4 +1,4 @@
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 
 /**
  * Bounds outside which a fitted parameter means the likelihood was flat along a ridge rather

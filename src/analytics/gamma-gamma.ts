@@ -9,7 +9,7 @@
  * customers with at least one repeat transaction, using the mean of the repeat
  * transactions only (the first purchase is left out, as in the paper).
  */
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
 import { lgamma } from './special-functions.js';
 

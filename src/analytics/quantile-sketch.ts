@@ -18,7 +18,7 @@
  *
  * Counts sit in a Fenwick tree, so an insert, a remove or a rank query costs O(log buckets).
  */
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 
 /** How values map to buckets at the finest resolution; bucket indices are integers. */
 export interface BucketMapping {

@@ -26,7 +26,7 @@
  * the heavy ties of frequency ("most customers buy once") are therefore scored exactly.
  */
 import * as z from 'zod';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 import { linearBuckets, logarithmicBuckets, QuantileSketch, type QuantileSketchOptions, type QuantileSketchSnapshot } from './quantile-sketch.js';
 
 export const RFM_SEGMENTS = [

@@ -4,7 +4,7 @@
  * functions of a customer's sufficient statistics, and these are their only non-trivial
  * numerics.
  */
-import { VigilError } from '../errors.js';
+import { VigilError } from '../core/errors.js';
 
 /**
  * Godfrey's Lanczos coefficients for g = 7, n = 9 (the set Numerical Recipes and most

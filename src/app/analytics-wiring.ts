@@ -1,10 +1,10 @@
 import type { AlertEmitter } from '../alerts/alert-emitter.js';
-import type { VigilConfig } from '../config/schema.js';
+import type { VigilConfig } from './config/schema.js';
 import type { CustomerStore } from '../state/customer-store.js';
-import { CustomerAnalytics } from './customer-analytics.js';
-import { logarithmicBuckets, QuantileSketch } from './quantile-sketch.js';
-import { ItemNeighbours } from './recs/item-neighbours.js';
-import { RfmPopulation } from './rfm.js';
+import { CustomerAnalytics } from '../analytics/customer-analytics.js';
+import { logarithmicBuckets, QuantileSketch } from '../analytics/quantile-sketch.js';
+import { ItemNeighbours } from '../analytics/recs/item-neighbours.js';
+import { RfmPopulation } from '../analytics/rfm.js';
 
 /** CLV is money: 1% relative accuracy is far finer than the models' own error; a cent is nothing. */
 const CLV_ACCURACY = 0.01;

@@ -1,17 +1,17 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import type { VigilConfig } from '../config/schema.js';
-import { VigilError } from '../errors.js';
+import type { VigilConfig } from './config/schema.js';
+import { VigilError } from '../core/errors.js';
 import { AlertEmitter } from '../alerts/alert-emitter.js';
 import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
-import { createCustomerAnalytics } from '../analytics/wiring.js';
+import { createCustomerAnalytics } from './analytics-wiring.js';
 import type { CustomerAnalytics, CustomerAnalyticsSnapshot } from '../analytics/customer-analytics.js';
-import { SuppressedCustomers } from '../erasure/suppressed-customers.js';
-import { CustomerStore, type CustomerStoreSnapshot } from './customer-store.js';
-import { OutcomeCounters, type OutcomeCountsJson } from './outcome-counters.js';
-import { SeenEventIds, type SeenEventIdsSnapshot } from './seen-event-ids.js';
-import { freshCopy, type CopyBytes } from './copy-bytes.js';
-import { WatermarkTracker, type WatermarkSnapshot } from './watermark.js';
+import { SuppressedCustomers } from '../state/suppressed-customers.js';
+import { CustomerStore, type CustomerStoreSnapshot } from '../state/customer-store.js';
+import { OutcomeCounters, type OutcomeCountsJson } from '../state/outcome-counters.js';
+import { SeenEventIds, type SeenEventIdsSnapshot } from '../state/seen-event-ids.js';
+import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
+import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
 
 /**
  * Everything the operator graph remembers between batches. Durability builds on
@@ -24,7 +24,7 @@ export class EngineState {
   readonly seen: SeenEventIds;
   readonly watermark: WatermarkTracker;
   readonly counters = new OutcomeCounters();
-  /** Erased customers, whose later events are rejected (src/erasure/). */
+  /** Erased customers, whose later events are rejected (src/app/erasure/). */
   readonly suppressed = new SuppressedCustomers();
   /** The per-customer models and their alerts; undefined when analytics.enabled is false. */
   readonly analytics: CustomerAnalytics | undefined;

@@ -1,9 +1,9 @@
 import { concat, concatMap, defer, interval, map, merge, of, Subject, takeUntil, finalize, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
-import { newBatch, type Batch } from './operators/batch.js';
+import { newBatch, type Batch } from '../core/batch.js';
 import { pipeline, type PipelineClocks } from './pipeline.js';
-import type { Source } from './sources/source.js';
-import { EngineState } from './state/engine-state.js';
+import type { Source } from '../core/source.js';
+import { EngineState } from './engine-state.js';
 
 /**
  * Where a processed batch goes next: dead letters, late events, signals to analytics. A

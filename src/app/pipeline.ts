@@ -1,16 +1,16 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
-import { adaptBatch } from './operators/adapt.js';
-import type { Batch } from './operators/batch.js';
-import { decodeBatch } from './operators/decode.js';
-import { dedupe } from './operators/dedupe.js';
-import { eventTime } from './operators/event-time.js';
-import { keyedState } from './operators/keyed-state.js';
-import { tally } from './operators/tally.js';
-import { isolatingPure } from './operators/poison.js';
-import { suppress } from './operators/suppress.js';
-import { validateBatch } from './operators/validate.js';
-import type { EngineState } from './state/engine-state.js';
+import { adaptBatch } from '../ingest/operators/adapt.js';
+import type { Batch } from '../core/batch.js';
+import { decodeBatch } from '../ingest/operators/decode.js';
+import { dedupe } from '../state/operators/dedupe.js';
+import { eventTime } from '../state/operators/event-time.js';
+import { keyedState } from '../state/operators/keyed-state.js';
+import { tally } from '../state/operators/tally.js';
+import { isolatingPure } from '../ingest/operators/poison.js';
+import { suppress } from '../state/operators/suppress.js';
+import { validateBatch } from '../ingest/operators/validate.js';
+import type { EngineState } from './engine-state.js';
 
 export interface PipelineClocks {
   /** Wall clock (ms since epoch) for the future-timestamp check. */
@@ -28,7 +28,7 @@ export interface PipelineClocks {
  *                                             └─ duplicate  └─ late side output
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
- * `suppress` rejects events about erased customers (src/erasure/).
+ * `suppress` rejects events about erased customers (src/app/erasure/).
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
  * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { AlertFilter } from '../server/alert-filter.js';
+import type { AlertFilter } from '../alerts/alert-filter.js';
 import { BEARER_SUBPROTOCOL_PREFIX, serverFrame, SUBPROTOCOL_JSON, type AlertFrame, type GapFrame, type KpiFrame } from '../server/frames.js';
 
 /** Why the client stopped for good (it retries anything else). */

@@ -1,7 +1,7 @@
 import type { Alert } from '../alerts/alert.js';
-import type { RejectReason } from '../errors.js';
-import type { CanonicalEvent } from '../schema/event.js';
-import type { RawBatch } from '../sources/source.js';
+import type { RejectReason } from './errors.js';
+import type { CanonicalEvent } from './event.js';
+import type { RawBatch } from './source.js';
 import type { StateSignal } from '../state/signals.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { RejectReason } from '../errors.js';
+import type { RejectReason } from './errors.js';
 
 /** One message as a transport delivered it, before anything is decoded. */
 export interface RawMessage {

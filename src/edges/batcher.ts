@@ -1,5 +1,5 @@
 import type { Subscriber } from 'rxjs';
-import type { RawBatch, RawMessage } from './source.js';
+import type { RawBatch, RawMessage } from '../core/source.js';
 
 /**
  * Gathers messages that a transport delivers one by one into batches: a batch closes at

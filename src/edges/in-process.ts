@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
-import type { RawBatch, RawMessage, Source } from './source.js';
+import type { RawBatch, RawMessage, Source } from '../core/source.js';
 
 export interface InProcessSourceOptions {
   readonly name: string;

@@ -1,5 +1,5 @@
 import type { core } from 'zod';
-import type { RejectReason } from '../errors.js';
+import type { RejectReason } from '../core/errors.js';
 
 /**
  * Turns zod's first issue into a stable reason code and a path. Reasons are chosen by the

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { errorCodes, type ErrorCode } from '../errors.js';
+import { errorCodes, type ErrorCode } from '../core/errors.js';
 
 /**
  * The HTTP API's response bodies as zod schemas, for the OpenAPI document (api-specs.ts).

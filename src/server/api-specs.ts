@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { vigilCloudEvent } from '../marketing/cloudevent.js';
+import { vigilCloudEvent } from '../delivery/marketing/cloudevent.js';
 import { customerBody, errorBody, livezBody, readyzBody, similarBody, tokenBody } from './api-schemas.js';
 import { clientFrame, PROTOCOL_VERSION, serverFrame } from './frames.js';
 

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Alert, AlertType } from '../alerts/alert.js';
-import { matcher, type AlertFilter } from './alert-filter.js';
+import { matcher, type AlertFilter } from '../alerts/alert-filter.js';
 import type { Principal } from './auth.js';
 import { closeCodes, type ServerFrame } from './frames.js';
 import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';

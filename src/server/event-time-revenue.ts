@@ -1,4 +1,4 @@
-import { orderRevenue, type CanonicalEvent } from '../schema/event.js';
+import { orderRevenue, type CanonicalEvent } from '../core/event.js';
 
 const SECONDS = 60;
 /** ISO 4217's code for "no currency": purchases that name none. */

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { alertSchema } from '../alerts/alert.js';
-import type { ErrorCode } from '../errors.js';
-import { alertFilter } from './alert-filter.js';
+import type { ErrorCode } from '../core/errors.js';
+import { alertFilter } from '../alerts/alert-filter.js';
 import { scope } from './scopes.js';
 
 /**

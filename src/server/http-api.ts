@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode } from '../errors.js';
-import { MAX_KEY_LENGTH } from '../schema/event.js';
-import type { EngineState } from '../state/engine-state.js';
+import type { ErrorCode } from '../core/errors.js';
+import { MAX_KEY_LENGTH } from '../core/event.js';
+import type { EngineState } from '../app/engine-state.js';
 import { presentedToken, type Principal, type TokenTable } from './auth.js';
 import type { Scope } from './scopes.js';
-import type { Erasure } from '../erasure/erasure.js';
+import type { Erasure } from '../app/erasure/erasure.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
 /**
@@ -54,7 +54,7 @@ export class HttpApi {
   ) {}
 
   /**
-   * `DELETE /v1/customers/:id` (scope `admin`): erases the customer (src/erasure/erasure.ts).
+   * `DELETE /v1/customers/:id` (scope `admin`): erases the customer (src/app/erasure/erasure.ts).
    * 200 `{erased: true, existed}` whether or not the customer was in state (the suppression
    * holds either way); 503 `VIGIL_ERR_ERASURE` when it could not be recorded. False for
    * any other path.

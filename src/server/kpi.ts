@@ -1,5 +1,5 @@
-import { Outcome, type Batch } from '../operators/batch.js';
-import type { EngineState } from '../state/engine-state.js';
+import { Outcome, type Batch } from '../core/batch.js';
+import type { EngineState } from '../app/engine-state.js';
 import type { KpiFrame } from './frames.js';
 import type { AlertLatency } from './alert-latency.js';
 import { EventTimeRevenue, mainCurrency } from './event-time-revenue.js';

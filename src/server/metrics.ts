@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { alertTypes } from '../alerts/alert.js';
-import type { Batch } from '../operators/batch.js';
-import type { EngineState } from '../state/engine-state.js';
+import type { Batch } from '../core/batch.js';
+import type { EngineState } from '../app/engine-state.js';
 import type { AlertLatency } from './alert-latency.js';
 import type { StreamHub } from './stream-hub.js';
 

@@ -4,11 +4,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { SuppressionList } from '../alerts/suppression.js';
-import type { Erasure } from '../erasure/erasure.js';
-import type { ServerToken, VigilConfig } from '../config/schema.js';
-import type { BatchSink, Engine } from '../engine.js';
-import { errorCodes, VigilError, type ErrorCode } from '../errors.js';
-import type { Batch } from '../operators/batch.js';
+import type { Erasure } from '../app/erasure/erasure.js';
+import type { ServerToken, VigilConfig } from '../app/config/schema.js';
+import type { BatchSink, Engine } from '../app/engine.js';
+import { errorCodes, VigilError, type ErrorCode } from '../core/errors.js';
+import type { Batch } from '../core/batch.js';
 import { generatedToken, OriginPolicy, presentedToken, TokenTable, type Principal } from './auth.js';
 import { ConnectionGuard } from './connection-guard.js';
 import { closeCodes, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
@@ -17,7 +17,7 @@ import { KpiTracker } from './kpi.js';
 import { AlertLatency } from './alert-latency.js';
 import { asyncApiDocument, openApiDocument } from './api-specs.js';
 import type { LatencyRecorder } from './latency.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { OpsMetrics } from './metrics.js';
 import { StaticFiles } from './static-files.js';
 import { StreamHub } from './stream-hub.js';
@@ -30,7 +30,7 @@ export interface OpsServerOptions {
   readonly logger?: Logger;
   /** Ops destinations receive every alert (suppression is for marketing ones); given, it is consulted all the same. */
   readonly suppression?: SuppressionList;
-  /** Erasure (src/erasure/): DELETE /v1/customers/:id, and the hub forgets erased customers' alerts. */
+  /** Erasure (src/app/erasure/): DELETE /v1/customers/:id, and the hub forgets erased customers' alerts. */
   readonly erasure?: Erasure;
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { defaultConfigPath } from '../config/load.js';
+import { defaultConfigPath } from '../app/config/load.js';
 
 /**
  * The dashboard's files. Only the names in this table are served, each mapped to one file

@@ -2,14 +2,14 @@ import type { Socket } from 'node:net';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import type { RawData, WebSocket } from 'ws';
 import type { Alert } from '../alerts/alert.js';
-import type { ServerConfig } from '../config/schema.js';
+import type { ServerConfig } from '../app/config/schema.js';
 import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
 import type { Scope } from './scopes.js';
 import { Connection, type Subscription } from './connection.js';
 import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
 import type { LatencySink } from './alert-latency.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
 
 export interface HubCounters {

@@ -1,4 +1,4 @@
-import { eventTypes, type EventType } from '../schema/event.js';
+import { eventTypes, type EventType } from '../core/event.js';
 
 /**
  * The windows' aggregate, in Flink's AggregateFunction contract: create / add / merge /

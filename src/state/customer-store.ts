@@ -1,6 +1,6 @@
 import { freshCopy, type CopyBytes } from './copy-bytes.js';
-import type { WindowSpec } from '../config/schema.js';
-import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../schema/event.js';
+import type { WindowSpec } from '../app/config/schema.js';
+import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../core/event.js';
 import { productBit, type ActivityResult } from './activity-aggregate.js';
 import { ProductDictionary } from './product-dictionary.js';
 import type { StateSignal } from './signals.js';

@@ -1,4 +1,4 @@
-import type { RejectReason } from '../errors.js';
+import type { RejectReason } from '../core/errors.js';
 
 /**
  * How every input message ended. `input` always equals applied + duplicate + late +

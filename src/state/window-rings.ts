@@ -1,5 +1,5 @@
-import type { WindowSpec } from '../config/schema.js';
-import { eventTypes } from '../schema/event.js';
+import type { WindowSpec } from '../app/config/schema.js';
+import { eventTypes } from '../core/event.js';
 import { activityAggregate, MAX_BUCKET_COUNT, type ActivityAcc, type ActivityResult } from './activity-aggregate.js';
 import type { RecordLayout, SlotRecords } from './slot-records.js';
 

@@ -1,8 +1,8 @@
 import type { Alert, AlertOf } from '../../src/alerts/alert.js';
-import { encodePayload } from '../../src/codec/encode.js';
-import type { Engine } from '../../src/engine.js';
-import type { RawMessage } from '../../src/sources/source.js';
-import { SyntheticShop, type ShopBehaviour } from '../../src/synth/shop.js';
+import { encodePayload } from '../../src/edges/encode.js';
+import type { Engine } from '../../src/app/engine.js';
+import type { RawMessage } from '../../src/core/source.js';
+import { SyntheticShop, type ShopBehaviour } from '../../src/edges/demo/shop.js';
 
 const DAY = 86_400_000;
 export const SHOP_START = Date.UTC(2025, 0, 1);

@@ -2,7 +2,7 @@ import * as z from 'zod';
 
 /**
  * The canonical event's bounds written the declarative zod way, one check per field. Too
- * slow for the hot path (see src/schema/event.ts); kept here as the oracle the fast schema
+ * slow for the hot path (see src/core/event.ts); kept here as the oracle the fast schema
  * must agree with.
  */
 const eventTypeNames = [

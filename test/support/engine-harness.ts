@@ -1,10 +1,10 @@
-import { loadConfig } from '../../src/config/load.js';
-import type { VigilConfig } from '../../src/config/schema.js';
-import { encodePayload, type PayloadFormat } from '../../src/codec/encode.js';
-import { Engine } from '../../src/engine.js';
-import type { Batch } from '../../src/operators/batch.js';
-import { InProcessSource } from '../../src/sources/in-process.js';
-import type { RawMessage } from '../../src/sources/source.js';
+import { loadConfig } from '../../src/app/config/load.js';
+import type { VigilConfig } from '../../src/app/config/schema.js';
+import { encodePayload, type PayloadFormat } from '../../src/edges/encode.js';
+import { Engine } from '../../src/app/engine.js';
+import type { Batch } from '../../src/core/batch.js';
+import { InProcessSource } from '../../src/edges/in-process.js';
+import type { RawMessage } from '../../src/core/source.js';
 import type { StateSignal } from '../../src/state/signals.js';
 
 /** The default config with overrides, as a test would write them in a config file. */

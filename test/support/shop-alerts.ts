@@ -1,9 +1,9 @@
 import type { Alert } from '../../src/alerts/alert.js';
-import type { VigilConfig } from '../../src/config/schema.js';
-import { Engine, type BatchSink } from '../../src/engine.js';
-import { InProcessSource } from '../../src/sources/in-process.js';
-import type { RawMessage } from '../../src/sources/source.js';
-import { SyntheticShop } from '../../src/synth/shop.js';
+import type { VigilConfig } from '../../src/app/config/schema.js';
+import { Engine, type BatchSink } from '../../src/app/engine.js';
+import { InProcessSource } from '../../src/edges/in-process.js';
+import type { RawMessage } from '../../src/core/source.js';
+import { SyntheticShop } from '../../src/edges/demo/shop.js';
 import { message } from './engine-harness.js';
 
 const DAY = 86_400_000;

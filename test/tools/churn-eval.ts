@@ -1,14 +1,14 @@
 /**
  * Churn warnings on the synthetic shop against its ground truth, for quoting figures:
- *   npx tsx scripts/churn-eval.ts [seed=11] [customers=1000] [days=200] [warnAt...] [key=value...]
+ *   npx tsx test/tools/churn-eval.ts [seed=11] [customers=1000] [days=200] [warnAt...] [key=value...]
  * One JSON line per warnAt (default: the configured one); `key=value` overrides another
  * `analytics.churn` key for every run (e.g. corroborateAt=0.8 pAliveFloor=0.3), and
- * `shop.key=value` a constant of the shop's behaviour (src/synth/shop.ts `ShopBehaviour`:
+ * `shop.key=value` a constant of the shop's behaviour (src/edges/demo/shop.ts `ShopBehaviour`:
  * shop.lapsedShare=0.6 shop.visitGapShape=3 shop.seasonality=0.5 ...). Slow on
  * purpose: it runs the whole engine; test/analytics-truth.test.ts holds the floors.
  */
-import { quantile, scoreChurn, shopRun } from '../test/support/churn-truth.js';
-import { runMessages, testConfig } from '../test/support/engine-harness.js';
+import { quantile, scoreChurn, shopRun } from '../support/churn-truth.js';
+import { runMessages, testConfig } from '../support/engine-harness.js';
 
 const args = process.argv.slice(2);
 const pairs = args.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))] as const);

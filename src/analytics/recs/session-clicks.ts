@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { VigilError } from '../../errors.js';
+import { VigilError } from '../../core/errors.js';
 
 /**
  * Reads click files in the `SessionId ItemId Time` format of session-rec's prepared data

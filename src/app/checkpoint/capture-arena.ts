@@ -1,4 +1,4 @@
-import type { CopyBytes } from '../state/copy-bytes.js';
+import type { CopyBytes } from '../../state/copy-bytes.js';
 
 /**
  * Buffers a checkpoint copies live state into, kept from one checkpoint to the next.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 
 /**
  * A checkpoint's bytes: a preamble, then the state's large parts as raw chunks.

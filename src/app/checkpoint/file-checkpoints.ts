@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import { checkpointManifest, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
 
 /**

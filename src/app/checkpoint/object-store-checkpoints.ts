@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import { verify } from './file-checkpoints.js';
 import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
 

@@ -1,5 +1,5 @@
 import type { Engine } from '../engine.js';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import { readCheckpoint } from './checkpoint-codec.js';
 import { checkpointHeader, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
 

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { CustomerAnalytics } from '../analytics/customer-analytics.js';
-import type { CustomerStore } from '../state/customer-store.js';
+import type { CustomerAnalytics } from '../../analytics/customer-analytics.js';
+import type { CustomerStore } from '../../state/customer-store.js';
 
 /**
  * Writes one JSON line per customer, sorted by customer id, with windows evaluated as of

@@ -2,8 +2,8 @@ import { loadConfig } from '../config/load.js';
 import { isCustomerId } from '../erasure/erasure.js';
 import { FileSuppressionStore } from '../erasure/file-store.js';
 import type { ErasureReply } from '../erasure/wiring.js';
-import { VigilError } from '../errors.js';
-import { connectNats } from '../sources/nats-connection.js';
+import { VigilError } from '../../core/errors.js';
+import { connectNats } from '../../edges/nats/nats-connection.js';
 
 export interface EraseOptions {
   readonly customer?: string | undefined;

@@ -1,14 +1,14 @@
-import { fitBgNbd, probabilityAlive, probabilityNoPurchase, type RepeatStats } from '../analytics/bgnbd.js';
-import { areaUnderRoc, flagTop, precisionRecall, type FlagScores } from '../analytics/churn-eval/classification.js';
-import { checkFit } from '../analytics/fit-verdict.js';
-import { TIME_UNITS } from '../analytics/repeat-stats.js';
-import { decodePayload } from '../codec/decode.js';
+import { fitBgNbd, probabilityAlive, probabilityNoPurchase, type RepeatStats } from '../../analytics/bgnbd.js';
+import { areaUnderRoc, flagTop, precisionRecall, type FlagScores } from '../../analytics/churn-eval/classification.js';
+import { checkFit } from '../../analytics/fit-verdict.js';
+import { TIME_UNITS } from '../../analytics/repeat-stats.js';
+import { decodePayload } from '../../ingest/codec/decode.js';
 import { loadConfig } from '../config/load.js';
 import { Engine } from '../engine.js';
-import { VigilError } from '../errors.js';
-import { readEventFile } from '../sources/event-file.js';
-import { InProcessSource } from '../sources/in-process.js';
-import type { RawMessage } from '../sources/source.js';
+import { VigilError } from '../../core/errors.js';
+import { readEventFile } from '../../edges/files/event-file.js';
+import { InProcessSource } from '../../edges/in-process.js';
+import type { RawMessage } from '../../core/source.js';
 import { inEventTimeOrder } from './event-time-order.js';
 import { calibrationDay } from './fit.js';
 

@@ -1,11 +1,11 @@
-import { ItemKnn, Popularity, SequentialRules } from '../analytics/recs/baselines.js';
-import { PrequentialPopularity, PrequentialSequentialRules } from '../analytics/recs/baselines-prequential.js';
-import { evaluateNextItem, type NextItemModel, type TargetScores } from '../analytics/recs/evaluate.js';
-import { Stan, Vsknn } from '../analytics/recs/session-knn.js';
-import { ItemNeighbours, type ItemNeighboursConfig, type ItemNeighboursStats } from '../analytics/recs/item-neighbours.js';
-import { readClickSessions, readSessionClicks } from '../analytics/recs/session-clicks.js';
-import { VigilError } from '../errors.js';
-import { ProductDictionary } from '../state/product-dictionary.js';
+import { ItemKnn, Popularity, SequentialRules } from '../../analytics/recs/baselines.js';
+import { PrequentialPopularity, PrequentialSequentialRules } from '../../analytics/recs/baselines-prequential.js';
+import { evaluateNextItem, type NextItemModel, type TargetScores } from '../../analytics/recs/evaluate.js';
+import { Stan, Vsknn } from '../../analytics/recs/session-knn.js';
+import { ItemNeighbours, type ItemNeighboursConfig, type ItemNeighboursStats } from '../../analytics/recs/item-neighbours.js';
+import { readClickSessions, readSessionClicks } from '../../analytics/recs/session-clicks.js';
+import { VigilError } from '../../core/errors.js';
+import { ProductDictionary } from '../../state/product-dictionary.js';
 import { compact, ProgressLine } from './progress.js';
 
 /**

@@ -1,5 +1,5 @@
-import { decodePayload } from '../codec/decode.js';
-import type { RawMessage } from '../sources/source.js';
+import { decodePayload } from '../../ingest/codec/decode.js';
+import type { RawMessage } from '../../core/source.js';
 
 /**
  * A whole file's messages in event-time order, for the batch commands (`fit`, `eval`) whose

@@ -1,9 +1,9 @@
-import { fitBgNbd, type BgNbdParams, type RepeatStats } from '../analytics/bgnbd.js';
-import { fitGammaGamma, type GammaGammaParams, type SpendStats } from '../analytics/gamma-gamma.js';
-import { repeatStats, spendStats, TIME_UNITS, type TimeUnit } from '../analytics/repeat-stats.js';
-import { checkFit } from '../analytics/fit-verdict.js';
-import { VigilError } from '../errors.js';
-import type { CustomerStore } from '../state/customer-store.js';
+import { fitBgNbd, type BgNbdParams, type RepeatStats } from '../../analytics/bgnbd.js';
+import { fitGammaGamma, type GammaGammaParams, type SpendStats } from '../../analytics/gamma-gamma.js';
+import { repeatStats, spendStats, TIME_UNITS, type TimeUnit } from '../../analytics/repeat-stats.js';
+import { checkFit } from '../../analytics/fit-verdict.js';
+import { VigilError } from '../../core/errors.js';
+import type { CustomerStore } from '../../state/customer-store.js';
 import { replay } from './replay.js';
 
 export const FIT_MODELS = ['bgnbd', 'gammagamma'] as const;

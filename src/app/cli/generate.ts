@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { encodePayload } from '../codec/encode.js';
+import { encodePayload } from '../../edges/encode.js';
 import { loadConfig } from '../config/load.js';
-import { VigilError } from '../errors.js';
-import { SyntheticShop } from '../synth/shop.js';
+import { VigilError } from '../../core/errors.js';
+import { SyntheticShop } from '../../edges/demo/shop.js';
 import { bar, ProgressLine } from './progress.js';
 
 export interface GenerateOptions {

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { readCdnowPurchases } from '../adapters/cdnow.js';
-import { VigilError } from '../errors.js';
+import { readCdnowPurchases } from '../../ingest/adapters/cdnow.js';
+import { VigilError } from '../../core/errors.js';
 
 export const IMPORT_FORMATS = ['cdnow'] as const;
 

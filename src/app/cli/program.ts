@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isVigilError } from '../errors.js';
+import { isVigilError } from '../../core/errors.js';
 import { commandPath, type CliContext, type ParsedCommand } from './command-context.js';
 import { eraseCommand } from './commands/erase.js';
 import { evalCommand } from './commands/eval.js';

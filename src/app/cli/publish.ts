@@ -1,9 +1,9 @@
 import { loadConfig } from '../config/load.js';
-import { VigilError } from '../errors.js';
-import { publishEvents, publishPayloads, type Outgoing } from '../publish/publisher.js';
-import { readEventFile, type EventFileProgress } from '../sources/event-file.js';
-import { connectNats } from '../sources/nats-connection.js';
-import { SyntheticShop } from '../synth/shop.js';
+import { VigilError } from '../../core/errors.js';
+import { publishEvents, publishPayloads, type Outgoing } from '../../edges/nats/publisher.js';
+import { readEventFile, type EventFileProgress } from '../../edges/files/event-file.js';
+import { connectNats } from '../../edges/nats/nats-connection.js';
+import { SyntheticShop } from '../../edges/demo/shop.js';
 import { compact, ProgressLine } from './progress.js';
 
 export interface PublishCliOptions {

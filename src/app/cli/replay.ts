@@ -1,16 +1,16 @@
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { eventTimeOf, eventTimeOrderedRuns } from './event-time-order.js';
-import type { RawMessage } from '../sources/source.js';
+import type { RawMessage } from '../../core/source.js';
 import { Engine } from '../engine.js';
-import { InProcessSource } from '../sources/in-process.js';
-import { readEventFile, type EventFileProgress } from '../sources/event-file.js';
+import { InProcessSource } from '../../edges/in-process.js';
+import { readEventFile, type EventFileProgress } from '../../edges/files/event-file.js';
 import { dumpState } from './dump-state.js';
-import { openMarketingSinks } from '../sinks/marketing-sinks.js';
-import type { TriggerStats } from '../sinks/nats-triggers.js';
-import type { WebhookStats } from '../sinks/webhooks.js';
+import { openMarketingSinks } from '../../delivery/sinks/marketing-sinks.js';
+import type { TriggerStats } from '../../delivery/sinks/nats-triggers.js';
+import type { WebhookStats } from '../../delivery/sinks/webhooks.js';
 import { bar, compact, ProgressLine } from './progress.js';
-import type { OutcomeCountsJson } from '../state/outcome-counters.js';
+import type { OutcomeCountsJson } from '../../state/outcome-counters.js';
 
 export interface ReplayOptions {
   readonly file: string;

@@ -1,5 +1,5 @@
-import { VigilError } from '../errors.js';
-import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook, type WebhookVerdict } from '../marketing/webhook-signature.js';
+import { VigilError } from '../../core/errors.js';
+import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook, type WebhookVerdict } from '../../delivery/marketing/webhook-signature.js';
 
 export interface WebhookVerifyOptions {
   /** `--secret`; else the environment variable `secretEnv` names (kept out of shell history and `ps`). */

@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import { configSchema, type VigilConfig } from './schema.js';
 
 /**

@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { alertsConfig } from '../alerts/config.js';
-import { alertTypes } from '../alerts/alert.js';
-import { analyticsConfig } from '../analytics/config.js';
-import { backoffConfig } from '../marketing/backoff.js';
-import { triggersConfig } from '../marketing/config.js';
-import { scope, scopeNames } from '../server/scopes.js';
+import { alertsConfig } from '../../alerts/config.js';
+import { alertTypes } from '../../alerts/alert.js';
+import { analyticsConfig } from '../../analytics/config.js';
+import { backoffConfig } from '../../delivery/marketing/backoff.js';
+import { triggersConfig } from '../../delivery/marketing/config.js';
+import { scope, scopeNames } from '../../server/scopes.js';
 import { erasureConfig } from '../erasure/config.js';
 
 /**

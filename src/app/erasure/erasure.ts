@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { VigilError } from '../errors.js';
-import { Pseudonymiser } from '../marketing/pseudonym.js';
-import { MAX_KEY_LENGTH } from '../schema/event.js';
-import type { EngineState } from '../state/engine-state.js';
-import type { Logger } from '../server/logger.js';
+import { VigilError } from '../../core/errors.js';
+import { Pseudonymiser } from '../../delivery/marketing/pseudonym.js';
+import { MAX_KEY_LENGTH } from '../../core/event.js';
+import type { EngineState } from '../engine-state.js';
+import type { Logger } from '../../core/logger.js';
 import type { SuppressionStore } from './suppression-store.js';
 
 export type ErasureChannel = 'http' | 'nats' | 'list';

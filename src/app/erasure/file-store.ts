@@ -1,7 +1,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { SuppressionList } from '../alerts/suppression.js';
-import { VigilError } from '../errors.js';
+import { SuppressionList } from '../../alerts/suppression.js';
+import { VigilError } from '../../core/errors.js';
 import type { SuppressionStore } from './suppression-store.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import type { SuppressionStore } from './suppression-store.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { VigilConfig } from '../config/schema.js';
-import { isVigilError } from '../errors.js';
-import { createLogger, type Logger } from '../server/logger.js';
-import type { EngineState } from '../state/engine-state.js';
+import { isVigilError } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/logger.js';
+import type { EngineState } from '../engine-state.js';
 import { Erasure } from './erasure.js';
 import { FileSuppressionStore } from './file-store.js';
 import { KvSuppressionStore } from './kv-store.js';

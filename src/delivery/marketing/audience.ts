@@ -1,5 +1,5 @@
-import { isMarketingFacing, type Alert, type AlertType } from '../alerts/alert.js';
-import type { SuppressionList } from '../alerts/suppression.js';
+import { isMarketingFacing, type Alert, type AlertType } from '../../alerts/alert.js';
+import type { SuppressionList } from '../../alerts/suppression.js';
 import { Pseudonymiser } from './pseudonym.js';
 
 /**

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { alertSchema, type Alert, type AlertType } from '../alerts/alert.js';
+import { alertSchema, type Alert, type AlertType } from '../../alerts/alert.js';
 
 /**
  * Alerts as CloudEvents 1.0 (structured JSON mode): the one encoding of a trigger, on NATS

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { alertTypes } from '../alerts/alert.js';
-import { alertFilter } from '../server/alert-filter.js';
+import { alertTypes } from '../../alerts/alert.js';
+import { alertFilter } from '../../alerts/alert-filter.js';
 import { backoffConfig } from './backoff.js';
 import { webhookSecretPattern } from './webhook-signature.js';
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Alert } from '../alerts/alert.js';
+import type { Alert } from '../../alerts/alert.js';
 
 /**
  * Keyed pseudonyms for customer ids leaving the process for marketing.

@@ -1,6 +1,6 @@
-import { marketingAlertTypes, type Alert } from '../alerts/alert.js';
-import { VigilError } from '../errors.js';
-import { matcher } from '../server/alert-filter.js';
+import { marketingAlertTypes, type Alert } from '../../alerts/alert.js';
+import { VigilError } from '../../core/errors.js';
+import { matcher } from '../../alerts/alert-filter.js';
 import type { TriggersConfig, WebhookSettings } from './config.js';
 import { webhookKey, webhookSecretPattern } from './webhook-signature.js';
 

@@ -1,6 +1,6 @@
 import { headers } from '@nats-io/transport-node';
-import type { BatchSink } from '../engine.js';
-import type { Batch } from '../operators/batch.js';
+import type { BatchSink } from '../../app/engine.js';
+import type { Batch } from '../../core/batch.js';
 import type { ConfirmedPublisher, SideOutput } from './confirmed-publisher.js';
 
 /**

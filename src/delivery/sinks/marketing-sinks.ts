@@ -1,12 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
-import { loadSuppressionFile, SuppressionList } from '../alerts/suppression.js';
-import type { VigilConfig } from '../config/schema.js';
-import type { BatchSink } from '../engine.js';
-import { VigilError } from '../errors.js';
+import { loadSuppressionFile, SuppressionList } from '../../alerts/suppression.js';
+import type { VigilConfig } from '../../app/config/schema.js';
+import type { BatchSink } from '../../app/engine.js';
+import { VigilError } from '../../core/errors.js';
 import { MarketingGate } from '../marketing/audience.js';
 import { resolveWebhooks } from '../marketing/webhook-destinations.js';
-import { connectNats } from '../sources/nats-connection.js';
+import { connectNats } from '../../edges/nats/nats-connection.js';
 import { registerMarketingMetrics } from './marketing-metrics.js';
 import { NatsTriggerSink } from './nats-triggers.js';
 import { checkOutboxCarries } from './webhook-outbox-config.js';

@@ -1,15 +1,15 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
-import { marketingAlertTypes, type AlertType } from '../alerts/alert.js';
-import type { BatchSink } from '../engine.js';
-import { VigilError } from '../errors.js';
+import { marketingAlertTypes, type AlertType } from '../../alerts/alert.js';
+import type { BatchSink } from '../../app/engine.js';
+import { VigilError } from '../../core/errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, sleep } from '../marketing/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { TriggersConfig } from '../marketing/config.js';
-import type { Batch } from '../operators/batch.js';
+import type { Batch } from '../../core/batch.js';
 
 /**
  * Marketing triggers on NATS JetStream: each wanted alert that passes the marketing gate is

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { VigilConfig } from '../config/schema.js';
-import type { BatchSink } from '../engine.js';
+import type { VigilConfig } from '../../app/config/schema.js';
+import type { BatchSink } from '../../app/engine.js';
 import { ConfirmedPublisher } from './confirmed-publisher.js';
 import { DeadLetterSink } from './dead-letters.js';
 import { LateEventSink } from './late-events.js';

@@ -1,5 +1,5 @@
-import { isMarketingFacing, marketingAlertTypes } from '../alerts/alert.js';
-import { VigilError } from '../errors.js';
+import { isMarketingFacing, marketingAlertTypes } from '../../alerts/alert.js';
+import { VigilError } from '../../core/errors.js';
 import type { TriggersConfig } from '../marketing/config.js';
 
 /**

@@ -1,6 +1,6 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 import { logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { vigilCloudEvent, type VigilCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';

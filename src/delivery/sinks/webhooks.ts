@@ -1,5 +1,5 @@
-import { alertTypes, type Alert, type AlertType } from '../alerts/alert.js';
-import type { BatchSink } from '../engine.js';
+import { alertTypes, type Alert, type AlertType } from '../../alerts/alert.js';
+import type { BatchSink } from '../../app/engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { sleep as abortableSleep } from '../marketing/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
@@ -8,7 +8,7 @@ import { encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
 import { HttpPoster } from './http-post.js';
 import { attemptWebhook, retryDelay, type AttemptOutcome } from './webhook-attempt.js';
-import type { Batch } from '../operators/batch.js';
+import type { Batch } from '../../core/batch.js';
 
 /**
  * Signed webhooks (Standard Webhooks) to marketing destinations. Each destination has its

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { encodePayload } from '../codec/encode.js';
-import type { VigilConfig } from '../config/schema.js';
-import type { RawMessage } from '../sources/source.js';
+import { encodePayload } from '../encode.js';
+import type { VigilConfig } from '../../app/config/schema.js';
+import type { RawMessage } from '../../core/source.js';
 import { Random } from './random.js';
 import { SyntheticShop } from './shop.js';
 

@@ -1,5 +1,5 @@
-import { VigilError } from '../errors.js';
-import { MAX_TS, MIN_TS, type CanonicalEvent, type OrderItem } from '../schema/event.js';
+import { VigilError } from '../../core/errors.js';
+import { MAX_TS, MIN_TS, type CanonicalEvent, type OrderItem } from '../../core/event.js';
 import { Catalog, type Product } from './catalog.js';
 import { Random } from './random.js';
 

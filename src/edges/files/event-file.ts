@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
-import { VigilError } from '../errors.js';
-import { msgpackValueEnd } from '../codec/msgpack-frames.js';
-import type { RawMessage } from './source.js';
+import { VigilError } from '../../core/errors.js';
+import { msgpackValueEnd } from './msgpack-frames.js';
+import type { RawMessage } from '../../core/source.js';
 
 /**
  * Reads a file of canonical events, JSON Lines or a msgpack stream (values back to back),

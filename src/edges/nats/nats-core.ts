@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Batcher } from './batcher.js';
-import type { RawBatch, Source } from './source.js';
+import { Batcher } from '../batcher.js';
+import type { RawBatch, Source } from '../../core/source.js';
 
 export interface NatsCoreSourceOptions {
   readonly subjects: readonly string[];

@@ -1,11 +1,11 @@
 import { Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, RetentionPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { VigilError } from '../errors.js';
-import { Batcher } from './batcher.js';
+import { VigilError } from '../../core/errors.js';
+import { Batcher } from '../batcher.js';
 import { DeliveryLimit } from './delivery-limit.js';
 import { AckWriter, deliveryOf, replyOf } from './nats-acks.js';
-import type { RawBatch, Source } from './source.js';
+import type { RawBatch, Source } from '../../core/source.js';
 
 export interface NatsJetStreamSourceOptions {
   readonly stream: string;

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { encodePayload, type PayloadFormat } from '../codec/encode.js';
-import type { CanonicalEvent } from '../schema/event.js';
+import { encodePayload, type PayloadFormat } from '../encode.js';
+import type { CanonicalEvent } from '../../core/event.js';
 
 export interface PublishOptions {
   /** Subjects are `<prefix>.<event type>`, e.g. `shop.events.purchase`. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { VigilError } from '../errors.js';
+import { VigilError } from '../../core/errors.js';
 
 /**
  * Turns the CDNOW purchase logs (Fader, Hardie & Lee 2005; ../shared/datasets/cdnow) into

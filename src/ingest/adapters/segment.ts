@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { MAX_ITEMS_PER_ORDER, type EventType } from '../schema/event.js';
+import { MAX_ITEMS_PER_ORDER, type EventType } from '../../core/event.js';
 
 /**
  * Input adapter for the Segment "E-commerce Spec v2" and RudderStack's e-commerce spec,
@@ -7,7 +7,7 @@ import { MAX_ITEMS_PER_ORDER, type EventType } from '../schema/event.js';
  * recognises goes through `fromSegment`, which maps it to a canonical event *candidate*: a
  * plain object that the pipeline then validates with `canonicalEvent` like any other input.
  * So this file owns the mapping and the Segment-side structure; every bound (key lengths,
- * ts range, ISO 4217, money, quantities, item count) stays in src/schema/event.ts.
+ * ts range, ISO 4217, money, quantities, item count) stays in src/core/event.ts.
  *
  * | Segment / RudderStack                                    | canonical                         |
  * |----------------------------------------------------------|-----------------------------------|

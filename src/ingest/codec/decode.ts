@@ -1,5 +1,5 @@
 import { Unpackr } from 'msgpackr/unpack';
-import type { RejectReason } from '../errors.js';
+import type { RejectReason } from '../../core/errors.js';
 import { hasReplacementChar, invalidUtf8Path } from './msgpack-utf8.js';
 
 /**

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { fromSegment, isSegmentMessage } from '../adapters/segment.js';
-import { Outcome, reject, type Batch } from './batch.js';
+import { Outcome, reject, type Batch } from '../../core/batch.js';
 
 /**
  * Decoded values in a foreign format → canonical event candidates, which `validate` then

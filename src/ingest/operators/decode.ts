@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { decodePayload } from '../codec/decode.js';
-import { reject, type Batch } from './batch.js';
+import { reject, type Batch } from '../../core/batch.js';
 
 export interface DecodeOptions {
   readonly maxPayloadBytes: number;

@@ -1,4 +1,4 @@
-import { newBatch, Outcome, reject, type Batch } from './batch.js';
+import { newBatch, Outcome, reject, type Batch } from '../../core/batch.js';
 
 /**
  * Poison messages: one message whose processing throws must not stop the stream (nor, on

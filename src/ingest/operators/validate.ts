@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { canonicalEvent } from '../schema/event.js';
-import { reasonFromIssues } from '../schema/reject-reason.js';
-import { Outcome, reject, type Batch } from './batch.js';
+import { canonicalEvent } from '../../core/event.js';
+import { reasonFromIssues } from '../reject-reason.js';
+import { Outcome, reject, type Batch } from '../../core/batch.js';
 
 export interface ValidateOptions {
   readonly maxFutureSkewMs: number;

@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { SeenEventIds } from '../state/seen-event-ids.js';
-import { Outcome, type Batch } from './batch.js';
-import { poisonMessage } from './poison.js';
+import type { SeenEventIds } from '../seen-event-ids.js';
+import { Outcome, type Batch } from '../../core/batch.js';
+import { poisonMessage } from '../../ingest/operators/poison.js';
 
 /**
  * Marks repeated event ids as duplicates: a redelivery from the transport or a producer's

@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { WatermarkTracker } from '../state/watermark.js';
-import { Outcome, type Batch } from './batch.js';
-import { poisonMessage } from './poison.js';
+import type { WatermarkTracker } from '../watermark.js';
+import { Outcome, type Batch } from '../../core/batch.js';
+import { poisonMessage } from '../../ingest/operators/poison.js';
 
 export interface EventTimeOptions {
   readonly allowedLatenessMs: number;

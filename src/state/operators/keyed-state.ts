@@ -1,9 +1,9 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { CanonicalEvent } from '../schema/event.js';
-import type { CustomerStore } from '../state/customer-store.js';
-import type { StateSignal } from '../state/signals.js';
-import { Outcome, reject, type Batch } from './batch.js';
-import { poisonMessage } from './poison.js';
+import type { CanonicalEvent } from '../../core/event.js';
+import type { CustomerStore } from '../customer-store.js';
+import type { StateSignal } from '../signals.js';
+import { Outcome, reject, type Batch } from '../../core/batch.js';
+import { poisonMessage } from '../../ingest/operators/poison.js';
 
 /**
  * Per-customer logic that runs inside the keyed-state stage, like a Flink

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { SuppressedCustomers } from '../erasure/suppressed-customers.js';
-import { Outcome, reject, type Batch } from './batch.js';
+import type { SuppressedCustomers } from '../suppressed-customers.js';
+import { Outcome, reject, type Batch } from '../../core/batch.js';
 
 /**
  * Validated events → events of customers not erased. An event about an erased customer is

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { OutcomeCounters } from '../state/outcome-counters.js';
-import { Outcome, type Batch } from './batch.js';
+import type { OutcomeCounters } from '../outcome-counters.js';
+import { Outcome, type Batch } from '../../core/batch.js';
 
 /**
  * The graph's last stage: counts each message's outcome. A message still pending here would

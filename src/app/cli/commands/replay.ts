@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { replay } from '../replay.js';
-import { unreadableWarning } from '../../sources/event-file.js';
+import { unreadableWarning } from '../../../edges/files/event-file.js';
 import { action, type CliContext } from '../command-context.js';
 
 export function replayCommand(ctx: CliContext): Command {
