@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { marketingAlertTypes } from '../src/alerts/alert.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
 import { MarketingGate } from '../src/delivery/marketing/audience.js';
-import { retryAfterMs, backoffDelay } from '../src/delivery/marketing/backoff.js';
+import { retryAfterMs, backoffDelay } from '../src/core/backoff.js';
 import { BoundedQueue } from '../src/delivery/marketing/bounded-queue.js';
 import { vigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
 import { Pseudonymiser } from '../src/delivery/marketing/pseudonym.js';

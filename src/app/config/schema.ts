@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { alertsConfig } from '../../alerts/config.js';
 import { alertTypes } from '../../alerts/alert.js';
 import { analyticsConfig } from '../../analytics/config.js';
-import { backoffConfig } from '../../delivery/marketing/backoff.js';
+import { backoffConfig } from '../../core/backoff.js';
 import { triggersConfig } from '../../delivery/marketing/config.js';
 import { scope, scopeNames } from '../../server/scopes.js';
 import { erasureConfig } from '../erasure/config.js';

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { alertTypes } from '../../alerts/alert.js';
 import { alertFilter } from '../../alerts/alert-filter.js';
-import { backoffConfig } from './backoff.js';
+import { backoffConfig } from '../../core/backoff.js';
 import { webhookSecretPattern } from './webhook-signature.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { backoffDelay, sleep, type BackoffConfig } from '../marketing/backoff.js';
+import { backoffDelay, sleep, type BackoffConfig } from '../../core/backoff.js';
 
 /** One message of a side output (a dead letter, a late event) on its way out. */
 export interface SideOutput {

@@ -4,7 +4,7 @@ import { marketingAlertTypes, type AlertType } from '../../alerts/alert.js';
 import type { BatchSink } from '../../app/engine.js';
 import { VigilError } from '../../core/errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
-import { backoffDelay, sleep } from '../marketing/backoff.js';
+import { backoffDelay, sleep } from '../../core/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';

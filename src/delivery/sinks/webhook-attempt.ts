@@ -1,4 +1,4 @@
-import { backoffDelay, retryAfterMs } from '../marketing/backoff.js';
+import { backoffDelay, retryAfterMs } from '../../core/backoff.js';
 import { CLOUDEVENTS_CONTENT_TYPE } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
 import { signWebhook } from '../marketing/webhook-signature.js';

@@ -1,7 +1,7 @@
 import { alertTypes, type Alert, type AlertType } from '../../alerts/alert.js';
 import type { BatchSink } from '../../app/engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
-import { sleep as abortableSleep } from '../marketing/backoff.js';
+import { sleep as abortableSleep } from '../../core/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { encodeCloudEvent } from '../marketing/cloudevent.js';
