@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // Tool configs in CommonJS (dependency-cruiser's).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // The dashboard is a plain browser module served as-is (no bundler), so it sees the
     // browser's globals, and uPlot's from the script tag before it.
     files: ['src/server/dashboard/**/*.js'],

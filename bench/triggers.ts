@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect } from '@nats-io/transport-node';
 import { encodePayload } from '../src/edges/encode.js';
 import { loadConfig } from '../src/app/config/load.js';
-import { Engine, type BatchSink } from '../src/app/engine.js';
+import { Engine, type EngineSink as BatchSink } from '../src/app/engine.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
 import { MarketingGate } from '../src/delivery/marketing/audience.js';
 import { resolveWebhooks } from '../src/delivery/marketing/webhook-destinations.js';

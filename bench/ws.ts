@@ -14,7 +14,7 @@ import type { Source } from '../src/core/source.js';
 import { connect } from '@nats-io/transport-node';
 import { NatsServer } from './support/nats-server.js';
 import type { RawMessage } from '../src/core/source.js';
-import type { Batch } from '../src/core/batch.js';
+import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { median, table } from './report.js';
 import { mainThreadCpuMs } from './support/main-thread-cpu.js';

@@ -6,7 +6,7 @@ import { encodePayload } from '../src/edges/encode.js';
 import { Engine } from '../src/app/engine.js';
 import { encodeCloudEvent } from '../src/delivery/marketing/cloudevent.js';
 import type { Alert } from '../src/alerts/alert.js';
-import type { Batch } from '../src/core/batch.js';
+import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { InProcessSource } from '../src/edges/in-process.js';
 import type { RawMessage } from '../src/core/source.js';

@@ -4,7 +4,7 @@ import { expectedPurchases, probabilityAlive, timeWhenAliveFallsTo } from '../sr
 import { ALIVE_TIMER, CHURN_TIMER } from '../src/analytics/customer-analytics.js';
 import { repeatStats, TIME_UNITS } from '../src/analytics/repeat-stats.js';
 import type { Engine } from '../src/app/engine.js';
-import type { Batch } from '../src/core/batch.js';
+import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { message, runMessages, testConfig } from './support/engine-harness.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Alert } from '../src/alerts/alert.js';
 import { connectStream, VigilStreamError, type AlertFrame } from '../src/client/index.js';
 import { encodePayload } from '../src/edges/encode.js';
 import { Engine } from '../src/app/engine.js';
-import type { Batch } from '../src/core/batch.js';
+import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { InProcessSource } from '../src/edges/in-process.js';
 import type { RawMessage } from '../src/core/source.js';

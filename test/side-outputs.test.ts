@@ -10,7 +10,7 @@ import { NatsServer } from '../bench/support/nats-server.js';
 import { encodePayload } from '../src/edges/encode.js';
 import type { VigilConfig } from '../src/app/config/schema.js';
 import { startDemo } from '../src/app/cli/start.js';
-import { Engine, type BatchSink } from '../src/app/engine.js';
+import { Engine, type EngineSink as BatchSink } from '../src/app/engine.js';
 import type { CanonicalEvent } from '../src/core/event.js';
 import { startOpsServer } from '../src/server/ops-server.js';
 import { TRUNCATION_HEADERS } from '../src/delivery/sinks/confirmed-publisher.js';

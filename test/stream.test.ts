@@ -3,7 +3,7 @@ import type { Alert } from '../src/alerts/alert.js';
 import { severityRank } from '../src/alerts/alert.js';
 import { encodePayload } from '../src/edges/encode.js';
 import { Engine } from '../src/app/engine.js';
-import type { Batch } from '../src/core/batch.js';
+import type { EngineBatch as Batch } from '../src/app/engine.js';
 import type { AlertFilter } from '../src/alerts/alert-filter.js';
 import { closeCodes, kpiFrame, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type ServerFrame } from '../src/server/frames.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';

@@ -1,8 +1,15 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import type { Batch } from '../core/batch.js';
 import type { Alert, AlertDraft, AlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
 import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';
+
+/** What the alerts stage adds to a batch (written through the keyed-state stage's outputs). */
+export interface AlertOutput {
+  /** Alerts past their cooldown, with deterministic ids. */
+  readonly alerts: Alert[];
+  /** Index aligned with `alerts`: `receivedAt` of the message whose processing emitted each. */
+  readonly alertEnteredAt: number[];
+}
 
 /**
  * Where analytics hand their conclusions: each draft passes its customer's cooldown and
@@ -23,7 +30,7 @@ export class AlertEmitter {
 
   constructor(readonly cooldowns: AlertCooldowns) {}
 
-  begin(batch: Batch): void {
+  begin(batch: Pick<AlertOutput, 'alerts'>): void {
     this.out = batch.alerts;
   }
 

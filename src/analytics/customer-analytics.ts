@@ -1,6 +1,6 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import type { AlertEmitter } from '../alerts/alert-emitter.js';
-import type { Batch } from '../core/batch.js';
+import type { Alert } from '../alerts/alert.js';
+import type { AlertEmitter, AlertOutput } from '../alerts/alert-emitter.js';
 import type { KeyedProcess } from '../state/operators/keyed-state.js';
 import type { CanonicalEvent } from '../core/event.js';
 import { RecentAction, type CustomerStore, type SlotListener, type TransactionStats } from '../state/customer-store.js';
@@ -78,7 +78,7 @@ export interface CustomerAnalyticsParts {
  * numbers kept here per slot; nothing rescans history. Time is event time throughout, so a
  * replay reaches the same conclusions at the same points.
  */
-export class CustomerAnalytics implements KeyedProcess, SlotListener {
+export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   bgnbd: BgNbdParams;
   gammaGamma: GammaGammaParams;
   private readonly unitMs: number;
@@ -207,7 +207,7 @@ export class CustomerAnalytics implements KeyedProcess, SlotListener {
 
   // ---- the keyed process ----------------------------------------------------------------
 
-  begin(batch: Batch): void {
+  begin(batch: AlertOutput): void {
     this.parts.alerts.begin(batch);
   }
 

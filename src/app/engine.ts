@@ -1,20 +1,16 @@
 import { concat, concatMap, defer, interval, map, merge, of, Subject, takeUntil, finalize, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
-import { newBatch, type Batch } from '../core/batch.js';
+import { newBatch } from '../core/batch.js';
+import type { EngineBatch, EngineSink } from './engine-batch.js';
+
+export type { EngineBatch, EngineSink };
 import { pipeline, type PipelineClocks } from './pipeline.js';
 import type { Source } from '../core/source.js';
 import { EngineState } from './engine-state.js';
 
-/**
- * Where a processed batch goes next: dead letters, late events, signals to analytics. A
- * sink may be asynchronous; the source commits (acks) a batch only after every sink is done.
- */
-export interface BatchSink {
-  handle(batch: Batch): void | Promise<void>;
-}
 
 export interface RunOptions {
-  readonly sinks?: readonly BatchSink[];
+  readonly sinks?: readonly EngineSink[];
   /** Empty batches on this period keep idleness detection and timers moving on a quiet live source. */
   readonly heartbeatMs?: number;
   /**
@@ -72,7 +68,7 @@ export class Engine {
   }
 
   /** Notes the input position the state now covers; synchronous with the graph, so always consistent with it. */
-  private applied(batch: Batch): Batch {
+  private applied(batch: EngineBatch): EngineBatch {
     this.batchesApplied++;
     for (const m of batch.messages) if (m.seq !== undefined && m.seq > this.lastAppliedSeq) this.lastAppliedSeq = m.seq;
     return batch;

@@ -2,6 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
 import { adaptBatch } from '../ingest/operators/adapt.js';
 import type { Batch } from '../core/batch.js';
+import type { EngineBatch } from './engine-batch.js';
 import { decodeBatch } from '../ingest/operators/decode.js';
 import { dedupe } from '../state/operators/dedupe.js';
 import { eventTime } from '../state/operators/event-time.js';
@@ -35,7 +36,7 @@ export interface PipelineClocks {
  * the pure stages are isolated by re-running their batch message by message, the stateful
  * ones catch per message.
  */
-export function pipeline(config: VigilConfig, state: EngineState, clocks: PipelineClocks = {}): OperatorFunction<Batch, Batch> {
+export function pipeline(config: VigilConfig, state: EngineState, clocks: PipelineClocks = {}): OperatorFunction<Batch, EngineBatch> {
   const validation = { maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) };
   const decodeOptions = { maxPayloadBytes: config.limits.maxPayloadBytes };
   const pure = isolatingPure((b) => validateBatch(adaptBatch(decodeBatch(b, decodeOptions)), validation));

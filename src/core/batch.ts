@@ -1,13 +1,16 @@
-import type { Alert } from '../alerts/alert.js';
 import type { RejectReason } from './errors.js';
 import type { CanonicalEvent } from './event.js';
 import type { RawBatch } from './source.js';
-import type { StateSignal } from '../state/signals.js';
 
 /**
  * The unit that flows through the operator graph: one batch of raw messages and, index
  * aligned with them, what each stage learned. Operators loop over it in place, so RxJS
  * is paid per batch, not per event.
+ *
+ * `Batch` holds what ingest and event time write. A later stage declares its own outputs
+ * in its own folder and adds them when the batch enters it (`KeyedBatch` in
+ * state/operators/keyed-state.ts); the app names the whole (`EngineBatch`). So a layer
+ * sees the outputs of the stages before it, and nothing of the ones after.
  */
 export const Outcome = { pending: 0, applied: 1, duplicate: 2, late: 3, rejected: 4 } as const;
 export type OutcomeCode = (typeof Outcome)[keyof typeof Outcome];
@@ -33,16 +36,6 @@ export interface Batch {
   readonly late: CanonicalEvent[];
   /** Index aligned with `late`: the message each late event came from (its original bytes go out as the late output). */
   readonly lateIndex: number[];
-  /** What keyed state noticed: sessions closed, timers fired, customers evicted. */
-  readonly signals: StateSignal[];
-  /** What analytics concluded: alerts past their cooldown, with deterministic ids. */
-  readonly alerts: Alert[];
-  /**
-   * Index aligned with `alerts`: `receivedAt` (performance.now(), ms) of the message whose
-   * processing emitted each alert, for the message-in → frame-out latency. Timers fired by
-   * the batch's closing watermark take its last message's (in an empty batch, `startedAt`).
-   */
-  readonly alertEnteredAt: number[];
   /** The combined watermark when the batch left the event-time stage. */
   watermark: number;
   /** performance.now() when the batch entered the graph, for the batch processing time metric. */
@@ -62,9 +55,6 @@ export function newBatch(messages: RawBatch, endOfInput = false): Batch {
     rejections: [],
     late: [],
     lateIndex: [],
-    signals: [],
-    alerts: [],
-    alertEnteredAt: [],
     watermark: -Infinity,
     startedAt: performance.now(),
     endOfInput,

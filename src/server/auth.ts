@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { alertTypes, type AlertType } from '../alerts/alert.js';
-import type { ServerToken } from '../app/config/schema.js';
+import type { ServerToken } from './config.js';
 import { BEARER_SUBPROTOCOL_PREFIX } from './frames.js';
 import { scopeNames, type Scope } from './scopes.js';
 

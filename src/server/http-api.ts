@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../core/errors.js';
 import { MAX_KEY_LENGTH } from '../core/event.js';
-import type { EngineState } from '../app/engine-state.js';
+import type { EngineView } from './engine-view.js';
 import { presentedToken, type Principal, type TokenTable } from './auth.js';
 import type { Scope } from './scopes.js';
-import type { Erasure } from '../app/erasure/erasure.js';
+import type { CustomerEraser } from './engine-view.js';
 import { SECURITY_HEADERS } from './static-files.js';
 
 /**
@@ -46,11 +46,11 @@ export function sendError(res: ServerResponse, status: number, code: ErrorCode, 
  */
 export class HttpApi {
   constructor(
-    private readonly state: EngineState,
+    private readonly state: EngineView,
     private readonly tokens: TokenTable,
     private readonly readiness: Readiness,
     private readonly onRefused: (code: ErrorCode) => void,
-    private readonly erasure?: Erasure,
+    private readonly erasure?: CustomerEraser,
   ) {}
 
   /**

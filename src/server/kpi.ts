@@ -1,5 +1,5 @@
 import { Outcome, type Batch } from '../core/batch.js';
-import type { EngineState } from '../app/engine-state.js';
+import type { EngineView } from './engine-view.js';
 import type { KpiFrame } from './frames.js';
 import type { AlertLatency } from './alert-latency.js';
 import { EventTimeRevenue, mainCurrency } from './event-time-revenue.js';
@@ -23,7 +23,7 @@ export class KpiTracker {
   private rate = 0;
 
   constructor(
-    private readonly state: EngineState,
+    private readonly state: EngineView,
     private readonly latency: AlertLatency,
     private readonly now: () => number = () => performance.now(),
   ) {

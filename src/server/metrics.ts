@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { alertTypes } from '../alerts/alert.js';
 import type { Batch } from '../core/batch.js';
-import type { EngineState } from '../app/engine-state.js';
+import type { EngineView } from './engine-view.js';
 import type { AlertLatency } from './alert-latency.js';
 import type { StreamHub } from './stream-hub.js';
 
@@ -16,7 +16,7 @@ export class OpsMetrics {
   private readonly batchSeconds: Histogram;
   readonly refused: Counter<'code'>;
 
-  constructor(state: EngineState, hub: StreamHub, latency: AlertLatency) {
+  constructor(state: EngineView, hub: StreamHub, latency: AlertLatency) {
     const registers = [this.registry];
     // prom-client's names already start with process_ or nodejs_: the prefix only adds vigil_.
     collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });

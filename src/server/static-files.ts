@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
-import { defaultConfigPath } from '../app/config/load.js';
+import { join } from 'node:path';
+import { packageRoot } from '../core/package-root.js';
 
 /**
  * The dashboard's files. Only the names in this table are served, each mapped to one file
@@ -34,7 +34,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export class StaticFiles {
-  private readonly root = dirname(dirname(defaultConfigPath()));
+  private readonly root = packageRoot();
 
   has(pathname: string): boolean {
     return Object.hasOwn(FILES, pathname);

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import type { RawData, WebSocket } from 'ws';
 import type { Alert } from '../alerts/alert.js';
-import type { ServerConfig } from '../app/config/schema.js';
+import type { ServerConfig } from './config.js';
 import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
 import type { Scope } from './scopes.js';

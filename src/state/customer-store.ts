@@ -1,5 +1,5 @@
 import { freshCopy, type CopyBytes } from './copy-bytes.js';
-import type { WindowSpec } from '../app/config/schema.js';
+import type { WindowSpec } from './config.js';
 import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../core/event.js';
 import { productBit, type ActivityResult } from './activity-aggregate.js';
 import { ProductDictionary } from './product-dictionary.js';

@@ -1,4 +1,4 @@
-import type { WindowSpec } from '../app/config/schema.js';
+import type { WindowSpec } from './config.js';
 import { eventTypes } from '../core/event.js';
 import { activityAggregate, MAX_BUCKET_COUNT, type ActivityAcc, type ActivityResult } from './activity-aggregate.js';
 import type { RecordLayout, SlotRecords } from './slot-records.js';

@@ -2,7 +2,7 @@ import { loadConfig } from '../../src/app/config/load.js';
 import type { VigilConfig } from '../../src/app/config/schema.js';
 import { encodePayload, type PayloadFormat } from '../../src/edges/encode.js';
 import { Engine } from '../../src/app/engine.js';
-import type { Batch } from '../../src/core/batch.js';
+import type { EngineBatch as Batch } from '../../src/app/engine.js';
 import { InProcessSource } from '../../src/edges/in-process.js';
 import type { RawMessage } from '../../src/core/source.js';
 import type { StateSignal } from '../../src/state/signals.js';

@@ -1,6 +1,6 @@
 import type { Alert } from '../../src/alerts/alert.js';
 import type { VigilConfig } from '../../src/app/config/schema.js';
-import { Engine, type BatchSink } from '../../src/app/engine.js';
+import { Engine, type EngineSink as BatchSink } from '../../src/app/engine.js';
 import { InProcessSource } from '../../src/edges/in-process.js';
 import type { RawMessage } from '../../src/core/source.js';
 import { SyntheticShop } from '../../src/edges/demo/shop.js';

@@ -1,7 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
-import { Engine, type BatchSink } from '../engine.js';
+import { Engine, type EngineBatch } from '../engine.js';
+import type { BatchSink } from '../../core/batch-sink.js';
 import { openErasure } from '../erasure/wiring.js';
 import { openMarketingSinks } from '../../delivery/sinks/marketing-sinks.js';
 import { openSideOutputs, type SideOutputs } from '../../delivery/sinks/side-outputs.js';
@@ -39,7 +40,7 @@ export interface StartOptions {
 
 interface LiveInput {
   source: Source;
-  sinks: BatchSink[];
+  sinks: BatchSink<EngineBatch>[];
   /** For /readyz: the input is connected. */
   connected(): boolean;
   /** Shown at the end of each summary line. */

@@ -1,7 +1,7 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { VigilError } from '../../core/errors.js';
+import { packageRoot } from '../../core/package-root.js';
 import { configSchema, type VigilConfig } from './schema.js';
 
 /**
@@ -24,14 +24,7 @@ export interface ConfigSources {
 type Json = Record<string, unknown>;
 
 export function defaultConfigPath(): string {
-  // Walk up from this module to the package root; works from src/ (tests) and dist/src/.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'config', 'default.json');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new VigilError('VIGIL_ERR_CONFIG', 'config/default.json not found above ' + fileURLToPath(import.meta.url));
+  return join(packageRoot(), 'config', 'default.json');
 }
 
 function readJsonFile(path: string): Json {

@@ -1,5 +1,5 @@
 import { headers } from '@nats-io/transport-node';
-import type { BatchSink } from '../../app/engine.js';
+import type { BatchSink } from '../../core/batch-sink.js';
 import type { Batch } from '../../core/batch.js';
 import type { ConfirmedPublisher, SideOutput } from './confirmed-publisher.js';
 

@@ -1,8 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import { loadSuppressionFile, SuppressionList } from '../../alerts/suppression.js';
-import type { VigilConfig } from '../../app/config/schema.js';
-import type { BatchSink } from '../../app/engine.js';
+import type { AlertsConfig } from '../../alerts/config.js';
+import type { NatsConfig } from '../../edges/nats/config.js';
+import type { TriggersConfig } from '../marketing/config.js';
+import type { AlertOutput } from '../../alerts/alert-emitter.js';
+import type { Batch } from '../../core/batch.js';
+import type { BatchSink } from '../../core/batch-sink.js';
 import { VigilError } from '../../core/errors.js';
 import { MarketingGate } from '../marketing/audience.js';
 import { resolveWebhooks } from '../marketing/webhook-destinations.js';
@@ -15,7 +19,7 @@ import { WebhookSink, type WebhookDeliveries } from './webhooks.js';
 
 export interface MarketingSinks {
   /** For `Engine.run` (empty when nothing is configured). */
-  readonly sinks: BatchSink[];
+  readonly sinks: BatchSink<Batch & AlertOutput>[];
   readonly triggers: NatsTriggerSink | undefined;
   /** The durable outbox on the trigger stream when triggers go to NATS; the in-process sink otherwise. */
   readonly webhooks: WebhookDeliveries | undefined;
@@ -25,6 +29,13 @@ export interface MarketingSinks {
   registerMetrics(registry: Registry): void;
   /** Lets queued deliveries finish for up to `graceMs`, then stops; closes a connection it opened. */
   close(graceMs?: number): Promise<void>;
+}
+
+/** The config sections the marketing destinations read. */
+export interface MarketingSinksConfig {
+  readonly triggers: TriggersConfig;
+  readonly alerts: AlertsConfig;
+  readonly nats: NatsConfig;
 }
 
 export interface MarketingSinkOptions {
@@ -45,7 +56,7 @@ export interface MarketingSinkOptions {
  * webhooks are delivered from the trigger stream (`WebhookOutbox`, durable across restarts,
  * the gate applied once before publishing); without, from memory (`WebhookSink`, best-effort).
  */
-export async function openMarketingSinks(config: VigilConfig, opts: MarketingSinkOptions = {}): Promise<MarketingSinks> {
+export async function openMarketingSinks(config: MarketingSinksConfig, opts: MarketingSinkOptions = {}): Promise<MarketingSinks> {
   const t = config.triggers;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const wantsNats = t.nats.enabled;
@@ -55,7 +66,7 @@ export async function openMarketingSinks(config: VigilConfig, opts: MarketingSin
     opts.suppression ??
     (config.alerts.suppression.file === null ? SuppressionList.empty : await loadSuppressionFile(config.alerts.suppression.file, config.alerts.suppression));
   const gate = MarketingGate.of(suppression, t.pseudonymise.secret);
-  const sinks: BatchSink[] = [];
+  const sinks: BatchSink<Batch & AlertOutput>[] = [];
 
   let triggers: NatsTriggerSink | undefined;
   let own: NatsConnection | undefined;

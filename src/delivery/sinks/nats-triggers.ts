@@ -1,7 +1,6 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { marketingAlertTypes, type AlertType } from '../../alerts/alert.js';
-import type { BatchSink } from '../../app/engine.js';
 import { VigilError } from '../../core/errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { backoffDelay, sleep } from '../../core/backoff.js';
@@ -9,7 +8,11 @@ import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { IdleSignal } from '../marketing/idle-signal.js';
 import { CLOUDEVENTS_CONTENT_TYPE, encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { TriggersConfig } from '../marketing/config.js';
+import type { AlertOutput } from '../../alerts/alert-emitter.js';
 import type { Batch } from '../../core/batch.js';
+import type { BatchSink } from '../../core/batch-sink.js';
+
+type AlertBatch = Batch & AlertOutput;
 
 /**
  * Marketing triggers on NATS JetStream: each wanted alert that passes the marketing gate is
@@ -67,7 +70,7 @@ export function triggerSubject(prefix: string, type: AlertType): string {
   return `${prefix}.${type}`;
 }
 
-export class NatsTriggerSink implements BatchSink {
+export class NatsTriggerSink implements BatchSink<AlertBatch> {
   private readonly js: JetStreamClient;
   private readonly queue: BoundedQueue<Trigger>;
   private readonly wanted: ReadonlySet<AlertType>;
@@ -121,7 +124,7 @@ export class NatsTriggerSink implements BatchSink {
       });
   }
 
-  handle(batch: Batch): void | Promise<void> {
+  handle(batch: AlertBatch): void | Promise<void> {
     if (this.deps.durable === true && batch.alerts.length > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue) return this.handleWhenRoom(batch);
     this.enqueue(batch);
   }
@@ -136,7 +139,7 @@ export class NatsTriggerSink implements BatchSink {
     return new Promise((pass) => this.barriers.push({ epoch, pass }));
   }
 
-  private async handleWhenRoom(batch: Batch): Promise<void> {
+  private async handleWhenRoom(batch: AlertBatch): Promise<void> {
     while (this.queue.size > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue && !this.closing.signal.aborted) {
       await new Promise<void>((room) => this.roomWaiters.push(room));
     }
@@ -159,7 +162,7 @@ export class NatsTriggerSink implements BatchSink {
     }
   }
 
-  private enqueue(batch: Batch): void {
+  private enqueue(batch: AlertBatch): void {
     for (const alert of batch.alerts) {
       const out = this.gate.outgoing(alert, this.wanted);
       if (out === 'unwanted') continue;

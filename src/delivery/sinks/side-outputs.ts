@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { VigilConfig } from '../../app/config/schema.js';
-import type { BatchSink } from '../../app/engine.js';
+import type { NatsConfig } from '../../edges/nats/config.js';
+import type { BatchSink } from '../../core/batch-sink.js';
 import { ConfirmedPublisher } from './confirmed-publisher.js';
 import { DeadLetterSink } from './dead-letters.js';
 import { LateEventSink } from './late-events.js';
@@ -24,7 +24,7 @@ export interface SideOutputs {
   registerMetrics(registry: Registry): void;
 }
 
-export function openSideOutputs(nc: NatsConnection, nats: VigilConfig['nats'], log?: (line: string) => void): SideOutputs {
+export function openSideOutputs(nc: NatsConnection, nats: NatsConfig, log?: (line: string) => void): SideOutputs {
   const publisher = new ConfirmedPublisher(nc, {
     requireCaptureStream: nats.requireCaptureStream,
     ackTimeoutMs: nats.outputAckTimeoutMs,

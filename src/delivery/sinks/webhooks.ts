@@ -1,5 +1,4 @@
 import { alertTypes, type Alert, type AlertType } from '../../alerts/alert.js';
-import type { BatchSink } from '../../app/engine.js';
 import type { MarketingGate } from '../marketing/audience.js';
 import { sleep as abortableSleep } from '../../core/backoff.js';
 import { BoundedQueue, logAtPowersOfTen } from '../marketing/bounded-queue.js';
@@ -8,7 +7,11 @@ import { encodeCloudEvent } from '../marketing/cloudevent.js';
 import type { WebhookDestination } from '../marketing/webhook-destinations.js';
 import { HttpPoster } from './http-post.js';
 import { attemptWebhook, retryDelay, type AttemptOutcome } from './webhook-attempt.js';
+import type { AlertOutput } from '../../alerts/alert-emitter.js';
 import type { Batch } from '../../core/batch.js';
+import type { BatchSink } from '../../core/batch-sink.js';
+
+type AlertBatch = Batch & AlertOutput;
 
 /**
  * Signed webhooks (Standard Webhooks) to marketing destinations. Each destination has its
@@ -181,7 +184,7 @@ class Destination {
   }
 }
 
-export class WebhookSink implements BatchSink, WebhookDeliveries {
+export class WebhookSink implements BatchSink<AlertBatch>, WebhookDeliveries {
   private readonly destinations: Destination[];
   private readonly closing = new AbortController();
   private readonly idleSignal = new IdleSignal(
@@ -204,7 +207,7 @@ export class WebhookSink implements BatchSink, WebhookDeliveries {
     this.destinations = specs.map((s) => new Destination(s, this.closing.signal, full, () => this.idleSignal.check()));
   }
 
-  handle(batch: Batch): void {
+  handle(batch: AlertBatch): void {
     for (const alert of batch.alerts) {
       let encoded: Delivery | 'suppressed' | undefined;
       for (const d of this.destinations) {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodePayload } from '../encode.js';
-import type { VigilConfig } from '../../app/config/schema.js';
+import type { DemoConfig } from './config.js';
 import type { RawMessage } from '../../core/source.js';
 import { Random } from './random.js';
 import { SyntheticShop } from './shop.js';
@@ -38,7 +38,7 @@ interface Held {
   message: RawMessage;
 }
 
-export function demoFeed(demo: VigilConfig['demo'], now: number): DemoFeed {
+export function demoFeed(demo: DemoConfig, now: number): DemoFeed {
   const shop = new SyntheticShop({
     seed: demo.seed,
     customers: demo.customers,

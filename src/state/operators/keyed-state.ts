@@ -6,14 +6,32 @@ import { Outcome, reject, type Batch } from '../../core/batch.js';
 import { poisonMessage } from '../../ingest/operators/poison.js';
 
 /**
+ * What the keyed-state stage adds to a batch: keyed state's signals and, stamped with the
+ * message each came from, the keyed process's outputs (`Out`: the app's alerts).
+ */
+export interface KeyedOutputs<Out> {
+  /** What keyed state noticed: sessions closed, timers fired, customers evicted. */
+  readonly signals: StateSignal[];
+  /** What the keyed process concluded (analytics: alerts past their cooldown, with deterministic ids). */
+  readonly alerts: Out[];
+  /**
+   * Index aligned with `alerts`: `receivedAt` (performance.now(), ms) of the message whose
+   * processing emitted each output, for the message-in → frame-out latency. Timers fired by
+   * the batch's closing watermark take its last message's (in an empty batch, `startedAt`).
+   */
+  readonly alertEnteredAt: number[];
+}
+export type KeyedBatch<Out = unknown> = Batch & KeyedOutputs<Out>;
+
+/**
  * Per-customer logic that runs inside the keyed-state stage, like a Flink
  * KeyedProcessFunction: it sees each applied event and each signal (session closed, timer
  * fired, customer evicted) at the exact point of the stream where it happened, so what it
  * concludes does not depend on batch boundaries.
  */
-export interface KeyedProcess {
+export interface KeyedProcess<Out = unknown> {
   /** Before the batch's first event; the process writes its outputs into the batch. */
-  begin(batch: Batch): void;
+  begin(batch: KeyedBatch<Out>): void;
   /** Signals `signals[from..]`, just emitted, with the watermark in force. */
   onSignals(signals: readonly StateSignal[], from: number, watermark: number): void;
   /** After `event` was applied to the customer in `slot`. */
@@ -26,7 +44,8 @@ export interface KeyedProcess {
  * end of the batch, those passed by the batch's final watermark. A message whose timers or
  * event throw is rejected as poison (`poison.ts`) and the stage goes on with the next one.
  */
-export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: KeyedProcess): Batch {
+export function keyedStateBatch<Out>(input: Batch, store: CustomerStore, process?: KeyedProcess<Out>): KeyedBatch<Out> {
+  const batch = withKeyedOutputs<Out>(input);
   const { outcome, signals, alerts, alertEnteredAt, messages } = batch;
   process?.begin(batch);
   for (let i = 0; i < outcome.length; i++) {
@@ -47,7 +66,7 @@ export function keyedStateBatch(batch: Batch, store: CustomerStore, process?: Ke
 }
 
 /** Message `i`: the timers its watermark has passed, then its event. */
-function applyOne(batch: Batch, i: number, store: CustomerStore, process: KeyedProcess | undefined): void {
+function applyOne<Out>(batch: KeyedBatch<Out>, i: number, store: CustomerStore, process: KeyedProcess<Out> | undefined): void {
   const { outcome, events, watermarkAt, signals, alerts, alertEnteredAt, messages } = batch;
   const wm = watermarkAt[i]!;
   let seen = signals.length;
@@ -73,6 +92,12 @@ function stampAlerts(alerts: readonly unknown[], enteredAt: number[], at: number
   while (enteredAt.length < alerts.length) enteredAt.push(at);
 }
 
-export function keyedState(store: CustomerStore, process?: KeyedProcess): OperatorFunction<Batch, Batch> {
+/** The batch with this stage's outputs, empty; the same object, so the stages before it keep their view. */
+function withKeyedOutputs<Out>(batch: Batch): KeyedBatch<Out> {
+  const outputs: KeyedOutputs<Out> = { signals: [], alerts: [], alertEnteredAt: [] };
+  return Object.assign(batch, outputs);
+}
+
+export function keyedState<Out>(store: CustomerStore, process?: KeyedProcess<Out>): OperatorFunction<Batch, KeyedBatch<Out>> {
   return map((batch) => keyedStateBatch(batch, store, process));
 }

@@ -6,7 +6,7 @@ import { Outcome, type Batch } from '../../core/batch.js';
  * The graph's last stage: counts each message's outcome. A message still pending here would
  * be a message lost without trace, which is a bug in the graph, so it fails loudly.
  */
-export function tallyBatch(batch: Batch, counters: OutcomeCounters): Batch {
+export function tallyBatch<B extends Batch>(batch: B, counters: OutcomeCounters): B {
   const { outcome } = batch;
   let applied = 0;
   let duplicate = 0;
@@ -28,6 +28,6 @@ export function tallyBatch(batch: Batch, counters: OutcomeCounters): Batch {
   return batch;
 }
 
-export function tally(counters: OutcomeCounters): OperatorFunction<Batch, Batch> {
+export function tally<B extends Batch>(counters: OutcomeCounters): OperatorFunction<B, B> {
   return map((batch) => tallyBatch(batch, counters));
 }

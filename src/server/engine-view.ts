@@ -1,0 +1,28 @@
+import type { AlertEmitter } from '../alerts/alert-emitter.js';
+import type { CustomerAnalytics } from '../analytics/customer-analytics.js';
+import type { CustomerStore } from '../state/customer-store.js';
+import type { OutcomeCounters } from '../state/outcome-counters.js';
+import type { SuppressedCustomers } from '../state/suppressed-customers.js';
+import type { WatermarkTracker } from '../state/watermark.js';
+
+/**
+ * What the ops server reads of the engine's state. The app's `EngineState` has this shape;
+ * the server names only what it reads, so it depends on the layers before it, not on the app.
+ */
+export interface EngineView {
+  readonly store: CustomerStore;
+  readonly watermark: WatermarkTracker;
+  readonly counters: OutcomeCounters;
+  /** Erased customers: their alerts still in flight are not streamed. */
+  readonly suppressed: SuppressedCustomers;
+  /** Undefined when analytics.enabled is false. */
+  readonly analytics: CustomerAnalytics | undefined;
+  readonly alerts: AlertEmitter | undefined;
+}
+
+/** Erasure of a customer as the server uses it (the app's `Erasure`, src/app/erasure/). */
+export interface CustomerEraser {
+  erase(customerId: string, via: 'http'): Promise<{ readonly existed: boolean }>;
+  /** `listener` drops what the server holds about the customer and returns how many alerts it dropped. */
+  onErase(listener: (customerId: string) => number): void;
+}
