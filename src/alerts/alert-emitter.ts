@@ -1,5 +1,5 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import type { Alert, AlertDraft, AlertType } from './alert.js';
+import { alertTypes, type Alert, type AlertDraft, type AlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
 import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';
 
@@ -19,13 +19,7 @@ export interface AlertOutput {
  */
 export class AlertEmitter {
   private out: Alert[] = [];
-  readonly emitted: Record<AlertType, number> = {
-    'churn.risk': 0,
-    'value.tier_changed': 0,
-    'segment.changed': 0,
-    'cart.abandoned': 0,
-    'recommendation.cross_sell': 0,
-  };
+  readonly emitted = Object.fromEntries(alertTypes.map((t) => [t, 0])) as Record<AlertType, number>;
   gated = 0;
 
   constructor(readonly cooldowns: AlertCooldowns) {}

@@ -1,5 +1,10 @@
 import { hash } from 'node:crypto';
-import type { Alert, AlertDraft, AlertType } from './alert.js';
+import { alertTypes, alertTypeSpec, type Alert, type AlertDraft, type AlertType } from './alert.js';
+import { HASH_HEX_DIGITS } from './alert-id-format.js';
+import type { AlertOccasion } from './alert-type.js';
+
+export { alertIdPattern } from './alert-id-format.js';
+export type { AlertOccasion } from './alert-type.js';
 
 /**
  * Deterministic alert ids. A replay of the same input must yield the same id, because the
@@ -18,27 +23,20 @@ import type { Alert, AlertDraft, AlertType } from './alert.js';
  *   type for one customer. It must be event time taken from the input (the purchase's ts,
  *   a session's last activity, a timer's due time), never the watermark at which the
  *   engine noticed it: watermarks depend on arrival timing, and a replay would differ.
- * - the occasion (type-specific, `occasionOf`): what tells apart two alerts of one type
- *   for one customer at the same instant (two orders, two sessions, two rules).
+ * - the occasion (type-specific, declared once in the type's file, `types/`): what tells
+ *   apart two alerts of one type for one customer at the same instant (two orders, two
+ *   sessions, two rules).
  * What stays out: the score, reasons, severity and model outputs. A replay after the
  * model was refitted may compute slightly different numbers for the same occasion, and
  * it is still the same alert for downstream.
  */
 const SCHEME = 'vigil.alert.v1';
-const HASH_HEX_DIGITS = 32;
-
-export type AlertOccasion = readonly (string | number)[];
 
 export interface AlertIdInputs {
   readonly type: AlertType;
   readonly customerId: string;
   readonly ts: number;
   readonly occasion: AlertOccasion;
-}
-
-/** The pattern every id of this type matches (used by the alert schema). */
-export function alertIdPattern(type: AlertType): RegExp {
-  return new RegExp(`^${type.replace(/[.]/g, '\\.')}:[0-9a-f]{${HASH_HEX_DIGITS}}$`);
 }
 
 export function alertId(inputs: AlertIdInputs): string {
@@ -56,17 +54,8 @@ export function alertId(inputs: AlertIdInputs): string {
  * commas, no spaces), and it saves the array, the spread and the serialiser's generic walk on
  * every alert (about half of the canonical string's cost, measured). Tests pin it to JSON.stringify.
  */
-const CANONICAL_HEAD: Readonly<Record<AlertType, string>> = {
-  'churn.risk': head('churn.risk'),
-  'value.tier_changed': head('value.tier_changed'),
-  'segment.changed': head('segment.changed'),
-  'cart.abandoned': head('cart.abandoned'),
-  'recommendation.cross_sell': head('recommendation.cross_sell'),
-};
+const CANONICAL_HEAD = Object.fromEntries(alertTypes.map((t) => [t, head(t)])) as Readonly<Record<AlertType, string>>;
 
-// Listed rather than mapped over `alertTypes`: alert.ts imports this module, so its values
-// are not initialised yet when this one is evaluated. The record type makes a new type a
-// compile error until it is added here.
 function head(type: AlertType): string {
   return `[${JSON.stringify(SCHEME)},${JSON.stringify(type)},`;
 }
@@ -108,35 +97,16 @@ function idOf(type: AlertType, canonical: string): string {
   return type + ':' + digest.slice(0, HASH_HEX_DIGITS);
 }
 
-/** `alertId` of a draft without building its occasion list: the same canonical string. */
+/** `alertId` of a draft: the same canonical string, written without the intermediate inputs object. */
 function draftId(draft: AlertDraft): string {
-  const prefix = CANONICAL_HEAD[draft.type] + jsonString(draft.customerId) + ',' + jsonNumber(draft.ts) + ',';
-  switch (draft.type) {
-    case 'churn.risk':
-      return idOf(draft.type, prefix + jsonString(draft.data.rule) + ']');
-    case 'value.tier_changed':
-    case 'segment.changed':
-      return idOf(draft.type, prefix + jsonString(draft.data.from) + ',' + jsonString(draft.data.to) + ']');
-    case 'cart.abandoned':
-      return idOf(draft.type, prefix + jsonNumber(draft.data.sessionEnd) + ']');
-    case 'recommendation.cross_sell':
-      return idOf(draft.type, prefix + jsonString(draft.data.orderId) + ']');
-  }
+  let canonical = CANONICAL_HEAD[draft.type] + jsonString(draft.customerId) + ',' + jsonNumber(draft.ts);
+  for (const part of occasionOf(draft)) canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
+  return idOf(draft.type, canonical + ']');
 }
 
-/** The type-specific part of an alert's identity. */
+/** The type-specific part of an alert's identity: its type's `occasion` rule. */
 export function occasionOf(draft: AlertDraft): AlertOccasion {
-  switch (draft.type) {
-    case 'churn.risk':
-      return [draft.data.rule];
-    case 'value.tier_changed':
-    case 'segment.changed':
-      return [draft.data.from, draft.data.to];
-    case 'cart.abandoned':
-      return [draft.data.sessionEnd];
-    case 'recommendation.cross_sell':
-      return [draft.data.orderId];
-  }
+  return (alertTypeSpec[draft.type].occasion as (data: AlertDraft['data']) => AlertOccasion)(draft.data);
 }
 
 /**

@@ -1,6 +1,8 @@
 import * as z from 'zod';
-import { MAX_KEY_LENGTH, MAX_TS, MIN_TS } from '../core/event.js';
-import { alertIdPattern } from './alert-id.js';
+import { eventTime, key, label, MAX_REASON_LENGTH, MAX_REASONS, severity, unitScore } from './alert-fields.js';
+import { alertIdPattern } from './alert-id-format.js';
+import type { AlertTypeSpec } from './alert-type.js';
+import { alertTypeSpecs } from './registry.js';
 
 /**
  * An alert is a value: everything in it is a function of the input events (and the fitted
@@ -8,141 +10,44 @@ import { alertIdPattern } from './alert-id.js';
  * equal alerts with equal ids and downstream can drop the copies. That is why there is no
  * "created at" wall-clock field: `ts` is the event time of the evidence.
  *
- * One schema covers every alert, discriminated on `type`; types come from it via `z.infer`.
+ * One schema covers every alert, discriminated on `type`, derived from the registry of
+ * alert types (`registry.ts`, one file per type in `types/`); types come from it via `z.infer`.
  * Alerts are made inside the engine, so the schema is mainly for the edges: tests, the
  * WebSocket and CloudEvents encoders, and anything reading alerts back from a file or NATS.
  */
-export const alertTypes = [
-  'churn.risk',
-  'value.tier_changed',
-  'segment.changed',
-  'cart.abandoned',
-  'recommendation.cross_sell',
-] as const;
-export type AlertType = (typeof alertTypes)[number];
+type Specs = typeof alertTypeSpecs;
+type SpecOf<T extends AlertType> = Extract<Specs[number], { type: T }>;
+
+type TypesOf<L extends readonly Specs[number][]> = { readonly [I in keyof L]: L[I]['type'] };
+export const alertTypes = alertTypeSpecs.map((s) => s.type) as unknown as TypesOf<Specs>;
+export type AlertType = Specs[number]['type'];
 /** Dense index of each type, for per-type typed-array columns (cooldowns). */
 export const alertTypeIndex: Readonly<Record<AlertType, number>> = Object.fromEntries(
   alertTypes.map((t, i) => [t, i]),
 ) as Record<AlertType, number>;
+/** Each type's declaration, by type. */
+export const alertTypeSpec = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s])) as { readonly [T in AlertType]: SpecOf<T> };
 
-export const severities = ['info', 'warning', 'critical'] as const;
-export const severity = z.enum(severities);
-export type Severity = z.infer<typeof severity>;
-/** Order of severities, for "at least warning" filters. */
-export const severityRank: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
+export { severities, severity, severityRank, label, MAX_REASONS, MAX_REASON_LENGTH, MAX_CART_ITEMS, MAX_RECOMMENDATIONS, MAX_BASED_ON } from './alert-fields.js';
+export type { Severity } from './alert-fields.js';
 
 /**
- * Who an alert type is meant to act on the customer. Every type must be classified here
- * (the `satisfies` makes a new type a compile error until it is), so a new type cannot
- * reach a marketing destination for an opted-out customer by having been forgotten.
- *
- * All current types are marketing-facing. churn.risk (win-back offers), cart.abandoned
- * (reminders) and recommendation.cross_sell (offers) obviously are. value.tier_changed
- * and segment.changed are too: in a marketing tool they are audience membership and
- * journey triggers ("became VIP", "moved to at_risk"), i.e. reasons to contact someone.
- * Classifying them as marketing costs nothing on the operations side, because suppression
- * applies only to marketing destinations; ops destinations still receive every alert.
- * An `ops` type would be one that never leads to contacting the customer (e.g. a fraud or
- * data-quality alert).
+ * Who each alert type is meant to act on the customer (its `audience`, declared in its file),
+ * so a new type cannot reach a marketing destination for an opted-out customer by having been
+ * forgotten. Suppression applies only to marketing destinations; ops ones receive every alert.
  */
-export const alertAudience = {
-  'churn.risk': 'marketing',
-  'value.tier_changed': 'marketing',
-  'segment.changed': 'marketing',
-  'cart.abandoned': 'marketing',
-  'recommendation.cross_sell': 'marketing',
-} as const satisfies Record<AlertType, 'marketing' | 'ops'>;
+export const alertAudience = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s.audience])) as Readonly<Record<AlertType, 'marketing' | 'ops'>>;
 export const marketingAlertTypes: readonly AlertType[] = alertTypes.filter((t) => alertAudience[t] === 'marketing');
 
 export function isMarketingFacing(type: AlertType): boolean {
   return alertAudience[type] === 'marketing';
 }
 
-/** Bounds: one alert must stay a small, known size on every wire it travels. */
-export const MAX_REASONS = 8;
-export const MAX_REASON_LENGTH = 200;
-export const MAX_CART_ITEMS = 50;
-export const MAX_RECOMMENDATIONS = 20;
-export const MAX_BASED_ON = 100;
-
-const key = z.string().min(1).max(MAX_KEY_LENGTH);
-const eventTime = z.number().int().min(MIN_TS).max(MAX_TS);
-/** Sums of money (CLV, cart value) can exceed one price's bound; zod 4 numbers are finite. */
-const moneyTotal = z.number().min(0);
-const unitScore = z.number().min(0).max(1);
-/**
- * Names of segments, tiers and rules: lowercase identifiers, so they are safe as filter
- * values, metric labels and CloudEvents extension values. Their vocabularies belong to
- * the analytics that assign them.
- */
-export const label = z.string().regex(/^[a-z][a-z0-9_]{0,31}$/);
-const rfmScore = z.number().int().min(1).max(5);
-
-function changed<T extends { from: string; to: string }>(d: T): boolean {
-  return d.from !== d.to;
-}
-const notAChange = { message: 'from and to are equal: nothing changed', path: ['to'] };
-
-/** Product ids appear at most once in a list of recommendations. */
-function distinctProducts(ids: readonly string[]): boolean {
-  return new Set(ids).size === ids.length;
-}
-const duplicateProduct = { message: 'a product appears more than once' };
-
-const churnRiskData = z.strictObject({
-  /** BG/NBD probability that the customer is still active. */
-  pAlive: unitScore,
-  /** Expected purchases within `horizonMs` from `ts`. */
-  expectedPurchases: z.number().min(0),
-  horizonMs: z.number().int().min(1),
-  clv: moneyTotal,
-  /** Event time of the latest purchase; null when a rule fired for a customer who never bought. */
-  lastPurchaseTs: eventTime.nullable(),
-  /** What decided: `stopped_visiting` or `browsing_not_buying` (the visit posterior alone), `bgnbd_p_alive` (the visits corroborating BG/NBD P(alive) below its floor), `unhappy_top_customer`. */
-  rule: label,
-});
-
-const valueTierChangedData = z
-  .strictObject({ from: label, to: label, clv: moneyTotal })
-  .refine(changed, notAChange);
-
-const segmentChangedData = z
-  .strictObject({ from: label, to: label, r: rfmScore, f: rfmScore, m: rfmScore })
-  .refine(changed, notAChange);
-
-const cartItem = z.strictObject({ productId: key });
-
-/**
- * The cart as keyed state knows it: the products carted and not removed or bought since
- * (from the customer's recent items), and the cart's total quantity. Per-line quantities
- * and prices are not kept per customer; a reminder looks them up by product.
- */
-const cartAbandonedData = z.strictObject({
-  items: z.array(cartItem).min(1).max(MAX_CART_ITEMS),
-  quantity: z.number().int().min(1),
-  /** Event time of the last activity of the session that left the cart. */
-  sessionEnd: eventTime,
-  recommendations: z.array(key).max(MAX_RECOMMENDATIONS).refine(distinctProducts, duplicateProduct),
-});
-
-const recommendation = z.strictObject({ productId: key, score: z.number().min(0) });
-
-const crossSellData = z.strictObject({
-  orderId: key,
-  /** Products of the order the recommendations were drawn from. */
-  basedOn: z.array(key).min(1).max(MAX_BASED_ON),
-  recommendations: z
-    .array(recommendation)
-    .min(1)
-    .max(MAX_RECOMMENDATIONS)
-    .refine((rs) => distinctProducts(rs.map((r) => r.productId)), duplicateProduct),
-});
-
-function alertOf<T extends AlertType, D extends z.ZodType>(type: T, data: D) {
+function alertOf(spec: Pick<AlertTypeSpec, 'type' | 'data'>) {
   return z.strictObject({
     /** Deterministic: see `alert-id.ts`. Carries the type as a readable prefix. */
-    id: z.string().regex(alertIdPattern(type)),
-    type: z.literal(type),
+    id: z.string().regex(alertIdPattern(spec.type)),
+    type: z.literal(spec.type),
     customerId: key,
     /** Event time of the evidence that triggered the alert (ms since the epoch), never a watermark or wall clock. */
     ts: eventTime,
@@ -153,17 +58,29 @@ function alertOf<T extends AlertType, D extends z.ZodType>(type: T, data: D) {
     reasons: z.array(z.string().min(1).max(MAX_REASON_LENGTH)).min(1).max(MAX_REASONS),
     /** The customer's RFM segment when the alert fired, for segment filters; null before one is assigned. */
     segment: label.nullable(),
-    data,
+    data: spec.data,
   });
 }
+/** The schema `alertOf` builds for a spec, spelled out so the union keeps each type's data. */
+type AlertObjectOf<S extends Specs[number]> = z.ZodObject<
+  {
+    id: z.ZodString;
+    type: z.ZodLiteral<S['type']>;
+    customerId: typeof key;
+    ts: typeof eventTime;
+    severity: typeof severity;
+    score: typeof unitScore;
+    reasons: z.ZodArray<z.ZodString>;
+    segment: z.ZodNullable<typeof label>;
+    data: S['data'];
+  },
+  z.core.$strict
+>;
+/** Generic, so that it maps the registry's tuple to a tuple. */
+type ObjectsOf<L extends readonly Specs[number][]> = { -readonly [I in keyof L]: AlertObjectOf<L[I]> };
+type AlertObjects = ObjectsOf<Specs>;
 
-export const alertSchema = z.discriminatedUnion('type', [
-  alertOf('churn.risk', churnRiskData),
-  alertOf('value.tier_changed', valueTierChangedData),
-  alertOf('segment.changed', segmentChangedData),
-  alertOf('cart.abandoned', cartAbandonedData),
-  alertOf('recommendation.cross_sell', crossSellData),
-]);
+export const alertSchema = z.discriminatedUnion('type', alertTypeSpecs.map((s) => alertOf(s)) as unknown as AlertObjects);
 export type Alert = z.infer<typeof alertSchema>;
 export type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
 /** An alert before its id is derived from it (`withAlertId`). */

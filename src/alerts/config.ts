@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { alertTypes, type AlertType } from './alert.js';
+import { alertTypes, alertTypeSpec, type AlertType } from './alert.js';
 
 /**
  * The `alerts` section of the configuration, for `src/app/config/schema.ts` to include.
@@ -35,13 +35,9 @@ export type AlertPolicy = z.infer<typeof alertPolicy>;
  * Config keys of the per-type policies. Alert types contain dots, which `VIGIL_*`
  * environment overrides cannot express as one path segment, so the keys are camelCase.
  */
-export const alertPolicyKeys = {
-  'churn.risk': 'churnRisk',
-  'value.tier_changed': 'valueTierChanged',
-  'segment.changed': 'segmentChanged',
-  'cart.abandoned': 'cartAbandoned',
-  'recommendation.cross_sell': 'recommendationCrossSell',
-} as const satisfies Record<AlertType, string>;
+export const alertPolicyKeys = Object.fromEntries(alertTypes.map((t) => [t, alertTypeSpec[t].policyKey])) as {
+  readonly [T in AlertType]: (typeof alertTypeSpec)[T]['policyKey'];
+};
 type PolicyKey = (typeof alertPolicyKeys)[AlertType];
 
 const policiesShape = Object.fromEntries(alertTypes.map((t) => [alertPolicyKeys[t], alertPolicy])) as {

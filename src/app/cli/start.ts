@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
+import { alertTypeSpecs } from '../../alerts/registry.js';
 import { Engine, type EngineBatch } from '../engine.js';
 import type { BatchSink } from '../../core/batch-sink.js';
 import { openErasure } from '../erasure/wiring.js';
@@ -253,12 +254,9 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   out.write(`stopped cleanly: ${JSON.stringify(c.toJSON())}; balanced=${c.balanced}\n`);
 }
 
-/** Alerts so far by type, in short: "alerts churn 12 cart 340 xsell 210 seg 9 tier 30". */
+/** Alerts so far by type, in short, in the registry's order: "alerts churn 12 tier 30 seg 9 cart 340 xsell 210". */
 function alertSummary(engine: Engine): string {
   const e = engine.state.alerts?.emitted;
   if (e === undefined) return 'analytics off';
-  return (
-    `alerts churn ${compact(e['churn.risk'])} cart ${compact(e['cart.abandoned'])} xsell ${compact(e['recommendation.cross_sell'])} ` +
-    `seg ${compact(e['segment.changed'])} tier ${compact(e['value.tier_changed'])}`
-  );
+  return 'alerts ' + alertTypeSpecs.map((s) => `${s.status} ${compact(e[s.type])}`).join(' ');
 }
