@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { alertSchema, type Alert, type AlertType } from '../../alerts/alert.js';
+import { cloudEventType as alertCloudEventType } from '../../alerts/alert-catalogue.js';
 
 /**
  * Alerts as CloudEvents 1.0 (structured JSON mode): the one encoding of a trigger, on NATS
@@ -18,8 +19,9 @@ import { alertSchema, type Alert, type AlertType } from '../../alerts/alert.js';
  */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
 
+/** The CloudEvents `type` of an alert type's triggers (the rule lives with the docs it generates). */
 export function cloudEventType(type: AlertType): string {
-  return `io.vigil.${type}.v1`;
+  return alertCloudEventType(type);
 }
 
 /** What Vigil sends; consumers can parse triggers with it (the examples do). */

@@ -3,6 +3,8 @@
 // A plain browser module served as-is (no build step); the CSP allows only 'self' scripts,
 // so nothing here relies on inline code, and all DOM text goes in through textContent.
 
+import { ALERT_TYPES } from './alert-types.js';
+
 const SUBPROTOCOL = 'vigil.v1.json';
 const BEARER_PREFIX = 'vigil.bearer.';
 const TOKEN_KEY = 'vigil.token';
@@ -25,7 +27,9 @@ const BACKOFF = { baseMs: 500, maxMs: 30_000 };
 /** The server's token check: 200 with the token's name and scope, 401 for a refused token. */
 const AUTH_PROBE = '/v1/token';
 /** Used before the server's hello names the types this token may see. */
-const DEFAULT_TYPES = ['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell'];
+const DEFAULT_TYPES = ALERT_TYPES.map((t) => t.type);
+/** Each type's badge, from the registry of alert types (alert-types.js is generated from it). */
+const TYPE_BADGES = new Map(ALERT_TYPES.map((t) => [t.type, t]));
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 
@@ -365,7 +369,7 @@ function drawCounts(record) {
       li.dataset.type = type;
       const value = span('value mono');
       value.dataset.testid = `alert-count-${type}`;
-      li.append(span(`type type-${typeClass(type)}`, type), value);
+      li.append(typeBadge(type), value);
       list.append(li);
     }
     // Before the first kpi frame there is nothing to count: a dash, not a zero that looks like data.
@@ -479,7 +483,7 @@ function row({ seq, alert: a }) {
   tr.className = `sev-${a.severity}`;
   const cells = [
     td('mono time', utc(a.ts)),
-    td('', null, span(`type type-${typeClass(a.type)}`, a.type)),
+    td('', null, typeBadge(a.type)),
     td('', null, span(`sev sev-badge-${a.severity}`, a.severity)),
     td('mono num', a.score.toFixed(2)),
     td('segment', a.segment ?? '–'),
@@ -509,8 +513,15 @@ function reasons(list) {
   return ul;
 }
 
-function typeClass(type) {
-  return type.replace(/[^a-z0-9]+/g, '-');
+/** The type's name in a badge of its colour, its label as the tooltip; a type the registry lacks keeps the plain badge. */
+function typeBadge(type) {
+  const badge = span('type', type);
+  const known = TYPE_BADGES.get(type);
+  if (known) {
+    badge.style.borderLeftColor = known.colour;
+    badge.title = known.label;
+  }
+  return badge;
 }
 
 function utc(ts) {
@@ -533,7 +544,7 @@ function setTypes(types) {
     input.value = type;
     input.checked = ticked.has(type);
     input.dataset.testid = `filter-type-${type}`;
-    label.append(input, span(`type type-${typeClass(type)}`, type));
+    label.append(input, typeBadge(type));
     box.append(label);
   }
 }
