@@ -52,7 +52,7 @@ export function alertId(inputs: AlertIdInputs): string {
  * The canonical string is `JSON.stringify([SCHEME, type, customerId, ts, ...occasion])`, built
  * here element by element: that is how JSON.stringify writes an array (elements joined by
  * commas, no spaces), and it saves the array, the spread and the serialiser's generic walk on
- * every alert (about half of the canonical string's cost, measured). Tests pin it to JSON.stringify.
+ * every alert (chosen by `npm run bench -- core`). Tests pin it to JSON.stringify.
  */
 const CANONICAL_HEAD = Object.fromEntries(alertTypes.map((t) => [t, head(t)])) as Readonly<Record<AlertType, string>>;
 
@@ -63,8 +63,8 @@ function head(type: AlertType): string {
 /**
  * What JSON.stringify writes for a string. It escapes only quotes, backslashes, characters below U+0020
  * and lone surrogates; a string with none of these (an id, a rule name: nearly every string
- * here) is written as is between quotes, without the call into the serialiser (≈ 0.6× its
- * cost on short ids, measured). Any surrogate, paired or not, takes the serialiser's path.
+ * here) is written as is between quotes, without the call into the serialiser. Any
+ * surrogate, paired or not, takes the serialiser's path.
  */
 function jsonString(s: string): string {
   // Not a string after all (a draft built around the types): whatever the serialiser made of it before.
@@ -79,8 +79,8 @@ function jsonString(s: string): string {
 /**
  * What JSON.stringify writes for a number: its shortest round-trip form, `null` when not
  * finite. An event time (13 digits, past the small-integer range) is written as two halves
- * of at most 8 digits, each a small integer: the same digits at less than half the cost of
- * the general double-to-string conversion (measured); every id carries one or two of them.
+ * of at most 8 digits, each a small integer: the same digits without the general
+ * double-to-string conversion; every id carries one or two of them.
  */
 function jsonNumber(n: number): string {
   if (n >= 1e8 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
@@ -93,7 +93,7 @@ function jsonNumber(n: number): string {
 const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000', '0000000'];
 
 function idOf(type: AlertType, canonical: string): string {
-  const digest = hash('sha256', canonical, 'hex'); // one-shot: half the cost of createHash per alert
+  const digest = hash('sha256', canonical, 'hex'); // one-shot: no Hash object per alert, unlike createHash
   return type + ':' + digest.slice(0, HASH_HEX_DIGITS);
 }
 

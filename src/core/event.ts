@@ -7,8 +7,8 @@ import * as z from 'zod';
  * The schema is in two parts: the structure (which fields, of which JS types, per event
  * type) as zod objects, and the bounds (lengths, ranges, formats) as one `check` over the
  * whole event, `eventBounds` below. Written as per-field `.min().max()` checks, the bounds
- * cost about 1 µs per event in zod 4, more than decoding; as one pass they cost about a
- * fifth of that. A test holds this schema equal to the per-field declarative form on
+ * cost more than decoding in zod 4; one pass costs a fraction of that (chosen by
+ * `npm run bench -- core`). A test holds this schema equal to the per-field declarative form on
  * random input (test/schema.property.test.ts). Bounds keep one hostile message from costing
  * more than a small, known amount.
  */

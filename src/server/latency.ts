@@ -10,9 +10,9 @@ export interface LatencySummary {
 
 /**
  * Message in → alert frame handed to the socket, one record per delivery, in microseconds
- * (1 µs to 60 s at 3 significant digits). The WebAssembly build costs ≈ 30 ns a record
- * against ≈ 145 ns for plain JS buckets and ≈ 700 ns packed (PERFORMANCE-NOTES), so it is
- * used when it loads; `LatencyRecorder.create()` falls back to JS buckets otherwise.
+ * (1 µs to 60 s at 3 significant digits). The WebAssembly build records cheapest of
+ * hdr-histogram-js's builds (PERFORMANCE-NOTES), so it is used when it loads;
+ * `LatencyRecorder.create()` falls back to JS buckets otherwise.
  */
 export class LatencyRecorder {
   private constructor(private readonly histogram: hdr.Histogram) {}

@@ -42,7 +42,8 @@ type HubLimits = Pick<
  * The live stream's fan-out. Processed batches' alerts wait for the next tick (at most
  * `flushIntervalMs`, see `publish`); in a tick they get their `seq` in the ring, are encoded once, and are offered to every connection's
  * subscriptions with the connection's socket corked, so a tick costs each socket a few
- * writes however many alerts it carries (uncorked per-alert frames are ≈ 10× slower).
+ * writes however many alerts it carries rather than one write per alert frame (chosen by
+ * `npm run bench -- ws`).
  * Sends never wait: a reader that falls behind is limited on its own (see `Connection`).
  * Latency is recorded per delivery, after the uncork that hands the tick to the socket.
  */

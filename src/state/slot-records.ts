@@ -2,8 +2,8 @@ import { freshCopy, type CopyBytes } from './copy-bytes.js';
 /**
  * Per-customer state as fixed-size records in one growable ArrayBuffer: a customer's
  * fields sit together in a few cache lines instead of one line per field, as a column per
- * field (struct-of-arrays) had it. On 100k customers touched in random order, keyed-state
- * time fell from 1.48 to 1.30 µs an event when the columns became records. Preallocated and
+ * field (struct-of-arrays) had it: customers are touched in random order, so a record's
+ * locality is what keyed state pays for (chosen by `npm run bench -- core`). Preallocated and
  * grown by doubling, so there is no per-customer object for the GC (PERFORMANCE-NOTES.md).
  *
  * Fields are declared on a `RecordLayout`, then read and written through the typed views
@@ -110,7 +110,7 @@ export class SlotRecords {
 
   /** Puts a slot in its fresh state: zeros, and the declared initial values. */
   reset(slot: number): void {
-    // One copy of a prepared record: a fill per initialised field cost ≈ 0.5 µs an admission.
+    // One copy of a prepared record rather than a fill per initialised field, at every admission.
     this.u8.set(this.fresh, slot * this.fresh.length);
   }
 

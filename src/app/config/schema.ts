@@ -36,7 +36,8 @@ const configShape = z.strictObject({
     /**
      * A live source (NATS, the demo feed): at most this many messages in a batch. A batch's
      * alerts leave when the whole batch is done, so while the engine works off a backlog
-     * this bounds the wait it adds to each alert (≈ 16 µs an event with analytics: 64 ≈ 1 ms, 512 ≈ 8 ms).
+     * this bounds the wait it adds to each alert: the batch's size times the engine's time an
+     * event (`npm run bench -- core` gives that time).
      */
     liveBatchSize: z.number().int().min(1).max(65_536),
   }),

@@ -3,8 +3,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
  * POSTs to one URL over a keep-alive connection pool of `maxSockets`. node:http rather than
- * fetch: webhook deliveries share the engine's thread, and node:http did about 1.5–2× the
- * requests per second of fetch against a local receiver (16 at once; a noisy, shared machine).
+ * fetch: webhook deliveries share the engine's thread, and node:http served more requests
+ * per second than fetch against a local receiver (chosen by `npm run bench -- triggers`).
  *
  * `post` resolves at the response head with the status and headers; the body is discarded,
  * and cut off past `MAX_DISCARD_BYTES` so a receiver cannot make us read without end. The

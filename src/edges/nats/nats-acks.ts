@@ -5,8 +5,8 @@ import type { JsMsg } from '@nats-io/jetstream';
  * Where a JetStream message came from, read from its reply subject
  * (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`, or
  * the longer form with a domain and an account hash before the stream) without splitting it:
- * `JsMsg.seq` / `.redelivered` split it into eleven strings per message, which measured as
- * about 5% of the engine's time on JetStream. `undefined` when it is not an ack subject.
+ * `JsMsg.seq` / `.redelivered` split it into eleven strings per message, on every message's
+ * path (chosen by `npm run bench -- nats`). `undefined` when it is not an ack subject.
  */
 export interface Delivery {
   /** Stream sequence. */
@@ -73,8 +73,8 @@ const TAIL = [0x20, 0x34, 0x0d, 0x0a, 0x2b, 0x41, 0x43, 0x4b, 0x0d, 0x0a]; // ' 
  * the message's reply subject; `JsMsg.ack()` builds each one as a template string, encodes it
  * with a `TextEncoder` and queues three buffers. Here the `PUB <reply> 4\r\n+ACK\r\n` frames
  * of a whole batch are written into one buffer and handed to the connection's outbound queue
- * at once, which is what `ack()` ends up sending, byte for byte: about 1.5 µs less per
- * message on this machine (PERFORMANCE in docs/nats.md). The frames go through the same
+ * at once, which is what `ack()` ends up sending, byte for byte, without its per-message
+ * work (chosen by `npm run bench -- nats`; docs/nats.md). The frames go through the same
  * connection and queue as `ack()` (buffered while disconnected, like any publish).
  *
  * nats.js exposes no public call for this, so the writer uses the connection's protocol

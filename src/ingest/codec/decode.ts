@@ -11,15 +11,14 @@ export type DecodeResult = { ok: true; value: unknown } | { ok: false; reason: R
 
 const OPEN_BRACE = 0x7b;
 /**
- * msgpackr rather than @msgpack/msgpack on this one hot path: on the synthetic shop's events
- * it decodes in 0.88 µs against 1.5 µs (scratch measurement, same machine, same payloads),
- * and it is strict where it matters here: trailing bytes and truncation throw, and a
+ * msgpackr rather than @msgpack/msgpack on this one hot path: it decodes the synthetic
+ * shop's events faster (chosen by `npm run bench -- core`), and it is strict where it matters here: trailing bytes and truncation throw, and a
  * `__proto__` key cannot set a prototype. Records and other msgpackr extensions stay off, so
  * it reads plain msgpack as any producer writes it; 64-bit integers (epoch ms) come back as
  * numbers, not BigInt. Encoding stays with @msgpack/msgpack.
  *
  * `msgpackr/unpack` is the pure-JS decoder: msgpackr's native string extractor (the optional
- * msgpackr-extract addon) measured slower on these short strings, 0.87 against 0.67 µs. The
+ * msgpackr-extract addon) is slower on these short strings (`npm run bench -- core`). The
  * addon is pinned to 3.0.4 in package.json `overrides` only because the registry here lacks
  * later versions for some platforms, which broke `npm ci`.
  */
@@ -28,8 +27,8 @@ const decoder = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
  * msgpackr caches a DataView on the array it reads (`source.dataView = new DataView(…)`):
  * one allocation per message, and on an input that outlives decoding (a replayed file, the
  * benches' pre-encoded events) a DataView kept for every message, promoted by every
- * scavenge. Payloads are copied into this one buffer instead (≈ 150 bytes, cheaper than the
- * DataView), which keeps its single DataView; decoded strings are copies, so nothing points
+ * scavenge. Payloads are copied into this one buffer instead (a payload is small: copying it
+ * costs less than a DataView), which keeps its single DataView; decoded strings are copies, so nothing points
  * into it afterwards. Grown to the largest payload seen (≤ `limits.maxPayloadBytes`).
  */
 let scratch = new Uint8Array(4096);
