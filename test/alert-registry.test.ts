@@ -48,9 +48,11 @@ export const stockWatch = defineAlertType({
       registry,
       readFileSync(registry, 'utf8')
         .replace("import { valueTierChanged }", "import { stockWatch } from './types/stock-watch.js';\nimport { valueTierChanged }")
-        .replace('recommendationCrossSell] as const', 'recommendationCrossSell, stockWatch] as const'),
+        // However the list is formatted: one more element before its closing bracket.
+        .replace(/,?\s*\] as const;/, ', stockWatch] as const;'),
     );
 
+    expect(readFileSync(registry, 'utf8')).toContain('stockWatch] as const');
     const alerts = await import(join(copy, 'src', 'alerts', 'alert.ts'));
     const ids = await import(join(copy, 'src', 'alerts', 'alert-id.ts'));
     const catalogue = await import(join(copy, 'src', 'alerts', 'alert-catalogue.ts'));
