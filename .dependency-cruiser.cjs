@@ -34,7 +34,8 @@ module.exports = {
     {
       name: 'marketing-before-sinks',
       severity: 'error',
-      comment: 'delivery/marketing/ is the pure vocabulary of delivery (gate, CloudEvent, backoff); delivery/sinks/ does the I/O with it',
+      comment:
+        'delivery/marketing/ is the pure vocabulary of delivery (gate, CloudEvent, backoff); delivery/sinks/ does the I/O with it',
       from: { path: '^src/delivery/marketing/' },
       to: { path: '^src/delivery/sinks/' },
     },
@@ -57,6 +58,9 @@ module.exports = {
     exclude: { path: '^(dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

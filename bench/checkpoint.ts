@@ -38,7 +38,12 @@ export async function checkpointBench(opts: CheckpointBenchOptions): Promise<Rec
   const server = await NatsServer.start();
   const nc = await connect({ servers: server.url });
   try {
-    const store = await ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, 'bench', config.checkpoint.chunkBytes);
+    const store = await ObjectStoreCheckpoints.open(
+      nc,
+      config.checkpoint.bucket,
+      'bench',
+      config.checkpoint.chunkBytes,
+    );
     const off: RunFigures[] = [];
     const on: RunFigures[] = [];
     let checkpointed: { engine: Engine; checkpointer: Checkpointer } | undefined;
@@ -93,18 +98,34 @@ export async function checkpointBench(opts: CheckpointBenchOptions): Promise<Rec
     const checkpointer =
       store === undefined
         ? undefined
-        : new Checkpointer(engine, store, { scope: 'bench', source: 'bench', intervalMs, keep: 2, chunkBytes: config.checkpoint.chunkBytes, last: undefined, log: (l) => process.stderr.write(l + '\n') });
+        : new Checkpointer(engine, store, {
+            scope: 'bench',
+            source: 'bench',
+            intervalMs,
+            keep: 2,
+            chunkBytes: config.checkpoint.chunkBytes,
+            last: undefined,
+            log: (l) => process.stderr.write(l + '\n'),
+          });
     let last = performance.now();
     let longestGapMs = 0;
     const started = performance.now();
-    await engine.run(new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.batchSize, finite: false, maxInFlight: 4 }), {
-      onBatchCompleted: (n) => {
-        const now = performance.now();
-        if (now - last > longestGapMs) longestGapMs = now - last;
-        last = now;
-        checkpointer?.batchCompleted(n);
+    await engine.run(
+      new InProcessSource(messages, {
+        name: 'bench',
+        batchSize: config.pipeline.batchSize,
+        finite: false,
+        maxInFlight: 4,
+      }),
+      {
+        onBatchCompleted: (n) => {
+          const now = performance.now();
+          if (now - last > longestGapMs) longestGapMs = now - last;
+          last = now;
+          checkpointer?.batchCompleted(n);
+        },
       },
-    });
+    );
     const seconds = (performance.now() - started) / 1000;
     return { engine, checkpointer, figures: { seconds, longestGapMs } };
   }

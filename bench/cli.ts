@@ -14,7 +14,8 @@ export interface BenchArgs {
 }
 
 const quick = (what: string) => new Option('--quick', what);
-const json = () => new Option('--json <file>', 'also write the results as JSON (figures, machine, commit, config) to FILE');
+const json = () =>
+  new Option('--json <file>', 'also write the results as JSON (figures, machine, commit, config) to FILE');
 
 function suites(): Command[] {
   return [
@@ -26,15 +27,21 @@ function suites(): Command[] {
       .addOption(quick('20k customers, 2 pairs, 1 interleaved replay (about a minute)'))
       .addOption(json()),
     new Command('nats')
-      .description('core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine; 500k events, 3 runs')
+      .description(
+        'core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine; 500k events, 3 runs',
+      )
       .addOption(quick('100k events, 1 run'))
       .addOption(json()),
     new Command('triggers')
-      .description('the engine alone vs with the NATS trigger and webhook sinks (local nats-server and HTTP receiver); 3 runs')
+      .description(
+        'the engine alone vs with the NATS trigger and webhook sinks (local nats-server and HTTP receiver); 3 runs',
+      )
       .addOption(quick('1000 customers, 30 days, 1 run'))
       .addOption(json()),
     new Command('ws')
-      .description('the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled; alerts/s and message-in → frame-out p50/p99/p99.9')
+      .description(
+        'the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled; alerts/s and message-in → frame-out p50/p99/p99.9',
+      )
       .addOption(quick('1 s warm-up, 4 s measured, 1 pair'))
       .option('--nats', 'the events come through a local nats-server from a paced publisher')
       .option('--refits', 'keep model refits on')
@@ -67,12 +74,18 @@ const askedForHelp = (argv: readonly string[]) => argv.includes('--help') || arg
  * Parses `npm run bench -- <suite> [options]`. Returns undefined when it has printed help
  * (exit 0); throws BenchUsageError on a bad option or argument.
  */
-export function parseBenchArgs(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): BenchArgs | { exit: number } {
+export function parseBenchArgs(
+  argv: readonly string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): BenchArgs | { exit: number } {
   const [suite = 'core', ...rest] = argv;
   // A suite added to index.ts before it has help here still runs; asking it for help never does.
   if (!KNOWN.has(suite) && !suite.startsWith('-') && !askedForHelp(rest)) return { suite, args: rest };
   const program = new Command('npm run bench --')
-    .description('benchmarks; they print figures and assert nothing. Quote ratios from one run: shared machines move absolute figures by ±20%.')
+    .description(
+      'benchmarks; they print figures and assert nothing. Quote ratios from one run: shared machines move absolute figures by ±20%.',
+    )
     .helpCommand('help [suite]', 'help for a suite');
   for (const s of suites()) program.addCommand(s);
   let parsed: BenchArgs | undefined;
@@ -83,15 +96,28 @@ export function parseBenchArgs(argv: readonly string[], out: (s: string) => void
       .configureOutput({
         writeOut: out,
         writeErr: err,
-        outputError: (s, write) => write(`${s.replace(/^error: /, 'bench: ').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+        outputError: (s, write) =>
+          write(
+            `${s
+              .replace(/^error: /, 'bench: ')
+              .replace(/\s*\n\s*/g, ' ')
+              .trim()}\n`,
+          ),
       })
       .showHelpAfterError(`hint: npm run bench -- ${cmd === program ? '' : cmd.name() + ' '}--help`);
     if (cmd !== program) {
       cmd.action((...a: unknown[]) => {
         const c = a[a.length - 1] as Command;
         const o = c.opts<{ json?: string; quick?: boolean; nats?: boolean; refits?: boolean }>();
-        const flags = [o.quick && '--quick', o.nats && '--nats', o.refits && '--refits'].filter((f): f is string => typeof f === 'string');
-        parsed = { suite: c.name(), args: flags, json: o.json, compare: c.name() === 'compare' ? [c.args[0]!, c.args[1]!] : undefined };
+        const flags = [o.quick && '--quick', o.nats && '--nats', o.refits && '--refits'].filter(
+          (f): f is string => typeof f === 'string',
+        );
+        parsed = {
+          suite: c.name(),
+          args: flags,
+          json: o.json,
+          compare: c.name() === 'compare' ? [c.args[0]!, c.args[1]!] : undefined,
+        };
       });
     }
   }

@@ -18,7 +18,10 @@ export function relativeSpread(row: Record<string, string | number>, key: string
   const keys = Object.keys(row);
   const next = keys[keys.indexOf(key) + 1];
   if (next === undefined || !next.startsWith('  ')) return undefined;
-  const xs = String(row[next]).match(/-?\d+(?:\.\d+)?/g)?.map(Number) ?? [];
+  const xs =
+    String(row[next])
+      .match(/-?\d+(?:\.\d+)?/g)
+      ?.map(Number) ?? [];
   if (xs.length < 2) return undefined;
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted[sorted.length >> 1]!;
@@ -57,9 +60,20 @@ export function compareResults(a: BenchResults, b: BenchResults): Moved[] {
         const y = cellNumber(newRows[i]![key]);
         if (x === undefined || y === undefined || x === 0) continue;
         const change = y / x - 1;
-        const spreads = [relativeSpread(oldRows[i]!, key), relativeSpread(newRows[i]!, key)].filter((s): s is number => s !== undefined);
+        const spreads = [relativeSpread(oldRows[i]!, key), relativeSpread(newRows[i]!, key)].filter(
+          (s): s is number => s !== undefined,
+        );
         const spread = spreads.length > 0 ? Math.max(...spreads) : undefined;
-        moved.push({ table: name, column: columnName(oldRows, i), figure: key.trim(), old: x, new: y, change, spread, beyondSpread: spread === undefined ? undefined : Math.abs(change) > spread });
+        moved.push({
+          table: name,
+          column: columnName(oldRows, i),
+          figure: key.trim(),
+          old: x,
+          new: y,
+          change,
+          spread,
+          beyondSpread: spread === undefined ? undefined : Math.abs(change) > spread,
+        });
       }
     }
   }
@@ -71,8 +85,12 @@ export function printComparison(oldFile: string, newFile: string, write: (s: str
   const a = read(oldFile);
   const b = read(newFile);
   if (a.suite !== b.suite) write(`note: comparing suite ${a.suite} with suite ${b.suite}\n`);
-  write(`old: ${a.commit.slice(0, 12)}${a.dirty ? '+dirty' : ''} ${a.date} ${a.args.join(' ')} (${a.machine.cpus} × ${a.machine.cpuModel})\n`);
-  write(`new: ${b.commit.slice(0, 12)}${b.dirty ? '+dirty' : ''} ${b.date} ${b.args.join(' ')} (${b.machine.cpus} × ${b.machine.cpuModel})\n`);
+  write(
+    `old: ${a.commit.slice(0, 12)}${a.dirty ? '+dirty' : ''} ${a.date} ${a.args.join(' ')} (${a.machine.cpus} × ${a.machine.cpuModel})\n`,
+  );
+  write(
+    `new: ${b.commit.slice(0, 12)}${b.dirty ? '+dirty' : ''} ${b.date} ${b.args.join(' ')} (${b.machine.cpus} × ${b.machine.cpuModel})\n`,
+  );
   const rows = compareResults(a, b).map((m) => ({
     figure: `${m.table === a.suite ? '' : m.table + ': '}${m.column}: ${m.figure}`,
     old: m.old,
@@ -85,10 +103,10 @@ export function printComparison(oldFile: string, newFile: string, write: (s: str
   const header = Object.keys(rows[0] ?? { figure: '' });
   const widths = header.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h as keyof typeof r]).length)));
   write(header.map((h, i) => h.padEnd(widths[i]!)).join('  ') + '\n');
-  for (const r of rows) write(header.map((h, i) => String(r[h as keyof typeof r]).padEnd(widths[i]!)).join('  ') + '\n');
+  for (const r of rows)
+    write(header.map((h, i) => String(r[h as keyof typeof r]).padEnd(widths[i]!)).join('  ') + '\n');
   write(
     '\nspread: the range of the repeated runs a suite printed under a figure, relative to their median (the larger of the two files); ' +
       "'?' where the suite repeats nothing for that figure: treat moves under ±20% there as noise on a shared machine.\n",
   );
 }
-

@@ -99,7 +99,11 @@ class TurnTaker {
  * order alternating, so the host's slow spells (this VM has them for tens of ms up to
  * minutes, both cores at once) land on both alike. Only one engine runs at a time.
  */
-export async function interleavedOverhead(opts: CoreBenchOptions, replays: number, turn: number): Promise<{ withMs: number; withoutMs: number }[]> {
+export async function interleavedOverhead(
+  opts: CoreBenchOptions,
+  replays: number,
+  turn: number,
+): Promise<{ withMs: number; withoutMs: number }[]> {
   const input = { customers: opts.customers, days: opts.days, format: opts.format };
   const withAnalytics = await TurnTaker.start({ input, analytics: true });
   const without = await TurnTaker.start({ input, analytics: false });
@@ -124,7 +128,9 @@ export async function interleavedOverhead(opts: CoreBenchOptions, replays: numbe
         if (applied !== n) throw new Error(`bench input not fully applied: ${applied} of ${n}`);
       }
       results.push({ withMs, withoutMs });
-      process.stderr.write(`  interleaved replay ${r + 1}/${replays}: analytics overhead ${((withMs / withoutMs - 1) * 100).toFixed(0)}%\n`);
+      process.stderr.write(
+        `  interleaved replay ${r + 1}/${replays}: analytics overhead ${((withMs / withoutMs - 1) * 100).toFixed(0)}%\n`,
+      );
     }
   } finally {
     await Promise.all([withAnalytics.close(), without.close()]);
@@ -135,7 +141,9 @@ export async function interleavedOverhead(opts: CoreBenchOptions, replays: numbe
 export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, string | number>> {
   const config = loadConfig({ env: process.env });
   const bare = loadConfig({ env: process.env, overrides: { analytics: { enabled: false } } });
-  process.stderr.write(`core: generating ${opts.days} days of shop activity for ${opts.customers} customers (${opts.format})...\n`);
+  process.stderr.write(
+    `core: generating ${opts.days} days of shop activity for ${opts.customers} customers (${opts.format})...\n`,
+  );
   const { messages, customers } = shopInput(opts);
   const bytes = messages.reduce((s, m) => s + m.bytes.length, 0);
   const engineMs: number[] = [];
@@ -151,7 +159,9 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
       await settleHeap();
       ceilingMs.push(ceiling(config, messages));
       await settleHeap();
-      (withAnalytics ? engineMs : withoutAnalyticsMs).push((await engineRun(withAnalytics ? config : bare, messages)).ms);
+      (withAnalytics ? engineMs : withoutAnalyticsMs).push(
+        (await engineRun(withAnalytics ? config : bare, messages)).ms,
+      );
     }
     process.stderr.write(
       `  run ${r + 1}/${opts.repeats}: engine ${engineMs.at(-1)!.toFixed(0)} ms, without analytics ${withoutAnalyticsMs.at(-1)!.toFixed(0)} ms, ceiling ${ceilingMs.at(-1)!.toFixed(0)} ms\n`,

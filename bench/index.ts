@@ -44,7 +44,11 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    processes killed 10 times (--quick: 4); customers wrong, events lost and
  *                    double-counted, triggers missing (all must be 0), recovery times.
  */
-const parsed = parseBenchArgs(process.argv.slice(2), (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+const parsed = parseBenchArgs(
+  process.argv.slice(2),
+  (s) => process.stdout.write(s),
+  (s) => process.stderr.write(s),
+);
 // Help printed (0) or a usage error (2): no suite runs.
 const cli = 'exit' in parsed ? process.exit(parsed.exit) : parsed;
 const { suite, args } = cli;
@@ -54,7 +58,15 @@ async function main(): Promise<void> {
   switch (suite) {
     case 'core': {
       const rows = [];
-      rows.push(await coreBench({ customers: quick ? 20_000 : 100_000, days: 7, format: 'msgpack', repeats: quick ? 2 : 8, interleaved: quick ? 1 : 3 }));
+      rows.push(
+        await coreBench({
+          customers: quick ? 20_000 : 100_000,
+          days: 7,
+          format: 'msgpack',
+          repeats: quick ? 2 : 8,
+          interleaved: quick ? 1 : 3,
+        }),
+      );
       if (!quick) {
         rows.push(await coreBench({ customers: 100_000, days: 7, format: 'json', repeats: 4, interleaved: 2 }));
         rows.push(await coreBench({ customers: 1_000_000, days: 2, format: 'msgpack', repeats: 1, interleaved: 1 }));
@@ -95,7 +107,14 @@ async function main(): Promise<void> {
       break;
     }
     case 'checkpoint': {
-      const rows = [await checkpointBench({ customers: quick ? 20_000 : 100_000, days: 7, intervalMs: 10_000, pairs: quick ? 1 : 3 })];
+      const rows = [
+        await checkpointBench({
+          customers: quick ? 20_000 : 100_000,
+          days: 7,
+          intervalMs: 10_000,
+          pairs: quick ? 1 : 3,
+        }),
+      ];
       if (!quick) rows.push(await checkpointBench({ customers: 1_000_000, days: 2, intervalMs: 10_000, pairs: 1 }));
       printCore(rows);
       recordTable('checkpoint', rows);

@@ -49,7 +49,12 @@ function shopEvents(): Iterable<CanonicalEvent> {
 
 if (mode === 'jetstream-load') {
   const nc = await connect({ servers: url! });
-  await publishEvents(nc, shopEvents(), { subjectPrefix: STREAM_SUBJECT, format: 'msgpack', mode: 'core', createStream: 'BENCH' });
+  await publishEvents(nc, shopEvents(), {
+    subjectPrefix: STREAM_SUBJECT,
+    format: 'msgpack',
+    mode: 'core',
+    createStream: 'BENCH',
+  });
   await nc.drain();
 } else if (mode === 'core-burst') {
   const frames = buildFrames();
@@ -95,7 +100,9 @@ function eventFrames(): Buffer[] {
   const frames: Buffer[] = [];
   for (const e of shopEvents()) {
     const payload = encodePayload(e, 'msgpack');
-    frames.push(Buffer.concat([Buffer.from(`PUB ${CORE_SUBJECT}.${e.type} ${payload.length}\r\n`, 'latin1'), payload, CRLF]));
+    frames.push(
+      Buffer.concat([Buffer.from(`PUB ${CORE_SUBJECT}.${e.type} ${payload.length}\r\n`, 'latin1'), payload, CRLF]),
+    );
   }
   return frames;
 }
@@ -143,7 +150,9 @@ async function natsSocket(server: URL): Promise<NatsSocket> {
     }
   });
   await once(socket, 'connect');
-  socket.write('CONNECT {"verbose":false,"pedantic":false,"name":"vigil-bench-publisher","lang":"node","protocol":1}\r\n');
+  socket.write(
+    'CONNECT {"verbose":false,"pedantic":false,"name":"vigil-bench-publisher","lang":"node","protocol":1}\r\n',
+  );
   const ping = (): Promise<void> =>
     new Promise<void>((resolve) => {
       pongs.push(resolve);

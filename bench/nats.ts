@@ -69,7 +69,10 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     nc = await connect({ servers: server.url });
     const config = loadConfig({ env: process.env, overrides: { nats: { url: server.url } } });
     process.stderr.write(`nats: loading ${events} events into a stream, preparing the core publisher...\n`);
-    const [loaded, started] = await Promise.allSettled([runChild(server.url, events, 'jetstream-load'), CorePublisher.start(server.url, events)]);
+    const [loaded, started] = await Promise.allSettled([
+      runChild(server.url, events, 'jetstream-load'),
+      CorePublisher.start(server.url, events),
+    ]);
     if (started.status === 'fulfilled') publisher = started.value;
     if (loaded.status === 'rejected') throw loaded.reason;
     if (started.status === 'rejected') throw started.reason;
@@ -88,8 +91,24 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     const graph: Run[] = [];
     const c = nc;
     const jsEngine = (name: string, n: number): Promise<Measured> =>
-      engineRun(config, new NatsJetStreamSource(c, { ...config.nats, stream: STREAM, consumer: name, subjects: [`${SUBJECT}.>`], createStream: false, batchSize: config.pipeline.liveBatchSize }), n);
-    const coreEngine = (): Promise<Measured> => engineRun(config, new NatsCoreSource(c, { subjects: [`${CORE_SUBJECT}.>`], batchSize: config.pipeline.liveBatchSize }), events);
+      engineRun(
+        config,
+        new NatsJetStreamSource(c, {
+          ...config.nats,
+          stream: STREAM,
+          consumer: name,
+          subjects: [`${SUBJECT}.>`],
+          createStream: false,
+          batchSize: config.pipeline.liveBatchSize,
+        }),
+        n,
+      );
+    const coreEngine = (): Promise<Measured> =>
+      engineRun(
+        config,
+        new NatsCoreSource(c, { subjects: [`${CORE_SUBJECT}.>`], batchSize: config.pipeline.liveBatchSize }),
+        events,
+      );
     // Warm-up, not measured: the first pass through each path runs before the JIT has compiled it.
     const part = Math.ceil(events / 5);
     await bareJetStream(c, jsm, config, 'warm-bare', part, 'batched');
@@ -102,11 +121,14 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     for (let r = 0; r < repeats; r++) {
       js.bare.push(await cpu.measure(events, () => bareJetStream(c, jsm, config, `bare${r}`, events, 'batched')));
       js.engine.push(await cpu.measure(events, () => jsEngine(`engine${r}`, events)));
-      js.ackEach.push(await cpu.measure(events, () => bareJetStream(c, jsm, config, `ackeach${r}`, events, 'ack-each')));
+      js.ackEach.push(
+        await cpu.measure(events, () => bareJetStream(c, jsm, config, `ackeach${r}`, events, 'ack-each')),
+      );
       core.bare.push(await cpu.measure(events, () => p.during(() => bareCore(c, events), events, core.publisherRate)));
       core.engine.push(await cpu.measure(events, () => p.during(coreEngine, events, core.publisherRate)));
       graph.push(await cpu.measure(events, () => graphAlone(config, inProcess)));
-      for (const name of [`bare${r}`, `engine${r}`, `ackeach${r}`]) await jsm.consumers.delete(STREAM, name).catch(() => undefined);
+      for (const name of [`bare${r}`, `engine${r}`, `ackeach${r}`])
+        await jsm.consumers.delete(STREAM, name).catch(() => undefined);
       const f = (x: Run): string => `${(x.rate / 1000).toFixed(0)}k/s`;
       process.stderr.write(
         `  run ${r + 1}/${repeats}: jetstream ceiling ${f(js.bare.at(-1)!)} engine ${f(js.engine.at(-1)!)} (ack() each ${f(js.ackEach.at(-1)!)}); ` +
@@ -114,7 +136,12 @@ export async function natsBench(events: number, repeats: number): Promise<Record
       );
     }
     const g = median(graph.map((x) => x.rate));
-    const row = (transport: string, bare: Run[], engine: Run[], extra: Record<string, string | number>): Record<string, string | number> => {
+    const row = (
+      transport: string,
+      bare: Run[],
+      engine: Run[],
+      extra: Record<string, string | number>,
+    ): Record<string, string | number> => {
       const c = median(bare.map((x) => x.rate));
       return {
         transport,
@@ -139,7 +166,10 @@ export async function natsBench(events: number, repeats: number): Promise<Record
         'ceiling, ack() each': Math.round(median(js.ackEach.map((x) => x.rate))),
         'publisher ev/s': '(stored)',
       }),
-      row('core', core.bare, core.engine, { 'ceiling, ack() each': '-', 'publisher ev/s': Math.round(median(core.publisherRate)) }),
+      row('core', core.bare, core.engine, {
+        'ceiling, ack() each': '-',
+        'publisher ev/s': Math.round(median(core.publisherRate)),
+      }),
     ];
   } finally {
     await publisher?.close();
@@ -162,7 +192,12 @@ class CpuMeter {
     const r = await run();
     const c = process.cpuUsage(c0);
     const s = this.serverMicros() - s0;
-    return { rate: (r.received / r.ms) * 1000, cpu: (c.user + c.system) / r.received, serverCpu: s / r.received, share: r.received / events };
+    return {
+      rate: (r.received / r.ms) * 1000,
+      cpu: (c.user + c.system) / r.received,
+      serverCpu: s / r.received,
+      share: r.received / events,
+    };
   }
 
   /** utime + stime of nats-server from /proc, in µs; NaN off Linux. */
@@ -181,7 +216,14 @@ class CpuMeter {
  * consumer with the engine's settings. `batched`: acks as the engine sends them (AckWriter,
  * one write per turn); `ack-each`: `JsMsg.ack()` per message.
  */
-async function bareJetStream(nc: NatsConnection, jsm: JetStreamManager, config: VigilConfig, name: string, events: number, acking: 'batched' | 'ack-each'): Promise<Measured> {
+async function bareJetStream(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  config: VigilConfig,
+  name: string,
+  events: number,
+  acking: 'batched' | 'ack-each',
+): Promise<Measured> {
   await jsm.consumers.add(STREAM, {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
@@ -268,7 +310,11 @@ async function engineRun(config: VigilConfig, source: Source, events: number): P
 /** The same events through the whole graph in process, without any transport. */
 async function graphAlone(config: VigilConfig, messages: RawMessage[]): Promise<Measured> {
   const engine = new Engine(config);
-  const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false });
+  const source = new InProcessSource(messages, {
+    name: 'bench',
+    batchSize: config.pipeline.liveBatchSize,
+    finite: false,
+  });
   const started = performance.now();
   const running = engine.run(source);
   while (engine.state.counters.input < messages.length) await new Promise((r) => setImmediate(r));
@@ -309,8 +355,13 @@ class CorePublisher {
   private constructor(private readonly child: ChildProcess) {}
 
   static async start(url: string, events: number): Promise<CorePublisher> {
-    const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), 'core-burst'], { stdio: 'inherit' });
-    const [m] = (await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => Promise.reject(new Error(`core publisher exited with ${code}`)))])) as [unknown];
+    const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), 'core-burst'], {
+      stdio: 'inherit',
+    });
+    const [m] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => Promise.reject(new Error(`core publisher exited with ${code}`))),
+    ])) as [unknown];
     if (m !== 'ready') throw new Error(`core publisher said ${String(m)}`);
     return new CorePublisher(child);
   }
@@ -336,7 +387,9 @@ class CorePublisher {
 }
 
 async function runChild(url: string, events: number, mode: 'jetstream-load'): Promise<void> {
-  const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), mode], { stdio: 'inherit' });
+  const child = fork(new URL('./nats-publisher.js', import.meta.url), [url, String(events), mode], {
+    stdio: 'inherit',
+  });
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`publisher exited with ${code}`);
 }

@@ -16,7 +16,14 @@ export interface BenchResults {
   readonly date: string;
   readonly commit: string;
   readonly dirty: boolean;
-  readonly machine: { cpus: number; cpuModel: string; memoryBytes: number; node: string; platform: string; loadavg?: number[] };
+  readonly machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryBytes: number;
+    node: string;
+    platform: string;
+    loadavg?: number[];
+  };
   readonly config: Record<string, string | undefined>;
   readonly tables: Record<string, BenchRows>;
   /** Free-text findings a suite prints under its table. */
@@ -51,7 +58,13 @@ export function benchResults(suite: string, args: readonly string[]): BenchResul
     date: new Date().toISOString(),
     commit: git(['rev-parse', 'HEAD']) || 'unknown',
     dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryBytes: totalmem(), node: process.version, platform: process.platform },
+    machine: {
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryBytes: totalmem(),
+      node: process.version,
+      platform: process.platform,
+    },
     // The settings a bench reads from the environment (VIGIL_* overrides the engine's config).
     config: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('VIGIL_'))),
     tables: collected.tables,

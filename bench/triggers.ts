@@ -22,11 +22,16 @@ import { median } from './report.js';
  * resolves (the sinks only enqueue); "delivered" is until both sinks are idle. Queues are
  * large enough that nothing overflows, so every alert is delivered both ways.
  */
-export async function triggersBench(customers: number, days: number, repeats: number): Promise<Record<string, string | number>[]> {
+export async function triggersBench(
+  customers: number,
+  days: number,
+  repeats: number,
+): Promise<Record<string, string | number>[]> {
   const startTs = Date.UTC(2025, 0, 1);
   const shop = new SyntheticShop({ seed: 7, customers, products: 2000, startTs, endTs: startTs + days * 86_400_000 });
   const messages: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'bench', receivedAt: 0 });
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'bench', receivedAt: 0 });
   const server = await NatsServer.start();
   const nc = await connect({ servers: server.url });
   let received = 0;
@@ -69,7 +74,8 @@ export async function triggersBench(customers: number, days: number, repeats: nu
       times.webhooks.push(await run([hooks]));
       await hooks.idle();
       delivered.webhooks.push(performance.now() - t0);
-      if (hooks.stats().bench!.delivered !== alerts || triggers.stats().overflow > 0) throw new Error(`bench: not every alert delivered ${JSON.stringify([triggers.stats(), hooks.stats()])}`);
+      if (hooks.stats().bench!.delivered !== alerts || triggers.stats().overflow > 0)
+        throw new Error(`bench: not every alert delivered ${JSON.stringify([triggers.stats(), hooks.stats()])}`);
       await hooks.close(0);
       await triggers.close(0);
     }
@@ -79,7 +85,8 @@ export async function triggersBench(customers: number, days: number, repeats: nu
     http.close();
   }
   const evps = (ms: number) => Math.round(messages.length / (ms / 1000));
-  const perAlertUs = (k: 'nats' | 'webhooks') => (((median(times[k]) - median(times.alone)) * 1000) / alerts).toFixed(0);
+  const perAlertUs = (k: 'nats' | 'webhooks') =>
+    (((median(times[k]) - median(times.alone)) * 1000) / alerts).toFixed(0);
   return [
     {
       events: messages.length,

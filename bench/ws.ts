@@ -76,7 +76,8 @@ function shopPayloads(count: number, customers: number): Uint8Array[] {
   const startTs = Date.now() - 120 * 86_400_000;
   const shop = new SyntheticShop({ seed: 9, customers, products: 3000, startTs });
   const out: Uint8Array[] = [];
-  for (let e = shop.next(); e !== undefined && out.length < count; e = shop.next()) out.push(encodePayload(e, 'msgpack'));
+  for (let e = shop.next(); e !== undefined && out.length < count; e = shop.next())
+    out.push(encodePayload(e, 'msgpack'));
   return out;
 }
 
@@ -100,12 +101,21 @@ function runMs(opts: WsBenchOptions, toggled: boolean): number {
 }
 
 /** The NATS feed of one run: a paced publisher process into a local server, a core subscription out. */
-async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: number, toggled: boolean): Promise<{ source: Source; go(): void; close(): Promise<void> }> {
+async function natsFeed(
+  opts: WsBenchOptions,
+  server: NatsServer,
+  batchSize: number,
+  toggled: boolean,
+): Promise<{ source: Source; go(): void; close(): Promise<void> }> {
   const count = Math.ceil((opts.eventsPerSecond * (runMs(opts, toggled) + 3000)) / 1000);
   const startTs = Date.now() - 120 * 86_400_000;
-  const publisher = fork(fileURLToPath(new URL('./nats-publisher.js', import.meta.url)), [server.url, String(count), 'core-paced', String(opts.eventsPerSecond), String(opts.customers), String(startTs)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const publisher = fork(
+    fileURLToPath(new URL('./nats-publisher.js', import.meta.url)),
+    [server.url, String(count), 'core-paced', String(opts.eventsPerSecond), String(opts.customers), String(startTs)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   await once(publisher, 'message');
   const nc = await connect({ servers: server.url });
   const source = new NatsCoreSource(nc, { subjects: ['bench.core.>'], batchSize });
@@ -127,7 +137,17 @@ async function natsFeed(opts: WsBenchOptions, server: NatsServer, batchSize: num
  * warm-up, so in its phases it is dropped from, as a long-stalled client is). Returns both
  * phases' latency and the alerts dropped in each.
  */
-async function stallPhases(opts: WsBenchOptions, child: ChildProcess, ops: OpsServer): Promise<{ healthy: LatencyRecorder; stalled: LatencyRecorder; phases: number; dropped: [number, number]; phaseP99: [number[], number[]] }> {
+async function stallPhases(
+  opts: WsBenchOptions,
+  child: ChildProcess,
+  ops: OpsServer,
+): Promise<{
+  healthy: LatencyRecorder;
+  stalled: LatencyRecorder;
+  phases: number;
+  dropped: [number, number];
+  phaseP99: [number[], number[]];
+}> {
   const healthy = await LatencyRecorder.create();
   const stalled = await LatencyRecorder.create();
   const dropped: [number, number] = [0, 0];
@@ -150,7 +170,8 @@ async function stallPhases(opts: WsBenchOptions, child: ChildProcess, ops: OpsSe
 /** Each phase with the stalled subscriber against the phase without it just before: p99 ratios (pairs with deliveries in both). */
 function pairRatios([without, withIt]: [number[], number[]]): number[] {
   const ratios: number[] = [];
-  for (let i = 0; i < Math.min(without.length, withIt.length); i++) if (without[i]! > 0 && withIt[i]! > 0) ratios.push(withIt[i]! / without[i]!);
+  for (let i = 0; i < Math.min(without.length, withIt.length); i++)
+    if (without[i]! > 0 && withIt[i]! > 0) ratios.push(withIt[i]! / without[i]!);
   return ratios;
 }
 
@@ -159,19 +180,34 @@ async function askSubscribers(child: ChildProcess, type: 'stall-on' | 'stall-off
   await once(child, 'message');
 }
 
-async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscribers: number, stalled: number, nats?: NatsServer, toggled = false): Promise<Record<string, string | number>> {
+async function run(
+  opts: WsBenchOptions,
+  payloads: readonly Uint8Array[],
+  subscribers: number,
+  stalled: number,
+  nats?: NatsServer,
+  toggled = false,
+): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
     overrides: {
-      server: { port: 0, logLevel: 'warn', tokens: [{ name: 'bench', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 1000 }] },
+      server: {
+        port: 0,
+        logLevel: 'warn',
+        tokens: [{ name: 'bench', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 1000 }],
+      },
       ...(opts.refits !== true && { analytics: { refit: { everyMs: 0 } } }),
     },
   });
   const engine = new Engine(config);
   const ops = await startOpsServer({ config, engine });
-  const child = fork(fileURLToPath(new URL('./support/ws-subscribers.js', import.meta.url)), [ops.url, TOKEN, String(subscribers), String(stalled)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fork(
+    fileURLToPath(new URL('./support/ws-subscribers.js', import.meta.url)),
+    [ops.url, TOKEN, String(subscribers), String(stalled)],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   // The subscribers stand in for dashboards on other machines. Sharing this machine's two
   // cores, they would take the engine's core whenever both want one; at the lowest priority
   // they still get every idle moment (their CPU share is reported) but not the engine's.
@@ -180,10 +216,17 @@ async function run(opts: WsBenchOptions, payloads: readonly Uint8Array[], subscr
   const feed = nats ? await natsFeed(opts, nats, config.pipeline.liveBatchSize, toggled) : undefined;
   const source =
     feed?.source ??
-    new InProcessSource(messagesOf(payloads), { name: 'bench', batchSize: config.pipeline.liveBatchSize, finite: false, messagesPerSecond: opts.eventsPerSecond });
+    new InProcessSource(messagesOf(payloads), {
+      name: 'bench',
+      batchSize: config.pipeline.liveBatchSize,
+      finite: false,
+      messagesPerSecond: opts.eventsPerSecond,
+    });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
   const graph = await LatencyRecorder.create();
-  const graphSink = { handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)) };
+  const graphSink = {
+    handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)),
+  };
   // The server's share per tick: sequencing, encoding and handing a tick's alerts to every socket.
   const tickTime = await LatencyRecorder.create();
   // The engine's own share: from the source handing the batch over (no feed wait, no backlog)
@@ -288,9 +331,17 @@ export interface WsBenchResult {
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   // Enough for the longest run (a toggled one, when there are any), with a margin.
-  const needed = Math.ceil(((opts.eventsPerSecond * Math.max(runMs(opts, false), (opts.toggledRuns ?? 2) > 0 ? runMs(opts, true) : 0)) / 1000) * 1.5);
+  const needed = Math.ceil(
+    ((opts.eventsPerSecond * Math.max(runMs(opts, false), (opts.toggledRuns ?? 2) > 0 ? runMs(opts, true) : 0)) /
+      1000) *
+      1.5,
+  );
   const nats = opts.feed === 'nats' ? await NatsServer.start() : undefined;
-  process.stderr.write(nats ? `ws: events through nats-server ${nats.url}, published by a paced child process\n` : `ws: generating ${needed} shop events for ${opts.customers} customers...\n`);
+  process.stderr.write(
+    nats
+      ? `ws: events through nats-server ${nats.url}, published by a paced child process\n`
+      : `ws: generating ${needed} shop events for ${opts.customers} customers...\n`,
+  );
   const payloads = nats ? [] : shopPayloads(needed, opts.customers);
   const steadiness = [await measureSteadiness(3000)];
   const rows: Record<string, string | number>[] = [];
@@ -300,21 +351,39 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   ];
   // ABBA order, so a load that rises or falls through the bench hits both kinds alike.
   if (opts.plan) plan.splice(0, plan.length, ...opts.plan);
-  else for (let i = 0; i < opts.stalledPairs; i++) plan.push(...((i % 2 === 0 ? [[100, 0], [100, 1]] : [[100, 1], [100, 0]]) as [number, number][]));
+  else
+    for (let i = 0; i < opts.stalledPairs; i++)
+      plan.push(
+        ...((i % 2 === 0
+          ? [
+              [100, 0],
+              [100, 1],
+            ]
+          : [
+              [100, 1],
+              [100, 0],
+            ]) as [number, number][]),
+      );
   for (const [subscribers, stalled] of plan) {
     process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
     rows.push(await run(opts, payloads, subscribers, stalled, nats));
   }
   for (let i = 0; i < (opts.toggledRuns ?? 2); i++) {
-    process.stderr.write(`  100 subscribers, a stalled one coming and going every ${opts.stallPhaseMs ?? 1000} ms...\n`);
+    process.stderr.write(
+      `  100 subscribers, a stalled one coming and going every ${opts.stallPhaseMs ?? 1000} ms...\n`,
+    );
     rows.push(await run(opts, payloads, 100, 0, nats, true));
   }
   await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
-  const cost = median(rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])));
+  const cost = median(
+    rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])),
+  );
   const floors: LatencyFloor[] = [];
   const batchSize = loadConfig({ env: process.env }).pipeline.liveBatchSize;
-  if (opts.latencyFloor !== false && Number.isFinite(cost) && cost > 0) for (const micros of [cost, cost / 2]) floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
+  if (opts.latencyFloor !== false && Number.isFinite(cost) && cost > 0)
+    for (const micros of [cost, cost / 2])
+      floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
   return { rows, steadiness, floors };
 }
 
@@ -335,10 +404,11 @@ export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
     const b = Number(r['with the stalled one: p99 ms']);
     const pair = Number(r['phase-pair p99 ratio (median)']);
     process.stdout.write(
-      `100 subscribers, a stalled one coming and going (${r.phases} phases): median of the ${r['phase pairs']} phase pairs' p99 ratios ${(((pair - 1) * 100).toFixed(0))}%; pooled p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
+      `100 subscribers, a stalled one coming and going (${r.phases} phases): median of the ${r['phase pairs']} phase pairs' p99 ratios ${((pair - 1) * 100).toFixed(0)}%; pooled p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
     );
   }
-  const p99 = (stalled: number) => rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
+  const p99 = (stalled: number) =>
+    rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
   const normal = p99(0);
   const withStalled = p99(1);
   if (normal.length > 0 && withStalled.length > 0) {

@@ -27,7 +27,10 @@ export function reactTo(event: VigilCloudEvent): string {
     case 'cart.abandoned':
       return `${event.subject}: cart reminder for ${a.data.items.length} product(s), suggest ${a.data.recommendations.slice(0, 3).join(', ') || 'nothing'}`;
     case 'recommendation.cross_sell':
-      return `${event.subject}: cross-sell after order ${a.data.orderId}: ${a.data.recommendations.map((r) => r.productId).slice(0, 3).join(', ')}`;
+      return `${event.subject}: cross-sell after order ${a.data.orderId}: ${a.data.recommendations
+        .map((r) => r.productId)
+        .slice(0, 3)
+        .join(', ')}`;
     case 'value.tier_changed':
       return `${event.subject}: tier ${a.data.from} → ${a.data.to} (move to the ${a.data.to} journey)`;
     case 'segment.changed':

@@ -22,5 +22,7 @@ const stream = connectStream({
 });
 process.once('SIGINT', () => void stream.close());
 for await (const { seq, alert } of stream) {
-  process.stdout.write(`${seq} ${alert.type} ${alert.customerId} score ${alert.score.toFixed(2)}: ${alert.reasons.join('; ')}\n`);
+  process.stdout.write(
+    `${seq} ${alert.type} ${alert.customerId} score ${alert.score.toFixed(2)}: ${alert.reasons.join('; ')}\n`,
+  );
 }

@@ -58,8 +58,10 @@ function main(): void {
   const secret = process.env.WEBHOOK_SECRET;
   if (secret === undefined) throw new Error('set WEBHOOK_SECRET to the destination secret (whsec_…)');
   const port = Number(process.env.PORT ?? 8787);
-  createWebhookReceiver(secret, (e) => void process.stdout.write(`${e.type} for ${e.subject} at ${e.time}\n`)).listen(port, '127.0.0.1', () =>
-    process.stdout.write(`listening on http://127.0.0.1:${port}/hook\n`),
+  createWebhookReceiver(secret, (e) => void process.stdout.write(`${e.type} for ${e.subject} at ${e.time}\n`)).listen(
+    port,
+    '127.0.0.1',
+    () => process.stdout.write(`listening on http://127.0.0.1:${port}/hook\n`),
   );
 }
 

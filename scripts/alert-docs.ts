@@ -17,5 +17,6 @@ export function alertGeneratedFiles(): Record<string, string> {
 }
 
 if (process.argv[1]?.endsWith('alert-docs.ts')) {
-  for (const [path, text] of Object.entries(alertGeneratedFiles())) writeFileSync(new URL(`../${path}`, import.meta.url), text);
+  for (const [path, text] of Object.entries(alertGeneratedFiles()))
+    writeFileSync(new URL(`../${path}`, import.meta.url), text);
 }

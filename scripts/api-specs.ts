@@ -11,5 +11,6 @@ export function apiSpecFiles(): Record<string, string> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const [file, text] of Object.entries(apiSpecFiles())) writeFileSync(new URL(`../${file}`, import.meta.url), text);
+  for (const [file, text] of Object.entries(apiSpecFiles()))
+    writeFileSync(new URL(`../${file}`, import.meta.url), text);
 }

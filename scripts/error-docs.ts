@@ -33,4 +33,5 @@ ${rows(false)}
 `;
 }
 
-if (process.argv[1]?.endsWith('error-docs.ts')) writeFileSync(new URL('../docs/errors.md', import.meta.url), errorDocs());
+if (process.argv[1]?.endsWith('error-docs.ts'))
+  writeFileSync(new URL('../docs/errors.md', import.meta.url), errorDocs());

@@ -47,7 +47,10 @@ export const stockWatch = defineAlertType({
     writeFileSync(
       registry,
       readFileSync(registry, 'utf8')
-        .replace("import { valueTierChanged }", "import { stockWatch } from './types/stock-watch.js';\nimport { valueTierChanged }")
+        .replace(
+          'import { valueTierChanged }',
+          "import { stockWatch } from './types/stock-watch.js';\nimport { valueTierChanged }",
+        )
         // However the list is formatted: one more element before its closing bracket.
         .replace(/,?\s*\] as const;/, ', stockWatch] as const;'),
     );
@@ -61,7 +64,16 @@ export const stockWatch = defineAlertType({
     expect(alerts.alertTypes).toContain('stock.watch');
     expect(alerts.alertAudience['stock.watch']).toBe('ops');
     expect(alerts.marketingAlertTypes).not.toContain('stock.watch');
-    const draft = { type: 'stock.watch', customerId: 'c1', ts: Date.UTC(2025, 0, 1), severity: 'info', score: 0.5, reasons: ['viewed often'], segment: null, data: { productId: 'p9', views: 50 } };
+    const draft = {
+      type: 'stock.watch',
+      customerId: 'c1',
+      ts: Date.UTC(2025, 0, 1),
+      severity: 'info',
+      score: 0.5,
+      reasons: ['viewed often'],
+      segment: null,
+      data: { productId: 'p9', views: 50 },
+    };
     const alert = ids.withAlertId(draft);
     expect(alert.id).toMatch(/^stock\.watch:[0-9a-f]{32}$/);
     // The occasion rule, declared once in the type's file, is what the id hashes.
@@ -73,7 +85,9 @@ export const stockWatch = defineAlertType({
     const dashboard = catalogue.dashboardModule(alertTypeSpecs);
     expect(dashboard).toContain('{ type: "stock.watch", label: "stock watch", colour: "#123456" }');
     const table = catalogue.alertsTable(alertTypeSpecs);
-    expect(table).toContain('| `stock.watch` | `productId`, `views` | views / 100, at most 1 | the product id | ops | info | `alerts.policies.stockWatch` |');
+    expect(table).toContain(
+      '| `stock.watch` | `productId`, `views` | views / 100, at most 1 | the product id | ops | info | `alerts.policies.stockWatch` |',
+    );
     expect(catalogue.triggersTable(alertTypeSpecs)).toContain('| `stock.watch` | not a trigger (audience ops) | |');
     // And the real registry's tables, unchanged, lack it.
     expect(alertGeneratedFiles()['docs/alerts.md']).not.toContain('stock.watch');

@@ -9,7 +9,13 @@ import { AlertRing } from '../src/server/alert-ring.js';
 const TS = Date.UTC(2026, 0, 1);
 const segments = ['champions', 'at_risk', 'new_customers'] as const;
 
-function alert(i: number, type = alertTypes[i % alertTypes.length]!, seg: string | null = segments[i % 3]!, sev = severities[i % 3]!, score = (i % 11) / 10): Alert {
+function alert(
+  i: number,
+  type = alertTypes[i % alertTypes.length]!,
+  seg: string | null = segments[i % 3]!,
+  sev = severities[i % 3]!,
+  score = (i % 11) / 10,
+): Alert {
   const draft = {
     type: 'churn.risk',
     customerId: `c${i}`,
@@ -27,18 +33,24 @@ function alert(i: number, type = alertTypes[i % alertTypes.length]!, seg: string
 describe('AlertRing', () => {
   it('serves every alert after `since` still held, in order, and names exactly what aged out (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 70 }), (capacity, pushed, since) => {
-        const ring = new AlertRing(capacity);
-        const all = Array.from({ length: pushed }, (_, i) => ring.push(alert(i)));
-        expect(ring.sequence).toBe(pushed);
-        const held = all.filter((e) => e.seq > pushed - capacity);
-        const r = ring.after(since);
-        expect(r.alerts).toEqual(held.filter((e) => e.seq > since));
-        const firstHeld = Math.max(1, pushed - capacity + 1);
-        expect(r.missed).toEqual(pushed > 0 && since + 1 < firstHeld ? { from: since + 1, to: firstHeld - 1 } : null);
-        // `at` is what the hub's paced resume reads: exactly the held entries, nothing else.
-        for (let seq = since - 5; seq <= since + 5; seq++) expect(ring.at(seq)).toEqual(held.find((e) => e.seq === seq));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 70 }),
+        (capacity, pushed, since) => {
+          const ring = new AlertRing(capacity);
+          const all = Array.from({ length: pushed }, (_, i) => ring.push(alert(i)));
+          expect(ring.sequence).toBe(pushed);
+          const held = all.filter((e) => e.seq > pushed - capacity);
+          const r = ring.after(since);
+          expect(r.alerts).toEqual(held.filter((e) => e.seq > since));
+          const firstHeld = Math.max(1, pushed - capacity + 1);
+          expect(r.missed).toEqual(pushed > 0 && since + 1 < firstHeld ? { from: since + 1, to: firstHeld - 1 } : null);
+          // `at` is what the hub's paced resume reads: exactly the held entries, nothing else.
+          for (let seq = since - 5; seq <= since + 5; seq++)
+            expect(ring.at(seq)).toEqual(held.find((e) => e.seq === seq));
+        },
+      ),
     );
   });
 

@@ -36,7 +36,14 @@ const drafts: Record<AlertType, AlertDraft> = {
     score: 0.82,
     reasons: ['P(alive) fell to 0.18', 'no purchase for 94 days, usually every 21'],
     segment: 'at_risk',
-    data: { pAlive: 0.18, expectedPurchases: 0.3, horizonMs: 90 * DAY, clv: 120.5, lastPurchaseTs: TS - 94 * DAY, rule: 'bgnbd_p_alive' },
+    data: {
+      pAlive: 0.18,
+      expectedPurchases: 0.3,
+      horizonMs: 90 * DAY,
+      clv: 120.5,
+      lastPurchaseTs: TS - 94 * DAY,
+      rule: 'bgnbd_p_alive',
+    },
   },
   'value.tier_changed': {
     type: 'value.tier_changed',
@@ -122,8 +129,17 @@ describe('alert schema', () => {
       [{ ...goodJson('value.tier_changed'), data: { from: 'gold', to: 'gold', clv: 1 } }, 'data.to'],
       [{ ...goodJson('segment.changed'), data: { ...goodJson('segment.changed').data, r: 6 } }, 'data.r'],
       [{ ...goodJson('cart.abandoned'), data: { ...goodJson('cart.abandoned').data, items: [] } }, 'data.items'],
-      [{ ...goodJson('cart.abandoned'), data: { ...goodJson('cart.abandoned').data, recommendations: ['p', 'p'] } }, 'data.recommendations'],
-      [{ ...goodJson('recommendation.cross_sell'), data: { ...goodJson('recommendation.cross_sell').data, orderId: undefined } }, 'data.orderId'],
+      [
+        { ...goodJson('cart.abandoned'), data: { ...goodJson('cart.abandoned').data, recommendations: ['p', 'p'] } },
+        'data.recommendations',
+      ],
+      [
+        {
+          ...goodJson('recommendation.cross_sell'),
+          data: { ...goodJson('recommendation.cross_sell').data, orderId: undefined },
+        },
+        'data.orderId',
+      ],
     ];
     for (const [value, path] of cases) expect(issuePaths(value), JSON.stringify(value)).toContain(path);
   });
@@ -137,7 +153,10 @@ describe('alert schema', () => {
     cart.data.items = Array.from({ length: MAX_CART_ITEMS + 1 }, (_, i) => ({ productId: `p${i}`, quantity: 1 }));
     expect(issuePaths(cart)).toContain('data.items');
     const cross = goodJson('recommendation.cross_sell');
-    cross.data.recommendations = Array.from({ length: MAX_RECOMMENDATIONS + 1 }, (_, i) => ({ productId: `p${i}`, score: 1 }));
+    cross.data.recommendations = Array.from({ length: MAX_RECOMMENDATIONS + 1 }, (_, i) => ({
+      productId: `p${i}`,
+      score: 1,
+    }));
     expect(issuePaths(cross)).toContain('data.recommendations');
     const exact = goodJson('churn.risk');
     exact.reasons = Array.from({ length: MAX_REASONS }, () => 'y'.repeat(MAX_REASON_LENGTH));
@@ -159,18 +178,29 @@ describe('alert ids', () => {
     const base = drafts['churn.risk'];
     const id = withAlertId(base).id;
     expect(withAlertId(structuredClone(base)).id).toBe(id);
-    const rescored = { ...base, score: 0.9, severity: 'critical', reasons: ['refitted'], data: { ...(base.data as any), pAlive: 0.1 } } as AlertDraft;
+    const rescored = {
+      ...base,
+      score: 0.9,
+      severity: 'critical',
+      reasons: ['refitted'],
+      data: { ...(base.data as any), pAlive: 0.1 },
+    } as AlertDraft;
     expect(withAlertId(rescored).id).toBe(id);
     expect(withAlertId({ ...base, ts: base.ts + 1 }).id).not.toBe(id);
     expect(withAlertId({ ...base, customerId: 'c-2' }).id).not.toBe(id);
-    expect(withAlertId({ ...base, data: { ...(base.data as any), rule: 'purchase_gap_overdue' } } as AlertDraft).id).not.toBe(id);
+    expect(
+      withAlertId({ ...base, data: { ...(base.data as any), rule: 'purchase_gap_overdue' } } as AlertDraft).id,
+    ).not.toBe(id);
     expect(occasionOf(drafts['cart.abandoned'])).toEqual([TS - 3_600_000]);
     expect(occasionOf(drafts['recommendation.cross_sell'])).toEqual(['o-7']);
     expect(occasionOf(drafts['segment.changed'])).toEqual(['champions', 'needs_attention']);
   });
 
   // Strings rich in the characters a naive encoding would confuse: separators, quotes, escapes.
-  const tricky = fc.string({ unit: fc.constantFrom('a', 'b', ':', '|', ',', '"', '\\', '[', ']', '\u0000', 'é'), maxLength: 6 });
+  const tricky = fc.string({
+    unit: fc.constantFrom('a', 'b', ':', '|', ',', '"', '\\', '[', ']', '\u0000', 'é'),
+    maxLength: 6,
+  });
   const inputs: fc.Arbitrary<AlertIdInputs> = fc.record({
     type: fc.constantFrom(...alertTypes),
     customerId: tricky,
@@ -181,7 +211,9 @@ describe('alert ids', () => {
   it('are equal exactly when the inputs are (fast-check)', () => {
     fc.assert(
       fc.property(inputs, inputs, (a, b) => {
-        const same = JSON.stringify(a) === JSON.stringify({ type: b.type, customerId: b.customerId, ts: b.ts, occasion: b.occasion });
+        const same =
+          JSON.stringify(a) ===
+          JSON.stringify({ type: b.type, customerId: b.customerId, ts: b.ts, occasion: b.occasion });
         expect(alertId(a) === alertId(b)).toBe(same);
         expect(alertId(a)).toBe(alertId(structuredClone(a)));
       }),
@@ -211,7 +243,10 @@ describe('alert ids', () => {
 describe('alert ids, built without JSON.stringify', () => {
   // The reference derivation, as documented in alert-id.ts: SHA-256 of the JSON array.
   const reference = (i: AlertIdInputs): string =>
-    `${i.type}:${createHash('sha256').update(JSON.stringify(['vigil.alert.v1', i.type, i.customerId, i.ts, ...i.occasion])).digest('hex').slice(0, 32)}`;
+    `${i.type}:${createHash('sha256')
+      .update(JSON.stringify(['vigil.alert.v1', i.type, i.customerId, i.ts, ...i.occasion]))
+      .digest('hex')
+      .slice(0, 32)}`;
   // Any string (lone surrogates and control characters included) and any number (−0, NaN, ±∞, exponents).
   const anyString = fc.string({ unit: 'binary', maxLength: 12 });
   const anyNumber = fc.oneof(
@@ -238,10 +273,36 @@ describe('alert ids, built without JSON.stringify', () => {
   });
 
   it('equal it for the strings JSON escapes and the ones it leaves alone', () => {
-    const strings = ['', 'c-1', '"', '\\', 'a"b', '\u0000', '\u001f', ' ', '\u007f', '\u2028', '\u2029', '\ud7ff', '\ud800', '\udfff', '\ue000', '😀', 'x\ud83d', '\ude00y', 'é', '\n\t'];
+    const strings = [
+      '',
+      'c-1',
+      '"',
+      '\\',
+      'a"b',
+      '\u0000',
+      '\u001f',
+      ' ',
+      '\u007f',
+      '\u2028',
+      '\u2029',
+      '\ud7ff',
+      '\ud800',
+      '\udfff',
+      '\ue000',
+      '😀',
+      'x\ud83d',
+      '\ude00y',
+      'é',
+      '\n\t',
+    ];
     for (const customerId of strings) {
       for (const part of strings) {
-        const i: AlertIdInputs = { type: 'recommendation.cross_sell', customerId, ts: 1_735_689_600_000, occasion: [part] };
+        const i: AlertIdInputs = {
+          type: 'recommendation.cross_sell',
+          customerId,
+          ts: 1_735_689_600_000,
+          occasion: [part],
+        };
         expect(alertId(i), JSON.stringify([customerId, part])).toBe(reference(i));
       }
     }
@@ -250,7 +311,16 @@ describe('alert ids, built without JSON.stringify', () => {
   it("withAlertId gives a draft's alertId and the fields of { id, ...draft }, in that order (fast-check)", () => {
     const label = fc.stringMatching(/^[a-z][a-z0-9_]{0,31}$/);
     const draft: fc.Arbitrary<AlertDraft> = fc
-      .record({ type: fc.constantFrom(...alertTypes), customerId: anyString, ts: anyNumber, rule: label, from: label, to: label, sessionEnd: anyNumber, orderId: anyString })
+      .record({
+        type: fc.constantFrom(...alertTypes),
+        customerId: anyString,
+        ts: anyNumber,
+        rule: label,
+        from: label,
+        to: label,
+        sessionEnd: anyNumber,
+        orderId: anyString,
+      })
       .map(({ type, customerId, ts, rule, from, to, sessionEnd, orderId }) => {
         const base = structuredClone(drafts[type]) as any;
         const data = { ...base.data };
@@ -283,7 +353,9 @@ function policies(over: Partial<Record<AlertType, AlertPolicy>>): Record<AlertTy
 
 describe('alert cooldowns', () => {
   it('fires once for a customer hovering at the threshold, again only after exit and cooldown', () => {
-    const gates = new AlertCooldowns(policies({ 'churn.risk': { cooldownMs: DAY, hysteresis: { enter: 0.7, exit: 0.5 } } }));
+    const gates = new AlertCooldowns(
+      policies({ 'churn.risk': { cooldownMs: DAY, hysteresis: { enter: 0.7, exit: 0.5 } } }),
+    );
     const fire = (score: number, ts: number) => gates.tryFire(3, 'churn.risk', score, ts);
     expect(fire(0.71, 0)).toBe(true);
     expect([fire(0.69, 1), fire(0.72, 2), fire(0.68, 3), fire(0.95, 2 * DAY)]).toEqual([false, false, false, false]);
@@ -298,18 +370,41 @@ describe('alert cooldowns', () => {
 
   it('handles a falling score (enter below exit) and cooldown-only types', () => {
     const gates = new AlertCooldowns(
-      policies({ 'churn.risk': { cooldownMs: 0, hysteresis: { enter: 0.2, exit: 0.4 } }, 'cart.abandoned': { cooldownMs: 100, hysteresis: null } }),
+      policies({
+        'churn.risk': { cooldownMs: 0, hysteresis: { enter: 0.2, exit: 0.4 } },
+        'cart.abandoned': { cooldownMs: 100, hysteresis: null },
+      }),
     );
-    expect([0.3, 0.2, 0.1, 0.35, 0.4, 0.15].map((s, i) => gates.tryFire(0, 'churn.risk', s, i))).toEqual([false, true, false, false, false, true]);
-    expect([0, 50, 99, 100, 150, 200].map((ts) => gates.tryFire(0, 'cart.abandoned', NaN, ts))).toEqual([true, false, false, true, false, true]);
+    expect([0.3, 0.2, 0.1, 0.35, 0.4, 0.15].map((s, i) => gates.tryFire(0, 'churn.risk', s, i))).toEqual([
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect([0, 50, 99, 100, 150, 200].map((ts) => gates.tryFire(0, 'cart.abandoned', NaN, ts))).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      true,
+    ]);
     expect(gates.tryFire(0, 'cart.abandoned', 1, 50)).toBe(false); // older evidence than the last firing
   });
 
   it('re-arms on request for either band direction, keeping the cooldown', () => {
     const gates = new AlertCooldowns(
-      policies({ 'churn.risk': { cooldownMs: 10, hysteresis: { enter: 0.2, exit: 0.4 } }, 'segment.changed': { cooldownMs: 10, hysteresis: { enter: 0.7, exit: 0.5 } } }),
+      policies({
+        'churn.risk': { cooldownMs: 10, hysteresis: { enter: 0.2, exit: 0.4 } },
+        'segment.changed': { cooldownMs: 10, hysteresis: { enter: 0.7, exit: 0.5 } },
+      }),
     );
-    for (const [type, high] of [['churn.risk', 0.1], ['segment.changed', 0.9]] as const) {
+    for (const [type, high] of [
+      ['churn.risk', 0.1],
+      ['segment.changed', 0.9],
+    ] as const) {
       gates.rearm(0, type); // never fired: nothing to re-arm, and it must not count as a firing
       expect(gates.tryFire(0, type, high, 0)).toBe(true);
       expect(gates.tryFire(0, type, high, 20)).toBe(false);
@@ -342,7 +437,12 @@ describe('alert cooldowns', () => {
     const lastFired = new Float64Array(2 * 2).fill(NaN);
     lastFired[1 * 2 + 1] = f64[1 * alertTypes.length + col]!;
     const restored = new AlertCooldowns(policies({ 'cart.abandoned': { cooldownMs: 10, hysteresis: null } }), 16);
-    restored.restore({ types: ['gone.type', 'cart.abandoned'], slots: 2, lastFired: new Uint8Array(lastFired.buffer), flags: new Uint8Array(4) });
+    restored.restore({
+      types: ['gone.type', 'cart.abandoned'],
+      slots: 2,
+      lastFired: new Uint8Array(lastFired.buffer),
+      flags: new Uint8Array(4),
+    });
     expect(restored.tryFire(1, 'cart.abandoned', 1, 105)).toBe(false);
     expect(restored.tryFire(1, 'cart.abandoned', 1, 110)).toBe(true);
     expect(restored.tryFire(0, 'churn.risk', 1, 0)).toBe(true);
@@ -384,7 +484,12 @@ describe('alert cooldowns', () => {
    * machine: fire when the score is past enter, no earlier firing is within the cooldown,
    * and (with a band) a score past exit was seen since the last firing.
    */
-  function oracleFires(p: AlertPolicy, history: { score: number; ts: number; fired: boolean }[], score: number, ts: number): boolean {
+  function oracleFires(
+    p: AlertPolicy,
+    history: { score: number; ts: number; fired: boolean }[],
+    score: number,
+    ts: number,
+  ): boolean {
     const band = p.hysteresis;
     const rising = band !== null && band.enter > band.exit;
     const pastEnter = (s: number) => (rising ? s >= band!.enter : s <= band!.enter);
@@ -401,34 +506,40 @@ describe('alert cooldowns', () => {
     let firings = 0;
     let held = 0;
     fc.assert(
-      fc.property(fc.tuple(policy, policy, policy), fc.array(opArb, { minLength: 100, maxLength: 300 }), ([p0, p1, p2], ops) => {
-        const ps = policies({ [alertTypes[0]]: p0, [alertTypes[1]]: p1, [alertTypes[2]]: p2 });
-        let gates = new AlertCooldowns(ps, 4);
-        const histories = new Map<string, { score: number; ts: number; fired: boolean }[]>();
-        let highWater = 0;
-        for (const o of ops) {
-          if (o.op === 'clear') {
-            gates.clearSlot(o.slot);
-            for (const t of alertTypes) histories.delete(`${o.slot}/${t}`);
-          } else if (o.op === 'snapshot') {
-            // Through msgpack, as engine snapshots travel: decoded bytes may be unaligned.
-            const s = msgpackDecode(msgpackEncode(gates.snapshot(highWater))) as ReturnType<AlertCooldowns['snapshot']>;
-            gates = new AlertCooldowns(ps, 4);
-            gates.restore(s);
-          } else {
-            highWater = Math.max(highWater, o.slot + 1);
-            const key = `${o.slot}/${o.type}`;
-            const history = histories.get(key) ?? [];
-            const expected = oracleFires(ps[o.type], history, o.score, o.ts);
-            const fired = gates.tryFire(o.slot, o.type, o.score, o.ts);
-            expect(fired).toBe(expected);
-            if (fired) firings++;
-            else if (history.some((h) => h.fired)) held++;
-            history.push({ score: o.score, ts: o.ts, fired });
-            histories.set(key, history);
+      fc.property(
+        fc.tuple(policy, policy, policy),
+        fc.array(opArb, { minLength: 100, maxLength: 300 }),
+        ([p0, p1, p2], ops) => {
+          const ps = policies({ [alertTypes[0]]: p0, [alertTypes[1]]: p1, [alertTypes[2]]: p2 });
+          let gates = new AlertCooldowns(ps, 4);
+          const histories = new Map<string, { score: number; ts: number; fired: boolean }[]>();
+          let highWater = 0;
+          for (const o of ops) {
+            if (o.op === 'clear') {
+              gates.clearSlot(o.slot);
+              for (const t of alertTypes) histories.delete(`${o.slot}/${t}`);
+            } else if (o.op === 'snapshot') {
+              // Through msgpack, as engine snapshots travel: decoded bytes may be unaligned.
+              const s = msgpackDecode(msgpackEncode(gates.snapshot(highWater))) as ReturnType<
+                AlertCooldowns['snapshot']
+              >;
+              gates = new AlertCooldowns(ps, 4);
+              gates.restore(s);
+            } else {
+              highWater = Math.max(highWater, o.slot + 1);
+              const key = `${o.slot}/${o.type}`;
+              const history = histories.get(key) ?? [];
+              const expected = oracleFires(ps[o.type], history, o.score, o.ts);
+              const fired = gates.tryFire(o.slot, o.type, o.score, o.ts);
+              expect(fired).toBe(expected);
+              if (fired) firings++;
+              else if (history.some((h) => h.fired)) held++;
+              history.push({ score: o.score, ts: o.ts, fired });
+              histories.set(key, history);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
     // The runs must exercise both outcomes often, or agreement would prove little.
@@ -490,8 +601,12 @@ describe('suppression list', () => {
     writeFileSync(path, 'a\nb\n');
     const list = await loadSuppressionFile(path, { maxIds: 10, maxFileBytes: 100 });
     expect(list.isSuppressed('b')).toBe(true);
-    await expect(loadSuppressionFile(path, { maxIds: 10, maxFileBytes: 3 })).rejects.toMatchObject({ code: 'VIGIL_ERR_SUPPRESSION_LIST' });
-    await expect(loadSuppressionFile(join(dir, 'missing.txt'), { maxIds: 10, maxFileBytes: 100 })).rejects.toMatchObject({
+    await expect(loadSuppressionFile(path, { maxIds: 10, maxFileBytes: 3 })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_SUPPRESSION_LIST',
+    });
+    await expect(
+      loadSuppressionFile(join(dir, 'missing.txt'), { maxIds: 10, maxFileBytes: 100 }),
+    ).rejects.toMatchObject({
       code: 'VIGIL_ERR_INPUT_FILE',
     });
   });

@@ -61,7 +61,9 @@ function integrateUnitInterval(logIntegrand: (p: number, q: number) => number, s
 
 /** ₂F₁ through Euler's integral Γ(c)/(Γ(b)Γ(c−b)) ∫₀¹ t^(b−1) (1−t)^(c−b−1) (1−zt)^(−a) dt, c > b > 0. */
 function hyp2f1ByEulerIntegral(a: number, b: number, c: number, z: number): number {
-  const integral = integrateUnitInterval((t, oneMinusT) => (b - 1) * Math.log(t) + (c - b - 1) * Math.log(oneMinusT) - a * Math.log1p(-z * t));
+  const integral = integrateUnitInterval(
+    (t, oneMinusT) => (b - 1) * Math.log(t) + (c - b - 1) * Math.log(oneMinusT) - a * Math.log1p(-z * t),
+  );
   return Math.exp(lgamma(c) - lgamma(b) - lgamma(c - b)) * integral;
 }
 
@@ -78,7 +80,8 @@ function bruteForce({ r, alpha, a, b }: BgNbdParams, { x, tx, T }: RepeatStats) 
   const logLeaveWeight = (r + x) * Math.log((alpha + T) / (alpha + tx));
   const logAlive = (p: number, q: number): number => (a - 1) * Math.log(p) + (b + x - 1) * Math.log(q);
   const alive = integrateUnitInterval(logAlive);
-  const left = x > 0 ? integrateUnitInterval((p, q) => a * Math.log(p) + (b + x - 2) * Math.log(q) + logLeaveWeight) : 0;
+  const left =
+    x > 0 ? integrateUnitInterval((p, q) => a * Math.log(p) + (b + x - 2) * Math.log(q) + logLeaveWeight) : 0;
   const total = alive + left;
   return {
     probabilityAlive: alive / total,
@@ -100,7 +103,14 @@ function bruteForce({ r, alpha, a, b }: BgNbdParams, { x, tx, T }: RepeatStats) 
 }
 
 /** special-functions.ts's series as it was before its early skip: the oracle that the skip changes nothing. */
-function seriesAsFirstWritten(a: number, b: number, c: number, z: number, tolerance: number, maxTerms: number): number | undefined {
+function seriesAsFirstWritten(
+  a: number,
+  b: number,
+  c: number,
+  z: number,
+  tolerance: number,
+  maxTerms: number,
+): number | undefined {
   let settledAfter = Math.max(Math.abs(a), Math.abs(b), Math.abs(c));
   let pairFactor = 0;
   let other = 0;
@@ -146,7 +156,8 @@ describe('CDNOW conventions', () => {
     expect(withSpend).toHaveLength(2357);
     const mismatches = withSpend.filter((row, i) => {
       const c = customers[i];
-      if (c === undefined || c.id !== row.id || c.x !== row.x || round2(c.tx) !== row.tx || round2(c.T) !== row.T) return true;
+      if (c === undefined || c.id !== row.id || c.x !== row.x || round2(c.tx) !== row.tx || round2(c.T) !== row.T)
+        return true;
       return meanCentsRoundedHalfUp(c.calibrationTransactionCents.slice(1)) !== row.zbar;
     });
     expect(mismatches).toEqual([]);
@@ -224,7 +235,11 @@ describe('special functions', () => {
   });
 
   it('hyp2f1 − 1 on [0, 0.9] is bit for bit the series summed with the full convergence test at every term (the early skip changes no answer)', () => {
-    const parameter = fc.oneof(fc.double({ min: -30, max: 30, noNaN: true }), fc.integer({ min: -8, max: 8 }).map((n) => n + 0), fc.double({ min: 1e-4, max: 1e6, noNaN: true }));
+    const parameter = fc.oneof(
+      fc.double({ min: -30, max: 30, noNaN: true }),
+      fc.integer({ min: -8, max: 8 }).map((n) => n + 0),
+      fc.double({ min: 1e-4, max: 1e6, noNaN: true }),
+    );
     fc.assert(
       fc.property(parameter, parameter, parameter, fc.double({ min: 0, max: 0.9, noNaN: true }), (a, b, c, z) => {
         fc.pre(!(c <= 0 && Number.isInteger(c)));
@@ -237,7 +252,13 @@ describe('special functions', () => {
     // The CLV's arguments (expectedPurchases at the published fit, a few x and ages).
     const { r, a, b } = PUBLISHED_BGNBD;
     for (const x of [0, 1, 2, 5, 40]) {
-      for (const z of [0.1, 0.5, 0.85, 0.9]) expect(Object.is(hyp2f1MinusOne(a + b - 1 - r, a - 1, a + b + x - 1, z), seriesAsFirstWritten(a + b - 1 - r, a - 1, a + b + x - 1, z, 1e-15, 100_000))).toBe(true);
+      for (const z of [0.1, 0.5, 0.85, 0.9])
+        expect(
+          Object.is(
+            hyp2f1MinusOne(a + b - 1 - r, a - 1, a + b + x - 1, z),
+            seriesAsFirstWritten(a + b - 1 - r, a - 1, a + b + x - 1, z, 1e-15, 100_000),
+          ),
+        ).toBe(true);
     }
   });
 
@@ -308,7 +329,8 @@ describe('BG/NBD against brute-force evaluation', () => {
         const alive = probabilityAlive(params, stats);
         expect(relativeError(alive, reference.probabilityAlive)).toBeLessThan(1e-10);
         if (stats.x === 0) expect(alive).toBe(1);
-        if (stats.tx === stats.T && stats.x > 0) expect(alive).toBeCloseTo(1 / (1 + params.a / (params.b + stats.x - 1)), 14);
+        if (stats.tx === stats.T && stats.x > 0)
+          expect(alive).toBeCloseTo(1 / (1 + params.a / (params.b + stats.x - 1)), 14);
         // Horizons up to z = t/(α+T+t) ≈ 0.99996, where hyp2f1 needs the 1 − z form.
         for (const horizon of [0.01, 1, 39, 520, 1e5]) {
           const expected = reference.expectedPurchases(horizon);
@@ -367,7 +389,12 @@ describe('time when P(alive) falls to a threshold', () => {
   }
 
   it('agrees with bisection on the P(alive) formula', () => {
-    for (const stats of [{ x: 2, tx: 30.43, T: 30.43 }, { x: 1, tx: 1.71, T: 5 }, { x: 29, tx: 37.71, T: 38 }, { x: 500, tx: 38, T: 38 }]) {
+    for (const stats of [
+      { x: 2, tx: 30.43, T: 30.43 },
+      { x: 1, tx: 1.71, T: 5 },
+      { x: 29, tx: 37.71, T: 38 },
+      { x: 500, tx: 38, T: 38 },
+    ]) {
       for (const threshold of [0.9, 0.5, 0.1, 0.01]) {
         if (probabilityAlive(params, stats) <= threshold) continue;
         const closedForm = timeWhenAliveFallsTo(params, stats, threshold);
@@ -399,15 +426,20 @@ describe('time when P(alive) falls to a threshold', () => {
 
   it('P(alive) at the returned time equals the threshold (property)', () => {
     fc.assert(
-      fc.property(paramsArbitrary, statsArbitrary, fc.double({ min: 0.001, max: 0.999, noNaN: true }), (p, stats, threshold) => {
-        const when = timeWhenAliveFallsTo(p, stats, threshold);
-        const now = probabilityAlive(p, stats);
-        if (stats.x === 0) return when === Infinity;
-        if (now <= threshold) return when === stats.T;
-        expect(when).toBeGreaterThanOrEqual(stats.T);
-        expect(relativeError(probabilityAlive(p, { ...stats, T: when }), threshold)).toBeLessThan(1e-9);
-        return true;
-      }),
+      fc.property(
+        paramsArbitrary,
+        statsArbitrary,
+        fc.double({ min: 0.001, max: 0.999, noNaN: true }),
+        (p, stats, threshold) => {
+          const when = timeWhenAliveFallsTo(p, stats, threshold);
+          const now = probabilityAlive(p, stats);
+          if (stats.x === 0) return when === Infinity;
+          if (now <= threshold) return when === stats.T;
+          expect(when).toBeGreaterThanOrEqual(stats.T);
+          expect(relativeError(probabilityAlive(p, { ...stats, T: when }), threshold)).toBeLessThan(1e-9);
+          return true;
+        },
+      ),
     );
   });
 
@@ -441,7 +473,9 @@ describe('Gamma–Gamma on CDNOW', () => {
     expect(params.q).toBeCloseTo(LIFETIMES_DOCS_GAMMA_GAMMA.q, 2);
     expect(params.gamma).toBeCloseTo(LIFETIMES_DOCS_GAMMA_GAMMA.gamma, 2);
     // conditional_expected_average_profit for the first ten customers, from lifetimes' docs.
-    const documented = [24.658619, 18.911489, 35.170981, 35.170981, 35.170981, 71.462843, 18.911489, 35.170981, 27.282408, 35.170981];
+    const documented = [
+      24.658619, 18.911489, 35.170981, 35.170981, 35.170981, 71.462843, 18.911489, 35.170981, 27.282408, 35.170981,
+    ];
     csvMeans.slice(0, 10).forEach((c, i) => {
       expect(expectedMeanSpend(params, c.x, c.meanSpend)).toBeCloseTo(documented[i] as number, 3);
     });

@@ -27,7 +27,12 @@ describe('analytics against the synthetic shop ground truth', () => {
 
   it('churn warnings: precision, recall and delay against the customers who stopped buying', async () => {
     const { engine, batches } = await run;
-    const { warned, precision, recall, eligible, delays } = scoreChurn(alertsOf(batches), truth.churnedCustomers, engine, END);
+    const { warned, precision, recall, eligible, delays } = scoreChurn(
+      alertsOf(batches),
+      truth.churnedCustomers,
+      engine,
+      END,
+    );
     const medianDelay = quantile(delays, 0.5);
     process.stdout.write(
       `churn.risk: ${warned} customers warned, precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} of ${eligible}, median delay ${medianDelay.toFixed(1)} days\n`,
@@ -40,7 +45,9 @@ describe('analytics against the synthetic shop ground truth', () => {
   });
 
   it('cart abandonment: precision and recall against the abandoned carts', async () => {
-    const carts = alertsOf((await run).batches).filter((a): a is AlertOf<'cart.abandoned'> => a.type === 'cart.abandoned');
+    const carts = alertsOf((await run).batches).filter(
+      (a): a is AlertOf<'cart.abandoned'> => a.type === 'cart.abandoned',
+    );
     const byCustomer = new Map<string, AlertOf<'cart.abandoned'>[]>();
     for (const a of carts) byCustomer.set(a.customerId, [...(byCustomer.get(a.customerId) ?? []), a]);
     const used = new Set<AlertOf<'cart.abandoned'>>();
@@ -49,12 +56,16 @@ describe('analytics against the synthetic shop ground truth', () => {
       if (t.ts > END - DAY) continue;
       eligible++;
       // The alert's session ends at or after the last cart event, within the session's span.
-      const match = (byCustomer.get(t.customerId) ?? []).find((a) => !used.has(a) && a.data.sessionEnd >= t.ts && a.data.sessionEnd - t.ts < 4 * 3_600_000);
+      const match = (byCustomer.get(t.customerId) ?? []).find(
+        (a) => !used.has(a) && a.data.sessionEnd >= t.ts && a.data.sessionEnd - t.ts < 4 * 3_600_000,
+      );
       if (match) used.add(match);
     }
     const precision = used.size / carts.length;
     const recall = used.size / eligible;
-    process.stdout.write(`cart.abandoned: ${carts.length} alerts, precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} of ${eligible}\n`);
+    process.stdout.write(
+      `cart.abandoned: ${carts.length} alerts, precision ${precision.toFixed(3)}, recall ${recall.toFixed(3)} of ${eligible}\n`,
+    );
     expect(precision).toBeGreaterThan(0.9);
     expect(recall).toBeGreaterThan(0.8);
   });

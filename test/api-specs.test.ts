@@ -21,18 +21,41 @@ import { StreamClient } from './support/stream-client.js';
  */
 const TOKEN = 'api-specs-test-token-0123456789abcdef';
 const START = Date.UTC(2025, 0, 1);
-const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'], maxConnections: 4 }], kpiIntervalMs: 100 } });
+const config = testConfig({
+  server: {
+    port: 0,
+    logLevel: 'silent',
+    tokens: [
+      {
+        name: 'app',
+        token: TOKEN,
+        scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],
+        maxConnections: 4,
+      },
+    ],
+    kpiIntervalMs: 100,
+  },
+});
 const engine = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
 const alerts: Alert[] = [];
 let server: OpsServer;
 
 beforeAll(async () => {
   server = await startOpsServer({ config, engine });
-  const shop = new SyntheticShop({ seed: 3, customers: 300, products: 300, startTs: START, endTs: START + 60 * 86_400_000 });
+  const shop = new SyntheticShop({
+    seed: 3,
+    customers: 300,
+    products: 300,
+    startTs: START,
+    endTs: START + 60 * 86_400_000,
+  });
   const messages: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt: performance.now() });
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt: performance.now() });
   const recorder = { handle: (b: Batch) => void alerts.push(...b.alerts) };
-  await engine.run(new InProcessSource(messages, { name: 'test', batchSize: 256, finite: true }), { sinks: [server.sink, recorder] });
+  await engine.run(new InProcessSource(messages, { name: 'test', batchSize: 256, finite: true }), {
+    sinks: [server.sink, recorder],
+  });
   server.hub.flush();
 });
 afterAll(async () => server?.close());
@@ -57,7 +80,11 @@ function expectValid(schema: object, value: unknown, what: string): void {
 
 describe('OpenAPI and AsyncAPI documents', () => {
   it('the checked-in documents are what the schemas generate, and the server serves them', async () => {
-    for (const [file, text] of Object.entries(apiSpecFiles())) expect(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'), `${file}: run npx tsx scripts/api-specs.ts`).toBe(text);
+    for (const [file, text] of Object.entries(apiSpecFiles()))
+      expect(
+        readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'),
+        `${file}: run npx tsx scripts/api-specs.ts`,
+      ).toBe(text);
     expect((await getJson('/v1/openapi.json', false)).body).toEqual(openapi);
     expect((await getJson('/v1/asyncapi.json', false)).body).toEqual(asyncapi);
     expect(openapi.openapi).toBe('3.1.0');
@@ -80,7 +107,11 @@ describe('OpenAPI and AsyncAPI documents', () => {
     for (const [path, auth, status] of cases) {
       const r = await getJson(path, auth);
       expect(r.status, path).toBe(status);
-      const template = path.startsWith('/v1/customers/') ? '/v1/customers/{id}' : path.startsWith('/v1/items/') ? '/v1/items/{id}/similar' : path;
+      const template = path.startsWith('/v1/customers/')
+        ? '/v1/customers/{id}'
+        : path.startsWith('/v1/items/')
+          ? '/v1/items/{id}/similar'
+          : path;
       expectValid(responseSchema(template, status), r.body, path);
     }
     const validate = ajv.compile(responseSchema('/v1/token', 200));
@@ -90,7 +121,9 @@ describe('OpenAPI and AsyncAPI documents', () => {
   it('real stream frames and trigger CloudEvents validate against the AsyncAPI payloads', async () => {
     const client = await StreamClient.connect(server.url, { token: TOKEN });
     client.send({ type: 'subscribe', since: 0 });
-    await expect.poll(() => client.frames.filter((f) => f.type === 'alert').length, { timeout: 30_000 }).toBeGreaterThan(20);
+    await expect
+      .poll(() => client.frames.filter((f) => f.type === 'alert').length, { timeout: 30_000 })
+      .toBeGreaterThan(20);
     await expect.poll(() => client.frames.some((f) => f.type === 'kpi'), { timeout: 30_000 }).toBe(true);
     const frame = ajv.compile(asyncapi.components.messages.serverFrame.payload);
     const kinds = new Set<string>();

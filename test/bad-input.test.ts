@@ -14,13 +14,36 @@ const corpus: { name: string; msg: ReturnType<typeof rawMessage>; reason: Reject
   { name: 'invalid JSON', msg: rawMessage('{"id": "a", "type": '), reason: 'VIGIL_ERR_DECODE_JSON' },
   { name: 'JSON that is not an object', msg: rawMessage('[1,2,3]'), reason: 'VIGIL_ERR_UNKNOWN_FORMAT' },
   { name: 'plain text', msg: rawMessage('hello'), reason: 'VIGIL_ERR_UNKNOWN_FORMAT' },
-  { name: 'invalid UTF-8 in JSON', msg: rawMessage(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])), reason: 'VIGIL_ERR_DECODE_JSON' },
-  { name: 'oversized payload', msg: rawMessage('{"id":"' + 'x'.repeat(70_000) + '"}'), reason: 'VIGIL_ERR_PAYLOAD_TOO_LARGE' },
+  {
+    name: 'invalid UTF-8 in JSON',
+    msg: rawMessage(new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])),
+    reason: 'VIGIL_ERR_DECODE_JSON',
+  },
+  {
+    name: 'oversized payload',
+    msg: rawMessage('{"id":"' + 'x'.repeat(70_000) + '"}'),
+    reason: 'VIGIL_ERR_PAYLOAD_TOO_LARGE',
+  },
   { name: 'ts as a string', msg: message({ ...good(2), ts: '2026-01-10' }), reason: 'VIGIL_ERR_SCHEMA', path: 'ts' },
-  { name: 'customerId as a number', msg: message({ ...good(2), customerId: 42 }), reason: 'VIGIL_ERR_SCHEMA', path: 'customerId' },
+  {
+    name: 'customerId as a number',
+    msg: message({ ...good(2), customerId: 42 }),
+    reason: 'VIGIL_ERR_SCHEMA',
+    path: 'customerId',
+  },
   { name: 'missing id', msg: message({ ...good(2), id: undefined }), reason: 'VIGIL_ERR_SCHEMA', path: 'id' },
-  { name: 'huge string', msg: message({ ...good(2), customerId: 'c'.repeat(5000) }), reason: 'VIGIL_ERR_SCHEMA', path: 'customerId' },
-  { name: 'unknown type', msg: message({ ...good(2), type: 'teleport' }), reason: 'VIGIL_ERR_UNKNOWN_EVENT_TYPE', path: 'type' },
+  {
+    name: 'huge string',
+    msg: message({ ...good(2), customerId: 'c'.repeat(5000) }),
+    reason: 'VIGIL_ERR_SCHEMA',
+    path: 'customerId',
+  },
+  {
+    name: 'unknown type',
+    msg: message({ ...good(2), type: 'teleport' }),
+    reason: 'VIGIL_ERR_UNKNOWN_EVENT_TYPE',
+    path: 'type',
+  },
   {
     name: 'NaN price (msgpack can carry it)',
     msg: message({ ...good(3), type: 'product_view', productId: 'p', price: NaN }),
@@ -51,9 +74,24 @@ const corpus: { name: string; msg: ReturnType<typeof rawMessage>; reason: Reject
     path: 'items',
   },
   { name: 'ts in seconds', msg: message({ ...good(5), ts: 1767225600 }), reason: 'VIGIL_ERR_TS_RANGE', path: 'ts' },
-  { name: 'ts in the year 3000', msg: message({ ...good(5), ts: Date.UTC(3000, 0, 1) }), reason: 'VIGIL_ERR_TS_RANGE', path: 'ts' },
-  { name: 'ts a week ahead of the wall clock', msg: message({ ...good(5), ts: wallClock + 7 * 86_400_000 }), reason: 'VIGIL_ERR_TS_FUTURE', path: 'ts' },
-  { name: 'feedback with neither rating nor complaint', msg: message({ ...good(6), type: 'feedback' }), reason: 'VIGIL_ERR_SCHEMA', path: 'rating' },
+  {
+    name: 'ts in the year 3000',
+    msg: message({ ...good(5), ts: Date.UTC(3000, 0, 1) }),
+    reason: 'VIGIL_ERR_TS_RANGE',
+    path: 'ts',
+  },
+  {
+    name: 'ts a week ahead of the wall clock',
+    msg: message({ ...good(5), ts: wallClock + 7 * 86_400_000 }),
+    reason: 'VIGIL_ERR_TS_FUTURE',
+    path: 'ts',
+  },
+  {
+    name: 'feedback with neither rating nor complaint',
+    msg: message({ ...good(6), type: 'feedback' }),
+    reason: 'VIGIL_ERR_SCHEMA',
+    path: 'rating',
+  },
 ];
 
 describe('bad input', () => {
@@ -72,7 +110,10 @@ describe('bad input', () => {
     for (let i = 0; i < corpus.length; i++) {
       const r = rejections.find((x) => x.index === 3 * i + 1);
       expect(r, corpus[i]!.name).toBeDefined();
-      expect({ name: corpus[i]!.name, reason: r!.reason }).toEqual({ name: corpus[i]!.name, reason: corpus[i]!.reason });
+      expect({ name: corpus[i]!.name, reason: r!.reason }).toEqual({
+        name: corpus[i]!.name,
+        reason: corpus[i]!.reason,
+      });
       if (corpus[i]!.path !== undefined) expect(r!.path, corpus[i]!.name).toBe(corpus[i]!.path);
     }
     // Rejections say where, never what: no value from the payload appears in a rejection.
@@ -81,10 +122,16 @@ describe('bad input', () => {
   });
 
   it('stops admitting new customers at limits.maxCustomers and says so per message', async () => {
-    const messages = Array.from({ length: 6 }, (_, i) => message({ id: `m${i}`, type: 'page_view', customerId: `c${i}`, ts: TS + i }));
+    const messages = Array.from({ length: 6 }, (_, i) =>
+      message({ id: `m${i}`, type: 'page_view', customerId: `c${i}`, ts: TS + i }),
+    );
     messages.push(message({ id: 'm9', type: 'page_view', customerId: 'c0', ts: TS + 9 }));
     const { engine } = await runMessages(testConfig({ limits: { maxCustomers: 4 } }), messages);
-    expect(engine.state.counters.toJSON()).toMatchObject({ applied: 5, rejected: 2, rejectedBy: { VIGIL_ERR_STATE_FULL: 2 } });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      applied: 5,
+      rejected: 2,
+      rejectedBy: { VIGIL_ERR_STATE_FULL: 2 },
+    });
     expect(engine.state.store.size).toBe(4);
   });
 });

@@ -44,7 +44,13 @@ describe('batch commands do not depend on the file order', () => {
     const bg = await fit({ model: 'bgnbd', file: byCustomer, unit: 'week', calibrationEnd: '1997-09-30' });
     expect(bg.customers).toBe(2357);
     const p = bg.params as { r: number; alpha: number; a: number; b: number };
-    expect([p.r, p.alpha, p.a, p.b, bg.logLikelihood].map((v) => v.toFixed(2))).toEqual(['0.24', '4.41', '0.79', '2.43', '-9582.43']);
+    expect([p.r, p.alpha, p.a, p.b, bg.logLikelihood].map((v) => v.toFixed(2))).toEqual([
+      '0.24',
+      '4.41',
+      '0.79',
+      '2.43',
+      '-9582.43',
+    ]);
   }, 60_000);
 
   it('replay of a file out of event-time order warns that most of it was late, and why; in order it does not', async () => {
@@ -60,20 +66,27 @@ describe('batch commands do not depend on the file order', () => {
 
   it('inEventTimeOrder is a stable sort by ts, untimed messages first in file order (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), { maxLength: 40 }), async (times) => {
-        const messages = times.map((ts, i) => rawMessage(ts === undefined ? `{"n":${i}}` : JSON.stringify({ n: i, ts })));
-        async function* runs() {
-          for (let i = 0; i < messages.length; i += 7) yield messages.slice(i, i + 7);
-        }
-        const sorted = await inEventTimeOrder(runs(), 1 << 20);
-        const order = sorted.map((m) => (JSON.parse(new TextDecoder().decode(m.bytes)) as { n: number }).n);
-        const expected = times
-          .map((ts, n) => ({ ts: ts ?? -Infinity, n }))
-          .sort((a, b) => a.ts - b.ts || a.n - b.n)
-          .map((e) => e.n);
-        expect(order).toEqual(expected);
-        expect(sorted.filter((m) => eventTimeOf(m, 1 << 20) === undefined)).toHaveLength(times.filter((t) => t === undefined).length);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), { maxLength: 40 }),
+        async (times) => {
+          const messages = times.map((ts, i) =>
+            rawMessage(ts === undefined ? `{"n":${i}}` : JSON.stringify({ n: i, ts })),
+          );
+          async function* runs() {
+            for (let i = 0; i < messages.length; i += 7) yield messages.slice(i, i + 7);
+          }
+          const sorted = await inEventTimeOrder(runs(), 1 << 20);
+          const order = sorted.map((m) => (JSON.parse(new TextDecoder().decode(m.bytes)) as { n: number }).n);
+          const expected = times
+            .map((ts, n) => ({ ts: ts ?? -Infinity, n }))
+            .sort((a, b) => a.ts - b.ts || a.n - b.n)
+            .map((e) => e.n);
+          expect(order).toEqual(expected);
+          expect(sorted.filter((m) => eventTimeOf(m, 1 << 20) === undefined)).toHaveLength(
+            times.filter((t) => t === undefined).length,
+          );
+        },
+      ),
     );
   });
 });
@@ -86,7 +99,14 @@ describe('a fit that is no estimate fails with VIGIL_ERR_FIT', () => {
     for (let c = 0; c < 20; c++) {
       for (let k = 0; k < 30; k++) {
         const id = `s${c}-${k}`;
-        events.push({ id, type: 'purchase', customerId: `c${c}`, ts: Date.UTC(1997, 0, 1) + ((c % 5) + 7 * k) * day, orderId: id, items: [{ productId: 'cd', price: 10, quantity: 1 }] });
+        events.push({
+          id,
+          type: 'purchase',
+          customerId: `c${c}`,
+          ts: Date.UTC(1997, 0, 1) + ((c % 5) + 7 * k) * day,
+          orderId: id,
+          items: [{ productId: 'cd', price: 10, quantity: 1 }],
+        });
       }
     }
     writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -97,7 +117,12 @@ describe('a fit that is no estimate fails with VIGIL_ERR_FIT', () => {
   }, 60_000);
 
   it('checkFit: not converged, a non-finite likelihood, or a parameter beyond 1e4 or below 1e-8 fail; an estimate inside passes', () => {
-    const good = { params: { r: 0.24, alpha: 4.4, a: 0.79, b: 2.4 }, logLikelihood: -9582.4, iterations: 300, converged: true };
+    const good = {
+      params: { r: 0.24, alpha: 4.4, a: 0.79, b: 2.4 },
+      logLikelihood: -9582.4,
+      iterations: 300,
+      converged: true,
+    };
     expect(() => checkFit('BG/NBD', good, 2357)).not.toThrow();
     const codeOf = (f: typeof good): string | undefined => {
       try {
@@ -107,10 +132,14 @@ describe('a fit that is no estimate fails with VIGIL_ERR_FIT', () => {
       }
       return undefined;
     };
-    expect(codeOf({ ...good, converged: false })).toMatch(/^VIGIL_ERR_FIT: Nelder–Mead did not converge in 300 iterations/);
+    expect(codeOf({ ...good, converged: false })).toMatch(
+      /^VIGIL_ERR_FIT: Nelder–Mead did not converge in 300 iterations/,
+    );
     expect(codeOf({ ...good, logLikelihood: NaN })).toMatch(/^VIGIL_ERR_FIT: log-likelihood NaN/);
     // The report's figures: r = 1.1e16, α = 2.4e17, a = 2e-38.
-    expect(codeOf({ ...good, params: { r: 1.1e16, alpha: 2.4e17, a: 2e-38, b: 1 } })).toMatch(/^VIGIL_ERR_FIT: r = 1\.10e\+16, alpha = 2\.40e\+17, a = 2\.00e-38 outside/);
+    expect(codeOf({ ...good, params: { r: 1.1e16, alpha: 2.4e17, a: 2e-38, b: 1 } })).toMatch(
+      /^VIGIL_ERR_FIT: r = 1\.10e\+16, alpha = 2\.40e\+17, a = 2\.00e-38 outside/,
+    );
     expect(codeOf({ ...good, params: { r: 1e4, alpha: 1e-8, a: 1, b: 1 } })).toBeUndefined();
     expect(codeOf({ ...good, params: { r: 1.0001e4, alpha: 1, a: 1, b: 1 } })).toMatch(/^VIGIL_ERR_FIT/);
   });

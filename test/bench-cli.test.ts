@@ -10,14 +10,23 @@ import { benchResults, type BenchResults } from '../bench/results.js';
 function parse(argv: string[]) {
   let out = '';
   let err = '';
-  const r = parseBenchArgs(argv, (s) => (out += s), (s) => (err += s));
+  const r = parseBenchArgs(
+    argv,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { r, out, err };
 }
 
 describe('bench command line', () => {
   it('help for every suite, never a run; bad options are one line and exit 2', () => {
     for (const suite of ['core', 'nats', 'triggers', 'ws', 'compare']) {
-      for (const argv of [[suite, '--help'], [suite, '-h'], ['help', suite], [suite, '--quick', '--help']]) {
+      for (const argv of [
+        [suite, '--help'],
+        [suite, '-h'],
+        ['help', suite],
+        [suite, '--quick', '--help'],
+      ]) {
         const { r, out } = parse(argv);
         expect(r, argv.join(' ')).toEqual({ exit: 0 });
         expect(out).toContain(`npm run bench -- ${suite}`);
@@ -25,11 +34,19 @@ describe('bench command line', () => {
     }
     const bad = parse(['core', '--quik']);
     expect(bad.r).toEqual({ exit: 2 });
-    expect(bad.err.trimEnd().split('\n')).toEqual(["bench: unknown option '--quik' (Did you mean --quick?)", 'hint: npm run bench -- core --help']);
+    expect(bad.err.trimEnd().split('\n')).toEqual([
+      "bench: unknown option '--quik' (Did you mean --quick?)",
+      'hint: npm run bench -- core --help',
+    ]);
     // A suite this parser does not know yet still runs; asking it for help does not.
     expect(parse(['future-suite', '--x'])).toMatchObject({ r: { suite: 'future-suite', args: ['--x'] } });
     expect(parse(['future-suite', '--help']).r).toEqual({ exit: 0 });
-    expect(parse(['ws', '--quick', '--nats', '--json', 'r.json']).r).toEqual({ suite: 'ws', args: ['--quick', '--nats'], json: 'r.json', compare: undefined });
+    expect(parse(['ws', '--quick', '--nats', '--json', 'r.json']).r).toEqual({
+      suite: 'ws',
+      args: ['--quick', '--nats'],
+      json: 'r.json',
+      compare: undefined,
+    });
   });
 });
 
@@ -37,15 +54,25 @@ describe('bench compare', () => {
   const results = (tables: BenchResults['tables']): BenchResults => ({ ...benchResults('core', ['--quick']), tables });
 
   it('reads figures and spreads from table cells', () => {
-    expect([cellNumber(12), cellNumber('69.6%'), cellNumber('1.25'), cellNumber('12% 15%'), cellNumber('480–530k')]).toEqual([12, 69.6, 1.25, undefined, undefined]);
+    expect([
+      cellNumber(12),
+      cellNumber('69.6%'),
+      cellNumber('1.25'),
+      cellNumber('12% 15%'),
+      cellNumber('480–530k'),
+    ]).toEqual([12, 69.6, 1.25, undefined, undefined]);
     expect(relativeSpread({ 'ev/s': 500, '  spread': '480–530k' }, 'ev/s')).toBeCloseTo(50 / 530);
     expect(relativeSpread({ overhead: '40%', '  per pair': '30% 40% 50%' }, 'overhead')).toBeCloseTo(0.5);
     expect(relativeSpread({ overhead: '40%', other: '30% 40%' }, 'overhead')).toBeUndefined();
   });
 
   it('says what moved, by how much, and whether beyond the printed spread', () => {
-    const a = results({ core: [{ format: 'msgpack', 'ev/s': 1000, '  spread': '950–1050', overhead: '40%', '  per pair': '38% 42%' }] });
-    const b = results({ core: [{ format: 'msgpack', 'ev/s': 1300, '  spread': '1250–1350', overhead: '41%', '  per pair': '39% 43%' }] });
+    const a = results({
+      core: [{ format: 'msgpack', 'ev/s': 1000, '  spread': '950–1050', overhead: '40%', '  per pair': '38% 42%' }],
+    });
+    const b = results({
+      core: [{ format: 'msgpack', 'ev/s': 1300, '  spread': '1250–1350', overhead: '41%', '  per pair': '39% 43%' }],
+    });
     const moved = compareResults(a, b);
     expect(moved.map((m) => [m.column, m.figure, +m.change.toFixed(3), m.beyondSpread])).toEqual([
       ['msgpack', 'ev/s', 0.3, true],
@@ -55,7 +82,9 @@ describe('bench compare', () => {
     try {
       writeFileSync(join(dir, 'a.json'), JSON.stringify(a));
       writeFileSync(join(dir, 'b.json'), JSON.stringify(b));
-      const r = spawnSync('node', ['dist/bench/index.js', 'compare', join(dir, 'a.json'), join(dir, 'b.json')], { encoding: 'utf8' });
+      const r = spawnSync('node', ['dist/bench/index.js', 'compare', join(dir, 'a.json'), join(dir, 'b.json')], {
+        encoding: 'utf8',
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/msgpack: ev\/s\s+1000\s+1300\s+\+30\.0%\s+9\.5%\s+YES/);
     } finally {

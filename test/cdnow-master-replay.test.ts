@@ -22,7 +22,10 @@ describe('CDNOW master replayed with --dump-state', () => {
     const out = join(dir, 'dump.jsonl');
     const r = await replay({ file: events, dumpState: out, progress: false });
     expect(r.counts).toMatchObject({ input: 69_659, applied: 69_659, late: 0, rejected: 0 });
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as DumpLine);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DumpLine);
     expect(lines).toHaveLength(23_570);
     expect(new Set(lines.map((l) => l.customerId)).size).toBe(23_570);
     expect(lines.filter((l) => !(Number.isFinite(l.analytics.clv) && l.analytics.clv >= 0))).toEqual([]);

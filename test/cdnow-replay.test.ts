@@ -25,7 +25,10 @@ const DAY = 86_400_000;
 describe('CDNOW replayed through the engine', () => {
   it('leaves every customer with the published x, t_x and T', async () => {
     const events = readCdnowPurchases(SAMPLE).filter((e) => e.ts < CALIBRATION_END + DAY);
-    const { engine } = await runMessages(testConfig(), events.map((e) => message(e)));
+    const { engine } = await runMessages(
+      testConfig(),
+      events.map((e) => message(e)),
+    );
     expect(engine.state.counters.toJSON()).toMatchObject({ input: events.length, applied: events.length });
     const store = engine.state.store;
     const summary = readCdnowSummary();
@@ -52,7 +55,13 @@ describe('CDNOW replayed through the engine', () => {
     const bg = await fit({ model: 'bgnbd', file, unit: 'week', calibrationEnd: '1997-09-30' });
     expect(bg.customers).toBe(2357);
     const p = bg.params as { r: number; alpha: number; a: number; b: number };
-    expect([p.r, p.alpha, p.a, p.b, bg.logLikelihood].map((v) => v.toFixed(2))).toEqual(['0.24', '4.41', '0.79', '2.43', '-9582.43']);
+    expect([p.r, p.alpha, p.a, p.b, bg.logLikelihood].map((v) => v.toFixed(2))).toEqual([
+      '0.24',
+      '4.41',
+      '0.79',
+      '2.43',
+      '-9582.43',
+    ]);
     const gg = await fit({ model: 'gammagamma', file, unit: 'week', calibrationEnd: '1997-09-30' });
     expect(gg.customers).toBe(946);
     const q = gg.params as { p: number; q: number; gamma: number };

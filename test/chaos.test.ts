@@ -30,19 +30,32 @@ function expectIntact(r: Awaited<ReturnType<typeof runChaos>>, kills: number): v
     outcomesDiffer: r.outcomesDiffer,
     triggersMissing: r.triggersMissing,
     triggersUnexpected: r.triggersUnexpected,
-  }).toEqual({ customersWrong: 0, eventsLost: 0, eventsDoubleCounted: 0, outcomesDiffer: false, triggersMissing: 0, triggersUnexpected: 0 });
+  }).toEqual({
+    customersWrong: 0,
+    eventsLost: 0,
+    eventsDoubleCounted: 0,
+    outcomesDiffer: false,
+    triggersMissing: 0,
+    triggersUnexpected: 0,
+  });
 }
 
 describe('chaos: kills and restarts lose nothing and count nothing twice', () => {
-  it("10 engine kills at random stream positions: SIGKILL, every 4th SIGTERM, the 2nd mid-checkpoint", async () => {
+  it('10 engine kills at random stream positions: SIGKILL, every 4th SIGTERM, the 2nd mid-checkpoint', async () => {
     expectIntact(await runChaos(base), 10);
   }, 900_000);
 
   it('the nats-server SIGTERMed mid-stream, and an engine kill', async () => {
-    expectIntact(await runChaos({ ...base, events: 20_000, kills: 2, killMidCheckpoint: false, serverKill: 'SIGTERM', seed: 22 }), 2);
+    expectIntact(
+      await runChaos({ ...base, events: 20_000, kills: 2, killMidCheckpoint: false, serverKill: 'SIGTERM', seed: 22 }),
+      2,
+    );
   }, 600_000);
 
   it('the nats-server SIGKILLed mid-stream, and an engine kill', async () => {
-    expectIntact(await runChaos({ ...base, events: 20_000, kills: 2, killMidCheckpoint: false, serverKill: 'SIGKILL', seed: 23 }), 2);
+    expectIntact(
+      await runChaos({ ...base, events: 20_000, kills: 2, killMidCheckpoint: false, serverKill: 'SIGKILL', seed: 23 }),
+      2,
+    );
   }, 600_000);
 });

@@ -31,7 +31,13 @@ const clocks = { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0
 const newEngine = (c: VigilConfig = config) => new Engine(c, clocks);
 
 /** Runs `msgs` through `engine` as a live (never ending) input, checkpointing after every `every` batches. */
-async function runCheckpointed(engine: Engine, msgs: readonly RawMessage[], store: FileCheckpoints, every: number, last?: CheckpointManifest) {
+async function runCheckpointed(
+  engine: Engine,
+  msgs: readonly RawMessage[],
+  store: FileCheckpoints,
+  every: number,
+  last?: CheckpointManifest,
+) {
   let completed = 0;
   const checkpointer = new Checkpointer(engine, store, {
     scope: 'test',
@@ -120,13 +126,16 @@ describe('checkpoints', () => {
     expect(readdirSync(dir).some((n) => n.includes('.tmp-'))).toBe(false);
   });
 
-  it('refuses a corrupt checkpoint, another input\'s, or one of other windows, with VIGIL_ERR_SNAPSHOT and the way out', async () => {
+  it("refuses a corrupt checkpoint, another input's, or one of other windows, with VIGIL_ERR_SNAPSHOT and the way out", async () => {
     const dir = tempDir();
     const store = new FileCheckpoints(dir, 'test');
     const engine = newEngine();
     const checkpointer = await runCheckpointed(engine, messages.slice(0, 3000), store, 1000);
     await checkpointer.final();
-    const refusal = expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT', message: expect.stringContaining('--fresh-state') });
+    const refusal = expect.objectContaining({
+      code: 'VIGIL_ERR_SNAPSHOT',
+      message: expect.stringContaining('--fresh-state'),
+    });
     await expect(restoreLatest(newEngine(), store, 'other-input')).rejects.toEqual(refusal);
     const otherWindows = testConfig({ state: { windows: [{ name: 'x', horizonMs: 60000, buckets: 2 }] } });
     await expect(restoreLatest(newEngine(otherWindows), store, 'test-input')).rejects.toEqual(refusal);
@@ -134,6 +143,8 @@ describe('checkpoints', () => {
     const bytes = readFileSync(join(dir, manifest.name));
     bytes[bytes.length - 10]! ^= 0xff;
     writeFileSync(join(dir, manifest.name), bytes);
-    await expect(restoreLatest(newEngine(), store, 'test-input')).rejects.toEqual(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
+    await expect(restoreLatest(newEngine(), store, 'test-input')).rejects.toEqual(
+      expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
+    );
   });
 });

@@ -27,7 +27,14 @@ function session(customerId: string, ts: number, order: boolean, n: number): Rec
   return [
     view,
     { id: `${customerId}-c${n}`, type: 'add_to_cart', customerId, ts: ts + 60_000, productId: 'p1', price: 20 },
-    { id: `${customerId}-o${n}`, type: 'purchase', customerId, ts: ts + 120_000, orderId: `${customerId}-o${n}`, items: [{ productId: 'p1', price: 20, quantity: 1 }] },
+    {
+      id: `${customerId}-o${n}`,
+      type: 'purchase',
+      customerId,
+      ts: ts + 120_000,
+      orderId: `${customerId}-o${n}`,
+      items: [{ productId: 'p1', price: 20, quantity: 1 }],
+    },
   ];
 }
 
@@ -50,11 +57,17 @@ function aliveTimer(engine: Engine, customerId: string): { armed: number; crossi
   const t = store.transactionStats(slot)!;
   const watermark = engine.state.watermark.watermark;
   const age = timeWhenAliveFallsTo(engine.state.analytics!.bgnbd, repeatStats(t, watermark, 'week'), FLOOR);
-  return { armed: store.timers.dueTime(slot, store.timers.kinds.indexOf(ALIVE_TIMER)), crossing: Math.ceil(t.first + age * WEEK), watermark };
+  return {
+    armed: store.timers.dueTime(slot, store.timers.kinds.indexOf(ALIVE_TIMER)),
+    crossing: Math.ceil(t.first + age * WEEK),
+    watermark,
+  };
 }
 
 function churnOf(batches: readonly Batch[], customerId: string): AlertOf<'churn.risk'>[] {
-  return batches.flatMap((b) => b.alerts).filter((a): a is AlertOf<'churn.risk'> => a.type === 'churn.risk' && a.customerId === customerId);
+  return batches
+    .flatMap((b) => b.alerts)
+    .filter((a): a is AlertOf<'churn.risk'> => a.type === 'churn.risk' && a.customerId === customerId);
 }
 
 /** Runs the timeline in three legs on one engine, so the timers can be read in between. */
@@ -99,20 +112,24 @@ describe('churn: the BG/NBD P(alive) timer', () => {
     expect(w.data.pAlive).toBe(probabilityAlive(params, stats));
     expect(w.data.pAlive).toBeLessThan(FLOOR);
     expect(w.data.pAlive).toBeGreaterThan(FLOOR - 1e-6);
-    expect(w.data.expectedPurchases).toBeCloseTo(expectedPurchases(params, stats, 365 * DAY / WEEK), 9);
+    expect(w.data.expectedPurchases).toBeCloseTo(expectedPurchases(params, stats, (365 * DAY) / WEEK), 9);
     expect(w.data.clv).toBeCloseTo(engine.state.analytics!.insight(BUYER, t.last)!.clv!, 9);
     expect(w.data.clv).toBeGreaterThan(0);
     expect(w.data.lastPurchaseTs).toBe(t.last);
     // The reasons name each piece of evidence that holds.
     expect(w.reasons.join('\n')).toMatch(/P\(stopped buying\) 0\.\d\d from visits/);
     expect(w.reasons.join('\n')).toMatch(/BG\/NBD P\(alive\) 0\.30 from purchases, fell below 0\.3/);
-    expect(w.reasons.join('\n')).toMatch(/visits dropped: none for \d+ days against one about every [\d.]+ days while buying \(own baseline\)/);
+    expect(w.reasons.join('\n')).toMatch(
+      /visits dropped: none for \d+ days against one about every [\d.]+ days while buying \(own baseline\)/,
+    );
     expect(w.reasons.join('\n')).toMatch(/\d+ days since the last purchase, beyond their usual gap of 7 days/);
 
     // Two orders are one gap: the usual gap is the population's, pooled at the refits.
     const few = churnOf(batches, FEW);
     expect(few).toHaveLength(1);
-    expect(few[0]!.reasons.join('\n')).toMatch(/beyond the population's usual gap \(they have fewer than 3 gaps of their own\)/);
+    expect(few[0]!.reasons.join('\n')).toMatch(
+      /beyond the population's usual gap \(they have fewer than 3 gaps of their own\)/,
+    );
   });
 
   it('when the visits do not corroborate at the crossing, the lowered bar holds from then on', async () => {
@@ -146,7 +163,9 @@ describe('churn: the check a session arms', () => {
     const lastSession = T0 + 35 * DAY + 10 * 3_600_000;
     const checks = batches
       .flatMap((b) => b.signals)
-      .flatMap((s) => (s.kind === 'timer' && s.timer === CHURN_TIMER && s.customerId === BUYER && s.due > lastSession ? [s.due] : []));
+      .flatMap((s) =>
+        s.kind === 'timer' && s.timer === CHURN_TIMER && s.customerId === BUYER && s.due > lastSession ? [s.due] : [],
+      );
     const [w, ...more] = churnOf(batches, BUYER);
     expect(more).toHaveLength(0);
     // The session armed a check short of the crossing (searching only when it fires), which

@@ -20,8 +20,15 @@ describe('churn warnings off the model’s assumptions', () => {
     it(`${JSON.stringify(c.behaviour)}: precision > ${c.precision}, recall > ${c.recall}`, async () => {
       const { shop, messages, end } = shopRun(11, 1000, 200, c.behaviour);
       const { engine, batches } = await runMessages(testConfig(), messages);
-      const s = scoreChurn(batches.flatMap((b) => b.alerts), shop.truth.churnedCustomers, engine, end);
-      process.stdout.write(`${JSON.stringify(c.behaviour)}: precision ${s.precision.toFixed(3)}, recall ${s.recall.toFixed(3)} of ${s.eligible}\n`);
+      const s = scoreChurn(
+        batches.flatMap((b) => b.alerts),
+        shop.truth.churnedCustomers,
+        engine,
+        end,
+      );
+      process.stdout.write(
+        `${JSON.stringify(c.behaviour)}: precision ${s.precision.toFixed(3)}, recall ${s.recall.toFixed(3)} of ${s.eligible}\n`,
+      );
       expect(s.eligible).toBeGreaterThan(50);
       expect(s.precision).toBeGreaterThan(c.precision);
       expect(s.recall).toBeGreaterThan(c.recall);

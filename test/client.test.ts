@@ -20,7 +20,21 @@ const TOKEN = 'client-test-token-0123456789abcdef';
 const DAY = 86_400_000;
 const START = Date.UTC(2025, 0, 1);
 
-const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'app', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'], maxConnections: 4 }], pingIntervalMs: 60_000 } });
+const config = testConfig({
+  server: {
+    port: 0,
+    logLevel: 'silent',
+    tokens: [
+      {
+        name: 'app',
+        token: TOKEN,
+        scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],
+        maxConnections: 4,
+      },
+    ],
+    pingIntervalMs: 60_000,
+  },
+});
 const engine = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
 const published: Alert[] = [];
 let server: OpsServer;
@@ -28,14 +42,17 @@ let server: OpsServer;
 function messages(): RawMessage[] {
   const shop = new SyntheticShop({ seed: 9, customers: 500, products: 600, startTs: START, endTs: START + 120 * DAY });
   const out: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined; e = shop.next()) out.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    out.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   return out;
 }
 
 async function drive(chunk: RawMessage[]): Promise<void> {
   const recorder = { handle: (b: Batch) => void published.push(...b.alerts) };
   const now = chunk.map((m) => ({ ...m, receivedAt: performance.now() }));
-  await engine.run(new InProcessSource(now, { name: 'test', batchSize: 256, finite: true }), { sinks: [server.sink, recorder] });
+  await engine.run(new InProcessSource(now, { name: 'test', batchSize: 256, finite: true }), {
+    sinks: [server.sink, recorder],
+  });
   server.hub.flush();
 }
 
@@ -50,11 +67,21 @@ describe('vigil-engine/client', () => {
     const url = server.url.replace(/^http/, 'ws') + '/v1/stream';
     const got: AlertFrame[] = [];
     const statuses: string[] = [];
-    const stream = connectStream({ url, token: TOKEN, filter: { types: ['cart.abandoned', 'churn.risk'] }, since: 0, backoff: { baseMs: 50, maxMs: 200 }, onStatus: (s) => statuses.push(s) });
+    const stream = connectStream({
+      url,
+      token: TOKEN,
+      filter: { types: ['cart.abandoned', 'churn.risk'] },
+      since: 0,
+      backoff: { baseMs: 50, maxMs: 200 },
+      onStatus: (s) => statuses.push(s),
+    });
     const consuming = (async () => {
       for await (const f of stream) got.push(f);
     })();
-    const wanted = () => published.map((a, i) => [i + 1, a] as const).filter(([, a]) => a.type === 'cart.abandoned' || a.type === 'churn.risk');
+    const wanted = () =>
+      published
+        .map((a, i) => [i + 1, a] as const)
+        .filter(([, a]) => a.type === 'cart.abandoned' || a.type === 'churn.risk');
 
     await drive(all.slice(0, all.length / 2));
     await expect.poll(() => got.length, { timeout: 30_000 }).toBe(wanted().length);
@@ -74,7 +101,11 @@ describe('vigil-engine/client', () => {
 
   it('ends with VIGIL_ERR_AUTH when the token is refused, without retrying', async () => {
     const url = server.url.replace(/^http/, 'ws') + '/v1/stream';
-    const stream = connectStream({ url, token: 'not-a-token-of-this-server-000000', backoff: { baseMs: 10, maxMs: 20 } });
+    const stream = connectStream({
+      url,
+      token: 'not-a-token-of-this-server-000000',
+      backoff: { baseMs: 10, maxMs: 20 },
+    });
     const err = await (async () => {
       try {
         for await (const _ of stream) void _;

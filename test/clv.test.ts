@@ -69,7 +69,13 @@ describe('customerLifetimeValue', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 200 }),
-        fc.oneof(fc.constant(0), fc.constant(-0), fc.constant(NaN), fc.constant(Infinity), fc.double({ min: -1e6, max: 0, noNaN: true })),
+        fc.oneof(
+          fc.constant(0),
+          fc.constant(-0),
+          fc.constant(NaN),
+          fc.constant(Infinity),
+          fc.double({ min: -1e6, max: 0, noNaN: true }),
+        ),
         fc.double({ min: 0.01, max: 1e5, noNaN: true }),
         (x, bad, good) => {
           const stats = { x, tx: x, T: x + 1 };

@@ -39,8 +39,14 @@ describe('codec', () => {
 
   it('rejects trailing bytes after a msgpack value, and a value split short', () => {
     const bytes = encode({ a: 1 });
-    expect(decodePayload(new Uint8Array([...bytes, 0x01]), 1024)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
-    expect(decodePayload(bytes.slice(0, bytes.length - 1), 1024)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
+    expect(decodePayload(new Uint8Array([...bytes, 0x01]), 1024)).toEqual({
+      ok: false,
+      reason: 'VIGIL_ERR_DECODE_MSGPACK',
+    });
+    expect(decodePayload(bytes.slice(0, bytes.length - 1), 1024)).toEqual({
+      ok: false,
+      reason: 'VIGIL_ERR_DECODE_MSGPACK',
+    });
   });
 
   it('decodes each msgpack payload on its own, whatever a longer one left in the decoder’s buffer', () => {
@@ -60,7 +66,11 @@ describe('codec', () => {
         expect(value).toEqual({ ok: true, value: decode(long) });
         decodePayload(long, 65536);
         const at = 1 + (cut % (short.length - 1 || 1));
-        if (at < short.length) expect(decodePayload(short.subarray(0, at), 65536)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK' });
+        if (at < short.length)
+          expect(decodePayload(short.subarray(0, at), 65536)).toEqual({
+            ok: false,
+            reason: 'VIGIL_ERR_DECODE_MSGPACK',
+          });
       }),
     );
   });

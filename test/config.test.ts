@@ -54,27 +54,53 @@ describe('configuration', () => {
     const e = configError(() => loadConfig({ file: f, env: { VIGIL_DEMO__SEED: 'seven' } }));
     expect(e.code).toBe('VIGIL_ERR_CONFIG');
     const paths = e.details.map((d) => d.split(':')[0]);
-    expect(paths).toEqual(expect.arrayContaining(['pipeline.batchSize', 'dedupe.retentionMs', 'state.windows.0.buckets', 'demo.seed', '(root)']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'pipeline.batchSize',
+        'dedupe.retentionMs',
+        'state.windows.0.buckets',
+        'demo.seed',
+        '(root)',
+      ]),
+    );
   });
 
   it('refuses a de-duplication retention shorter than out-of-orderness plus lateness', () => {
     const e = configError(() =>
-      loadConfig({ env: {}, overrides: { dedupe: { retentionMs: 60_000 }, eventTime: { maxOutOfOrdernessMs: 5000, allowedLatenessMs: 60_000 } } }),
+      loadConfig({
+        env: {},
+        overrides: {
+          dedupe: { retentionMs: 60_000 },
+          eventTime: { maxOutOfOrdernessMs: 5000, allowedLatenessMs: 60_000 },
+        },
+      }),
     );
     expect(e.details.map((d) => d.split(':')[0])).toEqual(['dedupe.retentionMs']);
   });
 
   it('refuses churn bars below the churn.risk hysteresis enter', () => {
-    const paths = (overrides: Record<string, unknown>) => configError(() => loadConfig({ env: {}, overrides })).details.map((d) => d.split(':')[0]);
-    expect(paths({ analytics: { churn: { warnAt: 0.6, corroborateAt: 0.6 } } })).toEqual(['analytics.churn.warnAt', 'analytics.churn.corroborateAt']);
+    const paths = (overrides: Record<string, unknown>) =>
+      configError(() => loadConfig({ env: {}, overrides })).details.map((d) => d.split(':')[0]);
+    expect(paths({ analytics: { churn: { warnAt: 0.6, corroborateAt: 0.6 } } })).toEqual([
+      'analytics.churn.warnAt',
+      'analytics.churn.corroborateAt',
+    ]);
     expect(paths({ analytics: { churn: { corroborateAt: 0.65 } } })).toEqual(['analytics.churn.corroborateAt']);
     // The bars follow the gate: with enter lowered to 0.5, 0.6 is allowed.
-    const ok = loadConfig({ env: {}, overrides: { analytics: { churn: { warnAt: 0.6, corroborateAt: 0.6 } }, alerts: { policies: { churnRisk: { hysteresis: { enter: 0.5, exit: 0.4 } } } } } });
+    const ok = loadConfig({
+      env: {},
+      overrides: {
+        analytics: { churn: { warnAt: 0.6, corroborateAt: 0.6 } },
+        alerts: { policies: { churnRisk: { hysteresis: { enter: 0.5, exit: 0.4 } } } },
+      },
+    });
     expect(ok.analytics.churn.warnAt).toBe(0.6);
   });
 
   it('says which file is unreadable or not JSON', () => {
     expect(configError(() => loadConfig({ file: join(dir, 'missing.json'), env: {} })).code).toBe('VIGIL_ERR_CONFIG');
-    expect(configError(() => loadConfig({ file: file('broken.json', '{ nope'), env: {} })).message).toContain('broken.json');
+    expect(configError(() => loadConfig({ file: file('broken.json', '{ nope'), env: {} })).message).toContain(
+      'broken.json',
+    );
   });
 });

@@ -23,7 +23,12 @@ const config = testConfig({
   // A year of history at this rate lasts minutes: the feed is still replaying (busy) when the tests end.
   demo: { customers: 2000, products: 300, historyDays: 365, eventsPerSecond: 3000 },
   // A small ring, so alerts age out while a screen is away (the gap test).
-  server: { port: 0, tokens: [{ name: 'wall', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 8 }], ringCapacity: 500, logLevel: 'silent' },
+  server: {
+    port: 0,
+    tokens: [{ name: 'wall', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 8 }],
+    ringCapacity: 500,
+    logLevel: 'silent',
+  },
 });
 
 let engine: Engine;
@@ -169,7 +174,14 @@ describe('the live dashboard in headless Chromium', () => {
       .toBeGreaterThanOrEqual(3);
     expect(await number(page, 'customers')).toBeGreaterThan(0);
     // Revenue is per minute of event time: during the catch-up some minutes have no purchase.
-    await expect.poll(async () => (await number(page, 'revenue-per-minute')) > 0 && (await page.textContent('[data-testid="revenue-currency"]')) === 'EUR', { timeout: 60_000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await number(page, 'revenue-per-minute')) > 0 &&
+          (await page.textContent('[data-testid="revenue-currency"]')) === 'EUR',
+        { timeout: 60_000 },
+      )
+      .toBe(true);
 
     // Alerts appear, newest first, and each row shows what the server's ring holds for its seq.
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
@@ -197,14 +209,24 @@ describe('the live dashboard in headless Chromium', () => {
     // A type filter: the page unsubscribes and subscribes again with the filter and a replay.
     await page.check(`[data-testid="filter-type-${FILTER_TYPE}"]`);
     await page.click('[data-testid="filter-apply"]');
-    await expect.poll(() => sent.some((f) => f.type === 'subscribe' && JSON.stringify(f.filter) === JSON.stringify({ types: [FILTER_TYPE] })), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          sent.some(
+            (f) => f.type === 'subscribe' && JSON.stringify(f.filter) === JSON.stringify({ types: [FILTER_TYPE] }),
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
     const resubscribe = sent.findLast((f) => f.type === 'subscribe')!;
     expect(resubscribe.replay).toBeGreaterThan(0);
     expect(sent.at(-2)).toMatchObject({ type: 'unsubscribe' });
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
     const firstFiltered = Math.max(...(await rows(page)).map((r) => r.seq));
     // …and live alerts of that type keep arriving after the replay.
-    await expect.poll(async () => Math.max(...(await rows(page)).map((r) => r.seq)), { timeout: 30_000 }).toBeGreaterThan(firstFiltered);
+    await expect
+      .poll(async () => Math.max(...(await rows(page)).map((r) => r.seq)), { timeout: 30_000 })
+      .toBeGreaterThan(firstFiltered);
     const filtered = await rows(page);
     expect(filtered.every((r) => r.type === FILTER_TYPE)).toBe(true);
     expect(await page.textContent('[data-testid="filter-summary"]')).toContain(FILTER_TYPE);
@@ -215,11 +237,15 @@ describe('the live dashboard in headless Chromium', () => {
     const states = await recordStates(page);
     ops.hub.closeAll(1001, 'test: going away');
     await expect.poll(states, { timeout: 30_000 }).toEqual(['reconnecting', 'connected']);
-    await expect.poll(() => sent.filter((f) => f.type === 'subscribe').length, { timeout: 10_000 }).toBeGreaterThan(subscribesBefore);
+    await expect
+      .poll(() => sent.filter((f) => f.type === 'subscribe').length, { timeout: 10_000 })
+      .toBeGreaterThan(subscribesBefore);
     const resume = sent.findLast((f) => f.type === 'subscribe')!;
     expect(resume.since).toBeGreaterThanOrEqual(Math.max(...before));
     expect(resume.filter).toEqual({ types: [FILTER_TYPE] });
-    await expect.poll(async () => (await rows(page)).filter((r) => !before.has(r.seq)).length, { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await rows(page)).filter((r) => !before.has(r.seq)).length, { timeout: 30_000 })
+      .toBeGreaterThan(0);
     const after = await rows(page);
     expect(new Set(after.map((r) => r.seq)).size).toBe(after.length); // nothing shown twice
     expect(after.every((r) => r.type === FILTER_TYPE)).toBe(true);
@@ -234,32 +260,45 @@ describe('the live dashboard in headless Chromium', () => {
     await page.selectOption('[data-testid="filter-min-severity"]', 'warning');
     await page.fill('[data-testid="filter-min-score"]', '0.5');
     await page.click('[data-testid="filter-apply"]');
-    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toMatchObject({ type: 'subscribe', filter: { minSeverity: 'warning', minScore: 0.5 } });
+    await expect
+      .poll(() => sent.at(-1), { timeout: 10_000 })
+      .toMatchObject({ type: 'subscribe', filter: { minSeverity: 'warning', minScore: 0.5 } });
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
     const strong = await rows(page);
     expect(strong.every((r) => (r.severity === 'warning' || r.severity === 'critical') && r.score >= 0.5)).toBe(true);
 
     // The segment most alerts in the server's ring carry (so the replay has some to show).
     const bySegment = new Map<string, number>();
-    for (const { alert } of ops.hub.ring.after(0).alerts) if (alert.segment !== null) bySegment.set(alert.segment, (bySegment.get(alert.segment) ?? 0) + 1);
+    for (const { alert } of ops.hub.ring.after(0).alerts)
+      if (alert.segment !== null) bySegment.set(alert.segment, (bySegment.get(alert.segment) ?? 0) + 1);
     const segment = [...bySegment].sort((a, b) => b[1] - a[1])[0]![0];
     await page.click('[data-testid="filter-reset"]');
-    await expect.poll(async () => page.locator(`[data-testid="filter-segment"] option[value="${segment}"]`).count(), { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(async () => page.locator(`[data-testid="filter-segment"] option[value="${segment}"]`).count(), {
+        timeout: 30_000,
+      })
+      .toBe(1);
     await page.selectOption('[data-testid="filter-segment"]', segment);
     await page.click('[data-testid="filter-apply"]');
-    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toEqual(expect.objectContaining({ type: 'subscribe', filter: { segments: [segment] } }));
+    await expect
+      .poll(() => sent.at(-1), { timeout: 10_000 })
+      .toEqual(expect.objectContaining({ type: 'subscribe', filter: { segments: [segment] } }));
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
     expect((await rows(page)).every((r) => r.segment === segment)).toBe(true);
 
     // Twenty clicks on Apply in one go (one task): the page coalesces them into one change,
     // inside the server's ration of client frames, and keeps its connection.
     await page.click('[data-testid="filter-reset"]');
-    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toEqual({ type: 'subscribe', id: expect.any(String), replay: expect.any(Number) });
+    await expect
+      .poll(() => sent.at(-1), { timeout: 10_000 })
+      .toEqual({ type: 'subscribe', id: expect.any(String), replay: expect.any(Number) });
     await page.check('[data-testid="filter-type-recommendation.cross_sell"]');
     const states = await recordStates(page);
     const before = sent.length;
     await page.evaluate(`for (let i = 0; i < 20; i++) document.querySelector('[data-testid="filter-apply"]').click()`);
-    await expect.poll(() => sent.at(-1), { timeout: 10_000 }).toMatchObject({ type: 'subscribe', filter: { types: ['recommendation.cross_sell'] } });
+    await expect
+      .poll(() => sent.at(-1), { timeout: 10_000 })
+      .toMatchObject({ type: 'subscribe', filter: { types: ['recommendation.cross_sell'] } });
     await expect.poll(async () => (await rows(page)).length, { timeout: 30_000 }).toBeGreaterThan(0);
     expect(sent.slice(before).map((f) => f.type)).toEqual(['unsubscribe', 'subscribe']);
     expect((await rows(page)).every((r) => r.type === 'recommendation.cross_sell')).toBe(true);
@@ -289,7 +328,9 @@ describe('the live dashboard in headless Chromium', () => {
     expect(resume.since).toBeGreaterThan(0);
     expect(resume.since).toBeLessThanOrEqual(reached!);
     // The aged-out range starts right after where the page resumed and runs past where it was.
-    const notice = page.locator(`[data-testid="notice-gap"][data-reason="aged_out"][data-from="${Number(resume.since) + 1}"]`);
+    const notice = page.locator(
+      `[data-testid="notice-gap"][data-reason="aged_out"][data-from="${Number(resume.since) + 1}"]`,
+    );
     await notice.waitFor({ timeout: 30_000 });
     expect(Number(await notice.getAttribute('data-to'))).toBeGreaterThan(reached!);
     expect(await notice.textContent()).toContain(`#${Number(resume.since) + 1}–#`);

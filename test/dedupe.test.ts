@@ -7,11 +7,13 @@ describe('event id de-duplication', () => {
   it('takes no distinct id for a duplicate, across 1M ids and table growth', () => {
     const seen = new SeenEventIds(1000 * HOUR, 4_000_000);
     let falseDuplicates = 0;
-    for (let i = 0; i < 1_000_000; i++) if (seen.checkAndAdd(`evt-${i.toString(36)}-${(i * 7919) % 1000}`, i)) falseDuplicates++;
+    for (let i = 0; i < 1_000_000; i++)
+      if (seen.checkAndAdd(`evt-${i.toString(36)}-${(i * 7919) % 1000}`, i)) falseDuplicates++;
     expect(falseDuplicates).toBe(0);
     expect(seen.size).toBe(1_000_000);
     let found = 0;
-    for (let i = 0; i < 1_000_000; i += 997) if (seen.checkAndAdd(`evt-${i.toString(36)}-${(i * 7919) % 1000}`, i)) found++;
+    for (let i = 0; i < 1_000_000; i += 997)
+      if (seen.checkAndAdd(`evt-${i.toString(36)}-${(i * 7919) % 1000}`, i)) found++;
     expect(found).toBe(Math.ceil(1_000_000 / 997));
   });
 

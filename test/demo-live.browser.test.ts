@@ -24,7 +24,12 @@ beforeAll(async () => {
   startedAt = Date.now();
   child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], {
     // A smaller shop than the default, so the catch-up is over well within the 90 s on a loaded machine.
-    env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '2000', VIGIL_DEMO__HISTORY_DAYS: '30', VIGIL_SERVER__LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      VIGIL_DEMO__CUSTOMERS: '2000',
+      VIGIL_DEMO__HISTORY_DAYS: '30',
+      VIGIL_SERVER__LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -33,7 +38,15 @@ beforeAll(async () => {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1600, height: 1000 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync(ARTIFACTS, { recursive: true });
 });

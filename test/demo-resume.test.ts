@@ -16,11 +16,18 @@ const dir = mkdtempSync(join(tmpdir(), 'vigil-demo-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // Long enough a history that neither run catches up: after catch-up the demo stamps its
 // events with the wall clock, and only the history part of the feed is deterministic.
-const demoEnv = { VIGIL_DEMO__CUSTOMERS: '3000', VIGIL_DEMO__EVENTS_PER_SECOND: '1500', VIGIL_DEMO__HISTORY_DAYS: '40', VIGIL_CHECKPOINT__INTERVAL_MS: '700' };
+const demoEnv = {
+  VIGIL_DEMO__CUSTOMERS: '3000',
+  VIGIL_DEMO__EVENTS_PER_SECOND: '1500',
+  VIGIL_DEMO__HISTORY_DAYS: '40',
+  VIGIL_CHECKPOINT__INTERVAL_MS: '700',
+};
 
 /** `vigil start --state-dir` until a few summary lines are out, then Ctrl-C; its output. */
 async function runDemo(args: string[] = []): Promise<string> {
-  const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args], { env: { ...process.env, ...demoEnv } });
+  const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args], {
+    env: { ...process.env, ...demoEnv },
+  });
   let text = '';
   let interrupted = false;
   child.stdout.on('data', (d: Buffer) => {
@@ -55,7 +62,9 @@ describe('the demo with --state-dir', () => {
 
     // The oracle: the same deterministic feed (its start is in the checkpoint), as many
     // messages as the two runs applied, through one engine without a stop.
-    const config = testConfig(Object.fromEntries([['demo', { customers: 3000, eventsPerSecond: 1500, historyDays: 40 }]]));
+    const config = testConfig(
+      Object.fromEntries([['demo', { customers: 3000, eventsPerSecond: 1500, historyDays: 40 }]]),
+    );
     const start = Number(/start=(\d+)$/.exec(final.position.source)![1]);
     const messages: RawMessage[] = [];
     for await (const run of demoFeed(config.demo, start).messages) {

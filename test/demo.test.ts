@@ -29,7 +29,9 @@ describe('the embedded demo', () => {
   });
 
   it('runs as `vigil start` and exits 0 on SIGINT', async () => {
-    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], { env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' } });
+    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], {
+      env: { ...process.env, VIGIL_DEMO__CUSTOMERS: '1000' },
+    });
     let text = '';
     let interrupted = false;
     child.stdout.on('data', (d: Buffer) => {

@@ -11,8 +11,14 @@ import { dryRun } from '../src/app/cli/program.js';
  * command line, `npx tsx FILE` must name a file, `npm run X` a script.
  */
 const root = new URL('../', import.meta.url);
-const docs = ['README.md', ...readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const docs = [
+  'README.md',
+  ...readdirSync(new URL('docs/', root))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+const scripts = (JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> })
+  .scripts;
 
 interface DocCommand {
   file: string;
@@ -34,7 +40,7 @@ export function words(line: string): string[] {
       word = '';
     }
     const bare = m[3];
-    if (bare !== undefined && (/^[<>|&;]/.test(bare) || (gap || word === '') && bare.startsWith('#'))) break;
+    if (bare !== undefined && (/^[<>|&;]/.test(bare) || ((gap || word === '') && bare.startsWith('#')))) break;
     word += m[1] ?? m[2] ?? bare ?? '';
   }
   if (word !== '') out.push(word);
@@ -78,7 +84,11 @@ async function check(c: DocCommand): Promise<void> {
   else if (w[0] === 'npx' && (w[1] === 'vigil' || w[1] === 'vigil-engine')) args = w.slice(2);
   else if (w[0] === 'npm' && w[1] === 'run' && w[2] === 'vigil' && w[3] === '--') args = w.slice(4);
   else if (w[0] === 'npm' && w[1] === 'run' && w[2] === 'bench') {
-    const parsed = parseBenchArgs(w.slice(4), () => {}, () => {});
+    const parsed = parseBenchArgs(
+      w.slice(4),
+      () => {},
+      () => {},
+    );
     expect('exit' in parsed ? parsed.exit : 0, where).toBe(0);
     return;
   } else if (w[0] === 'npx' && w[1] === 'tsx') {
@@ -95,12 +105,17 @@ async function check(c: DocCommand): Promise<void> {
     // The command path is the leading words that are commands; its help must list each option shown.
     const path: string[] = [];
     for (const a of args) {
-      if (a.startsWith('-') || !(await dryRun([...path, a, '--help'])).out.startsWith(`Usage: vigil ${[...path, a].join(' ')} `)) break;
+      if (
+        a.startsWith('-') ||
+        !(await dryRun([...path, a, '--help'])).out.startsWith(`Usage: vigil ${[...path, a].join(' ')} `)
+      )
+        break;
       path.push(a);
     }
     const help = await dryRun([...path, '--help']);
     expect(help.code, where).toBe(0);
-    for (const opt of env[2]!.match(/(?<![\w-])--[a-z][\w-]*/g) ?? []) expect(help.out, `${where}: ${opt}`).toMatch(new RegExp(`${opt}(?![\\w-])`));
+    for (const opt of env[2]!.match(/(?<![\w-])--[a-z][\w-]*/g) ?? [])
+      expect(help.out, `${where}: ${opt}`).toMatch(new RegExp(`${opt}(?![\\w-])`));
     return;
   }
   const r = await dryRun(args);
@@ -113,7 +128,9 @@ async function check(c: DocCommand): Promise<void> {
 describe('commands in README.md and docs/*.md', () => {
   it('finds the commands of every doc that shows some', () => {
     expect(commands.filter((c) => c.file === 'README.md').length).toBeGreaterThan(15);
-    expect(new Set(commands.map((c) => c.file))).toEqual(new Set(['README.md', 'docs/analytics.md', 'docs/nats.md', 'docs/ops.md', 'docs/stream.md', 'docs/triggers.md']));
+    expect(new Set(commands.map((c) => c.file))).toEqual(
+      new Set(['README.md', 'docs/analytics.md', 'docs/nats.md', 'docs/ops.md', 'docs/stream.md', 'docs/triggers.md']),
+    );
   });
 
   it('a usage mistake fails the check (the oracle can fail)', async () => {

@@ -35,8 +35,14 @@ afterAll(async () => {
 describe('erasure over NATS', () => {
   it('vigil erase --nats-url erases in every engine on the KV bucket; dead letters carry no trace', async () => {
     const config = testConfig({ nats: { url: server.url, deadLetterPrefix: 'er.dlq' } });
-    const events = new SyntheticShop({ seed: 4, customers: 50, products: 40, startTs: Date.UTC(2025, 0, 1) }).take(3000).map((e) => ({ ...e, customerId: `id-${e.customerId}-x` }));
-    const messages = events.map((e) => ({ bytes: encodePayload(e, 'msgpack'), subject: `shop.${e.customerId}`, receivedAt: 0 }));
+    const events = new SyntheticShop({ seed: 4, customers: 50, products: 40, startTs: Date.UTC(2025, 0, 1) })
+      .take(3000)
+      .map((e) => ({ ...e, customerId: `id-${e.customerId}-x` }));
+    const messages = events.map((e) => ({
+      bytes: encodePayload(e, 'msgpack'),
+      subject: `shop.${e.customerId}`,
+      receivedAt: 0,
+    }));
     const one = new Engine(config);
     const two = new Engine(config);
     await runMessages(config, messages, { engine: one, finite: false });
@@ -50,15 +56,26 @@ describe('erasure over NATS', () => {
       // Two engines answer the subject: the request gets the first reply; both erase (one by request, one from KV).
       // Not spawnSync: the engines answering live in this process, whose event loop must run.
       const cli = await new Promise<{ status: number; stderr: string }>((resolve) => {
-        execFile('node', ['dist/src/app/cli.js', 'erase', '--customer', target, '--nats-url', server.url], (err, _out, stderr) => resolve({ status: err ? Number(err.code) : 0, stderr }));
+        execFile(
+          'node',
+          ['dist/src/app/cli.js', 'erase', '--customer', target, '--nats-url', server.url],
+          (err, _out, stderr) => resolve({ status: err ? Number(err.code) : 0, stderr }),
+        );
       });
-      expect([cli.status, cli.stderr]).toEqual([0, expect.stringMatching(/^erased \(was (not )?in state; \d+ held alerts dropped\)/)]);
+      expect([cli.status, cli.stderr]).toEqual([
+        0,
+        expect.stringMatching(/^erased \(was (not )?in state; \d+ held alerts dropped\)/),
+      ]);
       expect(cli.stderr).not.toContain(target);
-      await expect.poll(() => [one.state.store.has(target), two.state.store.has(target)], { timeout: 10_000 }).toEqual([false, false]);
+      await expect
+        .poll(() => [one.state.store.has(target), two.state.store.has(target)], { timeout: 10_000 })
+        .toEqual([false, false]);
 
       // The KV bucket holds it once, under a key that is not the id (its SHA-256).
       const key = createHash('sha256').update(target).digest('hex');
-      const stored = await (await jetstreamManager(nc)).streams.getMessage(`KV_${config.erasure.kvBucket}`, { last_by_subj: `$KV.${config.erasure.kvBucket}.${key}` });
+      const stored = await (
+        await jetstreamManager(nc)
+      ).streams.getMessage(`KV_${config.erasure.kvBucket}`, { last_by_subj: `$KV.${config.erasure.kvBucket}.${key}` });
       expect(new TextDecoder().decode(stored!.data)).toBe(target);
       expect((await (await jetstreamManager(nc)).streams.info(`KV_${config.erasure.kvBucket}`)).state.messages).toBe(1);
 
@@ -73,9 +90,18 @@ describe('erasure over NATS', () => {
       const dead: Msg[] = [];
       const sub = nc.subscribe('er.dlq.>', { callback: (_e, m) => void dead.push(m) });
       await nc.flush();
-      const later = messages.filter((_, i) => events[i]!.customerId === target).map((m, i) => ({ ...m, bytes: encodePayload({ ...events.find((e) => e.customerId === target)!, id: `later-${i}` }, 'json') }));
+      const later = messages
+        .filter((_, i) => events[i]!.customerId === target)
+        .map((m, i) => ({
+          ...m,
+          bytes: encodePayload({ ...events.find((e) => e.customerId === target)!, id: `later-${i}` }, 'json'),
+        }));
       await runMessages(config, later, { engine: one, finite: false }).then(async ({ batches }) => {
-        const publisher = new ConfirmedPublisher(nc, { requireCaptureStream: false, ackTimeoutMs: 5000, retry: { baseMs: 50, maxMs: 500 } });
+        const publisher = new ConfirmedPublisher(nc, {
+          requireCaptureStream: false,
+          ackTimeoutMs: 5000,
+          retry: { baseMs: 50, maxMs: 500 },
+        });
         const sink = new DeadLetterSink(publisher, config.nats.deadLetterPrefix);
         for (const b of batches) await sink.handle(b);
       });

@@ -40,7 +40,12 @@ describe('erasure of a customer', () => {
       port: 0,
       tokens: [
         { name: 'admin', token: ADMIN, scopes: [...scopeNames], maxConnections: 4 },
-        { name: 'reader', token: READER, scopes: ['stream', 'customers:read', 'items:read', 'kpi:read'], maxConnections: 4 },
+        {
+          name: 'reader',
+          token: READER,
+          scopes: ['stream', 'customers:read', 'items:read', 'kpi:read'],
+          maxConnections: 4,
+        },
       ],
     },
   });
@@ -65,7 +70,8 @@ describe('erasure of a customer', () => {
     const held = new Map<string, number>();
     for (let seq = server.hub.ring.oldest; seq <= server.hub.ring.sequence; seq++) {
       const a = server.hub.ring.at(seq)?.alert;
-      if (a !== undefined && engine.state.store.has(a.customerId)) held.set(a.customerId, (held.get(a.customerId) ?? 0) + 1);
+      if (a !== undefined && engine.state.store.has(a.customerId))
+        held.set(a.customerId, (held.get(a.customerId) ?? 0) + 1);
     }
     target = [...held].sort((a, b) => b[1] - a[1])[0]![0];
   });
@@ -96,7 +102,15 @@ describe('erasure of a customer', () => {
 
     // A checkpoint before the erasure holds the customer.
     const checkpoints = new FileCheckpoints(dir, 'erasure');
-    const checkpointer = new Checkpointer(engine, checkpoints, { scope: 'erasure', source: 'test', intervalMs: 1e9, keep: 1, chunkBytes: 65_536, last: undefined, log: () => {} });
+    const checkpointer = new Checkpointer(engine, checkpoints, {
+      scope: 'erasure',
+      source: 'test',
+      intervalMs: 1e9,
+      keep: 1,
+      chunkBytes: 65_536,
+      last: undefined,
+      log: () => {},
+    });
     await checkpointer.checkpointNow();
     const older = (await checkpoints.latest())!;
     expect(traces(await checkpoints.read(older))).toBe(true);
@@ -123,11 +137,19 @@ describe('erasure of a customer', () => {
     expect((await replayed(ADMIN)).length).toBeGreaterThan(0);
 
     // Later events about the customer: rejected, counted, not applied; the counters add up.
-    const later = events.filter((e) => e.customerId === target).map((e, i) => ({ ...e, id: `later-${i}`, ts: e.ts + 1 }));
+    const later = events
+      .filter((e) => e.customerId === target)
+      .map((e, i) => ({ ...e, id: `later-${i}`, ts: e.ts + 1 }));
     const rejectedBefore = engine.state.counters.rejectedBy.get('VIGIL_ERR_SUPPRESSED') ?? 0;
-    const { batches } = await runMessages(config, later.map((e) => ({ bytes: encodePayload(e, 'json'), subject: 'shop', receivedAt: 0 })), { engine, finite: false });
+    const { batches } = await runMessages(
+      config,
+      later.map((e) => ({ bytes: encodePayload(e, 'json'), subject: 'shop', receivedAt: 0 })),
+      { engine, finite: false },
+    );
     expect(engine.state.counters.rejectedBy.get('VIGIL_ERR_SUPPRESSED')! - rejectedBefore).toBe(later.length);
-    expect(batches.flatMap((b) => b.rejections.map((r) => [r.reason, r.path]))).toEqual(later.map(() => ['VIGIL_ERR_SUPPRESSED', 'customerId']));
+    expect(batches.flatMap((b) => b.rejections.map((r) => [r.reason, r.path]))).toEqual(
+      later.map(() => ['VIGIL_ERR_SUPPRESSED', 'customerId']),
+    );
     expect(engine.state.counters.balanced).toBe(true);
     expect(engine.state.store.has(target)).toBe(false);
     expect(traces(engine.state.snapshot())).toBe(false);
@@ -135,7 +157,11 @@ describe('erasure of a customer', () => {
     // The audit line names a pseudonym; no log line holds the raw id.
     const audit = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === 'erasure');
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ via: 'http', existed: true, customer: expect.stringMatching(/^p-[A-Za-z0-9_-]{22}$/) });
+    expect(audit[0]).toMatchObject({
+      via: 'http',
+      existed: true,
+      customer: expect.stringMatching(/^p-[A-Za-z0-9_-]{22}$/),
+    });
     expect(logLines.filter((l) => traces(l))).toEqual([]);
     // The suppression list holds the id (it must, to refuse later events).
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([target]);
@@ -145,7 +171,9 @@ describe('erasure of a customer', () => {
     const other = [...engine.state.store.customerIds()].sort()[0]!;
     const cfgFile = join(dir, 'config.json');
     writeFileSync(cfgFile, JSON.stringify({ erasure: { file, reloadMs: 100 } }));
-    const cli = spawnSync('node', ['dist/src/app/cli.js', 'erase', '--customer', other, '--config', cfgFile], { encoding: 'utf8' });
+    const cli = spawnSync('node', ['dist/src/app/cli.js', 'erase', '--customer', other, '--config', cfgFile], {
+      encoding: 'utf8',
+    });
     expect(cli.status).toBe(0);
     expect(cli.stderr).not.toContain(other);
     await expect.poll(() => engine.state.store.has(other), { timeout: 10_000 }).toBe(false);
@@ -154,6 +182,9 @@ describe('erasure of a customer', () => {
     expect(traces(engine.state.snapshot(), other)).toBe(false);
     // Without a place to record it, the command refuses (usage, exit 2).
     const none = spawnSync('node', ['dist/src/app/cli.js', 'erase', '--customer', other], { encoding: 'utf8' });
-    expect([none.status, none.stderr]).toEqual([2, expect.stringContaining('error VIGIL_ERR_USAGE: erase needs --nats-url')]);
+    expect([none.status, none.stderr]).toEqual([
+      2,
+      expect.stringContaining('error VIGIL_ERR_USAGE: erase needs --nats-url'),
+    ]);
   });
 });

@@ -31,18 +31,25 @@ function bruteAuc(scores: readonly number[], positive: readonly boolean[]): numb
 describe('classification measures', () => {
   it('AUC equals the share of correctly ordered positive/negative pairs, ties counting one half (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean()), { minLength: 2, maxLength: 40 }), (rows) => {
-        const scores = rows.map(([s]) => s);
-        const positive = rows.map(([, p]) => p);
-        const auc = areaUnderRoc(scores, positive);
-        if (positive.every(Boolean) || !positive.some(Boolean)) expect(auc).toBeNaN();
-        else expect(auc).toBeCloseTo(bruteAuc(scores, positive), 12);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.boolean()), { minLength: 2, maxLength: 40 }),
+        (rows) => {
+          const scores = rows.map(([s]) => s);
+          const positive = rows.map(([, p]) => p);
+          const auc = areaUnderRoc(scores, positive);
+          if (positive.every(Boolean) || !positive.some(Boolean)) expect(auc).toBeNaN();
+          else expect(auc).toBeCloseTo(bruteAuc(scores, positive), 12);
+        },
+      ),
     );
   });
 
   it('precision, recall and the top-n flags', () => {
-    expect(precisionRecall([true, true, false, false], [true, false, true, false])).toEqual({ flagged: 2, precision: 0.5, recall: 0.5 });
+    expect(precisionRecall([true, true, false, false], [true, false, true, false])).toEqual({
+      flagged: 2,
+      precision: 0.5,
+      recall: 0.5,
+    });
     expect(flagTop([0.2, 0.9, 0.5, 0.9], 2)).toEqual([false, true, false, true]);
   });
 });

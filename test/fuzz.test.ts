@@ -29,11 +29,19 @@ import { StreamClient } from './support/stream-client.js';
 const reasons = new Set<string>(rejectReasons);
 const shop = new SyntheticShop({ seed: 21, customers: 50, products: 30, startTs: Date.UTC(2026, 0, 1) });
 const samples = shop.take(200);
-const validPayload = fc.tuple(fc.constantFrom(...samples), fc.constantFrom('json' as const, 'msgpack' as const)).map(([e, f]) => encodePayload(e, f));
+const validPayload = fc
+  .tuple(fc.constantFrom(...samples), fc.constantFrom('json' as const, 'msgpack' as const))
+  .map(([e, f]) => encodePayload(e, f));
 
 /** A valid payload with bytes overwritten, cut or inserted: the near misses a fuzzer is for. */
 const mutated = fc
-  .tuple(validPayload, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'insert')), { minLength: 1, maxLength: 4 }))
+  .tuple(
+    validPayload,
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'cut', 'insert')), {
+      minLength: 1,
+      maxLength: 4,
+    }),
+  )
   .map(([bytes, edits]) => {
     let b = Array.from(bytes);
     for (const [at, v, op] of edits) {
@@ -44,7 +52,13 @@ const mutated = fc
     }
     return Uint8Array.from(b);
   });
-const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated, validPayload, fc.jsonValue().map((v) => encode(v)), fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))));
+const anyBytes = fc.oneof(
+  fc.uint8Array({ maxLength: 200 }),
+  mutated,
+  validPayload,
+  fc.jsonValue().map((v) => encode(v)),
+  fc.jsonValue().map((v) => new TextEncoder().encode(JSON.stringify(v))),
+);
 
 describe('fuzzing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-fuzz-'));
@@ -66,12 +80,35 @@ describe('fuzzing', () => {
     const call = fc.record(
       {
         type: fc.oneof(fc.constantFrom('track', 'page', 'identify', 'screen'), fc.string()),
-        event: fc.oneof(fc.constantFrom('Product Viewed', 'Product Added', 'Product Removed', 'Checkout Started', 'Order Completed'), fc.string()),
+        event: fc.oneof(
+          fc.constantFrom('Product Viewed', 'Product Added', 'Product Removed', 'Checkout Started', 'Order Completed'),
+          fc.string(),
+        ),
         messageId: fc.oneof(fc.string(), fc.integer()),
         userId: fc.oneof(fc.string(), fc.constant(null), fc.integer()),
         anonymousId: fc.oneof(fc.string(), fc.constant(null)),
-        timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string(), fc.integer()),
-        properties: fc.oneof(fc.dictionary(fc.constantFrom('product_id', 'sku', 'price', 'quantity', 'currency', 'order_id', 'products', 'category', 'session_id'), fc.jsonValue()), fc.anything()),
+        timestamp: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+          fc.integer(),
+        ),
+        properties: fc.oneof(
+          fc.dictionary(
+            fc.constantFrom(
+              'product_id',
+              'sku',
+              'price',
+              'quantity',
+              'currency',
+              'order_id',
+              'products',
+              'category',
+              'session_id',
+            ),
+            fc.jsonValue(),
+          ),
+          fc.anything(),
+        ),
         context: fc.anything(),
       },
       { requiredKeys: ['type'] },
@@ -92,15 +129,27 @@ describe('fuzzing', () => {
 
   it('the event schema: never throws on any value; a refusal has a registered reason', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.constantFrom(...samples).chain((e) => fc.record({ ...Object.fromEntries(Object.keys(e).map((k) => [k, fc.oneof(fc.constant((e as Record<string, unknown>)[k]), fc.anything())])) }))), (value) => {
-        const r = canonicalEvent.safeParse(value);
-        if (!r.success) {
-          const a = reasonFromIssues(r.error.issues);
-          expect(reasons.has(a.reason)).toBe(true);
-          const again = canonicalEvent.safeParse(value);
-          expect(again.success ? undefined : reasonFromIssues(again.error.issues)).toEqual(a);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.constantFrom(...samples).chain((e) =>
+            fc.record({
+              ...Object.fromEntries(
+                Object.keys(e).map((k) => [k, fc.oneof(fc.constant((e as Record<string, unknown>)[k]), fc.anything())]),
+              ),
+            }),
+          ),
+        ),
+        (value) => {
+          const r = canonicalEvent.safeParse(value);
+          if (!r.success) {
+            const a = reasonFromIssues(r.error.issues);
+            expect(reasons.has(a.reason)).toBe(true);
+            const again = canonicalEvent.safeParse(value);
+            expect(again.success ? undefined : reasonFromIssues(again.error.issues)).toEqual(a);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -132,13 +181,27 @@ describe('fuzzing', () => {
       fc.dictionary(fc.string(), fc.anything()),
     );
     const env = fc.dictionary(
-      fc.oneof(fc.constantFrom(...paths.map(([s, k]) => `VIGIL_${s.toUpperCase()}__${k.replace(/[A-Z]/g, (m) => `_${m}`).toUpperCase()}`)), fc.string().map((s) => `VIGIL_${s}`)),
-      fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))),
+      fc.oneof(
+        fc.constantFrom(
+          ...paths.map(([s, k]) => `VIGIL_${s.toUpperCase()}__${k.replace(/[A-Z]/g, (m) => `_${m}`).toUpperCase()}`),
+        ),
+        fc.string().map((s) => `VIGIL_${s}`),
+      ),
+      fc.oneof(
+        fc.string(),
+        fc.jsonValue().map((v) => JSON.stringify(v)),
+      ),
       { maxKeys: 3 },
     );
     fc.assert(
       fc.property(override, env, (over, vars) => {
-        const attempt = () => loadConfig({ env: vars, overrides: (typeof over === 'object' && over !== null && !Array.isArray(over) ? over : { value: over }) as Record<string, unknown> });
+        const attempt = () =>
+          loadConfig({
+            env: vars,
+            overrides: (typeof over === 'object' && over !== null && !Array.isArray(over)
+              ? over
+              : { value: over }) as Record<string, unknown>,
+          });
         let first: unknown;
         try {
           attempt();
@@ -164,30 +227,40 @@ describe('fuzzing', () => {
     const file = join(dir, 'fuzz.msgpack');
     const config = testConfig();
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(validPayload.filter((p) => p[0] !== 0x7b), mutated, fc.uint8Array({ maxLength: 40 })), { minLength: 1, maxLength: 40 }), async (parts) => {
-        const bytes = Buffer.concat(parts);
-        writeFileSync(file, bytes);
-        const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
-        let inMessages = 0;
-        let count = 0;
-        for await (const run of readEventFile(file, { maxPayloadBytes: 4096, progress })) {
-          for (const m of run) {
-            inMessages += m.bytes.length;
-            count++;
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            validPayload.filter((p) => p[0] !== 0x7b),
+            mutated,
+            fc.uint8Array({ maxLength: 40 }),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        async (parts) => {
+          const bytes = Buffer.concat(parts);
+          writeFileSync(file, bytes);
+          const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
+          let inMessages = 0;
+          let count = 0;
+          for await (const run of readEventFile(file, { maxPayloadBytes: 4096, progress })) {
+            for (const m of run) {
+              inMessages += m.bytes.length;
+              count++;
+            }
           }
-        }
-        expect(progress.messages).toBe(count);
-        if (bytes.length > 0 && bytes[0] !== 0x7b && !/^\s/.test(String.fromCharCode(bytes[0]!))) {
-          // A msgpack file: cut into contiguous messages, the rest counted as unreadable.
-          expect(inMessages + progress.unreadableBytes).toBe(bytes.length);
-        }
-        // And the same bytes judged by the engine: the counters add up.
-        const messages: ReturnType<typeof rawMessage>[] = [];
-        for await (const run of readEventFile(file, { maxPayloadBytes: 4096 })) messages.push(...run);
-        const { engine } = await runMessages(config, messages);
-        expect(engine.state.counters.balanced).toBe(true);
-        expect(engine.state.counters.input).toBe(count);
-      }),
+          expect(progress.messages).toBe(count);
+          if (bytes.length > 0 && bytes[0] !== 0x7b && !/^\s/.test(String.fromCharCode(bytes[0]!))) {
+            // A msgpack file: cut into contiguous messages, the rest counted as unreadable.
+            expect(inMessages + progress.unreadableBytes).toBe(bytes.length);
+          }
+          // And the same bytes judged by the engine: the counters add up.
+          const messages: ReturnType<typeof rawMessage>[] = [];
+          for await (const run of readEventFile(file, { maxPayloadBytes: 4096 })) messages.push(...run);
+          const { engine } = await runMessages(config, messages);
+          expect(engine.state.counters.balanced).toBe(true);
+          expect(engine.state.counters.input).toBe(count);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -195,7 +268,13 @@ describe('fuzzing', () => {
   it('the WebSocket control-frame parser: every malformed frame gets an error frame with a stream code; the server stays up', async () => {
     const token = 'f'.repeat(32);
     const config = testConfig({
-      server: { port: 0, logLevel: 'silent', clientFramesPerSecond: 1000, maxBadFrames: 1000, tokens: [{ name: 'fuzz', token, scopes: [...scopeNames], maxConnections: 4 }] },
+      server: {
+        port: 0,
+        logLevel: 'silent',
+        clientFramesPerSecond: 1000,
+        maxBadFrames: 1000,
+        tokens: [{ name: 'fuzz', token, scopes: [...scopeNames], maxConnections: 4 }],
+      },
     });
     const server = await startOpsServer({ config, engine: new Engine(config) });
     try {
@@ -203,7 +282,19 @@ describe('fuzzing', () => {
         fc.oneof(
           fc.jsonValue().map((v) => JSON.stringify(v)),
           fc.string(),
-          fc.record({ type: fc.constantFrom('subscribe', 'unsubscribe', 'ping', 'other'), id: fc.anything(), filter: fc.anything(), since: fc.anything(), replay: fc.anything(), nonce: fc.anything() }, { requiredKeys: ['type'] }).map((v) => JSON.stringify(v)),
+          fc
+            .record(
+              {
+                type: fc.constantFrom('subscribe', 'unsubscribe', 'ping', 'other'),
+                id: fc.anything(),
+                filter: fc.anything(),
+                since: fc.anything(),
+                replay: fc.anything(),
+                nonce: fc.anything(),
+              },
+              { requiredKeys: ['type'] },
+            )
+            .map((v) => JSON.stringify(v)),
         ),
         { numRuns: 400, seed: 18 },
       );
@@ -231,4 +322,3 @@ describe('fuzzing', () => {
     }
   });
 });
-

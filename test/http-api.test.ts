@@ -30,7 +30,20 @@ describe('the ops HTTP API', () => {
     events.push(e);
     messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   }
-  const config = testConfig({ server: { port: 0, logLevel: 'silent', tokens: [{ name: 'ops', token: TOKEN, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],  maxConnections: 2 }] } });
+  const config = testConfig({
+    server: {
+      port: 0,
+      logLevel: 'silent',
+      tokens: [
+        {
+          name: 'ops',
+          token: TOKEN,
+          scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],
+          maxConnections: 2,
+        },
+      ],
+    },
+  });
   let server: OpsServer;
   let ready = true;
   const logLines: string[] = [];
@@ -39,7 +52,12 @@ describe('the ops HTTP API', () => {
 
   beforeAll(async () => {
     engine = (await runMessages(config, messages)).engine;
-    server = await startOpsServer({ config, engine, readiness: { sourceConnected: () => ready, stateReady: () => true }, logger });
+    server = await startOpsServer({
+      config,
+      engine,
+      readiness: { sourceConnected: () => ready, stateReady: () => true },
+      logger,
+    });
   });
   afterAll(() => server.close());
 
@@ -93,7 +111,12 @@ describe('the ops HTTP API', () => {
     const NEAR = 6 * 3_600_000;
     const touches = new Map<string, { p: string; ts: number }[]>();
     for (const e of events) {
-      const ps = e.type === 'purchase' ? e.items.map((i) => i.productId) : 'productId' in e && typeof e.productId === 'string' ? [e.productId] : [];
+      const ps =
+        e.type === 'purchase'
+          ? e.items.map((i) => i.productId)
+          : 'productId' in e && typeof e.productId === 'string'
+            ? [e.productId]
+            : [];
       for (const p of ps) {
         if (!touches.has(e.customerId)) touches.set(e.customerId, []);
         touches.get(e.customerId)!.push({ p, ts: e.ts });
@@ -105,12 +128,17 @@ describe('the ops HTTP API', () => {
         for (const a of list) if (a.p === item) for (const b of list) if (Math.abs(b.ts - a.ts) <= NEAR) out.add(b.p);
       return out;
     };
-    const viewed = [...new Set(events.filter((e) => e.type === 'product_view').map((e) => (e as { productId: string }).productId))].slice(0, 30);
+    const viewed = [
+      ...new Set(events.filter((e) => e.type === 'product_view').map((e) => (e as { productId: string }).productId)),
+    ].slice(0, 30);
     let nonEmpty = 0;
     for (const p of viewed) {
       const r = await get(server.url, `/v1/items/${encodeURIComponent(p)}/similar?k=5`, auth);
       expect(r.status).toBe(200);
-      const { productId, similar } = JSON.parse(r.body) as { productId: string; similar: { productId: string; score: number }[] };
+      const { productId, similar } = JSON.parse(r.body) as {
+        productId: string;
+        similar: { productId: string; score: number }[];
+      };
       expect(productId).toBe(p);
       expect(similar.length).toBeLessThanOrEqual(5);
       expect(new Set(similar.map((s) => s.productId)).size).toBe(similar.length);
@@ -136,7 +164,10 @@ describe('the ops HTTP API', () => {
     const samples = new Map<string, number>();
     for (const line of r.body.split('\n')) {
       if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+      const m =
+        /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(
+          line,
+        );
       expect(m, line).not.toBeNull();
       samples.set(m![1]! + (m![2] ?? ''), Number(m![3]));
     }
@@ -144,12 +175,24 @@ describe('the ops HTTP API', () => {
     expect(samples.get('vigil_events_total{outcome="applied"}')).toBe(c.applied);
     expect(samples.get('vigil_events_total{outcome="rejected"}')).toBe(c.rejected);
     expect(samples.get('vigil_customers')).toBe(engine.state.store.size);
-    expect(samples.get('vigil_alerts_total{type="cart.abandoned"}')).toBe(engine.state.alerts!.emitted['cart.abandoned']);
+    expect(samples.get('vigil_alerts_total{type="cart.abandoned"}')).toBe(
+      engine.state.alerts!.emitted['cart.abandoned'],
+    );
     const analytics = engine.state.analytics!;
     expect(samples.get('vigil_model_refits_total{result="completed"}')).toBe(analytics.refits);
     expect(samples.get('vigil_model_refits_total{result="bgnbd_rejected"}')).toBe(analytics.refitsRejected);
     expect(samples.get('vigil_model_refit_pending')).toBe(analytics.refitPending ? 1 : 0);
-    for (const name of ['vigil_batch_processing_seconds_count', 'vigil_event_time_lag_seconds', 'vigil_watermark_lag_seconds', 'vigil_ws_clients', 'vigil_alert_latency_seconds_bucket{le="+Inf"}', 'vigil_alert_latency_seconds_count', 'vigil_process_cpu_seconds_total', 'vigil_nodejs_eventloop_lag_p99_seconds', 'vigil_ws_alerts_total{result="dropped"}']) {
+    for (const name of [
+      'vigil_batch_processing_seconds_count',
+      'vigil_event_time_lag_seconds',
+      'vigil_watermark_lag_seconds',
+      'vigil_ws_clients',
+      'vigil_alert_latency_seconds_bucket{le="+Inf"}',
+      'vigil_alert_latency_seconds_count',
+      'vigil_process_cpu_seconds_total',
+      'vigil_nodejs_eventloop_lag_p99_seconds',
+      'vigil_ws_alerts_total{result="dropped"}',
+    ]) {
       expect(samples.has(name), name).toBe(true);
     }
     expect(r.body).toContain('# TYPE vigil_alert_latency_seconds histogram');
@@ -160,7 +203,12 @@ describe('the ops HTTP API', () => {
 
   it('GET /livez always, /readyz only while the source is connected', async () => {
     expect((await get(server.url, '/livez')).status).toBe(200);
-    expect(JSON.parse((await get(server.url, '/readyz')).body)).toEqual({ status: 'ready', sourceConnected: true, stateReady: true, outputsFlowing: true });
+    expect(JSON.parse((await get(server.url, '/readyz')).body)).toEqual({
+      status: 'ready',
+      sourceConnected: true,
+      stateReady: true,
+      outputsFlowing: true,
+    });
     ready = false;
     const r = await get(server.url, '/readyz');
     expect([r.status, JSON.parse(r.body).sourceConnected]).toEqual([503, false]);
@@ -178,7 +226,16 @@ describe('the ops HTTP API', () => {
     expect([uplot.status, uplot.headers['content-type']]).toEqual([200, 'text/javascript; charset=utf-8']);
     expect(uplot.body).toContain('uPlot');
     expect((await get(server.url, '/assets/uPlot.min.css')).status).toBe(200);
-    for (const path of ['/../package.json', '/%2e%2e/package.json', '/assets/../../package.json', '/src/server/dashboard/index.html', '/config/default.json', '/assets/%2e%2e%2f%2e%2e%2fpackage.json', '//etc/passwd', '/index.html%00.js']) {
+    for (const path of [
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/assets/../../package.json',
+      '/src/server/dashboard/index.html',
+      '/config/default.json',
+      '/assets/%2e%2e%2f%2e%2e%2fpackage.json',
+      '//etc/passwd',
+      '/index.html%00.js',
+    ]) {
       const r = await get(server.url, path);
       expect(r.status, path).toBe(404);
       expect(r.body, path).not.toContain('"name": "vigil"');

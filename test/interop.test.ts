@@ -21,7 +21,14 @@ const SOURCE = 'urn:vigil:interop';
 const config = testConfig({
   triggers: {
     webhooks: {
-      defaults: { timeoutMs: 5000, maxAttempts: 5, maxQueue: 100_000, concurrency: 4, backoff: { baseMs: 1, maxMs: 5 }, maxRetryAfterMs: 3_600_000 },
+      defaults: {
+        timeoutMs: 5000,
+        maxAttempts: 5,
+        maxQueue: 100_000,
+        concurrency: 4,
+        backoff: { baseMs: 1, maxMs: 5 },
+        maxRetryAfterMs: 3_600_000,
+      },
       destinations: [{ name: 'crm', url: 'http://127.0.0.1:1/placeholder', secret: SECRET }],
     },
   },
@@ -34,7 +41,13 @@ const headersOf = (r: Received) => Object.fromEntries(Object.entries(r.headers).
 describe('interoperability with the standards libraries', () => {
   it('standardwebhooks verifies every delivery, and rejects a tampered one; cloudevents parses each body', async () => {
     receiver = await HttpReceiver.start(() => ({ status: 204 }));
-    const [dest] = resolveWebhooks({ ...config.triggers.webhooks, destinations: [{ ...config.triggers.webhooks.destinations[0]!, url: receiver.url }] }, {});
+    const [dest] = resolveWebhooks(
+      {
+        ...config.triggers.webhooks,
+        destinations: [{ ...config.triggers.webhooks.destinations[0]!, url: receiver.url }],
+      },
+      {},
+    );
     const sink = new WebhookSink([dest!], MarketingGate.of(SuppressionList.empty, null), SOURCE, { log: () => {} });
     const { alerts } = await runWithSinks(config, shopMessages(300, 30), [sink]);
     await sink.idle();
@@ -50,12 +63,23 @@ describe('interoperability with the standards libraries', () => {
       expect(wh.verify(got.body.toString('utf8'), headers)).toEqual(JSON.parse(got.body.toString('utf8')));
       const tampered = got.body.toString('utf8').replace('"specversion"', '"specversion" ');
       expect(() => wh.verify(tampered, headers)).toThrow();
-      expect(() => new Webhook('whsec_' + Buffer.from('another-secret-0123456789abcdef').toString('base64')).verify(got.body.toString('utf8'), headers)).toThrow();
+      expect(() =>
+        new Webhook('whsec_' + Buffer.from('another-secret-0123456789abcdef').toString('base64')).verify(
+          got.body.toString('utf8'),
+          headers,
+        ),
+      ).toThrow();
 
       const event = HTTP.toEvent({ headers, body: got.body.toString('utf8') }) as CloudEvent<unknown>;
       expect(event.validate()).toBe(true);
       const ours = vigilCloudEvent.parse(JSON.parse(got.body.toString('utf8')));
-      expect({ id: event.id, type: event.type, source: event.source, subject: event.subject, specversion: event.specversion }).toEqual({
+      expect({
+        id: event.id,
+        type: event.type,
+        source: event.source,
+        subject: event.subject,
+        specversion: event.specversion,
+      }).toEqual({
         id: ours.id,
         type: ours.type,
         source: SOURCE,

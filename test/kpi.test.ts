@@ -19,9 +19,16 @@ import { runMessages, testConfig } from './support/engine-harness.js';
  */
 describe('kpi summary', () => {
   it('funnel (processing time) and revenue (event time) of the last minute equal brute-force sums', async () => {
-    const shop = new SyntheticShop({ seed: 8, customers: 300, products: 200, startTs: Date.UTC(2025, 0, 1), endTs: Date.UTC(2025, 1, 1) });
+    const shop = new SyntheticShop({
+      seed: 8,
+      customers: 300,
+      products: 200,
+      startTs: Date.UTC(2025, 0, 1),
+      endTs: Date.UTC(2025, 1, 1),
+    });
     const messages = [];
-    for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt: 0 });
+    for (let e = shop.next(); e !== undefined; e = shop.next())
+      messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 's', receivedAt: 0 });
     const { engine, batches } = await runMessages(testConfig(), messages, { batchSize: 31 });
     expect(batches.length).toBeGreaterThan(200);
     let clock = 0;
@@ -43,7 +50,8 @@ describe('kpi summary', () => {
       const lastSecond = Math.floor(engine.state.watermark.maxEventTime / 1000);
       for (const b of batches) {
         b.events.forEach((e, k) => {
-          if (e?.type === 'purchase' && b.outcome[k] === Outcome.applied && Math.floor(e.ts / 1000) > lastSecond - 60) revenue += orderRevenue(e);
+          if (e?.type === 'purchase' && b.outcome[k] === Outcome.applied && Math.floor(e.ts / 1000) > lastSecond - 60)
+            revenue += orderRevenue(e);
         });
       }
       batches.forEach((b, i) => {
@@ -83,7 +91,13 @@ describe('kpi summary', () => {
 
 describe('alert entry stamps (for message-in → frame-out latency)', () => {
   it('every alert is stamped with the entry time of the message that triggered it', async () => {
-    const shop = new SyntheticShop({ seed: 4, customers: 300, products: 200, startTs: Date.UTC(2025, 0, 1), endTs: Date.UTC(2025, 2, 1) });
+    const shop = new SyntheticShop({
+      seed: 4,
+      customers: 300,
+      products: 200,
+      startTs: Date.UTC(2025, 0, 1),
+      endTs: Date.UTC(2025, 2, 1),
+    });
     const messages: RawMessage[] = [];
     const orderAt = new Map<string, number>();
     for (let e = shop.next(); e !== undefined; e = shop.next()) {
@@ -107,7 +121,8 @@ describe('alert entry stamps (for message-in → frame-out latency)', () => {
         }
       });
       // Stamps follow the batch's message order.
-      for (let i = 1; i < b.alertEnteredAt.length; i++) expect(b.alertEnteredAt[i]!).toBeGreaterThanOrEqual(b.alertEnteredAt[i - 1]!);
+      for (let i = 1; i < b.alertEnteredAt.length; i++)
+        expect(b.alertEnteredAt[i]!).toBeGreaterThanOrEqual(b.alertEnteredAt[i - 1]!);
     }
     expect(crossSells).toBeGreaterThan(20);
   });
@@ -155,23 +170,31 @@ describe('alert latency', () => {
 
 describe('latency recorder', () => {
   it('adding one recorder to another gives the percentiles of recording everything into one', async () => {
-    const [a, b, all] = [await LatencyRecorder.create(), await LatencyRecorder.create(), await LatencyRecorder.create()];
+    const [a, b, all] = [
+      await LatencyRecorder.create(),
+      await LatencyRecorder.create(),
+      await LatencyRecorder.create(),
+    ];
     try {
       fc.assert(
-        fc.property(fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }), fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }), (xs, ys) => {
-          for (const r of [a, b, all]) r.reset();
-          for (const x of xs) {
-            a.record(x);
-            all.record(x);
-          }
-          for (const y of ys) {
-            b.record(y);
-            all.record(y);
-          }
-          a.add(b);
-          expect(a.summary()).toEqual(all.summary());
-          expect(a.summary().count).toBe(xs.length + ys.length);
-        }),
+        fc.property(
+          fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }),
+          fc.array(fc.double({ min: 0, max: 5000, noNaN: true }), { maxLength: 200 }),
+          (xs, ys) => {
+            for (const r of [a, b, all]) r.reset();
+            for (const x of xs) {
+              a.record(x);
+              all.record(x);
+            }
+            for (const y of ys) {
+              b.record(y);
+              all.record(y);
+            }
+            a.add(b);
+            expect(a.summary()).toEqual(all.summary());
+            expect(a.summary().count).toBe(xs.length + ys.length);
+          },
+        ),
       );
     } finally {
       for (const r of [a, b, all]) r.close();

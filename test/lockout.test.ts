@@ -72,7 +72,9 @@ describe('no lock-out by idle or slow connections', () => {
     };
     await flood(IDLE, '127.0.0.2');
     // The trickle: headers one byte at a time.
-    const slow = (await Promise.all(Array.from({ length: SLOW }, () => open(port, '127.0.0.3')))).filter((s): s is Socket => s !== undefined);
+    const slow = (await Promise.all(Array.from({ length: SLOW }, () => open(port, '127.0.0.3')))).filter(
+      (s): s is Socket => s !== undefined,
+    );
     sockets.push(...slow);
     for (const s of slow) s.write('GET /livez HTTP/1.1\r\nHost: x\r\nX-Slow: ');
     const trickle = setInterval(() => slow.forEach((s) => s.writable && s.write('a')), 100);

@@ -20,14 +20,17 @@ describe('pseudonyms', () => {
     const other = new Pseudonymiser(KEY + '!');
     const form = new RegExp(`^p-[A-Za-z0-9_-]{${PSEUDONYM_CHARS}}$`);
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 2, maxLength: 50 }), (ids) => {
-        const ps = ids.map((id) => p.customer(id));
-        return (
-          ps.every((x) => form.test(x)) &&
-          new Set(ps).size === ids.length &&
-          ids.every((id, i) => p.customer(id) === ps[i] && other.customer(id) !== ps[i])
-        );
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 64 }), { minLength: 2, maxLength: 50 }),
+        (ids) => {
+          const ps = ids.map((id) => p.customer(id));
+          return (
+            ps.every((x) => form.test(x)) &&
+            new Set(ps).size === ids.length &&
+            ids.every((id, i) => p.customer(id) === ps[i] && other.customer(id) !== ps[i])
+          );
+        },
+      ),
     );
   });
 

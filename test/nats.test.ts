@@ -35,7 +35,12 @@ function shopEvents(n: number, seed: number): CanonicalEvent[] {
 }
 
 /** Runs the engine on a live source until `expected` messages have come in, then ends input. */
-async function consumeUntil(engine: Engine, source: Source, expected: number, sinks = [] as DeadLetterSink[]): Promise<void> {
+async function consumeUntil(
+  engine: Engine,
+  source: Source,
+  expected: number,
+  sinks = [] as DeadLetterSink[],
+): Promise<void> {
   const running = engine.run(source, { sinks, heartbeatMs: 100 });
   const deadline = Date.now() + 60_000;
   while (engine.state.counters.input < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -46,7 +51,10 @@ async function consumeUntil(engine: Engine, source: Source, expected: number, si
 }
 
 async function inProcessDump(events: CanonicalEvent[]): Promise<unknown[]> {
-  const { engine } = await runMessages(config, events.map((e) => message(e)));
+  const { engine } = await runMessages(
+    config,
+    events.map((e) => message(e)),
+  );
   return dump(engine);
 }
 
@@ -54,7 +62,11 @@ function jetStreamSource(stream: string, subject: string, overrides: Partial<Nat
   return new NatsJetStreamSource(nc, jetStreamOptions(stream, subject, overrides));
 }
 
-function jetStreamOptions(stream: string, subject: string, overrides: Partial<NatsJetStreamSourceOptions> = {}): NatsJetStreamSourceOptions {
+function jetStreamOptions(
+  stream: string,
+  subject: string,
+  overrides: Partial<NatsJetStreamSourceOptions> = {},
+): NatsJetStreamSourceOptions {
   return {
     stream,
     consumer: 'vigil',
@@ -96,7 +108,12 @@ describe('NATS ingestion against a real nats-server', () => {
 
   it('JetStream: redeliveries after a nak and after a consumer died before acking are not counted twice', async () => {
     const events = shopEvents(5_000, 13);
-    await publishEvents(nc, events, { subjectPrefix: 'rd.events', format: 'msgpack', mode: 'core', createStream: 'RD' });
+    await publishEvents(nc, events, {
+      subjectPrefix: 'rd.events',
+      format: 'msgpack',
+      mode: 'core',
+      createStream: 'RD',
+    });
     // Days of event time pass in a second here: the id retention covers the whole input.
     const engine = new Engine(testConfig({ dedupe: { retentionMs: 60 * 86_400_000 } }));
     // First consumer: applies what it gets, naks every other message and never acks the rest,
@@ -130,7 +147,11 @@ describe('NATS ingestion against a real nats-server', () => {
     // consumer re-created after the highest sequence handed over, not after ack_wait.
     source.resumeAfter({ afterSeq: 0 });
     await source.ensureConsumer();
-    await publishEvents(nc, events.slice(0, 20_000), { subjectPrefix: 'rs.events', format: 'msgpack', mode: 'jetstream' });
+    await publishEvents(nc, events.slice(0, 20_000), {
+      subjectPrefix: 'rs.events',
+      format: 'msgpack',
+      mode: 'jetstream',
+    });
     const engine = new Engine(config);
     const running = engine.run(source, { heartbeatMs: 100 });
     while (engine.state.counters.input < 5_000) await new Promise((r) => setTimeout(r, 10));
@@ -149,7 +170,13 @@ describe('NATS ingestion against a real nats-server', () => {
   }, 360_000);
 
   it('dead letters: every bad message lands on its reason subject with headers; the good ones are applied', async () => {
-    const dlq: { subject: string; reason: string | undefined; path: string | undefined; seq: string | undefined; bytes: number }[] = [];
+    const dlq: {
+      subject: string;
+      reason: string | undefined;
+      path: string | undefined;
+      seq: string | undefined;
+      bytes: number;
+    }[] = [];
     const sub = nc.subscribe('vigil.dlq.>', {
       callback: (_e, m) => {
         dlq.push({
@@ -163,17 +190,38 @@ describe('NATS ingestion against a real nats-server', () => {
     });
     const good = shopEvents(1000, 15);
     const segmentCall = (e: (typeof good)[number], extra: Record<string, unknown>) =>
-      encodePayload({ type: 'track', event: 'Product Viewed', messageId: `seg-${e.id}`, userId: e.customerId, timestamp: new Date(e.ts).toISOString(), properties: { product_id: 'p1', price: 3 }, ...extra }, 'json');
+      encodePayload(
+        {
+          type: 'track',
+          event: 'Product Viewed',
+          messageId: `seg-${e.id}`,
+          userId: e.customerId,
+          timestamp: new Date(e.ts).toISOString(),
+          properties: { product_id: 'p1', price: 3 },
+          ...extra,
+        },
+        'json',
+      );
     // [bytes, subject, reason, issue path]
     const bad: [Uint8Array, string, string, string][] = [
       [encodePayload(good[0], 'msgpack').slice(0, 10), 'vigil.dlq.decode_msgpack', 'VIGIL_ERR_DECODE_MSGPACK', ''],
       [new TextEncoder().encode('{"id": '), 'vigil.dlq.decode_json', 'VIGIL_ERR_DECODE_JSON', ''],
       [encodePayload({ ...good[1], ts: 'soon' }, 'json'), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'ts'],
-      [encodePayload({ ...good[2], type: 'teleport' }, 'msgpack'), 'vigil.dlq.unknown_event_type', 'VIGIL_ERR_UNKNOWN_EVENT_TYPE', 'type'],
+      [
+        encodePayload({ ...good[2], type: 'teleport' }, 'msgpack'),
+        'vigil.dlq.unknown_event_type',
+        'VIGIL_ERR_UNKNOWN_EVENT_TYPE',
+        'type',
+      ],
       [new Uint8Array(70_000).fill(0x7b), 'vigil.dlq.payload_too_large', 'VIGIL_ERR_PAYLOAD_TOO_LARGE', ''],
       [segmentCall(good[3]!, { messageId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'messageId'],
       [segmentCall(good[4]!, { userId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'userId'],
-      [segmentCall(good[5]!, { event: 'Coupon Applied' }), 'vigil.dlq.segment_unknown_event', 'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT', 'event'],
+      [
+        segmentCall(good[5]!, { event: 'Coupon Applied' }),
+        'vigil.dlq.segment_unknown_event',
+        'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT',
+        'event',
+      ],
     ];
     // Segment calls that map cleanly are applied like canonical events (each beside the event whose time it takes).
     const goodSegment = good.filter((_, i) => i % 20 === 0).map((e) => segmentCall(e, {}));
@@ -190,9 +238,14 @@ describe('NATS ingestion against a real nats-server', () => {
     await consumeUntil(engine, source, good.length + goodSegment.length + bad.length, [sink]);
     await nc.flush();
     sub.unsubscribe();
-    expect(engine.state.counters.toJSON()).toMatchObject({ applied: good.length + goodSegment.length, rejected: bad.length });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      applied: good.length + goodSegment.length,
+      rejected: bad.length,
+    });
     const sorted = (xs: string[][]) => [...xs].sort((x, y) => x.join().localeCompare(y.join()));
-    expect(sorted(dlq.map((d) => [d.subject, d.reason!, d.path ?? '']))).toEqual(sorted(bad.map(([, subject, reason, path]) => [subject, reason, path])));
+    expect(sorted(dlq.map((d) => [d.subject, d.reason!, d.path ?? '']))).toEqual(
+      sorted(bad.map(([, subject, reason, path]) => [subject, reason, path])),
+    );
     expect(dlq.every((d) => Number(d.seq) > 0)).toBe(true);
     expect(dlq.map((d) => d.bytes).sort()).toEqual(bad.map(([bytes]) => bytes.length).sort());
   }, 60_000);
@@ -230,12 +283,27 @@ describe('vigil publish and vigil start --nats-url', () => {
   it('publish into a new stream, consume it, stop on SIGINT with everything acknowledged', async () => {
     const pub = spawnSync(
       'node',
-      ['dist/src/app/cli.js', 'publish', '--nats-url', server.url, '--events', '3000', '--mode', 'jetstream', '--create-stream', 'SHOP_EVENTS', '--customers', '300'],
+      [
+        'dist/src/app/cli.js',
+        'publish',
+        '--nats-url',
+        server.url,
+        '--events',
+        '3000',
+        '--mode',
+        'jetstream',
+        '--create-stream',
+        'SHOP_EVENTS',
+        '--customers',
+        '300',
+      ],
       { encoding: 'utf8' },
     );
     expect(pub.stderr).toContain('published 3000 messages');
     expect(pub.status).toBe(0);
-    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env: process.env });
+    const child = spawn('node', ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], {
+      env: process.env,
+    });
     let text = '';
     let errText = '';
     let interrupted = false;

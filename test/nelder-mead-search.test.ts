@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { minimizeNelderMead, nelderMeadSearch, type Minimum, type NelderMeadOptions } from '../src/analytics/optimize.js';
+import {
+  minimizeNelderMead,
+  nelderMeadSearch,
+  type Minimum,
+  type NelderMeadOptions,
+} from '../src/analytics/optimize.js';
 
 /** Objectives with known minima: a shifted, scaled quadratic bowl and a Rosenbrock valley (minimum (1, 1, …)). */
 type Objective = (p: readonly number[]) => number;
@@ -34,10 +39,18 @@ const problem = fc.integer({ min: 2, max: 4 }).chain((n) =>
   }),
 );
 const objectiveOf = (p: { centre: number[]; scales: number[]; kind: string }): Objective =>
-  p.kind === 'bowl' ? bowl(p.centre, p.scales) : p.kind === 'rosenbrock' ? rosenbrock : walled(bowl(p.centre, p.scales), p.centre[0]! + 0.5);
+  p.kind === 'bowl'
+    ? bowl(p.centre, p.scales)
+    : p.kind === 'rosenbrock'
+      ? rosenbrock
+      : walled(bowl(p.centre, p.scales), p.centre[0]! + 0.5);
 
 /** Drives the search one evaluation at a time, counting them, with each point copied before it is evaluated. */
-function stepped(f: Objective, start: readonly number[], options: NelderMeadOptions): { minimum: Minimum; evaluations: number } {
+function stepped(
+  f: Objective,
+  start: readonly number[],
+  options: NelderMeadOptions,
+): { minimum: Minimum; evaluations: number } {
   const search = nelderMeadSearch(start, options);
   let evaluations = 0;
   for (let step = search.next(); ; evaluations++) {

@@ -26,9 +26,12 @@ describe('readiness on NATS', () => {
     const abort = new AbortController();
     const running = startDemo({ natsUrl: nats.url, mode: 'core', port: 0, out, signal: abort.signal });
     try {
-      await expect.poll(() => /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\//m.exec(text)?.[1], { timeout: 10_000 }).toBeDefined();
+      await expect
+        .poll(() => /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\//m.exec(text)?.[1], { timeout: 10_000 })
+        .toBeDefined();
       const [, url, token] = /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)$/m.exec(text)!;
-      const status = async (path: string, headers: Record<string, string> = {}) => (await fetch(url + path, { headers })).status;
+      const status = async (path: string, headers: Record<string, string> = {}) =>
+        (await fetch(url + path, { headers })).status;
       expect(await status('/readyz')).toBe(200);
       // The printed one-time token is the one the server accepts (404: authenticated, no such customer).
       expect(await status('/v1/customers/nobody')).toBe(401);

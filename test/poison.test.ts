@@ -9,17 +9,30 @@ import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { message, rawMessage } from './support/engine-harness.js';
 
 /** The pure stages as the pipeline runs them, plus a failure on one kind of payload. */
-const realStages = (b: Batch) => validateBatch(adaptBatch(decodeBatch(b, { maxPayloadBytes: 65536 })), { maxFutureSkewMs: 86_400_000, now: () => Date.UTC(2030, 0, 1) });
+const realStages = (b: Batch) =>
+  validateBatch(adaptBatch(decodeBatch(b, { maxPayloadBytes: 65536 })), {
+    maxFutureSkewMs: 86_400_000,
+    now: () => Date.UTC(2030, 0, 1),
+  });
 const BOOM = new TextEncoder().encode('{"boom": true}');
 const throwsOnBoom = (b: Batch) => {
   const out = realStages(b);
-  if (b.messages.some((m) => m.bytes.length === BOOM.length && m.bytes.every((x, i) => x === BOOM[i]))) throw new Error('stage failed');
+  if (b.messages.some((m) => m.bytes.length === BOOM.length && m.bytes.every((x, i) => x === BOOM[i])))
+    throw new Error('stage failed');
   return out;
 };
 
 describe('poison isolation in the pure stages', () => {
   const events = new SyntheticShop({ seed: 5, customers: 20, products: 10, startTs: Date.UTC(2026, 0, 1) }).take(6);
-  const messages = [message(events[0]), rawMessage(BOOM), message(events[1]), rawMessage('{"id": '), message(events[2]), rawMessage(BOOM), message(events[3])];
+  const messages = [
+    message(events[0]),
+    rawMessage(BOOM),
+    message(events[1]),
+    rawMessage('{"id": '),
+    message(events[2]),
+    rawMessage(BOOM),
+    message(events[3]),
+  ];
 
   it('a batch whose stage throws is re-run message by message: offenders are VIGIL_ERR_POISON, the others get what they get alone', () => {
     const batch = newBatch(messages);
@@ -39,7 +52,7 @@ describe('poison isolation in the pure stages', () => {
     ]);
   });
 
-  it('a batch that does not throw is the stage\'s own result, untouched', () => {
+  it("a batch that does not throw is the stage's own result, untouched", () => {
     const clean = newBatch([message(events[4]), message(events[5])]);
     expect(isolatingPure(throwsOnBoom)(clean)).toBe(clean);
     expect(clean.events.map((e) => e?.id)).toEqual([events[4]!.id, events[5]!.id]);

@@ -32,16 +32,26 @@ afterAll(async () => {
 
 describe('unreadable msgpack bytes', () => {
   it('publish --file and replay both warn the same way and exit 1', async () => {
-    const events = new SyntheticShop({ seed: 3, customers: 100, products: 50, startTs: Date.UTC(2026, 0, 1) }).take(EVENTS);
+    const events = new SyntheticShop({ seed: 3, customers: 100, products: 50, startTs: Date.UTC(2026, 0, 1) }).take(
+      EVENTS,
+    );
     // A str32 header claiming ~4 GiB: the frame's end is never found, the rest cannot be cut.
-    const parts = events.map((e, i) => (i === CORRUPT_AT ? new Uint8Array([0xdb, 0xff, 0xff, 0xff, 0x00, ...encodePayload(e, 'msgpack')]) : encodePayload(e, 'msgpack')));
+    const parts = events.map((e, i) =>
+      i === CORRUPT_AT
+        ? new Uint8Array([0xdb, 0xff, 0xff, 0xff, 0x00, ...encodePayload(e, 'msgpack')])
+        : encodePayload(e, 'msgpack'),
+    );
     const file = join(dir, 'corrupt.msgpack');
     writeFileSync(file, Buffer.concat(parts));
 
     const received: number[] = [];
     const sub = nc.subscribe('pf.events.replay', { callback: () => void received.push(1) });
     await nc.flush();
-    const pub = spawnSync('node', ['dist/src/app/cli.js', 'publish', '--nats-url', server.url, '--file', file, '--subject', 'pf.events'], { encoding: 'utf8' });
+    const pub = spawnSync(
+      'node',
+      ['dist/src/app/cli.js', 'publish', '--nats-url', server.url, '--file', file, '--subject', 'pf.events'],
+      { encoding: 'utf8' },
+    );
     const rep = spawnSync('node', ['dist/src/app/cli.js', 'replay', file, '--quiet'], { encoding: 'utf8' });
     await nc.flush();
     sub.unsubscribe();
@@ -49,7 +59,9 @@ describe('unreadable msgpack bytes', () => {
     const warning = (stderr: string) => stderr.split('\n').find((l) => l.startsWith('warning:'));
     expect(pub.status).toBe(1);
     expect(rep.status).toBe(1);
-    expect(warning(pub.stderr)).toMatch(/^warning: \d+ bytes after a msgpack framing error could not be read \(after \d+ messages\)$/);
+    expect(warning(pub.stderr)).toMatch(
+      /^warning: \d+ bytes after a msgpack framing error could not be read \(after \d+ messages\)$/,
+    );
     expect(warning(pub.stderr)).toBe(warning(rep.stderr));
     // What was readable before the bad header went out (the bad value itself as one message).
     const sent = Number(/published (\d+) messages/.exec(pub.stderr)?.[1]);

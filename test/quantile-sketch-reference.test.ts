@@ -8,7 +8,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { linearBuckets, logarithmicBuckets, QuantileSketch, type BucketMapping, type QuantileSketchSnapshot } from '../src/analytics/quantile-sketch.js';
+import {
+  linearBuckets,
+  logarithmicBuckets,
+  QuantileSketch,
+  type BucketMapping,
+  type QuantileSketchSnapshot,
+} from '../src/analytics/quantile-sketch.js';
 import { isVigilError } from '../src/core/errors.js';
 
 class ModelSketch {
@@ -165,7 +171,9 @@ class ModelSketch {
   }
 
   private valueOf(b: number): number {
-    return b === -Infinity ? this.mapping.underRange : this.mapping.representative(b * 2 ** this.level, 2 ** this.level);
+    return b === -Infinity
+      ? this.mapping.underRange
+      : this.mapping.representative(b * 2 ** this.level, 2 ** this.level);
   }
 
   private freshCuts(parts: number): number[] {
@@ -207,7 +215,12 @@ function attempt(f: () => unknown): unknown {
  * Runs `ops` on the sketch and the model side by side; `held` is what the test inserted
  * and not yet removed (removes and replaces pick from it). Returns both answer lists.
  */
-function runBoth(mapping: BucketMapping, size: number, drift: number, ops: readonly Op[]): { real: unknown[]; model: unknown[]; snapshots: [QuantileSketchSnapshot, QuantileSketchSnapshot][] } {
+function runBoth(
+  mapping: BucketMapping,
+  size: number,
+  drift: number,
+  ops: readonly Op[],
+): { real: unknown[]; model: unknown[]; snapshots: [QuantileSketchSnapshot, QuantileSketchSnapshot][] } {
   let sketch = new QuantileSketch(mapping, { maxBuckets: size, maxRankDrift: drift });
   const model = new ModelSketch(mapping, size, drift);
   const held: number[] = [];
@@ -281,7 +294,12 @@ function opsOf(value: fc.Arbitrary<number>, maxLength = 400): fc.Arbitrary<Op[]>
       { weight: 6, arbitrary: value.map((v): Op => ({ kind: 'insert', value: v })) },
       { weight: 3, arbitrary: fc.nat().map((pick): Op => ({ kind: 'remove', pick })) },
       { weight: 3, arbitrary: fc.tuple(fc.nat(), value).map(([pick, v]): Op => ({ kind: 'replace', pick, value: v })) },
-      { weight: 4, arbitrary: fc.tuple(value, fc.integer({ min: 2, max: 6 })).map(([v, parts]): Op => ({ kind: 'score', value: v, parts })) },
+      {
+        weight: 4,
+        arbitrary: fc
+          .tuple(value, fc.integer({ min: 2, max: 6 }))
+          .map(([v, parts]): Op => ({ kind: 'score', value: v, parts })),
+      },
       { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }).map((q): Op => ({ kind: 'quantile', q })) },
       { weight: 1, arbitrary: fc.integer({ min: 2, max: 6 }).map((parts): Op => ({ kind: 'cuts', parts })) },
       { weight: 1, arbitrary: value.map((v): Op => ({ kind: 'bogus', value: v })) },
@@ -310,7 +328,11 @@ function expectSame(run: ReturnType<typeof runBoth>): void {
 
 describe('QuantileSketch against a plain model of its buckets, window and cached cuts', () => {
   it('answers as the model for money-like values (logarithmic buckets, values under the range, merges)', () => {
-    const money = fc.oneof(fc.constant(0), fc.double({ min: -5, max: 0.01, noNaN: true }), fc.double({ min: 0.01, max: 1e6, noNaN: true }));
+    const money = fc.oneof(
+      fc.constant(0),
+      fc.double({ min: -5, max: 0.01, noNaN: true }),
+      fc.double({ min: 0.01, max: 1e6, noNaN: true }),
+    );
     fc.assert(
       fc.property(opsOf(money), fc.constantFrom(2, 3, 8, 64), fc.constantFrom(0, 0.05, 0.3), (ops, size, drift) => {
         expectSame(runBoth(logarithmicBuckets(0.01, 0.01), size, drift, ops));
@@ -321,9 +343,14 @@ describe('QuantileSketch against a plain model of its buckets, window and cached
 
   it('answers as the model for times drifting forward (linear buckets of 1 ms at 2026 times: buckets past 2^31)', () => {
     fc.assert(
-      fc.property(driftingTimes(Date.UTC(2026, 0, 1), 3_600_000), fc.constantFrom(4, 7, 16, 128), fc.constantFrom(0, 0.01, 0.2), (ops, size, drift) => {
-        expectSame(runBoth(linearBuckets(1), size, drift, ops));
-      }),
+      fc.property(
+        driftingTimes(Date.UTC(2026, 0, 1), 3_600_000),
+        fc.constantFrom(4, 7, 16, 128),
+        fc.constantFrom(0, 0.01, 0.2),
+        (ops, size, drift) => {
+          expectSame(runBoth(linearBuckets(1), size, drift, ops));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -331,15 +358,21 @@ describe('QuantileSketch against a plain model of its buckets, window and cached
   it('answers as the model for small integers drifting either way (negative buckets, re-centring without merges)', () => {
     const walk = fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 1, maxLength: 400, size: 'max' });
     fc.assert(
-      fc.property(walk, opsOf(fc.integer({ min: 0, max: 6 })), fc.constantFrom(8, 32), fc.constantFrom(0, 0.1), (steps, ops, size, drift) => {
-        // A random walk of the values' centre: the window follows it up and down.
-        let centre = 0;
-        const moved = ops.map((op, i): Op => {
-          centre += steps[i % steps.length]!;
-          return 'value' in op ? { ...op, value: centre + op.value } : op;
-        });
-        expectSame(runBoth(linearBuckets(1), size, drift, moved));
-      }),
+      fc.property(
+        walk,
+        opsOf(fc.integer({ min: 0, max: 6 })),
+        fc.constantFrom(8, 32),
+        fc.constantFrom(0, 0.1),
+        (steps, ops, size, drift) => {
+          // A random walk of the values' centre: the window follows it up and down.
+          let centre = 0;
+          const moved = ops.map((op, i): Op => {
+            centre += steps[i % steps.length]!;
+            return 'value' in op ? { ...op, value: centre + op.value } : op;
+          });
+          expectSame(runBoth(linearBuckets(1), size, drift, moved));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -348,7 +381,7 @@ describe('QuantileSketch against a plain model of its buckets, window and cached
     const start = Date.UTC(2025, 0, 1);
     const ops: Op[] = [];
     let seed = 7;
-    const rand = (): number => ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647);
+    const rand = (): number => (seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647;
     for (let i = 0; i < 20_000; i++) {
       const now = start + Math.floor((i / 20_000) * 7 * 86_400_000);
       const u = rand();

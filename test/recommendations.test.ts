@@ -54,7 +54,15 @@ function tableModel(table: Map<number, number[]>): NextItemModel {
 
 describe('session click files', () => {
   it('reads sessions in session-id order, clicks in time order, times in ms', async () => {
-    const path = clickFile('tiny.txt', ['SessionId\tItemId\tTime', '2\tA\t10', '1\tX\t1', '1\tZ\t3', '2\tB\t11', '1\tY\t2.5', '10\tQ\t1']);
+    const path = clickFile('tiny.txt', [
+      'SessionId\tItemId\tTime',
+      '2\tA\t10',
+      '1\tX\t1',
+      '1\tZ\t3',
+      '2\tB\t11',
+      '1\tY\t2.5',
+      '10\tQ\t1',
+    ]);
     const dict = new ProductDictionary(100);
     const { sessions, clicks } = await readClickSessions(path, dict);
     expect(clicks).toBe(6);
@@ -65,7 +73,11 @@ describe('session click files', () => {
 
   it('names the line of a malformed click and the code of the failure', async () => {
     const path = clickFile('bad.txt', ['SessionId\tItemId\tTime', '1\tX\t1', '1\tY', '1\tZ\t3']);
-    const err = await rejection((async () => { for await (const _ of readSessionClicks(path)) void _; })());
+    const err = await rejection(
+      (async () => {
+        for await (const _ of readSessionClicks(path)) void _;
+      })(),
+    );
     expect(isVigilError(err) && err.code).toBe('VIGIL_ERR_INPUT_FILE');
     expect((err as Error).message).toContain(':3:');
     const badTime = clickFile('bad-time.txt', ['SessionId\tItemId\tTime', '1\tX\tnoon']);
@@ -80,7 +92,15 @@ describe('session click files', () => {
 
 describe('next-item evaluation', () => {
   it('scores a hand-made file as computed by hand', async () => {
-    const path = clickFile('eval.txt', ['SessionId\tItemId\tTime', '2\tA\t10', '1\tX\t1', '1\tY\t2', '2\tB\t11', '2\tC\t12', '1\tZ\t3']);
+    const path = clickFile('eval.txt', [
+      'SessionId\tItemId\tTime',
+      '2\tA\t10',
+      '1\tX\t1',
+      '1\tY\t2',
+      '2\tB\t11',
+      '2\tC\t12',
+      '1\tZ\t3',
+    ]);
     const dict = new ProductDictionary(100);
     const { sessions } = await readClickSessions(path, dict);
     const id = (name: string) => dict.intern(name);
@@ -92,12 +112,26 @@ describe('next-item evaluation', () => {
         // after B: nothing, target C missed
       ]),
     );
-    expect(evaluateNextItem(sessions, model)).toEqual({ hitRate: 3 / 4, mrr: (1 + 0.5 + 0.5) / 4, predictions: 4, hits: 3, cutoff: 20 });
-    expect(evaluateNextItem(sessions, model, { cutoff: 1 })).toEqual({ hitRate: 1 / 4, mrr: 1 / 4, predictions: 4, hits: 1, cutoff: 1 });
+    expect(evaluateNextItem(sessions, model)).toEqual({
+      hitRate: 3 / 4,
+      mrr: (1 + 0.5 + 0.5) / 4,
+      predictions: 4,
+      hits: 3,
+      cutoff: 20,
+    });
+    expect(evaluateNextItem(sessions, model, { cutoff: 1 })).toEqual({
+      hitRate: 1 / 4,
+      mrr: 1 / 4,
+      predictions: 4,
+      hits: 1,
+      cutoff: 1,
+    });
   });
 
   it('equals a brute-force recomputation for any sessions and any model', () => {
-    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 7 }), { maxLength: 8 });
+    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 7 }), {
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(sessions, fc.integer({ min: 1, max: 5 }), fc.integer(), (lists, cutoff, seed) => {
         // A deterministic "model": a pseudo-random list of distinct items from the prefix and seed.
@@ -112,7 +146,11 @@ describe('next-item evaluation', () => {
           }
           return out;
         };
-        const got = evaluateNextItem(sessionsOf(lists), { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) }, { cutoff });
+        const got = evaluateNextItem(
+          sessionsOf(lists),
+          { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) },
+          { cutoff },
+        );
         let predictions = 0;
         let hits = 0;
         let rr = 0;
@@ -130,8 +168,15 @@ describe('next-item evaluation', () => {
         expect(got.hits).toBe(hits);
         expect(got.mrr).toBeCloseTo(predictions === 0 ? 0 : rr / predictions, 12);
         // A model that does not learn scores the same whatever order the clicks come in.
-        const shuffled = sessionsOf(lists).map((s, k) => ({ ...s, times: s.times.map((t) => t + ((k * 7919) % 13) * 500) }));
-        const inTime = evaluateNextItem(shuffled, { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) }, { cutoff, order: 'time' });
+        const shuffled = sessionsOf(lists).map((s, k) => ({
+          ...s,
+          times: s.times.map((t) => t + ((k * 7919) % 13) * 500),
+        }));
+        const inTime = evaluateNextItem(
+          shuffled,
+          { name: 'p', recommend: (p, k) => listFor(p).slice(0, k) },
+          { cutoff, order: 'time' },
+        );
         expect({ ...inTime, mrr: 0 }).toEqual({ ...got, mrr: 0 });
         expect(inTime.mrr).toBeCloseTo(got.mrr, 12); // the same terms, summed in another order
       }),
@@ -164,48 +209,85 @@ describe('next-item evaluation', () => {
 
 describe('baselines as in session-rec', () => {
   it('sequential rules weigh 1/gap, prune per item, and answer from the last click', () => {
-    const sr = new SequentialRules().fit(sessionsOf([[1, 2, 3], [1, 3], [2, 3]]));
+    const sr = new SequentialRules().fit(
+      sessionsOf([
+        [1, 2, 3],
+        [1, 3],
+        [2, 3],
+      ]),
+    );
     // 1→2: 1; 1→3: 1/2 + 1; 2→3: 1 + 1.
     expect(sr.recommend([5, 1], 20)).toEqual([3, 2]);
     expect(sr.recommend([2], 20)).toEqual([3]);
-    expect(new SequentialRules({ pruning: 1 }).fit(sessionsOf([[1, 2, 3], [1, 3]])).recommend([1], 20)).toEqual([3]);
+    expect(
+      new SequentialRules({ pruning: 1 })
+        .fit(
+          sessionsOf([
+            [1, 2, 3],
+            [1, 3],
+          ]),
+        )
+        .recommend([1], 20),
+    ).toEqual([3]);
     expect(new SequentialRules({ steps: 1 }).fit(sessionsOf([[1, 2, 3]])).recommend([1], 20)).toEqual([2]);
   });
 
   it("item-kNN counts co-occurrence the way iknn.py's numpy indexing does", () => {
     // [1,2,2]: co(1,2) = clicks on 1 = 1 (not 1×2); [1,3] twice: co(1,3) = 2. λ = 0, cosine:
     // sim(1,2) = 1/√(3·2), sim(1,3) = 2/√(3·2).
-    const knn = new ItemKnn({ lambda: 0 }).fit(sessionsOf([[1, 2, 2], [1, 3], [1, 3]]));
+    const knn = new ItemKnn({ lambda: 0 }).fit(
+      sessionsOf([
+        [1, 2, 2],
+        [1, 3],
+        [1, 3],
+      ]),
+    );
     expect(knn.recommend([1], 20)).toEqual([3, 2]);
     expect(knn.recommend([2], 20)).toEqual([1]);
   });
 
   it('popularity ranks by clicks, ties by the item first seen', () => {
-    expect(new Popularity().fit(sessionsOf([[3, 1, 1], [2, 3]])).recommend([], 2)).toEqual([1, 3]);
+    expect(
+      new Popularity()
+        .fit(
+          sessionsOf([
+            [3, 1, 1],
+            [2, 3],
+          ]),
+        )
+        .recommend([], 2),
+    ).toEqual([1, 3]);
   });
 });
 
 describe('candidate ranking', () => {
   it('returns the k best positive sums, ties by lower item, never item 0 nor an excluded one', () => {
-    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4 })), { maxLength: 200 });
+    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 4 })), {
+      maxLength: 200,
+    });
     fc.assert(
-      fc.property(adds, fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 6 }), fc.integer({ min: 1, max: 25 }), (pairs, excluded, k) => {
-        const c = new CandidateScores();
-        c.add(7, 1); // left over from an earlier query
-        c.clear();
-        const sums = new Map<number, number>();
-        for (const [item, score] of pairs) {
-          c.add(item, score / 4);
-          if (item !== 0) sums.set(item, (sums.get(item) ?? 0) + score / 4);
-        }
-        for (const item of excluded) c.exclude(item);
-        const expected = [...sums]
-          .filter(([item, s]) => s > 0 && !excluded.includes(item))
-          .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-          .slice(0, k)
-          .map(([item, score]) => ({ item, score }));
-        expect(c.top(k)).toEqual(expected);
-      }),
+      fc.property(
+        adds,
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 25 }),
+        (pairs, excluded, k) => {
+          const c = new CandidateScores();
+          c.add(7, 1); // left over from an earlier query
+          c.clear();
+          const sums = new Map<number, number>();
+          for (const [item, score] of pairs) {
+            c.add(item, score / 4);
+            if (item !== 0) sums.set(item, (sums.get(item) ?? 0) + score / 4);
+          }
+          for (const item of excluded) c.exclude(item);
+          const expected = [...sums]
+            .filter(([item, s]) => s > 0 && !excluded.includes(item))
+            .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+            .slice(0, k)
+            .map(([item, score]) => ({ item, score }));
+          expect(c.top(k)).toEqual(expected);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -214,38 +296,60 @@ describe('candidate ranking', () => {
     // Norms as the recommender's: (weight + λ)^(1−α) with weights ≥ 0, so λ^(1−α) bounds them below.
     const alpha = 0.9;
     const shrinkage = 5;
-    const adds = fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e)), { maxLength: 120 });
+    const adds = fc.array(
+      fc.tuple(
+        fc.integer({ min: 0, max: 60 }),
+        fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e),
+      ),
+      { maxLength: 120 },
+    );
     // Weights over eleven decades, so that norms differ enough for a wrong bound to show.
-    const weight = fc.oneof(fc.constant(0), fc.double({ min: -3, max: 8, noNaN: true }).map((e) => 10 ** e));
+    const weight = fc.oneof(
+      fc.constant(0),
+      fc.double({ min: -3, max: 8, noNaN: true }).map((e) => 10 ** e),
+    );
     const weights = fc.array(weight, { minLength: 61, maxLength: 61 });
     fc.assert(
-      fc.property(adds, weights, fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 6 }), fc.integer({ min: 1, max: 12 }), (pairs, w, excluded, k) => {
-        const norm = (item: number): number => (w[item]! + shrinkage) ** (1 - alpha);
-        const all = new CandidateScores();
-        const pruned = new CandidateScores();
-        for (const [item, score] of pairs) {
-          all.add(item, score);
-          pruned.add(item, score);
-        }
-        for (const item of excluded) {
-          all.exclude(item);
-          pruned.exclude(item);
-        }
-        all.divideBy(norm);
-        let calls = 0;
-        const expected = all.top(k);
-        expect(pruned.topDividedBy((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k)).toEqual(expected);
-        expect(pruned.top(k)).toEqual(expected); // the scores it leaves rank the same again
-        expect(calls).toBeLessThanOrEqual(all.size);
-        // With each candidate's own lower bound too (the recommender's), fewer norms still, and the same ranking.
-        const bounded = new CandidateScores();
-        for (const [item, score] of pairs) bounded.add(item, score);
-        for (const item of excluded) bounded.exclude(item);
-        const floor = new PowerFloor(1 - alpha, shrinkage ** (1 - alpha));
-        let boundedCalls = 0;
-        expect(bounded.topDividedBy((item) => (boundedCalls++, norm(item)), floor.least, k, (item) => floor.at(w[item]! + shrinkage))).toEqual(expected);
-        expect(boundedCalls).toBeLessThanOrEqual(calls);
-      }),
+      fc.property(
+        adds,
+        weights,
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 12 }),
+        (pairs, w, excluded, k) => {
+          const norm = (item: number): number => (w[item]! + shrinkage) ** (1 - alpha);
+          const all = new CandidateScores();
+          const pruned = new CandidateScores();
+          for (const [item, score] of pairs) {
+            all.add(item, score);
+            pruned.add(item, score);
+          }
+          for (const item of excluded) {
+            all.exclude(item);
+            pruned.exclude(item);
+          }
+          all.divideBy(norm);
+          let calls = 0;
+          const expected = all.top(k);
+          expect(pruned.topDividedBy((item) => (calls++, norm(item)), shrinkage ** (1 - alpha), k)).toEqual(expected);
+          expect(pruned.top(k)).toEqual(expected); // the scores it leaves rank the same again
+          expect(calls).toBeLessThanOrEqual(all.size);
+          // With each candidate's own lower bound too (the recommender's), fewer norms still, and the same ranking.
+          const bounded = new CandidateScores();
+          for (const [item, score] of pairs) bounded.add(item, score);
+          for (const item of excluded) bounded.exclude(item);
+          const floor = new PowerFloor(1 - alpha, shrinkage ** (1 - alpha));
+          let boundedCalls = 0;
+          expect(
+            bounded.topDividedBy(
+              (item) => (boundedCalls++, norm(item)),
+              floor.least,
+              k,
+              (item) => floor.at(w[item]! + shrinkage),
+            ),
+          ).toEqual(expected);
+          expect(boundedCalls).toBeLessThanOrEqual(calls);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -255,7 +359,13 @@ describe('candidate ranking', () => {
     const alpha = 0.9;
     const shrinkage = 5;
     const query = fc.record({
-      adds: fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e)), { maxLength: 500, size: 'max' }),
+      adds: fc.array(
+        fc.tuple(
+          fc.integer({ min: 0, max: 3000 }),
+          fc.double({ min: -3, max: 2, noNaN: true }).map((e) => 10 ** e),
+        ),
+        { maxLength: 500, size: 'max' },
+      ),
       excluded: fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 6 }),
       k: fc.integer({ min: 1, max: 12 }),
     });
@@ -288,7 +398,11 @@ describe('candidate ranking', () => {
   });
 
   it('bounds a fractional power from below, within a factor 1.25^p from 4 on, by a table lookup', () => {
-    const x = fc.oneof(fc.double({ min: 0, max: 2 ** 33, noNaN: true }), fc.double({ min: -3, max: 12, noNaN: true }).map((e) => 10 ** e), fc.integer({ min: 1, max: 64 }));
+    const x = fc.oneof(
+      fc.double({ min: 0, max: 2 ** 33, noNaN: true }),
+      fc.double({ min: -3, max: 12, noNaN: true }).map((e) => 10 ** e),
+      fc.integer({ min: 1, max: 64 }),
+    );
     fc.assert(
       fc.property(x, fc.constantFrom(0.1, 0.25, 0.5, 0.9), (v, p) => {
         const floor = new PowerFloor(p, 0.5 ** p);
@@ -310,7 +424,8 @@ describe('candidate ranking', () => {
 function stream(model: ItemNeighbours, sessions: readonly (readonly number[])[], start = T0, step = 1000): void {
   let t = start;
   for (const items of sessions) {
-    for (let i = 0; i < items.length; i++) model.observeView(items.slice(Math.max(0, i - 8), i), items[i]!, (t += step));
+    for (let i = 0; i < items.length; i++)
+      model.observeView(items.slice(Math.max(0, i - 8), i), items[i]!, (t += step));
   }
 }
 
@@ -332,7 +447,8 @@ function expectRowsAsModelled(table: NeighbourTable, model: ReadonlyMap<number, 
   for (const [item, list] of model) {
     const row = table.rowOf(item);
     const got = [];
-    for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++) got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
+    for (let s = table.neighbourStart(row); s < table.neighbourEnd(row); s++)
+      got.push({ to: table.neighbours[s]!, w: table.weights[s]! });
     expect(got).toEqual(list);
   }
 }
@@ -340,14 +456,23 @@ function expectRowsAsModelled(table: NeighbourTable, model: ReadonlyMap<number, 
 describe('streaming item neighbours', () => {
   it('learns forward co-views: what is viewed next ranks first', () => {
     const m = new ItemNeighbours({ halfLifeMs: Infinity });
-    stream(m, [[1, 2], [1, 2], [1, 3], [4, 1]]);
+    stream(m, [
+      [1, 2],
+      [1, 2],
+      [1, 3],
+      [4, 1],
+    ]);
     expect(m.recommend([1], [], 3).map((s) => s.item)).toEqual([2, 3, 4]);
     expect(m.similar(2, 5).map((s) => s.item)).toEqual([1]);
   });
 
   it('a full row gives the slot of its first weakest neighbour to a new one (against a list model)', () => {
     // Weights from a few values, so that ties (the first weakest must go) are common.
-    const op = fc.record({ row: fc.integer({ min: 1, max: 3 }), to: fc.integer({ min: 1, max: 12 }), weight: fc.constantFrom(0.25, 0.5, 1, 2, 3.5) });
+    const op = fc.record({
+      row: fc.integer({ min: 1, max: 3 }),
+      to: fc.integer({ min: 1, max: 12 }),
+      weight: fc.constantFrom(0.25, 0.5, 1, 2, 3.5),
+    });
     fc.assert(
       // size 'max': fast-check's default size would stop at 10 operations, too few to fill rows.
       fc.property(fc.integer({ min: 1, max: 6 }), fc.array(op, { maxLength: 200, size: 'max' }), (K, ops) => {
@@ -369,10 +494,24 @@ describe('streaming item neighbours', () => {
     // 1.46 and the next float32 become one float32 when multiplied by 0.7: a rescale can tie weights.
     const weights = [0.25, 0.5, 1, 1.46, Math.fround(1.46) + 2 ** -23, 2, 3.5].map(Math.fround);
     // Mostly two items, so that their rows fill up and live long; sometimes others, which evict.
-    const item = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 2 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) });
+    const item = fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 1, max: 2 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 6 }) },
+    );
     const op = fc.oneof(
-      { weight: 12, arbitrary: fc.record({ kind: fc.constant('add' as const), item, to: fc.integer({ min: 1, max: 9 }), weight: fc.constantFrom(...weights) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('rescale' as const), factor: fc.constantFrom(0.5, 0.7, 0.3, 1 / 3) }) },
+      {
+        weight: 12,
+        arbitrary: fc.record({
+          kind: fc.constant('add' as const),
+          item,
+          to: fc.integer({ min: 1, max: 9 }),
+          weight: fc.constantFrom(...weights),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ kind: fc.constant('rescale' as const), factor: fc.constantFrom(0.5, 0.7, 0.3, 1 / 3) }),
+      },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('restore' as const) }) },
     );
     fc.assert(
@@ -423,46 +562,61 @@ describe('streaming item neighbours', () => {
   it('a view updates the co-view table exactly as looking every row up afresh does, evictions included', () => {
     // The reference looks the viewed item's row up again at every step (making the earlier
     // item's row may have evicted it); the model looks it up again only after an eviction.
-    const caps = { maxItems: 2, neighboursPerItem: 3, maxItemIndex: 100, halfLifeMs: Infinity, sessionSteps: 3, gapExponent: 2, backwardWeight: 0.35 };
+    const caps = {
+      maxItems: 2,
+      neighboursPerItem: 3,
+      maxItemIndex: 100,
+      halfLifeMs: Infinity,
+      sessionSteps: 3,
+      gapExponent: 2,
+      backwardWeight: 0.35,
+    };
     // How often the cases that a cheaper update could get wrong came up, so that the test cannot quietly stop covering them.
     const seen = { repeat: 0, twice: 0, evictedItem: 0, replaced: 0 };
     fc.assert(
-      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { maxLength: 25 }), (sessions) => {
-        const m = new ItemNeighbours(caps);
-        const table = new NeighbourTable(caps.maxItems, caps.neighboursPerItem, caps.maxItemIndex);
-        for (const session of sessions) {
-          const before: number[] = [];
-          for (const item of session) {
-            m.observeView(before, item, T0);
-            const row = table.ensureRow(item);
-            if (row >= 0) {
-              table.addItemWeight(row, 1);
-              for (let gap = 1; gap <= Math.min(caps.sessionSteps, before.length); gap++) {
-                const earlier = before[before.length - gap]!;
-                const wg = 1 / gap ** caps.gapExponent;
-                const itemRow = table.rowOf(item);
-                const from = table.ensureRow(earlier);
-                if (earlier === item) seen.repeat++;
-                if (before.lastIndexOf(earlier) > before.length - gap) seen.twice++;
-                if (from >= 0 && table.rowOf(item) !== itemRow) seen.evictedItem++;
-                if (from >= 0) table.addPair(from, item, wg);
-                if (earlier !== item && from >= 0) {
-                  const back = table.ensureRow(item);
-                  if (table.neighbourEnd(back) - table.neighbourStart(back) === caps.neighboursPerItem) seen.replaced++;
-                  table.addPair(back, earlier, caps.backwardWeight * wg);
+      fc.property(
+        fc.array(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 8 }), { maxLength: 25 }),
+        (sessions) => {
+          const m = new ItemNeighbours(caps);
+          const table = new NeighbourTable(caps.maxItems, caps.neighboursPerItem, caps.maxItemIndex);
+          for (const session of sessions) {
+            const before: number[] = [];
+            for (const item of session) {
+              m.observeView(before, item, T0);
+              const row = table.ensureRow(item);
+              if (row >= 0) {
+                table.addItemWeight(row, 1);
+                for (let gap = 1; gap <= Math.min(caps.sessionSteps, before.length); gap++) {
+                  const earlier = before[before.length - gap]!;
+                  const wg = 1 / gap ** caps.gapExponent;
+                  const itemRow = table.rowOf(item);
+                  const from = table.ensureRow(earlier);
+                  if (earlier === item) seen.repeat++;
+                  if (before.lastIndexOf(earlier) > before.length - gap) seen.twice++;
+                  if (from >= 0 && table.rowOf(item) !== itemRow) seen.evictedItem++;
+                  if (from >= 0) table.addPair(from, item, wg);
+                  if (earlier !== item && from >= 0) {
+                    const back = table.ensureRow(item);
+                    if (table.neighbourEnd(back) - table.neighbourStart(back) === caps.neighboursPerItem)
+                      seen.replaced++;
+                    table.addPair(back, earlier, caps.backwardWeight * wg);
+                  }
                 }
               }
+              before.push(item);
             }
-            before.push(item);
           }
-        }
-        expect(m.snapshot().coViews).toEqual(table.snapshot());
-      }),
+          expect(m.snapshot().coViews).toEqual(table.snapshot());
+        },
+      ),
       { numRuns: 300 },
     );
     // A view of an item just viewed; an earlier item twice in the window; the viewed item's row
     // evicted by making an earlier one's; a backward pair into a full row.
-    expect(Object.values(seen).every((n) => n > 0), JSON.stringify(seen)).toBe(true);
+    expect(
+      Object.values(seen).every((n) => n > 0),
+      JSON.stringify(seen),
+    ).toBe(true);
   });
 
   it('keeps items, pairs and bytes within the configured bounds however many items pass', () => {
@@ -494,7 +648,9 @@ describe('streaming item neighbours', () => {
     expect(coPurchases.bytes).toBe(first.coPurchases.bytes);
     // Item, and the row record: item weight, neighbour count, weakest and next weakest slot, CLOCK bit.
     const perRow = 4 + 16;
-    expect(coViews.bytes).toBeLessThanOrEqual(caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8));
+    expect(coViews.bytes).toBeLessThanOrEqual(
+      caps.maxItemIndex * 4 + caps.maxItems * (perRow + caps.neighboursPerItem * 8),
+    );
     // Still answering from what is recent.
     m.observeView([], 77, T0 + 50_000);
     m.observeView([77], 78, T0 + 50_001);
@@ -560,7 +716,10 @@ describe('streaming item neighbours', () => {
   });
 
   it('restores from a msgpack round trip of its snapshot and continues exactly as the original', () => {
-    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 40 });
+    const sessions = fc.array(fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }), {
+      minLength: 1,
+      maxLength: 40,
+    });
     fc.assert(
       fc.property(sessions, sessions, (before, after) => {
         const config = { maxItems: 20, neighboursPerItem: 5, maxItemIndex: 41, halfLifeMs: 10 * 60_000 };
@@ -586,8 +745,12 @@ describe('streaming item neighbours', () => {
   it('refuses a snapshot that does not fit its bounds', () => {
     const big = new ItemNeighbours({ maxItems: 100, neighboursPerItem: 4 });
     stream(big, [Array.from({ length: 30 }, (_, i) => i + 1)]);
-    expect(() => new ItemNeighbours({ maxItems: 10, neighboursPerItem: 4 }).restore(big.snapshot())).toThrow(RangeError);
-    expect(() => new ItemNeighbours({ maxItems: 100, neighboursPerItem: 5 }).restore(big.snapshot())).toThrow(RangeError);
+    expect(() => new ItemNeighbours({ maxItems: 10, neighboursPerItem: 4 }).restore(big.snapshot())).toThrow(
+      RangeError,
+    );
+    expect(() => new ItemNeighbours({ maxItems: 100, neighboursPerItem: 5 }).restore(big.snapshot())).toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -612,23 +775,30 @@ describe('YOOCHOOSE sample (session-rec rsc15 100k), next item @20', () => {
     expect(ours.hitRate).toBeGreaterThanOrEqual(3 * by('popularity').hitRate);
     expect(ours.mrr).toBeGreaterThanOrEqual(3 * by('popularity').mrr);
     // Every row split: 2,626 targets are the item just clicked again (counted here from the file).
-    const repeats = (await readClickSessions(DATASET_DIR + 'yoochoose-clicks-100k_test.txt', new ProductDictionary(1e6))).sessions.reduce(
-      (n, s) => n + s.items.filter((item, i) => i > 0 && item === s.items[i - 1]).length,
-      0,
-    );
+    const repeats = (
+      await readClickSessions(DATASET_DIR + 'yoochoose-clicks-100k_test.txt', new ProductDictionary(1e6))
+    ).sessions.reduce((n, s) => n + s.items.filter((item, i) => i > 0 && item === s.items[i - 1]).length, 0);
     expect(repeats).toBe(2_626);
     for (const m of report.models) {
       expect(m.repeatTargets.predictions).toBe(repeats);
       expect(m.otherTargets.predictions).toBe(m.predictions - repeats);
-      expect(m.repeatTargets.hitRate * repeats + m.otherTargets.hitRate * (m.predictions - repeats)).toBeCloseTo(m.hits, 6);
+      expect(m.repeatTargets.hitRate * repeats + m.otherTargets.hitRate * (m.predictions - repeats)).toBeCloseTo(
+        m.hits,
+        6,
+      );
     }
     // Each streaming row is compared with the strongest baseline of its own form.
     const strongest = (form: string, measure: (m: (typeof report.models)[number]) => number) =>
-      report.models.filter((m) => m.form === form && !m.name.startsWith('streaming')).reduce((a, b) => (measure(b) > measure(a) ? b : a)).name;
+      report.models
+        .filter((m) => m.form === form && !m.name.startsWith('streaming'))
+        .reduce((a, b) => (measure(b) > measure(a) ? b : a)).name;
     expect(report.comparison.prequential.bestMrr.baseline).toBe(strongest('prequential', (m) => m.mrr));
     expect(report.comparison.prequential.bestMrr.baseline).toBe('sequential-rules-prequential');
     expect(report.comparison.batch.otherTargetsBestMrr.baseline).toBe(strongest('batch', (m) => m.otherTargets.mrr));
-    expect(report.comparison.prequential.bestMrr.ratio).toBeCloseTo(by('streaming-prequential').mrr / by('sequential-rules-prequential').mrr, 2);
+    expect(report.comparison.prequential.bestMrr.ratio).toBeCloseTo(
+      by('streaming-prequential').mrr / by('sequential-rules-prequential').mrr,
+      2,
+    );
     expect(report.streaming.memory.coViews.items).toBeLessThanOrEqual(report.streaming.config.maxItems);
   });
 });

@@ -4,7 +4,20 @@ import type { Alert } from '../src/alerts/alert.js';
 import { fitBgNbd } from '../src/analytics/bgnbd.js';
 import { fitGammaGamma } from '../src/analytics/gamma-gamma.js';
 import { poolGaps } from '../src/analytics/purchase-gap.js';
-import { GATHER_WORK, LIVE_REFIT, REARM_WORK, REFIT_WORK_PER_EVENT, RefitJob, emptyGaps, plausibleShapes, type PooledGaps, type RefitHost, type RefitPhase, type RefitPlan, type RefitResult } from '../src/analytics/refit-job.js';
+import {
+  GATHER_WORK,
+  LIVE_REFIT,
+  REARM_WORK,
+  REFIT_WORK_PER_EVENT,
+  RefitJob,
+  emptyGaps,
+  plausibleShapes,
+  type PooledGaps,
+  type RefitHost,
+  type RefitPhase,
+  type RefitPlan,
+  type RefitResult,
+} from '../src/analytics/refit-job.js';
 import { repeatStats, spendStats } from '../src/analytics/repeat-stats.js';
 import { Engine } from '../src/app/engine.js';
 import type { CustomerStore } from '../src/state/customer-store.js';
@@ -23,12 +36,23 @@ const newEngine = () => new Engine(config, { wallClock: () => Date.UTC(2030, 0, 
 
 function modelState(engine: Engine) {
   const a = engine.state.analytics!;
-  return { bgnbd: a.bgnbd, gammaGamma: a.gammaGamma, refits: a.refits, refitsRejected: a.refitsRejected, refitWork: a.refitWork, pending: a.refitPending };
+  return {
+    bgnbd: a.bgnbd,
+    gammaGamma: a.gammaGamma,
+    refits: a.refits,
+    refitsRejected: a.refitsRejected,
+    refitWork: a.refitWork,
+    pending: a.refitPending,
+  };
 }
 
 /** A host that records what the job hands over and which slots it asked to re-arm. */
 function recordingHost() {
-  const seen = { gaps: undefined as PooledGaps | undefined, result: undefined as RefitResult | undefined, rearmed: [] as number[] };
+  const seen = {
+    gaps: undefined as PooledGaps | undefined,
+    result: undefined as RefitResult | undefined,
+    rearmed: [] as number[],
+  };
   const host: RefitHost = {
     gathered: (g) => (seen.gaps = g),
     apply: (r) => {
@@ -55,7 +79,12 @@ function evenSample(store: CustomerStore, plan: Pick<RefitPlan, 'asOf' | 'sample
   const step = Math.max(1, buyers.length / plan.sampleSize);
   const sample = [];
   for (let i = 0; i < buyers.length; i += step) sample.push(buyers[Math.floor(i)]!);
-  return { buyers: buyers.length, gaps, repeat: sample.map((t) => repeatStats(t, plan.asOf, plan.timeUnit)), spend: sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0) };
+  return {
+    buyers: buyers.length,
+    gaps,
+    repeat: sample.map((t) => repeatStats(t, plan.asOf, plan.timeUnit)),
+    spend: sample.map(spendStats).filter((s) => s.x > 0 && s.meanSpend > 0),
+  };
 }
 
 /** State part-way through the shop, and a plan for a refit of it as the engine would start one. */
@@ -65,7 +94,15 @@ async function midStream() {
   const a = engine.state.analytics!;
   const asOf = engine.state.watermark.watermark;
   const oracle = evenSample(store, { asOf, sampleSize: 300, timeUnit: 'week' });
-  const plan: RefitPlan = { asOf, buyers: oracle.buyers, sampleSize: 300, minBuyers: 100, timeUnit: 'week', bgnbd: a.bgnbd, gammaGamma: a.gammaGamma };
+  const plan: RefitPlan = {
+    asOf,
+    buyers: oracle.buyers,
+    sampleSize: 300,
+    minBuyers: 100,
+    timeUnit: 'week',
+    bgnbd: a.bgnbd,
+    gammaGamma: a.gammaGamma,
+  };
   return { store, plan, oracle };
 }
 
@@ -76,7 +113,9 @@ describe('the time-sliced refit', () => {
 
     const bgnbd = fitBgNbd(oracle.repeat, { start: plan.bgnbd, nelderMead: LIVE_REFIT }).params;
     const gammaGamma = fitGammaGamma(oracle.spend, { start: plan.gammaGamma, nelderMead: LIVE_REFIT }).params;
-    const expected: RefitResult = plausibleShapes(bgnbd) ? { bgnbd, bgnbdRejected: false, gammaGamma } : { bgnbd: undefined, bgnbdRejected: true, gammaGamma };
+    const expected: RefitResult = plausibleShapes(bgnbd)
+      ? { bgnbd, bgnbdRejected: false, gammaGamma }
+      : { bgnbd: undefined, bgnbdRejected: true, gammaGamma };
 
     for (const budget of [1, 97, REFIT_WORK_PER_EVENT, 5000, Infinity]) {
       const { host, seen } = recordingHost();

@@ -29,23 +29,46 @@ describe('vigil replay', () => {
   });
 
   it('counts bad lines and a truncated final msgpack value without stopping', async () => {
-    const good = (i: number) => ({ id: `g${i}`, type: 'page_view', customerId: `c${i % 4}`, ts: Date.UTC(2026, 0, 1) + i * 1000 });
-    writeFileSync(path('mixed.jsonl'), [JSON.stringify(good(1)), '{not json', '', JSON.stringify(good(2)), '{"id":"x"}', JSON.stringify(good(1))].join('\n'));
+    const good = (i: number) => ({
+      id: `g${i}`,
+      type: 'page_view',
+      customerId: `c${i % 4}`,
+      ts: Date.UTC(2026, 0, 1) + i * 1000,
+    });
+    writeFileSync(
+      path('mixed.jsonl'),
+      [JSON.stringify(good(1)), '{not json', '', JSON.stringify(good(2)), '{"id":"x"}', JSON.stringify(good(1))].join(
+        '\n',
+      ),
+    );
     const r = await replay({ file: path('mixed.jsonl'), progress: false });
     expect(r.counts).toMatchObject({ input: 5, applied: 2, duplicate: 1, rejected: 2 });
 
     const full = Buffer.concat([encodePayload(good(1), 'msgpack'), encodePayload(good(2), 'msgpack')]);
     writeFileSync(path('cut.mp'), full.subarray(0, full.length - 3));
     const cut = await replay({ file: path('cut.mp'), progress: false });
-    expect(cut.counts).toMatchObject({ input: 2, applied: 1, rejected: 1, rejectedBy: { VIGIL_ERR_DECODE_MSGPACK: 1 } });
+    expect(cut.counts).toMatchObject({
+      input: 2,
+      applied: 1,
+      rejected: 1,
+      rejectedBy: { VIGIL_ERR_DECODE_MSGPACK: 1 },
+    });
   });
 
   it('reads standard input through the CLI and fails with a stable code on a missing file', () => {
-    const input = [1, 2, 3].map((i) => JSON.stringify({ id: `s${i}`, type: 'page_view', customerId: 'c', ts: Date.UTC(2026, 0, 1) + i })).join('\n');
-    const ok = spawnSync('node', ['dist/src/app/cli.js', 'replay', '-', '--dump-state', path('stdin.jsonl'), '--quiet'], { input, encoding: 'utf8' });
+    const input = [1, 2, 3]
+      .map((i) => JSON.stringify({ id: `s${i}`, type: 'page_view', customerId: 'c', ts: Date.UTC(2026, 0, 1) + i }))
+      .join('\n');
+    const ok = spawnSync(
+      'node',
+      ['dist/src/app/cli.js', 'replay', '-', '--dump-state', path('stdin.jsonl'), '--quiet'],
+      { input, encoding: 'utf8' },
+    );
     expect(ok.status).toBe(0);
     expect(JSON.parse(readFileSync(path('stdin.jsonl'), 'utf8')).events).toBe(3);
-    const missing = spawnSync('node', ['dist/src/app/cli.js', 'replay', path('nope.jsonl'), '--quiet'], { encoding: 'utf8' });
+    const missing = spawnSync('node', ['dist/src/app/cli.js', 'replay', path('nope.jsonl'), '--quiet'], {
+      encoding: 'utf8',
+    });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('VIGIL_ERR_INPUT_FILE');
     const usage = spawnSync('node', ['dist/src/app/cli.js', 'replay'], { encoding: 'utf8' });

@@ -6,7 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { label } from '../src/alerts/alert.js';
-import { linearBuckets, logarithmicBuckets, QuantileSketch, type BucketMapping } from '../src/analytics/quantile-sketch.js';
+import {
+  linearBuckets,
+  logarithmicBuckets,
+  QuantileSketch,
+  type BucketMapping,
+} from '../src/analytics/quantile-sketch.js';
 import {
   RFM_SEGMENTS,
   rfmSegment,
@@ -56,7 +61,10 @@ function replay(sketch: QuantileSketch, ops: readonly Op[]): number[] {
   return held;
 }
 
-type Op = { kind: 'insert'; value: number } | { kind: 'remove'; pick: number } | { kind: 'replace'; pick: number; value: number };
+type Op =
+  | { kind: 'insert'; value: number }
+  | { kind: 'remove'; pick: number }
+  | { kind: 'replace'; pick: number; value: number };
 
 const opsOf = (value: fc.Arbitrary<number>, maxLength = 300): fc.Arbitrary<Op[]> =>
   fc.array(
@@ -76,7 +84,13 @@ const money = fc.oneof(
 );
 
 /** Largest distance between a value and its bucket's representative at a resolution level. */
-function withinBucketAccuracy(mapping: 'log' | 'linear', param: number, level: number, estimate: number, exact: number): boolean {
+function withinBucketAccuracy(
+  mapping: 'log' | 'linear',
+  param: number,
+  level: number,
+  estimate: number,
+  exact: number,
+): boolean {
   if (mapping === 'log') {
     const ratio = Math.pow((1 + param) / (1 - param), 2 ** level);
     return Math.abs(estimate - exact) <= ((ratio - 1) / (ratio + 1)) * exact * (1 + 1e-9);
@@ -90,7 +104,12 @@ function withinBucketAccuracy(mapping: 'log' | 'linear', param: number, level: n
  * it (so its rank is off by less than the values sharing that bucket); a score is never above
  * the exact one and below it only by the cut points sharing the value's bucket.
  */
-function checkAgainstExact(sketch: QuantileSketch, held: readonly number[], mapping: 'log' | 'linear', param: number): void {
+function checkAgainstExact(
+  sketch: QuantileSketch,
+  held: readonly number[],
+  mapping: 'log' | 'linear',
+  param: number,
+): void {
   expect(sketch.count).toBe(held.length);
   if (held.length === 0) {
     expect(sketch.quantile(0.5)).toBeNaN();
@@ -102,7 +121,8 @@ function checkAgainstExact(sketch: QuantileSketch, held: readonly number[], mapp
   exact.forEach((x, j) => {
     const estimate = estimated[j]!;
     expect(sketch.bucketOf(estimate)).toBe(sketch.bucketOf(x));
-    if (sketch.bucketOf(x) !== -Infinity) expect(withinBucketAccuracy(mapping, param, sketch.resolutionLevel, estimate, x)).toBe(true);
+    if (sketch.bucketOf(x) !== -Infinity)
+      expect(withinBucketAccuracy(mapping, param, sketch.resolutionLevel, estimate, x)).toBe(true);
     const rank = Math.floor(((held.length - 1) * (j + 1)) / 5);
     const sharing = held.filter((v) => sketch.bucketOf(v) === sketch.bucketOf(x)).length;
     const firstOfBucket = sorted.findIndex((v) => sketch.bucketOf(v) === sketch.bucketOf(x));
@@ -122,20 +142,24 @@ function checkAgainstExact(sketch: QuantileSketch, held: readonly number[], mapp
 describe('QuantileSketch', () => {
   it('cut points for any number of parts, asked in any order, are those of a sketch asked afresh (cached cuts reused in place)', () => {
     fc.assert(
-      fc.property(opsOf(money), fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 6 }), (ops, partsSeq) => {
-        const sketch = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
-        const half = Math.floor(ops.length / 2);
-        replay(sketch, ops.slice(0, half));
-        for (const parts of partsSeq) sketch.cutPoints(parts); // cached cuts of other lengths before the check
-        replay(sketch, ops.slice(half));
-        for (const parts of partsSeq) {
-          const fresh = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
-          fresh.restore(sketch.snapshot());
-          const cuts = sketch.cutPoints(parts);
-          expect(cuts).toEqual(fresh.cutPoints(parts));
-          expect(cuts.length).toBe(sketch.count > 0 ? parts - 1 : 0);
-        }
-      }),
+      fc.property(
+        opsOf(money),
+        fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 6 }),
+        (ops, partsSeq) => {
+          const sketch = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+          const half = Math.floor(ops.length / 2);
+          replay(sketch, ops.slice(0, half));
+          for (const parts of partsSeq) sketch.cutPoints(parts); // cached cuts of other lengths before the check
+          replay(sketch, ops.slice(half));
+          for (const parts of partsSeq) {
+            const fresh = new QuantileSketch(logarithmicBuckets(0.01, 0.01), { maxBuckets: 64, maxRankDrift: 0 });
+            fresh.restore(sketch.snapshot());
+            const cuts = sketch.cutPoints(parts);
+            expect(cuts).toEqual(fresh.cutPoints(parts));
+            expect(cuts.length).toBe(sketch.count > 0 ? parts - 1 : 0);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -152,15 +176,17 @@ describe('QuantileSketch', () => {
 
   it('follows a moving window of times within the bucket accuracy (linear buckets, merges and re-centring)', () => {
     // Times drift forward as in a stream: each op moves the clock by up to a day.
-    const times = fc.array(fc.tuple(fc.integer({ min: 0, max: 86_400_000 }), fc.boolean(), fc.nat()), { maxLength: 300 }).map((steps) => {
-      let clock = Date.UTC(2024, 0, 1);
-      return steps.map(([dt, insert, pick]): Op => {
-        clock += dt;
-        const value = clock - (pick % 5) * 3_600_000;
-        if (insert) return { kind: 'insert', value };
-        return pick % 2 === 0 ? { kind: 'replace', pick, value } : { kind: 'remove', pick };
+    const times = fc
+      .array(fc.tuple(fc.integer({ min: 0, max: 86_400_000 }), fc.boolean(), fc.nat()), { maxLength: 300 })
+      .map((steps) => {
+        let clock = Date.UTC(2024, 0, 1);
+        return steps.map(([dt, insert, pick]): Op => {
+          clock += dt;
+          const value = clock - (pick % 5) * 3_600_000;
+          if (insert) return { kind: 'insert', value };
+          return pick % 2 === 0 ? { kind: 'replace', pick, value } : { kind: 'remove', pick };
+        });
       });
-    });
     fc.assert(
       fc.property(times, fc.constantFrom(4, 32, 4096), fc.constantFrom(1, 60_000), (ops, maxBuckets, width) => {
         const sketch = new QuantileSketch(linearBuckets(width), { maxBuckets, maxRankDrift: 0 });
@@ -346,7 +372,9 @@ describe('RFM segments', () => {
     new_customers   potential_loyalists potential_loyalists  champions        champions`;
 
   it('maps each (R, F) cell to the segment of the published table, whatever M is', () => {
-    const rows = GRID.trim().split('\n').map((row) => row.trim().split(/\s+/));
+    const rows = GRID.trim()
+      .split('\n')
+      .map((row) => row.trim().split(/\s+/));
     for (let r = 1; r <= 5; r++) {
       for (let f = 1; f <= 5; f++) {
         expect(segmentOf({ r, f }), `R${r} F${f}`).toBe(rows[r - 1]![f - 1]);
@@ -402,13 +430,20 @@ describe('RFM segments', () => {
       for (const to of names) {
         const f = rfmSegment.safeParse(from);
         const t = rfmSegment.safeParse(to);
-        expect(port.transitionMatters(from, to), `${from} → ${to}`).toBe(f.success && t.success && segmentTransitionMatters(f.data, t.data));
+        expect(port.transitionMatters(from, to), `${from} → ${to}`).toBe(
+          f.success && t.success && segmentTransitionMatters(f.data, t.data),
+        );
       }
     }
     // By position, as keyed state asks, off the list too.
     for (let i = -1; i <= RFM_SEGMENTS.length; i++) {
       for (let j = -1; j <= RFM_SEGMENTS.length; j++) {
-        const named = i >= 0 && j >= 0 && i < RFM_SEGMENTS.length && j < RFM_SEGMENTS.length && port.transitionMatters(RFM_SEGMENTS[i]!, RFM_SEGMENTS[j]!);
+        const named =
+          i >= 0 &&
+          j >= 0 &&
+          i < RFM_SEGMENTS.length &&
+          j < RFM_SEGMENTS.length &&
+          port.transitionMatters(RFM_SEGMENTS[i]!, RFM_SEGMENTS[j]!);
         expect(port.transitionMattersAt(i, j), `${i} → ${j}`).toBe(named);
       }
     }
@@ -431,10 +466,14 @@ describe('bucket mappings', () => {
   it('never put a larger value in a lower bucket', () => {
     const mappings: BucketMapping[] = [logarithmicBuckets(0.001, 0.01), linearBuckets(60_000)];
     fc.assert(
-      fc.property(fc.double({ min: -1e12, max: 1e13, noNaN: true }), fc.double({ min: -1e12, max: 1e13, noNaN: true }), (a, b) => {
-        const [lo, hi] = a <= b ? [a, b] : [b, a];
-        for (const m of mappings) expect(m.fineBucket(lo)).toBeLessThanOrEqual(m.fineBucket(hi));
-      }),
+      fc.property(
+        fc.double({ min: -1e12, max: 1e13, noNaN: true }),
+        fc.double({ min: -1e12, max: 1e13, noNaN: true }),
+        (a, b) => {
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          for (const m of mappings) expect(m.fineBucket(lo)).toBeLessThanOrEqual(m.fineBucket(hi));
+        },
+      ),
     );
   });
 });

@@ -14,7 +14,13 @@ const edgyString = fc.oneof(
 );
 const edgyNumber = fc.oneof(
   fc.constantFrom(0, -0.01, 1, 1.5, 5, 6, 10_000, 10_001, 1e9, 1e9 + 1, NaN, Infinity, -Infinity),
-  fc.constantFrom(Date.UTC(2000, 0, 1), Date.UTC(2000, 0, 1) - 1, Date.UTC(2100, 0, 1), Date.UTC(2100, 0, 1) + 1, Date.UTC(2026, 5, 1) + 0.5),
+  fc.constantFrom(
+    Date.UTC(2000, 0, 1),
+    Date.UTC(2000, 0, 1) - 1,
+    Date.UTC(2100, 0, 1),
+    Date.UTC(2100, 0, 1) + 1,
+    Date.UTC(2026, 5, 1) + 0.5,
+  ),
   fc.integer({ min: -5, max: 20 }),
   fc.double(),
 );
@@ -26,7 +32,16 @@ const item = fc.record(
 const candidate = fc.record(
   {
     id: edgyString,
-    type: fc.constantFrom('page_view', 'product_view', 'add_to_cart', 'remove_from_cart', 'checkout_started', 'purchase', 'feedback', 'teleport'),
+    type: fc.constantFrom(
+      'page_view',
+      'product_view',
+      'add_to_cart',
+      'remove_from_cart',
+      'checkout_started',
+      'purchase',
+      'feedback',
+      'teleport',
+    ),
     customerId: edgyString,
     ts: fc.oneof(fc.constant(Date.UTC(2026, 5, 1)), edgyNumber),
     sessionId: maybe(edgyString),

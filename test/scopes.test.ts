@@ -17,7 +17,13 @@ const START = Date.UTC(2025, 0, 1);
 const token = (c: string) => c.repeat(32);
 const tokens = [
   // The token of the issue's report: two alert types on the stream, nothing else.
-  { name: 'alerts', token: token('a'), scopes: ['stream'], types: ['churn.risk', 'value.tier_changed'], maxConnections: 4 },
+  {
+    name: 'alerts',
+    token: token('a'),
+    scopes: ['stream'],
+    types: ['churn.risk', 'value.tier_changed'],
+    maxConnections: 4,
+  },
   { name: 'profiles', token: token('p'), scopes: ['customers:read'], maxConnections: 4 },
   { name: 'items', token: token('i'), scopes: ['items:read'], maxConnections: 4 },
   { name: 'kpi', token: token('k'), scopes: ['stream', 'kpi:read'], maxConnections: 4 },
@@ -27,7 +33,9 @@ const tokens = [
 describe('scopes', () => {
   const config = testConfig({ server: { port: 0, logLevel: 'silent', kpiIntervalMs: 100, tokens } });
   const shop = new SyntheticShop({ seed: 5, customers: 200, products: 100, startTs: START, endTs: START + 60 * DAY });
-  const messages = shop.take(20_000).map((e) => ({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 }));
+  const messages = shop
+    .take(20_000)
+    .map((e) => ({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 }));
   let server: OpsServer;
   let customerId: string;
   let productId: string;
@@ -35,7 +43,9 @@ describe('scopes', () => {
   beforeAll(async () => {
     const { engine } = await runMessages(config, messages);
     customerId = [...engine.state.store.customerIds()].sort()[3]!;
-    productId = (engine.state.store.view(customerId, engine.state.watermark.watermark) as { recentItems: { productId: string }[] }).recentItems[0]!.productId;
+    productId = (
+      engine.state.store.view(customerId, engine.state.watermark.watermark) as { recentItems: { productId: string }[] }
+    ).recentItems[0]!.productId;
     server = await startOpsServer({ config, engine });
   });
   afterAll(() => server.close());
@@ -51,7 +61,9 @@ describe('scopes', () => {
     for (const r of routes) {
       const reply = await httpRequest(server.url, r.path(), auth);
       expect(reply.status).toBe(403);
-      expect(JSON.parse(reply.body)).toEqual({ error: { code: 'VIGIL_ERR_FORBIDDEN_SCOPE', message: `this token lacks the scope ${r.scope}` } });
+      expect(JSON.parse(reply.body)).toEqual({
+        error: { code: 'VIGIL_ERR_FORBIDDEN_SCOPE', message: `this token lacks the scope ${r.scope}` },
+      });
       expect(reply.body).not.toContain(customerId);
     }
   });
@@ -60,20 +72,32 @@ describe('scopes', () => {
     for (const t of tokens) {
       for (const r of routes) {
         const reply = await httpRequest(server.url, r.path(), { authorization: `Bearer ${t.token}` });
-        expect([t.name, r.scope, reply.status]).toEqual([t.name, r.scope, (t.scopes as readonly Scope[]).includes(r.scope) ? 200 : 403]);
+        expect([t.name, r.scope, reply.status]).toEqual([
+          t.name,
+          r.scope,
+          (t.scopes as readonly Scope[]).includes(r.scope) ? 200 : 403,
+        ]);
       }
       // /v1/token only needs a valid token, and names the scopes.
       const who = await httpRequest(server.url, '/v1/token', { authorization: `Bearer ${t.token}` });
       expect(JSON.parse(who.body)).toMatchObject({ name: t.name, scopes: t.scopes });
       const hasStream = (t.scopes as readonly Scope[]).includes('stream');
-      if (!hasStream) expect(await refusal(server.url, { token: t.token })).toEqual({ status: 403, code: 'VIGIL_ERR_FORBIDDEN_SCOPE' });
+      if (!hasStream)
+        expect(await refusal(server.url, { token: t.token })).toEqual({
+          status: 403,
+          code: 'VIGIL_ERR_FORBIDDEN_SCOPE',
+        });
     }
   });
 
   it('kpi frames reach only tokens with kpi:read; hello names the scopes', async () => {
     const alertsOnly = await StreamClient.connect(server.url, { token: tokens[0].token });
     const kpi = await StreamClient.connect(server.url, { token: tokens[3].token });
-    expect(alertsOnly.frames[0]).toMatchObject({ type: 'hello', scopes: ['stream'], types: ['churn.risk', 'value.tier_changed'] });
+    expect(alertsOnly.frames[0]).toMatchObject({
+      type: 'hello',
+      scopes: ['stream'],
+      types: ['churn.risk', 'value.tier_changed'],
+    });
     // Three kpi periods reach the kpi reader; then a round trip to the other makes sure everything sent to it has arrived.
     for (let i = 0; i < 3; i++) await kpi.upcoming((f) => f.type === 'kpi');
     await alertsOnly.sync();

@@ -32,7 +32,8 @@ const segmentBrowserContext = {
     title: 'Monopoly: 3rd Edition',
     url: 'https://www.example.com/product/monopoly-3rd-edition',
   },
-  userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36',
+  userAgent:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36',
   campaign: { name: 'spring_sale', source: 'newsletter', medium: 'email' },
 };
 
@@ -100,8 +101,22 @@ const segmentCheckoutStarted = {
     coupon: 'hasbros',
     currency: 'USD',
     products: [
-      { product_id: '507f1f77bcf86cd799439011', sku: '45790-32', name: 'Monopoly: 3rd Edition', price: 19, quantity: 1, category: 'Games' },
-      { product_id: '505bd76785ebb509fc183733', sku: '46493-32', name: 'Uno Card Game', price: 3, quantity: 2, category: 'Games' },
+      {
+        product_id: '507f1f77bcf86cd799439011',
+        sku: '45790-32',
+        name: 'Monopoly: 3rd Edition',
+        price: 19,
+        quantity: 1,
+        category: 'Games',
+      },
+      {
+        product_id: '505bd76785ebb509fc183733',
+        sku: '46493-32',
+        name: 'Uno Card Game',
+        price: 3,
+        quantity: 2,
+        category: 'Games',
+      },
     ],
   },
 };
@@ -156,7 +171,14 @@ const segmentOrderCompleted = {
         url: 'https://www.example.com/product/path',
         image_url: 'https:///www.example.com/product/path.jpg',
       },
-      { product_id: '505bd76785ebb509fc183733', sku: '46493-32', name: 'Uno Card Game', price: 3, quantity: 2, category: 'Games' },
+      {
+        product_id: '505bd76785ebb509fc183733',
+        sku: '46493-32',
+        name: 'Uno Card Game',
+        price: 3,
+        quantity: 2,
+        category: 'Games',
+      },
     ],
   },
   receivedAt: '2026-03-02T14:10:13.211Z',
@@ -171,7 +193,12 @@ const segmentOrderCompleted = {
 
 const RUDDER_SESSION = 1772460000000;
 const rudderWebContext = {
-  app: { name: 'RudderLabs JavaScript SDK', namespace: 'com.rudderlabs.javascript', version: '3.11.0', installType: 'npm' },
+  app: {
+    name: 'RudderLabs JavaScript SDK',
+    namespace: 'com.rudderlabs.javascript',
+    version: '3.11.0',
+    installType: 'npm',
+  },
   library: { name: 'RudderLabs JavaScript SDK', version: '3.11.0' },
   campaign: {},
   locale: 'en-US',
@@ -224,7 +251,14 @@ const rudderProductRemoved = {
 const rudderPage = {
   type: 'page',
   name: 'Cart',
-  properties: { name: 'Cart', path: '/cart', referrer: 'https://www.estore.com/best-seller/1', search: '', title: 'Your cart', url: 'https://www.estore.com/cart' },
+  properties: {
+    name: 'Cart',
+    path: '/cart',
+    referrer: 'https://www.estore.com/best-seller/1',
+    search: '',
+    title: 'Your cart',
+    url: 'https://www.estore.com/cart',
+  },
   anonymousId: '78c53c15-32a1-4b65-adac-bec2d7bb8fab',
   channel: 'web',
   context: { ...rudderWebContext, sessionStart: true },
@@ -282,8 +316,22 @@ const rudderOrderCompleted = {
     coupon: 'hasbros',
     currency: 'USD',
     products: [
-      { product_id: '622c6f5d5cf86a4c77358033', sku: '8472-998-0112', name: 'Cones of Dunshire', price: 49.99, quantity: 5, category: 'Games' },
-      { product_id: '577c6f5d5cf86a4c7735ba03', sku: '3309-483-2201', name: 'Five Crowns', price: 5.99, quantity: 2, category: 'Games' },
+      {
+        product_id: '622c6f5d5cf86a4c77358033',
+        sku: '8472-998-0112',
+        name: 'Cones of Dunshire',
+        price: 49.99,
+        quantity: 5,
+        category: 'Games',
+      },
+      {
+        product_id: '577c6f5d5cf86a4c7735ba03',
+        sku: '3309-483-2201',
+        name: 'Five Crowns',
+        price: 5.99,
+        quantity: 2,
+        category: 'Games',
+      },
     ],
   },
 };
@@ -378,7 +426,12 @@ describe('fromSegment: Segment calls', () => {
   });
 
   it('maps a page call to page_view', () => {
-    expect(mapped(segmentPage)).toEqual({ id: segmentPage.messageId, type: 'page_view', customerId: '97980cfea0067', ts: SEGMENT_TS });
+    expect(mapped(segmentPage)).toEqual({
+      id: segmentPage.messageId,
+      type: 'page_view',
+      customerId: '97980cfea0067',
+      ts: SEGMENT_TS,
+    });
   });
 });
 
@@ -434,21 +487,40 @@ describe('fromSegment: RudderStack calls', () => {
 describe('fromSegment: field rules', () => {
   it('without products, an order becomes one item priced at revenue, else total', () => {
     const noProducts = without(segmentOrderCompleted, 'properties');
-    const byRevenue = mapped({ ...noProducts, properties: { order_id: 'o-17', revenue: 25, total: 27.5, currency: 'gbp' } });
-    expect(byRevenue).toMatchObject({ type: 'purchase', orderId: 'o-17', currency: 'GBP', items: [{ productId: 'o-17', price: 25, quantity: 1 }] });
+    const byRevenue = mapped({
+      ...noProducts,
+      properties: { order_id: 'o-17', revenue: 25, total: 27.5, currency: 'gbp' },
+    });
+    expect(byRevenue).toMatchObject({
+      type: 'purchase',
+      orderId: 'o-17',
+      currency: 'GBP',
+      items: [{ productId: 'o-17', price: 25, quantity: 1 }],
+    });
     const byTotal = mapped({ ...noProducts, properties: { order_id: 'o-18', total: 27.5, products: [] } });
     expect(byTotal).toMatchObject({ items: [{ productId: 'o-18', price: 27.5, quantity: 1 }] });
-    expect(rejected({ ...noProducts, properties: { order_id: 'o-19', products: [] } })).toEqual(schema('properties.products'));
+    expect(rejected({ ...noProducts, properties: { order_id: 'o-19', products: [] } })).toEqual(
+      schema('properties.products'),
+    );
   });
 
   it('takes productId from product_id, else sku, else id; numbers become strings; empty strings count as absent', () => {
-    const productOf = (p: Record<string, unknown>) => (mapped(withProperties(segmentProductViewed, { product_id: undefined, sku: undefined, ...p })) as { productId: string }).productId;
+    const productOf = (p: Record<string, unknown>) =>
+      (
+        mapped(withProperties(segmentProductViewed, { product_id: undefined, sku: undefined, ...p })) as {
+          productId: string;
+        }
+      ).productId;
     expect(productOf({ product_id: 9714107479, sku: 'SEG-02' })).toBe('9714107479');
     expect(productOf({ product_id: '', sku: 'SEG-02' })).toBe('SEG-02');
     expect(productOf({ product_id: null, id: 'v1-id' })).toBe('v1-id');
-    expect(rejected(withProperties(segmentProductViewed, { product_id: undefined, sku: undefined }))).toEqual(schema('properties.product_id'));
+    expect(rejected(withProperties(segmentProductViewed, { product_id: undefined, sku: undefined }))).toEqual(
+      schema('properties.product_id'),
+    );
     expect(rejected(without(segmentProductViewed, 'properties'))).toEqual(schema('properties.product_id'));
-    expect(rejected(withProperties(segmentProductViewed, { product_id: 1.5 }))).toEqual(schema('properties.product_id'));
+    expect(rejected(withProperties(segmentProductViewed, { product_id: 1.5 }))).toEqual(
+      schema('properties.product_id'),
+    );
   });
 
   it('defaults quantity to 1 and leaves price and category out when absent', () => {
@@ -460,20 +532,32 @@ describe('fromSegment: field rules', () => {
 
   it('takes sessionId from context.sessionId, else properties.session_id', () => {
     expect(mapped(withProperties(segmentPage, { session_id: 'sess-42' }))).toMatchObject({ sessionId: 'sess-42' });
-    expect(mapped(withProperties(rudderPage, { session_id: 'ignored' }))).toMatchObject({ sessionId: String(RUDDER_SESSION) });
+    expect(mapped(withProperties(rudderPage, { session_id: 'ignored' }))).toMatchObject({
+      sessionId: String(RUDDER_SESSION),
+    });
   });
 
   it('rejects mistyped fields at the Segment path', () => {
     expect(rejected(withProperties(segmentProductViewed, { price: '18.99' }))).toEqual(schema('properties.price'));
     const products = [...segmentOrderCompleted.properties.products];
-    expect(rejected(withProperties(segmentOrderCompleted, { products: [products[0], { ...products[1], price: '3.00' }] }))).toEqual(schema('properties.products.1.price'));
-    expect(rejected(withProperties(segmentOrderCompleted, { products: [products[0], { ...products[1], price: undefined }] }))).toEqual(schema('properties.products.1.price'));
-    expect(rejected(withProperties(segmentOrderCompleted, { products: [{ name: 'no id', price: 1 }] }))).toEqual(schema('properties.products.0.product_id'));
+    expect(
+      rejected(withProperties(segmentOrderCompleted, { products: [products[0], { ...products[1], price: '3.00' }] })),
+    ).toEqual(schema('properties.products.1.price'));
+    expect(
+      rejected(
+        withProperties(segmentOrderCompleted, { products: [products[0], { ...products[1], price: undefined }] }),
+      ),
+    ).toEqual(schema('properties.products.1.price'));
+    expect(rejected(withProperties(segmentOrderCompleted, { products: [{ name: 'no id', price: 1 }] }))).toEqual(
+      schema('properties.products.0.product_id'),
+    );
     expect(rejected({ ...segmentProductViewed, context: { sessionId: true } })).toEqual(schema('context.sessionId'));
   });
 
   it('rejects an order without order_id or checkout_id, and one with more products than an order may hold', () => {
-    expect(rejected(withProperties(segmentOrderCompleted, { order_id: undefined, checkout_id: undefined }))).toEqual(schema('properties.order_id'));
+    expect(rejected(withProperties(segmentOrderCompleted, { order_id: undefined, checkout_id: undefined }))).toEqual(
+      schema('properties.order_id'),
+    );
     const many = Array.from({ length: 101 }, (_, i) => ({ product_id: `p${i}`, price: 1 }));
     expect(rejected(withProperties(segmentOrderCompleted, { products: many }))).toEqual(schema('properties.products'));
   });
@@ -481,13 +565,23 @@ describe('fromSegment: field rules', () => {
 
 describe('fromSegment: unknown events and missing ids', () => {
   it('rejects track events it does not map at path event', () => {
-    for (const event of ['Product List Viewed', 'Cart Viewed', 'Order Refunded', 'Product Reviewed', 'product viewed']) {
+    for (const event of [
+      'Product List Viewed',
+      'Cart Viewed',
+      'Order Refunded',
+      'Product Reviewed',
+      'product viewed',
+    ]) {
       expect(rejected({ ...segmentProductViewed, event })).toEqual(unknownEvent('event'));
     }
   });
 
   it('rejects other Segment call types at path type', () => {
-    const identify = { ...without(segmentPage, 'properties', 'name'), type: 'identify', traits: { email: 'alex@example.com' } };
+    const identify = {
+      ...without(segmentPage, 'properties', 'name'),
+      type: 'identify',
+      traits: { email: 'alex@example.com' },
+    };
     expect(rejected(identify)).toEqual(unknownEvent('type'));
     expect(rejected({ ...segmentPage, type: 'screen' })).toEqual(unknownEvent('type'));
   });
@@ -514,9 +608,13 @@ describe('fromSegment: unknown events and missing ids', () => {
 
 describe('fromSegment: anonymous users', () => {
   it('prefixes anonymousId, and prefers userId when both are present', () => {
-    expect(mapped(without(segmentProductViewed, 'userId')).customerId).toBe(`${ANONYMOUS_PREFIX}507f191e810c19729de860ea`);
+    expect(mapped(without(segmentProductViewed, 'userId')).customerId).toBe(
+      `${ANONYMOUS_PREFIX}507f191e810c19729de860ea`,
+    );
     expect(mapped({ ...segmentProductViewed, userId: null }).customerId).toBe('anon:507f191e810c19729de860ea');
-    expect(mapped({ ...rudderProductRemoved, userId: '' }).customerId).toBe('anon:78c53c15-32a1-4b65-adac-bec2d7bb8fab');
+    expect(mapped({ ...rudderProductRemoved, userId: '' }).customerId).toBe(
+      'anon:78c53c15-32a1-4b65-adac-bec2d7bb8fab',
+    );
     expect(mapped(segmentProductViewed).customerId).toBe('97980cfea0067');
   });
 
@@ -534,19 +632,31 @@ describe('fromSegment: timestamps', () => {
   });
 
   it('without timestamp or receivedAt, uses originalTimestamp; sentAt alone is not an event time', () => {
-    expect(mapped(without(segmentProductViewed, 'timestamp', 'receivedAt')).ts).toBe(Date.parse(segmentTimes.originalTimestamp));
+    expect(mapped(without(segmentProductViewed, 'timestamp', 'receivedAt')).ts).toBe(
+      Date.parse(segmentTimes.originalTimestamp),
+    );
     expect(rejected(without(segmentProductViewed, 'timestamp', 'originalTimestamp'))).toEqual(schema('timestamp'));
     expect(rejected(without(rudderProductRemoved, 'originalTimestamp'))).toEqual(schema('timestamp'));
   });
 
   it('rejects an unparsable timestamp at its own path, without falling back', () => {
-    for (const bad of ['yesterday', '', '2026-03-02', '2026-03-02T14:07:31', '2026-13-02T14:07:31Z', 'Mon, 02 Mar 2026 14:07:31 GMT', '1772460451730']) {
+    for (const bad of [
+      'yesterday',
+      '',
+      '2026-03-02',
+      '2026-03-02T14:07:31',
+      '2026-13-02T14:07:31Z',
+      'Mon, 02 Mar 2026 14:07:31 GMT',
+      '1772460451730',
+    ]) {
       expect(rejected({ ...segmentProductViewed, timestamp: bad })).toEqual(schema('timestamp'));
     }
     expect(rejected({ ...segmentProductViewed, timestamp: 1772460451730 })).toEqual(schema('timestamp'));
     expect(rejected({ ...rudderProductRemoved, originalTimestamp: 'not a date' })).toEqual(schema('originalTimestamp'));
     expect(rejected({ ...without(segmentProductViewed, 'timestamp'), sentAt: 'soon' })).toEqual(schema('sentAt'));
-    expect(rejected({ ...without(segmentProductViewed, 'timestamp'), receivedAt: 'later' })).toEqual(schema('receivedAt'));
+    expect(rejected({ ...without(segmentProductViewed, 'timestamp'), receivedAt: 'later' })).toEqual(
+      schema('receivedAt'),
+    );
   });
 
   it('accepts ISO 8601 with offsets, without seconds, and with microseconds', () => {
@@ -566,8 +676,17 @@ describe('fromSegment: timestamps', () => {
 describe('fromSegment: rejection paths', () => {
   const marker = fc.string({ maxLength: 12 }).map((s) => `§${s}`);
   const field = fc.constantFrom(
-    'messageId', 'userId', 'anonymousId', 'timestamp', 'originalTimestamp', 'event', 'type',
-    'properties.product_id', 'properties.price', 'properties.currency', 'context.sessionId',
+    'messageId',
+    'userId',
+    'anonymousId',
+    'timestamp',
+    'originalTimestamp',
+    'event',
+    'type',
+    'properties.product_id',
+    'properties.price',
+    'properties.currency',
+    'context.sessionId',
   );
   const inject = (call: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> => {
     const [head, tail] = path.split('.') as [string, string | undefined];
@@ -577,13 +696,21 @@ describe('fromSegment: rejection paths', () => {
 
   it('never carry an input value', () => {
     fc.assert(
-      fc.property(field, fc.oneof(marker, marker.map((s) => [s]), marker.map((s) => ({ [s]: s }))), (path, value) => {
-        const result = fromSegment(inject(segmentProductViewed, path, value));
-        if (!result.ok) {
-          expect(result.path).not.toContain('§');
-          expect(result.path).toMatch(/^[A-Za-z_]+(\.[A-Za-z_0-9]+)*$/);
-        }
-      }),
+      fc.property(
+        field,
+        fc.oneof(
+          marker,
+          marker.map((s) => [s]),
+          marker.map((s) => ({ [s]: s })),
+        ),
+        (path, value) => {
+          const result = fromSegment(inject(segmentProductViewed, path, value));
+          if (!result.ok) {
+            expect(result.path).not.toContain('§');
+            expect(result.path).toMatch(/^[A-Za-z_]+(\.[A-Za-z_0-9]+)*$/);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -597,7 +724,15 @@ const canonicalSamples: CanonicalEvent[] = [
   { id: 'e3', type: 'add_to_cart', customerId: 'c1', ts: SEGMENT_TS, productId: 'p1', quantity: 2 },
   { id: 'e4', type: 'remove_from_cart', customerId: 'c1', ts: SEGMENT_TS, productId: 'p1' },
   { id: 'e5', type: 'checkout_started', customerId: 'c1', ts: SEGMENT_TS, orderId: 'o1' },
-  { id: 'e6', type: 'purchase', customerId: 'c1', ts: SEGMENT_TS, orderId: 'o1', currency: 'USD', items: [{ productId: 'p1', price: 3, quantity: 1 }] },
+  {
+    id: 'e6',
+    type: 'purchase',
+    customerId: 'c1',
+    ts: SEGMENT_TS,
+    orderId: 'o1',
+    currency: 'USD',
+    items: [{ productId: 'p1', price: 3, quantity: 1 }],
+  },
   { id: 'e7', type: 'feedback', customerId: 'c1', ts: SEGMENT_TS, rating: 4 },
 ];
 
@@ -614,30 +749,64 @@ const baseFields = {
   currency: maybe(fc.constantFrom('USD', 'EUR', 'GBP', 'JPY', 'CHF')),
 };
 const productFields = { productId: keyArb, category: maybe(category), price: maybe(money), quantity: maybe(quantity) };
-const withoutUndefined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const withoutUndefined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const validCanonical = fc
   .oneof(
     fc.record({ ...baseFields, type: fc.constant('page_view') }),
-    fc.record({ ...baseFields, ...productFields, type: fc.constantFrom('product_view', 'add_to_cart', 'remove_from_cart') }),
+    fc.record({
+      ...baseFields,
+      ...productFields,
+      type: fc.constantFrom('product_view', 'add_to_cart', 'remove_from_cart'),
+    }),
     fc.record({ ...baseFields, type: fc.constant('checkout_started'), orderId: maybe(keyArb) }),
     fc.record({
       ...baseFields,
       type: fc.constant('purchase'),
       orderId: keyArb,
-      items: fc.array(fc.record({ productId: keyArb, category: maybe(category), price: money, quantity }).map(withoutUndefined), { minLength: 1, maxLength: 5 }),
+      items: fc.array(
+        fc.record({ productId: keyArb, category: maybe(category), price: money, quantity }).map(withoutUndefined),
+        { minLength: 1, maxLength: 5 },
+      ),
     }),
-    fc.record({ ...baseFields, type: fc.constant('feedback'), productId: maybe(keyArb), rating: fc.integer({ min: 1, max: 5 }), complaint: maybe(fc.boolean()) }),
+    fc.record({
+      ...baseFields,
+      type: fc.constant('feedback'),
+      productId: maybe(keyArb),
+      rating: fc.integer({ min: 1, max: 5 }),
+      complaint: maybe(fc.boolean()),
+    }),
   )
   .map(withoutUndefined);
 /** Unknown fields a canonical producer might add, including Segment's own names. */
 const extraFields = fc.dictionary(
-  fc.constantFrom('messageId', 'event', 'userId', 'anonymousId', 'properties', 'context', 'timestamp', 'integrations', 'note'),
+  fc.constantFrom(
+    'messageId',
+    'event',
+    'userId',
+    'anonymousId',
+    'properties',
+    'context',
+    'timestamp',
+    'integrations',
+    'note',
+  ),
   fc.oneof(fc.string(), fc.constant('track'), fc.integer(), fc.constant(null)),
 );
 
 describe('isSegmentMessage', () => {
   it('is true for Segment and RudderStack calls, including call types that are not mapped', () => {
-    const calls = [segmentProductViewed, segmentProductAdded, segmentCheckoutStarted, segmentOrderCompleted, segmentPage, rudderProductRemoved, rudderPage, rudderCheckoutStarted, rudderOrderCompleted];
+    const calls = [
+      segmentProductViewed,
+      segmentProductAdded,
+      segmentCheckoutStarted,
+      segmentOrderCompleted,
+      segmentPage,
+      rudderProductRemoved,
+      rudderPage,
+      rudderCheckoutStarted,
+      rudderOrderCompleted,
+    ];
     for (const call of calls) expect(isSegmentMessage(call)).toBe(true);
     expect(isSegmentMessage({ ...segmentPage, type: 'identify' })).toBe(true);
     expect(isSegmentMessage(without(segmentProductViewed, 'messageId'))).toBe(true);
@@ -645,7 +814,17 @@ describe('isSegmentMessage', () => {
 
   it('is false for canonical events and for what is neither', () => {
     for (const e of canonicalSamples) expect(isSegmentMessage(e)).toBe(false);
-    for (const v of [null, undefined, 'track', 7, [], [segmentPage], {}, { type: 'track', customerId: 'c1' }, { messageId: 'm', type: 'purchase' }]) {
+    for (const v of [
+      null,
+      undefined,
+      'track',
+      7,
+      [],
+      [segmentPage],
+      {},
+      { type: 'track', customerId: 'c1' },
+      { messageId: 'm', type: 'purchase' },
+    ]) {
       expect(isSegmentMessage(v)).toBe(false);
     }
   });

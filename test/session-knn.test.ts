@@ -30,11 +30,17 @@ describe('V-SKNN (session-rec vsknn.py)', () => {
 
   it('equals a brute-force transcription of vsknn.py for any sessions (property)', () => {
     fc.assert(
-      fc.property(sessionLists, fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), (lists, prefix, k, sample) => {
-        const train = sessionsOf(lists);
-        const model = new Vsknn({ k, sampleSize: sample }).fit(train);
-        expect(model.recommend(prefix, 20, 0, -1)).toEqual(bruteVsknn(train, prefix, k, sample));
-      }),
+      fc.property(
+        sessionLists,
+        fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        (lists, prefix, k, sample) => {
+          const train = sessionsOf(lists);
+          const model = new Vsknn({ k, sampleSize: sample }).fit(train);
+          expect(model.recommend(prefix, 20, 0, -1)).toEqual(bruteVsknn(train, prefix, k, sample));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -45,7 +51,12 @@ describe('STAN (session-rec stan.py)', () => {
     // λspw 1e-5: weight of 1 is e^(−1/1e−5) = 0, of 2 is 1. No time decay (λsnh huge), λinh 2.
     // S0 [1,2,3]: sim 1/√3, shared item last at position 2 → 1 and 3 weigh e^(−1/2), 2 weighs 1.
     // S1 [2,4]: sim 1/√2, shared at 1 → 2 weighs 1, 4 e^(−1/2).
-    const model = new Stan({ lambdaSpw: 1e-5, lambdaSnh: 1e12, lambdaInh: 2 }).fit(sessionsOf([[1, 2, 3], [2, 4]]));
+    const model = new Stan({ lambdaSpw: 1e-5, lambdaSnh: 1e12, lambdaInh: 2 }).fit(
+      sessionsOf([
+        [1, 2, 3],
+        [2, 4],
+      ]),
+    );
     const a = 1 / Math.sqrt(3);
     const b = 1 / Math.sqrt(2);
     const scores = { 2: a + b, 4: b * Math.exp(-0.5), 1: a * Math.exp(-0.5), 3: a * Math.exp(-0.5) };
@@ -67,7 +78,9 @@ describe('STAN (session-rec stan.py)', () => {
           const train = sessionsOf(lists);
           const now = train.length * 60 * MIN;
           const model = new Stan({ k, sampleSize: sample, lambdaSpw: spw, lambdaSnh: snh, lambdaInh: inh }).fit(train);
-          expect(model.recommend(prefix, 20, now, -1)).toEqual(bruteStan(train, prefix, now, { k, sample, spw, snh, inh }));
+          expect(model.recommend(prefix, 20, now, -1)).toEqual(
+            bruteStan(train, prefix, now, { k, sample, spw, snh, inh }),
+          );
         },
       ),
       { numRuns: 300 },
@@ -78,18 +91,37 @@ describe('STAN (session-rec stan.py)', () => {
 describe('prequential baselines', () => {
   it('after learning test sessions, V-SKNN and STAN answer other sessions as if fitted on them, and never use a session as its own neighbour', () => {
     fc.assert(
-      fc.property(sessionLists, sessionLists, fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 4 }), (trainLists, testLists, prefix) => {
-        const train = sessionsOf(trainLists);
-        const test = sessionsOf(testLists, train.length * 60 * MIN);
-        for (const make of [() => new Vsknn({ k: 3, sampleSize: 5 }), () => new Stan({ k: 3, sampleSize: 5, lambdaSpw: 0.5, lambdaSnh: 10, lambdaInh: 1 })]) {
-          const learning = make().fit(train).prequential();
-          test.forEach((s, n) => s.items.forEach((item, i) => learning.learn!(s.items.slice(0, i), item, s.times[i]!, n)));
-          const now = (train.length + test.length) * 60 * MIN;
-          expect(learning.recommend(prefix, 20, now, -1)).toEqual(make().fit([...train, ...test]).recommend(prefix, 20, now, -1));
-          // As test session 0 itself, it is left out of its own neighbours.
-          if (test.length > 0) expect(learning.recommend(prefix, 20, now, 0)).toEqual(make().fit([...train, ...test.slice(1)]).recommend(prefix, 20, now, -1));
-        }
-      }),
+      fc.property(
+        sessionLists,
+        sessionLists,
+        fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 4 }),
+        (trainLists, testLists, prefix) => {
+          const train = sessionsOf(trainLists);
+          const test = sessionsOf(testLists, train.length * 60 * MIN);
+          for (const make of [
+            () => new Vsknn({ k: 3, sampleSize: 5 }),
+            () => new Stan({ k: 3, sampleSize: 5, lambdaSpw: 0.5, lambdaSnh: 10, lambdaInh: 1 }),
+          ]) {
+            const learning = make().fit(train).prequential();
+            test.forEach((s, n) =>
+              s.items.forEach((item, i) => learning.learn!(s.items.slice(0, i), item, s.times[i]!, n)),
+            );
+            const now = (train.length + test.length) * 60 * MIN;
+            expect(learning.recommend(prefix, 20, now, -1)).toEqual(
+              make()
+                .fit([...train, ...test])
+                .recommend(prefix, 20, now, -1),
+            );
+            // As test session 0 itself, it is left out of its own neighbours.
+            if (test.length > 0)
+              expect(learning.recommend(prefix, 20, now, 0)).toEqual(
+                make()
+                  .fit([...train, ...test.slice(1)])
+                  .recommend(prefix, 20, now, -1),
+              );
+          }
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -101,7 +133,9 @@ describe('prequential baselines', () => {
         const test = sessionsOf(testLists, 1e9);
         const pop = new PrequentialPopularity().fit(train);
         const rules = new PrequentialSequentialRules({ steps: 3, pruning: 3 }).fit(train);
-        expect(rules.recommend([last], 20)).toEqual(new SequentialRules({ steps: 3, pruning: 3 }).fit(train).recommend([last], 20));
+        expect(rules.recommend([last], 20)).toEqual(
+          new SequentialRules({ steps: 3, pruning: 3 }).fit(train).recommend([last], 20),
+        );
         test.forEach((s, n) =>
           s.items.forEach((item, i) => {
             pop.learn(s.items.slice(0, i), item);
@@ -110,14 +144,18 @@ describe('prequential baselines', () => {
           }),
         );
         expect(pop.recommend([], 20)).toEqual(new Popularity().fit([...train, ...test]).recommend([], 20));
-        expect(rules.recommend([last], 20)).toEqual(new SequentialRules({ steps: 3, pruning: 3 }).fit([...train, ...test]).recommend([last], 20));
+        expect(rules.recommend([last], 20)).toEqual(
+          new SequentialRules({ steps: 3, pruning: 3 }).fit([...train, ...test]).recommend([last], 20),
+        );
       }),
       { numRuns: 200 },
     );
   });
 });
 
-const sessionLists = fc.array(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 6 }), { maxLength: 8 });
+const sessionLists = fc.array(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 6 }), {
+  maxLength: 8,
+});
 
 interface Neighbour {
   s: number;
@@ -138,7 +176,10 @@ function bruteTop(train: ClickSession[], neighbours: Neighbour[], k: number): Ne
 }
 
 function rank(scores: Map<number, number>): number[] {
-  return [...scores].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([i]) => i).slice(0, 20);
+  return [...scores]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .map(([i]) => i)
+    .slice(0, 20);
 }
 
 function bruteVsknn(train: ClickSession[], prefix: number[], k: number, sample: number): number[] {
@@ -169,7 +210,12 @@ function bruteVsknn(train: ClickSession[], prefix: number[], k: number, sample: 
   return rank(scores);
 }
 
-function bruteStan(train: ClickSession[], prefix: number[], now: number, o: { k: number; sample: number; spw: number; snh: number; inh: number }): number[] {
+function bruteStan(
+  train: ClickSession[],
+  prefix: number[],
+  now: number,
+  o: { k: number; sample: number; spw: number; snh: number; inh: number },
+): number[] {
   const posMap = new Map<number, number>();
   let pos = 1;
   for (const item of prefix) posMap.set(item, Math.exp((pos++ - prefix.length) / o.spw));
@@ -182,7 +228,10 @@ function bruteStan(train: ClickSession[], prefix: number[], now: number, o: { k:
     let vp = 0;
     for (const i of current) if (items.has(i)) vp += posMap.get(i)!;
     const sts = train[s]!.times[train[s]!.times.length - 1]!;
-    neighbours.push({ s, sim: (vp / (Math.sqrt(currentSum) * Math.sqrt(items.size))) * Math.exp(-(now - sts) / (o.snh * 86_400_000)) });
+    neighbours.push({
+      s,
+      sim: (vp / (Math.sqrt(currentSum) * Math.sqrt(items.size))) * Math.exp(-(now - sts) / (o.snh * 86_400_000)),
+    });
   }
   const scores = new Map<number, number>();
   for (const { s, sim } of bruteTop(train, neighbours, o.k)) {
@@ -193,7 +242,8 @@ function bruteStan(train: ClickSession[], prefix: number[], now: number, o: { k:
       if (current.has(n[i]!)) star = i + 1;
       posLast.set(n[i]!, i + 1);
     }
-    for (const item of new Set(n)) scores.set(item, (scores.get(item) ?? 0) + sim * Math.exp(-Math.abs(posLast.get(item)! - star) / o.inh));
+    for (const item of new Set(n))
+      scores.set(item, (scores.get(item) ?? 0) + sim * Math.exp(-Math.abs(posLast.get(item)! - star) / o.inh));
   }
   return rank(scores);
 }

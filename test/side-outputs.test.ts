@@ -46,13 +46,27 @@ afterAll(async () => {
 /** Each test its own subjects: `<p>.events.>` in, `<p>.dlq.<reason>` and `<p>.late.<type>` out. */
 function configFor(p: string, nats: Record<string, unknown> = {}): VigilConfig {
   return testConfig({
-    nats: { deadLetterPrefix: `${p}.dlq`, lateSubjectPrefix: `${p}.late`, outputRetry: { baseMs: 20, maxMs: 200 }, ...nats },
+    nats: {
+      deadLetterPrefix: `${p}.dlq`,
+      lateSubjectPrefix: `${p}.late`,
+      outputRetry: { baseMs: 20, maxMs: 200 },
+      ...nats,
+    },
     server: { port: 0, logLevel: 'silent' },
   });
 }
 
 function sourceOptions(p: string): NatsJetStreamSourceOptions {
-  return { stream: p.toUpperCase(), consumer: 'vigil', subjects: [`${p}.events.>`], createStream: true, maxAckPending: 5000, ackWaitMs: 60_000, pullBatch: 500, batchSize: 64 };
+  return {
+    stream: p.toUpperCase(),
+    consumer: 'vigil',
+    subjects: [`${p}.events.>`],
+    createStream: true,
+    maxAckPending: 5000,
+    ackWaitMs: 60_000,
+    pullBatch: 500,
+    batchSize: 64,
+  };
 }
 
 function sourceFor(p: string, overrides: Partial<NatsJetStreamSourceOptions> = {}): NatsJetStreamSource {
@@ -81,7 +95,13 @@ async function storedMessages(stream: string): Promise<StoredMsg[]> {
 }
 
 /** Runs the engine on the source until the durable consumer has nothing pending or unacknowledged. */
-async function runUntilAllAcked(engine: Engine, source: NatsJetStreamSource, stream: string, sinks: readonly BatchSink[], afterStart?: () => Promise<void>): Promise<void> {
+async function runUntilAllAcked(
+  engine: Engine,
+  source: NatsJetStreamSource,
+  stream: string,
+  sinks: readonly BatchSink[],
+  afterStart?: () => Promise<void>,
+): Promise<void> {
   const running = engine.run(source, { sinks, heartbeatMs: 100 });
   await source.ensureConsumer();
   await afterStart?.();
@@ -104,7 +124,10 @@ function expectBalanced(engine: Engine): void {
 }
 
 async function replayDump(config: VigilConfig, events: CanonicalEvent[]): Promise<unknown[]> {
-  const { engine } = await runMessages(config, events.map((e) => message(e)));
+  const { engine } = await runMessages(
+    config,
+    events.map((e) => message(e)),
+  );
   return dump(engine);
 }
 
@@ -128,7 +151,13 @@ describe('side outputs on a real nats-server', () => {
     const engine = new Engine(config);
     const outputs = openSideOutputs(nc, config.nats, () => {});
     await runUntilAllAcked(engine, sourceFor(p), 'LE', outputs.sinks);
-    expect(engine.state.counters.toJSON()).toMatchObject({ input: 2030, applied: 2000, late: 30, duplicate: 0, rejected: 0 });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      input: 2030,
+      applied: 2000,
+      late: 30,
+      duplicate: 0,
+      rejected: 0,
+    });
     expectBalanced(engine);
     const stored = await storedMessages('LE_LATE');
     expect(stored).toHaveLength(30);
@@ -165,7 +194,11 @@ describe('side outputs on a real nats-server', () => {
     const engine = new Engine(config);
     const logs: string[] = [];
     const outputs = openSideOutputs(nc, config.nats, (l) => logs.push(l));
-    const ops = await startOpsServer({ config, engine, readiness: { sourceConnected: () => true, stateReady: () => true, outputsFlowing: outputs.flowing } });
+    const ops = await startOpsServer({
+      config,
+      engine,
+      readiness: { sourceConnected: () => true, stateReady: () => true, outputsFlowing: outputs.flowing },
+    });
     outputs.registerMetrics(ops.metrics.registry);
     const readyz = async () => {
       const r = await fetch(`${ops.url}/readyz`);
@@ -180,7 +213,10 @@ describe('side outputs on a real nats-server', () => {
         expect(consumer.ack_floor.stream_seq).toBeLessThan(payloads.length);
         expect(consumer.num_ack_pending).toBeGreaterThan(0);
         expect((await jsm.streams.info('FU_DLQ')).state).toMatchObject({ messages: 5, first_seq: 1 });
-        expect(await readyz()).toEqual({ status: 503, body: { status: 'not_ready', sourceConnected: true, stateReady: true, outputsFlowing: false } });
+        expect(await readyz()).toEqual({
+          status: 503,
+          body: { status: 'not_ready', sourceConnected: true, stateReady: true, outputsFlowing: false },
+        });
         expect(await ops.metrics.text()).toMatch(/^vigil_side_outputs_blocked 1$/m);
         expect(logs.join('\n')).toContain('input is not acknowledged until they are stored');
         // Space returns.
@@ -191,7 +227,14 @@ describe('side outputs on a real nats-server', () => {
     } finally {
       await ops.close();
     }
-    expect(engine.state.counters.toJSON()).toMatchObject({ input: 1040, applied: 1000, rejected: 40, duplicate: 0, late: 0, rejectedBy: { VIGIL_ERR_DECODE_JSON: 40 } });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      input: 1040,
+      applied: 1000,
+      rejected: 40,
+      duplicate: 0,
+      late: 0,
+      rejectedBy: { VIGIL_ERR_DECODE_JSON: 40 },
+    });
     expectBalanced(engine);
     const stored = await storedMessages('FU_DLQ');
     // Every dead letter is there, once (retries carry Nats-Msg-Id), with its original bytes.
@@ -218,7 +261,12 @@ describe('side outputs on a real nats-server', () => {
     const engine = new Engine(config);
     const outputs = openSideOutputs(nc, config.nats, () => {});
     await runUntilAllAcked(engine, sourceFor(p), 'OV', outputs.sinks);
-    expect(engine.state.counters.toJSON()).toMatchObject({ input: 1001, applied: 1000, rejected: 1, rejectedBy: { VIGIL_ERR_PAYLOAD_TOO_LARGE: 1 } });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      input: 1001,
+      applied: 1000,
+      rejected: 1,
+      rejectedBy: { VIGIL_ERR_PAYLOAD_TOO_LARGE: 1 },
+    });
     expectBalanced(engine);
     const [dl, ...rest] = await storedMessages('OV_DLQ');
     expect(rest).toHaveLength(0);
@@ -241,7 +289,9 @@ describe('side outputs on a real nats-server', () => {
     const good = shopEvents(1000, 24);
     // Same time as its neighbour, so the watermark it moves is the one the neighbour moves anyway.
     const poison: CanonicalEvent = { ...good[500]!, id: 'poison-1', customerId: 'poison-customer' };
-    const payloads = [...good.slice(0, 500), poison, ...good.slice(500)].map((e) => [e.type, encodePayload(e, 'msgpack')] as const);
+    const payloads = [...good.slice(0, 500), poison, ...good.slice(500)].map(
+      (e) => [e.type, encodePayload(e, 'msgpack')] as const,
+    );
     await publishAll(p, payloads);
     const engine = new Engine(config);
     // A keyed-state failure on one customer's event, before it changes anything.
@@ -253,10 +303,17 @@ describe('side outputs on a real nats-server', () => {
     };
     const outputs = openSideOutputs(nc, config.nats, () => {});
     await runUntilAllAcked(engine, sourceFor(p), 'PO', outputs.sinks);
-    expect(engine.state.counters.toJSON()).toMatchObject({ input: 1001, applied: 1000, rejected: 1, rejectedBy: { VIGIL_ERR_POISON: 1 } });
+    expect(engine.state.counters.toJSON()).toMatchObject({
+      input: 1001,
+      applied: 1000,
+      rejected: 1,
+      rejectedBy: { VIGIL_ERR_POISON: 1 },
+    });
     expectBalanced(engine);
     const stored = await storedMessages('PO_DLQ');
-    expect(stored.map((m) => [m.subject, m.header.get(DEAD_LETTER_HEADERS.reason), m.header.get(DEAD_LETTER_HEADERS.seq)])).toEqual([[`${p}.dlq.poison`, 'VIGIL_ERR_POISON', '501']]);
+    expect(
+      stored.map((m) => [m.subject, m.header.get(DEAD_LETTER_HEADERS.reason), m.header.get(DEAD_LETTER_HEADERS.seq)]),
+    ).toEqual([[`${p}.dlq.poison`, 'VIGIL_ERR_POISON', '501']]);
     expect(stored[0]!.data).toEqual(payloads[500]![1]);
     await endInput(engine);
     expect(dump(engine)).toEqual(await replayDump(config, good));
@@ -267,7 +324,10 @@ describe('side outputs on a real nats-server', () => {
     const config = configFor(p, { maxDeliveries: 2 });
     await jsm.streams.add({ name: 'MD_DLQ', subjects: [`${p}.dlq.>`] });
     const events = shopEvents(20, 25);
-    await publishAll(p, events.map((e) => [e.type, encodePayload(e, 'msgpack')] as const));
+    await publishAll(
+      p,
+      events.map((e) => [e.type, encodePayload(e, 'msgpack')] as const),
+    );
     const engine = new Engine(config);
     const outputs = openSideOutputs(nc, config.nats, () => {});
     // A consumer that dies before acknowledging anything, each time: every message comes back.
@@ -275,10 +335,17 @@ describe('side outputs on a real nats-server', () => {
       protected override settle(_m: JsMsg): void {}
     }
     const deliveries = new Map<number, number>();
-    const counting: BatchSink = { handle: (b) => b.messages.forEach((m) => deliveries.set(m.seq!, (deliveries.get(m.seq!) ?? 0) + 1)) };
+    const counting: BatchSink = {
+      handle: (b) => b.messages.forEach((m) => deliveries.set(m.seq!, (deliveries.get(m.seq!) ?? 0) + 1)),
+    };
     const first = new NeverAcks(nc, { ...sourceOptions(p), ackWaitMs: 1000, maxDeliveries: 2 });
     const running = engine.run(first, { sinks: [...outputs.sinks, counting], heartbeatMs: 100 });
-    await expect.poll(() => deliveries.size === 20 && [...deliveries.values()].every((n) => n >= 2), { timeout: 30_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(() => deliveries.size === 20 && [...deliveries.values()].every((n) => n >= 2), {
+        timeout: 30_000,
+        interval: 50,
+      })
+      .toBe(true);
     await first.stop();
     await running;
     // The next delivery of each is its third: rejected before decoding, dead-lettered, acknowledged.
@@ -290,7 +357,9 @@ describe('side outputs on a real nats-server', () => {
     expectBalanced(engine);
     const stored = await storedMessages('MD_DLQ');
     // One dead letter per message, however often it was rejected (Nats-Msg-Id).
-    expect(stored.map((m) => Number(m.header.get(DEAD_LETTER_HEADERS.seq))).sort((a, b) => a - b)).toEqual(events.map((_, i) => i + 1));
+    expect(stored.map((m) => Number(m.header.get(DEAD_LETTER_HEADERS.seq))).sort((a, b) => a - b)).toEqual(
+      events.map((_, i) => i + 1),
+    );
     expect(stored.every((m) => m.header.get(DEAD_LETTER_HEADERS.reason) === 'VIGIL_ERR_POISON')).toBe(true);
     await endInput(engine);
     expect(dump(engine)).toEqual(await replayDump(config, events));
@@ -302,7 +371,10 @@ describe('side outputs on a real nats-server', () => {
     const seen: string[] = [];
     const sub = nc.subscribe(`${p}.dlq.>`, { callback: (_e, m) => void seen.push(m.subject) });
     const good = shopEvents(100, 26);
-    await publishAll(p, [['bad', new TextEncoder().encode('{"id": ')], ...good.map((e) => [e.type, encodePayload(e, 'msgpack')] as const)]);
+    await publishAll(p, [
+      ['bad', new TextEncoder().encode('{"id": ')],
+      ...good.map((e) => [e.type, encodePayload(e, 'msgpack')] as const),
+    ]);
     const engine = new Engine(config);
     const logs: string[] = [];
     const outputs: SideOutputs = openSideOutputs(nc, config.nats, (l) => logs.push(l));
@@ -320,7 +392,12 @@ describe('side outputs on a real nats-server', () => {
     const p = 'cl';
     const dir = mkdtempSync(join(tmpdir(), 'vigil-side-'));
     const configFile = join(dir, 'config.json');
-    const nats = { stream: 'CL', subjects: [`${p}.events.>`], deadLetterPrefix: `${p}.dlq`, lateSubjectPrefix: `${p}.late` };
+    const nats = {
+      stream: 'CL',
+      subjects: [`${p}.events.>`],
+      deadLetterPrefix: `${p}.dlq`,
+      lateSubjectPrefix: `${p}.late`,
+    };
     writeFileSync(configFile, JSON.stringify({ nats, server: { logLevel: 'silent' } }));
     const seen: number[] = [];
     const sub = nc.subscribe(`${p}.dlq.>`, { callback: (_e, m) => void seen.push(m.data.length) });
@@ -331,13 +408,25 @@ describe('side outputs on a real nats-server', () => {
     let text = '';
     out.on('data', (d: Buffer) => (text += d.toString()));
     const abort = new AbortController();
-    const running = startDemo({ configFile, natsUrl: server.url, mode: 'jetstream', port: 0, out, signal: abort.signal });
+    const running = startDemo({
+      configFile,
+      natsUrl: server.url,
+      mode: 'jetstream',
+      port: 0,
+      out,
+      signal: abort.signal,
+    });
     try {
       await expect
         .poll(
           async () => {
             const info = await jsm.consumers.info('CL', 'vigil').catch(() => undefined);
-            return info !== undefined && info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq === 1001;
+            return (
+              info !== undefined &&
+              info.num_pending === 0 &&
+              info.num_ack_pending === 0 &&
+              info.delivered.stream_seq === 1001
+            );
           },
           { timeout: 60_000, interval: 100 },
         )

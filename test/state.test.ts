@@ -29,7 +29,9 @@ describe('sessions, TTL and event-time timers', () => {
     const { signals } = await runMessages(config, msgs.slice(0, 3), { finite: false });
     expect(signals.filter((s) => s.kind === 'session_closed')).toEqual([]);
     const all = await runMessages(config, msgs, { finite: false });
-    expect(all.signals).toEqual([{ kind: 'session_closed', customerId: 'a', slot: 0, start: T0, end: T0 + 10 * MIN, events: 2, at: T0 + 41 * MIN }]);
+    expect(all.signals).toEqual([
+      { kind: 'session_closed', customerId: 'a', slot: 0, start: T0, end: T0 + 10 * MIN, events: 2, at: T0 + 41 * MIN },
+    ]);
   });
 
   it('starts a new session after a gap, counting sessions', async () => {
@@ -37,12 +39,18 @@ describe('sessions, TTL and event-time timers', () => {
     const { engine, signals } = await runMessages(config, msgs);
     const v = engine.state.store.view('a', engine.state.watermark.watermark)!;
     expect(v.session.count).toBe(3);
-    expect(signals.filter((s) => s.kind === 'session_closed').map((s) => s.kind === 'session_closed' && s.events)).toEqual([2, 2]);
+    expect(
+      signals.filter((s) => s.kind === 'session_closed').map((s) => s.kind === 'session_closed' && s.events),
+    ).toEqual([2, 2]);
     expect(v.session.open).toBe(true); // end of input reaches 200 min; the last session ends at 230
   });
 
   it('evicts a customer idle for the TTL (event time) and frees the slot for a newcomer', async () => {
-    const msgs = [message(view('old', T0, 'o1')), message(view('other', T0 + 25 * 60 * MIN, 'x1')), message(view('new', T0 + 25 * 60 * MIN + 1, 'n1'))];
+    const msgs = [
+      message(view('old', T0, 'o1')),
+      message(view('other', T0 + 25 * 60 * MIN, 'x1')),
+      message(view('new', T0 + 25 * 60 * MIN + 1, 'n1')),
+    ];
     const { engine, signals } = await runMessages(config, msgs);
     expect(engine.state.store.has('old')).toBe(false);
     expect(signals.some((s) => s.kind === 'evicted' && s.customerId === 'old')).toBe(true);
@@ -79,7 +87,9 @@ describe('sessions, TTL and event-time timers', () => {
         store.advanceTo(ts + 1000 * MIN, signals);
         check();
         // A slot handed to someone else no longer answers for the evicted customer.
-        for (const s of signals) if (s.kind !== 'evicted' && !store.has(s.customerId)) expect(store.slotHolding(s.customerId, s.slot)).toBeUndefined();
+        for (const s of signals)
+          if (s.kind !== 'evicted' && !store.has(s.customerId))
+            expect(store.slotHolding(s.customerId, s.slot)).toBeUndefined();
       }),
       { numRuns: 200 },
     );
@@ -92,25 +102,30 @@ describe('sessions, TTL and event-time timers', () => {
       initial: fc.constantFrom(0, 1, 7, 255, NaN, -1.5),
     });
     fc.assert(
-      fc.property(fc.array(field, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 5 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (fields, slot, junk) => {
-        const layout = new RecordLayout();
-        fields.forEach((f, i) => layout.add(`f${i}`, f.type, f.count, f.initial));
-        layout.seal();
-        const records = new SlotRecords(layout, 6);
-        for (let i = 0; i < records.u8.length; i++) records.u8[i] = junk[i % junk.length]!;
-        const expected = records.u8.slice();
-        // The reference: zero the record, then fill each field with its initial value.
-        const stride = layout.bytesPerRecord;
-        const ref = new SlotRecords(layout, 6);
-        ref.u8.set(expected);
-        ref.u8.fill(0, slot * stride, (slot + 1) * stride);
-        fields.forEach((f, i) => {
-          const at = slot * layout.stride(f.type) + layout.offset(`f${i}`);
-          ref[f.type].fill(f.initial, at, at + f.count);
-        });
-        records.reset(slot);
-        expect(records.u8).toEqual(ref.u8);
-      }),
+      fc.property(
+        fc.array(field, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        (fields, slot, junk) => {
+          const layout = new RecordLayout();
+          fields.forEach((f, i) => layout.add(`f${i}`, f.type, f.count, f.initial));
+          layout.seal();
+          const records = new SlotRecords(layout, 6);
+          for (let i = 0; i < records.u8.length; i++) records.u8[i] = junk[i % junk.length]!;
+          const expected = records.u8.slice();
+          // The reference: zero the record, then fill each field with its initial value.
+          const stride = layout.bytesPerRecord;
+          const ref = new SlotRecords(layout, 6);
+          ref.u8.set(expected);
+          ref.u8.fill(0, slot * stride, (slot + 1) * stride);
+          fields.forEach((f, i) => {
+            const at = slot * layout.stride(f.type) + layout.offset(`f${i}`);
+            ref[f.type].fill(f.initial, at, at + f.count);
+          });
+          records.reset(slot);
+          expect(records.u8).toEqual(ref.u8);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -139,7 +154,14 @@ describe('sessions, TTL and event-time timers', () => {
   it('orders timers like a sorted list, for any arm/cancel sequence (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1000 }), fc.boolean())),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 15 }),
+            fc.integer({ min: 0, max: 1 }),
+            fc.integer({ min: 0, max: 1000 }),
+            fc.boolean(),
+          ),
+        ),
         fc.integer({ min: 0, max: 1000 }),
         (ops, watermark) => {
           const timers = new EventTimers(4); // grows past 4 slots on demand
@@ -156,7 +178,9 @@ describe('sessions, TTL and event-time timers', () => {
             }
           }
           const expected = [...live]
-            .map(([key, due]) => [Number(key.split('/')[0]), Number(key.split('/')[1]), due] as [number, number, number])
+            .map(
+              ([key, due]) => [Number(key.split('/')[0]), Number(key.split('/')[1]), due] as [number, number, number],
+            )
             .filter(([, , due]) => due <= watermark)
             .sort((x, y) => x[2] - y[2] || x[0] - y[0] || x[1] - y[1]);
           const fired: [number, number, number][] = [];
@@ -169,9 +193,22 @@ describe('sessions, TTL and event-time timers', () => {
 
   it('fires like a sorted list through arms, cancels, advances and re-arms from inside a firing (property)', () => {
     const op = fc.oneof(
-      fc.record({ op: fc.constant('arm' as const), slot: fc.integer({ min: 0, max: 40 }), kind: fc.integer({ min: 0, max: 2 }), due: fc.integer({ min: 0, max: 400 }) }),
-      fc.record({ op: fc.constant('cancel' as const), slot: fc.integer({ min: 0, max: 40 }), kind: fc.integer({ min: 0, max: 2 }) }),
-      fc.record({ op: fc.constant('advance' as const), by: fc.integer({ min: 0, max: 60 }), rearmEvery: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({
+        op: fc.constant('arm' as const),
+        slot: fc.integer({ min: 0, max: 40 }),
+        kind: fc.integer({ min: 0, max: 2 }),
+        due: fc.integer({ min: 0, max: 400 }),
+      }),
+      fc.record({
+        op: fc.constant('cancel' as const),
+        slot: fc.integer({ min: 0, max: 40 }),
+        kind: fc.integer({ min: 0, max: 2 }),
+      }),
+      fc.record({
+        op: fc.constant('advance' as const),
+        by: fc.integer({ min: 0, max: 60 }),
+        rearmEvery: fc.integer({ min: 0, max: 3 }),
+      }),
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 20, maxLength: 300, size: 'max' }), (ops) => {
@@ -196,7 +233,9 @@ describe('sessions, TTL and event-time timers', () => {
             const oracle = new Map(live);
             for (;;) {
               let best: [number, number] | undefined;
-              for (const [key, due] of oracle) if (due <= watermark && (best === undefined || due < best[1] || (due === best[1] && key < best[0]))) best = [key, due];
+              for (const [key, due] of oracle)
+                if (due <= watermark && (best === undefined || due < best[1] || (due === best[1] && key < best[0])))
+                  best = [key, due];
               if (best === undefined) break;
               oracle.delete(best[0]);
               expected.push([Math.floor(best[0] / 3), best[0] % 3, best[1]]);
@@ -254,7 +293,15 @@ describe('snapshots', () => {
   const events = Array.from({ length: 3000 }, (_, i) => {
     const customerId = `c${(i * 7919) % 97}`;
     const ts = T0 + i * 3 * MIN - (i % 5) * MIN;
-    if (i % 11 === 0) return { id: `e${i}`, type: 'purchase', customerId, ts, orderId: `o${i}`, items: [{ productId: `p${i % 13}`, price: 9.5, quantity: 1 + (i % 3) }] };
+    if (i % 11 === 0)
+      return {
+        id: `e${i}`,
+        type: 'purchase',
+        customerId,
+        ts,
+        orderId: `o${i}`,
+        items: [{ productId: `p${i % 13}`, price: 9.5, quantity: 1 + (i % 3) }],
+      };
     if (i % 4 === 0) return { id: `e${i}`, type: 'add_to_cart', customerId, ts, productId: `p${i % 17}` };
     return { id: `e${i}`, type: 'product_view', customerId, ts, productId: `p${i % 23}` };
   });
@@ -287,31 +334,69 @@ describe('snapshots', () => {
 
   it('refuses a corrupt snapshot with VIGIL_ERR_SNAPSHOT', () => {
     const engine = new Engine(config);
-    expect(() => engine.state.restore(new Uint8Array([1, 2, 3]))).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
+    expect(() => engine.state.restore(new Uint8Array([1, 2, 3]))).toThrow(
+      expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
+    );
     const other = new Engine(testConfig({ state: { windows: [{ name: 'x', horizonMs: 60000, buckets: 2 }] } }));
-    expect(() => other.state.restore(engine.state.snapshot())).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }));
+    expect(() => other.state.restore(engine.state.snapshot())).toThrow(
+      expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
+    );
   });
 });
 
 describe('purchase transactions (the BG/NBD and Gamma-Gamma statistics)', () => {
   const DAY = 24 * 60 * MIN;
-  const config = testConfig({ eventTime: { maxOutOfOrdernessMs: 3 * DAY, allowedLatenessMs: 3 * DAY }, dedupe: { retentionMs: 7 * DAY } });
-  const buy = (id: string, ts: number, price: number) => ({ id, type: 'purchase', customerId: 'a', ts, orderId: `o${id}`, items: [{ productId: 'p', price, quantity: 1 }] });
+  const config = testConfig({
+    eventTime: { maxOutOfOrdernessMs: 3 * DAY, allowedLatenessMs: 3 * DAY },
+    dedupe: { retentionMs: 7 * DAY },
+  });
+  const buy = (id: string, ts: number, price: number) => ({
+    id,
+    type: 'purchase',
+    customerId: 'a',
+    ts,
+    orderId: `o${id}`,
+    items: [{ productId: 'p', price, quantity: 1 }],
+  });
 
   it('merges purchases on one UTC day; the first day is left out of the repeat value', async () => {
     const day0 = Date.UTC(2026, 4, 1);
-    const msgs = [buy('1', day0 + 3 * MIN, 10), buy('2', day0 + 20 * 60 * MIN, 5), buy('3', day0 + DAY + MIN, 7), buy('4', day0 + DAY + 2 * MIN, 1), buy('5', day0 + 5 * DAY, 2)];
-    const { engine } = await runMessages(config, msgs.map((m) => message(m)));
+    const msgs = [
+      buy('1', day0 + 3 * MIN, 10),
+      buy('2', day0 + 20 * 60 * MIN, 5),
+      buy('3', day0 + DAY + MIN, 7),
+      buy('4', day0 + DAY + 2 * MIN, 1),
+      buy('5', day0 + 5 * DAY, 2),
+    ];
+    const { engine } = await runMessages(
+      config,
+      msgs.map((m) => message(m)),
+    );
     const store = engine.state.store;
-    expect(store.transactionStats(store.slotOf('a')!)).toEqual({ first: day0 + 3 * MIN, last: day0 + 5 * DAY, repeat: 2, firstValue: 15, repeatValue: 10 });
+    expect(store.transactionStats(store.slotOf('a')!)).toEqual({
+      first: day0 + 3 * MIN,
+      last: day0 + 5 * DAY,
+      repeat: 2,
+      firstValue: 15,
+      repeatValue: 10,
+    });
   });
 
   it('counts an earlier first day that arrives late as the new first transaction', async () => {
     const day0 = Date.UTC(2026, 4, 10);
     const msgs = [buy('1', day0, 10), buy('2', day0 + DAY, 4), buy('3', day0 - 2 * DAY, 3)];
-    const { engine } = await runMessages(config, msgs.map((m) => message(m)));
+    const { engine } = await runMessages(
+      config,
+      msgs.map((m) => message(m)),
+    );
     const store = engine.state.store;
-    expect(store.transactionStats(store.slotOf('a')!)).toEqual({ first: day0 - 2 * DAY, last: day0 + DAY, repeat: 2, firstValue: 3, repeatValue: 14 });
+    expect(store.transactionStats(store.slotOf('a')!)).toEqual({
+      first: day0 - 2 * DAY,
+      last: day0 + DAY,
+      repeat: 2,
+      firstValue: 3,
+      repeatValue: 14,
+    });
   });
 
   it('has none before the first purchase', async () => {

@@ -28,7 +28,8 @@ const CARTS = 'c'.repeat(32);
 function shopMessages(): RawMessage[] {
   const shop = new SyntheticShop({ seed: 5, customers: 600, products: 800, startTs: START, endTs: START + 150 * DAY });
   const out: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined; e = shop.next()) out.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    out.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   return out;
 }
 
@@ -38,7 +39,12 @@ function serverConfig(server: Record<string, unknown> = {}) {
       port: 0,
       logLevel: 'silent',
       tokens: [
-        { name: 'ops', token: FULL, scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],  maxConnections: 20 },
+        {
+          name: 'ops',
+          token: FULL,
+          scopes: ['stream', 'kpi:read', 'customers:read', 'items:read', 'admin'],
+          maxConnections: 20,
+        },
         { name: 'carts', token: CARTS, scopes: ['stream'], types: ['cart.abandoned'], maxConnections: 2 },
       ],
       kpiIntervalMs: 100,
@@ -49,13 +55,24 @@ function serverConfig(server: Record<string, unknown> = {}) {
   });
 }
 
-const ALL_TYPES = new Set(['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell']);
+const ALL_TYPES = new Set([
+  'churn.risk',
+  'value.tier_changed',
+  'segment.changed',
+  'cart.abandoned',
+  'recommendation.cross_sell',
+]);
 
 /** The filter semantics of docs/stream.md, written out independently of `matcher`. */
 function wants(filter: AlertFilter, a: Alert, scope: ReadonlySet<string> = ALL_TYPES): boolean {
   if (!scope.has(a.type)) return false;
   if (filter.types !== undefined && filter.types.length > 0 && !filter.types.includes(a.type)) return false;
-  if (filter.segments !== undefined && filter.segments.length > 0 && (a.segment === null || !filter.segments.includes(a.segment))) return false;
+  if (
+    filter.segments !== undefined &&
+    filter.segments.length > 0 &&
+    (a.segment === null || !filter.segments.includes(a.segment))
+  )
+    return false;
   if (filter.minSeverity !== undefined && severityRank[a.severity] < severityRank[filter.minSeverity]) return false;
   if (filter.minScore !== undefined && a.score < filter.minScore) return false;
   return true;
@@ -86,8 +103,12 @@ class Rig {
     const chunk = this.messages.slice(this.at, end).map((m) => ({ ...m, receivedAt: performance.now() }));
     this.at = end;
     const from = this.published.length + 1;
-    const recorder = { handle: (b: Batch) => void (this.published.push(...b.alerts), b.alerts.length > 0 && this.batches.push(b)) };
-    await this.engine.run(new InProcessSource(chunk, { name: 'test', batchSize: 256, finite: true }), { sinks: [this.server.sink, recorder] });
+    const recorder = {
+      handle: (b: Batch) => void (this.published.push(...b.alerts), b.alerts.length > 0 && this.batches.push(b)),
+    };
+    await this.engine.run(new InProcessSource(chunk, { name: 'test', batchSize: 256, finite: true }), {
+      sinks: [this.server.sink, recorder],
+    });
     // The last alerts may still wait for their tick (server.flushIntervalMs): send them now.
     this.server.hub.flush();
     return { from, to: this.published.length };
@@ -96,7 +117,8 @@ class Rig {
   /** Alerts with seq in [from, to] that the filter wants, as (seq, id). */
   expected(filter: AlertFilter, from: number, to: number, scope?: ReadonlySet<string>): [number, string][] {
     const out: [number, string][] = [];
-    for (let seq = from; seq <= to; seq++) if (wants(filter, this.published[seq - 1]!, scope)) out.push([seq, this.published[seq - 1]!.id]);
+    for (let seq = from; seq <= to; seq++)
+      if (wants(filter, this.published[seq - 1]!, scope)) out.push([seq, this.published[seq - 1]!.id]);
     return out;
   }
 }
@@ -128,7 +150,13 @@ describe('the live stream', () => {
       { id: 'all', filter: {} },
       { id: 'carts', filter: { types: ['cart.abandoned'] } },
       { id: 'strong', filter: { minSeverity: 'warning', minScore: 0.6 } },
-      { id: 'valuable', filter: { segments: ['champions', 'loyal_customers', 'at_risk', 'cant_lose'], types: ['churn.risk', 'segment.changed', 'value.tier_changed'] } },
+      {
+        id: 'valuable',
+        filter: {
+          segments: ['champions', 'loyal_customers', 'at_risk', 'cant_lose'],
+          types: ['churn.risk', 'segment.changed', 'value.tier_changed'],
+        },
+      },
     ];
     const json = await connect({ token: FULL });
     const msgpack = await connect({ token: FULL, msgpack: true, viaSubprotocol: true });
@@ -140,7 +168,9 @@ describe('the live stream', () => {
     }
     // A token scoped to carts, subscribing with no filter, sees carts only.
     const scoped = await connect({ token: CARTS });
-    expect((await scoped.next((f): f is Extract<ServerFrame, { type: 'hello' }> => f.type === 'hello')).types).toEqual(['cart.abandoned']);
+    expect((await scoped.next((f): f is Extract<ServerFrame, { type: 'hello' }> => f.type === 'hello')).types).toEqual([
+      'cart.abandoned',
+    ]);
     await scoped.subscribe({});
 
     const { from, to } = await rig.drive(0.3);
@@ -156,7 +186,8 @@ describe('the live stream', () => {
     expect(received(scoped)).toEqual(rig.expected({}, from, to, new Set(['cart.abandoned'])));
     // Alert frames carry the alert as the engine emitted it.
     const byId = new Map(rig.published.map((a) => [a.id, a]));
-    for (const f of json.alerts('all').slice(0, 50)) expect(f.alert).toEqual(JSON.parse(JSON.stringify(byId.get(f.alert.id))));
+    for (const f of json.alerts('all').slice(0, 50))
+      expect(f.alert).toEqual(JSON.parse(JSON.stringify(byId.get(f.alert.id))));
   });
 
   it('a client that reconnects with `since` receives the missed alerts in order, then live ones', async () => {
@@ -189,7 +220,12 @@ describe('the live stream', () => {
     const kpi = kpiFrame.parse(await c.upcoming((f) => f.type === 'kpi'));
     const s = rig.engine.state;
     expect(kpi.customers).toBe(s.store.size);
-    expect(kpi.outcomes).toEqual({ applied: s.counters.applied, duplicate: s.counters.duplicate, late: s.counters.late, rejected: s.counters.rejected });
+    expect(kpi.outcomes).toEqual({
+      applied: s.counters.applied,
+      duplicate: s.counters.duplicate,
+      late: s.counters.late,
+      rejected: s.counters.rejected,
+    });
     expect(kpi.alerts).toEqual(s.alerts!.emitted);
     expect(Object.values(kpi.segments).reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(s.store.size);
     expect(Object.keys(kpi.segments).length).toBeGreaterThan(2);
@@ -205,8 +241,14 @@ describe('the live stream', () => {
     const before = rig.server.hub.connections.size;
     expect(await refusal(rig.server.url, {})).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
     expect(await refusal(rig.server.url, { token: 'x'.repeat(32) })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
-    expect(await refusal(rig.server.url, { token: FULL.slice(0, 31) + 'g', viaSubprotocol: true })).toEqual({ status: 401, code: 'VIGIL_ERR_AUTH' });
-    expect(await refusal(rig.server.url, { token: FULL, origin: 'http://evil.example' })).toEqual({ status: 403, code: 'VIGIL_ERR_ORIGIN' });
+    expect(await refusal(rig.server.url, { token: FULL.slice(0, 31) + 'g', viaSubprotocol: true })).toEqual({
+      status: 401,
+      code: 'VIGIL_ERR_AUTH',
+    });
+    expect(await refusal(rig.server.url, { token: FULL, origin: 'http://evil.example' })).toEqual({
+      status: 403,
+      code: 'VIGIL_ERR_ORIGIN',
+    });
     expect(rig.server.hub.connections.size).toBe(before); // no WebSocket was made for any of them
     const port = new URL(rig.server.url).port;
     const sameOrigin = await connect({ token: FULL, origin: `http://localhost:${port}`, viaSubprotocol: true });
@@ -217,7 +259,10 @@ describe('the live stream', () => {
     await expect.poll(cartsHeld).toBe(0);
     const one = await connect({ token: CARTS });
     const two = await connect({ token: CARTS });
-    expect(await refusal(rig.server.url, { token: CARTS })).toEqual({ status: 429, code: 'VIGIL_ERR_CONNECTION_LIMIT' });
+    expect(await refusal(rig.server.url, { token: CARTS })).toEqual({
+      status: 429,
+      code: 'VIGIL_ERR_CONNECTION_LIMIT',
+    });
     await one.close();
     await expect.poll(cartsHeld).toBe(1);
     const three = await connect({ token: CARTS });
@@ -231,11 +276,18 @@ describe('the live stream', () => {
     c.send({ type: 'subscribe', filter: { types: ['churn.risk'] } });
     c.send({ type: 'unsubscribe', id: 'nothing' });
     await c.sync();
-    expect(errors().map((e) => e.code)).toEqual(['VIGIL_ERR_STREAM_FORBIDDEN_TYPE', 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION']);
+    expect(errors().map((e) => e.code)).toEqual([
+      'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
+      'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
+    ]);
     c.ws.send('{not json');
     c.send({ type: 'subscribe', filter: { minScore: 2 } });
     await c.sync();
-    expect(errors().slice(2).map((e) => [e.code, e.path])).toEqual([
+    expect(
+      errors()
+        .slice(2)
+        .map((e) => [e.code, e.path]),
+    ).toEqual([
       ['VIGIL_ERR_STREAM_BAD_FRAME', undefined],
       ['VIGIL_ERR_STREAM_BAD_FRAME', 'filter.minScore'],
     ]);
@@ -408,7 +460,10 @@ describe('resume past the ring, slow consumers and dead peers', () => {
 
   it('coalesces: batches published within flushIntervalMs of a tick go out together in the next, every seq once and in order', async () => {
     // Buffers large enough for the whole recording in one tick: nothing here is a slow reader.
-    const rig = new Rig([], serverConfig({ flushIntervalMs: 1000, softBufferBytes: 32 << 20, hardBufferBytes: 64 << 20 }));
+    const rig = new Rig(
+      [],
+      serverConfig({ flushIntervalMs: 1000, softBufferBytes: 32 << 20, hardBufferBytes: 64 << 20 }),
+    );
     await rig.start();
     try {
       const c = await StreamClient.connect(rig.server.url, { token: FULL });
@@ -460,7 +515,9 @@ describe('ready-made WebSocket messages', () => {
       for (const binary of [false, true]) {
         const payload = Buffer.alloc(n, binary ? 0xab : 0x61);
         const receiver = new Receiver({ isServer: false, maxPayload: 1 << 20 });
-        const got = new Promise<[Buffer, boolean]>((resolve) => receiver.on('message', (d: Buffer, b: boolean) => resolve([d, b])));
+        const got = new Promise<[Buffer, boolean]>((resolve) =>
+          receiver.on('message', (d: Buffer, b: boolean) => resolve([d, b])),
+        );
         receiver.write(wsMessage(payload, binary));
         const [data, isBinary] = await got;
         expect([data.length, isBinary, data.equals(payload)], `${n} ${binary}`).toEqual([n, binary, true]);

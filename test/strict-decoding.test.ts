@@ -25,7 +25,13 @@ function withBadBytes(value: unknown, format: PayloadFormat, bad: readonly numbe
   return out;
 }
 
-const view = (id: string, customerId: string) => ({ id, type: 'product_view', customerId, ts: Date.UTC(2026, 0, 1), productId: 'p-1' });
+const view = (id: string, customerId: string) => ({
+  id,
+  type: 'product_view',
+  customerId,
+  ts: Date.UTC(2026, 0, 1),
+  productId: 'p-1',
+});
 
 /** What the engine's decode + validate stages conclude about one payload. */
 function outcome(bytes: Uint8Array): { ok: true; event: unknown } | { ok: false; reason: string; path?: string } {
@@ -40,15 +46,33 @@ describe('strict msgpack decoding', () => {
     const value = view('e-1', `c-${MARK}`);
     const mp = decodePayload(withBadBytes(value, 'msgpack', [0xff]), 65536);
     expect(mp).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK', path: 'customerId' });
-    expect(decodePayload(withBadBytes(value, 'json', [0xff]), 65536)).toMatchObject({ ok: false, reason: 'VIGIL_ERR_DECODE_JSON' });
-    const nested = { ...view('e-2', 'c-1'), type: 'purchase', items: [{ productId: `p-${MARK}${MARK}`, price: 1, quantity: 1 }] };
-    expect(decodePayload(withBadBytes(nested, 'msgpack', [0xc0, 0x80]), 65536)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK', path: 'items.0.productId' });
+    expect(decodePayload(withBadBytes(value, 'json', [0xff]), 65536)).toMatchObject({
+      ok: false,
+      reason: 'VIGIL_ERR_DECODE_JSON',
+    });
+    const nested = {
+      ...view('e-2', 'c-1'),
+      type: 'purchase',
+      items: [{ productId: `p-${MARK}${MARK}`, price: 1, quantity: 1 }],
+    };
+    expect(decodePayload(withBadBytes(nested, 'msgpack', [0xc0, 0x80]), 65536)).toEqual({
+      ok: false,
+      reason: 'VIGIL_ERR_DECODE_MSGPACK',
+      path: 'items.0.productId',
+    });
     // A bad key is reported at its map.
     const badKey = { ...view('e-3', 'c-1'), extra: { [`k${MARK}`]: 1 } };
-    expect(decodePayload(withBadBytes(badKey, 'msgpack', [0xfe]), 65536)).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK', path: 'extra' });
+    expect(decodePayload(withBadBytes(badKey, 'msgpack', [0xfe]), 65536)).toEqual({
+      ok: false,
+      reason: 'VIGIL_ERR_DECODE_MSGPACK',
+      path: 'extra',
+    });
     // Long strings take msgpackr's TextDecoder path; they are held to the same rule.
     const long = view('e-4', `c-${'x'.repeat(100)}${MARK}`);
-    expect(decodePayload(withBadBytes(long, 'msgpack', [0xff]), 65536)).toMatchObject({ ok: false, path: 'customerId' });
+    expect(decodePayload(withBadBytes(long, 'msgpack', [0xff]), 65536)).toMatchObject({
+      ok: false,
+      path: 'customerId',
+    });
   });
 
   it('accepts a genuine U+FFFD, which is valid UTF-8', () => {
@@ -69,7 +93,13 @@ describe('strict msgpack decoding', () => {
     };
     const { engine } = await runMessages(config, [rawMessage(patchSecond(a, 0xff)), rawMessage(patchSecond(b, 0xfe))]);
     const c = engine.state.counters.toJSON();
-    expect(c).toMatchObject({ input: 2, applied: 0, duplicate: 0, rejected: 2, rejectedBy: { VIGIL_ERR_DECODE_MSGPACK: 2 } });
+    expect(c).toMatchObject({
+      input: 2,
+      applied: 0,
+      duplicate: 0,
+      rejected: 2,
+      rejectedBy: { VIGIL_ERR_DECODE_MSGPACK: 2 },
+    });
     expect(engine.state.store.size).toBe(0);
   });
 
@@ -82,15 +112,26 @@ describe('strict msgpack decoding', () => {
         fc.constantFrom('id', 'customerId', 'productId', 'category'),
         fc.option(fc.constantFrom(...badSequences), { nil: undefined }),
         (fields, corrupt, bad) => {
-          const event = { ...view(fields.id, fields.customerId), productId: fields.productId, category: fields.category };
+          const event = {
+            ...view(fields.id, fields.customerId),
+            productId: fields.productId,
+            category: fields.category,
+          };
           if (bad === undefined) {
             const [j, m] = (['json', 'msgpack'] as const).map((f) => outcome(encodePayload(event, f)));
             expect(m).toEqual(j);
             return;
           }
           const marked = { ...event, [corrupt]: `${fields[corrupt as keyof typeof fields]}${MARK.repeat(bad.length)}` };
-          expect(outcome(withBadBytes(marked, 'json', bad))).toMatchObject({ ok: false, reason: 'VIGIL_ERR_DECODE_JSON' });
-          expect(outcome(withBadBytes(marked, 'msgpack', bad))).toEqual({ ok: false, reason: 'VIGIL_ERR_DECODE_MSGPACK', path: corrupt });
+          expect(outcome(withBadBytes(marked, 'json', bad))).toMatchObject({
+            ok: false,
+            reason: 'VIGIL_ERR_DECODE_JSON',
+          });
+          expect(outcome(withBadBytes(marked, 'msgpack', bad))).toEqual({
+            ok: false,
+            reason: 'VIGIL_ERR_DECODE_MSGPACK',
+            path: corrupt,
+          });
         },
       ),
       { numRuns: 2000 },

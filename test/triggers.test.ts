@@ -45,7 +45,14 @@ afterAll(async () => {
 });
 
 function options(stream: string, overrides: Partial<NatsTriggerOptions> = {}): NatsTriggerOptions {
-  return { ...config.triggers.nats, source: config.triggers.source, enabled: true, stream, subjectPrefix: `t.${stream.toLowerCase()}`, ...overrides };
+  return {
+    ...config.triggers.nats,
+    source: config.triggers.source,
+    enabled: true,
+    stream,
+    subjectPrefix: `t.${stream.toLowerCase()}`,
+    ...overrides,
+  };
 }
 
 async function run(sink: NatsTriggerSink): Promise<Alert[]> {
@@ -63,7 +70,13 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     expect(new Set(wanted.map((a) => a.type)).size).toBe(5);
     const stored = await readStream(nc, 'CE');
     expect(stored.length).toBe(wanted.length);
-    expect(sink.stats()).toMatchObject({ published: wanted.length, duplicates: 0, overflow: 0, queued: 0, inFlight: 0 });
+    expect(sink.stats()).toMatchObject({
+      published: wanted.length,
+      duplicates: 0,
+      overflow: 0,
+      queued: 0,
+      inFlight: 0,
+    });
     const byId = new Map(wanted.map((a) => [a.id, a]));
     for (const s of stored) {
       const spec = cloudEventSpec.safeParse(s.event);
@@ -89,7 +102,11 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
   }, 60_000);
 
   it('only the configured types are published', async () => {
-    const sink = new NatsTriggerSink(nc, options('TYPES', { types: ['churn.risk', 'cart.abandoned'] }), MarketingGate.of(SuppressionList.empty, null));
+    const sink = new NatsTriggerSink(
+      nc,
+      options('TYPES', { types: ['churn.risk', 'cart.abandoned'] }),
+      MarketingGate.of(SuppressionList.empty, null),
+    );
     const alerts = await run(sink);
     const stored = await readStream(nc, 'TYPES');
     const wanted = alerts.filter((a) => a.type === 'churn.risk' || a.type === 'cart.abandoned');
@@ -123,13 +140,20 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
         return JSON.stringify(r.value);
       });
       writeFileSync(file, lines.join('\n') + '\n');
-      const env = { ...process.env, VIGIL_TRIGGERS__NATS__ENABLED: 'true', VIGIL_TRIGGERS__NATS__URL: server.url, VIGIL_TRIGGERS__NATS__STREAM: 'CLI' };
-      const replay = () => spawnSync('node', ['dist/src/app/cli.js', 'replay', file, '--quiet', '--triggers'], { env, encoding: 'utf8' });
+      const env = {
+        ...process.env,
+        VIGIL_TRIGGERS__NATS__ENABLED: 'true',
+        VIGIL_TRIGGERS__NATS__URL: server.url,
+        VIGIL_TRIGGERS__NATS__STREAM: 'CLI',
+      };
+      const replay = () =>
+        spawnSync('node', ['dist/src/app/cli.js', 'replay', file, '--quiet', '--triggers'], { env, encoding: 'utf8' });
       const first = replay();
       expect(first.status, first.stderr).toBe(0);
       const second = replay();
       expect(second.status, second.stderr).toBe(0);
-      const statsOf = (stderr: string) => JSON.parse(/^triggers: (\{.*\})$/m.exec(stderr)![1]!) as { published: number; duplicates: number };
+      const statsOf = (stderr: string) =>
+        JSON.parse(/^triggers: (\{.*\})$/m.exec(stderr)![1]!) as { published: number; duplicates: number };
       const a = statsOf(first.stderr);
       expect(a.published).toBeGreaterThan(10);
       expect(statsOf(second.stderr)).toMatchObject({ published: 0, duplicates: a.published });
@@ -188,10 +212,15 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     const alerts = await run(sink);
     const got: VigilCloudEvent[] = [];
     const stop = new AbortController();
-    const handled = await consumeTriggers(nc, { stream: 'EXAMPLE', durable: 'marketing', subjects: 't.example.>' }, (e) => {
-      got.push(e);
-      if (got.length === alerts.length) stop.abort();
-    }, stop.signal);
+    const handled = await consumeTriggers(
+      nc,
+      { stream: 'EXAMPLE', durable: 'marketing', subjects: 't.example.>' },
+      (e) => {
+        got.push(e);
+        if (got.length === alerts.length) stop.abort();
+      },
+      stop.signal,
+    );
     expect(handled).toBe(alerts.length);
     expect(got.map((e) => e.id).sort()).toEqual(alerts.map((a) => a.id).sort());
     for (const e of got) expect(reactTo(e).startsWith(`${e.subject}: `)).toBe(true);
@@ -241,10 +270,21 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
   });
 
   it('a stream that cannot be created is a VIGIL_ERR_TRIGGER_STREAM naming the stream', async () => {
-    await new NatsTriggerSink(nc, options('FIRST', { subjectPrefix: 't.shared' }), MarketingGate.of(SuppressionList.empty, null)).ensureStream();
+    await new NatsTriggerSink(
+      nc,
+      options('FIRST', { subjectPrefix: 't.shared' }),
+      MarketingGate.of(SuppressionList.empty, null),
+    ).ensureStream();
     // A second stream over the same subjects: the server refuses the overlap.
-    const sink = new NatsTriggerSink(nc, options('OVERLAP', { subjectPrefix: 't.shared' }), MarketingGate.of(SuppressionList.empty, null));
-    await expect(sink.ensureStream()).rejects.toMatchObject({ code: 'VIGIL_ERR_TRIGGER_STREAM', message: expect.stringContaining('OVERLAP') });
+    const sink = new NatsTriggerSink(
+      nc,
+      options('OVERLAP', { subjectPrefix: 't.shared' }),
+      MarketingGate.of(SuppressionList.empty, null),
+    );
+    await expect(sink.ensureStream()).rejects.toMatchObject({
+      code: 'VIGIL_ERR_TRIGGER_STREAM',
+      message: expect.stringContaining('OVERLAP'),
+    });
   });
 
   it('suppressed customers never reach the stream', async () => {
@@ -293,9 +333,16 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     const conn = await connect({ servers: own.url, maxReconnectAttempts: -1, reconnectTimeWait: 50 });
     try {
       // Whatever the timeout, nothing is acknowledged while the server is down: in flight and queued stay full.
-      const opts = options('DOWN', { maxQueue: 50, maxInFlight: 4, publishTimeoutMs: 1000, retry: { baseMs: 50, maxMs: 200 } });
+      const opts = options('DOWN', {
+        maxQueue: 50,
+        maxInFlight: 4,
+        publishTimeoutMs: 1000,
+        retry: { baseMs: 50, maxMs: 200 },
+      });
       const logged: string[] = [];
-      const sink = new NatsTriggerSink(conn, opts, MarketingGate.of(SuppressionList.empty, null), { log: (l) => logged.push(l) });
+      const sink = new NatsTriggerSink(conn, opts, MarketingGate.of(SuppressionList.empty, null), {
+        log: (l) => logged.push(l),
+      });
       await sink.ensureStream();
       await own.down();
       const { engine, alerts } = await runWithSinks(config, messages, [sink]);
@@ -315,7 +362,12 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
       expect(after.published + after.duplicates).toBe(54);
       // Tail drop: the first 54 triggers were kept (publishes retried after the outage may land out of order).
       const stored = await readStream(conn, 'DOWN');
-      expect(stored.map((s) => s.event.id).sort()).toEqual(alerts.slice(0, 54).map((a) => a.id).sort());
+      expect(stored.map((s) => s.event.id).sort()).toEqual(
+        alerts
+          .slice(0, 54)
+          .map((a) => a.id)
+          .sort(),
+      );
     } finally {
       await conn.close();
       await own.stop();

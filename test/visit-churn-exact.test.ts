@@ -8,7 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { log1mExp, logAddExp, logExpm1 } from '../src/analytics/special-functions.js';
-import { preparedTimeWhenStoppedReaches, prepareVisitChurn, visitChurn, type VisitChurnPrior, type VisitStats } from '../src/analytics/visit-churn.js';
+import {
+  preparedTimeWhenStoppedReaches,
+  prepareVisitChurn,
+  visitChurn,
+  type VisitChurnPrior,
+  type VisitStats,
+} from '../src/analytics/visit-churn.js';
 
 const MAX_INTERVALS = 32;
 
@@ -67,7 +73,14 @@ function reference(v: VisitStats, prior: VisitChurnPrior, now: number): { gone: 
 }
 
 /** The crossing search of visit-churn.ts, run on the reference evaluation. */
-function referenceCrossing(v: VisitStats, prior: VisitChurnPrior, threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+function referenceCrossing(
+  v: VisitStats,
+  prior: VisitChurnPrior,
+  threshold: number,
+  from: number,
+  horizonDays: number,
+  resolutionDays: number,
+): number {
   const f = (at: number) => {
     const e = reference(v, prior, at);
     return logAddExp(e.gone, e.lapsed);
@@ -159,15 +172,18 @@ const bars = fc.oneof(fc.constantFrom(0.8, 0.9), fc.double({ min: 0.5, max: 0.99
 describe('visit churn evaluation, tuned', () => {
   it('gives exactly the evidence of the straightforward formulation, whatever prior came before (fast-check)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(stats, priors, fc.double({ min: 0, max: 500, noNaN: true })), { minLength: 1, maxLength: 4 }), (cases) => {
-        for (const [v, prior, ahead] of cases) {
-          const now = v.lastSession + ahead;
-          const e = visitChurn(v, prior, now);
-          const o = reference(v, prior, now);
-          expect(Object.is(e.logOddsGone, o.gone)).toBe(true);
-          expect(Object.is(e.logOddsLapsed, o.lapsed)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(stats, priors, fc.double({ min: 0, max: 500, noNaN: true })), { minLength: 1, maxLength: 4 }),
+        (cases) => {
+          for (const [v, prior, ahead] of cases) {
+            const now = v.lastSession + ahead;
+            const e = visitChurn(v, prior, now);
+            const o = reference(v, prior, now);
+            expect(Object.is(e.logOddsGone, o.gone)).toBe(true);
+            expect(Object.is(e.logOddsLapsed, o.lapsed)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 2000, seed: 11 },
     );
   });
@@ -177,7 +193,9 @@ describe('visit churn evaluation, tuned', () => {
       fc.property(stats, priors, fc.double({ min: 0, max: 60, noNaN: true }), bars, (v, prior, ahead, threshold) => {
         const now = v.lastSession + ahead;
         prepareVisitChurn(v, prior);
-        expect(preparedTimeWhenStoppedReaches(threshold, now, 3 * 365, 1 / 24)).toBe(referenceCrossing(v, prior, threshold, now, 3 * 365, 1 / 24));
+        expect(preparedTimeWhenStoppedReaches(threshold, now, 3 * 365, 1 / 24)).toBe(
+          referenceCrossing(v, prior, threshold, now, 3 * 365, 1 / 24),
+        );
       }),
       { numRuns: 500, seed: 5 },
     );

@@ -22,7 +22,14 @@ import {
   type VisitStats,
 } from '../src/analytics/visit-churn.js';
 
-const PRIOR: VisitChurnPrior = { hazardPerDay: 0.5 / 365, lapsedShare: 0.3, lapsedVisitRatio: 0.2, priorVisits: 2, meanGapDays: 4, intentShare: 0.33 };
+const PRIOR: VisitChurnPrior = {
+  hazardPerDay: 0.5 / 365,
+  lapsedShare: 0.3,
+  lapsedVisitRatio: 0.2,
+  priorVisits: 2,
+  meanGapDays: 4,
+  intentShare: 0.33,
+};
 
 /** Simpson's rule on n (even) intervals. */
 function simpson(from: number, to: number, f: (t: number) => number, n: number): number {
@@ -35,7 +42,12 @@ function simpson(from: number, to: number, f: (t: number) => number, n: number):
 /** E[f(λ)] under Gamma(r, α) (rate α), in ln λ (dλ = λ dy). */
 function gammaExpectation(r: number, alpha: number, f: (lambda: number) => number): number {
   const logNorm = r * Math.log(alpha) - lgamma(r);
-  return simpson(Math.log(1e-6), Math.log(50), (y) => Math.exp(logNorm + r * y - alpha * Math.exp(y)) * f(Math.exp(y)), 600);
+  return simpson(
+    Math.log(1e-6),
+    Math.log(50),
+    (y) => Math.exp(logNorm + r * y - alpha * Math.exp(y)) * f(Math.exp(y)),
+    600,
+  );
 }
 
 /** ∫ f(τ) dτ in ln(1 + τ), since the integrands fall steeply right after `from`. */
@@ -54,17 +66,28 @@ function oracle(v: VisitStats, prior: VisitChurnPrior, now: number): { gone: num
   const k = v.cartless;
   const s = now - v.lastIntent;
   const sv = v.lastSession - v.lastIntent;
-  const c = Array.from({ length: k }, (_, i) => (k > 1 ? v.firstCartless - v.lastIntent + (i * (sv - (v.firstCartless - v.lastIntent))) / (k - 1) : sv));
+  const c = Array.from({ length: k }, (_, i) =>
+    k > 1 ? v.firstCartless - v.lastIntent + (i * (sv - (v.firstCartless - v.lastIntent))) / (k - 1) : sv,
+  );
   const h = prior.hazardPerDay;
   const rho = prior.lapsedVisitRatio;
   const buying = eq(k) * gammaExpectation(r, alpha, (l) => l ** k * Math.exp(-l * s));
-  const gone = (1 - prior.lapsedShare) * h * eq(k) * integrate(sv, s, (tau) => gammaExpectation(r, alpha, (l) => l ** k * Math.exp(-l * tau)));
+  const gone =
+    (1 - prior.lapsedShare) *
+    h *
+    eq(k) *
+    integrate(sv, s, (tau) => gammaExpectation(r, alpha, (l) => l ** k * Math.exp(-l * tau)));
   let lapsed = 0;
   for (let j = 0; j <= k; j++) {
     const from = j === 0 ? 0 : c[j - 1]!;
     const to = j === k ? s : c[j]!;
     if (to <= from) continue;
-    lapsed += eq(j) * rho ** (k - j) * integrate(from, to, (tau) => gammaExpectation(r, alpha, (l) => l ** k * Math.exp(-l * tau - rho * l * (s - tau))));
+    lapsed +=
+      eq(j) *
+      rho ** (k - j) *
+      integrate(from, to, (tau) =>
+        gammaExpectation(r, alpha, (l) => l ** k * Math.exp(-l * tau - rho * l * (s - tau))),
+      );
   }
   lapsed *= prior.lapsedShare * h;
   return { gone: gone / buying, lapsed: lapsed / buying };
@@ -103,7 +126,8 @@ describe('visit churn posterior', () => {
         const e = visitChurn(v, PRIOR, now);
         const o = oracle(v, PRIOR, now);
         // Odds within 0.2%.
-        if (Number.isFinite(e.logOddsGone) || o.gone > 0) expect(Math.abs(e.logOddsGone - Math.log(o.gone))).toBeLessThan(0.002);
+        if (Number.isFinite(e.logOddsGone) || o.gone > 0)
+          expect(Math.abs(e.logOddsGone - Math.log(o.gone))).toBeLessThan(0.002);
         expect(Math.abs(e.logOddsLapsed - Math.log(o.lapsed))).toBeLessThan(0.002);
         expect(e.pStopped).toBeCloseTo((o.gone + o.lapsed) / (1 + o.gone + o.lapsed), 3);
       }),
@@ -113,7 +137,15 @@ describe('visit churn posterior', () => {
 
   it('a regular visitor who goes quiet is judged stopped sooner than an irregular one', () => {
     // Both bought at day 100 and visited about every 4 days; one over 100 days, one over 8.
-    const regular: VisitStats = { firstSession: 0, lastIntent: 100, lastSession: 100, firstCartless: NaN, sessionsToIntent: 26, intentSessions: 8, cartless: 0 };
+    const regular: VisitStats = {
+      firstSession: 0,
+      lastIntent: 100,
+      lastSession: 100,
+      firstCartless: NaN,
+      sessionsToIntent: 26,
+      intentSessions: 8,
+      cartless: 0,
+    };
     const newcomer: VisitStats = { ...regular, firstSession: 92, sessionsToIntent: 3, intentSessions: 1 };
     const at = (v: VisitStats) => timeWhenStoppedReaches(v, PRIOR, 0.9, 100, 3 * 365, 1 / 24);
     expect(at(regular)).toBeLessThan(at(newcomer));
@@ -122,7 +154,15 @@ describe('visit churn posterior', () => {
 
   it('visits without a cart are evidence of lapsing; a visit with one resets it', () => {
     // A customer who put something in the cart every other visit, about every 4 days.
-    const before: VisitStats = { firstSession: 0, lastIntent: 100, lastSession: 100, firstCartless: NaN, sessionsToIntent: 26, intentSessions: 13, cartless: 0 };
+    const before: VisitStats = {
+      firstSession: 0,
+      lastIntent: 100,
+      lastSession: 100,
+      firstCartless: NaN,
+      sessionsToIntent: 26,
+      intentSessions: 13,
+      cartless: 0,
+    };
     // Since day 100: four visits between day 110 and 150, none with a cart.
     const browsing: VisitStats = { ...before, lastSession: 150, firstCartless: 110, cartless: 4 };
     const e = visitChurn(browsing, PRIOR, 160);
@@ -150,13 +190,18 @@ describe('visit churn posterior', () => {
   it('a search started from the evidence already judged finds exactly the crossing a fresh search does', () => {
     // As a churn check asks: the evidence now, P(stopped) at an armed time, then the crossing.
     fc.assert(
-      fc.property(stats, fc.double({ min: 0.5, max: 0.99, noNaN: true }), fc.double({ min: 0, max: 400, noNaN: true }), ({ v, now }, threshold, ahead) => {
-        const fresh = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
-        prepareVisitChurn(v, PRIOR);
-        const e = preparedVisitChurn(now);
-        preparedPStopped(now + ahead);
-        expect(preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24)).toBe(fresh);
-      }),
+      fc.property(
+        stats,
+        fc.double({ min: 0.5, max: 0.99, noNaN: true }),
+        fc.double({ min: 0, max: 400, noNaN: true }),
+        ({ v, now }, threshold, ahead) => {
+          const fresh = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
+          prepareVisitChurn(v, PRIOR);
+          const e = preparedVisitChurn(now);
+          preparedPStopped(now + ahead);
+          expect(preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24)).toBe(fresh);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -98,7 +98,15 @@ function demoEnv(stream: string, url: string, seed: number): Record<string, stri
     VIGIL_TRIGGERS__NATS__STREAM: stream,
     VIGIL_TRIGGERS__NATS__SUBJECT_PREFIX: `${stream.toLowerCase()}.triggers`,
     VIGIL_TRIGGERS__WEBHOOKS__DESTINATIONS: JSON.stringify([
-      { name: 'crm', url, secret: SECRET, timeoutMs: 2000, maxAttempts: 50, concurrency: 4, backoff: { baseMs: 100, maxMs: 1000 } },
+      {
+        name: 'crm',
+        url,
+        secret: SECRET,
+        timeoutMs: 2000,
+        maxAttempts: 50,
+        concurrency: 4,
+        backoff: { baseMs: 100, maxMs: 1000 },
+      },
     ]),
   };
 }
@@ -129,7 +137,11 @@ describe('webhooks from the trigger stream: a destination down across an engine 
     try {
       const stop = new AbortController();
       const running = withEnv(demoEnv('GRACEFUL', url, 2), () => startDemo({ signal: stop.signal, out }));
-      await waitFor('every trigger of the first run at the receiver', () => [...before].every((id) => hook.received.some((r) => idOf(r) === id)), 120_000);
+      await waitFor(
+        'every trigger of the first run at the receiver',
+        () => [...before].every((id) => hook.received.some((r) => idOf(r) === id)),
+        120_000,
+      );
       stop.abort();
       await running;
       expectSignedCloudEvents(hook.received);
@@ -142,7 +154,10 @@ describe('webhooks from the trigger stream: a destination down across an engine 
     const port = await freePort();
     const start = (seed: number): { child: ChildProcess; stderr: () => string } => {
       const env = { ...process.env, ...demoEnv('KILLED', `http://127.0.0.1:${port}/hook`, seed) };
-      const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('node', ['dist/src/app/cli.js', 'start', '--port', '0'], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let text = '';
       child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
       return { child, stderr: () => text };
@@ -170,7 +185,11 @@ describe('webhooks from the trigger stream: a destination down across an engine 
     const hook = await HttpReceiver.start(() => ({ status: 204 }), port);
     const second = start(2);
     try {
-      await waitFor('every trigger held before the kill at the receiver', () => [...before].every((id) => hook.received.some((r) => idOf(r) === id)), 150_000);
+      await waitFor(
+        'every trigger held before the kill at the receiver',
+        () => [...before].every((id) => hook.received.some((r) => idOf(r) === id)),
+        150_000,
+      );
       second.child.kill('SIGTERM');
       const [code] = await once(second.child, 'exit');
       expect(code, second.stderr()).toBe(0);
@@ -190,7 +209,14 @@ describe('webhooks from the trigger stream: outcomes', () => {
     const cfg = testConfig({
       triggers: {
         webhooks: {
-          defaults: { timeoutMs: 5000, maxAttempts: 5, maxQueue: 100_000, concurrency: 4, backoff: { baseMs: 1, maxMs: 5 }, maxRetryAfterMs: 3_600_000 },
+          defaults: {
+            timeoutMs: 5000,
+            maxAttempts: 5,
+            maxQueue: 100_000,
+            concurrency: 4,
+            backoff: { baseMs: 1, maxMs: 5 },
+            maxRetryAfterMs: 3_600_000,
+          },
           destinations: list.map((d) => ({ secret: SECRET, ...d })),
         },
       },
@@ -203,7 +229,17 @@ describe('webhooks from the trigger stream: outcomes', () => {
     const [refuses, flaky, churn] = await Promise.all([reply(400), reply(503), reply(204)]);
     const deadLetters: Msg[] = [];
     const sub = nc.subscribe('vigil.dlq.webhook.>', { callback: (_e, m) => void deadLetters.push(m) });
-    const triggers = new NatsTriggerSink(nc, { ...config.triggers.nats, source: 'urn:vigil:test', enabled: true, stream: 'OUTCOMES', subjectPrefix: 't.outcomes' }, MarketingGate.of(SuppressionList.empty, null));
+    const triggers = new NatsTriggerSink(
+      nc,
+      {
+        ...config.triggers.nats,
+        source: 'urn:vigil:test',
+        enabled: true,
+        stream: 'OUTCOMES',
+        subjectPrefix: 't.outcomes',
+      },
+      MarketingGate.of(SuppressionList.empty, null),
+    );
     await triggers.ensureStream();
     const outbox = new WebhookOutbox(
       nc,
@@ -224,7 +260,11 @@ describe('webhooks from the trigger stream: outcomes', () => {
       const n = stored.length;
       expect(n).toBeGreaterThan(10);
       const ids = stored.map((s) => s.msgId!).sort();
-      await waitFor('a dead letter per trigger for each failing destination', () => deadLetters.length >= 2 * n, 30_000);
+      await waitFor(
+        'a dead letter per trigger for each failing destination',
+        () => deadLetters.length >= 2 * n,
+        30_000,
+      );
 
       const lettersOf = (dest: string) => deadLetters.filter((m) => m.subject === `vigil.dlq.webhook.${dest}`);
       const bodyById = new Map(stored.map((s) => [s.msgId!, s.text]));
@@ -251,7 +291,9 @@ describe('webhooks from the trigger stream: outcomes', () => {
       expect([...tries.values()].every((t) => t === 3)).toBe(true);
       expect(refuses.received.length).toBe(n);
       // The filtered destination: exactly the churn triggers.
-      const churnIds = stored.filter((s) => (s.event.data as { type: string }).type === 'churn.risk').map((s) => s.msgId!);
+      const churnIds = stored
+        .filter((s) => (s.event.data as { type: string }).type === 'churn.risk')
+        .map((s) => s.msgId!);
       expect(churnIds.length).toBeGreaterThan(0);
       expect(churn.received.map(idOf).sort()).toEqual(churnIds.sort());
       expectSignedCloudEvents([...churn.received, ...refuses.received]);
@@ -268,7 +310,9 @@ describe('webhooks from the trigger stream: outcomes', () => {
       registerMarketingMetrics(registry, { webhooks: outbox });
       const text = await registry.metrics();
       expect(text).toContain(`vigil_webhook_deliveries_total{destination="refuses",outcome="failed"} ${n}`);
-      expect(text).toContain(`vigil_webhook_deliveries_total{destination="churn",outcome="delivered"} ${churnIds.length}`);
+      expect(text).toContain(
+        `vigil_webhook_deliveries_total{destination="churn",outcome="delivered"} ${churnIds.length}`,
+      );
       expect(text).toContain(`vigil_webhook_deliveries_total{destination="flaky",outcome="retried"} ${2 * n}`);
     } finally {
       sub.unsubscribe();
@@ -283,10 +327,22 @@ describe('webhooks from the trigger stream: outcomes', () => {
     const fine = await HttpReceiver.start((): Reply => ({ status: 204 }));
     const deadLetters: Msg[] = [];
     const sub = nc.subscribe('vigil.dlq.webhook.>', { callback: (_e, m) => void deadLetters.push(m) });
-    const triggers = new NatsTriggerSink(nc, { ...config.triggers.nats, source: 'urn:vigil:test', enabled: true, stream: 'GONE', subjectPrefix: 't.gone' }, MarketingGate.of(SuppressionList.empty, null));
+    const triggers = new NatsTriggerSink(
+      nc,
+      { ...config.triggers.nats, source: 'urn:vigil:test', enabled: true, stream: 'GONE', subjectPrefix: 't.gone' },
+      MarketingGate.of(SuppressionList.empty, null),
+    );
     await triggers.ensureStream();
     const lines: string[] = [];
-    const outbox = new WebhookOutbox(nc, destinations([{ name: 'gone', url: gone.url }, { name: 'fine', url: fine.url }]), { stream: 'GONE', subjectPrefix: 't.gone', deadLetterPrefix: 'vigil.dlq' }, { log: (l) => lines.push(l) });
+    const outbox = new WebhookOutbox(
+      nc,
+      destinations([
+        { name: 'gone', url: gone.url },
+        { name: 'fine', url: fine.url },
+      ]),
+      { stream: 'GONE', subjectPrefix: 't.gone', deadLetterPrefix: 'vigil.dlq' },
+      { log: (l) => lines.push(l) },
+    );
     try {
       await outbox.start();
       await runWithSinks(config, messages, [triggers]);
@@ -337,7 +393,10 @@ describe('webhooks from the trigger stream: outcomes', () => {
         pseudonymise: { secret },
       },
     });
-    const marketing = await openMarketingSinks(cfg, { suppression: SuppressionList.of(suppressed, 1000), log: () => {} });
+    const marketing = await openMarketingSinks(cfg, {
+      suppression: SuppressionList.of(suppressed, 1000),
+      log: () => {},
+    });
     try {
       const { alerts } = await runWithSinks(config, messages, marketing.sinks);
       await marketing.triggers!.idle();
@@ -363,7 +422,9 @@ describe('webhooks from the trigger stream: outcomes', () => {
   it('without NATS triggers webhooks stay in process and the log says they are best-effort; with them, a durable consumer', async () => {
     const dest = [{ name: 'crm', url: 'http://127.0.0.1:9/hook', secret: SECRET }];
     const lines: string[] = [];
-    const inProcess = await openMarketingSinks(testConfig({ triggers: { webhooks: { destinations: dest } } }), { log: (l) => lines.push(l) });
+    const inProcess = await openMarketingSinks(testConfig({ triggers: { webhooks: { destinations: dest } } }), {
+      log: (l) => lines.push(l),
+    });
     expect(inProcess.webhooks).toBeInstanceOf(WebhookSink);
     expect(inProcess.sinks).toEqual([inProcess.webhooks]);
     expect(lines.join('\n')).toMatch(/webhooks: crm; best-effort: .*lost when the engine stops/);
@@ -371,7 +432,12 @@ describe('webhooks from the trigger stream: outcomes', () => {
 
     lines.length = 0;
     const durable = await openMarketingSinks(
-      testConfig({ triggers: { nats: { enabled: true, url: server.url, stream: 'MODES', subjectPrefix: 't.modes' }, webhooks: { destinations: dest } } }),
+      testConfig({
+        triggers: {
+          nats: { enabled: true, url: server.url, stream: 'MODES', subjectPrefix: 't.modes' },
+          webhooks: { destinations: dest },
+        },
+      }),
       { log: (l) => lines.push(l) },
     );
     expect(durable.webhooks).toBeInstanceOf(WebhookOutbox);
@@ -385,10 +451,22 @@ describe('webhooks from the trigger stream: outcomes', () => {
     const cfg = testConfig({
       triggers: {
         nats: { enabled: true, url: server.url, stream: 'NARROW', subjectPrefix: 't.narrow', types: ['churn.risk'] },
-        webhooks: { destinations: [{ name: 'crm', url: 'http://127.0.0.1:9/hook', secret: SECRET, filter: { types: ['churn.risk', 'cart.abandoned'] } }] },
+        webhooks: {
+          destinations: [
+            {
+              name: 'crm',
+              url: 'http://127.0.0.1:9/hook',
+              secret: SECRET,
+              filter: { types: ['churn.risk', 'cart.abandoned'] },
+            },
+          ],
+        },
       },
     });
-    await expect(openMarketingSinks(cfg, { log: () => {} })).rejects.toMatchObject({ code: 'VIGIL_ERR_CONFIG', message: expect.stringContaining('webhook crm wants cart.abandoned') });
+    await expect(openMarketingSinks(cfg, { log: () => {} })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_CONFIG',
+      message: expect.stringContaining('webhook crm wants cart.abandoned'),
+    });
   }, 60_000);
 
   it('a trigger stream that does not exist (createStream off): the webhook consumer cannot be created, VIGIL_ERR_TRIGGER_STREAM', async () => {

@@ -42,7 +42,14 @@ function destination(url: string, overrides: Record<string, unknown> = {}): Webh
   const cfg = testConfig({
     triggers: {
       webhooks: {
-        defaults: { timeoutMs: 5000, maxAttempts: 5, maxQueue: 100_000, concurrency: 4, backoff: { baseMs: 1, maxMs: 5 }, maxRetryAfterMs: 3_600_000 },
+        defaults: {
+          timeoutMs: 5000,
+          maxAttempts: 5,
+          maxQueue: 100_000,
+          concurrency: 4,
+          backoff: { baseMs: 1, maxMs: 5 },
+          maxRetryAfterMs: 3_600_000,
+        },
         destinations: [{ name: 'crm', url, secret: SECRET, ...overrides }],
       },
     },
@@ -50,7 +57,11 @@ function destination(url: string, overrides: Record<string, unknown> = {}): Webh
   return resolveWebhooks(cfg.triggers.webhooks, {})[0]!;
 }
 
-function sink(dests: WebhookDestination[], gate = MarketingGate.of(SuppressionList.empty, null), deps: WebhookSinkDeps = {}): WebhookSink {
+function sink(
+  dests: WebhookDestination[],
+  gate = MarketingGate.of(SuppressionList.empty, null),
+  deps: WebhookSinkDeps = {},
+): WebhookSink {
   const s = new WebhookSink(dests, gate, 'urn:vigil:test', { log: () => {}, ...deps });
   sinks.push(s);
   return s;
@@ -76,26 +87,51 @@ describe('Standard Webhooks signatures', () => {
   });
 
   it('verifies the vector, one of several signatures, and rejects tampering, old or future timestamps', () => {
-    const base = { secret: SECRET, id: vector.id, timestamp: String(vector.ts), signature: expected, body: vector.body, nowSeconds: vector.ts + 10 };
+    const base = {
+      secret: SECRET,
+      id: vector.id,
+      timestamp: String(vector.ts),
+      signature: expected,
+      body: vector.body,
+      nowSeconds: vector.ts + 10,
+    };
     expect(verifyWebhook(base)).toEqual({ ok: true });
     expect(verifyWebhook({ ...base, signature: `v1,bm9wZQ== ${expected}` })).toEqual({ ok: true });
-    expect(verifyWebhook({ ...base, body: '{"test": 2432232315}' })).toEqual({ ok: false, reason: 'no_matching_signature' });
+    expect(verifyWebhook({ ...base, body: '{"test": 2432232315}' })).toEqual({
+      ok: false,
+      reason: 'no_matching_signature',
+    });
     expect(verifyWebhook({ ...base, id: 'msg_other' }).ok).toBe(false);
     expect(verifyWebhook({ ...base, timestamp: String(vector.ts + 1), nowSeconds: vector.ts }).ok).toBe(false);
     expect(verifyWebhook({ ...base, signature: expected.replace('v1,', 'v2,') }).ok).toBe(false);
-    expect(verifyWebhook({ ...base, secret: 'whsec_' + Buffer.from('another key of sixteen+').toString('base64') }).ok).toBe(false);
-    expect(verifyWebhook({ ...base, nowSeconds: vector.ts + 301 })).toEqual({ ok: false, reason: 'timestamp_out_of_tolerance' });
-    expect(verifyWebhook({ ...base, nowSeconds: vector.ts - 301 })).toEqual({ ok: false, reason: 'timestamp_out_of_tolerance' });
+    expect(
+      verifyWebhook({ ...base, secret: 'whsec_' + Buffer.from('another key of sixteen+').toString('base64') }).ok,
+    ).toBe(false);
+    expect(verifyWebhook({ ...base, nowSeconds: vector.ts + 301 })).toEqual({
+      ok: false,
+      reason: 'timestamp_out_of_tolerance',
+    });
+    expect(verifyWebhook({ ...base, nowSeconds: vector.ts - 301 })).toEqual({
+      ok: false,
+      reason: 'timestamp_out_of_tolerance',
+    });
     expect(verifyWebhook({ ...base, signature: undefined })).toEqual({ ok: false, reason: 'missing_headers' });
   });
 
   it('any change to id, timestamp or body breaks the signature (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.integer({ min: 1, max: 2 ** 31 }), fc.string(), fc.string({ minLength: 1 }), (id, ts, body, extra) => {
-        const signature = signWebhook(SECRET, id, ts, body);
-        const ok = (i: string, t: number, b: string) => verifyWebhook({ secret: SECRET, id: i, timestamp: String(t), signature, body: b, nowSeconds: ts }).ok;
-        return ok(id, ts, body) && !ok(id + extra, ts, body) && !ok(id, ts, body + extra) && !ok(id, ts + 1, body);
-      }),
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.string(),
+        fc.string({ minLength: 1 }),
+        (id, ts, body, extra) => {
+          const signature = signWebhook(SECRET, id, ts, body);
+          const ok = (i: string, t: number, b: string) =>
+            verifyWebhook({ secret: SECRET, id: i, timestamp: String(t), signature, body: b, nowSeconds: ts }).ok;
+          return ok(id, ts, body) && !ok(id + extra, ts, body) && !ok(id, ts, body + extra) && !ok(id, ts + 1, body);
+        },
+      ),
     );
   });
 });
@@ -106,11 +142,25 @@ describe('vigil webhook verify', () => {
     const ts = Math.floor(Date.now() / 1000);
     const signature = signWebhook(SECRET, 'msg_1', ts, body);
     const verify = (input: string) =>
-      spawnSync('node', ['dist/src/app/cli.js', 'webhook', 'verify', '--id', 'msg_1', '--timestamp', String(ts), '--signature', signature], {
-        input,
-        encoding: 'utf8',
-        env: { ...process.env, WEBHOOK_SECRET: SECRET },
-      });
+      spawnSync(
+        'node',
+        [
+          'dist/src/app/cli.js',
+          'webhook',
+          'verify',
+          '--id',
+          'msg_1',
+          '--timestamp',
+          String(ts),
+          '--signature',
+          signature,
+        ],
+        {
+          input,
+          encoding: 'utf8',
+          env: { ...process.env, WEBHOOK_SECRET: SECRET },
+        },
+      );
     const ok = verify(body);
     expect([ok.status, ok.stdout]).toEqual([0, 'valid\n']);
     const bad = verify(body.replace('x', 'y'));
@@ -136,24 +186,28 @@ describe('delivery policy pieces', () => {
 
   it('the bounded queue behaves as a FIFO that refuses pushes past its capacity (against an array model)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.oneof(fc.constant<'shift'>('shift'), fc.integer())), (capacity, ops) => {
-        const q = new BoundedQueue<number>(capacity);
-        const model: number[] = [];
-        let overflow = 0;
-        for (const op of ops) {
-          if (op === 'shift') {
-            if (q.shift() !== model.shift()) return false;
-          } else if (model.length < capacity) {
-            model.push(op);
-            if (!q.push(op)) return false;
-          } else {
-            overflow++;
-            if (q.push(op)) return false;
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.oneof(fc.constant<'shift'>('shift'), fc.integer())),
+        (capacity, ops) => {
+          const q = new BoundedQueue<number>(capacity);
+          const model: number[] = [];
+          let overflow = 0;
+          for (const op of ops) {
+            if (op === 'shift') {
+              if (q.shift() !== model.shift()) return false;
+            } else if (model.length < capacity) {
+              model.push(op);
+              if (!q.push(op)) return false;
+            } else {
+              overflow++;
+              if (q.push(op)) return false;
+            }
+            if (q.size !== model.length) return false;
           }
-          if (q.size !== model.length) return false;
-        }
-        return q.overflow === overflow;
-      }),
+          return q.overflow === overflow;
+        },
+      ),
     );
   });
 });
@@ -177,7 +231,14 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
     // Tampering with what was received breaks it.
     const first = r.received[0]!;
     expect(verifies({ headers: first.headers, body: Buffer.concat([first.body, Buffer.from(' ')]) })).toBe(false);
-    expect(s.stats().crm).toMatchObject({ delivered: wanted.length, failed: 0, retried: 0, overflow: 0, queued: 0, inFlight: 0 });
+    expect(s.stats().crm).toMatchObject({
+      delivered: wanted.length,
+      failed: 0,
+      retried: 0,
+      overflow: 0,
+      queued: 0,
+      inFlight: 0,
+    });
   }, 60_000);
 
   it('a filter selects types, segments, severity and score', async () => {
@@ -214,13 +275,19 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
     const r500 = await receiver(() => ({ status: 500 }));
     const r400 = await receiver(() => ({ status: 400 }));
     const logs: string[] = [];
-    const s = sink([destination(r500.url, { maxAttempts: 3 }), { ...destination(r400.url), name: 'bad' }], undefined, { log: (l) => logs.push(l) });
+    const s = sink([destination(r500.url, { maxAttempts: 3 }), { ...destination(r400.url), name: 'bad' }], undefined, {
+      log: (l) => logs.push(l),
+    });
     const { alerts } = await runWithSinks(config, messages.slice(0, 3000), [s]);
     await s.idle();
     // Failures are logged at the 1st, 10th, 100th…, by destination and reason, without customer data.
     const powers = [1, 10, 100, 1000].filter((n) => n <= alerts.length);
-    expect(logs.filter((l) => l.startsWith('webhook bad: a delivery failed (HTTP 400, not retried)')).length).toBe(powers.length);
-    expect(logs.filter((l) => l.startsWith('webhook crm: a delivery failed (no success in 3 attempts)')).length).toBe(powers.length);
+    expect(logs.filter((l) => l.startsWith('webhook bad: a delivery failed (HTTP 400, not retried)')).length).toBe(
+      powers.length,
+    );
+    expect(logs.filter((l) => l.startsWith('webhook crm: a delivery failed (no success in 3 attempts)')).length).toBe(
+      powers.length,
+    );
     for (const l of logs) expect(l).not.toMatch(/c\d{6}/);
     expect(r500.received.length).toBe(3 * alerts.length);
     expect(r400.received.length).toBe(alerts.length);
@@ -274,11 +341,19 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
     expect(alerts.length).toBeGreaterThan(100);
     expect(s.stats().crm).toMatchObject({ delivered: 0, inFlight: 2, queued: 10, overflow: alerts.length - 12 });
     await s.close(0);
-    expect(s.stats().crm).toMatchObject({ delivered: 0, inFlight: 0, queued: 0, dropped: 12, overflow: alerts.length - 12 });
+    expect(s.stats().crm).toMatchObject({
+      delivered: 0,
+      inFlight: 0,
+      queued: 0,
+      dropped: 12,
+      overflow: alerts.length - 12,
+    });
     const registry = new Registry();
     registerMarketingMetrics(registry, { webhooks: s });
     const text = await registry.metrics();
-    expect(text).toContain(`vigil_webhook_deliveries_total{destination="crm",outcome="overflow"} ${alerts.length - 12}`);
+    expect(text).toContain(
+      `vigil_webhook_deliveries_total{destination="crm",outcome="overflow"} ${alerts.length - 12}`,
+    );
     expect(text).toContain('vigil_webhook_deliveries_total{destination="crm",outcome="dropped"} 12');
     expect(text).toContain('vigil_webhook_queue{destination="crm",state="queued"} 0');
     expect(text).toContain('vigil_webhook_disabled{destination="crm"} 0');
@@ -348,7 +423,11 @@ describe('examples/webhook-receiver.ts', () => {
       // The same delivery again (a retry whose answer was lost): accepted, not handled twice.
       const body = JSON.stringify({ ...got[0]! });
       const ts = Math.floor(Date.now() / 1000);
-      const headers = { 'webhook-id': got[0]!.id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(SECRET, got[0]!.id, ts, body) };
+      const headers = {
+        'webhook-id': got[0]!.id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signWebhook(SECRET, got[0]!.id, ts, body),
+      };
       expect((await fetch(url, { method: 'POST', headers, body })).status).toBe(204);
       expect(got.length).toBe(alerts.length);
       // Forged: the body changed after signing.
@@ -364,16 +443,24 @@ describe('examples/webhook-receiver.ts', () => {
 describe('webhook destinations from config', () => {
   it('secretEnv reads the secret from the environment; a missing one is a config error that does not print it', () => {
     const cfg = testConfig({
-      triggers: { webhooks: { destinations: [{ name: 'crm', url: 'https://crm.example/hook', secretEnv: 'CRM_HOOK_SECRET', maxQueue: 7 }] } },
+      triggers: {
+        webhooks: {
+          destinations: [{ name: 'crm', url: 'https://crm.example/hook', secretEnv: 'CRM_HOOK_SECRET', maxQueue: 7 }],
+        },
+      },
     });
     const [d] = resolveWebhooks(cfg.triggers.webhooks, { CRM_HOOK_SECRET: SECRET });
     expect(d).toMatchObject({ name: 'crm', maxQueue: 7, timeoutMs: cfg.triggers.webhooks.defaults.timeoutMs });
     expect(d!.key.equals(Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64'))).toBe(true);
-    expect(() => resolveWebhooks(cfg.triggers.webhooks, { CRM_HOOK_SECRET: 'not-a-secret' })).toThrow(/CRM_HOOK_SECRET/);
+    expect(() => resolveWebhooks(cfg.triggers.webhooks, { CRM_HOOK_SECRET: 'not-a-secret' })).toThrow(
+      /CRM_HOOK_SECRET/,
+    );
     try {
       resolveWebhooks(cfg.triggers.webhooks, { CRM_HOOK_SECRET: 'not-a-secret' });
     } catch (e) {
-      expect(JSON.stringify({ m: (e as Error).message, d: (e as { details: unknown }).details })).not.toContain('not-a-secret');
+      expect(JSON.stringify({ m: (e as Error).message, d: (e as { details: unknown }).details })).not.toContain(
+        'not-a-secret',
+      );
     }
   });
 
@@ -391,10 +478,14 @@ describe('webhook destinations from config', () => {
     bad([{ name: 'a', url: 'https://crm.example/hook', secret: 'whsec_short' }]).toThrow(/secret: must be whsec_/);
     bad([{ name: 'a', url: 'https://crm.example/hook' }]).toThrow(/exactly one/);
     bad([{ name: 'a', url: 'https://crm.example/hook', secret: SECRET, secretEnv: 'X' }]).toThrow(/exactly one/);
-    bad([{ name: 'a', url: 'https://x.example/', secret: SECRET }, { name: 'a', url: 'https://y.example/', secret: SECRET }]).toThrow(/unique/);
+    bad([
+      { name: 'a', url: 'https://x.example/', secret: SECRET },
+      { name: 'a', url: 'https://y.example/', secret: SECRET },
+    ]).toThrow(/unique/);
     expect(problems([{ name: 'a', url: 'https://crm.example/hook', secret: SECRET }])).toBe('accepted');
     expect(problems([{ name: 'a', url: 'http://127.0.0.1:9/hook', secret: SECRET }])).toBe('accepted');
-    expect(problems([{ name: 'a', url: 'https://crm.example/hook', secret: 'whsec_short' }])).not.toContain('whsec_short');
+    expect(problems([{ name: 'a', url: 'https://crm.example/hook', secret: 'whsec_short' }])).not.toContain(
+      'whsec_short',
+    );
   });
 });
-

@@ -26,7 +26,16 @@ const config = testConfig({
 });
 
 type Step =
-  | { kind: 'event'; customer: number; type: EventType; dt: number; jitter: number; product: number; price: number; qty: number }
+  | {
+      kind: 'event';
+      customer: number;
+      type: EventType;
+      dt: number;
+      jitter: number;
+      product: number;
+      price: number;
+      qty: number;
+    }
   | { kind: 'repeat'; back: number }
   | { kind: 'garbage'; which: number };
 
@@ -184,7 +193,16 @@ describe('keyed windows and outcome counters against a brute-force oracle', () =
           expect(engine.state.watermark.watermark).toBe(expected.asOf);
 
           const lookup = (p: string) => engine.state.store.products.lookup(p)!;
-          for (const view of dump(engine) as { customerId: string; windows: Record<string, any>; events: number; revenue: number; purchases: number; firstSeen: number; lastSeen: number; purchaseGap: { count: number; meanMs: number; varianceMs2: number } }[]) {
+          for (const view of dump(engine) as {
+            customerId: string;
+            windows: Record<string, any>;
+            events: number;
+            revenue: number;
+            purchases: number;
+            firstSeen: number;
+            lastSeen: number;
+            purchaseGap: { count: number; meanMs: number; varianceMs2: number };
+          }[]) {
             const mine = expected.applied.filter((e) => e.customerId === view.customerId);
             const want = windowOracle(expected.applied, view.customerId, expected.asOf, lookup);
             for (const w of windows) {
@@ -200,7 +218,10 @@ describe('keyed windows and outcome counters against a brute-force oracle', () =
             expect(view.lastSeen).toBe(Math.max(...mine.map((e) => e.ts)));
             const purchases = mine.filter((e) => e.type === 'purchase');
             expect(view.purchases).toBe(purchases.length);
-            expect(view.revenue).toBeCloseTo(purchases.reduce((s, e) => s + orderRevenue(e), 0), 6);
+            expect(view.revenue).toBeCloseTo(
+              purchases.reduce((s, e) => s + orderRevenue(e), 0),
+              6,
+            );
             // Gaps: between a purchase and the latest earlier-stamped one, in arrival order.
             const gaps: number[] = [];
             let last: number | undefined;
@@ -217,7 +238,9 @@ describe('keyed windows and outcome counters against a brute-force oracle', () =
               expect(view.purchaseGap.meanMs).toBeCloseTo(mean, 3);
               if (gaps.length > 1) {
                 const variance = gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / (gaps.length - 1);
-                expect(Math.abs(view.purchaseGap.varianceMs2 - variance)).toBeLessThanOrEqual(1e-9 * Math.max(1, variance));
+                expect(Math.abs(view.purchaseGap.varianceMs2 - variance)).toBeLessThanOrEqual(
+                  1e-9 * Math.max(1, variance),
+                );
               }
             }
           }
@@ -229,13 +252,17 @@ describe('keyed windows and outcome counters against a brute-force oracle', () =
 
   it('gives the same state whatever the batch boundaries', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 200 }), fc.integer({ min: 2, max: 50 }), async (steps, size) => {
-        const built = build(steps, 0);
-        const one = await runMessages(config, built.messages, { batchSize: 1 });
-        const many = await runMessages(config, built.messages, { batchSize: size });
-        expect(dump(many.engine)).toEqual(dump(one.engine));
-        expect(many.signals).toEqual(one.signals);
-      }),
+      fc.asyncProperty(
+        fc.array(step, { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 2, max: 50 }),
+        async (steps, size) => {
+          const built = build(steps, 0);
+          const one = await runMessages(config, built.messages, { batchSize: 1 });
+          const many = await runMessages(config, built.messages, { batchSize: size });
+          expect(dump(many.engine)).toEqual(dump(one.engine));
+          expect(many.signals).toEqual(one.signals);
+        },
+      ),
       { numRuns: 40 },
     );
   });

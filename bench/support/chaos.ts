@@ -65,8 +65,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const workDir = mkdtempSync(join(tmpdir(), 'vigil-chaos-'));
   const children = new Set<ChildProcess>();
   try {
-    const events = new SyntheticShop({ seed: opts.seed, customers: opts.customers, products: 300, startTs: Date.UTC(2026, 0, 1) }).take(opts.events);
-    await publishEvents(nc, events, { subjectPrefix: 'shop.events', format: 'msgpack', mode: 'jetstream', createStream: 'SHOP_EVENTS' });
+    const events = new SyntheticShop({
+      seed: opts.seed,
+      customers: opts.customers,
+      products: 300,
+      startTs: Date.UTC(2026, 0, 1),
+    }).take(opts.events);
+    await publishEvents(nc, events, {
+      subjectPrefix: 'shop.events',
+      format: 'msgpack',
+      mode: 'jetstream',
+      createStream: 'SHOP_EVENTS',
+    });
     const jsm = await jetstreamManager(nc);
     const lastSeq = (await jsm.streams.info('SHOP_EVENTS')).state.last_seq;
     log(`chaos: ${events.length} events in SHOP_EVENTS (last seq ${lastSeq})`);
@@ -86,7 +96,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     };
     const delivered = async () => (await consumer())?.delivered.stream_seq ?? 0;
     const spawnEngine = () => {
-      const child = spawn(process.execPath, ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.add(child);
       let output = '';
       child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -97,7 +110,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const until = async (what: string, cond: () => Promise<boolean>, child?: ChildProcess, output?: () => string) => {
       const deadline = Date.now() + 300_000;
       while (!(await cond())) {
-        if (child !== undefined && child.exitCode !== null) throw new Error(`engine exited (${child.exitCode}) while waiting for ${what}:\n${output?.()}`);
+        if (child !== undefined && child.exitCode !== null)
+          throw new Error(`engine exited (${child.exitCode}) while waiting for ${what}:\n${output?.()}`);
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output?.()}`);
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -105,8 +119,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 
     // Random kill points over the stream, in order; every sigtermEvery-th is a SIGTERM.
     let rng = opts.seed * 7919 + 17;
-    const random = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
-    const targets = Array.from({ length: opts.kills }, () => Math.floor(lastSeq * (0.05 + 0.9 * random()))).sort((a, b) => a - b);
+    const random = () => (rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const targets = Array.from({ length: opts.kills }, () => Math.floor(lastSeq * (0.05 + 0.9 * random()))).sort(
+      (a, b) => a - b,
+    );
     const kills: { signal: string; atSeq: number }[] = [];
     const recoveryMs: number[] = [];
     let reached = 0;
@@ -119,10 +135,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       const spawned = Date.now();
       const target = i < opts.kills ? targets[i]! : lastSeq;
       // Recovery: back at least where the previous life stood.
-      await until('catch-up', async () => (await consumer()) !== undefined && (await delivered()) >= reached, child, output);
+      await until(
+        'catch-up',
+        async () => (await consumer()) !== undefined && (await delivered()) >= reached,
+        child,
+        output,
+      );
       if (reached > 0) recoveryMs.push(Date.now() - spawned);
       if (i === serverKillAt) {
-        await until(`seq ${Math.floor((target + reached) / 2)}`, async () => (await delivered()) >= Math.floor((target + reached) / 2), child, output);
+        await until(
+          `seq ${Math.floor((target + reached) / 2)}`,
+          async () => (await delivered()) >= Math.floor((target + reached) / 2),
+          child,
+          output,
+        );
         log(`chaos: nats-server ${opts.serverKill} at seq ${await delivered()}`);
         if (opts.serverKill === 'SIGKILL') await server.crash();
         else await server.down();
@@ -131,10 +157,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       }
       if (i === opts.kills) {
         // The last life runs to the end: everything delivered and acknowledged, then a SIGTERM.
-        await until('the end of the stream', async () => {
-          const info = await consumer();
-          return info !== undefined && info.delivered.stream_seq >= lastSeq && info.num_ack_pending === 0 && info.num_pending === 0;
-        }, child, output);
+        await until(
+          'the end of the stream',
+          async () => {
+            const info = await consumer();
+            return (
+              info !== undefined &&
+              info.delivered.stream_seq >= lastSeq &&
+              info.num_ack_pending === 0 &&
+              info.num_pending === 0
+            );
+          },
+          child,
+          output,
+        );
         child.kill('SIGTERM');
         const [code] = (await once(child, 'exit')) as [number | null];
         if (code !== 0) throw new Error(`engine exited ${code} on SIGTERM:\n${output()}`);
@@ -161,20 +197,32 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     // What the engine left: its final checkpoint, restored in process.
     const config = loadConfig({ env: {}, overrides: {} });
     const live = new Engine(config);
-    const store = await ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, config.nats.consumer, config.checkpoint.chunkBytes);
+    const store = await ObjectStoreCheckpoints.open(
+      nc,
+      config.checkpoint.bucket,
+      config.nats.consumer,
+      config.checkpoint.chunkBytes,
+    );
     const manifest = await restoreLatest(live, store, 'jetstream:SHOP_EVENTS/vigil');
     if (manifest === undefined) throw new Error('no checkpoint after the final stop');
     log('chaos: the oracle run');
     // The oracle: the same events, in stream order, one uninterrupted in-process run.
     const oracle = new Engine(config);
     const alerts: Alert[] = [];
-    const messages = events.map((e) => ({ bytes: encodePayload(e, 'msgpack'), subject: `shop.events.${e.type}`, receivedAt: 0 }));
-    await oracle.run(new InProcessSource(messages, { name: 'oracle', batchSize: 64, finite: false }), { sinks: [{ handle: (b) => void alerts.push(...b.alerts) }] });
+    const messages = events.map((e) => ({
+      bytes: encodePayload(e, 'msgpack'),
+      subject: `shop.events.${e.type}`,
+      receivedAt: 0,
+    }));
+    await oracle.run(new InProcessSource(messages, { name: 'oracle', batchSize: 64, finite: false }), {
+      sinks: [{ handle: (b) => void alerts.push(...b.alerts) }],
+    });
     const ids = [...oracle.state.store.customerIds()].sort();
     const asOf = oracle.state.watermark.watermark;
     let customersWrong = 0;
     for (const id of ids) {
-      if (JSON.stringify(live.state.store.view(id, asOf)) !== JSON.stringify(oracle.state.store.view(id, asOf))) customersWrong++;
+      if (JSON.stringify(live.state.store.view(id, asOf)) !== JSON.stringify(oracle.state.store.view(id, asOf)))
+        customersWrong++;
     }
     customersWrong += Math.max(0, live.state.store.size - oracle.state.store.size);
     const got = live.state.counters.toJSON();

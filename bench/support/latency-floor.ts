@@ -41,7 +41,12 @@ function iterationsFor(micros: number): number {
   return Math.max(1, Math.round(micros / 1000 / perIteration[7]!));
 }
 
-export async function measureLatencyFloor(microsPerEvent: number, eventsPerSecond: number, batchSize: number, durationMs: number): Promise<LatencyFloor> {
+export async function measureLatencyFloor(
+  microsPerEvent: number,
+  eventsPerSecond: number,
+  batchSize: number,
+  durationMs: number,
+): Promise<LatencyFloor> {
   const iterations = iterationsFor(microsPerEvent);
   const total = Math.round((eventsPerSecond * durationMs) / 1000);
   const latencies = new Float64Array(total);
@@ -67,5 +72,11 @@ export async function measureLatencyFloor(microsPerEvent: number, eventsPerSecon
   if (sink < 0) throw new Error('unreachable');
   latencies.sort();
   const at = (q: number) => latencies[Math.min(total - 1, Math.floor(q * total))]!;
-  return { microsPerEvent, busy: busyMs / (performance.now() - started), p50Ms: at(0.5), p99Ms: at(0.99), p999Ms: at(0.999) };
+  return {
+    microsPerEvent,
+    busy: busyMs / (performance.now() - started),
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+    p999Ms: at(0.999),
+  };
 }

@@ -13,7 +13,13 @@ export interface ShopInputOptions {
 export function shopInput(opts: ShopInputOptions): { messages: RawMessage[]; customers: number } {
   // Start the shop in the past so that no event is "in the future" for validation.
   const startTs = Date.UTC(2025, 0, 1);
-  const shop = new SyntheticShop({ seed: 7, customers: opts.customers, products: 5000, startTs, endTs: startTs + opts.days * 86_400_000 });
+  const shop = new SyntheticShop({
+    seed: 7,
+    customers: opts.customers,
+    products: 5000,
+    startTs,
+    endTs: startTs + opts.days * 86_400_000,
+  });
   const payloads: Uint8Array[] = [];
   const seen = new Set<string>();
   for (let e = shop.next(); e !== undefined; e = shop.next()) {

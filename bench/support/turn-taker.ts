@@ -19,7 +19,8 @@ export interface TurnTakerData {
   readonly analytics: boolean;
 }
 
-export type TurnCommand = { type: 'reset' } | { type: 'turn'; from: number; to: number; end: boolean } | { type: 'count' };
+export type TurnCommand =
+  { type: 'reset' } | { type: 'turn'; from: number; to: number; end: boolean } | { type: 'count' };
 
 const { input, analytics } = workerData as TurnTakerData;
 const config = loadConfig({ env: process.env, overrides: { analytics: { enabled: analytics } } });

@@ -26,7 +26,11 @@ const SUBSCRIBED = Buffer.from('{"type":"subscribed"');
 
 /** Client `i` (counted), or with i = -1 the extra stalled one (not counted, not kept in `sockets`). */
 async function connect(i: number): Promise<WebSocket> {
-  const ws = new WebSocket(url!.replace(/^http/, 'ws') + '/v1/stream', [SUBPROTOCOL_JSON, BEARER_SUBPROTOCOL_PREFIX + token], { perMessageDeflate: false, skipUTF8Validation: true });
+  const ws = new WebSocket(
+    url!.replace(/^http/, 'ws') + '/v1/stream',
+    [SUBPROTOCOL_JSON, BEARER_SUBPROTOCOL_PREFIX + token],
+    { perMessageDeflate: false, skipUTF8Validation: true },
+  );
   if (i >= 0) sockets.push(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);

@@ -7,7 +7,8 @@ import type { AlertTypeSpec } from './alert-type.js';
  */
 
 /** Marks a generated block in a docs page; the text between a pair is replaced. */
-export const GENERATED_BEGIN = '<!-- generated from src/alerts/types/ by `npx tsx scripts/alert-docs.ts`: do not edit by hand -->';
+export const GENERATED_BEGIN =
+  '<!-- generated from src/alerts/types/ by `npx tsx scripts/alert-docs.ts`: do not edit by hand -->';
 export const GENERATED_END = '<!-- end of generated block -->';
 
 /** The CloudEvents `type` of an alert type's triggers (delivery/marketing/cloudevent.ts encodes with it). */
@@ -17,7 +18,10 @@ export function cloudEventType(type: string): string {
 
 /** src/server/dashboard/alert-types.js: the dashboard's list of types, labels and colours. */
 export function dashboardModule(specs: readonly AlertTypeSpec[]): string {
-  const rows = specs.map((s) => `  { type: ${JSON.stringify(s.type)}, label: ${JSON.stringify(s.dashboard.label)}, colour: ${JSON.stringify(s.dashboard.colour)} },`);
+  const rows = specs.map(
+    (s) =>
+      `  { type: ${JSON.stringify(s.type)}, label: ${JSON.stringify(s.dashboard.label)}, colour: ${JSON.stringify(s.dashboard.colour)} },`,
+  );
   return `// Generated from src/alerts/types/ by \`npx tsx scripts/alert-docs.ts\`; do not edit by hand.
 /** Every alert type, in the registry's order: its badge's label and colour. */
 export const ALERT_TYPES = [
@@ -32,7 +36,11 @@ export function alertsTable(specs: readonly AlertTypeSpec[]): string {
     (s) =>
       `| \`${s.type}\` | ${s.docs.data} | ${s.docs.score} | ${s.docs.occasion} | ${s.audience} | ${s.severities.join(', ')} | \`alerts.policies.${s.policyKey}\` |`,
   );
-  return ['| type | `data` | `score` | occasion (in the id) | audience | severity | cooldown / hysteresis |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| type | `data` | `score` | occasion (in the id) | audience | severity | cooldown / hysteresis |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /** docs/triggers.md: per type, whether it is a trigger, its CloudEvents type and its subject. */
@@ -42,7 +50,11 @@ export function triggersTable(specs: readonly AlertTypeSpec[]): string {
       ? `| \`${s.type}\` | \`${cloudEventType(s.type)}\` | \`<prefix>.${s.type}\` |`
       : `| \`${s.type}\` | not a trigger (audience ops) | |`,
   );
-  return ['| alert type | CloudEvents `type` | subject (`triggers.nats.subjectPrefix`) |', '|---|---|---|', ...rows].join('\n');
+  return [
+    '| alert type | CloudEvents `type` | subject (`triggers.nats.subjectPrefix`) |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
 /** `page` with the text between its generated markers replaced by `block`; throws when the markers are missing. */

@@ -46,7 +46,10 @@ export class AlertEmitter {
     this.cooldowns.clearSlot(slot);
   }
 
-  snapshot(slots: number, copy: CopyBytes = freshCopy): { cooldowns: AlertCooldownsSnapshot; emitted: Record<AlertType, number>; gated: number } {
+  snapshot(
+    slots: number,
+    copy: CopyBytes = freshCopy,
+  ): { cooldowns: AlertCooldownsSnapshot; emitted: Record<AlertType, number>; gated: number } {
     return { cooldowns: this.cooldowns.snapshot(slots, copy), emitted: { ...this.emitted }, gated: this.gated };
   }
 

@@ -44,7 +44,8 @@ export function alertId(inputs: AlertIdInputs): string {
   // input lists serialise alike (unlike joining with a separator). The scheme tag changes
   // every id deliberately if the derivation ever changes.
   let canonical = CANONICAL_HEAD[inputs.type] + jsonString(inputs.customerId) + ',' + jsonNumber(inputs.ts);
-  for (const part of inputs.occasion) canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
+  for (const part of inputs.occasion)
+    canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
   return idOf(inputs.type, canonical + ']');
 }
 
@@ -100,7 +101,8 @@ function idOf(type: AlertType, canonical: string): string {
 /** `alertId` of a draft: the same canonical string, written without the intermediate inputs object. */
 function draftId(draft: AlertDraft): string {
   let canonical = CANONICAL_HEAD[draft.type] + jsonString(draft.customerId) + ',' + jsonNumber(draft.ts);
-  for (const part of occasionOf(draft)) canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
+  for (const part of occasionOf(draft))
+    canonical += ',' + (typeof part === 'string' ? jsonString(part) : jsonNumber(part));
   return idOf(draft.type, canonical + ']');
 }
 

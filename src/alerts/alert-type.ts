@@ -38,6 +38,8 @@ export interface AlertTypeSpec<T extends string = string, D extends z.ZodType = 
 }
 
 /** Declares an alert type (keeps its literal type and key for the registry's derived types). */
-export function defineAlertType<const T extends string, D extends z.ZodType, const K extends string>(spec: AlertTypeSpec<T, D, K>): AlertTypeSpec<T, D, K> {
+export function defineAlertType<const T extends string, D extends z.ZodType, const K extends string>(
+  spec: AlertTypeSpec<T, D, K>,
+): AlertTypeSpec<T, D, K> {
   return spec;
 }

@@ -26,9 +26,21 @@ export const alertTypeIndex: Readonly<Record<AlertType, number>> = Object.fromEn
   alertTypes.map((t, i) => [t, i]),
 ) as Record<AlertType, number>;
 /** Each type's declaration, by type. */
-export const alertTypeSpec = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s])) as { readonly [T in AlertType]: SpecOf<T> };
+export const alertTypeSpec = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s])) as {
+  readonly [T in AlertType]: SpecOf<T>;
+};
 
-export { severities, severity, severityRank, label, MAX_REASONS, MAX_REASON_LENGTH, MAX_CART_ITEMS, MAX_RECOMMENDATIONS, MAX_BASED_ON } from './alert-fields.js';
+export {
+  severities,
+  severity,
+  severityRank,
+  label,
+  MAX_REASONS,
+  MAX_REASON_LENGTH,
+  MAX_CART_ITEMS,
+  MAX_RECOMMENDATIONS,
+  MAX_BASED_ON,
+} from './alert-fields.js';
 export type { Severity } from './alert-fields.js';
 
 /**
@@ -36,7 +48,9 @@ export type { Severity } from './alert-fields.js';
  * so a new type cannot reach a marketing destination for an opted-out customer by having been
  * forgotten. Suppression applies only to marketing destinations; ops ones receive every alert.
  */
-export const alertAudience = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s.audience])) as Readonly<Record<AlertType, 'marketing' | 'ops'>>;
+export const alertAudience = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s.audience])) as Readonly<
+  Record<AlertType, 'marketing' | 'ops'>
+>;
 export const marketingAlertTypes: readonly AlertType[] = alertTypes.filter((t) => alertAudience[t] === 'marketing');
 
 export function isMarketingFacing(type: AlertType): boolean {
@@ -80,7 +94,10 @@ type AlertObjectOf<S extends Specs[number]> = z.ZodObject<
 type ObjectsOf<L extends readonly Specs[number][]> = { -readonly [I in keyof L]: AlertObjectOf<L[I]> };
 type AlertObjects = ObjectsOf<Specs>;
 
-export const alertSchema = z.discriminatedUnion('type', alertTypeSpecs.map((s) => alertOf(s)) as unknown as AlertObjects);
+export const alertSchema = z.discriminatedUnion(
+  'type',
+  alertTypeSpecs.map((s) => alertOf(s)) as unknown as AlertObjects,
+);
 export type Alert = z.infer<typeof alertSchema>;
 export type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
 /** An alert before its id is derived from it (`withAlertId`). */

@@ -52,7 +52,11 @@ export const alertsConfig = z.strictObject({
     /** A longer list is refused rather than cut: cutting it would contact opted-out people. */
     maxIds: z.number().int().min(1).max(50_000_000),
     /** A larger file is refused before it is read. */
-    maxFileBytes: z.number().int().min(1).max(4 * 1024 * 1024 * 1024),
+    maxFileBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(4 * 1024 * 1024 * 1024),
   }),
 });
 export type AlertsConfig = z.infer<typeof alertsConfig>;

@@ -45,7 +45,13 @@ export class AlertCooldowns {
       const { cooldownMs, hysteresis } = policies[t];
       return hysteresis === null
         ? { cooldownMs, banded: false, rising: true, enter: -Infinity, exit: -Infinity }
-        : { cooldownMs, banded: true, rising: hysteresis.enter > hysteresis.exit, enter: hysteresis.enter, exit: hysteresis.exit };
+        : {
+            cooldownMs,
+            banded: true,
+            rising: hysteresis.enter > hysteresis.exit,
+            enter: hysteresis.enter,
+            exit: hysteresis.exit,
+          };
     });
     this.slotCapacity = Math.max(MIN_SLOTS, initialSlots);
     this.lastFired = new Float64Array(this.slotCapacity * TYPES).fill(NaN);

@@ -9,4 +9,10 @@ import { valueTierChanged } from './types/value-tier-changed.js';
  * and its detection in analytics; `npx tsx scripts/alert-docs.ts` then regenerates the
  * dashboard's module and the docs' tables (a test checks they agree).
  */
-export const alertTypeSpecs = [churnRisk, valueTierChanged, segmentChanged, cartAbandoned, recommendationCrossSell] as const;
+export const alertTypeSpecs = [
+  churnRisk,
+  valueTierChanged,
+  segmentChanged,
+  cartAbandoned,
+  recommendationCrossSell,
+] as const;

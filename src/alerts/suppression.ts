@@ -95,9 +95,11 @@ function invalid(message: string): VigilError {
 
 function addId(set: Set<string>, id: unknown, where: string, maxIds: number): void {
   if (typeof id !== 'string') throw invalid(`${where} is not a string`);
-  if (id.length < 1 || id.length > MAX_KEY_LENGTH) throw invalid(`${where}: a customer id has 1 to ${MAX_KEY_LENGTH} characters`);
+  if (id.length < 1 || id.length > MAX_KEY_LENGTH)
+    throw invalid(`${where}: a customer id has 1 to ${MAX_KEY_LENGTH} characters`);
   set.add(id);
-  if (set.size > maxIds) throw invalid(`more than ${maxIds} customers (alerts.suppression.maxIds); refusing to cut the list`);
+  if (set.size > maxIds)
+    throw invalid(`more than ${maxIds} customers (alerts.suppression.maxIds); refusing to cut the list`);
 }
 
 /** Reads and parses a suppression list file, refusing one larger than `maxFileBytes` before reading it. */
@@ -105,14 +107,18 @@ export async function loadSuppressionFile(path: string, limits: SuppressionLimit
   let text: string;
   try {
     const { size } = await stat(path);
-    if (size > limits.maxFileBytes) throw invalid(`file is ${size} bytes, over alerts.suppression.maxFileBytes (${limits.maxFileBytes})`);
+    if (size > limits.maxFileBytes)
+      throw invalid(`file is ${size} bytes, over alerts.suppression.maxFileBytes (${limits.maxFileBytes})`);
     const bytes = await readFile(path);
     // It may have grown between stat and read.
-    if (bytes.byteLength > limits.maxFileBytes) throw invalid(`file is over alerts.suppression.maxFileBytes (${limits.maxFileBytes})`);
+    if (bytes.byteLength > limits.maxFileBytes)
+      throw invalid(`file is over alerts.suppression.maxFileBytes (${limits.maxFileBytes})`);
     text = bytes.toString('utf8');
   } catch (e) {
     if (e instanceof VigilError) throw e;
-    throw new VigilError('VIGIL_ERR_INPUT_FILE', `cannot read suppression list ${path}`, [(e as Error).message], { cause: e });
+    throw new VigilError('VIGIL_ERR_INPUT_FILE', `cannot read suppression list ${path}`, [(e as Error).message], {
+      cause: e,
+    });
   }
   return SuppressionList.parse(text, limits.maxIds);
 }

@@ -8,7 +8,13 @@
  * parameters; fitting the parameters is a separate, occasional step (`fitBgNbd`).
  */
 import { VigilError } from '../core/errors.js';
-import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
+import {
+  fitProblem,
+  LogLikelihoodSum,
+  minimizeNelderMead,
+  type FitProblem,
+  type NelderMeadOptions,
+} from './optimize.js';
 import { hyp2f1MinusOne, lbeta, lgamma, logAddExp, richardsonSymmetric } from './special-functions.js';
 
 export interface BgNbdParams {
@@ -103,14 +109,22 @@ class BgNbdLogLikelihood extends LogLikelihoodSum {
 export function fitBgNbd(customers: readonly RepeatStats[], options: BgNbdFitOptions = {}): BgNbdFit {
   const problem = bgnbdFitProblem(customers, options);
   const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
-  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations, converged: minimum.converged };
+  return {
+    params: problem.params(minimum.point),
+    logLikelihood: -minimum.value,
+    iterations: minimum.iterations,
+    converged: minimum.converged,
+  };
 }
 
 /**
  * `fitBgNbd` as a problem for Nelder–Mead, for a caller that steps the search itself (the
  * live refit): the same start, objective and mapping, so its result is the same fit.
  */
-export function bgnbdFitProblem(customers: readonly RepeatStats[], options: Pick<BgNbdFitOptions, 'start'> = {}): FitProblem<BgNbdParams> {
+export function bgnbdFitProblem(
+  customers: readonly RepeatStats[],
+  options: Pick<BgNbdFitOptions, 'start'> = {},
+): FitProblem<BgNbdParams> {
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'fitBgNbd needs at least one customer');
   customers.forEach(checkStats);
   const meanAge = customers.reduce((sum, c) => sum + c.T, 0) / customers.length;
@@ -122,7 +136,12 @@ export function bgnbdFitProblem(customers: readonly RepeatStats[], options: Pick
     a: Math.exp(p[2] as number),
     b: Math.exp(p[3] as number),
   });
-  return fitProblem([Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)], customers.length, (p) => new BgNbdLogLikelihood(fromLog(p), customers), fromLog);
+  return fitProblem(
+    [Math.log(start.r), Math.log(start.alpha), Math.log(start.a), Math.log(start.b)],
+    customers.length,
+    (p) => new BgNbdLogLikelihood(fromLog(p), customers),
+    fromLog,
+  );
 }
 
 /**
@@ -233,7 +252,11 @@ function checkParams(params: BgNbdParams): void {
   if (r > 0 && r < Infinity && alpha > 0 && alpha < Infinity && a > 0 && a < Infinity && b > 0 && b < Infinity) return;
   const bad = (['r', 'alpha', 'a', 'b'] as const).filter((k) => !(params[k] > 0 && Number.isFinite(params[k])));
   if (bad.length > 0) {
-    throw new VigilError('VIGIL_ERR_USAGE', 'BG/NBD parameters must be positive and finite', bad.map((k) => `${k}=${params[k]}`));
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      'BG/NBD parameters must be positive and finite',
+      bad.map((k) => `${k}=${params[k]}`),
+    );
   }
 }
 

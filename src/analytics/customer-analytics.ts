@@ -10,9 +10,25 @@ import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.j
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
 import { churnScoreBasis, type ChurnEvidence } from './churn-score.js';
-import { expectedPurchases, probabilityAlive, probabilityNoPurchase, timeWhenAliveFallsTo, type BgNbdParams, type RepeatStats } from './bgnbd.js';
+import {
+  expectedPurchases,
+  probabilityAlive,
+  probabilityNoPurchase,
+  timeWhenAliveFallsTo,
+  type BgNbdParams,
+  type RepeatStats,
+} from './bgnbd.js';
 import { usualGap } from './purchase-gap.js';
-import { emptyGaps, REFIT_WORK_PER_EVENT, RefitJob, type PooledGaps, type RefitHost, type RefitJobSnapshot, type RefitPhase, type RefitResult } from './refit-job.js';
+import {
+  emptyGaps,
+  REFIT_WORK_PER_EVENT,
+  RefitJob,
+  type PooledGaps,
+  type RefitHost,
+  type RefitJobSnapshot,
+  type RefitPhase,
+  type RefitResult,
+} from './refit-job.js';
 import { RunningGap } from './running-gap.js';
 import { customerLifetimeValue } from './clv.js';
 import type { AnalyticsConfig } from './config.js';
@@ -118,7 +134,11 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   refitWork = 0;
   private purchasesSinceRefit = 0;
   /** CLV at a first purchase, for the parameter objects in force when computed (see `clvAt`). */
-  private firstPurchaseClv: { bgnbd: BgNbdParams | null; gammaGamma: GammaGammaParams | null; clv: number } = { bgnbd: null, gammaGamma: null, clv: NaN };
+  private firstPurchaseClv: { bgnbd: BgNbdParams | null; gammaGamma: GammaGammaParams | null; clv: number } = {
+    bgnbd: null,
+    gammaGamma: null,
+    clv: NaN,
+  };
   /** Model evaluations that failed (a numeric corner the models could not handle); the event still counts as applied. */
   modelErrors = 0;
   private readonly recent = new Uint32Array(32);
@@ -132,7 +152,15 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   private readonly txScratch: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
   private readonly repeatScratch: RepeatStats = { x: 0, tx: 0, T: 0 };
   private readonly priorScratch: { -readonly [K in keyof VisitChurnPrior]: number };
-  private readonly visitScratch: VisitStats = { firstSession: 0, lastIntent: 0, lastSession: 0, firstCartless: 0, sessionsToIntent: 0, intentSessions: 0, cartless: 0 };
+  private readonly visitScratch: VisitStats = {
+    firstSession: 0,
+    lastIntent: 0,
+    lastSession: 0,
+    firstCartless: 0,
+    sessionsToIntent: 0,
+    intentSessions: 0,
+    cartless: 0,
+  };
   private readonly rfmBefore: RfmValues = { lastPurchase: 0, transactions: 0, monetary: 0 };
   private readonly rfmAfter: RfmValues = { lastPurchase: 0, transactions: 0, monetary: 0 };
   private readonly bought: number[] = [];
@@ -150,7 +178,14 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     this.discountPerUnit = Math.pow(1 + cfg.value.yearlyDiscountRate, this.unitMs / YEAR_MS) - 1;
     this.clvOptions = { horizon: this.horizon, discountPerUnit: this.discountPerUnit, steps: CLV_STEPS };
     const c = cfg.churn;
-    this.priorScratch = { hazardPerDay: c.hazardPerYear / 365, lapsedShare: c.lapsedShare, lapsedVisitRatio: c.lapsedVisitRatio, priorVisits: c.priorVisits, meanGapDays: 0, intentShare: 0 };
+    this.priorScratch = {
+      hazardPerDay: c.hazardPerYear / 365,
+      lapsedShare: c.lapsedShare,
+      lapsedVisitRatio: c.lapsedVisitRatio,
+      priorVisits: c.priorVisits,
+      meanGapDays: 0,
+      intentShare: 0,
+    };
     const layout = new RecordLayout()
       .add('clv', 'f64', 1, NaN)
       .add('lastCartTs', 'f64', 1, NaN)
@@ -253,8 +288,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       } catch {
         this.modelErrors++;
       }
-    }
-    else if (Number.isNaN(this.nextRefitAt) && this.cfg.refit.everyMs > 0 && Number.isFinite(watermark)) this.nextRefitAt = watermark + this.cfg.refit.everyMs;
+    } else if (Number.isNaN(this.nextRefitAt) && this.cfg.refit.everyMs > 0 && Number.isFinite(watermark))
+      this.nextRefitAt = watermark + this.cfg.refit.everyMs;
   }
 
   onSignals(signals: readonly StateSignal[], from: number, _watermark: number): void {
@@ -490,7 +525,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       if (cartless === 0) this.setF64(slot, this.F.firstCartless, start);
       this.setU32(slot, this.U.cartless, cartless + 1);
     }
-    if (this.store.hasTransactions(slot)) this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, this.F.lastSession)), true);
+    if (this.store.hasTransactions(slot))
+      this.checkChurn(slot, customerId, Math.max(end, this.f64(slot, this.F.lastSession)), true);
   }
 
   /**
@@ -554,10 +590,14 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     // each time; this costs one evaluation and keeps about one entry per customer.
     const armed = this.store.timers.dueTime(slot, this.churnTimer);
     if (armed > now && preparedPStopped(armed / DAY_MS) < bar) return;
-    let when = provisional ? preparedTimeBeforeCrossing(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS) : NaN;
-    if (Number.isNaN(when)) when = preparedTimeWhenStoppedReachesFrom(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
+    let when = provisional
+      ? preparedTimeBeforeCrossing(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS)
+      : NaN;
+    if (Number.isNaN(when))
+      when = preparedTimeWhenStoppedReachesFrom(bar, nowDays, logOdds, CHURN_HORIZON_DAYS, CHURN_RESOLUTION_DAYS);
     // Whole milliseconds, and always later than now: the due time becomes an alert's event time.
-    if (Number.isFinite(when)) this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
+    if (Number.isFinite(when))
+      this.store.timers.arm(slot, this.churnTimer, Math.max(Math.ceil(when * DAY_MS), now + 1));
     else this.store.timers.cancel(slot, this.churnTimer);
   }
 
@@ -565,7 +605,10 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   private pAlive(slot: number, now: number): number {
     const t = this.txScratch;
     if (!this.store.transactionStatsInto(slot, t)) return 1;
-    return probabilityAlive(this.bgnbd, repeatStatsInto(t, Math.max(now, t.last), this.cfg.timeUnit, this.repeatScratch));
+    return probabilityAlive(
+      this.bgnbd,
+      repeatStatsInto(t, Math.max(now, t.last), this.cfg.timeUnit, this.repeatScratch),
+    );
   }
 
   /** Population priors for the visit model; undefined until some customer came back once. */
@@ -599,7 +642,14 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
    * piece that holds: the visit posterior (always), BG/NBD P(alive) against its floor, and the
    * purchase gap against the customer's usual one (or the population's, for few purchases).
    */
-  private emitVisitChurn(slot: number, customerId: string, now: number, v: VisitStats, e: VisitChurnEvidence, pAlive: number): void {
+  private emitVisitChurn(
+    slot: number,
+    customerId: string,
+    now: number,
+    v: VisitStats,
+    e: VisitChurnEvidence,
+    pAlive: number,
+  ): void {
     const c = this.cfg.churn;
     const nowDays = now / DAY_MS;
     const gone = e.logOddsGone >= e.logOddsLapsed;
@@ -611,7 +661,9 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       `BG/NBD P(alive) ${pAlive.toFixed(2)} from purchases${below ? `, fell below ${c.pAliveFloor}` : ''}`,
     ];
     if (gone) {
-      reasons.push(`visits dropped: none for ${days((nowDays - v.lastSession) * DAY_MS)} days against one about every ${e.meanGapDays.toFixed(1)} days while buying (own baseline)`);
+      reasons.push(
+        `visits dropped: none for ${days((nowDays - v.lastSession) * DAY_MS)} days against one about every ${e.meanGapDays.toFixed(1)} days while buying (own baseline)`,
+      );
     } else {
       reasons.push(
         `${v.cartless} visit(s) without a cart in the ${days((nowDays - v.lastIntent) * DAY_MS)} days since the last cart, against carts in ${pct(e.intentShare)} of visits while buying (own baseline)`,
@@ -627,7 +679,10 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     const last = this.store.lastPurchase(slot);
     const usual = usualGap(this.store.gapStats(slot), this.populationPurchaseGap, this.cfg.churn);
     if (usual === undefined || !(now - last > usual.ms)) return undefined;
-    const whose = usual.basis === 'own' ? 'their usual gap' : `the population's usual gap (they have fewer than ${this.cfg.churn.minOwnGaps} gaps of their own)`;
+    const whose =
+      usual.basis === 'own'
+        ? 'their usual gap'
+        : `the population's usual gap (they have fewer than ${this.cfg.churn.minOwnGaps} gaps of their own)`;
     return `${days(now - last)} days since the last purchase, beyond ${whose} of ${days(usual.ms)} days`;
   }
 
@@ -635,13 +690,26 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     if (this.u8(slot, this.B.tier) !== 1) return;
     const pAlive = this.pAlive(slot, e.ts);
     const what = e.complaint === true ? 'complained' : `rated ${e.rating}/5`;
-    this.emitChurn(slot, e.customerId, e.ts, pAlive, Math.max(1 - pAlive, UNHAPPY_SCORE), 'unhappy_top_customer', [`a top-tier customer ${what}`]);
+    this.emitChurn(slot, e.customerId, e.ts, pAlive, Math.max(1 - pAlive, UNHAPPY_SCORE), 'unhappy_top_customer', [
+      `a top-tier customer ${what}`,
+    ]);
   }
 
-  private emitChurn(slot: number, customerId: string, ts: number, pAlive: number, score: number, rule: ChurnRule, reasons: string[]): void {
+  private emitChurn(
+    slot: number,
+    customerId: string,
+    ts: number,
+    pAlive: number,
+    score: number,
+    rule: ChurnRule,
+    reasons: string[],
+  ): void {
     const clv = this.f64(slot, this.F.clv);
     const t = this.store.transactionStats(slot); // rare (an alert): a fresh object, not the scratch
-    const expected = t === null ? 0 : expectedPurchases(this.bgnbd, repeatStats(t, Math.max(ts, t.last), this.cfg.timeUnit), this.horizon);
+    const expected =
+      t === null
+        ? 0
+        : expectedPurchases(this.bgnbd, repeatStats(t, Math.max(ts, t.last), this.cfg.timeUnit), this.horizon);
     this.parts.alerts.emit(slot, {
       type: 'churn.risk',
       customerId,
@@ -696,7 +764,9 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       ts: due,
       severity: 'warning',
       score: Math.min(1, 0.5 + 0.05 * cart.length),
-      reasons: [`${cart.length} product(s) left in the cart; no purchase ${Math.round(this.cfg.cart.abandonAfterMs / 60_000)} min after the session ended`],
+      reasons: [
+        `${cart.length} product(s) left in the cart; no purchase ${Math.round(this.cfg.cart.abandonAfterMs / 60_000)} min after the session ended`,
+      ],
       segment: this.segmentLabel(slot),
       data: {
         items: cart.map((p) => ({ productId: this.store.products.name(p) })),
@@ -825,7 +895,14 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     const pSilent = probabilityNoPurchase(this.bgnbd, stats, this.horizon);
     const pStopped = visitChurn(v, prior, Math.max(asOf, this.f64(slot, this.F.lastSession)) / DAY_MS).pStopped;
     const basis = churnScoreBasis(this.intentShare());
-    return { pStopped, pAlive, pSilent, bar: pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt, basis, score: basis === 'visits' ? pStopped : pSilent };
+    return {
+      pStopped,
+      pAlive,
+      pSilent,
+      bar: pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt,
+      basis,
+      score: basis === 'visits' ? pStopped : pSilent,
+    };
   }
 
   /** The population's share of sessions with intent so far (NaN before any session). */
@@ -847,7 +924,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       if (index !== 0 && this.store.customerAt(slot) !== undefined) counts[index]!++;
     }
     const out: Record<string, number> = {};
-    for (let index = 1; index < counts.length; index++) if (counts[index]! > 0) out[this.parts.rfm.segmentName(index - 1)] = counts[index]!;
+    for (let index = 1; index < counts.length; index++)
+      if (counts[index]! > 0) out[this.parts.rfm.segmentName(index - 1)] = counts[index]!;
     return out;
   }
 
@@ -899,7 +977,10 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
 
   restore(s: CustomerAnalyticsSnapshot): void {
     if (s.layout !== this.records.layout.signature()) throw new Error('analytics snapshot has another record layout');
-    this.records.restore(s.records, Math.max(this.store.capacity, s.records.byteLength / this.records.layout.bytesPerRecord));
+    this.records.restore(
+      s.records,
+      Math.max(this.store.capacity, s.records.byteLength / this.records.layout.bytesPerRecord),
+    );
     this.bgnbd = { ...s.bgnbd };
     this.gammaGamma = { ...s.gammaGamma };
     this.nextRefitAt = s.nextRefitAt;
@@ -977,7 +1058,16 @@ type ChurnRule = 'stopped_visiting' | 'browsing_not_buying' | 'bgnbd_p_alive' | 
 const UNHAPPY_SCORE = 0.8;
 
 /** Per-slot fields kept here, beside the store's record. */
-const F64_FIELDS = ['clv', 'lastCartTs', 'rfmLast', 'rfmMonetary', 'firstSession', 'lastSession', 'lastIntent', 'firstCartless'] as const;
+const F64_FIELDS = [
+  'clv',
+  'lastCartTs',
+  'rfmLast',
+  'rfmMonetary',
+  'firstSession',
+  'lastSession',
+  'lastIntent',
+  'firstCartless',
+] as const;
 const U32_FIELDS = ['rfmTransactions', 'sessions', 'sessionsToIntent', 'intentSessions', 'cartless'] as const;
 const U8_FIELDS = ['tier', 'segment'] as const;
 type F64Field = (typeof F64_FIELDS)[number];

@@ -27,7 +27,9 @@ export function checkFit(model: string, fit: FitOutcome, customers: number): voi
   if (!fit.converged) problems.push(`Nelder–Mead did not converge in ${fit.iterations} iterations`);
   if (!Number.isFinite(fit.logLikelihood)) problems.push(`log-likelihood ${fit.logLikelihood}`);
   if (out.length > 0) {
-    problems.push(`${out.map(([k, v]) => `${k} = ${v.toPrecision(3)}`).join(', ')} outside [${FIT_PARAM_BOUNDS.min}, ${FIT_PARAM_BOUNDS.max}]: a degenerate ridge, not an estimate`);
+    problems.push(
+      `${out.map(([k, v]) => `${k} = ${v.toPrecision(3)}`).join(', ')} outside [${FIT_PARAM_BOUNDS.min}, ${FIT_PARAM_BOUNDS.max}]: a degenerate ridge, not an estimate`,
+    );
   }
   if (problems.length === 0) return;
   throw new VigilError('VIGIL_ERR_FIT', `${model} fit on ${customers} customers gave no usable estimate`, [

@@ -10,7 +10,13 @@
  * transactions only (the first purchase is left out, as in the paper).
  */
 import { VigilError } from '../core/errors.js';
-import { fitProblem, LogLikelihoodSum, minimizeNelderMead, type FitProblem, type NelderMeadOptions } from './optimize.js';
+import {
+  fitProblem,
+  LogLikelihoodSum,
+  minimizeNelderMead,
+  type FitProblem,
+  type NelderMeadOptions,
+} from './optimize.js';
 import { lgamma } from './special-functions.js';
 
 export interface GammaGammaParams {
@@ -89,11 +95,19 @@ class GammaGammaLogLikelihood extends LogLikelihoodSum {
 export function fitGammaGamma(customers: readonly SpendStats[], options: GammaGammaFitOptions = {}): GammaGammaFit {
   const problem = gammaGammaFitProblem(customers, options);
   const minimum = minimizeNelderMead(problem.objective, problem.start, options.nelderMead);
-  return { params: problem.params(minimum.point), logLikelihood: -minimum.value, iterations: minimum.iterations, converged: minimum.converged };
+  return {
+    params: problem.params(minimum.point),
+    logLikelihood: -minimum.value,
+    iterations: minimum.iterations,
+    converged: minimum.converged,
+  };
 }
 
 /** `fitGammaGamma` as a problem for Nelder–Mead, for a caller that steps the search itself (the live refit). */
-export function gammaGammaFitProblem(customers: readonly SpendStats[], options: Pick<GammaGammaFitOptions, 'start'> = {}): FitProblem<GammaGammaParams> {
+export function gammaGammaFitProblem(
+  customers: readonly SpendStats[],
+  options: Pick<GammaGammaFitOptions, 'start'> = {},
+): FitProblem<GammaGammaParams> {
   const repeaters = customers.filter((c) => c.x > 0);
   if (repeaters.length === 0) {
     throw new VigilError('VIGIL_ERR_USAGE', 'fitGammaGamma needs at least one customer with a repeat transaction');
@@ -107,7 +121,12 @@ export function gammaGammaFitProblem(customers: readonly SpendStats[], options: 
     q: Math.exp(v[1] as number),
     gamma: Math.exp(v[2] as number),
   });
-  return fitProblem([Math.log(start.p), Math.log(start.q), Math.log(start.gamma)], repeaters.length, (v) => new GammaGammaLogLikelihood(fromLog(v), repeaters), fromLog);
+  return fitProblem(
+    [Math.log(start.p), Math.log(start.q), Math.log(start.gamma)],
+    repeaters.length,
+    (v) => new GammaGammaLogLikelihood(fromLog(v), repeaters),
+    fromLog,
+  );
 }
 
 /**
@@ -132,7 +151,11 @@ function checkParams(params: GammaGammaParams): void {
   if (p > 0 && p < Infinity && q > 0 && q < Infinity && gamma > 0 && gamma < Infinity) return;
   const bad = (['p', 'q', 'gamma'] as const).filter((k) => !(params[k] > 0 && Number.isFinite(params[k])));
   if (bad.length > 0) {
-    throw new VigilError('VIGIL_ERR_USAGE', 'Gamma–Gamma parameters must be positive and finite', bad.map((k) => `${k}=${params[k]}`));
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      'Gamma–Gamma parameters must be positive and finite',
+      bad.map((k) => `${k}=${params[k]}`),
+    );
   }
 }
 

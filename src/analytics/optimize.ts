@@ -160,7 +160,10 @@ function* evaluate(point: number[]): Generator<readonly number[], Vertex, number
   return { point, value: Number.isFinite(v) ? v : Infinity };
 }
 
-function* runSimplex(start: readonly number[], settings: Required<NelderMeadOptions>): Generator<readonly number[], Minimum, number> {
+function* runSimplex(
+  start: readonly number[],
+  settings: Required<NelderMeadOptions>,
+): Generator<readonly number[], Minimum, number> {
   const n = start.length;
   const simplex: Vertex[] = [yield* evaluate([...start])];
   for (let i = 0; i < n; i++) {
@@ -200,7 +203,11 @@ function* runSimplex(start: readonly number[], settings: Required<NelderMeadOpti
       } else {
         for (let v = 1; v <= n; v++) {
           const vertex = simplex[v] as Vertex;
-          simplex[v] = yield* evaluate(vertex.point.map((x, i) => (bestVertex.point[i] as number) + SHRINK * (x - (bestVertex.point[i] as number))));
+          simplex[v] = yield* evaluate(
+            vertex.point.map(
+              (x, i) => (bestVertex.point[i] as number) + SHRINK * (x - (bestVertex.point[i] as number)),
+            ),
+          );
         }
       }
     }

@@ -39,7 +39,8 @@ export interface BucketMapping {
  * With α = 0.001 every integer up to 500 has a bucket of its own.
  */
 export function logarithmicBuckets(relativeAccuracy: number, minValue: number): BucketMapping {
-  if (!(relativeAccuracy > 0 && relativeAccuracy < 1)) throw usage(`relative accuracy must be in (0, 1) (got ${relativeAccuracy})`);
+  if (!(relativeAccuracy > 0 && relativeAccuracy < 1))
+    throw usage(`relative accuracy must be in (0, 1) (got ${relativeAccuracy})`);
   if (!(minValue > 0 && Number.isFinite(minValue))) throw usage(`minValue must be positive (got ${minValue})`);
   const lnGamma = Math.log((1 + relativeAccuracy) / (1 - relativeAccuracy));
   return {
@@ -214,14 +215,23 @@ export class QuantileSketch {
   }
 
   snapshot(): QuantileSketchSnapshot {
-    const counts = this.held === 0 ? [] : Array.from(this.counts.subarray(this.lo - this.base, this.hi - this.base + 1));
-    return { mapping: this.mapping.signature, level: this.level, under: this.under, first: this.held === 0 ? 0 : this.lo, counts };
+    const counts =
+      this.held === 0 ? [] : Array.from(this.counts.subarray(this.lo - this.base, this.hi - this.base + 1));
+    return {
+      mapping: this.mapping.signature,
+      level: this.level,
+      under: this.under,
+      first: this.held === 0 ? 0 : this.lo,
+      counts,
+    };
   }
 
   restore(s: QuantileSketchSnapshot): void {
-    if (s.mapping !== this.mapping.signature) throw badSnapshot(`taken with buckets ${s.mapping}, not ${this.mapping.signature}`);
+    if (s.mapping !== this.mapping.signature)
+      throw badSnapshot(`taken with buckets ${s.mapping}, not ${this.mapping.signature}`);
     const wholes = [s.level, s.under, s.first, ...s.counts];
-    if (!wholes.every(Number.isSafeInteger) || s.level < 0 || s.under < 0 || s.counts.some((c) => c < 0)) throw badSnapshot('counts must be whole numbers ≥ 0');
+    if (!wholes.every(Number.isSafeInteger) || s.level < 0 || s.under < 0 || s.counts.some((c) => c < 0))
+      throw badSnapshot('counts must be whole numbers ≥ 0');
     if (s.counts.length > this.size) throw badSnapshot(`${s.counts.length} buckets do not fit in ${this.size}`);
     this.counts.fill(0);
     this.startOver();
@@ -282,7 +292,9 @@ export class QuantileSketch {
   }
 
   private valueOf(bucket: number): number {
-    return bucket === -Infinity ? this.mapping.underRange : this.mapping.representative(bucket * this.scale, this.scale);
+    return bucket === -Infinity
+      ? this.mapping.underRange
+      : this.mapping.representative(bucket * this.scale, this.scale);
   }
 
   /** The bucket holding the value of rank `r` (from 0; r < count). */

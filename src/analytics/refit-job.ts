@@ -1,7 +1,13 @@
 import type { CustomerStore } from '../state/customer-store.js';
 import { bgnbdFitProblem, type BgNbdParams, type RepeatStats } from './bgnbd.js';
 import { gammaGammaFitProblem, type GammaGammaParams, type SpendStats } from './gamma-gamma.js';
-import { nelderMeadSearch, type FitProblem, type Minimum, type NelderMeadSearch, type ObjectiveSum } from './optimize.js';
+import {
+  nelderMeadSearch,
+  type FitProblem,
+  type Minimum,
+  type NelderMeadSearch,
+  type ObjectiveSum,
+} from './optimize.js';
 import { poolGaps, type GapStats } from './purchase-gap.js';
 import { repeatStats, spendStats, type TimeUnit } from './repeat-stats.js';
 
@@ -10,7 +16,13 @@ import { repeatStats, spendStats, type TimeUnit } from './repeat-stats.js';
  * (1e-5 in log-parameters is far finer than what alerts can tell apart) find the moved
  * optimum in a fraction of a full fit's iterations; `vigil fit` keeps the strict defaults.
  */
-export const LIVE_REFIT = { initialStep: 0.1, pointTolerance: 1e-5, valueTolerance: 1e-10, restarts: 1, maxIterations: 500 } as const;
+export const LIVE_REFIT = {
+  initialStep: 0.1,
+  pointTolerance: 1e-5,
+  valueTolerance: 1e-10,
+  restarts: 1,
+  maxIterations: 500,
+} as const;
 
 /**
  * Work one applied event advances a running refit by, in work units: a customer's term in
@@ -165,7 +177,13 @@ export class RefitJob {
       case 'gammaGamma':
         return this.evaluate(room);
       case 'apply':
-        this.phase = this.host.apply({ bgnbd: this.bgnbd, bgnbdRejected: this.bgnbdRejected, gammaGamma: this.gammaGamma }) ? 'rearm' : 'done';
+        this.phase = this.host.apply({
+          bgnbd: this.bgnbd,
+          bgnbdRejected: this.bgnbdRejected,
+          gammaGamma: this.gammaGamma,
+        })
+          ? 'rearm'
+          : 'done';
         this.cursor = 0;
         return 1;
       case 'rearm':
@@ -296,14 +314,16 @@ export class RefitJob {
     job.cursor = s.cursor;
     job.buyersSeen = s.buyersSeen;
     job.nextPick = s.nextPick;
-    for (let i = 0; i < s.repeat.length; i += 3) job.repeat.push({ x: s.repeat[i]!, tx: s.repeat[i + 1]!, T: s.repeat[i + 2]! });
+    for (let i = 0; i < s.repeat.length; i += 3)
+      job.repeat.push({ x: s.repeat[i]!, tx: s.repeat[i + 1]!, T: s.repeat[i + 2]! });
     for (let i = 0; i < s.spend.length; i += 2) job.spend.push({ x: s.spend[i]!, meanSpend: s.spend[i + 1]! });
     Object.assign(job.gaps, s.gaps);
     job.bgnbd = s.bgnbd ?? undefined;
     job.bgnbdRejected = s.bgnbdRejected;
     job.gammaGamma = s.gammaGamma ?? undefined;
     if (s.phase === 'bgnbd') job.search = startSearch(bgnbdFitProblem(job.repeat, { start: s.plan.bgnbd }));
-    else if (s.phase === 'gammaGamma') job.search = startSearch(gammaGammaFitProblem(job.spend, { start: s.plan.gammaGamma }));
+    else if (s.phase === 'gammaGamma')
+      job.search = startSearch(gammaGammaFitProblem(job.spend, { start: s.plan.gammaGamma }));
     const search = job.search;
     if (search !== undefined) {
       for (let i = 0; i < s.evaluations; i++) {

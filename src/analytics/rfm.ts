@@ -27,7 +27,13 @@
  */
 import * as z from 'zod';
 import { VigilError } from '../core/errors.js';
-import { linearBuckets, logarithmicBuckets, QuantileSketch, type QuantileSketchOptions, type QuantileSketchSnapshot } from './quantile-sketch.js';
+import {
+  linearBuckets,
+  logarithmicBuckets,
+  QuantileSketch,
+  type QuantileSketchOptions,
+  type QuantileSketchSnapshot,
+} from './quantile-sketch.js';
 
 export const RFM_SEGMENTS = [
   'champions',
@@ -89,7 +95,8 @@ function isSegment(name: string): name is RfmSegment {
 
 export function segmentOf(scores: { r: number; f: number }): RfmSegment {
   const segment = SEGMENT_GRID[scores.r - 1]?.[scores.f - 1];
-  if (segment === undefined) throw new VigilError('VIGIL_ERR_USAGE', `RFM scores must be integers 1–5 (got R ${scores.r}, F ${scores.f})`);
+  if (segment === undefined)
+    throw new VigilError('VIGIL_ERR_USAGE', `RFM scores must be integers 1–5 (got R ${scores.r}, F ${scores.f})`);
   return segment;
 }
 
@@ -99,7 +106,13 @@ export type SegmentTransition = 'slipping' | 'lost' | 'won_back' | 'became_champ
 /** The best customers: the ones whose decline is news. */
 const VALUABLE: ReadonlySet<RfmSegment> = new Set(['champions', 'loyal_customers']);
 /** Recency at 3 or below: not bought for a while, relative to everyone else. */
-const LAPSING: ReadonlySet<RfmSegment> = new Set(['need_attention', 'about_to_sleep', 'at_risk', 'cant_lose', 'hibernating']);
+const LAPSING: ReadonlySet<RfmSegment> = new Set([
+  'need_attention',
+  'about_to_sleep',
+  'at_risk',
+  'cant_lose',
+  'hibernating',
+]);
 /** Frequent buyers who have not bought lately. */
 const VALUABLE_AT_RISK: ReadonlySet<RfmSegment> = new Set(['at_risk', 'cant_lose']);
 
@@ -126,7 +139,9 @@ export function segmentTransitionMatters(from: RfmSegment, to: RfmSegment): bool
 }
 
 /** segmentTransitionMatters over every (from, to) pair of positions in `RFM_SEGMENTS`, row-major. */
-const TRANSITIONS_THAT_MATTER = Uint8Array.from(RFM_SEGMENTS.flatMap((from) => RFM_SEGMENTS.map((to) => (segmentTransitionMatters(from, to) ? 1 : 0))));
+const TRANSITIONS_THAT_MATTER = Uint8Array.from(
+  RFM_SEGMENTS.flatMap((from) => RFM_SEGMENTS.map((to) => (segmentTransitionMatters(from, to) ? 1 : 0))),
+);
 
 /** Sketch options apply to all three sketches (memory is 8 bytes a bucket each). */
 export interface RfmOptions extends QuantileSketchOptions {
@@ -213,7 +228,15 @@ export class RfmPopulation {
    */
   transitionMattersAt(from: number, to: number): boolean {
     const n = RFM_SEGMENTS.length;
-    return Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < n && to >= 0 && to < n && TRANSITIONS_THAT_MATTER[from * n + to] === 1;
+    return (
+      Number.isInteger(from) &&
+      Number.isInteger(to) &&
+      from >= 0 &&
+      from < n &&
+      to >= 0 &&
+      to < n &&
+      TRANSITIONS_THAT_MATTER[from * n + to] === 1
+    );
   }
 
   /** Whether a move between two segment names deserves an alert; false for a name that is no segment. */
@@ -227,7 +250,11 @@ export class RfmPopulation {
   }
 
   snapshot(): RfmSnapshot {
-    return { recency: this.recency.snapshot(), frequency: this.frequency.snapshot(), monetary: this.monetary.snapshot() };
+    return {
+      recency: this.recency.snapshot(),
+      frequency: this.frequency.snapshot(),
+      monetary: this.monetary.snapshot(),
+    };
   }
 
   restore(s: RfmSnapshot): void {

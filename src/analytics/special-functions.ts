@@ -14,9 +14,8 @@ import { VigilError } from '../core/errors.js';
  */
 const LANCZOS_G = 7;
 const LANCZOS_COEFFICIENTS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-  -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-  1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ] as const;
 const HALF_LOG_TWO_PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -147,7 +146,10 @@ export function hyp2f1MinusOne(a: number, b: number, c: number, z: number, optio
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const maxTerms = options.maxTerms ?? DEFAULT_MAX_TERMS;
   if (!(Number.isFinite(a) && Number.isFinite(b) && Number.isFinite(c) && Number.isFinite(z)) || z >= 1) {
-    throw new VigilError('VIGIL_ERR_USAGE', `hyp2f1 needs finite a, b, c and z < 1 (got a=${a}, b=${b}, c=${c}, z=${z})`);
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `hyp2f1 needs finite a, b, c and z < 1 (got a=${a}, b=${b}, c=${c}, z=${z})`,
+    );
   }
   if (c <= 0 && Number.isInteger(c)) {
     throw new VigilError('VIGIL_ERR_USAGE', `hyp2f1 is undefined for c = ${c} (a non-positive integer)`);
@@ -160,7 +162,10 @@ export function hyp2f1MinusOne(a: number, b: number, c: number, z: number, optio
   if (z <= DIRECT_SERIES_LIMIT) {
     const sum = seriesMinusOne(a, b, c, z, tolerance, maxTerms);
     if (sum === undefined) {
-      throw new VigilError('VIGIL_ERR_USAGE', `hyp2f1(${a}, ${b}; ${c}; ${z}): series did not converge in ${maxTerms} terms`);
+      throw new VigilError(
+        'VIGIL_ERR_USAGE',
+        `hyp2f1(${a}, ${b}; ${c}; ${z}): series did not converge in ${maxTerms} terms`,
+      );
     }
     return sum;
   }
@@ -176,7 +181,14 @@ export function hyp2f1MinusOne(a: number, b: number, c: number, z: number, optio
  * remaining terms are bounded by a geometric series with ratio max(next ratio, |z|) < 1,
  * and summing stops when that bound is below `tolerance` of the sum.
  */
-function seriesMinusOne(a: number, b: number, c: number, z: number, tolerance: number, maxTerms: number): number | undefined {
+function seriesMinusOne(
+  a: number,
+  b: number,
+  c: number,
+  z: number,
+  tolerance: number,
+  maxTerms: number,
+): number | undefined {
   // With a, c > 0, (a+m)/(c+m) moves monotonically towards 1, so it never exceeds
   // max(1, a/c): the tail bound then holds as soon as n is past |b| alone (and likewise
   // with a and b swapped). Without this, a = c = 10⁶ (BG/NBD with b in the millions, a
@@ -232,7 +244,10 @@ function nearOne(a: number, b: number, c: number, z: number, tolerance: number, 
   const inner = (aa: number, bb: number, cc: number): number => {
     const sum = seriesMinusOne(aa, bb, cc, w, tolerance, maxTerms);
     if (sum === undefined) {
-      throw new VigilError('VIGIL_ERR_USAGE', `hyp2f1(${a}, ${b}; ${c}; ${z}): 1 − z series did not converge in ${maxTerms} terms`);
+      throw new VigilError(
+        'VIGIL_ERR_USAGE',
+        `hyp2f1(${a}, ${b}; ${c}; ${z}): 1 − z series did not converge in ${maxTerms} terms`,
+      );
     }
     return 1 + sum;
   };

@@ -145,7 +145,11 @@ function prepare(v: VisitStats, prior: VisitChurnPrior): void {
   prep.spacing = k > 1 ? (prep.sv - prep.c1) / (k - 1) : 0;
   const rho = prior.lapsedVisitRatio;
   prep.rho = rho;
-  if (prior.hazardPerDay !== fixedLogs.hazardPerDay || prior.lapsedShare !== fixedLogs.lapsedShare || rho !== fixedLogs.rho) {
+  if (
+    prior.hazardPerDay !== fixedLogs.hazardPerDay ||
+    prior.lapsedShare !== fixedLogs.lapsedShare ||
+    rho !== fixedLogs.rho
+  ) {
     const logH = Math.log(prior.hazardPerDay);
     fixedLogs.logGonePrior = Math.log(1 - prior.lapsedShare) + logH;
     fixedLogs.logLapsedPrior = prior.lapsedShare > 0 ? Math.log(prior.lapsedShare) + logH : -Infinity;
@@ -306,13 +310,25 @@ function evidenceOf(total: number): VisitChurnEvidence {
  * tenth of the customer's mean gap) a safeguarded regula falsi (Illinois) takes a handful
  * of steps where bisection would take a dozen.
  */
-export function timeWhenStoppedReaches(v: VisitStats, prior: VisitChurnPrior, threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+export function timeWhenStoppedReaches(
+  v: VisitStats,
+  prior: VisitChurnPrior,
+  threshold: number,
+  from: number,
+  horizonDays: number,
+  resolutionDays: number,
+): number {
   prepare(v, prior);
   return preparedTimeWhenStoppedReaches(threshold, from, horizonDays, resolutionDays);
 }
 
 /** `timeWhenStoppedReaches` for the customer last prepared. */
-export function preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+export function preparedTimeWhenStoppedReaches(
+  threshold: number,
+  from: number,
+  horizonDays: number,
+  resolutionDays: number,
+): number {
   prep.now = from;
   evaluate();
   return preparedTimeWhenStoppedReachesFrom(threshold, from, prep.total, horizonDays, resolutionDays);
@@ -361,7 +377,13 @@ function firstStepOf(threshold: number, from: number, horizonDays: number, resol
  * already at or past the crossing (about one search in 200 on the core bench): search then,
  * as `preparedTimeWhenStoppedReachesFrom` would, with the same answer. `logOddsAtFrom` as there.
  */
-export function preparedTimeBeforeCrossing(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
+export function preparedTimeBeforeCrossing(
+  threshold: number,
+  from: number,
+  logOddsAtFrom: number,
+  horizonDays: number,
+  resolutionDays: number,
+): number {
   firstStepOf(threshold, from, horizonDays, resolutionDays);
   if (logOddsAtFrom - firstStep.target >= 0) return NaN;
   const step = firstStep.step;
@@ -376,7 +398,13 @@ export function preparedTimeBeforeCrossing(threshold: number, from: number, logO
  * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
  * evaluation, so the answer is the same with one evaluation fewer.
  */
-export function preparedTimeWhenStoppedReachesFrom(threshold: number, from: number, logOddsAtFrom: number, horizonDays: number, resolutionDays: number): number {
+export function preparedTimeWhenStoppedReachesFrom(
+  threshold: number,
+  from: number,
+  logOddsAtFrom: number,
+  horizonDays: number,
+  resolutionDays: number,
+): number {
   firstStepOf(threshold, from, horizonDays, resolutionDays);
   const target = firstStep.target;
   let fa = logOddsAtFrom - target;

@@ -11,7 +11,11 @@ const CLV_ACCURACY = 0.01;
 const CLV_MIN = 0.01;
 
 /** Builds the analytics from the configuration: the models, the recommender and their alert output. */
-export function createCustomerAnalytics(config: VigilConfig, store: CustomerStore, alerts: AlertEmitter): CustomerAnalytics {
+export function createCustomerAnalytics(
+  config: VigilConfig,
+  store: CustomerStore,
+  alerts: AlertEmitter,
+): CustomerAnalytics {
   return new CustomerAnalytics(config.analytics, store, {
     alerts,
     recommender: new ItemNeighbours({ maxItemIndex: config.state.maxProducts + 1 }),

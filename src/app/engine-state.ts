@@ -89,7 +89,8 @@ export class EngineState {
       this.seen.restore(doc.seen);
       this.watermark.restore(doc.watermark, now);
       this.counters.restore(doc.counters);
-      if ((doc.analytics === null) !== (this.analytics === undefined)) throw new Error('analytics.enabled differs from the snapshot');
+      if ((doc.analytics === null) !== (this.analytics === undefined))
+        throw new Error('analytics.enabled differs from the snapshot');
       if (doc.analytics !== null) this.analytics!.restore(doc.analytics);
       if (doc.alerts !== null) this.alerts!.restore(doc.alerts);
     } catch (e) {

@@ -1,4 +1,17 @@
-import { concat, concatMap, defer, interval, map, merge, of, Subject, takeUntil, finalize, lastValueFrom, defaultIfEmpty } from 'rxjs';
+import {
+  concat,
+  concatMap,
+  defer,
+  interval,
+  map,
+  merge,
+  of,
+  Subject,
+  takeUntil,
+  finalize,
+  lastValueFrom,
+  defaultIfEmpty,
+} from 'rxjs';
 import type { VigilConfig } from './config/schema.js';
 import { newBatch } from '../core/batch.js';
 import type { EngineBatch, EngineSink } from './engine-batch.js';
@@ -7,7 +20,6 @@ export type { EngineBatch, EngineSink };
 import { pipeline, type PipelineClocks } from './pipeline.js';
 import type { Source } from '../core/source.js';
 import { EngineState } from './engine-state.js';
-
 
 export interface RunOptions {
   readonly sinks?: readonly EngineSink[];
@@ -50,8 +62,17 @@ export class Engine {
       finalize(() => sourceDone.next()),
     );
     const input = source.finite
-      ? concat(fromSource, defer(() => of(newBatch([], true))))
-      : merge(fromSource, interval(opts.heartbeatMs ?? 1000).pipe(map(() => newBatch([])), takeUntil(sourceDone)));
+      ? concat(
+          fromSource,
+          defer(() => of(newBatch([], true))),
+        )
+      : merge(
+          fromSource,
+          interval(opts.heartbeatMs ?? 1000).pipe(
+            map(() => newBatch([])),
+            takeUntil(sourceDone),
+          ),
+        );
     const done = input.pipe(
       pipeline(this.config, this.state, this.clocks),
       map((batch) => this.applied(batch)),

@@ -36,8 +36,15 @@ export interface PipelineClocks {
  * the pure stages are isolated by re-running their batch message by message, the stateful
  * ones catch per message.
  */
-export function pipeline(config: VigilConfig, state: EngineState, clocks: PipelineClocks = {}): OperatorFunction<Batch, EngineBatch> {
-  const validation = { maxFutureSkewMs: config.limits.maxFutureSkewMs, ...(clocks.wallClock && { now: clocks.wallClock }) };
+export function pipeline(
+  config: VigilConfig,
+  state: EngineState,
+  clocks: PipelineClocks = {},
+): OperatorFunction<Batch, EngineBatch> {
+  const validation = {
+    maxFutureSkewMs: config.limits.maxFutureSkewMs,
+    ...(clocks.wallClock && { now: clocks.wallClock }),
+  };
   const decodeOptions = { maxPayloadBytes: config.limits.maxPayloadBytes };
   const pure = isolatingPure((b) => validateBatch(adaptBatch(decodeBatch(b, decodeOptions)), validation));
   return (batches) =>

@@ -1,6 +1,13 @@
 import WebSocket from 'ws';
 import type { AlertFilter } from '../alerts/alert-filter.js';
-import { BEARER_SUBPROTOCOL_PREFIX, serverFrame, SUBPROTOCOL_JSON, type AlertFrame, type GapFrame, type KpiFrame } from '../server/frames.js';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  serverFrame,
+  SUBPROTOCOL_JSON,
+  type AlertFrame,
+  type GapFrame,
+  type KpiFrame,
+} from '../server/frames.js';
 
 /** Why the client stopped for good (it retries anything else). */
 export class VigilStreamError extends Error {
@@ -70,7 +77,8 @@ export class VigilStream implements AsyncIterable<AlertFrame> {
       const status = res.statusCode ?? 0;
       res.resume();
       if (status === 401) this.fail(new VigilStreamError('VIGIL_ERR_AUTH', 'the server refused the token (401)'));
-      else if (status === 403) this.fail(new VigilStreamError('VIGIL_ERR_ORIGIN', 'the server refused the origin (403)'));
+      else if (status === 403)
+        this.fail(new VigilStreamError('VIGIL_ERR_ORIGIN', 'the server refused the origin (403)'));
       else ws.emit('close', 1006, Buffer.from(`HTTP ${status}`)); // 429, 5xx: try again later
     });
     ws.on('error', () => {}); // a 'close' follows; it decides
@@ -79,7 +87,9 @@ export class VigilStream implements AsyncIterable<AlertFrame> {
       if (this.ws !== ws) return;
       this.ws = undefined;
       if (this.closed) return;
-      const delay = Math.floor(Math.random() * Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(this.retries, 30)));
+      const delay = Math.floor(
+        Math.random() * Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(this.retries, 30)),
+      );
       this.retries++;
       this.opts.onStatus?.('reconnecting', `closed ${code} ${reason.toString()}`.trim());
       this.timer = setTimeout(() => this.connect(), delay);
@@ -93,7 +103,12 @@ export class VigilStream implements AsyncIterable<AlertFrame> {
   private onFrame(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     const parsed = serverFrame.safeParse(isBinary ? undefined : JSON.parse(data.toString('utf8')));
     if (!parsed.success) {
-      this.fail(new VigilStreamError('VIGIL_ERR_STREAM_BAD_FRAME', `a frame did not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`));
+      this.fail(
+        new VigilStreamError(
+          'VIGIL_ERR_STREAM_BAD_FRAME',
+          `a frame did not match the protocol: ${parsed.error.issues[0]?.message ?? ''}`,
+        ),
+      );
       return;
     }
     const frame = parsed.data;
@@ -105,7 +120,13 @@ export class VigilStream implements AsyncIterable<AlertFrame> {
         // again: what it holds is all new to us.
         if (this.receivedSeq < 0) this.receivedSeq = frame.seq;
         else if (frame.seq < this.receivedSeq) this.receivedSeq = 0;
-        ws.send(JSON.stringify({ type: 'subscribe', ...(this.opts.filter && { filter: this.opts.filter }), since: this.receivedSeq }));
+        ws.send(
+          JSON.stringify({
+            type: 'subscribe',
+            ...(this.opts.filter && { filter: this.opts.filter }),
+            since: this.receivedSeq,
+          }),
+        );
         break;
       }
       case 'alert':
@@ -125,7 +146,8 @@ export class VigilStream implements AsyncIterable<AlertFrame> {
         this.opts.onKpi?.(frame);
         break;
       case 'error':
-        if (frame.code === 'VIGIL_ERR_STREAM_FORBIDDEN_TYPE') this.fail(new VigilStreamError('VIGIL_ERR_AUTH', frame.message));
+        if (frame.code === 'VIGIL_ERR_STREAM_FORBIDDEN_TYPE')
+          this.fail(new VigilStreamError('VIGIL_ERR_AUTH', frame.message));
         break;
       default:
         break;

@@ -79,15 +79,52 @@ type Issue = z.core.$ZodRawIssue;
 type Path = (string | number)[];
 
 function stringIssue(value: string, path: Path, min: number, max: number): Issue | undefined {
-  if (value.length > max) return { code: 'too_big', origin: 'string', maximum: max, inclusive: true, input: value, path, message: `at most ${max} characters` };
-  if (value.length < min) return { code: 'too_small', origin: 'string', minimum: min, inclusive: true, input: value, path, message: `at least ${min} character(s)` };
+  if (value.length > max)
+    return {
+      code: 'too_big',
+      origin: 'string',
+      maximum: max,
+      inclusive: true,
+      input: value,
+      path,
+      message: `at most ${max} characters`,
+    };
+  if (value.length < min)
+    return {
+      code: 'too_small',
+      origin: 'string',
+      minimum: min,
+      inclusive: true,
+      input: value,
+      path,
+      message: `at least ${min} character(s)`,
+    };
   return undefined;
 }
 
 function numberIssue(value: number, path: Path, min: number, max: number, integer: boolean): Issue | undefined {
-  if (integer && !Number.isInteger(value)) return { code: 'invalid_type', expected: 'int', input: value, path, message: 'expected an integer' };
-  if (value > max) return { code: 'too_big', origin: 'number', maximum: max, inclusive: true, input: value, path, message: `at most ${max}` };
-  if (value < min) return { code: 'too_small', origin: 'number', minimum: min, inclusive: true, input: value, path, message: `at least ${min}` };
+  if (integer && !Number.isInteger(value))
+    return { code: 'invalid_type', expected: 'int', input: value, path, message: 'expected an integer' };
+  if (value > max)
+    return {
+      code: 'too_big',
+      origin: 'number',
+      maximum: max,
+      inclusive: true,
+      input: value,
+      path,
+      message: `at most ${max}`,
+    };
+  if (value < min)
+    return {
+      code: 'too_small',
+      origin: 'number',
+      minimum: min,
+      inclusive: true,
+      input: value,
+      path,
+      message: `at least ${min}`,
+    };
   return undefined;
 }
 
@@ -96,14 +133,29 @@ const pathOf = (key: string, item: number): Path => (item < 0 ? [key] : ['items'
 
 // The checks below run on every event and almost always pass: they allocate nothing (no
 // path, no issue list) until something fails.
-function checkString(issues: Issue[] | undefined, value: string, key: string, min: number, max: number, item = -1): Issue[] | undefined {
+function checkString(
+  issues: Issue[] | undefined,
+  value: string,
+  key: string,
+  min: number,
+  max: number,
+  item = -1,
+): Issue[] | undefined {
   if (value.length >= min && value.length <= max) return issues;
   const issue = stringIssue(value, pathOf(key, item), min, max);
   if (issue !== undefined) (issues ??= []).push(issue);
   return issues;
 }
 
-function checkNumber(issues: Issue[] | undefined, value: number, key: string, min: number, max: number, integer: boolean, item = -1): Issue[] | undefined {
+function checkNumber(
+  issues: Issue[] | undefined,
+  value: number,
+  key: string,
+  min: number,
+  max: number,
+  integer: boolean,
+  item = -1,
+): Issue[] | undefined {
   if (value >= min && value <= max && (!integer || Number.isInteger(value))) return issues;
   const issue = numberIssue(value, pathOf(key, item), min, max, integer);
   if (issue !== undefined) (issues ??= []).push(issue);
@@ -133,7 +185,14 @@ export function eventBounds(e: z.infer<typeof eventStructure>): readonly Issue[]
   issues = checkNumber(issues, e.ts, 'ts', MIN_TS, MAX_TS, true);
   if (e.sessionId !== undefined) issues = checkString(issues, e.sessionId, 'sessionId', 1, MAX_KEY_LENGTH);
   if (e.currency !== undefined && !isCurrencyCode(e.currency)) {
-    (issues ??= []).push({ code: 'invalid_format', format: 'regex', pattern: '^[A-Z]{3}$', input: e.currency, path: ['currency'], message: 'an ISO 4217 code' });
+    (issues ??= []).push({
+      code: 'invalid_format',
+      format: 'regex',
+      pattern: '^[A-Z]{3}$',
+      input: e.currency,
+      path: ['currency'],
+      message: 'an ISO 4217 code',
+    });
   }
   switch (e.type) {
     case 'product_view':
@@ -153,15 +212,32 @@ export function eventBounds(e: z.infer<typeof eventStructure>): readonly Issue[]
       if (n < 1 || n > MAX_ITEMS_PER_ORDER) {
         (issues ??= []).push(
           n < 1
-            ? { code: 'too_small', origin: 'array', minimum: 1, inclusive: true, input: e.items, path: ['items'], message: 'an order has at least one item' }
-            : { code: 'too_big', origin: 'array', maximum: MAX_ITEMS_PER_ORDER, inclusive: true, input: e.items, path: ['items'], message: `at most ${MAX_ITEMS_PER_ORDER} items` },
+            ? {
+                code: 'too_small',
+                origin: 'array',
+                minimum: 1,
+                inclusive: true,
+                input: e.items,
+                path: ['items'],
+                message: 'an order has at least one item',
+              }
+            : {
+                code: 'too_big',
+                origin: 'array',
+                maximum: MAX_ITEMS_PER_ORDER,
+                inclusive: true,
+                input: e.items,
+                path: ['items'],
+                message: `at most ${MAX_ITEMS_PER_ORDER} items`,
+              },
         );
         break;
       }
       for (let i = 0; i < n; i++) {
         const item = e.items[i]!;
         issues = checkString(issues, item.productId, 'productId', 1, MAX_KEY_LENGTH, i);
-        if (item.category !== undefined) issues = checkString(issues, item.category, 'category', 1, MAX_CATEGORY_LENGTH, i);
+        if (item.category !== undefined)
+          issues = checkString(issues, item.category, 'category', 1, MAX_CATEGORY_LENGTH, i);
         issues = checkNumber(issues, item.price, 'price', 0, MAX_MONEY, false, i);
         issues = checkNumber(issues, item.quantity, 'quantity', 1, MAX_QUANTITY, true, i);
       }
@@ -172,7 +248,12 @@ export function eventBounds(e: z.infer<typeof eventStructure>): readonly Issue[]
       if (e.orderId !== undefined) issues = checkString(issues, e.orderId, 'orderId', 1, MAX_KEY_LENGTH);
       if (e.rating !== undefined) issues = checkNumber(issues, e.rating, 'rating', 1, 5, true);
       if (e.rating === undefined && e.complaint === undefined) {
-        (issues ??= []).push({ code: 'custom', input: e, path: ['rating'], message: 'feedback needs a rating or a complaint flag' });
+        (issues ??= []).push({
+          code: 'custom',
+          input: e,
+          path: ['rating'],
+          message: 'feedback needs a rating or a complaint flag',
+        });
       }
       break;
     default:

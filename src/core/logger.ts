@@ -8,5 +8,8 @@ export type { Logger };
  * at info and above, log counts, names and codes, never a customer id, a token or a payload.
  */
 export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'vigil' }, redact: ['token', 'authorization', 'req.headers.authorization'] }, pino.destination({ fd: 2, sync: false }));
+  return pino(
+    { level, base: { service: 'vigil' }, redact: ['token', 'authorization', 'req.headers.authorization'] },
+    pino.destination({ fd: 2, sync: false }),
+  );
 }

@@ -43,7 +43,10 @@ export class InProcessSource implements Source {
       let cancelled = false;
       this.stopped = (async () => {
         try {
-          await this.pump((batch) => subscriber.next(batch), () => cancelled || this.stopping);
+          await this.pump(
+            (batch) => subscriber.next(batch),
+            () => cancelled || this.stopping,
+          );
           subscriber.complete();
         } catch (e) {
           subscriber.error(e);
@@ -82,7 +85,10 @@ export class InProcessSource implements Source {
     // On a paced feed a message enters when it is due, whenever the graph gets to it: time
     // behind a backlog counts as latency, as it would for a message read off a socket. A
     // message made later than its slot (a live feed slower than the pace) enters when made.
-    const arrival = messagesPerSecond === undefined ? undefined : (k: number, madeAt: number) => Math.max(madeAt, started + ((k + 1) / messagesPerSecond) * 1000);
+    const arrival =
+      messagesPerSecond === undefined
+        ? undefined
+        : (k: number, madeAt: number) => Math.max(madeAt, started + ((k + 1) / messagesPerSecond) * 1000);
     while (!exhausted && !halted()) {
       while (this.inFlight >= maxInFlight && !halted()) await new Promise<void>((r) => (this.wake = r));
       if (halted()) break;
@@ -106,7 +112,11 @@ export class InProcessSource implements Source {
             exhausted = true;
             break;
           }
-          batch.push(arrival === undefined ? r.value : { ...r.value, receivedAt: arrival(this.emitted + batch.length, r.value.receivedAt) });
+          batch.push(
+            arrival === undefined
+              ? r.value
+              : { ...r.value, receivedAt: arrival(this.emitted + batch.length, r.value.receivedAt) },
+          );
         }
       } else {
         while (batch.length < limit) {
@@ -125,7 +135,9 @@ export class InProcessSource implements Source {
           const take = Math.min(limit - batch.length, run.length - runAt);
           for (let k = 0; k < take; k++) {
             const m = run[runAt + k]!;
-            batch.push(arrival === undefined ? m : { ...m, receivedAt: arrival(this.emitted + batch.length, m.receivedAt) });
+            batch.push(
+              arrival === undefined ? m : { ...m, receivedAt: arrival(this.emitted + batch.length, m.receivedAt) },
+            );
           }
           runAt += take;
         }

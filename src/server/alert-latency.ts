@@ -2,7 +2,9 @@ import { Histogram } from 'prom-client';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 
 /** Upper bounds (seconds) of the alert latency histogram: sub-millisecond fan-out to a backlog's seconds. */
-export const ALERT_LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+export const ALERT_LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
 
 /** Where the stream hub records each delivery's message-in → frame-out time. */
 export interface LatencySink {

@@ -23,7 +23,8 @@ export class AlertRing {
   private last = 0;
 
   constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
+    if (!(Number.isInteger(capacity) && capacity >= 1))
+      throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
     this.slots = new Array<SequencedAlert | undefined>(capacity);
   }
 

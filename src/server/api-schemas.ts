@@ -6,7 +6,9 @@ import { errorCodes, type ErrorCode } from '../core/errors.js';
  * `profile` and `analytics` of a customer are described as open objects: their fields are
  * listed in docs/analytics.md, not yet as schemas.
  */
-export const errorBody = z.strictObject({ error: z.strictObject({ code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]), message: z.string() }) });
+export const errorBody = z.strictObject({
+  error: z.strictObject({ code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]), message: z.string() }),
+});
 export const livezBody = z.strictObject({ status: z.literal('ok') });
 export const readyzBody = z.strictObject({
   status: z.enum(['ready', 'not_ready']),
@@ -17,7 +19,11 @@ export const readyzBody = z.strictObject({
 });
 export const tokenBody = z.strictObject({ name: z.string(), scopes: z.array(z.string()), types: z.array(z.string()) });
 const scoredItem = z.strictObject({ productId: z.string(), score: z.number() });
-export const similarBody = z.strictObject({ productId: z.string(), asOf: z.number().nullable(), similar: z.array(scoredItem) });
+export const similarBody = z.strictObject({
+  productId: z.string(),
+  asOf: z.number().nullable(),
+  similar: z.array(scoredItem),
+});
 export const customerBody = z.strictObject({
   asOf: z.number().nullable(),
   profile: z.looseObject({}).describe('the customer record as of the watermark (docs/analytics.md, state dump fields)'),

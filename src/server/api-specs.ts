@@ -15,7 +15,10 @@ const schema = (s: z.ZodType) => {
   delete out.$schema;
   return out;
 };
-const json = (s: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema: schema(s) } } });
+const json = (s: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema: schema(s) } },
+});
 const errorResponse = (description: string) => json(errorBody, description);
 
 /** The API's version is the stream protocol's: the documents change only when the interface does. */
@@ -23,35 +26,79 @@ const version = `${PROTOCOL_VERSION}.0.0`;
 
 export function openApiDocument(): Record<string, unknown> {
   const bearer = [{ bearer: [] }];
-  const idParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+  const idParam = (name: string, description: string) => ({
+    name,
+    in: 'path',
+    required: true,
+    description,
+    schema: { type: 'string' },
+  });
   return {
     openapi: '3.1.0',
-    info: { title: 'Vigil ops server', version, description: 'HTTP API of the ops server (docs/ops.md). The live stream is in asyncapi.json.' },
+    info: {
+      title: 'Vigil ops server',
+      version,
+      description: 'HTTP API of the ops server (docs/ops.md). The live stream is in asyncapi.json.',
+    },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a token of server.tokens, or the one `vigil start` printed' } } },
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'a token of server.tokens, or the one `vigil start` printed',
+        },
+      },
+    },
     paths: {
       '/livez': { get: { summary: 'the process is up', responses: { '200': json(livezBody, 'alive') } } },
       '/readyz': {
-        get: { summary: 'the input is connected and state is ready', responses: { '200': json(readyzBody, 'ready'), '503': json(readyzBody, 'not ready') } },
+        get: {
+          summary: 'the input is connected and state is ready',
+          responses: { '200': json(readyzBody, 'ready'), '503': json(readyzBody, 'not ready') },
+        },
       },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: {
+            '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          },
+        },
+      },
       '/v1/token': {
-        get: { summary: 'what the presented token is (never the token)', security: bearer, responses: { '200': json(tokenBody, 'the token'), '401': errorResponse('no or unknown token') } },
+        get: {
+          summary: 'what the presented token is (never the token)',
+          security: bearer,
+          responses: { '200': json(tokenBody, 'the token'), '401': errorResponse('no or unknown token') },
+        },
       },
       '/v1/customers/{id}': {
         get: {
           summary: "a customer's state, segment, analytics and recommendations as of the watermark",
           security: bearer,
           parameters: [idParam('id', 'customer id (URL-encoded)')],
-          responses: { '200': json(customerBody, 'the customer'), '401': errorResponse('no or unknown token'), '404': errorResponse('no such customer in state') },
+          responses: {
+            '200': json(customerBody, 'the customer'),
+            '401': errorResponse('no or unknown token'),
+            '404': errorResponse('no such customer in state'),
+          },
         },
       },
       '/v1/items/{id}/similar': {
         get: {
           summary: 'items viewed or bought together with this one',
           security: bearer,
-          parameters: [idParam('id', 'product id (URL-encoded)'), { name: 'k', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } }],
-          responses: { '200': json(similarBody, 'similar items'), '400': errorResponse('bad k'), '401': errorResponse('no or unknown token'), '404': errorResponse('no such product in state') },
+          parameters: [
+            idParam('id', 'product id (URL-encoded)'),
+            { name: 'k', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } },
+          ],
+          responses: {
+            '200': json(similarBody, 'similar items'),
+            '400': errorResponse('bad k'),
+            '401': errorResponse('no or unknown token'),
+            '404': errorResponse('no such product in state'),
+          },
         },
       },
     },
@@ -61,31 +108,57 @@ export function openApiDocument(): Record<string, unknown> {
 export function asyncApiDocument(): Record<string, unknown> {
   return {
     asyncapi: '3.0.0',
-    info: { title: 'Vigil live stream and marketing triggers', version, description: 'docs/stream.md and docs/triggers.md are the reference.' },
+    info: {
+      title: 'Vigil live stream and marketing triggers',
+      version,
+      description: 'docs/stream.md and docs/triggers.md are the reference.',
+    },
     defaultContentType: 'application/json',
     channels: {
       stream: {
         address: '/v1/stream',
-        description: 'WebSocket; subprotocol vigil.v1.json (or vigil.v1.msgpack); token as bearer header or vigil.bearer.<token> subprotocol',
-        messages: { serverFrame: { $ref: '#/components/messages/serverFrame' }, clientFrame: { $ref: '#/components/messages/clientFrame' } },
+        description:
+          'WebSocket; subprotocol vigil.v1.json (or vigil.v1.msgpack); token as bearer header or vigil.bearer.<token> subprotocol',
+        messages: {
+          serverFrame: { $ref: '#/components/messages/serverFrame' },
+          clientFrame: { $ref: '#/components/messages/clientFrame' },
+        },
       },
       triggers: {
         address: 'vigil.triggers.{type}',
-        description: 'NATS JetStream stream VIGIL_TRIGGERS; one CloudEvent per alert, Nats-Msg-Id = alert id. Webhooks POST the same body.',
+        description:
+          'NATS JetStream stream VIGIL_TRIGGERS; one CloudEvent per alert, Nats-Msg-Id = alert id. Webhooks POST the same body.',
         parameters: { type: { description: 'the alert type' } },
         messages: { trigger: { $ref: '#/components/messages/trigger' } },
       },
     },
     operations: {
-      receiveStreamFrames: { action: 'receive', channel: { $ref: '#/channels/stream' }, messages: [{ $ref: '#/channels/stream/messages/serverFrame' }] },
-      sendStreamFrames: { action: 'send', channel: { $ref: '#/channels/stream' }, messages: [{ $ref: '#/channels/stream/messages/clientFrame' }] },
-      receiveTriggers: { action: 'receive', channel: { $ref: '#/channels/triggers' }, messages: [{ $ref: '#/channels/triggers/messages/trigger' }] },
+      receiveStreamFrames: {
+        action: 'receive',
+        channel: { $ref: '#/channels/stream' },
+        messages: [{ $ref: '#/channels/stream/messages/serverFrame' }],
+      },
+      sendStreamFrames: {
+        action: 'send',
+        channel: { $ref: '#/channels/stream' },
+        messages: [{ $ref: '#/channels/stream/messages/clientFrame' }],
+      },
+      receiveTriggers: {
+        action: 'receive',
+        channel: { $ref: '#/channels/triggers' },
+        messages: [{ $ref: '#/channels/triggers/messages/trigger' }],
+      },
     },
     components: {
       messages: {
         serverFrame: { name: 'serverFrame', title: 'a frame the server sends', payload: schema(serverFrame) },
         clientFrame: { name: 'clientFrame', title: 'a frame the client sends', payload: schema(clientFrame) },
-        trigger: { name: 'trigger', title: 'an alert as a CloudEvent 1.0 (structured JSON)', contentType: 'application/cloudevents+json', payload: schema(vigilCloudEvent) },
+        trigger: {
+          name: 'trigger',
+          title: 'an alert as a CloudEvent 1.0 (structured JSON)',
+          contentType: 'application/cloudevents+json',
+          payload: schema(vigilCloudEvent),
+        },
       },
     },
   };

@@ -24,7 +24,12 @@ export class TokenTable {
   constructor(tokens: readonly ServerToken[]) {
     this.entries = tokens.map((t) => ({
       digest: digest(t.token),
-      principal: { name: t.name, scopes: new Set(t.scopes), types: t.types ?? alertTypes, maxConnections: t.maxConnections },
+      principal: {
+        name: t.name,
+        scopes: new Set(t.scopes),
+        types: t.types ?? alertTypes,
+        maxConnections: t.maxConnections,
+      },
     }));
   }
 
@@ -80,7 +85,8 @@ export class OriginPolicy {
   constructor(configured: readonly string[], host: string, port: number) {
     this.allowed = new Set(configured.map((o) => o.toLowerCase()));
     if (configured.length === 0) {
-      for (const h of new Set([host, '127.0.0.1', 'localhost', '[::1]'])) this.allowed.add(`http://${h}:${port}`.toLowerCase());
+      for (const h of new Set([host, '127.0.0.1', 'localhost', '[::1]']))
+        this.allowed.add(`http://${h}:${port}`.toLowerCase());
     }
   }
 

@@ -33,7 +33,11 @@ export const serverConfig = z
      */
     allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/)).max(100),
     /** Largest client frame accepted; a larger one closes the connection with 1009. */
-    maxPayloadBytes: z.number().int().min(256).max(1024 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(1024 * 1024),
     /** Recent alerts held for `since` and `replay`. */
     ringCapacity: z.number().int().min(1).max(1_000_000),
     /** Past this many bytes waiting in a socket's send buffer, alerts to it are dropped (and a gap sent). */
@@ -74,5 +78,8 @@ export const serverConfig = z
     /** pino level of the ops server's logs (stderr); `VIGIL_SERVER__LOG_LEVEL=debug` in the environment. */
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   })
-  .refine((s) => s.hardBufferBytes > s.softBufferBytes, { message: 'must exceed softBufferBytes', path: ['hardBufferBytes'] });
+  .refine((s) => s.hardBufferBytes > s.softBufferBytes, {
+    message: 'must exceed softBufferBytes',
+    path: ['hardBufferBytes'],
+  });
 export type ServerConfig = z.infer<typeof serverConfig>;

@@ -97,7 +97,14 @@ export class Connection {
     const match = matcher(filter);
     const scope = this.scope;
     const key = [this.encoding, id, JSON.stringify(filter), [...scope].sort().join(',')].join('\u0000');
-    const sub: Subscription = { id, key, matches: (a) => scope.has(a.type) && match(a), catchUp: 0, gapFrom: 0, gapTo: 0 };
+    const sub: Subscription = {
+      id,
+      key,
+      matches: (a) => scope.has(a.type) && match(a),
+      catchUp: 0,
+      gapFrom: 0,
+      gapTo: 0,
+    };
     this.subs.set(id, sub);
     return sub;
   }

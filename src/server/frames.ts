@@ -80,7 +80,12 @@ export const helloFrame = z.strictObject({
   /** Alert types this token may see. */
   types: z.array(z.string()),
 });
-export const alertFrame = z.strictObject({ type: z.literal('alert'), seq: z.number().int().min(1), sub: subscriptionId, alert: alertSchema });
+export const alertFrame = z.strictObject({
+  type: z.literal('alert'),
+  seq: z.number().int().min(1),
+  sub: subscriptionId,
+  alert: alertSchema,
+});
 export const kpiFrame = z.strictObject({
   type: z.literal('kpi'),
   /** Wall clock of the summary (ms). */
@@ -115,10 +120,24 @@ export const gapFrame = z.strictObject({
   to: z.number().int().min(1),
   reason: z.enum(['aged_out', 'slow_consumer']),
 });
-export const errorFrame = z.strictObject({ type: z.literal('error'), code: z.enum(streamErrorCodes), message: z.string(), path: z.string().optional() });
+export const errorFrame = z.strictObject({
+  type: z.literal('error'),
+  code: z.enum(streamErrorCodes),
+  message: z.string(),
+  path: z.string().optional(),
+});
 export const pongFrame = z.strictObject({ type: z.literal('pong'), nonce: z.string().optional(), seq });
 export const subscribedFrame = z.strictObject({ type: z.literal('subscribed'), sub: subscriptionId, seq });
-export const serverFrame = z.discriminatedUnion('type', [helloFrame, alertFrame, kpiFrame, heartbeatFrame, gapFrame, errorFrame, pongFrame, subscribedFrame]);
+export const serverFrame = z.discriminatedUnion('type', [
+  helloFrame,
+  alertFrame,
+  kpiFrame,
+  heartbeatFrame,
+  gapFrame,
+  errorFrame,
+  pongFrame,
+  subscribedFrame,
+]);
 export type ServerFrame = z.infer<typeof serverFrame>;
 export type KpiFrame = z.infer<typeof kpiFrame>;
 export type AlertFrame = z.infer<typeof alertFrame>;

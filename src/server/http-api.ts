@@ -34,7 +34,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extra: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { code, message } }, extra);
 }
 
@@ -88,7 +94,12 @@ export class HttpApi {
       const state = this.readiness.stateReady();
       const outputs = this.readiness.outputsFlowing?.() ?? true;
       const ready = source && state && outputs;
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', sourceConnected: source, stateReady: state, outputsFlowing: outputs });
+      sendJson(res, ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not_ready',
+        sourceConnected: source,
+        stateReady: state,
+        outputsFlowing: outputs,
+      });
       return true;
     }
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
@@ -123,7 +134,9 @@ export class HttpApi {
     const principal = this.tokens.authenticate(bearerOnly(req));
     if (principal === undefined) {
       this.onRefused('VIGIL_ERR_AUTH');
-      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', { 'WWW-Authenticate': 'Bearer' });
+      sendError(res, 401, 'VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required', {
+        'WWW-Authenticate': 'Bearer',
+      });
       return undefined;
     }
     if (scope !== undefined && !principal.scopes.has(scope)) {

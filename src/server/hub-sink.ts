@@ -12,7 +12,13 @@ import type { StreamHub } from './stream-hub.js';
  * Alerts about erased customers (a batch processed before the erasure may carry them) and,
  * when a suppression list is given, those it holds back from ops destinations, are left out.
  */
-export function hubSink(hub: StreamHub, kpi: KpiTracker, metrics: OpsMetrics, state: EngineView, suppression?: SuppressionList): BatchSink<Batch & AlertOutput> {
+export function hubSink(
+  hub: StreamHub,
+  kpi: KpiTracker,
+  metrics: OpsMetrics,
+  state: EngineView,
+  suppression?: SuppressionList,
+): BatchSink<Batch & AlertOutput> {
   return {
     handle(batch) {
       metrics.observeBatch(batch);

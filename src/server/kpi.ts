@@ -44,7 +44,12 @@ export class KpiTracker {
     const { outcome, events } = batch;
     if (outcome.length === 0) return;
     const b = this.bucket(Math.floor(this.now() / 1000));
-    const [views, carts, checkouts, purchases] = this.funnel as [Float64Array, Float64Array, Float64Array, Float64Array];
+    const [views, carts, checkouts, purchases] = this.funnel as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
     for (let i = 0; i < outcome.length; i++) {
       if (outcome[i] !== Outcome.applied) continue;
       const e = events[i]!;
@@ -73,7 +78,12 @@ export class KpiTracker {
     const sec = Math.floor(now / 1000);
     const c = this.state.counters;
     const wm = this.state.watermark.watermark;
-    const [views, carts, checkouts, purchases] = this.funnel.map((f) => this.lastMinute(f, sec)) as [number, number, number, number];
+    const [views, carts, checkouts, purchases] = this.funnel.map((f) => this.lastMinute(f, sec)) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     return {
       type: 'kpi',
       at: Date.now(),
@@ -107,7 +117,9 @@ export class KpiTracker {
   }
 }
 
-function revenue(byCurrency: Record<string, number>): Pick<KpiFrame, 'revenuePerMinute' | 'revenueCurrency' | 'revenueByCurrency'> {
+function revenue(
+  byCurrency: Record<string, number>,
+): Pick<KpiFrame, 'revenuePerMinute' | 'revenueCurrency' | 'revenueByCurrency'> {
   const main = mainCurrency(byCurrency);
   return { revenuePerMinute: main.amount, revenueCurrency: main.currency, revenueByCurrency: byCurrency };
 }

@@ -25,7 +25,14 @@ export class LatencyRecorder {
       useWebAssembly = false;
     }
     return new LatencyRecorder(
-      hdr.build({ useWebAssembly, bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, autoResize: false }),
+      hdr.build({
+        useWebAssembly,
+        bitBucketSize: 32,
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 60_000_000,
+        numberOfSignificantValueDigits: 3,
+        autoResize: false,
+      }),
     );
   }
 
@@ -44,7 +51,12 @@ export class LatencyRecorder {
     const h = this.histogram;
     const count = h.totalCount;
     if (count === 0) return { p50: 0, p99: 0, p999: 0, count: 0 };
-    return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, p999: h.getValueAtPercentile(99.9) / 1000, count };
+    return {
+      p50: h.getValueAtPercentile(50) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000,
+      p999: h.getValueAtPercentile(99.9) / 1000,
+      count,
+    };
   }
 
   /** Adds `other`'s records to these (both made by `create()`). */

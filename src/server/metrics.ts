@@ -30,36 +30,65 @@ export class OpsMetrics {
     fromTotals(registers, 'vigil_alerts_total', 'Alerts emitted by type.', 'type', () =>
       Object.fromEntries(alertTypes.map((t) => [t, state.alerts?.emitted[t] ?? 0])),
     );
-    fromTotals(registers, 'vigil_ws_alerts_total', 'Alert frames to stream clients: delivered live, resent from the ring (since/replay), or dropped for a full send buffer.', 'result', () => {
-      const t = hub.totals();
-      return { delivered: t.delivered - t.resent, resent: t.resent, dropped: t.dropped };
-    });
+    fromTotals(
+      registers,
+      'vigil_ws_alerts_total',
+      'Alert frames to stream clients: delivered live, resent from the ring (since/replay), or dropped for a full send buffer.',
+      'result',
+      () => {
+        const t = hub.totals();
+        return { delivered: t.delivered - t.resent, resent: t.resent, dropped: t.dropped };
+      },
+    );
     fromTotals(registers, 'vigil_ws_closed_total', 'Stream connections the server closed, by reason.', 'reason', () => {
       const t = hub.counters;
       return { too_slow: t.closedTooSlow, protocol_error: t.closedProtocol, dead_peer: t.closedDead };
     });
-    this.refused = new Counter({ name: 'vigil_http_refused_total', help: 'Requests and upgrades refused, by error code.', labelNames: ['code'], registers });
+    this.refused = new Counter({
+      name: 'vigil_http_refused_total',
+      help: 'Requests and upgrades refused, by error code.',
+      labelNames: ['code'],
+      registers,
+    });
     this.batchSeconds = new Histogram({
       name: 'vigil_batch_processing_seconds',
       help: 'From a batch entering the operator graph to it reaching the ops server.',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
-    gauge(registers, 'vigil_event_time_lag_seconds', 'Wall clock minus the latest event time seen.', () => lag(state.watermark.maxEventTime));
-    gauge(registers, 'vigil_watermark_lag_seconds', 'Wall clock minus the watermark.', () => lag(state.watermark.watermark));
+    gauge(registers, 'vigil_event_time_lag_seconds', 'Wall clock minus the latest event time seen.', () =>
+      lag(state.watermark.maxEventTime),
+    );
+    gauge(registers, 'vigil_watermark_lag_seconds', 'Wall clock minus the watermark.', () =>
+      lag(state.watermark.watermark),
+    );
     gauge(registers, 'vigil_customers', 'Customers in keyed state.', () => state.store.size);
     gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.connections.size);
     gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.ring.sequence);
     const analytics = state.analytics;
     if (analytics !== undefined) {
-      fromTotals(registers, 'vigil_model_refits_total', 'Model refits completed, and those whose BG/NBD fit was rejected as implausible (the parameters in force stayed).', 'result', () => ({
-        completed: analytics.refits,
-        bgnbd_rejected: analytics.refitsRejected,
-      }));
-      gauge(registers, 'vigil_model_refit_pending', '1 while a refit is under way (spread over the events that follow its start), else 0.', () => (analytics.refitPending ? 1 : 0));
+      fromTotals(
+        registers,
+        'vigil_model_refits_total',
+        'Model refits completed, and those whose BG/NBD fit was rejected as implausible (the parameters in force stayed).',
+        'result',
+        () => ({
+          completed: analytics.refits,
+          bgnbd_rejected: analytics.refitsRejected,
+        }),
+      );
+      gauge(
+        registers,
+        'vigil_model_refit_pending',
+        '1 while a refit is under way (spread over the events that follow its start), else 0.',
+        () => (analytics.refitPending ? 1 : 0),
+      );
     }
     this.registry.registerMetric(
-      latency.histogram('vigil_alert_latency_seconds', 'Message in to alert frame handed to the socket, per live delivery to a stream client.'),
+      latency.histogram(
+        'vigil_alert_latency_seconds',
+        'Message in to alert frame handed to the socket, per live delivery to a stream client.',
+      ),
     );
   }
 
@@ -88,7 +117,13 @@ function gauge(registers: Registry[], name: string, help: string, read: () => nu
 }
 
 /** A counter per label value that follows totals kept elsewhere (they only grow). */
-function fromTotals(registers: Registry[], name: string, help: string, label: string, read: () => Record<string, number>): void {
+function fromTotals(
+  registers: Registry[],
+  name: string,
+  help: string,
+  label: string,
+  read: () => Record<string, number>,
+): void {
   const seen: Record<string, number> = {};
   new Counter({
     name,

@@ -77,7 +77,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   opts.erasure?.onErase((customerId) => hub.erase(customerId));
 
   // Idle and slow connections must not starve health checks, the API or the stream (connection-guard.ts).
-  const guard = new ConnectionGuard({ maxSockets: cfg.maxConnections + HTTP_SOCKETS, maxSocketsPerAddress: cfg.maxConnectionsPerAddress });
+  const guard = new ConnectionGuard({
+    maxSockets: cfg.maxConnections + HTTP_SOCKETS,
+    maxSocketsPerAddress: cfg.maxConnectionsPerAddress,
+  });
   const routes = { api, metrics, files: new StaticFiles(), refused, log };
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     guard.used(req.socket);
@@ -93,7 +96,14 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 
   const port = await listen(server, cfg);
   const origins = new OriginPolicy(cfg.allowedOrigins, cfg.host, port);
-  const upgrade = new StreamUpgrade(cfg, { origins, tokens, caps: new StreamCaps(cfg.maxConnections), hub, refused, log });
+  const upgrade = new StreamUpgrade(cfg, {
+    origins,
+    tokens,
+    caps: new StreamCaps(cfg.maxConnections),
+    hub,
+    refused,
+    log,
+  });
   server.on('upgrade', (req, socket, head) => {
     guard.used(socket as Socket);
     upgrade.handle(req, socket, head);
@@ -118,7 +128,13 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 /** Listens on `server.host:port` (0: a free port) and returns the port. */
 async function listen(server: Server, cfg: ServerConfig): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new VigilError('VIGIL_ERR_SERVER_LISTEN', `ops server cannot listen on ${cfg.host}:${cfg.port}`, [(e as Error).message])));
+    server.once('error', (e) =>
+      reject(
+        new VigilError('VIGIL_ERR_SERVER_LISTEN', `ops server cannot listen on ${cfg.host}:${cfg.port}`, [
+          (e as Error).message,
+        ]),
+      ),
+    );
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   return (server.address() as AddressInfo).port;

@@ -13,7 +13,13 @@ const CLOSE_GRACE_MS = 500;
  * stream connection (1001) and wait for the handshakes (cut after a grace), close the
  * HTTP server, then the latency recorder and the log.
  */
-export async function shutDown(stopTicks: () => void, hub: StreamHub, server: Server, alertLatency: AlertLatency, log: Logger): Promise<void> {
+export async function shutDown(
+  stopTicks: () => void,
+  hub: StreamHub,
+  server: Server,
+  alertLatency: AlertLatency,
+  log: Logger,
+): Promise<void> {
   stopTicks();
   hub.flush();
   const conns = [...hub.connections];

@@ -15,8 +15,14 @@ const FILES: Readonly<Record<string, { path: string[]; type: string }>> = {
   '/dashboard.js': { path: ['src', 'server', 'dashboard', 'dashboard.js'], type: 'text/javascript; charset=utf-8' },
   '/alert-types.js': { path: ['src', 'server', 'dashboard', 'alert-types.js'], type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { path: ['src', 'server', 'dashboard', 'dashboard.css'], type: 'text/css; charset=utf-8' },
-  '/assets/uplot.iife.min.js': { path: ['node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'], type: 'text/javascript; charset=utf-8' },
-  '/assets/uPlot.min.css': { path: ['node_modules', 'uplot', 'dist', 'uPlot.min.css'], type: 'text/css; charset=utf-8' },
+  '/assets/uplot.iife.min.js': {
+    path: ['node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'],
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/assets/uPlot.min.css': {
+    path: ['node_modules', 'uplot', 'dist', 'uPlot.min.css'],
+    type: 'text/css; charset=utf-8',
+  },
 };
 
 /**

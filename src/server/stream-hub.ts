@@ -7,7 +7,15 @@ import { AlertRing } from './alert-ring.js';
 import type { Principal } from './auth.js';
 import type { Scope } from './scopes.js';
 import { Connection, type Subscription } from './connection.js';
-import { clientFrame, closeCodes, PROTOCOL_VERSION, SUBPROTOCOL_MSGPACK, type ServerFrame, type StreamErrorCode, type SubscribeFrame } from './frames.js';
+import {
+  clientFrame,
+  closeCodes,
+  PROTOCOL_VERSION,
+  SUBPROTOCOL_MSGPACK,
+  type ServerFrame,
+  type StreamErrorCode,
+  type SubscribeFrame,
+} from './frames.js';
 import type { LatencySink } from './alert-latency.js';
 import type { Logger } from '../core/logger.js';
 import { AlertFrames, encodeFrame, type Encoding, type WireFrame } from './wire.js';
@@ -35,7 +43,13 @@ export interface HubCounters {
 
 type HubLimits = Pick<
   ServerConfig,
-  'ringCapacity' | 'softBufferBytes' | 'hardBufferBytes' | 'maxSubscriptions' | 'maxBadFrames' | 'clientFramesPerSecond' | 'flushIntervalMs'
+  | 'ringCapacity'
+  | 'softBufferBytes'
+  | 'hardBufferBytes'
+  | 'maxSubscriptions'
+  | 'maxBadFrames'
+  | 'clientFramesPerSecond'
+  | 'flushIntervalMs'
 >;
 
 /**
@@ -89,7 +103,14 @@ export class StreamHub {
     ws.on('pong', () => (conn.alive = true));
     ws.on('close', () => this.detach(conn));
     ws.on('error', () => this.detach(conn));
-    conn.sendFrame({ type: 'hello', protocol: PROTOCOL_VERSION, seq: this.ring.sequence, oldest: this.ring.oldest, scopes: [...principal.scopes], types: [...principal.types] });
+    conn.sendFrame({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      seq: this.ring.sequence,
+      oldest: this.ring.oldest,
+      scopes: [...principal.scopes],
+      types: [...principal.types],
+    });
     return conn;
   }
 
@@ -233,7 +254,8 @@ export class StreamHub {
     let msgpack: WireFrame | undefined;
     for (const conn of this.connections) {
       if (scope !== undefined && !conn.principal.scopes.has(scope)) continue;
-      const wire = conn.encoding === 'json' ? (json ??= encodeFrame(frame, 'json')) : (msgpack ??= encodeFrame(frame, 'msgpack'));
+      const wire =
+        conn.encoding === 'json' ? (json ??= encodeFrame(frame, 'json')) : (msgpack ??= encodeFrame(frame, 'msgpack'));
       conn.sendDisposable(wire);
     }
   }
@@ -282,23 +304,40 @@ export class StreamHub {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       value = isBinary && conn.encoding === 'msgpack' ? msgpackDecode(bytes) : JSON.parse(bytes.toString('utf8'));
     } catch {
-      this.refuse(conn, 'VIGIL_ERR_STREAM_BAD_FRAME', isBinary && conn.encoding === 'msgpack' ? 'frame is not msgpack' : 'frame is not JSON', undefined, true);
+      this.refuse(
+        conn,
+        'VIGIL_ERR_STREAM_BAD_FRAME',
+        isBinary && conn.encoding === 'msgpack' ? 'frame is not msgpack' : 'frame is not JSON',
+        undefined,
+        true,
+      );
       return;
     }
     const parsed = clientFrame.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      this.refuse(conn, 'VIGIL_ERR_STREAM_BAD_FRAME', `frame does not match the protocol: ${issue?.message ?? 'invalid'}`, issue?.path.join('.'), true);
+      this.refuse(
+        conn,
+        'VIGIL_ERR_STREAM_BAD_FRAME',
+        `frame does not match the protocol: ${issue?.message ?? 'invalid'}`,
+        issue?.path.join('.'),
+        true,
+      );
       return;
     }
     const frame = parsed.data;
     switch (frame.type) {
       case 'ping':
-        conn.sendFrame({ type: 'pong', ...(frame.nonce !== undefined && { nonce: frame.nonce }), seq: this.ring.sequence });
+        conn.sendFrame({
+          type: 'pong',
+          ...(frame.nonce !== undefined && { nonce: frame.nonce }),
+          seq: this.ring.sequence,
+        });
         break;
       case 'unsubscribe': {
         const id = frame.id ?? 'default';
-        if (!conn.subs.delete(id)) this.refuse(conn, 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION', 'no open subscription of that id', 'id', false);
+        if (!conn.subs.delete(id))
+          this.refuse(conn, 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION', 'no open subscription of that id', 'id', false);
         break;
       }
       case 'subscribe':
@@ -312,11 +351,23 @@ export class StreamHub {
     const filter = frame.filter ?? {};
     const forbidden = filter.types?.find((t) => !conn.scope.has(t));
     if (forbidden !== undefined) {
-      this.refuse(conn, 'VIGIL_ERR_STREAM_FORBIDDEN_TYPE', `this token may not see ${forbidden} alerts`, 'filter.types', false);
+      this.refuse(
+        conn,
+        'VIGIL_ERR_STREAM_FORBIDDEN_TYPE',
+        `this token may not see ${forbidden} alerts`,
+        'filter.types',
+        false,
+      );
       return;
     }
     if (!conn.subs.has(id) && conn.subs.size >= this.limits.maxSubscriptions) {
-      this.refuse(conn, 'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION', `at most ${this.limits.maxSubscriptions} subscriptions per connection`, 'id', false);
+      this.refuse(
+        conn,
+        'VIGIL_ERR_STREAM_UNKNOWN_SUBSCRIPTION',
+        `at most ${this.limits.maxSubscriptions} subscriptions per connection`,
+        'id',
+        false,
+      );
       return;
     }
     const sub = conn.subscribe(id, filter);
@@ -360,7 +411,8 @@ export class StreamHub {
         }
         while (sub.catchUp <= this.ring.sequence && conn.hasRoom()) {
           const held = this.ring.at(sub.catchUp++);
-          if (held !== undefined && sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held))) this.counters.resent++;
+          if (held !== undefined && sub.matches(held.alert) && conn.offer(sub, new AlertFrames(held)))
+            this.counters.resent++;
         }
         if (sub.catchUp > this.ring.sequence) {
           sub.catchUp = 0;
@@ -379,7 +431,13 @@ export class StreamHub {
     }
   }
 
-  private refuse(conn: Connection, code: StreamErrorCode, message: string, path: string | undefined, malformed: boolean): void {
+  private refuse(
+    conn: Connection,
+    code: StreamErrorCode,
+    message: string,
+    path: string | undefined,
+    malformed: boolean,
+  ): void {
     this.counters.badFrames++;
     conn.sendFrame({ type: 'error', code, message, ...(path !== undefined && path !== '' && { path }) });
     if (malformed && ++conn.badFrames >= this.limits.maxBadFrames) {

@@ -46,7 +46,12 @@ export class StreamUpgrade {
       perMessageDeflate: false,
       clientTracking: false,
       // Selects the frame encoding; never the bearer subprotocol, which only carries the token.
-      handleProtocols: (offered) => (offered.has(SUBPROTOCOL_MSGPACK) ? SUBPROTOCOL_MSGPACK : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false),
+      handleProtocols: (offered) =>
+        offered.has(SUBPROTOCOL_MSGPACK)
+          ? SUBPROTOCOL_MSGPACK
+          : offered.has(SUBPROTOCOL_JSON)
+            ? SUBPROTOCOL_JSON
+            : false,
     });
   }
 
@@ -58,7 +63,8 @@ export class StreamUpgrade {
     if (!origins.allows(req.headers.origin)) return refuse('VIGIL_ERR_ORIGIN', errorCodes.VIGIL_ERR_ORIGIN.summary);
     const principal = tokens.authenticate(presentedToken(req));
     if (principal === undefined) return refuse('VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required');
-    if (!principal.scopes.has('stream')) return refuse('VIGIL_ERR_FORBIDDEN_SCOPE', 'this token lacks the scope stream');
+    if (!principal.scopes.has('stream'))
+      return refuse('VIGIL_ERR_FORBIDDEN_SCOPE', 'this token lacks the scope stream');
     if (!caps.admit(principal, socket)) return refuse('VIGIL_ERR_CONNECTION_LIMIT', 'too many stream connections');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       hub.attach(ws, socket as Socket, principal);

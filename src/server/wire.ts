@@ -11,7 +11,9 @@ export interface WireFrame {
 }
 
 export function encodeFrame(frame: ServerFrame, encoding: Encoding): WireFrame {
-  return encoding === 'json' ? { bytes: wsMessage(Buffer.from(JSON.stringify(frame)), false) } : { bytes: wsMessage(Buffer.from(msgpackEncode(frame)), true) };
+  return encoding === 'json'
+    ? { bytes: wsMessage(Buffer.from(JSON.stringify(frame)), false) }
+    : { bytes: wsMessage(Buffer.from(msgpackEncode(frame)), true) };
 }
 
 /**
@@ -56,7 +58,9 @@ export class AlertFrames {
     const key = encoding === 'json' ? 'j' + sub : 'm' + sub;
     let f = this.frames.get(key);
     if (f === undefined) {
-      f = { bytes: encoding === 'json' ? wsMessage(this.jsonFrame(sub), false) : wsMessage(this.msgpackFrame(sub), true) };
+      f = {
+        bytes: encoding === 'json' ? wsMessage(this.jsonFrame(sub), false) : wsMessage(this.msgpackFrame(sub), true),
+      };
       this.frames.set(key, f);
     }
     return f;
@@ -70,7 +74,16 @@ export class AlertFrames {
   private msgpackFrame(sub: string): Buffer {
     this.msgpack ??= msgpackEncode(this.entry.alert);
     // A 4-entry fixmap, then the keys and values; the alert's own encoding is spliced in whole.
-    return Buffer.concat([MAP4, TYPE_ALERT, SEQ_KEY, msgpackEncode(this.entry.seq), SUB_KEY, msgpackEncode(sub), ALERT_KEY, this.msgpack]);
+    return Buffer.concat([
+      MAP4,
+      TYPE_ALERT,
+      SEQ_KEY,
+      msgpackEncode(this.entry.seq),
+      SUB_KEY,
+      msgpackEncode(sub),
+      ALERT_KEY,
+      this.msgpack,
+    ]);
   }
 }
 

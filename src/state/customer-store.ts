@@ -75,8 +75,27 @@ const NO_SLOT = -1;
 const DAY_MS = 86_400_000;
 
 /** Scalar fields of a customer's record, by type. */
-const F64_FIELDS = ['firstSeen', 'lastSeen', 'revenue', 'lastPurchase', 'firstPurchase', 'firstDayValue', 'gapMean', 'gapM2', 'sessionStart', 'sessionLast'] as const;
-const U32_FIELDS = ['events', 'purchases', 'transactions', 'gapCount', 'sessionEvents', 'sessions', 'cartQuantity'] as const;
+const F64_FIELDS = [
+  'firstSeen',
+  'lastSeen',
+  'revenue',
+  'lastPurchase',
+  'firstPurchase',
+  'firstDayValue',
+  'gapMean',
+  'gapM2',
+  'sessionStart',
+  'sessionLast',
+] as const;
+const U32_FIELDS = [
+  'events',
+  'purchases',
+  'transactions',
+  'gapCount',
+  'sessionEvents',
+  'sessions',
+  'cartQuantity',
+] as const;
 type F64Field = (typeof F64_FIELDS)[number];
 type U32Field = (typeof U32_FIELDS)[number];
 
@@ -115,14 +134,18 @@ export class CustomerStore {
     const capacity = Math.max(16, opts.initialCapacity ?? 1024);
     this.R = opts.recentItems;
     const layout = new RecordLayout();
-    for (const name of F64_FIELDS) layout.add(name, 'f64', 1, name === 'lastPurchase' || name === 'firstPurchase' ? NaN : 0);
+    for (const name of F64_FIELDS)
+      layout.add(name, 'f64', 1, name === 'lastPurchase' || name === 'firstPurchase' ? NaN : 0);
     for (const name of U32_FIELDS) layout.add(name, 'u32');
     layout.add('recentProducts', 'u32', this.R).add('recentActions', 'u8', this.R).add('recentHead', 'u8');
     this.windows = new WindowRings(opts.windows, layout);
     layout.seal();
     this.records = new SlotRecords(layout, capacity);
     this.windows.bind(this.records);
-    this.f = Object.fromEntries([...F64_FIELDS, ...U32_FIELDS].map((n) => [n, layout.offset(n)])) as Record<F64Field | U32Field, number>;
+    this.f = Object.fromEntries([...F64_FIELDS, ...U32_FIELDS].map((n) => [n, layout.offset(n)])) as Record<
+      F64Field | U32Field,
+      number
+    >;
     this.recentProducts = layout.offset('recentProducts');
     this.recentActions = layout.offset('recentActions');
     this.recentHead = layout.offset('recentHead');

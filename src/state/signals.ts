@@ -14,5 +14,11 @@ export type StateSignal =
       /** Watermark when the session was found closed. */
       readonly at: number;
     }
-  | { readonly kind: 'timer'; readonly timer: string; readonly customerId: string; readonly slot: number; readonly due: number }
+  | {
+      readonly kind: 'timer';
+      readonly timer: string;
+      readonly customerId: string;
+      readonly slot: number;
+      readonly due: number;
+    }
   | { readonly kind: 'evicted'; readonly customerId: string; readonly lastSeen: number; readonly at: number };

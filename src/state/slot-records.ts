@@ -138,7 +138,12 @@ export class SlotRecords {
 /** A record's bytes with every field at its declared initial value (zeros elsewhere). */
 export function freshRecord(layout: RecordLayout): Uint8Array {
   const buffer = new ArrayBuffer(layout.bytesPerRecord);
-  const views = { f64: new Float64Array(buffer), u32: new Uint32Array(buffer), u16: new Uint16Array(buffer), u8: new Uint8Array(buffer) };
+  const views = {
+    f64: new Float64Array(buffer),
+    u32: new Uint32Array(buffer),
+    u16: new Uint16Array(buffer),
+    u8: new Uint8Array(buffer),
+  };
   for (const init of layout.initialValues()) views[init.type].fill(init.value, init.offset, init.offset + init.count);
   return views.u8;
 }

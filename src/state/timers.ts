@@ -174,7 +174,9 @@ export class EventTimers {
 
   restore(s: EventTimersSnapshot, slotCapacity: number): void {
     if (s.kinds.length !== this.kindNames.length || s.kinds.some((k, i) => k !== this.kindNames[i])) {
-      throw new Error(`timer kinds differ: snapshot has [${s.kinds.join(', ')}], engine has [${this.kindNames.join(', ')}]`);
+      throw new Error(
+        `timer kinds differ: snapshot has [${s.kinds.join(', ')}], engine has [${this.kindNames.join(', ')}]`,
+      );
     }
     this.slotCapacity = slotCapacity;
     this.heapSize = 0;

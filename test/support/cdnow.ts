@@ -93,7 +93,13 @@ export function readCdnowSummary(): SummaryRow[] {
 
 /** cdnow_customers_summary_with_transactions.csv (ID, x, t_x, T, zbar). */
 export function readCdnowSummaryWithSpend(): SummaryRowWithSpend[] {
-  return readCsv('cdnow_customers_summary_with_transactions.csv', 5).map(([id, x, tx, T, zbar]) => ({ id, x, tx, T, zbar }));
+  return readCsv('cdnow_customers_summary_with_transactions.csv', 5).map(([id, x, tx, T, zbar]) => ({
+    id,
+    x,
+    tx,
+    T,
+    zbar,
+  }));
 }
 
 type Row = [number, number, number, number, number];

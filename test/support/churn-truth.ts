@@ -10,9 +10,17 @@ export const SHOP_START = Date.UTC(2025, 0, 1);
 /** The synthetic shop's whole timeline as engine input, with its ground truth. */
 export function shopRun(seed: number, customers: number, days: number, behaviour?: ShopBehaviour) {
   const end = SHOP_START + days * DAY;
-  const shop = new SyntheticShop({ seed, customers, products: 1500, startTs: SHOP_START, endTs: end, ...(behaviour !== undefined && { behaviour }) });
+  const shop = new SyntheticShop({
+    seed,
+    customers,
+    products: 1500,
+    startTs: SHOP_START,
+    endTs: end,
+    ...(behaviour !== undefined && { behaviour }),
+  });
   const messages: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    messages.push({ bytes: encodePayload(e, 'msgpack'), subject: 'shop', receivedAt: 0 });
   return { shop, messages, end };
 }
 
@@ -34,8 +42,15 @@ export interface ChurnScore {
  * a warning after they stopped. The unhappy-top-customer rule is about complaints, not
  * lapses, and is left out.
  */
-export function scoreChurn(alerts: readonly Alert[], churned: ReadonlyMap<string, number>, engine: Engine, end: number): ChurnScore {
-  const churn = alerts.filter((a): a is AlertOf<'churn.risk'> => a.type === 'churn.risk' && a.data.rule !== 'unhappy_top_customer');
+export function scoreChurn(
+  alerts: readonly Alert[],
+  churned: ReadonlyMap<string, number>,
+  engine: Engine,
+  end: number,
+): ChurnScore {
+  const churn = alerts.filter(
+    (a): a is AlertOf<'churn.risk'> => a.type === 'churn.risk' && a.data.rule !== 'unhappy_top_customer',
+  );
   const first = new Map<string, AlertOf<'churn.risk'>>();
   for (const a of churn) if (!first.has(a.customerId)) first.set(a.customerId, a);
   let right = 0;
@@ -55,7 +70,14 @@ export function scoreChurn(alerts: readonly Alert[], churned: ReadonlyMap<string
     if (warning) delays.push((warning.ts - stoppedAt) / DAY);
   }
   delays.sort((a, b) => a - b);
-  return { warned: first.size, precision: right / first.size, recall: delays.length / eligible, eligible, delays, rules };
+  return {
+    warned: first.size,
+    precision: right / first.size,
+    recall: delays.length / eligible,
+    eligible,
+    delays,
+    rules,
+  };
 }
 
 export function quantile(sorted: readonly number[], q: number): number {

@@ -13,7 +13,10 @@ import * as z from 'zod';
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const mediaType = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;.*)?$/;
 /** URI-reference (RFC 3986): no whitespace or characters outside the URI set; resolvable by WHATWG URL relative to a base. */
-const uriReference = z.string().min(1).refine((s) => /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/.test(s) && URL.canParse(s, 'http://base.invalid/'));
+const uriReference = z
+  .string()
+  .min(1)
+  .refine((s) => /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/.test(s) && URL.canParse(s, 'http://base.invalid/'));
 
 export const cloudEventSpec = z
   .looseObject({
@@ -22,8 +25,17 @@ export const cloudEventSpec = z
     specversion: z.literal('1.0'),
     type: z.string().min(1),
     datacontenttype: z.string().regex(mediaType).optional(),
-    dataschema: z.string().refine((s) => URL.canParse(s)).optional(),
+    dataschema: z
+      .string()
+      .refine((s) => URL.canParse(s))
+      .optional(),
     subject: z.string().min(1).optional(),
-    time: z.string().regex(rfc3339).refine((s) => !Number.isNaN(Date.parse(s))).optional(),
+    time: z
+      .string()
+      .regex(rfc3339)
+      .refine((s) => !Number.isNaN(Date.parse(s)))
+      .optional(),
   })
-  .refine((e) => Object.keys(e).every((k) => /^[a-z0-9]{1,20}$/.test(k)), { message: 'attribute names are lower-case letters and digits' });
+  .refine((e) => Object.keys(e).every((k) => /^[a-z0-9]{1,20}$/.test(k)), {
+    message: 'attribute names are lower-case letters and digits',
+  });

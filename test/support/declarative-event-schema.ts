@@ -29,7 +29,10 @@ const base = {
   customerId: key,
   ts: z.number().int().min(MIN_TS).max(MAX_TS),
   sessionId: key.optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
 };
 const product = {
   productId: key,

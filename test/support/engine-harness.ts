@@ -13,7 +13,12 @@ export function testConfig(overrides: Record<string, unknown> = {}): VigilConfig
 }
 
 export function message(value: unknown, format: PayloadFormat = 'msgpack', partition?: string): RawMessage {
-  return { bytes: encodePayload(value, format), subject: 'test', receivedAt: 0, ...(partition !== undefined && { partition }) };
+  return {
+    bytes: encodePayload(value, format),
+    subject: 'test',
+    receivedAt: 0,
+    ...(partition !== undefined && { partition }),
+  };
 }
 
 export function rawMessage(bytes: Uint8Array | string): RawMessage {

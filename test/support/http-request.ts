@@ -7,7 +7,12 @@ export interface Reply {
 }
 
 /** A raw request, so paths reach the server exactly as written (no client-side normalising). */
-export function httpRequest(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+export function httpRequest(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Reply> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {

@@ -18,7 +18,11 @@ export function shopMessages(customers = 300, days = 60, seed = 7): RawMessage[]
 }
 
 /** Runs a fresh engine over the messages with `sinks`; returns the alerts it emitted, in order (the oracle). */
-export async function runWithSinks(config: VigilConfig, messages: readonly RawMessage[], sinks: readonly BatchSink[]): Promise<{ engine: Engine; alerts: Alert[] }> {
+export async function runWithSinks(
+  config: VigilConfig,
+  messages: readonly RawMessage[],
+  sinks: readonly BatchSink[],
+): Promise<{ engine: Engine; alerts: Alert[] }> {
   const engine = new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });
   const alerts: Alert[] = [];
   const source = new InProcessSource(messages, { name: 'test', batchSize: config.pipeline.batchSize, finite: true });

@@ -2,7 +2,13 @@ import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpa
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { BEARER_SUBPROTOCOL_PREFIX, serverFrame, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, type ServerFrame } from '../../src/server/frames.js';
+import {
+  BEARER_SUBPROTOCOL_PREFIX,
+  serverFrame,
+  SUBPROTOCOL_JSON,
+  SUBPROTOCOL_MSGPACK,
+  type ServerFrame,
+} from '../../src/server/frames.js';
 
 export interface ClientOptions {
   token?: string;
@@ -45,14 +51,18 @@ export class StreamClient {
   static async connect(baseUrl: string, opts: ClientOptions = {}): Promise<StreamClient> {
     const ws = open(baseUrl, opts);
     const client = new StreamClient(ws);
-    const refused = new Promise<never>((_, reject) => ws.once('unexpected-response', (_req, res: IncomingMessage) => reject(new Error(`refused: ${res.statusCode}`))));
+    const refused = new Promise<never>((_, reject) =>
+      ws.once('unexpected-response', (_req, res: IncomingMessage) => reject(new Error(`refused: ${res.statusCode}`))),
+    );
     await Promise.race([once(ws, 'open'), refused]);
     await client.next((f) => f.type === 'hello');
     return client;
   }
 
   /** The first frame (already received or still to come) matching `pred`. */
-  next<T extends ServerFrame['type']>(pred: (f: ServerFrame) => f is Extract<ServerFrame, { type: T }>): Promise<Extract<ServerFrame, { type: T }>>;
+  next<T extends ServerFrame['type']>(
+    pred: (f: ServerFrame) => f is Extract<ServerFrame, { type: T }>,
+  ): Promise<Extract<ServerFrame, { type: T }>>;
   next(pred: (f: ServerFrame) => boolean): Promise<ServerFrame>;
   next(pred: (f: ServerFrame) => boolean): Promise<ServerFrame> {
     const seen = this.frames.find(pred);
@@ -85,7 +95,9 @@ export class StreamClient {
   }
 
   alerts(sub?: string): Extract<ServerFrame, { type: 'alert' }>[] {
-    return this.frames.filter((f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && (sub === undefined || f.sub === sub));
+    return this.frames.filter(
+      (f): f is Extract<ServerFrame, { type: 'alert' }> => f.type === 'alert' && (sub === undefined || f.sub === sub),
+    );
   }
 
   async close(): Promise<void> {

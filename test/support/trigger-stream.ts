@@ -21,7 +21,14 @@ export async function readStream(conn: NatsConnection, stream: string): Promise<
   for await (const m of msgs) {
     const text = new TextDecoder().decode(m.data);
     const headerText = [...(m.headers?.keys() ?? [])].map((k) => `${k}: ${m.headers!.get(k)}`).join('\n');
-    out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), contentType: m.headers?.get('Content-Type'), text, headerText, event: JSON.parse(text) });
+    out.push({
+      subject: m.subject,
+      msgId: m.headers?.get('Nats-Msg-Id'),
+      contentType: m.headers?.get('Content-Type'),
+      text,
+      headerText,
+      event: JSON.parse(text),
+    });
     if (out.length === total) break;
   }
   await msgs.close();

@@ -11,21 +11,20 @@ import { quantile, scoreChurn, shopRun } from '../support/churn-truth.js';
 import { runMessages, testConfig } from '../support/engine-harness.js';
 
 const args = process.argv.slice(2);
-const pairs = args.filter((a) => a.includes('=')).map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))] as const);
+const pairs = args
+  .filter((a) => a.includes('='))
+  .map((a) => [a.slice(0, a.indexOf('=')), Number(a.slice(a.indexOf('=') + 1))] as const);
 const churn = Object.fromEntries(pairs.filter(([k]) => !k.startsWith('shop.')));
-const behaviour = Object.fromEntries(pairs.filter(([k]) => k.startsWith('shop.')).map(([k, v]) => [k.slice('shop.'.length), v]));
+const behaviour = Object.fromEntries(
+  pairs.filter(([k]) => k.startsWith('shop.')).map(([k, v]) => [k.slice('shop.'.length), v]),
+);
 const [seed = 11, customers = 1000, days = 200, ...warnAts] = args.filter((a) => !a.includes('=')).map(Number);
 const { shop, messages, end } = shopRun(seed, customers, days, behaviour);
 for (const warnAt of warnAts.length > 0 ? warnAts : [undefined]) {
   const config = testConfig({ analytics: { churn: { ...churn, ...(warnAt !== undefined && { warnAt }) } } });
   const { engine, batches, signals } = await runMessages(config, messages);
   const alerts = batches.flatMap((b) => b.alerts);
-  const s = scoreChurn(
-    alerts,
-    shop.truth.churnedCustomers,
-    engine,
-    end,
-  );
+  const s = scoreChurn(alerts, shop.truth.churnedCustomers, engine, end);
   const row = {
     seed,
     customers,

@@ -1,5 +1,12 @@
 import * as z from 'zod';
-import { distinctProducts, duplicateProduct, eventTime, key, MAX_CART_ITEMS, MAX_RECOMMENDATIONS } from '../alert-fields.js';
+import {
+  distinctProducts,
+  duplicateProduct,
+  eventTime,
+  key,
+  MAX_CART_ITEMS,
+  MAX_RECOMMENDATIONS,
+} from '../alert-fields.js';
 import { defineAlertType } from '../alert-type.js';
 
 export const cartAbandoned = defineAlertType({
@@ -10,7 +17,10 @@ export const cartAbandoned = defineAlertType({
    * and prices are not kept per customer; a reminder looks them up by product.
    */
   data: z.strictObject({
-    items: z.array(z.strictObject({ productId: key })).min(1).max(MAX_CART_ITEMS),
+    items: z
+      .array(z.strictObject({ productId: key }))
+      .min(1)
+      .max(MAX_CART_ITEMS),
     quantity: z.number().int().min(1),
     /** Event time of the last activity of the session that left the cart. */
     sessionEnd: eventTime,

@@ -25,7 +25,8 @@ export const churnRisk = defineAlertType({
   status: 'churn',
   docs: {
     data: '`pAlive`, `expectedPurchases` (over `horizonMs`), `horizonMs`, `clv`, `lastPurchaseTs`, `rule` (see analytics.md)',
-    score: 'P(stopped buying) from the visit posterior (rules `stopped_visiting`, `browsing_not_buying`, `bgnbd_p_alive`); unhappy top customer at least 0.8',
+    score:
+      'P(stopped buying) from the visit posterior (rules `stopped_visiting`, `browsing_not_buying`, `bgnbd_p_alive`); unhappy top customer at least 0.8',
     occasion: 'the rule',
   },
 });

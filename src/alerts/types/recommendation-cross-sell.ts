@@ -24,7 +24,7 @@ export const recommendationCrossSell = defineAlertType({
   dashboard: { label: 'cross-sell', colour: 'var(--good)' },
   status: 'xsell',
   docs: {
-    data: '`orderId`, `basedOn` (the order\'s products), `recommendations` (`productId`, `score`)',
+    data: "`orderId`, `basedOn` (the order's products), `recommendations` (`productId`, `score`)",
     score: "the best recommendation's score, at most 1",
     occasion: 'the order id',
   },

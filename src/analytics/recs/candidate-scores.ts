@@ -75,7 +75,12 @@ export class CandidateScores {
    * pass that divides (one pass over the candidates fewer than dividing, then ranking).
    * Exclusions must be made before.
    */
-  topDividedBy(norm: (item: number) => number, minNorm: number, k: number, lowerNorm?: (item: number) => number): ScoredItem[] {
+  topDividedBy(
+    norm: (item: number) => number,
+    minNorm: number,
+    k: number,
+    lowerNorm?: (item: number) => number,
+  ): ScoredItem[] {
     if (!(minNorm > 0) || k <= 0 || this.count <= k) {
       this.divideBy(norm);
       return this.top(k);

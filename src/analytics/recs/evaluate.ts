@@ -68,7 +68,11 @@ export interface EvaluateOptions {
   readonly split?: boolean;
 }
 
-export function evaluateNextItem(sessions: readonly ClickSession[], model: NextItemModel, opts: EvaluateOptions = {}): NextItemScores {
+export function evaluateNextItem(
+  sessions: readonly ClickSession[],
+  model: NextItemModel,
+  opts: EvaluateOptions = {},
+): NextItemScores {
   const cutoff = opts.cutoff ?? 20;
   let predictions = 0;
   let hits = 0;

@@ -120,7 +120,8 @@ export class ItemNeighbours {
   private normTable: NeighbourTable;
   private normScale = 1;
   /** (n_b + λ)^(1−α) as of the query, and a lower bound of it: made once, not two closures per query. */
-  private readonly norm = (b: number): number => (this.normTable.itemWeightOf(b) * this.normScale + this.config.shrinkage) ** (1 - this.config.alpha);
+  private readonly norm = (b: number): number =>
+    (this.normTable.itemWeightOf(b) * this.normScale + this.config.shrinkage) ** (1 - this.config.alpha);
   private readonly lowerNorm: ((b: number) => number) | undefined;
 
   constructor(config: Partial<ItemNeighboursConfig> = {}) {
@@ -132,7 +133,8 @@ export class ItemNeighbours {
     this.gapWeights = new Float64Array(c.sessionSteps + 1);
     for (let gap = 1; gap <= c.sessionSteps; gap++) this.gapWeights[gap] = 1 / gap ** c.gapExponent;
     this.minNorm = c.alpha < 1 ? c.shrinkage ** (1 - c.alpha) : 0;
-    this.normFloor = c.alpha > 0 && c.alpha < 1 && this.minNorm > 0 ? new PowerFloor(1 - c.alpha, this.minNorm) : undefined;
+    this.normFloor =
+      c.alpha > 0 && c.alpha < 1 && this.minNorm > 0 ? new PowerFloor(1 - c.alpha, this.minNorm) : undefined;
     this.normTable = this.coViews;
     const floor = this.normFloor;
     this.lowerNorm = floor && ((b) => floor.at(this.normTable.itemWeightOf(b) * this.normScale + c.shrinkage));
@@ -215,7 +217,12 @@ export class ItemNeighbours {
   }
 
   /** "Frequently bought together" for the items of an order; the order's own items are left out. */
-  crossSell(orderItems: ArrayLike<number>, k: number, now = this.latest, exclude: Iterable<number> = NO_ITEMS): ScoredItem[] {
+  crossSell(
+    orderItems: ArrayLike<number>,
+    k: number,
+    now = this.latest,
+    exclude: Iterable<number> = NO_ITEMS,
+  ): ScoredItem[] {
     this.candidates.clear();
     const scale = this.scaleAt(now);
     for (let i = 0; i < orderItems.length; i++) this.addNeighbours(this.coPurchases, orderItems[i]!, 1, scale);
@@ -224,7 +231,12 @@ export class ItemNeighbours {
   }
 
   stats(): { coViews: ItemNeighboursStats; coPurchases: ItemNeighboursStats } {
-    const of = (t: NeighbourTable): ItemNeighboursStats => ({ items: t.items, pairs: t.pairs, bytes: t.bytes, evictions: t.evictions });
+    const of = (t: NeighbourTable): ItemNeighboursStats => ({
+      items: t.items,
+      pairs: t.pairs,
+      bytes: t.bytes,
+      evictions: t.evictions,
+    });
     return { coViews: of(this.coViews), coPurchases: of(this.coPurchases) };
   }
 

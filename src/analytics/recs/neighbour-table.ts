@@ -99,7 +99,8 @@ export class NeighbourTable {
     /** Items at or above this index are ignored (the product dictionary's bound). */
     readonly maxItemIndex: number,
   ) {
-    if (!(neighboursPerItem >= 1 && neighboursPerItem <= 0xffff)) throw new RangeError('neighboursPerItem must be in 1..65535');
+    if (!(neighboursPerItem >= 1 && neighboursPerItem <= 0xffff))
+      throw new RangeError('neighboursPerItem must be in 1..65535');
     if (!(maxItems >= 1)) throw new RangeError('maxItems must be at least 1');
     const rows = Math.min(MIN_ROWS, maxItems);
     this.itemOfRow = new Int32Array(rows);
@@ -231,7 +232,8 @@ export class NeighbourTable {
       // Still the weakest if it stays below the next weakest; otherwise that one is, and what follows it is not known.
       const next = meta[m + NEXT_WEAKEST]!;
       const base = row * this.neighboursPerItem;
-      if (next !== UNKNOWN && weaker(this.pairWeight[base + offset]!, offset, this.pairWeight[base + next]!, next)) return;
+      if (next !== UNKNOWN && weaker(this.pairWeight[base + offset]!, offset, this.pairWeight[base + next]!, next))
+        return;
       meta[m + WEAKEST] = next;
       meta[m + NEXT_WEAKEST] = UNKNOWN;
     } else if (offset === meta[m + NEXT_WEAKEST]) {
@@ -309,19 +311,33 @@ export class NeighbourTable {
       rows: n,
       hand: this.hand,
       itemOfRow: bytes(this.itemOfRow, n, 4),
-      itemWeight: bytes(Float64Array.from({ length: n }, (_, r) => this.weight[2 * r]!), n, 8),
-      neighbourCount: bytes(Uint16Array.from({ length: n }, (_, r) => this.meta[8 * r + COUNT]!), n, 2),
+      itemWeight: bytes(
+        Float64Array.from({ length: n }, (_, r) => this.weight[2 * r]!),
+        n,
+        8,
+      ),
+      neighbourCount: bytes(
+        Uint16Array.from({ length: n }, (_, r) => this.meta[8 * r + COUNT]!),
+        n,
+        2,
+      ),
       neighbour: bytes(this.neighbour, n * K, 4),
       pairWeight: bytes(this.pairWeight, n * K, 4),
-      referenced: bytes(Uint8Array.from({ length: n }, (_, r) => this.meta[8 * r + REFERENCED]!), n, 1),
+      referenced: bytes(
+        Uint8Array.from({ length: n }, (_, r) => this.meta[8 * r + REFERENCED]!),
+        n,
+        1,
+      ),
     };
   }
 
   /** Throws RangeError when the snapshot has another shape or exceeds this table's bounds. */
   check(s: NeighbourTableSnapshot): void {
     const K = this.neighboursPerItem;
-    if (s.neighboursPerItem !== K) throw new RangeError(`snapshot has ${s.neighboursPerItem} neighbours per item, this table ${K}`);
-    if (s.rows > this.maxItems) throw new RangeError(`snapshot holds ${s.rows} items, this table at most ${this.maxItems}`);
+    if (s.neighboursPerItem !== K)
+      throw new RangeError(`snapshot has ${s.neighboursPerItem} neighbours per item, this table ${K}`);
+    if (s.rows > this.maxItems)
+      throw new RangeError(`snapshot holds ${s.rows} items, this table at most ${this.maxItems}`);
     const sizes: [Uint8Array, number][] = [
       [s.itemOfRow, 4],
       [s.itemWeight, 8],
@@ -330,15 +346,18 @@ export class NeighbourTable {
       [s.neighbour, 4 * K],
       [s.pairWeight, 4 * K],
     ];
-    if (sizes.some(([bytes, size]) => bytes.byteLength !== s.rows * size)) throw new RangeError('snapshot arrays do not match its row count');
+    if (sizes.some(([bytes, size]) => bytes.byteLength !== s.rows * size))
+      throw new RangeError('snapshot arrays do not match its row count');
     const items = new Int32Array(s.itemOfRow.slice().buffer);
     for (const item of items) {
-      if (!(item > 0 && item < this.maxItemIndex)) throw new RangeError(`snapshot holds item ${item}, outside 1..${this.maxItemIndex - 1}`);
+      if (!(item > 0 && item < this.maxItemIndex))
+        throw new RangeError(`snapshot holds item ${item}, outside 1..${this.maxItemIndex - 1}`);
     }
     for (const used of new Uint16Array(s.neighbourCount.slice().buffer)) {
       if (used > K) throw new RangeError(`snapshot has a row with ${used} neighbours, more than ${K}`);
     }
-    if (!(Number.isInteger(s.hand) && s.hand >= 0 && s.hand < Math.max(s.rows, 1))) throw new RangeError('snapshot clock hand is out of range');
+    if (!(Number.isInteger(s.hand) && s.hand >= 0 && s.hand < Math.max(s.rows, 1)))
+      throw new RangeError('snapshot clock hand is out of range');
   }
 
   /** Replaces the contents with a snapshot's (see `check` for what is refused). */
@@ -396,7 +415,11 @@ export class NeighbourTable {
   private growRows(): void {
     const rows = Math.min(this.maxItems, this.itemOfRow.length * 2);
     const K = this.neighboursPerItem;
-    const grow = <T extends Int32Array | Float64Array | Float32Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T, n: number): T => {
+    const grow = <T extends Int32Array | Float64Array | Float32Array | Uint16Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+      n: number,
+    ): T => {
       const b = make(n);
       b.set(a as never);
       return b;

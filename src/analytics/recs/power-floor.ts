@@ -17,7 +17,8 @@ export class PowerFloor {
     readonly least: number,
   ) {
     if (!(p > 0 && p < 1)) throw new RangeError('p must be in (0, 1)');
-    for (let e = 0; e < OCTAVES; e++) for (let q = 0; q < 4; q++) this.table[4 * e + q] = Math.max(least, (2 ** e * (1 + q / 4)) ** p);
+    for (let e = 0; e < OCTAVES; e++)
+      for (let q = 0; q < 4; q++) this.table[4 * e + q] = Math.max(least, (2 ** e * (1 + q / 4)) ** p);
   }
 
   /** A number ≤ x^p (given x ≥ 0 and `least` ≤ x^p). */

@@ -40,13 +40,16 @@ export async function* readSessionClicks(path: string): AsyncGenerator<SessionCl
     lines.close();
     stream.destroy();
   }
-  if (lineNumber === 0) throw new VigilError('VIGIL_ERR_INPUT_FILE', `${path} is empty`, ['expected a header: SessionId ItemId Time']);
+  if (lineNumber === 0)
+    throw new VigilError('VIGIL_ERR_INPUT_FILE', `${path} is empty`, ['expected a header: SessionId ItemId Time']);
 }
 
 function checkHeader(path: string, line: string): void {
   const fields = line.trim().split(FIELD_SEPARATOR);
   if (fields.length !== HEADER.length || fields.some((f, i) => f !== HEADER[i])) {
-    throw new VigilError('VIGIL_ERR_INPUT_FILE', `${path}:1: expected the header "SessionId ItemId Time"`, [`line 1: ${clip(line)}`]);
+    throw new VigilError('VIGIL_ERR_INPUT_FILE', `${path}:1: expected the header "SessionId ItemId Time"`, [
+      `line 1: ${clip(line)}`,
+    ]);
   }
 }
 
@@ -84,7 +87,10 @@ export interface ItemInterner {
  * a number), then by time, clicks at the same time in file order. For evaluation only: it
  * holds the file in memory.
  */
-export async function readClickSessions(path: string, items: ItemInterner): Promise<{ sessions: ClickSession[]; clicks: number }> {
+export async function readClickSessions(
+  path: string,
+  items: ItemInterner,
+): Promise<{ sessions: ClickSession[]; clicks: number }> {
   const byId = new Map<string, { items: number[]; times: number[] }>();
   let clicks = 0;
   for await (const click of readSessionClicks(path)) {

@@ -81,7 +81,10 @@ class SessionIndex {
 
   /** The `k` best of the scored sessions: by similarity, then the more recent, then the later. */
   top(neighbours: { session: number; similarity: number }[], k: number): { session: number; similarity: number }[] {
-    neighbours.sort((a, b) => b.similarity - a.similarity || this.lastTime[b.session]! - this.lastTime[a.session]! || b.session - a.session);
+    neighbours.sort(
+      (a, b) =>
+        b.similarity - a.similarity || this.lastTime[b.session]! - this.lastTime[a.session]! || b.session - a.session,
+    );
     if (neighbours.length > k) neighbours.length = k;
     return neighbours;
   }
@@ -243,7 +246,8 @@ export class Stan extends SessionKnn {
       const items = this.index.distinct[s]!;
       let sum = 0;
       for (const [item, w] of position) if (items.has(item)) sum += w;
-      const similarity = (sum / (norm * Math.sqrt(items.size))) * Math.exp(-(now - this.index.lastTime[s]!) / (lambdaSnh * DAY_MS));
+      const similarity =
+        (sum / (norm * Math.sqrt(items.size))) * Math.exp(-(now - this.index.lastTime[s]!) / (lambdaSnh * DAY_MS));
       neighbours.push({ session: s, similarity });
     }
     const scores = new Map<number, number>();
@@ -256,7 +260,8 @@ export class Stan extends SessionKnn {
         if (position.has(clicks[i]!)) shared = i + 1;
         lastAt.set(clicks[i]!, i + 1);
       }
-      for (const [item, at] of lastAt) scores.set(item, (scores.get(item) ?? 0) + similarity * Math.exp(-Math.abs(at - shared) / lambdaInh));
+      for (const [item, at] of lastAt)
+        scores.set(item, (scores.get(item) ?? 0) + similarity * Math.exp(-Math.abs(at - shared) / lambdaInh));
     }
     return scores;
   }

@@ -64,16 +64,20 @@ export class CheckpointWriter<H> {
 
   *chunks(): Generator<Uint8Array> {
     const parts: PartInfo[] = this.sources.map((s) =>
-      s instanceof Uint8Array ? { kind: 'bytes', length: s.byteLength } : { kind: 'array', length: s.length, runs: Math.ceil(s.length / ARRAY_RUN) },
+      s instanceof Uint8Array
+        ? { kind: 'bytes', length: s.byteLength }
+        : { kind: 'array', length: s.length, runs: Math.ceil(s.length / ARRAY_RUN) },
     );
     const body = msgpackEncode({ header: this.header, skeleton: this.skeleton, parts } satisfies Preamble<H>);
     yield this.emit(framed(MAGIC, body));
     for (const s of this.sources) {
       if (s instanceof Uint8Array) {
-        for (let at = 0; at < s.byteLength; at += this.chunkBytes) yield this.emit(s.subarray(at, Math.min(s.byteLength, at + this.chunkBytes)));
+        for (let at = 0; at < s.byteLength; at += this.chunkBytes)
+          yield this.emit(s.subarray(at, Math.min(s.byteLength, at + this.chunkBytes)));
       } else {
         // Encoded run by run, as they are written: each is a bounded piece of work.
-        for (let at = 0; at < s.length; at += ARRAY_RUN) yield this.emit(framed(EMPTY, msgpackEncode(s.slice(at, at + ARRAY_RUN))));
+        for (let at = 0; at < s.length; at += ARRAY_RUN)
+          yield this.emit(framed(EMPTY, msgpackEncode(s.slice(at, at + ARRAY_RUN))));
       }
     }
   }

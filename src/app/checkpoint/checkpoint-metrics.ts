@@ -34,8 +34,16 @@ export function registerCheckpointMetrics(registry: Registry, checkpointer: Chec
     });
   gauge('vigil_checkpoint_last_number', 'Number of the latest committed checkpoint (0: none)', () => s.lastNumber);
   gauge('vigil_checkpoint_last_bytes', 'Size of the latest committed checkpoint', () => s.lastBytes);
-  gauge('vigil_checkpoint_last_write_seconds', 'Capture to commit of the latest checkpoint this run wrote', () => s.lastWriteMs / 1000);
-  gauge('vigil_checkpoint_position_seq', 'Stream sequence the latest checkpoint covers', () => s.lastPosition?.seq ?? 0);
+  gauge(
+    'vigil_checkpoint_last_write_seconds',
+    'Capture to commit of the latest checkpoint this run wrote',
+    () => s.lastWriteMs / 1000,
+  );
+  gauge(
+    'vigil_checkpoint_position_seq',
+    'Stream sequence the latest checkpoint covers',
+    () => s.lastPosition?.seq ?? 0,
+  );
   new Gauge({
     name: 'vigil_checkpoint_capture_seconds',
     help: "The engine's pause to capture a checkpoint: the last one and the longest this run",

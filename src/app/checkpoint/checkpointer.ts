@@ -2,7 +2,13 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Engine } from '../engine.js';
 import { CaptureArena } from './capture-arena.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
-import { checkpointName, type CheckpointHeader, type CheckpointManifest, type CheckpointStore, type InputPosition } from './checkpoint-store.js';
+import {
+  checkpointName,
+  type CheckpointHeader,
+  type CheckpointManifest,
+  type CheckpointStore,
+  type InputPosition,
+} from './checkpoint-store.js';
 
 export interface CheckpointerOptions {
   /** Scope of the checkpoints in their store: the consumer's name, `demo`. */
@@ -91,7 +97,8 @@ export class Checkpointer {
       this.waiters = this.waiters.filter((w) => w.batches > completed);
       for (const w of ready) w.wake();
     }
-    if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs) this.start();
+    if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs)
+      this.start();
   };
 
   /**
@@ -125,7 +132,10 @@ export class Checkpointer {
     })();
     const ok = await Promise.race([done, expired]);
     clearTimeout(timer);
-    if (!ok && this.stats.failed === failedBefore) this.opts.log(`final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`);
+    if (!ok && this.stats.failed === failedBefore)
+      this.opts.log(
+        `final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`,
+      );
     this.arena.release();
     return ok;
   }
@@ -154,9 +164,19 @@ export class Checkpointer {
     const started = performance.now();
     const engine = this.engine;
     const covered = engine.batchesApplied;
-    const position: InputPosition = { source: this.opts.source, seq: engine.lastAppliedSeq, messages: engine.state.counters.input };
+    const position: InputPosition = {
+      source: this.opts.source,
+      seq: engine.lastAppliedSeq,
+      messages: engine.state.counters.input,
+    };
     const number = this.stats.lastNumber + 1;
-    const header: CheckpointHeader = { format: 'vigil-checkpoint', version: 1, number, createdAt: new Date().toISOString(), position };
+    const header: CheckpointHeader = {
+      format: 'vigil-checkpoint',
+      version: 1,
+      number,
+      createdAt: new Date().toISOString(),
+      position,
+    };
     const writer = new CheckpointWriter(header, engine.state.capture(this.arena.begin()), this.opts.chunkBytes);
     const captureMs = performance.now() - started;
     this.stats.lastCaptureMs = captureMs;
@@ -185,7 +205,9 @@ export class Checkpointer {
       await this.store.prune(this.opts.keep);
     } catch (e) {
       this.stats.failed++;
-      this.opts.log(`checkpoint ${number} failed (${(e as Error)?.message ?? String(e)}); the engine goes on, a restart resumes from the previous one`);
+      this.opts.log(
+        `checkpoint ${number} failed (${(e as Error)?.message ?? String(e)}); the engine goes on, a restart resumes from the previous one`,
+      );
     }
   }
 

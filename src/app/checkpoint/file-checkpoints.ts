@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VigilError } from '../../core/errors.js';
-import { checkpointManifest, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
+import {
+  checkpointManifest,
+  checkpointNumber,
+  type CheckpointManifest,
+  type CheckpointStore,
+} from './checkpoint-store.js';
 
 /**
  * Checkpoints as files in a local directory (`--state-dir`, `checkpoint.dir`): the embedded
@@ -33,7 +38,10 @@ export class FileCheckpoints implements CheckpointStore {
       throw this.error('cannot read the checkpoint manifest', e);
     }
     const parsed = checkpointManifest.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_SNAPSHOT', `${this.manifestPath} is not a Vigil checkpoint manifest`, [parsed.error.message]);
+    if (!parsed.success)
+      throw new VigilError('VIGIL_ERR_SNAPSHOT', `${this.manifestPath} is not a Vigil checkpoint manifest`, [
+        parsed.error.message,
+      ]);
     return parsed.data;
   }
 
@@ -60,9 +68,12 @@ export class FileCheckpoints implements CheckpointStore {
   async commit(manifest: CheckpointManifest): Promise<void> {
     const text = JSON.stringify(manifest, null, 2) + '\n';
     try {
-      await this.writeAtomically(`${this.scope}.manifest.json`, (async function* () {
-        yield new TextEncoder().encode(text);
-      })());
+      await this.writeAtomically(
+        `${this.scope}.manifest.json`,
+        (async function* () {
+          yield new TextEncoder().encode(text);
+        })(),
+      );
     } catch (e) {
       throw this.error('cannot write the checkpoint manifest', e);
     }
@@ -75,15 +86,24 @@ export class FileCheckpoints implements CheckpointStore {
       .map((name) => ({ name, number: checkpointNumber(this.scope, name) }))
       .filter((c): c is { name: string; number: number } => c.number !== undefined)
       .sort((a, b) => b.number - a.number);
-    const kept = new Set(numbered.filter((c) => latest === undefined || c.number <= latest.number).slice(0, keep).map((c) => c.name));
-    for (const c of numbered) if (!kept.has(c.name) && (latest === undefined || c.number <= latest.number)) await rm(join(this.dir, c.name), { force: true });
-    for (const name of names) if (name.startsWith(`.${this.scope}.`) && name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
+    const kept = new Set(
+      numbered
+        .filter((c) => latest === undefined || c.number <= latest.number)
+        .slice(0, keep)
+        .map((c) => c.name),
+    );
+    for (const c of numbered)
+      if (!kept.has(c.name) && (latest === undefined || c.number <= latest.number))
+        await rm(join(this.dir, c.name), { force: true });
+    for (const name of names)
+      if (name.startsWith(`.${this.scope}.`) && name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
   }
 
   async clear(): Promise<void> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     await rm(this.manifestPath, { force: true });
-    for (const name of names) if (checkpointNumber(this.scope, name) !== undefined) await rm(join(this.dir, name), { force: true });
+    for (const name of names)
+      if (checkpointNumber(this.scope, name) !== undefined) await rm(join(this.dir, name), { force: true });
   }
 
   private async writeAtomically(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -105,15 +125,21 @@ export class FileCheckpoints implements CheckpointStore {
   }
 
   private error(what: string, e: unknown): VigilError {
-    return new VigilError('VIGIL_ERR_CHECKPOINT', `${what} in ${this.dir}`, [String((e as Error)?.message ?? e)], { cause: e });
+    return new VigilError('VIGIL_ERR_CHECKPOINT', `${what} in ${this.dir}`, [String((e as Error)?.message ?? e)], {
+      cause: e,
+    });
   }
 }
 
 /** Refuses bytes that are not the checkpoint the manifest names (truncated, or another). */
 export function verify(bytes: Uint8Array, manifest: CheckpointManifest): void {
   if (bytes.byteLength !== manifest.bytes) {
-    throw new VigilError('VIGIL_ERR_SNAPSHOT', `checkpoint ${manifest.name} has ${bytes.byteLength} bytes, its manifest says ${manifest.bytes}`);
+    throw new VigilError(
+      'VIGIL_ERR_SNAPSHOT',
+      `checkpoint ${manifest.name} has ${bytes.byteLength} bytes, its manifest says ${manifest.bytes}`,
+    );
   }
   const digest = createHash('sha256').update(bytes).digest('hex');
-  if (digest !== manifest.sha256) throw new VigilError('VIGIL_ERR_SNAPSHOT', `checkpoint ${manifest.name} does not match its manifest's SHA-256`);
+  if (digest !== manifest.sha256)
+    throw new VigilError('VIGIL_ERR_SNAPSHOT', `checkpoint ${manifest.name} does not match its manifest's SHA-256`);
 }

@@ -4,7 +4,13 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
 import { VigilError } from '../../core/errors.js';
 import { verify } from './file-checkpoints.js';
-import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
+import {
+  checkpointManifest,
+  checkpointName,
+  checkpointNumber,
+  type CheckpointManifest,
+  type CheckpointStore,
+} from './checkpoint-store.js';
 
 /**
  * Checkpoints in a JetStream Object Store bucket, the manifest in a KV bucket of the same
@@ -28,7 +34,12 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
   }
 
   /** Opens (creating where missing) the bucket and its manifest KV. */
-  static async open(nc: NatsConnection, bucket: string, scope: string, chunkBytes: number): Promise<ObjectStoreCheckpoints> {
+  static async open(
+    nc: NatsConnection,
+    bucket: string,
+    scope: string,
+    chunkBytes: number,
+  ): Promise<ObjectStoreCheckpoints> {
     // The pure-JS digest would cost the engine's thread seconds per gigabyte.
     setSha256Backend('native');
     try {
@@ -36,9 +47,14 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       const kv = await new Kvm(nc).create(bucket, { history: 1 });
       return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes);
     } catch (e) {
-      throw new VigilError('VIGIL_ERR_CHECKPOINT', `cannot open the checkpoint buckets ${bucket} (object store and KV)`, [String((e as Error)?.message ?? e)], {
-        cause: e,
-      });
+      throw new VigilError(
+        'VIGIL_ERR_CHECKPOINT',
+        `cannot open the checkpoint buckets ${bucket} (object store and KV)`,
+        [String((e as Error)?.message ?? e)],
+        {
+          cause: e,
+        },
+      );
     }
   }
 
@@ -50,7 +66,10 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     const entry = await this.guard('cannot read the checkpoint manifest', () => this.kv.get(this.key));
     if (entry === null || entry.operation !== 'PUT' || entry.length === 0) return undefined;
     const parsed = checkpointManifest.safeParse(entry.json());
-    if (!parsed.success) throw new VigilError('VIGIL_ERR_SNAPSHOT', `${this.bucket}/${this.key} is not a Vigil checkpoint manifest`, [parsed.error.message]);
+    if (!parsed.success)
+      throw new VigilError('VIGIL_ERR_SNAPSHOT', `${this.bucket}/${this.key} is not a Vigil checkpoint manifest`, [
+        parsed.error.message,
+      ]);
     return parsed.data;
   }
 
@@ -86,7 +105,10 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       },
     });
     await this.guard(`cannot write checkpoint ${name}`, () =>
-      this.objects.put({ name, options: { max_chunk_size: Math.min(this.chunkBytes, this.nc.info?.max_payload ?? this.chunkBytes) } }, stream),
+      this.objects.put(
+        { name, options: { max_chunk_size: Math.min(this.chunkBytes, this.nc.info?.max_payload ?? this.chunkBytes) } },
+        stream,
+      ),
     );
   }
 
@@ -112,7 +134,8 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       .map((info) => ({ name: info.name, number: checkpointNumber(this.scope, info.name) }))
       .filter((c): c is { name: string; number: number } => c.number !== undefined && c.number <= latest.number)
       .sort((a, b) => b.number - a.number);
-    for (const c of ours.slice(keep)) await this.guard(`cannot delete checkpoint ${c.name}`, () => this.objects.delete(c.name));
+    for (const c of ours.slice(keep))
+      await this.guard(`cannot delete checkpoint ${c.name}`, () => this.objects.delete(c.name));
     await this.purgeOrphanChunks(new Set(infos.map((i) => i.nuid)));
     this.pruned = true;
   }
@@ -120,7 +143,8 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
   async clear(): Promise<void> {
     const infos = await this.guard('cannot list checkpoints', () => this.objects.list());
     await this.guard('cannot delete the checkpoint manifest', () => this.kv.delete(this.key));
-    for (const info of infos) if (checkpointNumber(this.scope, info.name) !== undefined) await this.objects.delete(info.name);
+    for (const info of infos)
+      if (checkpointNumber(this.scope, info.name) !== undefined) await this.objects.delete(info.name);
   }
 
   /**
@@ -142,7 +166,9 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       return await f();
     } catch (e) {
       if (e instanceof VigilError) throw e;
-      throw new VigilError('VIGIL_ERR_CHECKPOINT', `${what} (${this.describe})`, [String((e as Error)?.message ?? e)], { cause: e });
+      throw new VigilError('VIGIL_ERR_CHECKPOINT', `${what} (${this.describe})`, [String((e as Error)?.message ?? e)], {
+        cause: e,
+      });
     }
   }
 }

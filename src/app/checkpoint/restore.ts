@@ -4,7 +4,8 @@ import { readCheckpoint } from './checkpoint-codec.js';
 import { checkpointHeader, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
 
 /** Said with every refusal: the way out. */
-export const FRESH_STATE_HINT = 'start with --fresh-state to discard the checkpoints and begin with empty state (the input is then read from its start)';
+export const FRESH_STATE_HINT =
+  'start with --fresh-state to discard the checkpoints and begin with empty state (the input is then read from its start)';
 
 /**
  * Restores the latest complete checkpoint of `store` into a new engine. Returns its manifest,
@@ -12,11 +13,19 @@ export const FRESH_STATE_HINT = 'start with --fresh-state to discard the checkpo
  * way out, a checkpoint of another input or one this engine's settings cannot hold (other
  * windows, record layout, analytics on or off): never silently ignored.
  */
-export async function restoreLatest(engine: Engine, store: CheckpointStore, source: string): Promise<CheckpointManifest | undefined> {
+export async function restoreLatest(
+  engine: Engine,
+  store: CheckpointStore,
+  source: string,
+): Promise<CheckpointManifest | undefined> {
   const manifest = await store.latest();
   if (manifest === undefined) return undefined;
   const refuse = (why: string, details: readonly string[] = []) =>
-    new VigilError('VIGIL_ERR_SNAPSHOT', `checkpoint ${manifest.name} in ${store.describe} ${why}; ${FRESH_STATE_HINT}`, details);
+    new VigilError(
+      'VIGIL_ERR_SNAPSHOT',
+      `checkpoint ${manifest.name} in ${store.describe} ${why}; ${FRESH_STATE_HINT}`,
+      details,
+    );
   if (manifest.position.source !== source) throw refuse(`was taken reading ${manifest.position.source}, not ${source}`);
   const bytes = await store.read(manifest);
   let header;
@@ -27,7 +36,8 @@ export async function restoreLatest(engine: Engine, store: CheckpointStore, sour
     throw refuse('does not decode', [(e as Error).message]);
   }
   const parsed = checkpointHeader.safeParse(header);
-  if (!parsed.success || parsed.data.number !== manifest.number) throw refuse('has a header that does not match its manifest');
+  if (!parsed.success || parsed.data.number !== manifest.number)
+    throw refuse('has a header that does not match its manifest');
   try {
     engine.state.restoreCapture(doc as Parameters<Engine['state']['restoreCapture']>[0]);
   } catch (e) {

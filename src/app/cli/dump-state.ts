@@ -9,7 +9,12 @@ import type { CustomerStore } from '../../state/customer-store.js';
  * customer (`analytics`: BG/NBD statistics, P(alive), expected purchases, CLV, tier, RFM).
  * Sorted output makes two dumps comparable with `diff`.
  */
-export async function dumpState(store: CustomerStore, asOf: number, path: string, analytics?: CustomerAnalytics): Promise<number> {
+export async function dumpState(
+  store: CustomerStore,
+  asOf: number,
+  path: string,
+  analytics?: CustomerAnalytics,
+): Promise<number> {
   const out = path === '-' ? process.stdout : createWriteStream(path);
   const ids = [...store.customerIds()].sort();
   for (const id of ids) {

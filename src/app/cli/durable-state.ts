@@ -67,5 +67,7 @@ export async function restoreAndCheckpoint(
 export function checkpointStatus(checkpointer: Checkpointer | undefined): string {
   if (checkpointer === undefined) return '';
   const s = checkpointer.stats;
-  return s.lastNumber === 0 ? ' | checkpoint none yet' : ` | checkpoint ${s.lastNumber} (${compact(s.lastBytes)} B${s.failed > 0 ? `, ${s.failed} failed` : ''})`;
+  return s.lastNumber === 0
+    ? ' | checkpoint none yet'
+    : ` | checkpoint ${s.lastNumber} (${compact(s.lastBytes)} B${s.failed > 0 ? `, ${s.failed} failed` : ''})`;
 }

@@ -69,9 +69,14 @@ interface Buyer {
 export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport> {
   const end = calibrationDay(opts.calibrationEnd);
   const weeks = opts.holdoutWeeks ?? 39;
-  if (!(Number.isInteger(weeks) && weeks > 0)) throw new VigilError('VIGIL_ERR_USAGE', `--holdout-weeks must be a positive integer (got ${weeks})`);
+  if (!(Number.isInteger(weeks) && weeks > 0))
+    throw new VigilError('VIGIL_ERR_USAGE', `--holdout-weeks must be a positive integer (got ${weeks})`);
   const holdoutEnd = end + DAY + weeks * 7 * DAY;
-  const config = loadConfig({ file: opts.configFile, env: process.env, ...(opts.overrides !== undefined && { overrides: opts.overrides }) });
+  const config = loadConfig({
+    file: opts.configFile,
+    env: process.env,
+    ...(opts.overrides !== undefined && { overrides: opts.overrides }),
+  });
   const max = config.limits.maxPayloadBytes;
   const all = await inEventTimeOrder(readEventFile(opts.file, { maxPayloadBytes: max }), max);
 
@@ -93,25 +98,29 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
     if (b === undefined) buyers.set(e.customerId, (b = { id: e.customerId, days: [], holdoutPurchase: false }));
     if (b.days[b.days.length - 1] !== day) b.days.push(day);
   }
-  if (buyers.size === 0) throw new VigilError('VIGIL_ERR_USAGE', `${opts.file} holds no purchases up to ${opts.calibrationEnd}`);
+  if (buyers.size === 0)
+    throw new VigilError('VIGIL_ERR_USAGE', `${opts.file} holds no purchases up to ${opts.calibrationEnd}`);
 
   const engine = new Engine(config);
   const latestWarning = new Map<string, { ts: number; rule: string }>();
   const warningsByRule: Record<string, number> = {};
-  await engine.run(new InProcessSource(calibration, { name: 'eval-churn', batchSize: config.pipeline.batchSize, finite: true }), {
-    sinks: [
-      {
-        handle: (batch) => {
-          for (const a of batch.alerts) {
-            if (a.type !== 'churn.risk') continue;
-            const rule = String((a.data as { rule?: unknown }).rule);
-            warningsByRule[rule] = (warningsByRule[rule] ?? 0) + 1;
-            latestWarning.set(a.customerId, { ts: a.ts, rule });
-          }
+  await engine.run(
+    new InProcessSource(calibration, { name: 'eval-churn', batchSize: config.pipeline.batchSize, finite: true }),
+    {
+      sinks: [
+        {
+          handle: (batch) => {
+            for (const a of batch.alerts) {
+              if (a.type !== 'churn.risk') continue;
+              const rule = String((a.data as { rule?: unknown }).rule);
+              warningsByRule[rule] = (warningsByRule[rule] ?? 0) + 1;
+              latestWarning.set(a.customerId, { ts: a.ts, rule });
+            }
+          },
         },
-      },
-    ],
-  });
+      ],
+    },
+  );
   const analytics = engine.state.analytics;
   if (analytics === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'eval churn needs analytics.enabled');
 
@@ -140,7 +149,8 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   });
   const last = (b: Buyer): number => b.days[b.days.length - 1]!;
   const basis = evidence.find((e) => e !== undefined)?.basis ?? 'visits';
-  const engineScore = (pick: (e: NonNullable<(typeof evidence)[number]>) => number): number[] => evidence.map((e) => (e === undefined ? 0 : pick(e)));
+  const engineScore = (pick: (e: NonNullable<(typeof evidence)[number]>) => number): number[] =>
+    evidence.map((e) => (e === undefined ? 0 : pick(e)));
   const rows: [string, string, number[], boolean[] | undefined][] = [
     [
       'engine',
@@ -149,10 +159,20 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
       flaggedByEngine,
     ],
     ['engine-visits', "P(stopped buying) of the engine's visit posterior", engineScore((e) => e.pStopped), undefined],
-    ['engine-p-alive', "1 − BG/NBD P(alive) under the engine's live parameters (its refits)", engineScore((e) => 1 - e.pAlive), undefined],
+    [
+      'engine-p-alive',
+      "1 − BG/NBD P(alive) under the engine's live parameters (its refits)",
+      engineScore((e) => 1 - e.pAlive),
+      undefined,
+    ],
     ['recency', 'time since the last purchase', list.map((b) => end - last(b)), undefined],
     ['frequency', 'fewer repeat purchase days = more likely churned', stats.map((s) => -s.x), undefined],
-    ['bgnbd-p-alive', '1 − P(alive) of BG/NBD fitted offline on the calibration period (all buyers)', stats.map((s) => 1 - probabilityAlive(fit.params, s)), undefined],
+    [
+      'bgnbd-p-alive',
+      '1 − P(alive) of BG/NBD fitted offline on the calibration period (all buyers)',
+      stats.map((s) => 1 - probabilityAlive(fit.params, s)),
+      undefined,
+    ],
     [
       'overdue-2sd',
       "time since the last purchase over the own mean gap + 2 sd (the population's for fewer than two own gaps); flags = beyond it",
@@ -167,12 +187,20 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
     ],
   ];
   const subset = <T>(xs: readonly T[]): T[] => xs.filter((_, i) => repeat[i]);
-  const engineFlags = { all: precisionRecall(flaggedByEngine, churned), repeatBuyers: precisionRecall(subset(flaggedByEngine), subset(churned)) };
+  const engineFlags = {
+    all: precisionRecall(flaggedByEngine, churned),
+    repeatBuyers: precisionRecall(subset(flaggedByEngine), subset(churned)),
+  };
   return {
     file: opts.file,
     calibrationEnd: opts.calibrationEnd,
     holdoutEnd: new Date(holdoutEnd - DAY).toISOString().slice(0, 10),
-    customers: { all: list.length, repeatBuyers: subset(list).length, churnedAll: churned.filter(Boolean).length, churnedRepeatBuyers: subset(churned).filter(Boolean).length },
+    customers: {
+      all: list.length,
+      repeatBuyers: subset(list).length,
+      churnedAll: churned.filter(Boolean).length,
+      churnedRepeatBuyers: subset(churned).filter(Boolean).length,
+    },
     engine: {
       flagged: { all: engineFlags.all.flagged, repeatBuyers: engineFlags.repeatBuyers.flagged },
       warningsByRule,
@@ -184,9 +212,17 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
     rows: rows.map(([name, description, score, flags]) => ({
       name,
       description,
-      auc: { repeatBuyers: round(areaUnderRoc(subset(score), subset(churned))), all: round(areaUnderRoc(score, churned)) },
+      auc: {
+        repeatBuyers: round(areaUnderRoc(subset(score), subset(churned))),
+        all: round(areaUnderRoc(score, churned)),
+      },
       flags: {
-        repeatBuyers: roundFlags(precisionRecall(flags === undefined ? flagTop(subset(score), engineFlags.repeatBuyers.flagged) : subset(flags), subset(churned))),
+        repeatBuyers: roundFlags(
+          precisionRecall(
+            flags === undefined ? flagTop(subset(score), engineFlags.repeatBuyers.flagged) : subset(flags),
+            subset(churned),
+          ),
+        ),
         all: roundFlags(precisionRecall(flags ?? flagTop(score, engineFlags.all.flagged), churned)),
       },
     })),

@@ -2,7 +2,11 @@ import { ItemKnn, Popularity, SequentialRules } from '../../analytics/recs/basel
 import { PrequentialPopularity, PrequentialSequentialRules } from '../../analytics/recs/baselines-prequential.js';
 import { evaluateNextItem, type NextItemModel, type TargetScores } from '../../analytics/recs/evaluate.js';
 import { Stan, Vsknn } from '../../analytics/recs/session-knn.js';
-import { ItemNeighbours, type ItemNeighboursConfig, type ItemNeighboursStats } from '../../analytics/recs/item-neighbours.js';
+import {
+  ItemNeighbours,
+  type ItemNeighboursConfig,
+  type ItemNeighboursStats,
+} from '../../analytics/recs/item-neighbours.js';
 import { readClickSessions, readSessionClicks } from '../../analytics/recs/session-clicks.js';
 import { VigilError } from '../../core/errors.js';
 import { ProductDictionary } from '../../state/product-dictionary.js';
@@ -72,7 +76,12 @@ export interface EvalRecsReport {
     memory: { coViews: ItemNeighboursStats; coPurchases: ItemNeighboursStats };
   };
   /** The streaming rows against the strongest baseline of the same form, on each measure (ratios > 1: streaming ahead). */
-  comparison: { hitRateVsPopularity: number; mrrVsPopularity: number; batch: FormComparison; prequential: FormComparison };
+  comparison: {
+    hitRateVsPopularity: number;
+    mrrVsPopularity: number;
+    batch: FormComparison;
+    prequential: FormComparison;
+  };
 }
 
 const DEFAULT_RECENT_ITEMS = 8;
@@ -81,8 +90,12 @@ const SHOW_PROGRESS_AFTER_MS = 2000;
 export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
   const cutoff = opts.k ?? 20;
   const recentItems = opts.recentItems ?? DEFAULT_RECENT_ITEMS;
-  for (const [name, value] of [['k', cutoff], ['recentItems', recentItems]] as const) {
-    if (!(Number.isInteger(value) && value >= 1)) throw new VigilError('VIGIL_ERR_USAGE', `eval recs: ${name} must be a positive integer, not ${value}`);
+  for (const [name, value] of [
+    ['k', cutoff],
+    ['recentItems', recentItems],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= 1))
+      throw new VigilError('VIGIL_ERR_USAGE', `eval recs: ${name} must be a positive integer, not ${value}`);
   }
   const started = performance.now();
   const status = { phase: 'reading', done: 0, total: 0 };
@@ -106,7 +119,8 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
     const prequential = new ItemNeighbours(streaming.config);
     prequential.restore(streaming.snapshot());
 
-    const models: { model: NextItemModel; description: string; fitSeconds: number; form: 'batch' | 'prequential' }[] = [];
+    const models: { model: NextItemModel; description: string; fitSeconds: number; form: 'batch' | 'prequential' }[] =
+      [];
     status.total = 0;
     const fitted = (fit: () => NextItemModel, description: string, form: 'batch' | 'prequential' = 'batch'): void => {
       const t = performance.now();
@@ -115,42 +129,74 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
     };
     const knn = opts.sessionKnn !== false;
     fitted(() => new Popularity().fit(train.sessions), 'most clicked items in training');
-    fitted(() => new PrequentialPopularity().fit(train.sessions), 'popularity counting the test clicks as they are learned', 'prequential');
-    fitted(() => new ItemKnn().fit(train.sessions), 'item-kNN of session-rec iknn.py: cosine (λ 20), 100 neighbours, last item');
-    fitted(() => new SequentialRules().fit(train.sessions), 'sequential rules of session-rec sr.py: 10 steps, 1/gap, 20 rules per item, last item');
-    fitted(() => new PrequentialSequentialRules().fit(train.sessions), 'the same rules, each test click adding its rules once scored', 'prequential');
+    fitted(
+      () => new PrequentialPopularity().fit(train.sessions),
+      'popularity counting the test clicks as they are learned',
+      'prequential',
+    );
+    fitted(
+      () => new ItemKnn().fit(train.sessions),
+      'item-kNN of session-rec iknn.py: cosine (λ 20), 100 neighbours, last item',
+    );
+    fitted(
+      () => new SequentialRules().fit(train.sessions),
+      'sequential rules of session-rec sr.py: 10 steps, 1/gap, 20 rules per item, last item',
+    );
+    fitted(
+      () => new PrequentialSequentialRules().fit(train.sessions),
+      'the same rules, each test click adding its rules once scored',
+      'prequential',
+    );
     fitted(
       () => new SequentialRules({ steps: 20, weighting: 'quadratic' }, 'sequential-rules-q').fit(train.sessions),
       "sequential rules as in session-rec's example config: 20 steps, 1/gap², 20 rules per item",
     );
     if (knn) {
-      const vsknn = 'V-SKNN of session-rec vsknn.py, rsc15 config: k 100, sample 1000 most recent, quadratic position weighting, quadratic score weighting';
-      const stanMrr = 'STAN of session-rec stan.py, rsc15 stan-mrr config: k 1000, sample 10000, λspw 1e-5, λsnh 10 days, λinh 2';
-      const stanHr = 'STAN of session-rec stan.py, rsc15 stan-hr config: k 1000, sample 10000, λspw 0.5, λsnh 20 days, λinh 0.5';
+      const vsknn =
+        'V-SKNN of session-rec vsknn.py, rsc15 config: k 100, sample 1000 most recent, quadratic position weighting, quadratic score weighting';
+      const stanMrr =
+        'STAN of session-rec stan.py, rsc15 stan-mrr config: k 1000, sample 10000, λspw 1e-5, λsnh 10 days, λinh 2';
+      const stanHr =
+        'STAN of session-rec stan.py, rsc15 stan-hr config: k 1000, sample 10000, λspw 0.5, λsnh 20 days, λinh 0.5';
       const mrr = { k: 1000, sampleSize: 10000, lambdaSpw: 1e-5, lambdaSnh: 10, lambdaInh: 2 };
       const hr = { k: 1000, sampleSize: 10000, lambdaSpw: 0.5, lambdaSnh: 20, lambdaInh: 0.5 };
       fitted(() => new Vsknn({}, 'v-sknn').fit(train.sessions), vsknn);
-      fitted(() => new Vsknn({}, 'v-sknn-prequential').fit(train.sessions).prequential(), vsknn + '; test sessions join the index click by click', 'prequential');
+      fitted(
+        () => new Vsknn({}, 'v-sknn-prequential').fit(train.sessions).prequential(),
+        vsknn + '; test sessions join the index click by click',
+        'prequential',
+      );
       fitted(() => new Stan(mrr, 'stan-mrr').fit(train.sessions), stanMrr);
-      fitted(() => new Stan(mrr, 'stan-mrr-prequential').fit(train.sessions).prequential(), stanMrr + '; test sessions join the index click by click', 'prequential');
+      fitted(
+        () => new Stan(mrr, 'stan-mrr-prequential').fit(train.sessions).prequential(),
+        stanMrr + '; test sessions join the index click by click',
+        'prequential',
+      );
       fitted(() => new Stan(hr, 'stan-hr').fit(train.sessions), stanHr);
-      fitted(() => new Stan(hr, 'stan-hr-prequential').fit(train.sessions).prequential(), stanHr + '; test sessions join the index click by click', 'prequential');
+      fitted(
+        () => new Stan(hr, 'stan-hr-prequential').fit(train.sessions).prequential(),
+        stanHr + '; test sessions join the index click by click',
+        'prequential',
+      );
     }
     models.push({
       model: new StreamingNextItem('streaming', streaming, recentItems, false),
-      description: 'this engine: trained by streaming the training file only (the row compared with the batch baselines)',
+      description:
+        'this engine: trained by streaming the training file only (the row compared with the batch baselines)',
       fitSeconds: trainSeconds,
       form: 'batch',
     });
     models.push({
       model: new StreamingNextItem('streaming-prequential', prequential, recentItems, true),
-      description: 'the same model, also learning each test click after scoring it, test clicks in time order (as live)',
+      description:
+        'the same model, also learning each test click after scoring it, test clicks in time order (as live)',
       fitSeconds: trainSeconds,
       form: 'prequential',
     });
     models.push({
       model: new StreamingNextItem('streaming-unseen-only', streaming, recentItems, false, true),
-      description: 'the streaming row with the items of the recent ring excluded, as a shop page would (a returning click cannot be hit)',
+      description:
+        'the streaming row with the items of the recent ring excluded, as a shop page would (a returning click cannot be hit)',
       fitSeconds: trainSeconds,
       form: 'batch',
     });
@@ -161,7 +207,12 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
       status.total = test.clicks;
       const t = performance.now();
       const order = model.learn === undefined ? 'session' : 'time';
-      const s = evaluateNextItem(test.sessions, model, { cutoff, order, split: true, onProgress: (done) => (status.done = done) });
+      const s = evaluateNextItem(test.sessions, model, {
+        cutoff,
+        order,
+        split: true,
+        onProgress: (done) => (status.done = done),
+      });
       scores.push({
         name: model.name,
         description,
@@ -180,7 +231,12 @@ export async function evalRecs(opts: EvalRecsOptions): Promise<EvalRecsReport> {
     return {
       cutoff,
       train: { file: opts.train, clicks: train.clicks, sessions: train.sessions.length, items: trainItems },
-      test: { file: opts.test, clicks: test.clicks, sessions: test.sessions.length, itemsUnseenInTraining: items.size - trainItems },
+      test: {
+        file: opts.test,
+        clicks: test.clicks,
+        sessions: test.sessions.length,
+        itemsUnseenInTraining: items.size - trainItems,
+      },
       models: scores,
       streaming: { config: streaming.config, recentItems, trainSeconds: round(trainSeconds), memory },
       comparison: compare(scores),
@@ -228,7 +284,9 @@ class StreamingNextItem implements NextItemModel {
     prequential: boolean,
     private readonly excludeRecent = false,
   ) {
-    this.learn = prequential ? (prefix, item, ts) => this.model.observeView(prefix.slice(-this.recentItems), item, ts) : undefined;
+    this.learn = prequential
+      ? (prefix, item, ts) => this.model.observeView(prefix.slice(-this.recentItems), item, ts)
+      : undefined;
   }
 
   recommend(prefix: readonly number[], k: number, now: number): readonly number[] {

@@ -10,7 +10,10 @@ import type { RawMessage } from '../../core/source.js';
  * numeric `ts` go first, in file order, to be judged (rejected) as any undecodable input is.
  * The whole file is held in memory: these are offline commands on finite files.
  */
-export async function inEventTimeOrder(runs: AsyncIterable<readonly RawMessage[]>, maxPayloadBytes: number): Promise<RawMessage[]> {
+export async function inEventTimeOrder(
+  runs: AsyncIterable<readonly RawMessage[]>,
+  maxPayloadBytes: number,
+): Promise<RawMessage[]> {
   const timed: { ts: number; message: RawMessage }[] = [];
   const untimed: RawMessage[] = [];
   for await (const run of runs) {
@@ -32,7 +35,11 @@ export function eventTimeOf(m: RawMessage, maxPayloadBytes: number): number | un
 }
 
 /** `inEventTimeOrder` handed on in runs, as a file source hands out its chunks. */
-export async function* eventTimeOrderedRuns(runs: AsyncIterable<readonly RawMessage[]>, maxPayloadBytes: number, runSize = 4096): AsyncGenerator<RawMessage[]> {
+export async function* eventTimeOrderedRuns(
+  runs: AsyncIterable<readonly RawMessage[]>,
+  maxPayloadBytes: number,
+  runSize = 4096,
+): AsyncGenerator<RawMessage[]> {
   const all = await inEventTimeOrder(runs, maxPayloadBytes);
   for (let i = 0; i < all.length; i += runSize) yield all.slice(i, i + runSize);
 }

@@ -48,9 +48,11 @@ const DAY = 86_400_000;
  */
 export async function fit(opts: FitOptions): Promise<FitReport> {
   const model = opts.model as FitModel;
-  if (!FIT_MODELS.includes(model)) throw new VigilError('VIGIL_ERR_USAGE', `fit needs a model: ${FIT_MODELS.join(' or ')}`);
+  if (!FIT_MODELS.includes(model))
+    throw new VigilError('VIGIL_ERR_USAGE', `fit needs a model: ${FIT_MODELS.join(' or ')}`);
   const unit = (opts.unit ?? 'week') as TimeUnit;
-  if (!(unit in TIME_UNITS)) throw new VigilError('VIGIL_ERR_USAGE', `--unit must be ${Object.keys(TIME_UNITS).join(' or ')}`);
+  if (!(unit in TIME_UNITS))
+    throw new VigilError('VIGIL_ERR_USAGE', `--unit must be ${Object.keys(TIME_UNITS).join(' or ')}`);
   const end = opts.calibrationEnd === undefined ? undefined : calibrationDay(opts.calibrationEnd);
   const r = await replay({
     file: opts.file,
@@ -68,15 +70,32 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
     if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no purchases to fit on');
     const f = fitBgNbd(customers);
     checkFit('BG/NBD', f, customers.length);
-    return { ...base, customers: customers.length, excluded: {}, params: f.params, logLikelihood: f.logLikelihood, iterations: f.iterations };
+    return {
+      ...base,
+      customers: customers.length,
+      excluded: {},
+      params: f.params,
+      logLikelihood: f.logLikelihood,
+      iterations: f.iterations,
+    };
   }
   const all = buyers(store).map(spendStats);
   const customers = all.filter((c) => c.x > 0 && c.meanSpend > 0);
-  const excluded = { noRepeatTransactions: all.filter((c) => c.x === 0).length, zeroRepeatValue: all.filter((c) => c.x > 0 && !(c.meanSpend > 0)).length };
+  const excluded = {
+    noRepeatTransactions: all.filter((c) => c.x === 0).length,
+    zeroRepeatValue: all.filter((c) => c.x > 0 && !(c.meanSpend > 0)).length,
+  };
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no repeat buyers to fit on');
   const f = fitGammaGamma(customers);
   checkFit('Gamma-Gamma', f, customers.length);
-  return { ...base, customers: customers.length, excluded, params: f.params, logLikelihood: f.logLikelihood, iterations: f.iterations };
+  return {
+    ...base,
+    customers: customers.length,
+    excluded,
+    params: f.params,
+    logLikelihood: f.logLikelihood,
+    iterations: f.iterations,
+  };
 }
 
 /** Transaction statistics of every buyer in the store. */

@@ -18,7 +18,8 @@ export interface GenerateOptions {
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new VigilError('VIGIL_ERR_USAGE', `--${name} must be a whole number, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new VigilError('VIGIL_ERR_USAGE', `--${name} must be a whole number, got '${value}'`);
   return n;
 }
 
@@ -26,7 +27,8 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 export async function generate(opts: GenerateOptions): Promise<void> {
   if (opts.out === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'generate needs --out FILE (or - for stdout)');
   const format = opts.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'msgpack') throw new VigilError('VIGIL_ERR_USAGE', `--format must be jsonl or msgpack, got '${format}'`);
+  if (format !== 'jsonl' && format !== 'msgpack')
+    throw new VigilError('VIGIL_ERR_USAGE', `--format must be jsonl or msgpack, got '${format}'`);
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const events = positiveInt('events', opts.events, 100_000);
   const shop = new SyntheticShop({

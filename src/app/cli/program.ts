@@ -39,7 +39,17 @@ export function buildProgram(ctx: CliContext): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpCommand('help [command]', 'help for a command')
     .addHelpText('after', epilog);
-  for (const make of [startCommand, publishCommand, replayCommand, eraseCommand, generateCommand, importCommand, fitCommand, evalCommand, webhookCommand]) {
+  for (const make of [
+    startCommand,
+    publishCommand,
+    replayCommand,
+    eraseCommand,
+    generateCommand,
+    importCommand,
+    fitCommand,
+    evalCommand,
+    webhookCommand,
+  ]) {
     program.addCommand(make(ctx));
   }
   const configure = (cmd: Command): void => {
@@ -49,7 +59,13 @@ export function buildProgram(ctx: CliContext): Command {
       .configureOutput({
         writeOut: (s) => ctx.out.write(s),
         writeErr: (s) => ctx.err.write(s),
-        outputError: (s, write) => write(`${s.replace(/^error: /, 'error VIGIL_ERR_USAGE: ').replace(/\s*\n\s*/g, ' ').trim()}\n`),
+        outputError: (s, write) =>
+          write(
+            `${s
+              .replace(/^error: /, 'error VIGIL_ERR_USAGE: ')
+              .replace(/\s*\n\s*/g, ' ')
+              .trim()}\n`,
+          ),
       })
       .showHelpAfterError(`hint: ${commandPath(cmd)} --help`);
     cmd.commands.forEach(configure);
@@ -81,7 +97,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 }
 
 /** Parses a command line without running it (the docs test): what would run, or the usage error. */
-export async function dryRun(argv: readonly string[]): Promise<{ code: number; parsed: ParsedCommand[]; out: string; err: string }> {
+export async function dryRun(
+  argv: readonly string[],
+): Promise<{ code: number; parsed: ParsedCommand[]; out: string; err: string }> {
   let out = '';
   let err = '';
   const ctx: CliContext = {

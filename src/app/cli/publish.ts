@@ -23,7 +23,8 @@ export interface PublishCliOptions {
 function count(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new VigilError('VIGIL_ERR_USAGE', `--${name} must be a positive whole number, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new VigilError('VIGIL_ERR_USAGE', `--${name} must be a positive whole number, got '${value}'`);
   return n;
 }
 
@@ -43,16 +44,19 @@ export async function publish(opts: PublishCliOptions): Promise<PublishResult> {
   const url = opts.natsUrl ?? config.nats.url;
   if (url === null) throw new VigilError('VIGIL_ERR_USAGE', 'publish needs --nats-url (or nats.url in the config)');
   const format = opts.format ?? 'msgpack';
-  if (format !== 'msgpack' && format !== 'json') throw new VigilError('VIGIL_ERR_USAGE', `--format must be msgpack or json, got '${format}'`);
+  if (format !== 'msgpack' && format !== 'json')
+    throw new VigilError('VIGIL_ERR_USAGE', `--format must be msgpack or json, got '${format}'`);
   const mode = opts.mode ?? 'core';
-  if (mode !== 'core' && mode !== 'jetstream') throw new VigilError('VIGIL_ERR_USAGE', `--mode must be core or jetstream, got '${mode}'`);
+  if (mode !== 'core' && mode !== 'jetstream')
+    throw new VigilError('VIGIL_ERR_USAGE', `--mode must be core or jetstream, got '${mode}'`);
   const subjectPrefix = opts.subject ?? 'shop.events';
   const rate = count('rate', opts.rate);
   const nc = await connectNats(url, mode, () => {});
   let sent = 0;
   const started = performance.now();
   const progress = new ProgressLine(
-    () => `published ${compact(sent)} messages, ${compact(sent / Math.max(1e-3, (performance.now() - started) / 1000))}/s`,
+    () =>
+      `published ${compact(sent)} messages, ${compact(sent / Math.max(1e-3, (performance.now() - started) / 1000))}/s`,
   ).start();
   const common = {
     subjectPrefix,
@@ -65,7 +69,12 @@ export async function publish(opts: PublishCliOptions): Promise<PublishResult> {
   try {
     if (opts.file !== undefined) {
       const file = opts.file;
-      const progress: EventFileProgress = (fileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 });
+      const progress: EventFileProgress = (fileProgress = {
+        bytesRead: 0,
+        totalBytes: undefined,
+        messages: 0,
+        unreadableBytes: 0,
+      });
       async function* fromFile(): AsyncGenerator<Outgoing> {
         for await (const run of readEventFile(file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress })) {
           for (const m of run) yield { subject: `${subjectPrefix}.replay`, payload: m.bytes };

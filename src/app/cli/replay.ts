@@ -61,11 +61,14 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
   const read = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
   const runs = opts.order === 'eventTime' ? eventTimeOrderedRuns(read, config.limits.maxPayloadBytes) : read;
-  const source = new InProcessSource(opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes), {
-    name: 'replay',
-    batchSize: config.pipeline.batchSize,
-    finite: true,
-  });
+  const source = new InProcessSource(
+    opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes),
+    {
+      name: 'replay',
+      batchSize: config.pipeline.batchSize,
+      finite: true,
+    },
+  );
   const started = performance.now();
   const line = new ProgressLine(() => {
     const c = engine.state.counters;
@@ -87,7 +90,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     await marketing?.close(60_000);
   }
   const watermark = engine.state.watermark.watermark;
-  if (opts.dumpState !== undefined) await dumpState(engine.state.store, watermark, opts.dumpState, engine.state.analytics);
+  if (opts.dumpState !== undefined)
+    await dumpState(engine.state.store, watermark, opts.dumpState, engine.state.analytics);
   return {
     counts: engine.state.counters.toJSON(),
     customers: engine.state.store.size,
@@ -103,7 +107,11 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
 }
 
 /** Drops events at or after `until`; anything without a readable `ts` goes on to be judged. */
-async function* before(runs: AsyncIterable<readonly RawMessage[]>, until: number, maxPayloadBytes: number): AsyncGenerator<RawMessage[]> {
+async function* before(
+  runs: AsyncIterable<readonly RawMessage[]>,
+  until: number,
+  maxPayloadBytes: number,
+): AsyncGenerator<RawMessage[]> {
   for await (const run of runs) {
     yield run.filter((m) => {
       const ts = eventTimeOf(m, maxPayloadBytes);

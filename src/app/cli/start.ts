@@ -19,7 +19,13 @@ import type { StateSignal } from '../../state/signals.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import { registerCheckpointMetrics } from '../checkpoint/checkpoint-metrics.js';
 import type { RawMessage } from '../../core/source.js';
-import { checkpointStatus, fileCheckpoints, objectStoreCheckpoints, restoreAndCheckpoint, type InputCheckpoints } from './durable-state.js';
+import {
+  checkpointStatus,
+  fileCheckpoints,
+  objectStoreCheckpoints,
+  restoreAndCheckpoint,
+  type InputCheckpoints,
+} from './durable-state.js';
 
 export interface StartOptions {
   readonly configFile?: string | undefined;
@@ -65,11 +71,18 @@ function demoSourceName(demo: VigilConfig['demo'], start: number): string {
  * checkpoints resume it: the feed is deterministic given its start, so it is rebuilt from
  * the checkpoint's start and the messages the checkpoint covers are skipped.
  */
-async function demoInput(config: VigilConfig, out: NodeJS.WritableStream, stateDir: string | null, fresh: boolean): Promise<LiveInput> {
+async function demoInput(
+  config: VigilConfig,
+  out: NodeJS.WritableStream,
+  stateDir: string | null,
+  fresh: boolean,
+): Promise<LiveInput> {
   const store = stateDir === null || !config.checkpoint.enabled ? undefined : fileCheckpoints(stateDir, 'demo');
   const latest = store === undefined || fresh ? undefined : await store.latest();
   const prefix = demoSourceName(config.demo, 0).replace(/0$/, '');
-  const start = latest?.position.source.startsWith(prefix) ? Number(latest.position.source.slice(prefix.length)) : Date.now();
+  const start = latest?.position.source.startsWith(prefix)
+    ? Number(latest.position.source.slice(prefix.length))
+    : Date.now();
   const feed = demoFeed(config.demo, start);
   let skip = 0;
   out.write(
@@ -78,14 +91,22 @@ async function demoInput(config: VigilConfig, out: NodeJS.WritableStream, stateD
   );
   return {
     ...(store !== undefined && {
-      checkpoints: { store, scope: 'demo', source: demoSourceName(config.demo, start), resume: (m) => void (skip = m?.position.messages ?? 0) },
+      checkpoints: {
+        store,
+        scope: 'demo',
+        source: demoSourceName(config.demo, start),
+        resume: (m) => void (skip = m?.position.messages ?? 0),
+      },
     }),
-    source: new InProcessSource(skipMessages(feed.messages, () => skip), {
-      name: 'demo',
-      batchSize: config.pipeline.liveBatchSize,
-      finite: false,
-      messagesPerSecond: config.demo.eventsPerSecond,
-    }),
+    source: new InProcessSource(
+      skipMessages(feed.messages, () => skip),
+      {
+        name: 'demo',
+        batchSize: config.pipeline.liveBatchSize,
+        finite: false,
+        messagesPerSecond: config.demo.eventsPerSecond,
+      },
+    ),
     sinks: [],
     connected: () => true,
     status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
@@ -123,16 +144,25 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
       else if (s.type === 'reconnect') connected = true;
     }
   })();
-  out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason>, late events to ${nats.lateSubjectPrefix}.<type> (Ctrl-C stops)\n`);
+  out.write(
+    `vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason>, late events to ${nats.lateSubjectPrefix}.<type> (Ctrl-C stops)\n`,
+  );
   let checkpoints: InputCheckpoints | undefined;
   if (source instanceof NatsJetStreamSource && config.checkpoint.enabled) {
     const store = await objectStoreCheckpoints(config, nc).catch(async (e: unknown) => {
       await nc.close();
       throw e;
     });
-    checkpoints = { store, scope: nats.consumer, source: `jetstream:${nats.stream}/${nats.consumer}`, resume: (m) => source.resumeAfter({ afterSeq: m?.position.seq ?? 0 }) };
+    checkpoints = {
+      store,
+      scope: nats.consumer,
+      source: `jetstream:${nats.stream}/${nats.consumer}`,
+      resume: (m) => source.resumeAfter({ afterSeq: m?.position.seq ?? 0 }),
+    };
   } else if (nats.mode === 'core') {
-    out.write('vigil: core NATS keeps no stream to resume from, so no checkpoints are taken: state starts empty at every start\n');
+    out.write(
+      'vigil: core NATS keeps no stream to resume from, so no checkpoints are taken: state starts empty at every start\n',
+    );
   }
   return {
     ...(checkpoints !== undefined && { checkpoints }),
@@ -141,7 +171,8 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
     nc,
     outputs,
     connected: () => connected && !nc.isClosed(),
-    status: () => ` | dead letters ${compact(outputs.deadLetters.published)} late out ${compact(outputs.late.published)}`,
+    status: () =>
+      ` | dead letters ${compact(outputs.deadLetters.published)} late out ${compact(outputs.late.published)}`,
     close: () => nc.drain(),
   };
 }
@@ -156,21 +187,29 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const out = opts.out ?? process.stdout;
   const overrides: Record<string, unknown> = {};
   if (opts.natsUrl !== undefined || opts.mode !== undefined) {
-    overrides.nats = { ...(opts.natsUrl !== undefined && { url: opts.natsUrl }), ...(opts.mode !== undefined && { mode: opts.mode }) };
+    overrides.nats = {
+      ...(opts.natsUrl !== undefined && { url: opts.natsUrl }),
+      ...(opts.mode !== undefined && { mode: opts.mode }),
+    };
   }
   if (opts.port !== undefined) overrides.server = { port: Number(opts.port) };
   if (opts.stateDir !== undefined) overrides.checkpoint = { dir: opts.stateDir };
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
   const engine = new Engine(config);
   const fresh = opts.freshState === true;
-  const input = config.nats.url === null ? await demoInput(config, out, config.checkpoint.dir, fresh) : await natsInput(config, config.nats.url, out);
+  const input =
+    config.nats.url === null
+      ? await demoInput(config, out, config.checkpoint.dir, fresh)
+      : await natsInput(config, config.nats.url, out);
   let checkpointer: Checkpointer | undefined;
   if (input.checkpoints !== undefined) {
     const log = (line: string) => process.stderr.write(`vigil: ${line}\n`);
-    checkpointer = await restoreAndCheckpoint(engine, config, input.checkpoints, { fresh, out, log }).catch(async (e: unknown) => {
-      await input.close();
-      throw e;
-    });
+    checkpointer = await restoreAndCheckpoint(engine, config, input.checkpoints, { fresh, out, log }).catch(
+      async (e: unknown) => {
+        await input.close();
+        throw e;
+      },
+    );
   }
   // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
   const erasure = await openErasure(config, engine.state, { nc: input.nc });
@@ -179,7 +218,11 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     ops = await startOpsServer({
       config,
       engine,
-      readiness: { sourceConnected: () => input.connected(), stateReady: () => true, outputsFlowing: () => input.outputs?.flowing() ?? true },
+      readiness: {
+        sourceConnected: () => input.connected(),
+        stateReady: () => true,
+        outputsFlowing: () => input.outputs?.flowing() ?? true,
+      },
       erasure: erasure.erasure,
     });
   } catch (e) {
@@ -190,12 +233,14 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   out.write(`vigil ops: ${ops.url}/${ops.generatedToken === undefined ? '' : `#token=${ops.generatedToken}`}\n`);
   const source = input.source;
   // Marketing triggers (NATS) and webhooks, as configured in `triggers`.
-  const marketing = await openMarketingSinks(config, { nc: input.nc, durable: checkpointer !== undefined }).catch(async (e: unknown) => {
-    await ops.close();
-    await erasure.close();
-    await input.close();
-    throw e;
-  });
+  const marketing = await openMarketingSinks(config, { nc: input.nc, durable: checkpointer !== undefined }).catch(
+    async (e: unknown) => {
+      await ops.close();
+      await erasure.close();
+      await input.close();
+      throw e;
+    },
+  );
   const triggers = marketing.triggers;
   if (checkpointer !== undefined && triggers !== undefined) checkpointer.addBarrier(() => triggers.barrier());
   // Delivery outcomes (vigil_triggers_*, vigil_webhook_*) on the ops server's /metrics.
@@ -230,13 +275,22 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   try {
     await engine.run(source, {
       // The ops server first: its fan-out is the latency the stream measures.
-      sinks: [ops.sink, ...input.sinks, ...marketing.sinks, { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) }],
+      sinks: [
+        ops.sink,
+        ...input.sinks,
+        ...marketing.sinks,
+        { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) },
+      ],
       ...(checkpointer !== undefined && { onBatchCompleted: checkpointer.batchCompleted }),
     });
     if (checkpointer !== undefined) {
       const ok = await checkpointer.final();
       const s = checkpointer.stats;
-      out.write(ok ? `final checkpoint ${s.lastNumber}: ${s.lastBytes} bytes in ${Math.round(s.lastWriteMs)} ms\n` : 'final checkpoint failed: a restart resumes from the previous one\n');
+      out.write(
+        ok
+          ? `final checkpoint ${s.lastNumber}: ${s.lastBytes} bytes in ${Math.round(s.lastWriteMs)} ms\n`
+          : 'final checkpoint failed: a restart resumes from the previous one\n',
+      );
     }
   } finally {
     await ops.close();

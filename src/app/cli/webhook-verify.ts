@@ -1,5 +1,9 @@
 import { VigilError } from '../../core/errors.js';
-import { DEFAULT_TOLERANCE_SECONDS, verifyWebhook, type WebhookVerdict } from '../../delivery/marketing/webhook-signature.js';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  verifyWebhook,
+  type WebhookVerdict,
+} from '../../delivery/marketing/webhook-signature.js';
 
 export interface WebhookVerifyOptions {
   /** `--secret`; else the environment variable `secretEnv` names (kept out of shell history and `ps`). */
@@ -26,23 +30,39 @@ export async function readBody(input: AsyncIterable<Buffer | string>): Promise<B
   for await (const c of input) {
     const b = typeof c === 'string' ? Buffer.from(c) : c;
     size += b.length;
-    if (size > MAX_BODY_BYTES) throw new VigilError('VIGIL_ERR_USAGE', `webhook verify: the body is over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES)
+      throw new VigilError('VIGIL_ERR_USAGE', `webhook verify: the body is over ${MAX_BODY_BYTES} bytes`);
     chunks.push(b);
   }
   return Buffer.concat(chunks);
 }
 
 /** `vigil webhook verify`: checks a received delivery's Standard Webhooks signature. */
-export function webhookVerify(opts: WebhookVerifyOptions, body: Uint8Array, env: Record<string, string | undefined>): WebhookVerdict {
+export function webhookVerify(
+  opts: WebhookVerifyOptions,
+  body: Uint8Array,
+  env: Record<string, string | undefined>,
+): WebhookVerdict {
   const secretEnv = opts.secretEnv ?? DEFAULT_SECRET_ENV;
   const secret = opts.secret ?? env[secretEnv];
   if (secret === undefined || opts.id === undefined || opts.timestamp === undefined || opts.signature === undefined) {
-    throw new VigilError('VIGIL_ERR_USAGE', `webhook verify needs --id, --timestamp, --signature and --secret (or ${secretEnv} set), the body on stdin`);
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `webhook verify needs --id, --timestamp, --signature and --secret (or ${secretEnv} set), the body on stdin`,
+    );
   }
   const tolerance = opts.tolerance === undefined ? DEFAULT_TOLERANCE_SECONDS : Number(opts.tolerance);
-  if (!Number.isInteger(tolerance) || tolerance < 0) throw new VigilError('VIGIL_ERR_USAGE', '--tolerance is a whole number of seconds');
+  if (!Number.isInteger(tolerance) || tolerance < 0)
+    throw new VigilError('VIGIL_ERR_USAGE', '--tolerance is a whole number of seconds');
   try {
-    return verifyWebhook({ secret, id: opts.id, timestamp: opts.timestamp, signature: opts.signature, body, toleranceSeconds: tolerance });
+    return verifyWebhook({
+      secret,
+      id: opts.id,
+      timestamp: opts.timestamp,
+      signature: opts.signature,
+      body,
+      toleranceSeconds: tolerance,
+    });
   } catch {
     throw new VigilError('VIGIL_ERR_USAGE', 'webhook verify: the secret is not whsec_ followed by a base64 key');
   }

@@ -16,12 +16,14 @@ import { erasureConfig } from '../erasure/config.js';
 const ms = z.number().int().min(0);
 const positiveInt = z.number().int().min(1);
 
-
-
 const configShape = z.strictObject({
   limits: z.strictObject({
     /** A larger message is rejected before it is decoded. */
-    maxPayloadBytes: z.number().int().min(64).max(16 * 1024 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(16 * 1024 * 1024),
     /** Events further ahead of the wall clock than this are rejected: one would drag the watermark. */
     maxFutureSkewMs: ms,
     /** Keyed state refuses new customers past this many (existing ones keep updating). */
@@ -87,7 +89,11 @@ const configShape = z.strictObject({
     bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
     dir: z.string().min(1).nullable(),
     /** Largest piece written at once (also the Object Store chunk size, up to the server's max_payload). */
-    chunkBytes: z.number().int().min(4096).max(64 * 1024 * 1024),
+    chunkBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(64 * 1024 * 1024),
   }),
   analytics: analyticsConfig,
   alerts: alertsConfig,
@@ -105,7 +111,8 @@ const configShape = z.strictObject({
  */
 export const configSchema = configShape
   .refine((c) => c.dedupe.retentionMs > c.eventTime.maxOutOfOrdernessMs + c.eventTime.allowedLatenessMs, {
-    message: 'must exceed eventTime.maxOutOfOrdernessMs + eventTime.allowedLatenessMs, or a late redelivery could be applied twice',
+    message:
+      'must exceed eventTime.maxOutOfOrdernessMs + eventTime.allowedLatenessMs, or a late redelivery could be applied twice',
     path: ['dedupe', 'retentionMs'],
   })
   /*

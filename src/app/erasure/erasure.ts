@@ -59,7 +59,8 @@ export class Erasure {
   }
 
   async erase(customerId: string, via: ErasureChannel): Promise<ErasureResult> {
-    if (!isCustomerId(customerId)) throw new VigilError('VIGIL_ERR_USAGE', `a customer id has 1 to ${MAX_KEY_LENGTH} characters`);
+    if (!isCustomerId(customerId))
+      throw new VigilError('VIGIL_ERR_USAGE', `a customer id has 1 to ${MAX_KEY_LENGTH} characters`);
     await this.store?.add(customerId);
     return this.forget(customerId, via);
   }
@@ -70,7 +71,10 @@ export class Erasure {
     let alertsDropped = 0;
     for (const l of this.listeners) alertsDropped += l(customerId);
     this.erased++;
-    this.log.info({ audit: 'erasure', customer: this.pseudonyms.customer(customerId), via, existed, alertsDropped }, 'customer erased');
+    this.log.info(
+      { audit: 'erasure', customer: this.pseudonyms.customer(customerId), via, existed, alertsDropped },
+      'customer erased',
+    );
     return { existed, alertsDropped };
   }
 

@@ -25,7 +25,12 @@ export class FileSuppressionStore implements SuppressionStore {
       text = await readFile(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new VigilError('VIGIL_ERR_ERASURE', `cannot read the suppression list ${this.path}`, [(e as Error).message], { cause: e });
+      throw new VigilError(
+        'VIGIL_ERR_ERASURE',
+        `cannot read the suppression list ${this.path}`,
+        [(e as Error).message],
+        { cause: e },
+      );
     }
     return [...SuppressionList.parse(text, this.opts.maxIds).values()];
   }
@@ -36,13 +41,19 @@ export class FileSuppressionStore implements SuppressionStore {
       const ids = new Set(await this.read());
       if (ids.has(customerId)) return;
       ids.add(customerId);
-      if (ids.size > this.opts.maxIds) throw new VigilError('VIGIL_ERR_ERASURE', `the suppression list is full (erasure.maxIds ${this.opts.maxIds})`);
+      if (ids.size > this.opts.maxIds)
+        throw new VigilError('VIGIL_ERR_ERASURE', `the suppression list is full (erasure.maxIds ${this.opts.maxIds})`);
       const tmp = `${this.path}.${process.pid}.tmp`;
       try {
         await writeFile(tmp, JSON.stringify([...ids]) + '\n', { mode: 0o600 });
         await rename(tmp, this.path);
       } catch (e) {
-        throw new VigilError('VIGIL_ERR_ERASURE', `cannot write the suppression list ${this.path}`, [(e as Error).message], { cause: e });
+        throw new VigilError(
+          'VIGIL_ERR_ERASURE',
+          `cannot write the suppression list ${this.path}`,
+          [(e as Error).message],
+          { cause: e },
+        );
       }
     });
     this.writing = next.catch(() => {});

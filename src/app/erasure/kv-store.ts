@@ -50,7 +50,12 @@ export class KvSuppressionStore implements SuppressionStore {
     try {
       await jetstream(this.nc).publish(this.subject(key), new TextEncoder().encode(customerId));
     } catch (e) {
-      throw new VigilError('VIGIL_ERR_ERASURE', `cannot record the erasure in KV bucket ${this.bucket}`, [(e as Error).message], { cause: e });
+      throw new VigilError(
+        'VIGIL_ERR_ERASURE',
+        `cannot record the erasure in KV bucket ${this.bucket}`,
+        [(e as Error).message],
+        { cause: e },
+      );
     }
   }
 

@@ -14,14 +14,19 @@ export interface OpenErasure {
 }
 
 /** The reply to an erasure request on `erasure.subject`. */
-export type ErasureReply = { ok: true; existed: boolean; alertsDropped: number } | { ok: false; error: { code: string; message: string } };
+export type ErasureReply =
+  { ok: true; existed: boolean; alertsDropped: number } | { ok: false; error: { code: string; message: string } };
 
 /**
  * Erasure for a running engine: the suppression list in JetStream KV when the engine has a
  * NATS connection, else in `erasure.file` (else in memory), followed live; and with NATS,
  * requests on `erasure.subject` (the id as the body, answered with an `ErasureReply`).
  */
-export async function openErasure(config: VigilConfig, state: EngineState, opts: { nc?: NatsConnection | undefined; logger?: Logger } = {}): Promise<OpenErasure> {
+export async function openErasure(
+  config: VigilConfig,
+  state: EngineState,
+  opts: { nc?: NatsConnection | undefined; logger?: Logger } = {},
+): Promise<OpenErasure> {
   const cfg = config.erasure;
   const log = opts.logger ?? createLogger(config.server.logLevel);
   let store: SuppressionStore | undefined;
@@ -30,7 +35,10 @@ export async function openErasure(config: VigilConfig, state: EngineState, opts:
       store = await new KvSuppressionStore(opts.nc, cfg.kvBucket).open();
     } catch (e) {
       // A server without JetStream (core mode): the file, if any, keeps erasures across restarts.
-      log.warn({ err: (e as Error).message, bucket: cfg.kvBucket }, 'erasure: JetStream KV unavailable, using erasure.file');
+      log.warn(
+        { err: (e as Error).message, bucket: cfg.kvBucket },
+        'erasure: JetStream KV unavailable, using erasure.file',
+      );
     }
   }
   if (store === undefined && cfg.file !== null) store = new FileSuppressionStore(cfg.file, cfg);
@@ -47,12 +55,21 @@ export async function openErasure(config: VigilConfig, state: EngineState, opts:
         try {
           id = decoder.decode(m.data);
         } catch {
-          answer({ ok: false, error: { code: 'VIGIL_ERR_USAGE', message: 'the body must be the customer id in UTF-8' } });
+          answer({
+            ok: false,
+            error: { code: 'VIGIL_ERR_USAGE', message: 'the body must be the customer id in UTF-8' },
+          });
           return;
         }
         erasure.erase(id, 'nats').then(
           (r) => answer({ ok: true, ...r }),
-          (e: unknown) => answer({ ok: false, error: isVigilError(e) ? { code: e.code, message: e.message } : { code: 'VIGIL_ERR_ERASURE', message: 'erasure failed' } }),
+          (e: unknown) =>
+            answer({
+              ok: false,
+              error: isVigilError(e)
+                ? { code: e.code, message: e.message }
+                : { code: 'VIGIL_ERR_ERASURE', message: 'erasure failed' },
+            }),
         );
       },
     });

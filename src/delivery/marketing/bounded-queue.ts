@@ -12,7 +12,8 @@ export class BoundedQueue<T> {
   overflow = 0;
 
   constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity >= 1)) throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
+    if (!(Number.isInteger(capacity) && capacity >= 1))
+      throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
     this.slots = new Array<T | undefined>(capacity);
   }
 
@@ -53,6 +54,10 @@ export class BoundedQueue<T> {
  * failing destination): visible in the log without flooding it. Lines carry counts and
  * settings, never customer data.
  */
-export function logAtPowersOfTen(count: number, line: (count: number) => string, log: ((line: string) => void) | undefined): void {
+export function logAtPowersOfTen(
+  count: number,
+  line: (count: number) => string,
+  log: ((line: string) => void) | undefined,
+): void {
   if (log !== undefined && count >= 1 && Number.isInteger(Math.log10(count))) log(line(count));
 }

@@ -20,16 +20,29 @@ const streamLimits = z
     /** Triggers older than this are removed. */
     maxAgeMs: z.number().int().min(60_000),
     /** The stream's size limit; past it the oldest triggers are discarded. */
-    maxBytes: z.number().int().min(1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024),
     /** A single trigger larger than this is refused by the server. */
-    maxMsgSize: z.number().int().min(1024).max(8 * 1024 * 1024),
+    maxMsgSize: z
+      .number()
+      .int()
+      .min(1024)
+      .max(8 * 1024 * 1024),
   })
-  .refine((s) => s.duplicateWindowMs <= s.maxAgeMs, { message: 'must not exceed maxAgeMs', path: ['duplicateWindowMs'] });
+  .refine((s) => s.duplicateWindowMs <= s.maxAgeMs, {
+    message: 'must not exceed maxAgeMs',
+    path: ['duplicateWindowMs'],
+  });
 
 const natsTriggers = z.strictObject({
   enabled: z.boolean(),
   /** null: the server in `nats.url`. */
-  url: z.string().regex(/^(nats|tls):\/\/.+/).nullable(),
+  url: z
+    .string()
+    .regex(/^(nats|tls):\/\/.+/)
+    .nullable(),
   /** Triggers go to `<subjectPrefix>.<alert type>`, e.g. `vigil.triggers.churn.risk`. */
   subjectPrefix: z.string().regex(subjectToken),
   stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
@@ -79,25 +92,40 @@ export const webhookDestination = z
     name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/),
     url: z.string().max(2048).refine(acceptableUrl, { message: 'must be an https URL (http only to localhost)' }),
     /** `whsec_` + base64 key; or give `secretEnv`, the name of an environment variable holding it. */
-    secret: z.string().regex(webhookSecretPattern, { message: 'must be whsec_ followed by a base64 key of at least 16 bytes' }).optional(),
-    secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]{0,127}$/).optional(),
+    secret: z
+      .string()
+      .regex(webhookSecretPattern, { message: 'must be whsec_ followed by a base64 key of at least 16 bytes' })
+      .optional(),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]{0,127}$/)
+      .optional(),
     /** Which alerts it wants (types, segments, minSeverity, minScore); absent: every marketing alert. */
     filter: alertFilter.optional(),
     ...webhookSettings.partial().shape,
   })
-  .refine((d) => (d.secret === undefined) !== (d.secretEnv === undefined), { message: 'give exactly one of secret and secretEnv', path: ['secret'] });
+  .refine((d) => (d.secret === undefined) !== (d.secretEnv === undefined), {
+    message: 'give exactly one of secret and secretEnv',
+    path: ['secret'],
+  });
 export type WebhookDestinationConfig = z.infer<typeof webhookDestination>;
 
 export const triggersConfig = z.strictObject({
   /** The CloudEvents `source` of every trigger (a URI-reference), on NATS and in webhooks. */
-  source: z.string().min(1).max(256).regex(/^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/),
+  source: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/),
   nats: natsTriggers,
   webhooks: z.strictObject({
     defaults: webhookSettings,
     destinations: z
       .array(webhookDestination)
       .max(32)
-      .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, { message: 'destination names must be unique' }),
+      .refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, {
+        message: 'destination names must be unique',
+      }),
   }),
   pseudonymise: z.strictObject({
     /** HMAC key for customer pseudonyms (at least 32 characters); null: ids leave as they are. */

@@ -31,12 +31,16 @@ export class Pseudonymiser {
   }
 
   customer(customerId: string): string {
-    const mac = createHmac('sha256', this.key).update(CUSTOMER_DOMAIN + customerId).digest('base64url');
+    const mac = createHmac('sha256', this.key)
+      .update(CUSTOMER_DOMAIN + customerId)
+      .digest('base64url');
     return PSEUDONYM_PREFIX + mac.slice(0, PSEUDONYM_CHARS);
   }
 
   alertId(alert: Pick<Alert, 'id' | 'type'>): string {
-    const mac = createHmac('sha256', this.key).update(ALERT_DOMAIN + alert.id).digest('hex');
+    const mac = createHmac('sha256', this.key)
+      .update(ALERT_DOMAIN + alert.id)
+      .digest('hex');
     return `${alert.type}:${mac.slice(0, 32)}`;
   }
 

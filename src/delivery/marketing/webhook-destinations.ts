@@ -17,15 +17,20 @@ export interface WebhookDestination extends WebhookSettings {
  * Resolves `triggers.webhooks`: each destination over `defaults`, a `secretEnv` read from
  * `env`. Errors name the destination and the variable, never a secret's value.
  */
-export function resolveWebhooks(cfg: TriggersConfig['webhooks'], env: Record<string, string | undefined>): WebhookDestination[] {
+export function resolveWebhooks(
+  cfg: TriggersConfig['webhooks'],
+  env: Record<string, string | undefined>,
+): WebhookDestination[] {
   return cfg.destinations.map((d) => {
     let secret = d.secret;
     if (d.secretEnv !== undefined) {
       secret = env[d.secretEnv];
       if (secret === undefined || !webhookSecretPattern.test(secret)) {
-        throw new VigilError('VIGIL_ERR_CONFIG', `webhook ${d.name}: environment variable ${d.secretEnv} must hold a whsec_ secret`, [
-          'whsec_ followed by a base64 key of at least 16 bytes',
-        ]);
+        throw new VigilError(
+          'VIGIL_ERR_CONFIG',
+          `webhook ${d.name}: environment variable ${d.secretEnv} must hold a whsec_ secret`,
+          ['whsec_ followed by a base64 key of at least 16 bytes'],
+        );
       }
     }
     const marketing = matcherOfMarketing();

@@ -25,7 +25,12 @@ function mac(key: Buffer, id: string, timestamp: string, body: string | Uint8Arr
 }
 
 /** The `webhook-signature` value for one delivery attempt. */
-export function signWebhook(secret: string | Buffer, id: string, timestampSeconds: number, body: string | Uint8Array): string {
+export function signWebhook(
+  secret: string | Buffer,
+  id: string,
+  timestampSeconds: number,
+  body: string | Uint8Array,
+): string {
   const key = typeof secret === 'string' ? webhookKey(secret) : secret;
   return `v1,${mac(key, id, String(timestampSeconds), body).toString('base64')}`;
 }
@@ -43,7 +48,9 @@ export interface WebhookToVerify {
   readonly nowSeconds?: number;
 }
 
-export type WebhookVerdict = { ok: true } | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'timestamp_out_of_tolerance' | 'no_matching_signature' };
+export type WebhookVerdict =
+  | { ok: true }
+  | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'timestamp_out_of_tolerance' | 'no_matching_signature' };
 
 /**
  * Checks a delivery: the headers are present, the timestamp is within the tolerance (5 min

@@ -88,7 +88,9 @@ export class ConfirmedPublisher {
       this.counts.refused += pending.length;
       if (!this.blocked) {
         this.blocked = true;
-        this.log(`side outputs: ${pending.length} refused (first to ${pending[0]!.subject}); input is not acknowledged until they are stored, retrying`);
+        this.log(
+          `side outputs: ${pending.length} refused (first to ${pending[0]!.subject}); input is not acknowledged until they are stored, retrying`,
+        );
       }
       await sleep(backoffDelay(retry, this.opts.retry, this.opts.random));
     }
@@ -106,7 +108,14 @@ export class ConfirmedPublisher {
     for (const o of outputs) {
       const captured = await this.captured(o.subject);
       if (captured === true) {
-        confirmed.push({ o, ack: this.js.publish(o.subject, o.bytes, { headers: o.headers, timeout: this.opts.ackTimeoutMs, ...(o.msgId !== undefined && { msgID: o.msgId }) }) });
+        confirmed.push({
+          o,
+          ack: this.js.publish(o.subject, o.bytes, {
+            headers: o.headers,
+            timeout: this.opts.ackTimeoutMs,
+            ...(o.msgId !== undefined && { msgID: o.msgId }),
+          }),
+        });
       } else if (captured === false && !this.opts.requireCaptureStream) {
         this.tellUnconfirmed(o.subject);
         this.nc.publish(o.subject, o.bytes, { headers: o.headers });
@@ -167,12 +176,16 @@ export class ConfirmedPublisher {
   private tellUnconfirmed(subject: string): void {
     if (this.toldUnconfirmed) return;
     this.toldUnconfirmed = true;
-    this.log(`side outputs: no JetStream stream captures ${subject}; published on core NATS, unconfirmed (nothing keeps them unless a subscriber is there). Capture them in a stream, or set nats.requireCaptureStream`);
+    this.log(
+      `side outputs: no JetStream stream captures ${subject}; published on core NATS, unconfirmed (nothing keeps them unless a subscriber is there). Capture them in a stream, or set nats.requireCaptureStream`,
+    );
   }
 
   private logRefusal(subject: string, reason: unknown): void {
     if (this.blocked) return; // said once per blocked spell
-    this.log(`side outputs: the stream refused a publish to ${subject}: ${String((reason as Error)?.message ?? reason)}`);
+    this.log(
+      `side outputs: the stream refused a publish to ${subject}: ${String((reason as Error)?.message ?? reason)}`,
+    );
   }
 
   private log(line: string): void {

@@ -48,7 +48,12 @@ export class DeadLetterSink implements BatchSink {
       if (r.path !== '') h.set(DEAD_LETTER_HEADERS.path, r.path);
       if (!erased) h.set(DEAD_LETTER_HEADERS.subject, m.subject);
       if (m.seq !== undefined) h.set(DEAD_LETTER_HEADERS.seq, String(m.seq));
-      out.push({ subject: deadLetterSubject(this.prefix, r.reason), bytes: erased ? EMPTY : m.bytes, headers: h, msgId: m.seq === undefined ? undefined : erased ? `dlq:${m.seq}` : `dlq:${m.subject}:${m.seq}` });
+      out.push({
+        subject: deadLetterSubject(this.prefix, r.reason),
+        bytes: erased ? EMPTY : m.bytes,
+        headers: h,
+        msgId: m.seq === undefined ? undefined : erased ? `dlq:${m.seq}` : `dlq:${m.subject}:${m.seq}`,
+      });
     }
     await this.publisher.publish(out);
     this.published += out.length;

@@ -1,4 +1,10 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 /**
@@ -38,17 +44,21 @@ export class HttpPoster {
   post(headers: OutgoingHttpHeaders, body: Uint8Array, timeoutMs: number): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
       const send = this.target.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(this.target, { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': body.byteLength } }, (res) => {
-        clearTimeout(timer);
-        this.live.delete(req);
-        let discarded = 0;
-        res.on('data', (c: Buffer) => {
-          discarded += c.length;
-          if (discarded > MAX_DISCARD_BYTES) res.destroy();
-        });
-        res.on('error', () => {});
-        resolve({ status: res.statusCode ?? 0, headers: res.headers });
-      });
+      const req = send(
+        this.target,
+        { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': body.byteLength } },
+        (res) => {
+          clearTimeout(timer);
+          this.live.delete(req);
+          let discarded = 0;
+          res.on('data', (c: Buffer) => {
+            discarded += c.length;
+            if (discarded > MAX_DISCARD_BYTES) res.destroy();
+          });
+          res.on('error', () => {});
+          resolve({ status: res.statusCode ?? 0, headers: res.headers });
+        },
+      );
       const timer = setTimeout(() => req.destroy(new PostTimeout(timeoutMs)), timeoutMs);
       this.live.add(req);
       req.on('error', (e) => {

@@ -51,7 +51,12 @@ export class LateEventSink implements BatchSink {
       h.set(LATE_HEADERS.latenessMs, String(wm - e.ts));
       h.set(LATE_HEADERS.subject, m.subject);
       if (m.seq !== undefined) h.set(LATE_HEADERS.seq, String(m.seq));
-      out.push({ subject: lateSubject(this.prefix, e.type), bytes: m.bytes, headers: h, msgId: m.seq === undefined ? undefined : `late:${m.subject}:${m.seq}` });
+      out.push({
+        subject: lateSubject(this.prefix, e.type),
+        bytes: m.bytes,
+        headers: h,
+        msgId: m.seq === undefined ? undefined : `late:${m.subject}:${m.seq}`,
+      });
     }
     await this.publisher.publish(out);
     this.published += out.length;

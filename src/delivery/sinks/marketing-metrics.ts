@@ -14,8 +14,24 @@ import type { WebhookDeliveries, WebhookStats } from './webhooks.js';
  * - `vigil_webhook_queue{destination, state}`: queued, in_flight
  * - `vigil_webhook_disabled{destination}`: 1 after a 410 Gone
  */
-const triggerOutcomes = ['published', 'duplicates', 'retried', 'overflow', 'dropped', 'suppressed'] as const satisfies readonly (keyof TriggerStats)[];
-const webhookOutcomes = ['delivered', 'failed', 'gone', 'dropped', 'retried', 'timeouts', 'overflow', 'suppressed'] as const satisfies readonly (keyof WebhookStats)[];
+const triggerOutcomes = [
+  'published',
+  'duplicates',
+  'retried',
+  'overflow',
+  'dropped',
+  'suppressed',
+] as const satisfies readonly (keyof TriggerStats)[];
+const webhookOutcomes = [
+  'delivered',
+  'failed',
+  'gone',
+  'dropped',
+  'retried',
+  'timeouts',
+  'overflow',
+  'suppressed',
+] as const satisfies readonly (keyof WebhookStats)[];
 
 export interface MarketingMetricSources {
   readonly triggers?: NatsTriggerSink | undefined;

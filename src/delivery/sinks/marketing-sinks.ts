@@ -56,7 +56,10 @@ export interface MarketingSinkOptions {
  * webhooks are delivered from the trigger stream (`WebhookOutbox`, durable across restarts,
  * the gate applied once before publishing); without, from memory (`WebhookSink`, best-effort).
  */
-export async function openMarketingSinks(config: MarketingSinksConfig, opts: MarketingSinkOptions = {}): Promise<MarketingSinks> {
+export async function openMarketingSinks(
+  config: MarketingSinksConfig,
+  opts: MarketingSinkOptions = {},
+): Promise<MarketingSinks> {
   const t = config.triggers;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const wantsNats = t.nats.enabled;
@@ -64,7 +67,9 @@ export async function openMarketingSinks(config: MarketingSinksConfig, opts: Mar
   if (wantsNats) checkOutboxCarries(t);
   const suppression =
     opts.suppression ??
-    (config.alerts.suppression.file === null ? SuppressionList.empty : await loadSuppressionFile(config.alerts.suppression.file, config.alerts.suppression));
+    (config.alerts.suppression.file === null
+      ? SuppressionList.empty
+      : await loadSuppressionFile(config.alerts.suppression.file, config.alerts.suppression));
   const gate = MarketingGate.of(suppression, t.pseudonymise.secret);
   const sinks: BatchSink<Batch & AlertOutput>[] = [];
 
@@ -73,13 +78,19 @@ export async function openMarketingSinks(config: MarketingSinksConfig, opts: Mar
   let nc: NatsConnection | undefined;
   if (wantsNats) {
     const url = t.nats.url ?? config.nats.url;
-    if (url === null) throw new VigilError('VIGIL_ERR_CONFIG', 'triggers.nats.enabled needs a server: set triggers.nats.url or nats.url');
+    if (url === null)
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG',
+        'triggers.nats.enabled needs a server: set triggers.nats.url or nats.url',
+      );
     const reuse = opts.nc !== undefined && (t.nats.url === null || t.nats.url === config.nats.url);
     nc = reuse ? opts.nc! : (own = await connectNats(url, 'jetstream', log));
     triggers = new NatsTriggerSink(nc, { ...t.nats, source: t.source }, gate, { log, durable: opts.durable === true });
     if (t.nats.createStream) await triggers.ensureStream();
     sinks.push(triggers);
-    log(`triggers: ${t.nats.subjectPrefix}.<type> on stream ${t.nats.stream}${gate.pseudonymising ? ', pseudonymised' : ''}`);
+    log(
+      `triggers: ${t.nats.subjectPrefix}.<type> on stream ${t.nats.stream}${gate.pseudonymising ? ', pseudonymised' : ''}`,
+    );
   }
   let webhooks: WebhookDeliveries | undefined;
   const destinations = t.webhooks.destinations;
@@ -88,13 +99,20 @@ export async function openMarketingSinks(config: MarketingSinksConfig, opts: Mar
     const names = destinations.map((d) => d.name).join(', ');
     if (nc !== undefined) {
       // The trigger stream is the outbox: the gate ran once, before publishing.
-      const outbox = new WebhookOutbox(nc, specs, { stream: t.nats.stream, subjectPrefix: t.nats.subjectPrefix, deadLetterPrefix: config.nats.deadLetterPrefix }, { log });
+      const outbox = new WebhookOutbox(
+        nc,
+        specs,
+        { stream: t.nats.stream, subjectPrefix: t.nats.subjectPrefix, deadLetterPrefix: config.nats.deadLetterPrefix },
+        { log },
+      );
       await outbox.start().catch(async (e: unknown) => {
         await own?.drain();
         throw e;
       });
       webhooks = outbox;
-      log(`webhooks: ${names}, durable: each a consumer (${webhookConsumerName('<name>')}) of stream ${t.nats.stream}, failures to ${config.nats.deadLetterPrefix}.webhook.<name>`);
+      log(
+        `webhooks: ${names}, durable: each a consumer (${webhookConsumerName('<name>')}) of stream ${t.nats.stream}, failures to ${config.nats.deadLetterPrefix}.webhook.<name>`,
+      );
     } else {
       const sink = new WebhookSink(specs, gate, t.source, { log });
       sinks.push(sink);
@@ -133,5 +151,12 @@ export async function openMarketingSinks(config: MarketingSinksConfig, opts: Mar
 }
 
 function none(): MarketingSinks {
-  return { sinks: [], triggers: undefined, webhooks: undefined, status: () => '', registerMetrics: () => {}, close: async () => {} };
+  return {
+    sinks: [],
+    triggers: undefined,
+    webhooks: undefined,
+    status: () => '',
+    registerMetrics: () => {},
+    close: async () => {},
+  };
 }

@@ -1,5 +1,12 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+} from '@nats-io/jetstream';
 import { marketingAlertTypes, type AlertType } from '../../alerts/alert.js';
 import { VigilError } from '../../core/errors.js';
 import type { MarketingGate } from '../marketing/audience.js';
@@ -75,7 +82,9 @@ export class NatsTriggerSink implements BatchSink<AlertBatch> {
   private readonly queue: BoundedQueue<Trigger>;
   private readonly wanted: ReadonlySet<AlertType>;
   private readonly closing = new AbortController();
-  private readonly idleSignal = new IdleSignal(() => this.closing.signal.aborted || (this.queue.size === 0 && this.inFlight === 0));
+  private readonly idleSignal = new IdleSignal(
+    () => this.closing.signal.aborted || (this.queue.size === 0 && this.inFlight === 0),
+  );
   private inFlight = 0;
   /** Triggers queued or in flight, by barrier epoch. */
   private readonly outstanding = new Map<number, number>();
@@ -107,25 +116,35 @@ export class NatsTriggerSink implements BatchSink<AlertBatch> {
     const subjects = `${this.opts.subjectPrefix}.>`;
     await jsm.streams
       .add({
-      name: this.opts.stream,
-      subjects: [subjects],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      discard: DiscardPolicy.Old,
-      duplicate_window: l.duplicateWindowMs * 1_000_000,
-      max_age: l.maxAgeMs * 1_000_000,
-      max_bytes: l.maxBytes,
-      max_msg_size: l.maxMsgSize,
+        name: this.opts.stream,
+        subjects: [subjects],
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        discard: DiscardPolicy.Old,
+        duplicate_window: l.duplicateWindowMs * 1_000_000,
+        max_age: l.maxAgeMs * 1_000_000,
+        max_bytes: l.maxBytes,
+        max_msg_size: l.maxMsgSize,
       })
       .catch((e: unknown) => {
-        throw new VigilError('VIGIL_ERR_TRIGGER_STREAM', `cannot create the trigger stream ${this.opts.stream} over ${subjects}`, [String((e as Error)?.message ?? e)], {
-          cause: e,
-        });
+        throw new VigilError(
+          'VIGIL_ERR_TRIGGER_STREAM',
+          `cannot create the trigger stream ${this.opts.stream} over ${subjects}`,
+          [String((e as Error)?.message ?? e)],
+          {
+            cause: e,
+          },
+        );
       });
   }
 
   handle(batch: AlertBatch): void | Promise<void> {
-    if (this.deps.durable === true && batch.alerts.length > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue) return this.handleWhenRoom(batch);
+    if (
+      this.deps.durable === true &&
+      batch.alerts.length > 0 &&
+      this.queue.size + batch.alerts.length > this.opts.maxQueue
+    )
+      return this.handleWhenRoom(batch);
     this.enqueue(batch);
   }
 
@@ -140,7 +159,11 @@ export class NatsTriggerSink implements BatchSink<AlertBatch> {
   }
 
   private async handleWhenRoom(batch: AlertBatch): Promise<void> {
-    while (this.queue.size > 0 && this.queue.size + batch.alerts.length > this.opts.maxQueue && !this.closing.signal.aborted) {
+    while (
+      this.queue.size > 0 &&
+      this.queue.size + batch.alerts.length > this.opts.maxQueue &&
+      !this.closing.signal.aborted
+    ) {
       await new Promise<void>((room) => this.roomWaiters.push(room));
     }
     this.enqueue(batch);
@@ -174,11 +197,21 @@ export class NatsTriggerSink implements BatchSink<AlertBatch> {
         this.counts.dropped++;
         continue;
       }
-      const trigger = { subject: triggerSubject(this.opts.subjectPrefix, out.type), id: out.id, body: encodeCloudEvent(out, this.opts.source), epoch: this.epoch };
+      const trigger = {
+        subject: triggerSubject(this.opts.subjectPrefix, out.type),
+        id: out.id,
+        body: encodeCloudEvent(out, this.opts.source),
+        epoch: this.epoch,
+      };
       if (this.queue.push(trigger)) this.outstanding.set(trigger.epoch, (this.outstanding.get(trigger.epoch) ?? 0) + 1);
       else {
         const max = this.opts.maxQueue;
-        logAtPowersOfTen(this.queue.overflow, (n) => `triggers: queue full (triggers.nats.maxQueue ${max}), the server is slow or unreachable: ${n} dropped so far`, this.deps.log);
+        logAtPowersOfTen(
+          this.queue.overflow,
+          (n) =>
+            `triggers: queue full (triggers.nats.maxQueue ${max}), the server is slow or unreachable: ${n} dropped so far`,
+          this.deps.log,
+        );
       }
     }
     this.pump();
@@ -228,7 +261,11 @@ export class NatsTriggerSink implements BatchSink<AlertBatch> {
     h.set('Content-Type', CLOUDEVENTS_CONTENT_TYPE);
     for (let retry = 1; ; retry++) {
       try {
-        const ack = await this.js.publish(t.subject, t.body, { msgID: t.id, headers: h, timeout: this.opts.publishTimeoutMs });
+        const ack = await this.js.publish(t.subject, t.body, {
+          msgID: t.id,
+          headers: h,
+          timeout: this.opts.publishTimeoutMs,
+        });
         if (ack.duplicate) this.counts.duplicates++;
         else this.counts.published++;
         return;

@@ -60,7 +60,8 @@ export function openSideOutputs(nc: NatsConnection, nats: NatsConfig, log?: (lin
         collect() {
           const s = publisher.stats();
           this.reset();
-          for (const result of ['confirmed', 'unconfirmed', 'truncated', 'refused'] as const) this.inc({ result }, s[result]);
+          for (const result of ['confirmed', 'unconfirmed', 'truncated', 'refused'] as const)
+            this.inc({ result }, s[result]);
         },
       });
       new Gauge({

@@ -20,7 +20,13 @@ export type AttemptOutcome =
   | { kind: 'retry'; afterMs?: number | undefined; why: string; timedOut?: boolean };
 
 /** `webhook-id` is the CloudEvent id, the same on every attempt; timestamp and signature are fresh. */
-export async function attemptWebhook(poster: HttpPoster, spec: WebhookDestination, id: string, body: Uint8Array, nowMs: number): Promise<AttemptOutcome> {
+export async function attemptWebhook(
+  poster: HttpPoster,
+  spec: WebhookDestination,
+  id: string,
+  body: Uint8Array,
+  nowMs: number,
+): Promise<AttemptOutcome> {
   const timestamp = Math.floor(nowMs / 1000);
   try {
     const res = await poster.post(
@@ -39,7 +45,11 @@ export async function attemptWebhook(poster: HttpPoster, spec: WebhookDestinatio
     if (s === 410) return { kind: 'gone' };
     if (s === 429 || s === 503) {
       const after = res.headers['retry-after'];
-      return { kind: 'retry', afterMs: retryAfterMs(typeof after === 'string' ? after : undefined, nowMs), why: `HTTP ${s}` };
+      return {
+        kind: 'retry',
+        afterMs: retryAfterMs(typeof after === 'string' ? after : undefined, nowMs),
+        why: `HTTP ${s}`,
+      };
     }
     if (s === 408 || s >= 500) return { kind: 'retry', why: `HTTP ${s}` };
     return { kind: 'dead', status: s };
@@ -50,6 +60,13 @@ export async function attemptWebhook(poster: HttpPoster, spec: WebhookDestinatio
 }
 
 /** The wait before retry number `retry` (1 for the first): the receiver's Retry-After, capped, or the backoff. */
-export function retryDelay(outcome: { afterMs?: number | undefined }, retry: number, spec: WebhookDestination, random: () => number): number {
-  return outcome.afterMs !== undefined ? Math.min(outcome.afterMs, spec.maxRetryAfterMs) : backoffDelay(retry, spec.backoff, random);
+export function retryDelay(
+  outcome: { afterMs?: number | undefined },
+  retry: number,
+  spec: WebhookDestination,
+  random: () => number,
+): number {
+  return outcome.afterMs !== undefined
+    ? Math.min(outcome.afterMs, spec.maxRetryAfterMs)
+    : backoffDelay(retry, spec.backoff, random);
 }

@@ -16,7 +16,7 @@ export function checkOutboxCarries(t: TriggersConfig): void {
       throw new VigilError(
         'VIGIL_ERR_CONFIG',
         `webhook ${d.name} wants ${missing.join(', ')}, which triggers.nats.types does not publish (with NATS triggers on, webhooks are delivered from the trigger stream)`,
-        ['add the types to triggers.nats.types, or leave them out of the destination\'s filter.types'],
+        ["add the types to triggers.nats.types, or leave them out of the destination's filter.types"],
       );
     }
   }

@@ -1,5 +1,13 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { VigilError } from '../../core/errors.js';
 import { logAtPowersOfTen } from '../marketing/bounded-queue.js';
 import { vigilCloudEvent, type VigilCloudEvent } from '../marketing/cloudevent.js';
@@ -97,9 +105,12 @@ class OutboxDestination {
         max_deliver: -1,
       })
       .catch((e: unknown) => {
-        throw new VigilError('VIGIL_ERR_TRIGGER_STREAM', `cannot create the webhook consumer ${this.consumer} on the trigger stream ${stream}`, [
-          String((e as Error)?.message ?? e),
-        ], { cause: e });
+        throw new VigilError(
+          'VIGIL_ERR_TRIGGER_STREAM',
+          `cannot create the webhook consumer ${this.consumer} on the trigger stream ${stream}`,
+          [String((e as Error)?.message ?? e)],
+          { cause: e },
+        );
       });
     const consumer = await jetstream(this.nc).consumers.get(stream, this.consumer);
     this.messages = await consumer.consume({
@@ -114,7 +125,9 @@ class OutboxDestination {
             } catch {
               // the connection is closed
             }
-            this.deps.log(`webhook ${this.spec.name}: trigger seq ${m.seq} handed back after an error (${String((e as Error)?.message ?? e)})`);
+            this.deps.log(
+              `webhook ${this.spec.name}: trigger seq ${m.seq} handed back after an error (${String((e as Error)?.message ?? e)})`,
+            );
           })
           .finally(() => this.inFlight--);
       },
@@ -159,7 +172,8 @@ class OutboxDestination {
         if (outcome.timedOut === true) this.counts.timeouts++;
         // Aborted by stop(): handed back at once, for the next run.
         if (this.closing.aborted || this.disabled) return m.nak();
-        if (info.deliveryCount >= this.spec.maxAttempts) return this.fail(m, `no success in ${info.deliveryCount} attempts, last ${outcome.why}`, info.deliveryCount);
+        if (info.deliveryCount >= this.spec.maxAttempts)
+          return this.fail(m, `no success in ${info.deliveryCount} attempts, last ${outcome.why}`, info.deliveryCount);
         this.counts.retried++;
         return m.nak(retryDelay(outcome, info.deliveryCount, this.spec, this.deps.random));
     }
@@ -182,7 +196,8 @@ class OutboxDestination {
     this.counts.failed++;
     logAtPowersOfTen(
       this.counts.failed,
-      (n) => `webhook ${this.spec.name}: a delivery failed (${why}); trigger seq ${m.seq} dead-lettered to ${subject}: ${n} failed so far`,
+      (n) =>
+        `webhook ${this.spec.name}: a delivery failed (${why}); trigger seq ${m.seq} dead-lettered to ${subject}: ${n} failed so far`,
       this.deps.log,
     );
     m.ack();
@@ -196,13 +211,17 @@ class OutboxDestination {
     this.messages?.stop();
     // Attempts under way end as network errors and are handed back.
     this.poster.close();
-    this.deps.log(`webhook ${this.spec.name}: 410 Gone, destination disabled until restart (its triggers stay in the stream)`);
+    this.deps.log(
+      `webhook ${this.spec.name}: 410 Gone, destination disabled until restart (its triggers stay in the stream)`,
+    );
   }
 }
 
 function readCloudEvent(data: Uint8Array): VigilCloudEvent | undefined {
   try {
-    const parsed = vigilCloudEvent.safeParse(JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')));
+    const parsed = vigilCloudEvent.safeParse(
+      JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')),
+    );
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -242,7 +261,8 @@ export class WebhookOutbox implements WebhookDeliveries {
 
   /** Resolves when every enabled destination's consumer has nothing pending or unacknowledged (or the outbox closed). */
   async idle(): Promise<void> {
-    while (!this.closing.signal.aborted && !(await this.caughtUp().catch(() => false))) await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
+    while (!this.closing.signal.aborted && !(await this.caughtUp().catch(() => false)))
+      await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
   }
 
   /**

@@ -101,13 +101,23 @@ class Destination {
       return;
     }
     if (!this.queue.push(d)) {
-      logAtPowersOfTen(this.queue.overflow, (n) => `webhook ${this.spec.name}: queue full (maxQueue ${this.spec.maxQueue}): ${n} dropped so far`, this.deps.log);
+      logAtPowersOfTen(
+        this.queue.overflow,
+        (n) => `webhook ${this.spec.name}: queue full (maxQueue ${this.spec.maxQueue}): ${n} dropped so far`,
+        this.deps.log,
+      );
     }
     this.pump();
   }
 
   stats(): WebhookStats {
-    return { ...this.counts, overflow: this.queue.overflow, queued: this.queue.size, inFlight: this.inFlight, disabled: this.disabled };
+    return {
+      ...this.counts,
+      overflow: this.queue.overflow,
+      queued: this.queue.size,
+      inFlight: this.inFlight,
+      disabled: this.disabled,
+    };
   }
 
   /** Drops what is queued and aborts what is under way (counted as dropped as each ends). */
@@ -170,7 +180,11 @@ class Destination {
 
   private fail(why: string): void {
     this.counts.failed++;
-    logAtPowersOfTen(this.counts.failed, (n) => `webhook ${this.spec.name}: a delivery failed (${why}): ${n} failed so far`, this.deps.log);
+    logAtPowersOfTen(
+      this.counts.failed,
+      (n) => `webhook ${this.spec.name}: a delivery failed (${why}): ${n} failed so far`,
+      this.deps.log,
+    );
   }
 
   /** After 410 Gone: nothing more goes to this destination; deliveries under way are aborted. */

@@ -58,7 +58,8 @@ export class Catalog {
   private readonly categoryPopularity: WeightedSampler;
 
   constructor(size: number, random: Random, popularityExponent = DEFAULT_POPULARITY_EXPONENT) {
-    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`a catalogue needs at least one product, got ${size}`);
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new RangeError(`a catalogue needs at least one product, got ${size}`);
     const categoryShare = new WeightedSampler(shopCategories.map((c) => c.share));
     const ranks = new Int32Array(size);
     for (let i = 0; i < size; i++) ranks[i] = i + 1;
@@ -91,9 +92,14 @@ export class Catalog {
     this.inCategory = byCategory.map((list) =>
       list.length === 0
         ? undefined
-        : { products: list, sampler: new WeightedSampler(list.map((p) => zipfWeight(p.popularityRank, popularityExponent))) },
+        : {
+            products: list,
+            sampler: new WeightedSampler(list.map((p) => zipfWeight(p.popularityRank, popularityExponent))),
+          },
     );
-    const categoryWeights = byCategory.map((list) => list.reduce((sum, p) => sum + zipfWeight(p.popularityRank, popularityExponent), 0));
+    const categoryWeights = byCategory.map((list) =>
+      list.reduce((sum, p) => sum + zipfWeight(p.popularityRank, popularityExponent), 0),
+    );
     this.categoryPopularity = new WeightedSampler(categoryWeights);
   }
 

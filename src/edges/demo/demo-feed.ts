@@ -75,7 +75,8 @@ export function demoFeed(demo: DemoConfig, now: number): DemoFeed {
       }
       const bytes = encodePayload(e, rng.chance(NOISE.json) ? 'json' : 'msgpack');
       const message: RawMessage = { bytes, subject: 'demo', receivedAt: madeAt() };
-      if (rng.chance(NOISE.reordered)) hold(sent + 1 + rng.int(20), message); // seconds to a minute behind: within bounds
+      if (rng.chance(NOISE.reordered))
+        hold(sent + 1 + rng.int(20), message); // seconds to a minute behind: within bounds
       else if (rng.chance(NOISE.veryLate)) hold(sent + 50_000 + rng.int(50_000), message);
       else {
         sent++;

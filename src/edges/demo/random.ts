@@ -102,7 +102,8 @@ export class Random {
 
   /** Gamma(shape, scale), mean shape·scale (Marsaglia–Tsang). */
   gamma(shape: number, scale: number): number {
-    if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+    if (!(shape > 0) || !(scale > 0))
+      throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
     if (shape < 1) {
       // Boost: Gamma(k) = Gamma(k + 1) · U^(1/k); U in (0, 1] keeps the power finite.
       return this.gamma(shape + 1, scale) * Math.pow(1 - this.next(), 1 / shape);

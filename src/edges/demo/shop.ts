@@ -225,20 +225,28 @@ function usage(message: string): VigilError {
 
 function checkOptions(opts: ShopOptions): void {
   if (!Number.isSafeInteger(opts.seed)) throw usage(`seed must be a safe integer, got ${opts.seed}`);
-  if (!Number.isSafeInteger(opts.customers) || opts.customers < 1) throw usage(`customers must be >= 1, got ${opts.customers}`);
-  if (!Number.isSafeInteger(opts.products) || opts.products < 1) throw usage(`products must be >= 1, got ${opts.products}`);
+  if (!Number.isSafeInteger(opts.customers) || opts.customers < 1)
+    throw usage(`customers must be >= 1, got ${opts.customers}`);
+  if (!Number.isSafeInteger(opts.products) || opts.products < 1)
+    throw usage(`products must be >= 1, got ${opts.products}`);
   if (!Number.isSafeInteger(opts.startTs) || opts.startTs < MIN_TS || opts.startTs > MAX_TS) {
     throw usage(`startTs must be an integer ms time in 2000..2100, got ${opts.startTs}`);
   }
-  if (opts.endTs !== undefined && !(opts.endTs > opts.startTs)) throw usage(`endTs must be after startTs, got ${opts.endTs}`);
+  if (opts.endTs !== undefined && !(opts.endTs > opts.startTs))
+    throw usage(`endTs must be after startTs, got ${opts.endTs}`);
   const limit = opts.abandonedCartLimit;
   if (limit !== undefined && !(limit >= 0)) throw usage(`abandonedCartLimit must be >= 0, got ${limit}`);
   const b = opts.behaviour ?? {};
-  if (b.lapsedShare !== undefined && !(b.lapsedShare >= 0 && b.lapsedShare <= 1)) throw usage(`behaviour.lapsedShare must be in [0, 1], got ${b.lapsedShare}`);
-  if (b.lapsedGapFactor !== undefined && !(b.lapsedGapFactor > 0)) throw usage(`behaviour.lapsedGapFactor must be > 0, got ${b.lapsedGapFactor}`);
-  if (b.visitGapShape !== undefined && !(b.visitGapShape > 0)) throw usage(`behaviour.visitGapShape must be > 0, got ${b.visitGapShape}`);
-  if (b.seasonality !== undefined && !(b.seasonality >= 0 && b.seasonality < 1)) throw usage(`behaviour.seasonality must be in [0, 1), got ${b.seasonality}`);
-  if (b.seasonPeriodMs !== undefined && !(b.seasonPeriodMs > 0)) throw usage(`behaviour.seasonPeriodMs must be > 0, got ${b.seasonPeriodMs}`);
+  if (b.lapsedShare !== undefined && !(b.lapsedShare >= 0 && b.lapsedShare <= 1))
+    throw usage(`behaviour.lapsedShare must be in [0, 1], got ${b.lapsedShare}`);
+  if (b.lapsedGapFactor !== undefined && !(b.lapsedGapFactor > 0))
+    throw usage(`behaviour.lapsedGapFactor must be > 0, got ${b.lapsedGapFactor}`);
+  if (b.visitGapShape !== undefined && !(b.visitGapShape > 0))
+    throw usage(`behaviour.visitGapShape must be > 0, got ${b.visitGapShape}`);
+  if (b.seasonality !== undefined && !(b.seasonality >= 0 && b.seasonality < 1))
+    throw usage(`behaviour.seasonality must be in [0, 1), got ${b.seasonality}`);
+  if (b.seasonPeriodMs !== undefined && !(b.seasonPeriodMs > 0))
+    throw usage(`behaviour.seasonPeriodMs must be > 0, got ${b.seasonPeriodMs}`);
 }
 
 /** People shop while awake: a session drawn in the small hours (UTC) mostly moves to the morning. */
@@ -314,7 +322,8 @@ export class SyntheticShop {
       const favouriteCategories = this.drawFavourites(r);
       let firstVisit: number;
       if (i === 0) firstVisit = opts.startTs;
-      else if (r.chance(EXISTING_CUSTOMER_SHARE)) firstVisit = opts.startTs + Math.floor(r.next() * Math.min(meanGap, joinWindow));
+      else if (r.chance(EXISTING_CUSTOMER_SHARE))
+        firstVisit = opts.startTs + Math.floor(r.next() * Math.min(meanGap, joinWindow));
       else firstVisit = opts.startTs + Math.floor(r.next() * joinWindow);
       if (i !== 0) firstVisit = awakeTime(firstVisit, r);
       let churnTs = Infinity;
@@ -464,7 +473,8 @@ export class SyntheticShop {
   private maybeFeedback(c: Customer, ts: number, orderId: string, items: readonly OrderItem[]): void {
     if (c.feedback !== undefined) return;
     const r = this.random;
-    const complaintRate = c.churnTs - ts < PRE_CHURN_WINDOW ? COMPLAINT_RATE * PRE_CHURN_COMPLAINT_FACTOR : COMPLAINT_RATE;
+    const complaintRate =
+      c.churnTs - ts < PRE_CHURN_WINDOW ? COMPLAINT_RATE * PRE_CHURN_COMPLAINT_FACTOR : COMPLAINT_RATE;
     const complaint = r.chance(complaintRate);
     if (!complaint && !r.chance(FEEDBACK_RATE)) return;
     let rating: number;
@@ -489,7 +499,8 @@ export class SyntheticShop {
 
   private pickProduct(c: Customer): Product {
     const r = this.random;
-    if (r.chance(0.8)) return this.catalog.popularProductIn(c.favouriteCategories[r.int(c.favouriteCategories.length)]!, r);
+    if (r.chance(0.8))
+      return this.catalog.popularProductIn(c.favouriteCategories[r.int(c.favouriteCategories.length)]!, r);
     return this.catalog.popularProduct(r);
   }
 
@@ -519,7 +530,8 @@ export class SyntheticShop {
     const moreAdds = clamp(0.25 * c.spend, 0.05, 0.6);
     let lastCartEvent = -1;
     for (let v = 0; v < views && events.length < MAX_SESSION_EVENTS - SESSION_TAIL - 2; v++) {
-      if (v > 0 && r.chance(0.2)) events.push({ id: '', customerId, ts: (t += step(15 * SECOND)), sessionId, type: 'page_view' });
+      if (v > 0 && r.chance(0.2))
+        events.push({ id: '', customerId, ts: (t += step(15 * SECOND)), sessionId, type: 'page_view' });
       const p = this.pickProduct(c);
       events.push({
         id: '',
@@ -588,7 +600,12 @@ export class SyntheticShop {
     }
     if (cart.length > 0 && !purchased) {
       plan.abandonAt = lastCartEvent;
-      plan.abandoned = { customerId, sessionId, ts: events[lastCartEvent]!.ts, productIds: cart.map((line) => line.productId) };
+      plan.abandoned = {
+        customerId,
+        sessionId,
+        ts: events[lastCartEvent]!.ts,
+        productIds: cart.map((line) => line.productId),
+      };
     }
     c.wakeTs = Infinity;
   }

@@ -60,7 +60,8 @@ export class ZipfSampler {
     readonly exponent: number,
   ) {
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`zipf needs n >= 1, got ${n}`);
-    if (!(exponent >= 0) || !Number.isFinite(exponent)) throw new RangeError(`zipf needs a finite exponent >= 0, got ${exponent}`);
+    if (!(exponent >= 0) || !Number.isFinite(exponent))
+      throw new RangeError(`zipf needs a finite exponent >= 0, got ${exponent}`);
     const weights = new Float64Array(n);
     for (let r = 1; r <= n; r++) weights[r - 1] = zipfWeight(r, exponent);
     this.weighted = new WeightedSampler(weights);

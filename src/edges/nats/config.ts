@@ -4,7 +4,10 @@ import { backoffConfig } from '../../core/backoff.js';
 /** The `nats` section: where input comes from and where side outputs go. */
 export const natsConfig = z.strictObject({
   /** Server to consume from; null runs the embedded demo instead. */
-  url: z.string().regex(/^(nats|tls):\/\/.+/).nullable(),
+  url: z
+    .string()
+    .regex(/^(nats|tls):\/\/.+/)
+    .nullable(),
   /** core: plain subscriptions (at most once); jetstream: a durable pull consumer (at least once). */
   mode: z.enum(['core', 'jetstream']),
   subjects: z.array(z.string().min(1)).min(1),

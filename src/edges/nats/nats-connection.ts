@@ -17,7 +17,9 @@ export async function connectNats(
     reconnectTimeWait: 250,
     waitOnFirstConnect: false,
   });
-  log(`nats: connected to ${nc.getServer()} (${mode === 'core' ? 'core: at most once' : 'jetstream: at least once, redeliveries de-duplicated'})`);
+  log(
+    `nats: connected to ${nc.getServer()} (${mode === 'core' ? 'core: at most once' : 'jetstream: at least once, redeliveries de-duplicated'})`,
+  );
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect') {

@@ -1,6 +1,15 @@
 import { Observable } from 'rxjs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { VigilError } from '../../core/errors.js';
 import { Batcher } from '../batcher.js';
 import { DeliveryLimit } from './delivery-limit.js';
@@ -82,7 +91,8 @@ export class NatsJetStreamSource implements Source {
     const jsm = await jetstreamManager(this.nc);
     const { stream, consumer, subjects } = this.opts;
     let info = await jsm.streams.info(stream).catch(() => undefined);
-    if (info === undefined && this.opts.createStream) info = await jsm.streams.add({ name: stream, subjects: [...subjects] });
+    if (info === undefined && this.opts.createStream)
+      info = await jsm.streams.add({ name: stream, subjects: [...subjects] });
     const config: Partial<ConsumerConfig> = {
       durable_name: consumer,
       ack_policy: AckPolicy.Explicit,
@@ -149,7 +159,12 @@ export class NatsJetStreamSource implements Source {
             if (seq > this.highestSeq) this.highestSeq = seq;
             const poison = this.deliveryLimit.receive(seq, d === undefined ? m.info.deliveryCount : d.deliveries);
             const receivedAt = performance.now();
-            batcher.add(poison ? { bytes: m.data, subject: m.subject, seq, receivedAt, rejectedBy: 'VIGIL_ERR_POISON' } : { bytes: m.data, subject: m.subject, seq, receivedAt }, m);
+            batcher.add(
+              poison
+                ? { bytes: m.data, subject: m.subject, seq, receivedAt, rejectedBy: 'VIGIL_ERR_POISON' }
+                : { bytes: m.data, subject: m.subject, seq, receivedAt },
+              m,
+            );
           },
         });
         if (mine !== generation || stopped) messages.stop();

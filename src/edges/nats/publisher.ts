@@ -20,9 +20,14 @@ export interface PublishOptions {
 }
 
 /** Sends events to NATS; returns how many were sent. The load generator of `vigil publish` and the benches. */
-export async function publishEvents(nc: NatsConnection, events: Iterable<CanonicalEvent>, opts: PublishOptions): Promise<number> {
+export async function publishEvents(
+  nc: NatsConnection,
+  events: Iterable<CanonicalEvent>,
+  opts: PublishOptions,
+): Promise<number> {
   function* payloads(): Generator<Outgoing> {
-    for (const e of events) yield { subject: `${opts.subjectPrefix}.${e.type}`, payload: encodePayload(e, opts.format), msgId: e.id };
+    for (const e of events)
+      yield { subject: `${opts.subjectPrefix}.${e.type}`, payload: encodePayload(e, opts.format), msgId: e.id };
   }
   return publishPayloads(nc, payloads(), opts);
 }

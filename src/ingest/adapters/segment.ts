@@ -114,11 +114,36 @@ const orderProperties = z.object({
 const pageProperties = z.object({ session_id: key });
 
 const trackCall = z.discriminatedUnion('event', [
-  z.object({ ...common, type: z.literal('track'), event: z.literal('Product Viewed'), properties: productProperties.nullish() }),
-  z.object({ ...common, type: z.literal('track'), event: z.literal('Product Added'), properties: productProperties.nullish() }),
-  z.object({ ...common, type: z.literal('track'), event: z.literal('Product Removed'), properties: productProperties.nullish() }),
-  z.object({ ...common, type: z.literal('track'), event: z.literal('Checkout Started'), properties: checkoutProperties.nullish() }),
-  z.object({ ...common, type: z.literal('track'), event: z.literal('Order Completed'), properties: orderProperties.nullish() }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Product Viewed'),
+    properties: productProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Product Added'),
+    properties: productProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Product Removed'),
+    properties: productProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Checkout Started'),
+    properties: checkoutProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Order Completed'),
+    properties: orderProperties.nullish(),
+  }),
 ]);
 const pageCall = z.object({ ...common, type: z.literal('page'), properties: pageProperties.nullish() });
 
@@ -161,7 +186,12 @@ function schemaError(path: string): Rejection {
 function rejectionFromIssue(issue: z.core.$ZodIssue | undefined, value: unknown): Rejection {
   if (issue === undefined) return schemaError('');
   const path = issue.path.map(String).join('.');
-  if (issue.code === 'invalid_union' && (path === 'type' || path === 'event') && isRecord(value) && typeof value[path] === 'string') {
+  if (
+    issue.code === 'invalid_union' &&
+    (path === 'type' || path === 'event') &&
+    isRecord(value) &&
+    typeof value[path] === 'string'
+  ) {
     return { ok: false, reason: 'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT', path };
   }
   return schemaError(path);
@@ -172,7 +202,11 @@ function keyOf(v: string | number | null | undefined): string | undefined {
   return v === null || v === undefined || v === '' ? undefined : v;
 }
 
-function firstKey(a: string | number | null | undefined, b: string | number | null | undefined, c?: string | number | null): string | undefined {
+function firstKey(
+  a: string | number | null | undefined,
+  b: string | number | null | undefined,
+  c?: string | number | null,
+): string | undefined {
   return keyOf(a) ?? keyOf(b) ?? keyOf(c);
 }
 
@@ -183,7 +217,8 @@ function firstKey(a: string | number | null | undefined, b: string | number | nu
  * not reproduce; such strings, and the non-ISO formats `Date.parse` also guesses at, are
  * rejected. Calendar overflow (Feb 30) is left to `Date.parse`, which rolls it over.
  */
-const ISO_8601 = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
+const ISO_8601 =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)$/;
 const MAX_TIMESTAMP_LENGTH = 40;
 
 function instant(s: string): number | undefined {
@@ -211,7 +246,8 @@ function eventTime(m: SegmentMessage): number | Rejection {
   if (m.originalTimestamp === undefined || m.originalTimestamp === null) return schemaError('timestamp');
   const original = instant(m.originalTimestamp);
   if (original === undefined) return schemaError('originalTimestamp');
-  if (m.sentAt === undefined || m.sentAt === null || m.receivedAt === undefined || m.receivedAt === null) return original;
+  if (m.sentAt === undefined || m.sentAt === null || m.receivedAt === undefined || m.receivedAt === null)
+    return original;
   const sent = instant(m.sentAt);
   if (sent === undefined) return schemaError('sentAt');
   const received = instant(m.receivedAt);

@@ -62,29 +62,73 @@ export function invalidUtf8Path(buf: Uint8Array, end: number): string | undefine
     if (b >= 0x80 && b <= 0x8f) return map(b & 0x0f, path, depth);
     if (b >= 0x90 && b <= 0x9f) return array(b & 0x0f, path, depth);
     switch (b) {
-      case 0xd9: return str(u8(), path);
-      case 0xda: return str(u16(), path);
-      case 0xdb: return str(u32(), path);
-      case 0xc4: pos += 1 + buf[pos]!; return undefined; // bin
-      case 0xc5: pos += 2 + view.getUint16(pos); return undefined;
-      case 0xc6: pos += 4 + view.getUint32(pos); return undefined;
-      case 0xc7: pos += 2 + buf[pos]!; return undefined; // ext: len, type, data
-      case 0xc8: pos += 3 + view.getUint16(pos); return undefined;
-      case 0xc9: pos += 5 + view.getUint32(pos); return undefined;
-      case 0xca: case 0xce: case 0xd2: pos += 4; return undefined;
-      case 0xcb: case 0xcf: case 0xd3: pos += 8; return undefined;
-      case 0xcc: case 0xd0: pos += 1; return undefined;
-      case 0xcd: case 0xd1: pos += 2; return undefined;
-      case 0xd4: pos += 2; return undefined; // fixext: type + data
-      case 0xd5: pos += 3; return undefined;
-      case 0xd6: pos += 5; return undefined;
-      case 0xd7: pos += 9; return undefined;
-      case 0xd8: pos += 17; return undefined;
-      case 0xdc: return array(u16(), path, depth);
-      case 0xdd: return array(u32(), path, depth);
-      case 0xde: return map(u16(), path, depth);
-      case 0xdf: return map(u32(), path, depth);
-      default: throw new RangeError('not msgpack');
+      case 0xd9:
+        return str(u8(), path);
+      case 0xda:
+        return str(u16(), path);
+      case 0xdb:
+        return str(u32(), path);
+      case 0xc4:
+        pos += 1 + buf[pos]!;
+        return undefined; // bin
+      case 0xc5:
+        pos += 2 + view.getUint16(pos);
+        return undefined;
+      case 0xc6:
+        pos += 4 + view.getUint32(pos);
+        return undefined;
+      case 0xc7:
+        pos += 2 + buf[pos]!;
+        return undefined; // ext: len, type, data
+      case 0xc8:
+        pos += 3 + view.getUint16(pos);
+        return undefined;
+      case 0xc9:
+        pos += 5 + view.getUint32(pos);
+        return undefined;
+      case 0xca:
+      case 0xce:
+      case 0xd2:
+        pos += 4;
+        return undefined;
+      case 0xcb:
+      case 0xcf:
+      case 0xd3:
+        pos += 8;
+        return undefined;
+      case 0xcc:
+      case 0xd0:
+        pos += 1;
+        return undefined;
+      case 0xcd:
+      case 0xd1:
+        pos += 2;
+        return undefined;
+      case 0xd4:
+        pos += 2;
+        return undefined; // fixext: type + data
+      case 0xd5:
+        pos += 3;
+        return undefined;
+      case 0xd6:
+        pos += 5;
+        return undefined;
+      case 0xd7:
+        pos += 9;
+        return undefined;
+      case 0xd8:
+        pos += 17;
+        return undefined;
+      case 0xdc:
+        return array(u16(), path, depth);
+      case 0xdd:
+        return array(u32(), path, depth);
+      case 0xde:
+        return map(u16(), path, depth);
+      case 0xdf:
+        return map(u32(), path, depth);
+      default:
+        throw new RangeError('not msgpack');
     }
   };
   const array = (n: number, path: string, depth: number): undefined => {

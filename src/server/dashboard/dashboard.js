@@ -107,7 +107,10 @@ function connect() {
     notice('error', 'No access token. Open the address that `npm start` printed (…/#token=…).', 'auth');
     return;
   }
-  setStatus(state.attempt === 0 ? 'connecting' : 'reconnecting', state.attempt === 0 ? 'connecting' : `reconnecting (${state.attempt})`);
+  setStatus(
+    state.attempt === 0 ? 'connecting' : 'reconnecting',
+    state.attempt === 0 ? 'connecting' : `reconnecting (${state.attempt})`,
+  );
   let ws;
   state.epoch++;
   try {
@@ -289,7 +292,8 @@ function onFrame(f) {
 }
 
 function showSeq() {
-  $('last-seq').textContent = state.serverSeq > state.lastSeq ? `${state.lastSeq} / ${state.serverSeq}` : String(state.lastSeq);
+  $('last-seq').textContent =
+    state.serverSeq > state.lastSeq ? `${state.lastSeq} / ${state.serverSeq}` : String(state.lastSeq);
 }
 
 // --- KPI tiles ----------------------------------------------------------------------------
@@ -313,7 +317,8 @@ function onKpi(k) {
   $('latency-p50').textContent = ms(k.latencyMs.p50);
   $('latency-p99').textContent = ms(k.latencyMs.p99);
   $('customers').textContent = integer.format(k.customers);
-  for (const outcome of ['applied', 'duplicate', 'late', 'rejected']) $(`outcome-${outcome}`).textContent = compact(k.outcomes[outcome], integer);
+  for (const outcome of ['applied', 'duplicate', 'late', 'rejected'])
+    $(`outcome-${outcome}`).textContent = compact(k.outcomes[outcome], integer);
   $('latency-p999').textContent = ms(k.latencyMs.p999);
   $('event-time').textContent = k.eventTime === null ? '–' : utc(k.eventTime).slice(0, 16);
   drawFunnel(k.funnel);
@@ -426,8 +431,18 @@ function makeChart(el, color, fmt) {
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
     axes: [
       // Whole seconds and up, as wall-clock HH:MM:SS (uPlot's default adds date lines and sub-second ticks).
-      { ...axis, space: 90 * rem, size: 40 * rem, incrs: [1, 5, 10, 15, 30, 60, 120, 300], values: (_u, ticks) => ticks.map(clock) },
-      { ...axis, size: 64 * rem, values: (_u, ticks) => ticks.map((v) => compact(v, v === 0 || v >= 100 ? integer : fmt)) },
+      {
+        ...axis,
+        space: 90 * rem,
+        size: 40 * rem,
+        incrs: [1, 5, 10, 15, 30, 60, 120, 300],
+        values: (_u, ticks) => ticks.map(clock),
+      },
+      {
+        ...axis,
+        size: 64 * rem,
+        values: (_u, ticks) => ticks.map((v) => compact(v, v === 0 || v >= 100 ? integer : fmt)),
+      },
     ],
     series: [{}, { stroke: color, width: 2 * rem, fill: `${color}22`, points: { show: false } }],
   };
@@ -436,7 +451,12 @@ function makeChart(el, color, fmt) {
   return chart;
 }
 
-const clockFormat = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const clockFormat = new Intl.DateTimeFormat('en-GB', {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+});
 
 function clock(seconds) {
   return clockFormat.format(new Date(seconds * 1000));
@@ -648,7 +668,10 @@ function clearNotice(key) {
 
 /** Gaps stack (a resume can meet one that aged out and then one for reading too slowly); the last few stay. */
 function gapNotice(f) {
-  const why = f.reason === 'aged_out' ? 'they aged out of the server’s buffer while this screen was away' : 'this screen fell behind and the server skipped them';
+  const why =
+    f.reason === 'aged_out'
+      ? 'they aged out of the server’s buffer while this screen was away'
+      : 'this screen fell behind and the server skipped them';
   const el = document.createElement('div');
   el.className = 'notice notice-warn';
   el.dataset.key = 'gap';

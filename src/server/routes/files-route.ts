@@ -5,7 +5,14 @@ import { sendError } from '../http-api.js';
 import type { StaticFiles } from '../static-files.js';
 
 /** The dashboard's files, the last route: a path no route and no file answers is a 404. */
-export function serveFile(pathname: string, res: ServerResponse, head: boolean, files: StaticFiles, refused: (code: ErrorCode) => void, log: Logger): void {
+export function serveFile(
+  pathname: string,
+  res: ServerResponse,
+  head: boolean,
+  files: StaticFiles,
+  refused: (code: ErrorCode) => void,
+  log: Logger,
+): void {
   files.serve(pathname, res, head).then(
     (served) => {
       if (!served) {

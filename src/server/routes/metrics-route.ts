@@ -7,7 +7,13 @@ import type { OpsMetrics } from '../metrics.js';
  * `GET /metrics`: counts per alert type, revenue, funnel, what the stream's kpi frames
  * carry, so under the same scope (`kpi:read`).
  */
-export function serveMetrics(req: IncomingMessage, res: ServerResponse, api: HttpApi, metrics: OpsMetrics, log: Logger): void {
+export function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: HttpApi,
+  metrics: OpsMetrics,
+  log: Logger,
+): void {
   if (api.authorize(req, res, 'kpi:read') === undefined) return;
   metrics.text().then(
     (text) => {

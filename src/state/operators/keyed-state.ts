@@ -61,12 +61,21 @@ export function keyedStateBatch<Out>(input: Batch, store: CustomerStore, process
   const seen = signals.length;
   store.advanceTo(batch.watermark, signals);
   if (process && signals.length > seen) process.onSignals(signals, seen, batch.watermark);
-  stampAlerts(alerts, alertEnteredAt, messages.length > 0 ? messages[messages.length - 1]!.receivedAt : batch.startedAt);
+  stampAlerts(
+    alerts,
+    alertEnteredAt,
+    messages.length > 0 ? messages[messages.length - 1]!.receivedAt : batch.startedAt,
+  );
   return batch;
 }
 
 /** Message `i`: the timers its watermark has passed, then its event. */
-function applyOne<Out>(batch: KeyedBatch<Out>, i: number, store: CustomerStore, process: KeyedProcess<Out> | undefined): void {
+function applyOne<Out>(
+  batch: KeyedBatch<Out>,
+  i: number,
+  store: CustomerStore,
+  process: KeyedProcess<Out> | undefined,
+): void {
   const { outcome, events, watermarkAt, signals, alerts, alertEnteredAt, messages } = batch;
   const wm = watermarkAt[i]!;
   let seen = signals.length;
@@ -98,6 +107,9 @@ function withKeyedOutputs<Out>(batch: Batch): KeyedBatch<Out> {
   return Object.assign(batch, outputs);
 }
 
-export function keyedState<Out>(store: CustomerStore, process?: KeyedProcess<Out>): OperatorFunction<Batch, KeyedBatch<Out>> {
+export function keyedState<Out>(
+  store: CustomerStore,
+  process?: KeyedProcess<Out>,
+): OperatorFunction<Batch, KeyedBatch<Out>> {
   return map((batch) => keyedStateBatch(batch, store, process));
 }

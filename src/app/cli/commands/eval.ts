@@ -5,7 +5,9 @@ import { action, type CliContext } from '../command-context.js';
 
 export function evalCommand(ctx: CliContext): Command {
   const recs = new Command('recs')
-    .description('next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN and sequential rules; JSON out')
+    .description(
+      'next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN and sequential rules; JSON out',
+    )
     .requiredOption('--train <file>', 'training sessions (SessionId ItemId Time)')
     .requiredOption('--test <file>', 'test sessions (SessionId ItemId Time)')
     .option('--quiet', 'no progress bar')
@@ -29,7 +31,12 @@ export function evalCommand(ctx: CliContext): Command {
       action(ctx, async (cmd) => {
         const o = cmd.opts<{ calibrationEnd: string; holdoutWeeks?: string; config?: string }>();
         const weeks = o.holdoutWeeks === undefined ? undefined : Number(o.holdoutWeeks);
-        const report = await evalChurn({ file: cmd.args[0]!, calibrationEnd: o.calibrationEnd, holdoutWeeks: weeks, configFile: o.config });
+        const report = await evalChurn({
+          file: cmd.args[0]!,
+          calibrationEnd: o.calibrationEnd,
+          holdoutWeeks: weeks,
+          configFile: o.config,
+        });
         ctx.out.write(JSON.stringify(report, null, 2) + '\n');
         return 0;
       }),

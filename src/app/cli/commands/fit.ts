@@ -14,7 +14,14 @@ export function fitCommand(ctx: CliContext): Command {
     .action(
       action(ctx, async (cmd) => {
         const o = cmd.opts<{ unit?: string; calibrationEnd?: string; config?: string; quiet?: boolean }>();
-        const report = await fit({ model: cmd.args[0]!, file: cmd.args[1]!, unit: o.unit, calibrationEnd: o.calibrationEnd, configFile: o.config, progress: !o.quiet });
+        const report = await fit({
+          model: cmd.args[0]!,
+          file: cmd.args[1]!,
+          unit: o.unit,
+          calibrationEnd: o.calibrationEnd,
+          configFile: o.config,
+          progress: !o.quiet,
+        });
         ctx.out.write(JSON.stringify(report, null, 2) + '\n');
         return 0;
       }),

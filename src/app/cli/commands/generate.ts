@@ -14,7 +14,14 @@ export function generateCommand(ctx: CliContext): Command {
     .action(
       action(ctx, async (cmd) => {
         const o = cmd.opts<Record<string, string | undefined>>();
-        await generate({ out: o.out, events: o.events, format: o.format, seed: o.seed, customers: o.customers, configFile: o.config });
+        await generate({
+          out: o.out,
+          events: o.events,
+          format: o.format,
+          seed: o.seed,
+          customers: o.customers,
+          configFile: o.config,
+        });
         return 0;
       }),
     );

@@ -5,7 +5,9 @@ import { action, type CliContext } from '../command-context.js';
 
 export function replayCommand(ctx: CliContext): Command {
   return new Command('replay')
-    .description('replay canonical events (JSON Lines or a msgpack stream) through the same graph as live input, as fast as it can')
+    .description(
+      'replay canonical events (JSON Lines or a msgpack stream) through the same graph as live input, as fast as it can',
+    )
     .argument('<file>', 'the events file, or - for stdin')
     .option('--dump-state <out>', 'write one JSON line per customer (sorted by id) as of the final watermark')
     .option('--config <file>', 'a JSON config file over config/default.json')
@@ -14,7 +16,13 @@ export function replayCommand(ctx: CliContext): Command {
     .action(
       action(ctx, async (cmd) => {
         const o = cmd.opts<{ dumpState?: string; config?: string; quiet?: boolean; triggers?: boolean }>();
-        const r = await replay({ file: cmd.args[0]!, configFile: o.config, dumpState: o.dumpState, progress: !o.quiet, triggers: o.triggers === true });
+        const r = await replay({
+          file: cmd.args[0]!,
+          configFile: o.config,
+          dumpState: o.dumpState,
+          progress: !o.quiet,
+          triggers: o.triggers === true,
+        });
         ctx.err.write(
           `replayed ${r.counts.input} messages in ${r.seconds.toFixed(2)} s: ${JSON.stringify(r.counts)}; ` +
             `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}\n`,

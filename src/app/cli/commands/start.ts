@@ -4,7 +4,9 @@ import { action, type CliContext } from '../command-context.js';
 
 export function startCommand(ctx: CliContext): Command {
   return new Command('start')
-    .description('run the engine live: the embedded demo shop, or NATS input with --nats-url; ops server (dashboard, stream, API, metrics) beside it')
+    .description(
+      'run the engine live: the embedded demo shop, or NATS input with --nats-url; ops server (dashboard, stream, API, metrics) beside it',
+    )
     .option('--config <file>', 'a JSON config file over config/default.json')
     .option('--port <n>', "the ops server's port (0: any free port)")
     .option('--nats-url <url>', 'consume shop events from this NATS server instead of the demo')
@@ -13,8 +15,23 @@ export function startCommand(ctx: CliContext): Command {
     .option('--fresh-state', 'discard the checkpoints (Object Store or --state-dir) and start with empty state')
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<{ config?: string; port?: string; natsUrl?: string; mode?: string; stateDir?: string; freshState?: boolean }>();
-        await startDemo({ configFile: o.config, natsUrl: o.natsUrl, mode: o.mode, port: o.port, out: ctx.out, stateDir: o.stateDir, freshState: o.freshState === true });
+        const o = cmd.opts<{
+          config?: string;
+          port?: string;
+          natsUrl?: string;
+          mode?: string;
+          stateDir?: string;
+          freshState?: boolean;
+        }>();
+        await startDemo({
+          configFile: o.config,
+          natsUrl: o.natsUrl,
+          mode: o.mode,
+          port: o.port,
+          out: ctx.out,
+          stateDir: o.stateDir,
+          freshState: o.freshState === true,
+        });
         return 0;
       }),
     );
