@@ -38,7 +38,7 @@ export async function checkpointBench(opts: CheckpointBenchOptions): Promise<Rec
   const server = await NatsServer.start();
   const nc = await connect({ servers: server.url });
   try {
-    const store = await ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, 'bench', config.checkpoint.chunkBytes);
+    const store = await ObjectStoreCheckpoints.open(nc, server.url, config.checkpoint.bucket, 'bench', config.checkpoint.chunkBytes);
     const off: RunFigures[] = [];
     const on: RunFigures[] = [];
     let checkpointed: { engine: Engine; checkpointer: Checkpointer } | undefined;

@@ -161,7 +161,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     // What the engine left: its final checkpoint, restored in process.
     const config = loadConfig({ env: {}, overrides: {} });
     const live = new Engine(config);
-    const store = await ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, config.nats.consumer, config.checkpoint.chunkBytes);
+    const store = await ObjectStoreCheckpoints.open(nc, server.url, config.checkpoint.bucket, config.nats.consumer, config.checkpoint.chunkBytes);
     const manifest = await restoreLatest(live, store, 'jetstream:SHOP_EVENTS/vigil');
     if (manifest === undefined) throw new Error('no checkpoint after the final stop');
     log('chaos: the oracle run');

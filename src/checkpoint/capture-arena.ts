@@ -9,6 +9,9 @@ import type { CopyBytes } from '../state/copy-bytes.js';
  * the engine's pause for a capture is then a memcpy of its state, not page faults and a GC
  * of freshly allocated copies.
  *
+ * The buffers are SharedArrayBuffers, so the checkpoint writer thread reads the copies
+ * where they are.
+ *
  * Contract: the copies of one capture stay valid until the next `begin()`; a checkpoint
  * writes them out before it captures again.
  */
@@ -35,7 +38,8 @@ export class CaptureArena {
     const i = this.next++;
     let buffer = this.buffers[i];
     if (buffer === undefined || buffer.byteLength < bytes.byteLength) {
-      buffer = new Uint8Array(Math.ceil(bytes.byteLength * 1.25) + 4096);
+      const size = Math.ceil(bytes.byteLength * 1.25) + 4096;
+      buffer = new Uint8Array(new SharedArrayBuffer(size));
       buffer.fill(0); // map the pages now, not during the next capture
       this.buffers[i] = buffer;
     }

@@ -3,6 +3,7 @@ import type { Engine } from '../engine.js';
 import { CaptureArena } from './capture-arena.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
 import { checkpointName, type CheckpointHeader, type CheckpointManifest, type CheckpointStore, type InputPosition } from './checkpoint-store.js';
+import { CheckpointWriteThread } from './checkpoint-write-thread.js';
 
 export interface CheckpointerOptions {
   /** Scope of the checkpoints in their store: the consumer's name, `demo`. */
@@ -42,8 +43,8 @@ export interface CheckpointStats {
  * A checkpoint is taken between two batches, when the state reflects exactly the batches
  * that have left the graph (`Engine.batchesApplied`) and the input position they reached.
  * The capture copies the state's buffers into a `CaptureArena`: the engine's only pause.
- * The copies are then written out piece by piece, yielding to the event loop between
- * pieces, so batches keep flowing while it is written. The manifest naming it is written
+ * The copies are then handed piece by piece, yielding to the event loop between pieces, to
+ * the checkpoint writer thread, which hashes and stores them while batches keep flowing. The manifest naming it is written
  * only once (1) all of it is durable, (2) every batch it covers has been through its
  * sinks and committed, and (3) the background outputs have passed their barriers: a
  * restored engine never skips a batch whose outputs were not done.
@@ -63,6 +64,7 @@ export class Checkpointer {
     lastPosition: undefined,
   };
   private readonly arena = new CaptureArena();
+  private readonly writes: CheckpointWriteThread;
   private readonly now: () => number;
   private inFlight: Promise<void> | undefined;
   private lastStart: number;
@@ -76,6 +78,7 @@ export class Checkpointer {
     private readonly store: CheckpointStore,
     private readonly opts: CheckpointerOptions,
   ) {
+    this.writes = new CheckpointWriteThread(store.spec);
     this.now = opts.now ?? (() => performance.now());
     this.lastStart = this.now();
     this.stats.lastNumber = opts.last?.number ?? 0;
@@ -127,6 +130,7 @@ export class Checkpointer {
     clearTimeout(timer);
     if (!ok && this.stats.failed === failedBefore) this.opts.log(`final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`);
     this.arena.release();
+    await this.writes.close();
     return ok;
   }
 
@@ -163,7 +167,7 @@ export class Checkpointer {
     this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, captureMs);
     const name = checkpointName(this.opts.scope, number);
     try {
-      await this.store.write(name, paced(writer.chunks()));
+      const sha256 = await this.writes.write(name, paced(writer.chunks()));
       await this.coveredDone(covered);
       await Promise.all(this.barriers.map((b) => b()));
       const manifest: CheckpointManifest = {
@@ -173,7 +177,7 @@ export class Checkpointer {
         number,
         createdAt: header.createdAt,
         bytes: writer.bytes,
-        sha256: writer.digest(),
+        sha256,
         position,
       };
       await this.store.commit(manifest);

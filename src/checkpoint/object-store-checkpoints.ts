@@ -4,7 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, setSha256Backend, type ObjectStore } from '@nats-io/obj';
 import { VigilError } from '../errors.js';
 import { verify } from './file-checkpoints.js';
-import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointManifest, type CheckpointStore } from './checkpoint-store.js';
+import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointManifest, type CheckpointStore, type CheckpointStoreSpec } from './checkpoint-store.js';
 
 /**
  * Checkpoints in a JetStream Object Store bucket, the manifest in a KV bucket of the same
@@ -14,6 +14,7 @@ import { checkpointManifest, checkpointName, checkpointNumber, type CheckpointMa
  */
 export class ObjectStoreCheckpoints implements CheckpointStore {
   readonly describe: string;
+  readonly spec: CheckpointStoreSpec;
   private pruned = false;
 
   private constructor(
@@ -23,18 +24,20 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     private readonly objects: ObjectStore,
     private readonly kv: KV,
     private readonly chunkBytes: number,
+    url: string,
   ) {
     this.describe = `JetStream object store ${bucket}`;
+    this.spec = { kind: 'objects', url, bucket, scope, chunkBytes };
   }
 
-  /** Opens (creating where missing) the bucket and its manifest KV. */
-  static async open(nc: NatsConnection, bucket: string, scope: string, chunkBytes: number): Promise<ObjectStoreCheckpoints> {
+  /** Opens (creating where missing) the bucket and its manifest KV; `url` is where `nc` connects. */
+  static async open(nc: NatsConnection, url: string, bucket: string, scope: string, chunkBytes: number): Promise<ObjectStoreCheckpoints> {
     // The pure-JS digest would cost the engine's thread seconds per gigabyte.
     setSha256Backend('native');
     try {
       const objects = await new Objm(nc).create(bucket);
       const kv = await new Kvm(nc).create(bucket, { history: 1 });
-      return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes);
+      return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes, url);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_CHECKPOINT', `cannot open the checkpoint buckets ${bucket} (object store and KV)`, [String((e as Error)?.message ?? e)], {
         cause: e,
@@ -76,7 +79,7 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     return bytes;
   }
 
-  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<string> {
     const iterator = chunks[Symbol.asyncIterator]();
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -85,9 +88,10 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
         else controller.enqueue(value);
       },
     });
-    await this.guard(`cannot write checkpoint ${name}`, () =>
+    const info = await this.guard(`cannot write checkpoint ${name}`, () =>
       this.objects.put({ name, options: { max_chunk_size: Math.min(this.chunkBytes, this.nc.info?.max_payload ?? this.chunkBytes) } }, stream),
     );
+    return hexDigest(info.digest);
   }
 
   async commit(manifest: CheckpointManifest): Promise<void> {
@@ -145,4 +149,11 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       throw new VigilError('VIGIL_ERR_CHECKPOINT', `${what} (${this.describe})`, [String((e as Error)?.message ?? e)], { cause: e });
     }
   }
+}
+
+/** The Object Store's digest of what it stored (`SHA-256=<base64url>`), as the manifest's hex. */
+function hexDigest(digest: string): string {
+  const prefix = 'SHA-256=';
+  if (!digest.startsWith(prefix)) throw new VigilError('VIGIL_ERR_CHECKPOINT', `the object store gave an unknown digest type: ${digest.slice(0, 16)}`);
+  return Buffer.from(digest.slice(prefix.length), 'base64url').toString('hex');
 }

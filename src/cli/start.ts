@@ -124,7 +124,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   out.write(`vigil: consuming ${nats.subjects.join(', ')} from ${url} (${nats.mode}); dead letters to ${nats.deadLetterPrefix}.<reason>, late events to ${nats.lateSubjectPrefix}.<type> (Ctrl-C stops)\n`);
   let checkpoints: InputCheckpoints | undefined;
   if (source instanceof NatsJetStreamSource && config.checkpoint.enabled) {
-    const store = await objectStoreCheckpoints(config, nc).catch(async (e: unknown) => {
+    const store = await objectStoreCheckpoints(config, nc, url).catch(async (e: unknown) => {
       await nc.close();
       throw e;
     });

@@ -1,0 +1,13 @@
+import type { ErrorCode } from '../errors.js';
+
+/** Engine thread → checkpoint writer thread: one checkpoint is `begin`, its pieces in order, `end` (or `abort`). */
+export type ToWriter =
+  | { op: 'begin'; id: number; name: string }
+  | { op: 'piece'; id: number; bytes: Uint8Array }
+  | { op: 'end'; id: number }
+  | { op: 'abort'; id: number; message: string };
+
+/** Writer thread → engine thread: how a checkpoint's write ended. */
+export type FromWriter =
+  | { op: 'written'; id: number; sha256: string }
+  | { op: 'failed'; id: number; code: ErrorCode | undefined; message: string; details: string[] };
