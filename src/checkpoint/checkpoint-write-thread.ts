@@ -18,6 +18,15 @@ export class CheckpointWriteThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (sha256: string) => void; reject: (e: Error) => void }>();
 
+  /** Has the thread map the pages of capture buffers not in use yet (`CaptureArena.reserve`). */
+  async touch(memory: SharedArrayBuffer[]): Promise<void> {
+    const worker = this.started();
+    const id = this.nextId++;
+    const done = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    worker.postMessage({ op: 'touch', id, memory } satisfies ToWriter);
+    await done;
+  }
+
   constructor(private readonly spec: CheckpointStoreSpec) {}
 
   /** Writes the pieces under `name` in the store; resolves to their hex SHA-256. */
@@ -70,6 +79,7 @@ export class CheckpointWriteThread {
     if (p === undefined) return;
     this.pending.delete(m.id);
     if (m.op === 'written') p.resolve(m.sha256);
+    else if (m.op === 'touched') p.resolve('');
     else p.reject(new VigilError(m.code ?? 'VIGIL_ERR_CHECKPOINT', m.message, m.details));
   }
 }

@@ -22,7 +22,11 @@ port.on('message', (m: ToWriter) => {
     void write(m.id, m.name, queue);
   } else if (m.op === 'piece') writes.get(m.id)?.push(m.bytes);
   else if (m.op === 'end') writes.get(m.id)?.end();
-  else writes.get(m.id)?.fail(new Error(m.message));
+  else if (m.op === 'abort') writes.get(m.id)?.fail(new Error(m.message));
+  else {
+    for (const memory of m.memory) new Uint8Array(memory).fill(0);
+    port.postMessage({ op: 'touched', id: m.id } satisfies FromWriter);
+  }
 });
 
 async function write(id: number, name: string, queue: PieceQueue): Promise<void> {

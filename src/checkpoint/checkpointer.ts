@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Engine } from '../engine.js';
-import { CaptureArena } from './capture-arena.js';
+import { CaptureArena, measuringCopy } from './capture-arena.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
 import { checkpointName, type CheckpointHeader, type CheckpointManifest, type CheckpointStore, type InputPosition } from './checkpoint-store.js';
 import { CheckpointWriteThread } from './checkpoint-write-thread.js';
@@ -68,6 +68,7 @@ export class Checkpointer {
   private readonly now: () => number;
   private inFlight: Promise<void> | undefined;
   private lastStart: number;
+  private prepared = false;
   private completed = 0;
   private waiters: { batches: number; wake: () => void }[] = [];
   private closed = false;
@@ -84,6 +85,7 @@ export class Checkpointer {
     this.stats.lastNumber = opts.last?.number ?? 0;
     this.stats.lastBytes = opts.last?.bytes ?? 0;
     this.stats.lastPosition = opts.last?.position;
+    this.prepare();
   }
 
   /** The engine's `onBatchCompleted`: releases waiting commits, and starts a checkpoint when one is due. */
@@ -94,8 +96,28 @@ export class Checkpointer {
       this.waiters = this.waiters.filter((w) => w.batches > completed);
       for (const w of ready) w.wake();
     }
-    if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs) this.start();
+    if (this.closed || this.inFlight !== undefined) return;
+    const since = this.now() - this.lastStart;
+    if (since >= this.opts.intervalMs) this.start();
+    else if (!this.prepared && since >= this.opts.intervalMs / 2) this.prepare();
   };
+
+  /**
+   * Readies the capture buffers for the next checkpoint (the state may have grown since the
+   * last): a walk of the state measures its parts, and buffers that must grow are allocated
+   * now and their pages mapped by the writer thread, not during the capture.
+   */
+  private prepare(): void {
+    this.prepared = true;
+    const sizes: number[] = [];
+    this.engine.state.capture(measuringCopy(sizes));
+    const { reservation, memory } = this.arena.reserve(sizes);
+    if (memory.length === 0) return;
+    this.writes.touch(memory).then(
+      () => this.arena.adopt(reservation),
+      () => {}, // the capture then allocates what it needs itself
+    );
+  }
 
   /**
    * An output that delivers in the background (NATS triggers) and must be durable for what
@@ -155,6 +177,7 @@ export class Checkpointer {
   private async checkpoint(): Promise<void> {
     this.completed = Math.max(this.completed, this.engine.batchesCompleted);
     this.lastStart = this.now();
+    this.prepared = false;
     const started = performance.now();
     const engine = this.engine;
     const covered = engine.batchesApplied;
