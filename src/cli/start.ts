@@ -16,7 +16,7 @@ import { compact } from './progress.js';
 import type { StateSignal } from '../state/signals.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import { registerCheckpointMetrics } from '../checkpoint/checkpoint-metrics.js';
-import type { RawMessage } from '../sources/source.js';
+import { skipMessages } from '../sources/skip-messages.js';
 import { checkpointStatus, fileCheckpoints, objectStoreCheckpoints, restoreAndCheckpoint, type InputCheckpoints } from './durable-state.js';
 
 export interface StartOptions {
@@ -89,19 +89,6 @@ async function demoInput(config: VigilConfig, out: NodeJS.WritableStream, stateD
     status: () => (feed.caughtUp() ? ' (live)' : ' (catching up)'),
     close: async () => {},
   };
-}
-
-/** The messages after the first `count()` (read when iteration starts). */
-async function* skipMessages(runs: AsyncIterable<RawMessage[]>, count: () => number): AsyncGenerator<RawMessage[]> {
-  let left = count();
-  for await (const run of runs) {
-    if (left >= run.length) {
-      left -= run.length;
-      continue;
-    }
-    yield left > 0 ? run.slice(left) : run;
-    left = 0;
-  }
 }
 
 /** A NATS server: core subscriptions or a JetStream durable consumer, with dead letters. */
