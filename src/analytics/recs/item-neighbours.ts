@@ -226,7 +226,8 @@ export class ItemNeighbours {
       this.addNeighbours(this.coViews, recentItems[j]!, weight, scale);
       weight *= this.config.recencyWeight;
     }
-    if (this.config.reminderWeight > 0) this.addReminders(recentItems);
+    // A caller that excludes its own recent items (as the engine's do) would discard every reminder.
+    if (this.config.reminderWeight > 0 && (exclude as unknown) !== recentItems) this.addReminders(recentItems);
     return this.ranked(this.coViews, scale, exclude, k);
   }
 
