@@ -4,6 +4,8 @@ import type { CustomerStore } from '../state/customer-store.js';
 import { CustomerAnalytics } from './customer-analytics.js';
 import { logarithmicBuckets, QuantileSketch } from './quantile-sketch.js';
 import { ItemNeighbours } from './recs/item-neighbours.js';
+import { ReturnHazard } from './return-hazard.js';
+import { TIME_UNITS } from './repeat-stats.js';
 import { RfmPopulation } from './rfm.js';
 
 /** CLV is money: 1% relative accuracy is far finer than the models' own error; a cent is nothing. */
@@ -17,5 +19,6 @@ export function createCustomerAnalytics(config: VigilConfig, store: CustomerStor
     recommender: new ItemNeighbours({ maxItemIndex: config.state.maxProducts + 1 }),
     rfm: new RfmPopulation(),
     clvQuantile: new QuantileSketch(logarithmicBuckets(CLV_ACCURACY, CLV_MIN)),
+    returns: new ReturnHazard(TIME_UNITS[config.analytics.timeUnit]),
   });
 }

@@ -5,7 +5,7 @@ import { action, type CliContext } from '../command-context.js';
 
 export function evalCommand(ctx: CliContext): Command {
   const recs = new Command('recs')
-    .description('next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN and sequential rules; JSON out')
+    .description('next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN, sequential rules, V-SKNN and STAN; JSON out')
     .requiredOption('--train <file>', 'training sessions (SessionId ItemId Time)')
     .requiredOption('--test <file>', 'test sessions (SessionId ItemId Time)')
     .option('--quiet', 'no progress bar')
