@@ -16,7 +16,7 @@ import { dump, message, runMessages, testConfig } from './support/engine-harness
  */
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 0, 1);
-const config = testConfig({ clusters: { publishEveryMs: 7 * DAY } });
+const config = testConfig({ clusters: { publishEveryMs: 7 * DAY }, demand: { alerts: { measure: 'units', granularities: ['hourly', 'daily'] } } });
 const clocks = { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 };
 
 /** A seasonal shop whose purchases by every fourth customer in the first three weeks came through a campaign. */
@@ -41,6 +41,7 @@ describe('checkpoints of demand, campaigns and clusters', () => {
     expect(s.demand!.categoryNames().length).toBeGreaterThan(3);
     expect(s.demand!.view(ALL_CATEGORIES)!.daily.measures.units.observedBuckets).toBeGreaterThan(20);
     expect(s.campaigns!.report('spring', asOf)!.converted).toBeGreaterThan(10);
+    expect(s.alerts!.emitted['demand.spike'] + s.alerts!.emitted['demand.drop']).toBeGreaterThan(0);
     const someone = [...s.store.customerIds()].find((id) => s.clusters!.clusterOf(id, asOf) !== undefined);
     expect(someone).toBeDefined();
 
@@ -59,10 +60,13 @@ describe('checkpoints of demand, campaigns and clusters', () => {
     viaSnapshot.state.restore(s.snapshot(), 0);
     expect(viaSnapshot.state.campaigns!.report('spring', asOf)).toEqual(s.campaigns!.report('spring', asOf));
 
-    // Both go on over the rest of the input and end in the same state.
+    // Both go on over the rest of the input, raise the same alerts (demand ones among them) and end in the same state.
     const rest = all.slice(cut);
-    await runMessages(config, rest, { engine, finite: false, batchSize: 113 });
-    await runMessages(config, rest, { engine: restored, finite: false, batchSize: 113 });
+    const after = await runMessages(config, rest, { engine, finite: false, batchSize: 113 });
+    const afterRestore = await runMessages(config, rest, { engine: restored, finite: false, batchSize: 113 });
+    const alertsOf = (r: typeof after) => r.batches.flatMap((b) => b.alerts);
+    expect(alertsOf(afterRestore)).toEqual(alertsOf(after));
+    expect(alertsOf(after).some((a) => a.type.startsWith('demand.'))).toBe(true);
     expect(Buffer.from(r.snapshot()).equals(Buffer.from(s.snapshot()))).toBe(true);
     expect(dump(restored)).toEqual(dump(engine));
     const end = s.watermark.watermark;

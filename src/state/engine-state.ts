@@ -10,6 +10,7 @@ import { SuppressedCustomers } from '../erasure/suppressed-customers.js';
 import { CampaignProcess } from '../analytics/campaigns/campaign-process.js';
 import type { CampaignCohortsSnapshot } from '../analytics/campaigns/cohorts.js';
 import { ClusterProcess, type ClustersSnapshot } from '../analytics/clusters/cluster-process.js';
+import { DemandAlerts } from '../analytics/demand/demand-alerts.js';
 import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-process.js';
 import type { GlobalProcess } from '../operators/global-process.js';
 import { keyedProcesses } from '../operators/keyed-processes.js';
@@ -63,7 +64,10 @@ export class EngineState {
       this.alerts = new AlertEmitter(new AlertCooldowns(policiesByType(config.alerts.policies), this.store.capacity));
       this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
     }
-    if (config.demand.enabled) this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs);
+    if (config.demand.enabled) {
+      const alerts = this.alerts && new DemandAlerts(this.alerts, policiesByType(config.alerts.policies), config.demand.alerts.measure);
+      this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs, alerts);
+    }
     if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
     if (config.analytics.enabled) this.campaigns = new CampaignProcess(config.limits.maxCustomers);
     this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns]);

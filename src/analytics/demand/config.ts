@@ -23,5 +23,14 @@ export const demandConfig = z.strictObject({
   daily: smoothing.extend({ gammaWeekly: unit }),
   /** Closed buckets kept per series with the forecast that was made for them (API, dashboard). */
   history: z.strictObject({ hourly: z.number().int().min(1).max(24 * 28), daily: z.number().int().min(1).max(366) }),
+  /**
+   * `demand.spike` / `demand.drop` (gates: `alerts.policies.demandSpike` / `demandDrop`):
+   * the measure watched and the granularities whose closed buckets are judged; [] for none.
+   * Alerts need `analytics.enabled` (the alert emitter).
+   */
+  alerts: z.strictObject({
+    measure: z.enum(['units', 'orders', 'revenue']),
+    granularities: z.array(z.enum(['hourly', 'daily'])).max(2),
+  }),
 });
 export type DemandConfig = z.infer<typeof demandConfig>;

@@ -1,6 +1,8 @@
+import type { Batch } from '../../operators/batch.js';
 import type { GlobalProcess } from '../../operators/global-process.js';
 import type { CanonicalEvent } from '../../schema/event.js';
 import type { DemandConfig } from './config.js';
+import type { DemandAlerts, DemandAlertsSnapshot } from './demand-alerts.js';
 import { DemandSeries, demandMeasures, type ClosedBucket, type DemandMeasure, type SeriesSnapshot } from './demand-series.js';
 import type { ForecastPoint, HoltWintersConfig } from './holt-winters.js';
 
@@ -45,6 +47,8 @@ export interface DemandView {
 
 export interface DemandSnapshot {
   categories: [string, { hourly: SeriesSnapshot; daily: SeriesSnapshot }][];
+  /** The spike/drop gates; null without alerts. */
+  alerts: DemandAlertsSnapshot | null;
 }
 
 /** Holt-Winters settings of each granularity from the configuration. */
@@ -74,12 +78,23 @@ export class DemandProcess implements GlobalProcess {
   /** Sees every closed bucket as the models do (evaluation, tests); values are [units, orders, revenue]. */
   recorder: ((category: string, granularity: Granularity, start: number, values: readonly number[]) => void) | undefined;
 
+  private readonly alertMeasure: number;
+  private readonly alertOn: Record<Granularity, boolean>;
+
   constructor(
     private readonly config: DemandConfig,
     private readonly latenessMs: number,
+    /** `demand.spike` / `demand.drop` (demand-alerts.ts); none when undefined. */
+    private readonly alerts?: DemandAlerts,
   ) {
     this.models = seriesModels(config);
     this.categoryDemand(ALL_CATEGORIES);
+    this.alertMeasure = demandMeasures.indexOf(config.alerts.measure);
+    this.alertOn = { hourly: config.alerts.granularities.includes('hourly'), daily: config.alerts.granularities.includes('daily') };
+  }
+
+  begin(batch: Batch): void {
+    this.alerts?.begin(batch.alerts);
   }
 
   onApplied(event: CanonicalEvent, watermark: number): void {
@@ -106,11 +121,21 @@ export class DemandProcess implements GlobalProcess {
 
   onWatermark(watermark: number): void {
     if (!Number.isFinite(watermark)) return;
-    const rec = this.recorder;
     for (const [name, c] of this.categories) {
-      c.hourly.advanceTo(watermark, rec && ((start, values) => rec(name, 'hourly', start, values)));
-      c.daily.advanceTo(watermark, rec && ((start, values) => rec(name, 'daily', start, values)));
+      c.hourly.advanceTo(watermark, this.onClose(name, 'hourly', c.hourly.widthMs));
+      c.daily.advanceTo(watermark, this.onClose(name, 'daily', c.daily.widthMs));
     }
+  }
+
+  /** What a closed bucket goes to: the recorder, and the alerts when they judge this granularity. */
+  private onClose(name: string, granularity: Granularity, widthMs: number): ((start: number, values: readonly number[], closed: readonly ClosedBucket[]) => void) | undefined {
+    const rec = this.recorder;
+    const alerts = this.alertOn[granularity] ? this.alerts : undefined;
+    if (rec === undefined && alerts === undefined) return undefined;
+    return (start, values, closed) => {
+      rec?.(name, granularity, start, values);
+      alerts?.onClosed(name, granularity, widthMs, closed[this.alertMeasure]!);
+    };
   }
 
   /** Category names with a series, the overall one first. */
@@ -129,7 +154,10 @@ export class DemandProcess implements GlobalProcess {
   }
 
   snapshot(): DemandSnapshot {
-    return { categories: [...this.categories].map(([k, c]) => [k, { hourly: c.hourly.snapshot(), daily: c.daily.snapshot() }]) };
+    return {
+      categories: [...this.categories].map(([k, c]) => [k, { hourly: c.hourly.snapshot(), daily: c.daily.snapshot() }]),
+      alerts: this.alerts?.snapshot() ?? null,
+    };
   }
 
   restore(s: DemandSnapshot): void {
@@ -139,6 +167,8 @@ export class DemandProcess implements GlobalProcess {
       d.hourly.restore(c.hourly);
       d.daily.restore(c.daily);
     }
+    if ((s.alerts === null) !== (this.alerts === undefined)) throw new Error('demand alerts (analytics.enabled) differ from the snapshot');
+    if (s.alerts !== null) this.alerts!.restore(s.alerts);
   }
 
   private addTo(category: string, ts: number, units: number, revenue: number): void {
