@@ -5,6 +5,7 @@ import type { Batch } from './operators/batch.js';
 import { decodeBatch } from './operators/decode.js';
 import { dedupe } from './operators/dedupe.js';
 import { eventTime } from './operators/event-time.js';
+import { globalProcesses } from './operators/global-process.js';
 import { keyedState } from './operators/keyed-state.js';
 import { tally } from './operators/tally.js';
 import { isolatingPure } from './operators/poison.js';
@@ -22,13 +23,14 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → tally
+ *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → globalProcesses → tally
  *      │       │        │          │          │         │            │
  *      └───────┴────────┴──────────┴─ rejected (reason, path)       └─ signals: sessions closed, timers, evictions
  *                                             └─ duplicate  └─ late side output
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
  * `suppress` rejects events about erased customers (src/erasure/).
+ * `globalProcesses` (demand series) see the applied events in stream order, with their watermarks.
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
  * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):
@@ -48,7 +50,8 @@ export function pipeline(config: VigilConfig, state: EngineState, clocks: Pipeli
         allowedLatenessMs: config.eventTime.allowedLatenessMs,
         ...(clocks.processingClock && { now: clocks.processingClock }),
       }),
-      keyedState(state.store, state.analytics),
+      keyedState(state.store, state.keyedProcess),
+      globalProcesses(state.globalProcesses),
       tally(state.counters),
     );
 }

@@ -1,6 +1,6 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import type { Batch } from '../operators/batch.js';
-import type { Alert, AlertDraft, AlertType } from './alert.js';
+import type { Alert, AlertType, CustomerAlertDraft, CustomerAlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
 import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';
 
@@ -18,6 +18,8 @@ export class AlertEmitter {
     'segment.changed': 0,
     'cart.abandoned': 0,
     'recommendation.cross_sell': 0,
+    'demand.spike': 0,
+    'demand.drop': 0,
   };
   gated = 0;
 
@@ -27,7 +29,7 @@ export class AlertEmitter {
     this.out = batch.alerts;
   }
 
-  emit(slot: number, draft: AlertDraft): void {
+  emit(slot: number, draft: CustomerAlertDraft): void {
     if (!this.cooldowns.tryFire(slot, draft.type, draft.score, draft.ts)) {
       this.gated++;
       return;
@@ -37,7 +39,7 @@ export class AlertEmitter {
   }
 
   /** The customer is back (a purchase): a hysteresis gate re-opens. */
-  rearm(slot: number, type: AlertType): void {
+  rearm(slot: number, type: CustomerAlertType): void {
     this.cooldowns.rearm(slot, type);
   }
 

@@ -31,7 +31,8 @@ export type AlertOccasion = readonly (string | number)[];
 
 export interface AlertIdInputs {
   readonly type: AlertType;
-  readonly customerId: string;
+  /** null for an alert about an aggregate (demand), not a customer. */
+  readonly customerId: string | null;
   readonly ts: number;
   readonly occasion: AlertOccasion;
 }
@@ -62,6 +63,8 @@ const CANONICAL_HEAD: Readonly<Record<AlertType, string>> = {
   'segment.changed': head('segment.changed'),
   'cart.abandoned': head('cart.abandoned'),
   'recommendation.cross_sell': head('recommendation.cross_sell'),
+  'demand.spike': head('demand.spike'),
+  'demand.drop': head('demand.drop'),
 };
 
 // Listed rather than mapped over `alertTypes`: alert.ts imports this module, so its values
@@ -77,7 +80,7 @@ function head(type: AlertType): string {
  * here) is written as is between quotes, without the call into the serialiser (≈ 0.6× its
  * cost on short ids, measured). Any surrogate, paired or not, takes the serialiser's path.
  */
-function jsonString(s: string): string {
+function jsonString(s: string | null): string {
   // Not a string after all (a draft built around the types): whatever the serialiser made of it before.
   if (typeof s !== 'string') return String(JSON.stringify(s));
   for (let i = 0; i < s.length; i++) {
@@ -121,6 +124,9 @@ function draftId(draft: AlertDraft): string {
       return idOf(draft.type, prefix + jsonNumber(draft.data.sessionEnd) + ']');
     case 'recommendation.cross_sell':
       return idOf(draft.type, prefix + jsonString(draft.data.orderId) + ']');
+    case 'demand.spike':
+    case 'demand.drop':
+      return idOf(draft.type, prefix + jsonString(draft.data.category) + ',' + jsonString(draft.data.granularity) + ',' + jsonString(draft.data.measure) + ']');
   }
 }
 
@@ -136,6 +142,9 @@ export function occasionOf(draft: AlertDraft): AlertOccasion {
       return [draft.data.sessionEnd];
     case 'recommendation.cross_sell':
       return [draft.data.orderId];
+    case 'demand.spike':
+    case 'demand.drop':
+      return [draft.data.category, draft.data.granularity, draft.data.measure];
   }
 }
 

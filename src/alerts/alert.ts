@@ -18,12 +18,20 @@ export const alertTypes = [
   'segment.changed',
   'cart.abandoned',
   'recommendation.cross_sell',
+  'demand.spike',
+  'demand.drop',
 ] as const;
 export type AlertType = (typeof alertTypes)[number];
-/** Dense index of each type, for per-type typed-array columns (cooldowns). */
-export const alertTypeIndex: Readonly<Record<AlertType, number>> = Object.fromEntries(
-  alertTypes.map((t, i) => [t, i]),
-) as Record<AlertType, number>;
+/** Types about an aggregate (a category's demand), with no customer: `customerId` is null. */
+export const aggregateAlertTypes = ['demand.spike', 'demand.drop'] as const satisfies readonly AlertType[];
+export type AggregateAlertType = (typeof aggregateAlertTypes)[number];
+/** Types about one customer, gated per customer (`AlertCooldowns`). */
+export type CustomerAlertType = Exclude<AlertType, AggregateAlertType>;
+export const customerAlertTypes: readonly CustomerAlertType[] = alertTypes.filter((t): t is CustomerAlertType => !(aggregateAlertTypes as readonly string[]).includes(t));
+/** Dense index of each customer type, for per-type typed-array columns (cooldowns). */
+export const alertTypeIndex: Readonly<Record<CustomerAlertType, number>> = Object.fromEntries(
+  customerAlertTypes.map((t, i) => [t, i]),
+) as Record<CustomerAlertType, number>;
 
 export const severities = ['info', 'warning', 'critical'] as const;
 export const severity = z.enum(severities);
@@ -51,6 +59,9 @@ export const alertAudience = {
   'segment.changed': 'marketing',
   'cart.abandoned': 'marketing',
   'recommendation.cross_sell': 'marketing',
+  // About a category's demand, not a customer: never a reason to contact anyone.
+  'demand.spike': 'ops',
+  'demand.drop': 'ops',
 } as const satisfies Record<AlertType, 'marketing' | 'ops'>;
 export const marketingAlertTypes: readonly AlertType[] = alertTypes.filter((t) => alertAudience[t] === 'marketing');
 
@@ -138,6 +149,25 @@ const crossSellData = z.strictObject({
     .refine((rs) => distinctProducts(rs.map((r) => r.productId)), duplicateProduct),
 });
 
+/**
+ * A demand bucket that closed outside the 95 % prediction interval of the forecast made for
+ * it one bucket ahead (src/analytics/demand/demand-alerts.ts).
+ */
+const demandData = z.strictObject({
+  /** The series: a category, `_all` (every category) or `_other`. */
+  category: z.string().min(1).max(MAX_KEY_LENGTH),
+  granularity: z.enum(['hourly', 'daily']),
+  measure: z.enum(['units', 'orders', 'revenue']),
+  /** Event time of the bucket's start; it spans `bucketMs`. */
+  bucketStart: eventTime,
+  bucketMs: z.number().int().min(1),
+  actual: z.number().min(0),
+  /** The one-step forecast's mean and 95 % interval. */
+  forecast: z.number(),
+  lo95: z.number(),
+  hi95: z.number(),
+});
+
 function alertOf<T extends AlertType, D extends z.ZodType>(type: T, data: D) {
   return z.strictObject({
     /** Deterministic: see `alert-id.ts`. Carries the type as a readable prefix. */
@@ -157,14 +187,25 @@ function alertOf<T extends AlertType, D extends z.ZodType>(type: T, data: D) {
   });
 }
 
+/**
+ * An alert about an aggregate (a category's demand), not a customer: `customerId` and
+ * `segment` are null, and `ts` is the end of the evidence (the closed bucket's end).
+ */
+function aggregateAlertOf<T extends AlertType, D extends z.ZodType>(type: T, data: D) {
+  return alertOf(type, data).extend({ customerId: z.null(), segment: z.null() });
+}
+
 export const alertSchema = z.discriminatedUnion('type', [
   alertOf('churn.risk', churnRiskData),
   alertOf('value.tier_changed', valueTierChangedData),
   alertOf('segment.changed', segmentChangedData),
   alertOf('cart.abandoned', cartAbandonedData),
   alertOf('recommendation.cross_sell', crossSellData),
+  aggregateAlertOf('demand.spike', demandData),
+  aggregateAlertOf('demand.drop', demandData),
 ]);
 export type Alert = z.infer<typeof alertSchema>;
 export type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
 /** An alert before its id is derived from it (`withAlertId`). */
 export type AlertDraft = { [T in AlertType]: Omit<AlertOf<T>, 'id'> }[AlertType];
+export type CustomerAlertDraft = Extract<AlertDraft, { type: CustomerAlertType }>;

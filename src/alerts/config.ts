@@ -41,6 +41,8 @@ export const alertPolicyKeys = {
   'segment.changed': 'segmentChanged',
   'cart.abandoned': 'cartAbandoned',
   'recommendation.cross_sell': 'recommendationCrossSell',
+  'demand.spike': 'demandSpike',
+  'demand.drop': 'demandDrop',
 } as const satisfies Record<AlertType, string>;
 type PolicyKey = (typeof alertPolicyKeys)[AlertType];
 

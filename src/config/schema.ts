@@ -3,6 +3,8 @@ import { alertsConfig } from '../alerts/config.js';
 import { alertTypes } from '../alerts/alert.js';
 import { analyticsConfig } from '../analytics/config.js';
 import { backoffConfig } from '../marketing/backoff.js';
+import { clustersConfig } from '../analytics/clusters/config.js';
+import { demandConfig } from '../analytics/demand/config.js';
 import { triggersConfig } from '../marketing/config.js';
 import { scope, scopeNames } from '../server/scopes.js';
 import { erasureConfig } from '../erasure/config.js';
@@ -205,6 +207,10 @@ const configShape = z.strictObject({
     chunkBytes: z.number().int().min(4096).max(64 * 1024 * 1024),
   }),
   analytics: analyticsConfig,
+  /** Demand series per category with Holt-Winters forecasts. */
+  demand: demandConfig,
+  /** Behavioural clusters by streaming k-means. */
+  clusters: clustersConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,
   demo: z.strictObject({

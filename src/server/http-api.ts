@@ -94,14 +94,25 @@ export class HttpApi {
     const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
     const similar = /^\/v1\/items\/([^/]+)\/similar$/.exec(path);
     const whoami = path === '/v1/token';
-    if (!customer && !similar && !whoami) return false;
-    // Each route names its scope; /v1/token only needs a valid token.
-    const principal = this.authorize(req, res, customer ? 'customers:read' : similar ? 'items:read' : undefined);
+    const forecast = /^\/v1\/forecasts(?:\/([^/]+))?$/.exec(path);
+    const campaign = /^\/v1\/campaigns\/([^/]+)$/.exec(path);
+    if (!customer && !similar && !whoami && !forecast && !campaign) return false;
+    // Each route names its scope; /v1/token only needs a valid token. Forecasts and campaign
+    // reports are aggregates over customers, business figures like the KPIs: `kpi:read`.
+    const principal = this.authorize(req, res, customer ? 'customers:read' : similar ? 'items:read' : forecast || campaign ? 'kpi:read' : undefined);
     if (principal === undefined) return true;
     // What the token is (never the token): lets a page tell a refused token from a down server,
     // which a browser cannot read off a refused WebSocket upgrade (it only sees 1006).
     if (whoami) {
       sendJson(res, 200, { name: principal.name, scopes: [...principal.scopes], types: [...principal.types] });
+      return true;
+    }
+    if (forecast) {
+      this.forecast(res, forecast[1]);
+      return true;
+    }
+    if (campaign) {
+      this.campaign(res, campaign[1]!);
       return true;
     }
     const id = decodeId((customer ?? similar)![1]!);
@@ -149,7 +160,47 @@ export class HttpApi {
       segment: analytics?.segmentOf(id) ?? null,
       analytics: analytics?.insight(id, asOf) ?? null,
       recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
+      cluster: this.state.clusters?.clusterOf(id, asOf) ?? null,
     });
+  }
+
+  /**
+   * Demand forecasts of one category (`_all`: every category), or the list of categories
+   * with a series. Aggregates over customers, so no customer id is involved.
+   */
+  private forecast(res: ServerResponse, rawCategory: string | undefined): void {
+    const demand = this.state.demand;
+    const asOf = this.state.watermark.watermark;
+    if (demand === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'demand forecasts are off (demand.enabled)');
+      return;
+    }
+    if (rawCategory === undefined) {
+      sendJson(res, 200, { asOf: Number.isFinite(asOf) ? asOf : null, categories: demand.categoryNames() });
+      return;
+    }
+    const category = decodeId(rawCategory);
+    const view = category === undefined ? undefined : demand.view(category);
+    if (view === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no demand series for this category');
+      return;
+    }
+    sendJson(res, 200, { asOf: Number.isFinite(asOf) ? asOf : null, ...view });
+  }
+
+  /** A campaign's cohort report as of the watermark, 95 % intervals. */
+  private campaign(res: ServerResponse, raw: string): void {
+    const id = decodeId(raw);
+    const asOf = this.state.watermark.watermark;
+    const report = id === undefined || !Number.isFinite(asOf) ? undefined : this.state.campaigns?.report(id, asOf);
+    if (report === undefined) {
+      this.onRefused('VIGIL_ERR_NOT_FOUND');
+      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such campaign in state');
+      return;
+    }
+    sendJson(res, 200, report);
   }
 
   private similar(res: ServerResponse, productId: string, kParam: string | null): void {

@@ -219,7 +219,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       for (let i = 0; i < batch.alerts.length; i++) {
         const alert = batch.alerts[i]!;
         // A batch processed before an erasure may still carry the customer's alerts.
-        if (state.suppressed.has(alert.customerId)) continue;
+        if (alert.customerId !== null && state.suppressed.has(alert.customerId)) continue;
         if (opts.suppression !== undefined && !opts.suppression.mayDeliver(alert, 'ops')) continue;
         alerts.push(batch.alerts[i]!);
         enteredAt.push(batch.alertEnteredAt[i]!);

@@ -13,6 +13,7 @@ const FILES: Readonly<Record<string, { path: string[]; type: string }>> = {
   '/': { path: ['src', 'server', 'dashboard', 'index.html'], type: 'text/html; charset=utf-8' },
   '/index.html': { path: ['src', 'server', 'dashboard', 'index.html'], type: 'text/html; charset=utf-8' },
   '/dashboard.js': { path: ['src', 'server', 'dashboard', 'dashboard.js'], type: 'text/javascript; charset=utf-8' },
+  '/forecast.js': { path: ['src', 'server', 'dashboard', 'forecast.js'], type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { path: ['src', 'server', 'dashboard', 'dashboard.css'], type: 'text/css; charset=utf-8' },
   '/assets/uplot.iife.min.js': { path: ['node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'], type: 'text/javascript; charset=utf-8' },
   '/assets/uPlot.min.css': { path: ['node_modules', 'uplot', 'dist', 'uPlot.min.css'], type: 'text/css; charset=utf-8' },

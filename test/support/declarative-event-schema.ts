@@ -30,6 +30,8 @@ const base = {
   ts: z.number().int().min(MIN_TS).max(MAX_TS),
   sessionId: key.optional(),
   currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+  campaign: z.object({ id: key, channel: z.string().min(1).max(64).optional() }).optional(),
+  coupon: key.optional(),
 };
 const product = {
   productId: key,

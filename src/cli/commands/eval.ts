@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { evalRecs } from '../eval-recs.js';
 import { evalChurn } from '../eval-churn.js';
 import { action, type CliContext } from '../command-context.js';
+import { evalClustersCommand } from './eval-clusters.js';
+import { evalForecastCommand } from './eval-forecast.js';
 
 export function evalCommand(ctx: CliContext): Command {
   const recs = new Command('recs')
@@ -34,5 +36,5 @@ export function evalCommand(ctx: CliContext): Command {
         return 0;
       }),
     );
-  return new Command('eval').description('offline evaluations').addCommand(recs).addCommand(churn);
+  return new Command('eval').description('offline evaluations').addCommand(recs).addCommand(churn).addCommand(evalForecastCommand(ctx)).addCommand(evalClustersCommand(ctx));
 }

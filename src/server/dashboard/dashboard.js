@@ -3,6 +3,8 @@
 // A plain browser module served as-is (no build step); the CSP allows only 'self' scripts,
 // so nothing here relies on inline code, and all DOM text goes in through textContent.
 
+import { startForecasts } from './forecast.js';
+
 const SUBPROTOCOL = 'vigil.v1.json';
 const BEARER_PREFIX = 'vigil.bearer.';
 const TOKEN_KEY = 'vigil.token';
@@ -25,7 +27,7 @@ const BACKOFF = { baseMs: 500, maxMs: 30_000 };
 /** The server's token check: 200 with the token's name and scope, 401 for a refused token. */
 const AUTH_PROBE = '/v1/token';
 /** Used before the server's hello names the types this token may see. */
-const DEFAULT_TYPES = ['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell'];
+const DEFAULT_TYPES = ['churn.risk', 'value.tier_changed', 'segment.changed', 'cart.abandoned', 'recommendation.cross_sell', 'demand.spike', 'demand.drop'];
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 
@@ -483,7 +485,8 @@ function row({ seq, alert: a }) {
     td('', null, span(`sev sev-badge-${a.severity}`, a.severity)),
     td('mono num', a.score.toFixed(2)),
     td('segment', a.segment ?? '–'),
-    td('mono customer', a.customerId),
+    // Demand alerts are about a category, not a customer.
+    td('mono customer', a.customerId ?? `category ${a.data.category}`),
     td('reasons', null, reasons(a.reasons)),
   ];
   tr.append(...cells);
@@ -661,3 +664,4 @@ addEventListener('offline', onOffline);
 addEventListener('online', onOnline);
 addEventListener('hashchange', onHashChange);
 connect();
+startForecasts(() => state.token);

@@ -1,0 +1,25 @@
+import type { Batch } from './batch.js';
+import type { KeyedProcess } from './keyed-state.js';
+import type { CanonicalEvent } from '../schema/event.js';
+import type { StateSignal } from '../state/signals.js';
+
+/**
+ * Several keyed processes as one, called in the given order at each point: each concern
+ * stays its own process (its fields, timers and global state) and the keyed-state stage
+ * still sees one. Undefined when there is none.
+ */
+export function keyedProcesses(processes: readonly (KeyedProcess | undefined)[]): KeyedProcess | undefined {
+  const ps = processes.filter((p): p is KeyedProcess => p !== undefined);
+  if (ps.length <= 1) return ps[0];
+  return {
+    begin(batch: Batch): void {
+      for (const p of ps) p.begin(batch);
+    },
+    onSignals(signals: readonly StateSignal[], from: number, watermark: number): void {
+      for (const p of ps) p.onSignals(signals, from, watermark);
+    },
+    onApplied(slot: number, event: CanonicalEvent, watermark: number): void {
+      for (const p of ps) p.onApplied(slot, event, watermark);
+    },
+  };
+}
