@@ -40,6 +40,7 @@ export async function checkpointBench(opts: CheckpointBenchOptions): Promise<Rec
   try {
     const store = await ObjectStoreCheckpoints.open(
       nc,
+      server.url,
       config.checkpoint.bucket,
       'bench',
       config.checkpoint.chunkBytes,

@@ -3,7 +3,7 @@ import { checkpointBench } from './checkpoint.js';
 import { coreBench, printCore } from './core.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
-import { printWs, wsBench } from './ws.js';
+import { printWs, wsBench, wsSummary } from './ws.js';
 import { parseBenchArgs } from './cli.js';
 import { printComparison } from './compare.js';
 import { recordTable, writeBenchResults } from './results.js';
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
       });
       printWs(result);
       recordTable('ws', result.rows);
+      recordTable('ws summary', [wsSummary(result)]);
       break;
     }
     case 'checkpoint': {

@@ -387,25 +387,33 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   return { rows, steadiness, floors };
 }
 
-export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
-  process.stdout.write(table(rows) + '\n');
+/**
+ * The ws suite's output: the runs, one column each, then one summary table (the machine's
+ * steadiness, the latency floors, and the stalled-subscriber ratios), as every suite ends.
+ */
+export function printWs(result: WsBenchResult): void {
+  process.stdout.write(table(result.rows) + '\n\n' + table([wsSummary(result)]) + '\n');
+}
+
+/** The summary column: figure → value. */
+export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<string, string | number> {
+  const out: Record<string, string | number> = { suite: 'ws summary' };
   for (const [i, m] of steadiness.entries()) {
-    process.stdout.write(
-      `machine steadiness ${i === 0 ? 'before' : 'after'} the runs: a fixed ≈1 ms computation took p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, max ${m.maxMs.toFixed(2)} ms (${m.chunks} times)\n`,
-    );
+    const when = i === 0 ? 'before' : 'after';
+    out[`steadiness ${when}: ≈1 ms computation p50 / p99 / max ms`] =
+      `${m.p50Ms.toFixed(2)} / ${m.p99Ms.toFixed(2)} / ${m.maxMs.toFixed(2)}`;
   }
   for (const f of floors) {
-    process.stdout.write(
-      `latency floor: a stand-in that only spends ${f.microsPerEvent.toFixed(1)} µs of arithmetic per event, fed alike, took p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms, p99.9 ${f.p999Ms.toFixed(2)} ms (busy ${(f.busy * 100).toFixed(0)}%)\n`,
-    );
+    out[`latency floor at ${f.microsPerEvent.toFixed(1)} µs/event: p50 / p99 / p99.9 ms (busy)`] =
+      `${f.p50Ms.toFixed(2)} / ${f.p99Ms.toFixed(2)} / ${f.p999Ms.toFixed(2)} (${(f.busy * 100).toFixed(0)}%)`;
   }
-  for (const r of rows.filter((r) => r.stalled === 'coming and going')) {
+  for (const [i, r] of rows.filter((r) => r.stalled === 'coming and going').entries()) {
     const a = Number(r['p99 ms']);
     const b = Number(r['with the stalled one: p99 ms']);
     const pair = Number(r['phase-pair p99 ratio (median)']);
-    process.stdout.write(
-      `100 subscribers, a stalled one coming and going (${r.phases} phases): median of the ${r['phase pairs']} phase pairs' p99 ratios ${((pair - 1) * 100).toFixed(0)}%; pooled p99 without it ${a.toFixed(3)} ms, with it ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
-    );
+    out[`stalled one coming and going #${i + 1}: phase-pair p99 change (median)`] = `${((pair - 1) * 100).toFixed(0)}%`;
+    out[`stalled one coming and going #${i + 1}: pooled p99 ms without / with`] =
+      `${a.toFixed(3)} / ${b.toFixed(3)} (${(((b - a) / a) * 100).toFixed(0)}%)`;
   }
   const p99 = (stalled: number) =>
     rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
@@ -414,8 +422,9 @@ export function printWs({ rows, steadiness, floors }: WsBenchResult): void {
   if (normal.length > 0 && withStalled.length > 0) {
     const a = median(normal);
     const b = median(withStalled);
-    process.stdout.write(
-      `100 subscribers, p99 (median of ${normal.length} alternated runs each): ${a.toFixed(3)} ms; with one stalled: ${b.toFixed(3)} ms (${(((b - a) / a) * 100).toFixed(0)}%)\n`,
-    );
+    out[`100 subscribers: p99 ms, median of ${normal.length} runs`] = a.toFixed(3);
+    out['100 subscribers, one stalled from the start: p99 ms (median)'] = b.toFixed(3);
+    out['stalled from the start: p99 change'] = `${(((b - a) / a) * 100).toFixed(0)}%`;
   }
+  return out;
 }

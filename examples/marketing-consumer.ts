@@ -35,6 +35,10 @@ export function reactTo(event: VigilCloudEvent): string {
       return `${event.subject}: tier ${a.data.from} → ${a.data.to} (move to the ${a.data.to} journey)`;
     case 'segment.changed':
       return `${event.subject}: segment ${a.data.from} → ${a.data.to} (update audience)`;
+    case 'demand.spike':
+    case 'demand.drop':
+      // An ops alert (a category's demand); a marketing destination never receives it.
+      return `${a.data.category}: ${a.type === 'demand.spike' ? 'demand above' : 'demand below'} its forecast (${a.data.actual} vs ${a.data.forecast.toFixed(1)})`;
   }
 }
 

@@ -12,6 +12,8 @@ import {
   MAX_RECOMMENDATIONS,
   alertSchema,
   alertTypes,
+  customerAlertTypes,
+  type CustomerAlertType,
   isMarketingFacing,
   marketingAlertTypes,
   severityRank,
@@ -90,6 +92,50 @@ const drafts: Record<AlertType, AlertDraft> = {
     segment: 'champions',
     data: { orderId: 'o-7', basedOn: ['p-1'], recommendations: [{ productId: 'p-4', score: 0.31 }] },
   },
+  'demand.spike': {
+    type: 'demand.spike',
+    customerId: null,
+    ts: TS,
+    severity: 'warning',
+    score: 0.97,
+    reasons: [
+      'units in drinks for the day from 2024-04-30T12:00:00.000Z: 140, above the 95 % interval 80–120 of its forecast 100',
+    ],
+    segment: null,
+    data: {
+      category: 'drinks',
+      granularity: 'daily',
+      measure: 'units',
+      bucketStart: TS - DAY,
+      bucketMs: DAY,
+      actual: 140,
+      forecast: 100,
+      lo95: 80,
+      hi95: 120,
+    },
+  },
+  'demand.drop': {
+    type: 'demand.drop',
+    customerId: null,
+    ts: TS,
+    severity: 'warning',
+    score: 0.99,
+    reasons: [
+      'units in _all for the day from 2024-04-30T12:00:00.000Z: 10, below the 95 % interval 80–120 of its forecast 100',
+    ],
+    segment: null,
+    data: {
+      category: '_all',
+      granularity: 'daily',
+      measure: 'units',
+      bucketStart: TS - DAY,
+      bucketMs: DAY,
+      actual: 10,
+      forecast: 100,
+      lo95: 80,
+      hi95: 120,
+    },
+  },
 };
 
 /** A valid alert of the type as plain JSON data, to break in one place. */
@@ -120,6 +166,12 @@ describe('alert schema', () => {
       [{ ...goodJson('churn.risk'), score: 1.5 }, 'score'],
       [{ ...goodJson('churn.risk'), ts: TS + 0.5 }, 'ts'],
       [{ ...goodJson('churn.risk'), customerId: '' }, 'customerId'],
+      [{ ...goodJson('churn.risk'), customerId: null }, 'customerId'],
+      [{ ...goodJson('demand.spike'), customerId: 'c-1' }, 'customerId'],
+      [
+        { ...goodJson('demand.drop'), data: { ...goodJson('demand.drop').data, granularity: 'weekly' } },
+        'data.granularity',
+      ],
       [{ ...goodJson('churn.risk'), severity: 'panic' }, 'severity'],
       [{ ...goodJson('churn.risk'), reasons: [] }, 'reasons'],
       [{ ...goodJson('churn.risk'), reasons: ['ok', ''] }, 'reasons.1'],
@@ -164,7 +216,8 @@ describe('alert schema', () => {
   });
 
   it('classifies every type as marketing or ops, and orders severities', () => {
-    expect([...marketingAlertTypes].sort()).toEqual([...alertTypes].sort());
+    // Demand alerts are about a category, never a customer: ops only.
+    expect([...marketingAlertTypes].sort()).toEqual(alertTypes.filter((t) => !t.startsWith('demand.')).sort());
     expect(severityRank.info < severityRank.warning && severityRank.warning < severityRank.critical).toBe(true);
   });
 });
@@ -187,13 +240,17 @@ describe('alert ids', () => {
     } as AlertDraft;
     expect(withAlertId(rescored).id).toBe(id);
     expect(withAlertId({ ...base, ts: base.ts + 1 }).id).not.toBe(id);
-    expect(withAlertId({ ...base, customerId: 'c-2' }).id).not.toBe(id);
+    expect(withAlertId({ ...base, customerId: 'c-2' } as AlertDraft).id).not.toBe(id);
     expect(
       withAlertId({ ...base, data: { ...(base.data as any), rule: 'purchase_gap_overdue' } } as AlertDraft).id,
     ).not.toBe(id);
     expect(occasionOf(drafts['cart.abandoned'])).toEqual([TS - 3_600_000]);
     expect(occasionOf(drafts['recommendation.cross_sell'])).toEqual(['o-7']);
     expect(occasionOf(drafts['segment.changed'])).toEqual(['champions', 'needs_attention']);
+    expect(occasionOf(drafts['demand.spike'])).toEqual(['drinks', 'daily', 'units']);
+    // Demand alerts of two series at the same instant are two alerts.
+    const spike = drafts['demand.spike'] as Extract<AlertDraft, { type: 'demand.spike' }>;
+    expect(withAlertId({ ...spike, data: { ...spike.data, category: 'food' } }).id).not.toBe(withAlertId(spike).id);
   });
 
   // Strings rich in the characters a naive encoding would confuse: separators, quotes, escapes.
@@ -433,9 +490,9 @@ describe('alert cooldowns', () => {
     const s = gates.snapshot(2);
     // Rebuild the snapshot with only two columns, in another order, one of them unknown.
     const f64 = new Float64Array(s.lastFired.slice().buffer);
-    const col = alertTypes.indexOf('cart.abandoned');
+    const col = customerAlertTypes.indexOf('cart.abandoned');
     const lastFired = new Float64Array(2 * 2).fill(NaN);
-    lastFired[1 * 2 + 1] = f64[1 * alertTypes.length + col]!;
+    lastFired[1 * 2 + 1] = f64[1 * customerAlertTypes.length + col]!;
     const restored = new AlertCooldowns(policies({ 'cart.abandoned': { cooldownMs: 10, hysteresis: null } }), 16);
     restored.restore({
       types: ['gone.type', 'cart.abandoned'],
@@ -461,7 +518,7 @@ describe('alert cooldowns', () => {
     hysteresis: fc.option(band, { nil: null }),
   });
   type Op =
-    | { op: 'offer'; slot: number; type: AlertType; score: number; ts: number }
+    | { op: 'offer'; slot: number; type: CustomerAlertType; score: number; ts: number }
     | { op: 'clear'; slot: number }
     | { op: 'snapshot' };
   // Mostly a few slots, so histories grow long; sometimes a far one, so the arrays grow.
@@ -469,7 +526,7 @@ describe('alert cooldowns', () => {
   const offer = fc.record({
     op: fc.constant('offer' as const),
     slot: slotArb,
-    type: fc.constantFrom(...alertTypes.slice(0, 3)),
+    type: fc.constantFrom(...customerAlertTypes.slice(0, 3)),
     score: fc.constantFrom(...scoreValues),
     ts: fc.integer({ min: 0, max: 100 }).map((n) => n * 10),
   });
@@ -621,6 +678,8 @@ const proposedAlertsDefaults = {
     segmentChanged: { cooldownMs: 7 * DAY, hysteresis: null },
     cartAbandoned: { cooldownMs: DAY, hysteresis: null },
     recommendationCrossSell: { cooldownMs: DAY, hysteresis: null },
+    demandSpike: { cooldownMs: DAY, hysteresis: { enter: 0.95, exit: 0.8 } },
+    demandDrop: { cooldownMs: DAY, hysteresis: { enter: 0.95, exit: 0.8 } },
   },
   suppression: { file: null, maxIds: 1_000_000, maxFileBytes: 64 * 1024 * 1024 },
 };

@@ -103,15 +103,21 @@ describe('OpenAPI and AsyncAPI documents', () => {
       ['/v1/customers/nobody-here', true, 404],
       [`/v1/items/${encodeURIComponent(product)}/similar?k=5`, true, 200],
       [`/v1/items/${encodeURIComponent(product)}/similar?k=0`, true, 400],
+      ['/v1/forecasts', true, 200],
+      ['/v1/forecasts/_all', true, 200],
+      ['/v1/forecasts/no-such-category', true, 404],
+      ['/v1/campaigns/no-such-campaign', true, 404],
+    ];
+    const templates: [string, string][] = [
+      ['/v1/customers/', '/v1/customers/{id}'],
+      ['/v1/items/', '/v1/items/{id}/similar'],
+      ['/v1/forecasts/', '/v1/forecasts/{category}'],
+      ['/v1/campaigns/', '/v1/campaigns/{id}'],
     ];
     for (const [path, auth, status] of cases) {
       const r = await getJson(path, auth);
       expect(r.status, path).toBe(status);
-      const template = path.startsWith('/v1/customers/')
-        ? '/v1/customers/{id}'
-        : path.startsWith('/v1/items/')
-          ? '/v1/items/{id}/similar'
-          : path;
+      const template = templates.find(([prefix]) => path.startsWith(prefix))?.[1] ?? path;
       expectValid(responseSchema(template, status), r.body, path);
     }
     const validate = ajv.compile(responseSchema('/v1/token', 200));

@@ -92,3 +92,21 @@ describe('bench compare', () => {
     }
   });
 });
+
+describe('ws bench summary', () => {
+  it('is one table column whose ratios follow from the runs', async () => {
+    const { wsSummary } = await import('../bench/ws.js');
+    const rows = [
+      { subscribers: 100, stalled: 0, 'p99 ms': 10 },
+      { subscribers: 100, stalled: 1, 'p99 ms': 13 },
+      { subscribers: 100, stalled: 0, 'p99 ms': 8 },
+      { subscribers: 100, stalled: 1, 'p99 ms': 11 },
+    ];
+    const s = wsSummary({ rows, steadiness: [{ chunks: 10, p50Ms: 1, p99Ms: 1.5, maxMs: 2 }], floors: [] });
+    // Medians 9 and 12: one stalled from the start costs +33 %.
+    expect(s['100 subscribers: p99 ms, median of 2 runs']).toBe('9.000');
+    expect(s['100 subscribers, one stalled from the start: p99 ms (median)']).toBe('12.000');
+    expect(s['stalled from the start: p99 change']).toBe('33%');
+    expect(s['steadiness before: ≈1 ms computation p50 / p99 / max ms']).toBe('1.00 / 1.50 / 2.00');
+  });
+});

@@ -70,7 +70,7 @@ describe('erasure of a customer', () => {
     const held = new Map<string, number>();
     for (let seq = server.hub.ring.oldest; seq <= server.hub.ring.sequence; seq++) {
       const a = server.hub.ring.at(seq)?.alert;
-      if (a !== undefined && engine.state.store.has(a.customerId))
+      if (a !== undefined && a.customerId !== null && engine.state.store.has(a.customerId))
         held.set(a.customerId, (held.get(a.customerId) ?? 0) + 1);
     }
     target = [...held].sort((a, b) => b[1] - a[1])[0]![0];

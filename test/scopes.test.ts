@@ -54,6 +54,8 @@ describe('scopes', () => {
     { path: () => `/v1/customers/${encodeURIComponent(customerId)}`, scope: 'customers:read' },
     { path: () => `/v1/items/${encodeURIComponent(productId)}/similar`, scope: 'items:read' },
     { path: () => '/metrics', scope: 'kpi:read' },
+    { path: () => '/v1/forecasts', scope: 'kpi:read' },
+    { path: () => '/v1/forecasts/_all', scope: 'kpi:read' },
   ];
 
   it('the alert-only token of the report gets 403 on profiles, similar items and metrics, with no data', async () => {

@@ -375,6 +375,7 @@ describe('fromSegment: Segment calls', () => {
       type: 'product_view',
       customerId: '97980cfea0067',
       ts: SEGMENT_TS,
+      campaign: { id: 'spring_sale', channel: 'email' },
       productId: '507f1f77bcf86cd799439011',
       category: 'Games',
       price: 18.99,
@@ -389,6 +390,7 @@ describe('fromSegment: Segment calls', () => {
       type: 'add_to_cart',
       customerId: '97980cfea0067',
       ts: SEGMENT_TS,
+      campaign: { id: 'spring_sale', channel: 'email' },
       productId: '507f1f77bcf86cd799439011',
       category: 'Games',
       price: 18.99,
@@ -402,8 +404,10 @@ describe('fromSegment: Segment calls', () => {
       type: 'checkout_started',
       customerId: '97980cfea0067',
       ts: SEGMENT_TS,
+      campaign: { id: 'spring_sale', channel: 'email' },
       orderId: '50314b8e9bcf000000000000',
       currency: 'USD',
+      coupon: 'hasbros',
     });
   });
 
@@ -415,6 +419,7 @@ describe('fromSegment: Segment calls', () => {
       customerId: '97980cfea0067',
       ts: Date.parse('2026-03-02T14:10:13.021Z'),
       orderId: '50314b8e9bcf000000000000',
+      coupon: 'hasbros',
       currency: 'USD',
       items: [
         { productId: '507f1f77bcf86cd799439011', price: 19, quantity: 1, category: 'Games' },
@@ -431,6 +436,7 @@ describe('fromSegment: Segment calls', () => {
       type: 'page_view',
       customerId: '97980cfea0067',
       ts: SEGMENT_TS,
+      campaign: { id: 'spring_sale', channel: 'email' },
     });
   });
 });
@@ -469,6 +475,7 @@ describe('fromSegment: RudderStack calls', () => {
       sessionId: String(RUDDER_SESSION),
       orderId: '9bcf000000000000',
       currency: 'EUR',
+      coupon: 'ImagePro',
     });
   });
 
@@ -560,6 +567,84 @@ describe('fromSegment: field rules', () => {
     );
     const many = Array.from({ length: 101 }, (_, i) => ({ product_id: `p${i}`, price: 1 }));
     expect(rejected(withProperties(segmentOrderCompleted, { products: many }))).toEqual(schema('properties.products'));
+  });
+});
+
+describe('fromSegment: campaigns and coupons (issue 22)', () => {
+  const promotion = (event: string, properties: Record<string, unknown>) => ({
+    ...without(segmentProductViewed, 'properties'),
+    event,
+    properties,
+  });
+
+  it('takes the campaign from context.campaign (UTM): name, medium else source; none without a name', () => {
+    const withUtm = (campaign: unknown) => mapped({ ...segmentPage, context: { ...segmentBrowserContext, campaign } });
+    expect(withUtm({ name: 'spring_sale', source: 'newsletter', medium: 'email' }).campaign).toEqual({
+      id: 'spring_sale',
+      channel: 'email',
+    });
+    expect(withUtm({ name: 'spring_sale', source: 'newsletter' }).campaign).toEqual({
+      id: 'spring_sale',
+      channel: 'newsletter',
+    });
+    expect(withUtm({ name: 'spring_sale' }).campaign).toEqual({ id: 'spring_sale' });
+    expect(withUtm({ source: 'google', medium: 'cpc' }).campaign).toBeUndefined();
+    expect(withUtm({}).campaign).toBeUndefined();
+    expect(rejected({ ...segmentPage, context: { campaign: { name: 7 } } })).toEqual(schema('context.campaign.name'));
+    // The RudderStack SDK sends an empty campaign object: no campaign.
+    expect(mapped(rudderCheckoutStarted).campaign).toBeUndefined();
+  });
+
+  it('maps Promotion Viewed / Clicked to a page view whose campaign is the promotion', () => {
+    for (const event of ['Promotion Viewed', 'Promotion Clicked']) {
+      const e = mapped(
+        promotion(event, {
+          promotion_id: 'promo_1',
+          creative: 'top_banner',
+          name: '75% store-wide shoe sale',
+          position: 'home_banner_top',
+        }),
+      );
+      expect(e).toMatchObject({
+        type: 'page_view',
+        customerId: '97980cfea0067',
+        campaign: { id: 'promo_1', channel: 'promotion' },
+      });
+      expect(mapped(promotion(event, { name: 'summer' })).campaign).toEqual({ id: 'summer', channel: 'promotion' });
+      expect(rejected(promotion(event, { creative: 'x' }))).toEqual(schema('properties.promotion_id'));
+    }
+  });
+
+  it('maps Coupon Applied to a page view carrying the coupon; coupon on checkouts and orders', () => {
+    const e = mapped(
+      promotion('Coupon Applied', {
+        order_id: '50314b8e9bcf000000000000',
+        cart_id: '923c',
+        coupon_id: 'may_deals_2016',
+        coupon_name: 'May Deals 2016',
+        discount: 23.32,
+      }),
+    );
+    expect(e).toMatchObject({
+      type: 'page_view',
+      coupon: 'may_deals_2016',
+      campaign: { id: 'spring_sale', channel: 'email' },
+    });
+    expect(mapped(promotion('Coupon Applied', { coupon_name: 'May Deals 2016' })).coupon).toBe('May Deals 2016');
+    expect(rejected(promotion('Coupon Applied', { discount: 1 }))).toEqual(schema('properties.coupon_id'));
+    expect(mapped(segmentOrderCompleted).coupon).toBe('hasbros');
+    // Product events carry no coupon (a product's coupon is not an applied one).
+    expect(mapped(segmentProductViewed).coupon).toBeUndefined();
+  });
+
+  it('the mapped events pass the canonical schema, and a campaign id past its bound is rejected there', () => {
+    const e = mapped(promotion('Promotion Clicked', { promotion_id: 'promo_1' }));
+    expect(canonicalEvent.safeParse(e).success).toBe(true);
+    const long = fromSegment({ ...segmentPage, context: { campaign: { name: 'x'.repeat(200) } } });
+    if (!long.ok) throw new Error('the adapter leaves bounds to the canonical schema');
+    const r = canonicalEvent.safeParse(long.event);
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(['campaign', 'id']);
   });
 });
 

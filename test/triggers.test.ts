@@ -289,12 +289,12 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
 
   it('suppressed customers never reach the stream', async () => {
     const { alerts: all } = await runWithSinks(config, messages, []);
-    const customers = [...new Set(all.map((a) => a.customerId))].sort();
+    const customers = [...new Set(all.map((a) => a.customerId!))].sort();
     const suppressed = new Set(customers.filter((_, i) => i % 3 === 0));
     const sink = new NatsTriggerSink(nc, options('SUPP'), MarketingGate.of(SuppressionList.of(suppressed, 1000), null));
     const alerts = await run(sink);
     const stored = await readStream(nc, 'SUPP');
-    const allowed = alerts.filter((a) => !suppressed.has(a.customerId));
+    const allowed = alerts.filter((a) => !suppressed.has(a.customerId!));
     expect(allowed.length).toBeGreaterThan(0);
     expect(allowed.length).toBeLessThan(alerts.length);
     expect(stored.map((s) => s.event.id).sort()).toEqual(allowed.map((a) => a.id).sort());
@@ -308,7 +308,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     const alerts = await run(sink);
     const stored = await readStream(nc, 'PSEUDO');
     expect(stored.length).toBe(alerts.length);
-    const rawIds = [...new Set(alerts.map((a) => a.customerId))];
+    const rawIds = [...new Set(alerts.map((a) => a.customerId!))];
     const rawAlertIds = new Set(alerts.map((a) => a.id));
     for (const s of stored) {
       const everything = `${s.subject}\n${s.headerText}\n${s.text}`;
@@ -323,7 +323,7 @@ describe('marketing triggers on NATS JetStream (real nats-server)', () => {
     for (const s of stored) {
       const alert = expected.get(s.event.id as string)!;
       expect(reverse.get(s.event.subject as string)).toBe(alert.customerId);
-      expect(s.event.data).toEqual({ ...alert, id: p.alertId(alert), customerId: p.customer(alert.customerId) });
+      expect(s.event.data).toEqual({ ...alert, id: p.alertId(alert), customerId: p.customer(alert.customerId!) });
       expect(s.msgId).toBe(s.event.id);
     }
   }, 60_000);

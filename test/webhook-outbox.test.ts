@@ -383,7 +383,7 @@ describe('webhooks from the trigger stream: outcomes', () => {
   it('the gate runs once, before the stream: suppressed customers never reach the destination, no raw customer id in any header or body', async () => {
     const secret = 'the pseudonymisation key for the outbox test, 32+ chars';
     const { alerts: all } = await runWithSinks(config, messages, []);
-    const customers = [...new Set(all.map((a) => a.customerId))].sort();
+    const customers = [...new Set(all.map((a) => a.customerId!))].sort();
     const suppressed = new Set(customers.filter((_, i) => i % 4 === 1));
     const hook = await HttpReceiver.start((): Reply => ({ status: 204 }));
     const cfg = testConfig({
@@ -401,7 +401,7 @@ describe('webhooks from the trigger stream: outcomes', () => {
       const { alerts } = await runWithSinks(config, messages, marketing.sinks);
       await marketing.triggers!.idle();
       await marketing.webhooks!.idle();
-      const allowed = alerts.filter((a) => marketingAlertTypes.includes(a.type) && !suppressed.has(a.customerId));
+      const allowed = alerts.filter((a) => marketingAlertTypes.includes(a.type) && !suppressed.has(a.customerId!));
       expect(allowed.length).toBeGreaterThan(0);
       const p = new Pseudonymiser(secret);
       expect(hook.received.map(idOf).sort()).toEqual(allowed.map((a) => p.alertId(a)).sort());

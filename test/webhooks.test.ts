@@ -382,13 +382,13 @@ describe('webhook deliveries to a real local HTTP receiver', () => {
   it('suppressed customers never reach a destination; pseudonymised ids: no raw id in any header or body', async () => {
     const secret = 'the pseudonymisation key for the webhook test, 32+ chars';
     const { alerts: all } = await runWithSinks(config, messages, []);
-    const customers = [...new Set(all.map((a) => a.customerId))].sort();
+    const customers = [...new Set(all.map((a) => a.customerId!))].sort();
     const suppressed = new Set(customers.filter((_, i) => i % 4 === 1));
     const r = await receiver(() => ({ status: 200 }));
     const s = sink([destination(r.url)], MarketingGate.of(SuppressionList.of(suppressed, 1000), secret));
     const { alerts } = await runWithSinks(config, messages, [s]);
     await s.idle();
-    const allowed = alerts.filter((a) => !suppressed.has(a.customerId));
+    const allowed = alerts.filter((a) => !suppressed.has(a.customerId!));
     expect(allowed.length).toBeGreaterThan(0);
     expect(allowed.length).toBeLessThan(alerts.length);
     const p = new Pseudonymiser(secret);

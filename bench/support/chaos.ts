@@ -199,6 +199,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const live = new Engine(config);
     const store = await ObjectStoreCheckpoints.open(
       nc,
+      server.url,
       config.checkpoint.bucket,
       config.nats.consumer,
       config.checkpoint.chunkBytes,

@@ -1,5 +1,5 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
-import { alertTypes, type Alert, type AlertDraft, type AlertType } from './alert.js';
+import { alertTypes, type Alert, type AlertType, type CustomerAlertDraft, type CustomerAlertType } from './alert.js';
 import { withAlertId } from './alert-id.js';
 import { AlertCooldowns, type AlertCooldownsSnapshot } from './cooldown.js';
 
@@ -28,7 +28,7 @@ export class AlertEmitter {
     this.out = batch.alerts;
   }
 
-  emit(slot: number, draft: AlertDraft): void {
+  emit(slot: number, draft: CustomerAlertDraft): void {
     if (!this.cooldowns.tryFire(slot, draft.type, draft.score, draft.ts)) {
       this.gated++;
       return;
@@ -38,7 +38,7 @@ export class AlertEmitter {
   }
 
   /** The customer is back (a purchase): a hysteresis gate re-opens. */
-  rearm(slot: number, type: AlertType): void {
+  rearm(slot: number, type: CustomerAlertType): void {
     this.cooldowns.rearm(slot, type);
   }
 

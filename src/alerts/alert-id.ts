@@ -18,7 +18,8 @@ export type { AlertOccasion } from './alert-type.js';
  *
  * What goes in, and why:
  * - `type`: the same evidence may raise alerts of several types; each is its own alert.
- * - `customerId`: alerts are about one customer; two customers never share an alert.
+ * - `customerId`: alerts are about one customer; two customers never share an alert (null
+ *   for an alert about an aggregate, whose occasion names it).
  * - `ts`, the event time of the triggering evidence: separates successive alerts of one
  *   type for one customer. It must be event time taken from the input (the purchase's ts,
  *   a session's last activity, a timer's due time), never the watermark at which the
@@ -34,7 +35,8 @@ const SCHEME = 'vigil.alert.v1';
 
 export interface AlertIdInputs {
   readonly type: AlertType;
-  readonly customerId: string;
+  /** null for an alert about an aggregate (demand), not a customer. */
+  readonly customerId: string | null;
   readonly ts: number;
   readonly occasion: AlertOccasion;
 }
@@ -67,7 +69,7 @@ function head(type: AlertType): string {
  * here) is written as is between quotes, without the call into the serialiser. Any
  * surrogate, paired or not, takes the serialiser's path.
  */
-function jsonString(s: string): string {
+function jsonString(s: string | null): string {
   // Not a string after all (a draft built around the types): whatever the serialiser made of it before.
   if (typeof s !== 'string') return String(JSON.stringify(s));
   for (let i = 0; i < s.length; i++) {

@@ -9,7 +9,15 @@ export type AlertOccasion = readonly (string | number)[];
  * lists them; the union schema, the ids, the counters, the config's policy keys, the
  * status line, the dashboard's module and the docs' tables are derived from these.
  */
-export interface AlertTypeSpec<T extends string = string, D extends z.ZodType = z.ZodType, K extends string = string> {
+/** What an alert is about: one customer (`customerId` set, gated per customer), or an aggregate such as a category's demand (`customerId` and `segment` null). */
+export type AlertSubject = 'customer' | 'aggregate';
+
+export interface AlertTypeSpec<
+  T extends string = string,
+  D extends z.ZodType = z.ZodType,
+  K extends string = string,
+  S extends AlertSubject = AlertSubject,
+> {
   readonly type: T;
   /** The schema of the type's `data`. */
   readonly data: D;
@@ -19,6 +27,12 @@ export interface AlertTypeSpec<T extends string = string, D extends z.ZodType = 
    * never leads to contacting the customer (a fraud or data-quality alert).
    */
   readonly audience: 'marketing' | 'ops';
+  /**
+   * What it is about. `customer`: `customerId` is the customer, its cooldown gate is per
+   * customer (`AlertCooldowns`). `aggregate`: `customerId` and `segment` are null and
+   * `ts` is the end of the evidence; its analytics gate it themselves.
+   */
+  readonly subject: S;
   /**
    * The identity rule: what tells apart two alerts of this type for one customer at the same
    * event time (two orders, two sessions, two rules). Scores and model outputs stay out, so a
@@ -38,8 +52,11 @@ export interface AlertTypeSpec<T extends string = string, D extends z.ZodType = 
 }
 
 /** Declares an alert type (keeps its literal type and key for the registry's derived types). */
-export function defineAlertType<const T extends string, D extends z.ZodType, const K extends string>(
-  spec: AlertTypeSpec<T, D, K>,
-): AlertTypeSpec<T, D, K> {
+export function defineAlertType<
+  const T extends string,
+  D extends z.ZodType,
+  const K extends string,
+  const S extends AlertSubject,
+>(spec: AlertTypeSpec<T, D, K, S>): AlertTypeSpec<T, D, K, S> {
   return spec;
 }

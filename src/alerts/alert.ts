@@ -21,14 +21,24 @@ type SpecOf<T extends AlertType> = Extract<Specs[number], { type: T }>;
 type TypesOf<L extends readonly Specs[number][]> = { readonly [I in keyof L]: L[I]['type'] };
 export const alertTypes = alertTypeSpecs.map((s) => s.type) as unknown as TypesOf<Specs>;
 export type AlertType = Specs[number]['type'];
-/** Dense index of each type, for per-type typed-array columns (cooldowns). */
-export const alertTypeIndex: Readonly<Record<AlertType, number>> = Object.fromEntries(
-  alertTypes.map((t, i) => [t, i]),
-) as Record<AlertType, number>;
 /** Each type's declaration, by type. */
 export const alertTypeSpec = Object.fromEntries(alertTypeSpecs.map((s) => [s.type, s])) as {
   readonly [T in AlertType]: SpecOf<T>;
 };
+/** Types about an aggregate (a category's demand), with no customer: `customerId` is null. */
+export type AggregateAlertType = Extract<Specs[number], { subject: 'aggregate' }>['type'];
+/** Types about one customer, gated per customer (`AlertCooldowns`). */
+export type CustomerAlertType = Exclude<AlertType, AggregateAlertType>;
+export const aggregateAlertTypes: readonly AggregateAlertType[] = alertTypes.filter(
+  (t): t is AggregateAlertType => alertTypeSpec[t].subject === 'aggregate',
+);
+export const customerAlertTypes: readonly CustomerAlertType[] = alertTypes.filter(
+  (t): t is CustomerAlertType => alertTypeSpec[t].subject === 'customer',
+);
+/** Dense index of each customer type, for per-type typed-array columns (cooldowns). */
+export const alertTypeIndex: Readonly<Record<CustomerAlertType, number>> = Object.fromEntries(
+  customerAlertTypes.map((t, i) => [t, i]),
+) as Record<CustomerAlertType, number>;
 
 export {
   severities,
@@ -57,8 +67,8 @@ export function isMarketingFacing(type: AlertType): boolean {
   return alertAudience[type] === 'marketing';
 }
 
-function alertOf(spec: Pick<AlertTypeSpec, 'type' | 'data'>) {
-  return z.strictObject({
+function alertOf(spec: Pick<AlertTypeSpec, 'type' | 'data' | 'subject'>) {
+  const alert = z.strictObject({
     /** Deterministic: see `alert-id.ts`. Carries the type as a readable prefix. */
     id: z.string().regex(alertIdPattern(spec.type)),
     type: z.literal(spec.type),
@@ -74,18 +84,21 @@ function alertOf(spec: Pick<AlertTypeSpec, 'type' | 'data'>) {
     segment: label.nullable(),
     data: spec.data,
   });
+  // About an aggregate (a category's demand), not a customer: no customer, no segment, and
+  // `ts` is the end of the evidence (the closed bucket's end).
+  return spec.subject === 'aggregate' ? alert.extend({ customerId: z.null(), segment: z.null() }) : alert;
 }
 /** The schema `alertOf` builds for a spec, spelled out so the union keeps each type's data. */
 type AlertObjectOf<S extends Specs[number]> = z.ZodObject<
   {
     id: z.ZodString;
     type: z.ZodLiteral<S['type']>;
-    customerId: typeof key;
+    customerId: S['subject'] extends 'aggregate' ? z.ZodNull : typeof key;
     ts: typeof eventTime;
     severity: typeof severity;
     score: typeof unitScore;
     reasons: z.ZodArray<z.ZodString>;
-    segment: z.ZodNullable<typeof label>;
+    segment: S['subject'] extends 'aggregate' ? z.ZodNull : z.ZodNullable<typeof label>;
     data: S['data'];
   },
   z.core.$strict
@@ -102,3 +115,4 @@ export type Alert = z.infer<typeof alertSchema>;
 export type AlertOf<T extends AlertType> = Extract<Alert, { type: T }>;
 /** An alert before its id is derived from it (`withAlertId`). */
 export type AlertDraft = { [T in AlertType]: Omit<AlertOf<T>, 'id'> }[AlertType];
+export type CustomerAlertDraft = Extract<AlertDraft, { type: CustomerAlertType }>;

@@ -1,6 +1,6 @@
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import { VigilError } from '../core/errors.js';
-import { alertTypeIndex, alertTypes, type AlertType } from './alert.js';
+import { alertTypeIndex, customerAlertTypes, type CustomerAlertType } from './alert.js';
 import type { AlertPolicy } from './config.js';
 
 /**
@@ -19,7 +19,7 @@ import type { AlertPolicy } from './config.js';
  * replay decides exactly as the live run did. Evidence older than the last firing
  * (ts − lastFired < cooldown, negative included) never fires: a later alert covered it.
  */
-const TYPES = alertTypes.length;
+const TYPES = customerAlertTypes.length;
 /** Flag bit: the gate fired and the score has not gone back past `exit` since. */
 const DISARMED = 1;
 const MIN_SLOTS = 16;
@@ -40,8 +40,8 @@ export class AlertCooldowns {
   private slotCapacity: number;
   private readonly gates: readonly Gate[];
 
-  constructor(policies: Readonly<Record<AlertType, AlertPolicy>>, initialSlots = 1024) {
-    this.gates = alertTypes.map((t) => {
+  constructor(policies: Readonly<Record<CustomerAlertType, AlertPolicy>>, initialSlots = 1024) {
+    this.gates = customerAlertTypes.map((t) => {
       const { cooldownMs, hysteresis } = policies[t];
       return hysteresis === null
         ? { cooldownMs, banded: false, rising: true, enter: -Infinity, exit: -Infinity }
@@ -74,7 +74,7 @@ export class AlertCooldowns {
    * be emitted, and records the firing; false leaves it suppressed. Under a band, a NaN
    * score is past neither threshold (comparisons with NaN are false) and changes nothing.
    */
-  tryFire(slot: number, type: AlertType, score: number, ts: number): boolean {
+  tryFire(slot: number, type: CustomerAlertType, score: number, ts: number): boolean {
     if (slot >= this.slotCapacity) this.ensureSlotCapacity(slot + 1);
     const t = alertTypeIndex[type];
     const gate = this.gates[t]!;
@@ -99,7 +99,7 @@ export class AlertCooldowns {
    * Re-arms the gate as if the score had gone back past `exit` (e.g. the customer came
    * back); the cooldown since the last firing still applies. No effect without a band.
    */
-  rearm(slot: number, type: AlertType): void {
+  rearm(slot: number, type: CustomerAlertType): void {
     if (slot >= this.slotCapacity) return;
     const at = slot * TYPES + alertTypeIndex[type];
     this.flags[at] = this.flags[at]! & ~DISARMED;
@@ -136,7 +136,7 @@ export class AlertCooldowns {
   snapshot(slots: number, copy: CopyBytes = freshCopy): AlertCooldownsSnapshot {
     const n = Math.min(slots, this.slotCapacity) * TYPES;
     return {
-      types: [...alertTypes],
+      types: [...customerAlertTypes],
       slots: n / TYPES,
       lastFired: copy(new Uint8Array(this.lastFired.buffer, 0, n * Float64Array.BYTES_PER_ELEMENT)),
       flags: copy(this.flags.subarray(0, n)),
@@ -167,7 +167,7 @@ export class AlertCooldowns {
     this.flags = new Uint8Array(capacity * TYPES);
     s.types.forEach((name, from) => {
       if (!Object.hasOwn(alertTypeIndex, name)) return;
-      const to = alertTypeIndex[name as AlertType];
+      const to = alertTypeIndex[name as CustomerAlertType];
       for (let slot = 0; slot < s.slots; slot++) {
         this.lastFired[slot * TYPES + to] = lastFired[slot * width + from]!;
         this.flags[slot * TYPES + to] = s.flags[slot * width + from]!;

@@ -1,5 +1,7 @@
 import { cartAbandoned } from './types/cart-abandoned.js';
 import { churnRisk } from './types/churn-risk.js';
+import { demandDrop } from './types/demand-drop.js';
+import { demandSpike } from './types/demand-spike.js';
 import { recommendationCrossSell } from './types/recommendation-cross-sell.js';
 import { segmentChanged } from './types/segment-changed.js';
 import { valueTierChanged } from './types/value-tier-changed.js';
@@ -15,4 +17,6 @@ export const alertTypeSpecs = [
   segmentChanged,
   cartAbandoned,
   recommendationCrossSell,
+  demandSpike,
+  demandDrop,
 ] as const;

@@ -85,7 +85,7 @@ export class SuppressionList {
   /** Whether this alert may go to a destination of this kind. */
   mayDeliver(alert: Pick<Alert, 'type' | 'customerId'>, destination: DestinationKind): boolean {
     if (destination === 'ops') return true;
-    return !(isMarketingFacing(alert.type) && this.ids.has(alert.customerId));
+    return !(isMarketingFacing(alert.type) && alert.customerId !== null && this.ids.has(alert.customerId));
   }
 }
 

@@ -9,6 +9,7 @@ import { RecordLayout, SlotRecords } from '../state/slot-records.js';
 import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.js';
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot, RfmValues } from './rfm.js';
+import type { ReturnHazard, ReturnHazardSnapshot } from './return-hazard.js';
 import { churnScoreBasis, type ChurnEvidence } from './churn-score.js';
 import {
   expectedPurchases,
@@ -85,6 +86,8 @@ export interface CustomerAnalyticsParts {
   readonly rfm: RfmPopulation;
   /** Buyers' CLV, for the top-tier threshold: a quantile sketch that follows inserts and removals. */
   readonly clvQuantile: QuantileSketch;
+  /** The population's hazard of a return purchase by frequency and silence: the churn score of a purchase-only feed. */
+  readonly returns: ReturnHazard;
 }
 
 /**
@@ -237,7 +240,9 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     const f64 = this.records.f64;
     const clv = f64[slot * this.s64 + this.F.clv]!;
     if (!Number.isNaN(clv)) this.parts.clvQuantile.remove(clv);
-    this.parts.rfm.update(this.rfmValuesInto(slot, this.rfmBefore), undefined);
+    const before = this.rfmValuesInto(slot, this.rfmBefore);
+    this.parts.rfm.update(before, undefined);
+    this.parts.returns.update(before, undefined);
   }
 
   // ---- the keyed process ----------------------------------------------------------------
@@ -433,7 +438,9 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     next.lastPurchase = t.last;
     next.transactions = t.repeat + 1;
     next.monetary = t.firstValue + t.repeatValue;
-    rfm.update(this.rfmValuesInto(slot, this.rfmBefore), next);
+    const before = this.rfmValuesInto(slot, this.rfmBefore);
+    rfm.update(before, next);
+    this.parts.returns.update(before, next);
     this.setF64(slot, this.F.rfmLast, next.lastPurchase);
     this.setU32(slot, this.U.rfmTransactions, next.transactions);
     this.setF64(slot, this.F.rfmMonetary, next.monetary);
@@ -894,15 +901,10 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     const pAlive = probabilityAlive(this.bgnbd, stats);
     const pSilent = probabilityNoPurchase(this.bgnbd, stats, this.horizon);
     const pStopped = visitChurn(v, prior, Math.max(asOf, this.f64(slot, this.F.lastSession)) / DAY_MS).pStopped;
+    const pNoReturn = this.parts.returns.pNoReturn(this.rfmValues(slot)!, asOf);
     const basis = churnScoreBasis(this.intentShare());
-    return {
-      pStopped,
-      pAlive,
-      pSilent,
-      bar: pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt,
-      basis,
-      score: basis === 'visits' ? pStopped : pSilent,
-    };
+    const bar = pAlive < c.pAliveFloor ? Math.min(c.warnAt, c.corroborateAt) : c.warnAt;
+    return { pStopped, pAlive, pSilent, pNoReturn, bar, basis, score: basis === 'visits' ? pStopped : pNoReturn };
   }
 
   /** The population's share of sessions with intent so far (NaN before any session). */
@@ -970,6 +972,7 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       populationIntentSessions: this.populationIntentSessions,
       populationPurchaseGap: { ...this.populationPurchaseGap },
       rfm: this.parts.rfm.snapshot(),
+      returns: this.parts.returns.snapshot(),
       clv: this.parts.clvQuantile.snapshot(),
       recommender: this.parts.recommender.snapshot(),
     };
@@ -995,6 +998,7 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     this.populationIntentSessions = s.populationIntentSessions;
     this.populationPurchaseGap = { ...s.populationPurchaseGap };
     this.parts.rfm.restore(s.rfm);
+    this.parts.returns.restore(s.returns);
     this.parts.clvQuantile.restore(s.clv);
     this.parts.recommender.restore(s.recommender);
   }
@@ -1044,6 +1048,7 @@ export interface CustomerAnalyticsSnapshot {
   populationIntentSessions: number;
   populationPurchaseGap: PooledGaps;
   rfm: RfmSnapshot;
+  returns: ReturnHazardSnapshot;
   clv: QuantileSketchSnapshot;
   recommender: ItemNeighboursSnapshot;
 }

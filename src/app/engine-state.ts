@@ -1,6 +1,7 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import type { VigilConfig } from './config/schema.js';
 import { VigilError } from '../core/errors.js';
+import type { Alert } from '../alerts/alert.js';
 import { AlertEmitter } from '../alerts/alert-emitter.js';
 import { policiesByType } from '../alerts/config.js';
 import { AlertCooldowns } from '../alerts/cooldown.js';
@@ -12,6 +13,14 @@ import { OutcomeCounters, type OutcomeCountsJson } from '../state/outcome-counte
 import { SeenEventIds, type SeenEventIdsSnapshot } from '../state/seen-event-ids.js';
 import { freshCopy, type CopyBytes } from '../state/copy-bytes.js';
 import { WatermarkTracker, type WatermarkSnapshot } from '../state/watermark.js';
+import { CampaignProcess } from '../analytics/campaigns/campaign-process.js';
+import type { CampaignCohortsSnapshot } from '../analytics/campaigns/cohorts.js';
+import { ClusterProcess, type ClustersSnapshot } from '../analytics/clusters/cluster-process.js';
+import { DemandAlerts } from '../analytics/demand/demand-alerts.js';
+import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-process.js';
+import type { GlobalProcess } from '../state/operators/global-process.js';
+import { keyedProcesses } from '../state/operators/keyed-processes.js';
+import type { KeyedProcess } from '../state/operators/keyed-state.js';
 
 /**
  * Everything the operator graph remembers between batches. Durability builds on
@@ -29,6 +38,16 @@ export class EngineState {
   /** The per-customer models and their alerts; undefined when analytics.enabled is false. */
   readonly analytics: CustomerAnalytics | undefined;
   readonly alerts: AlertEmitter | undefined;
+  /** Demand series and forecasts; undefined when demand.enabled is false. */
+  readonly demand: DemandProcess | undefined;
+  /** Behavioural clusters; undefined when clusters.enabled is false. */
+  readonly clusters: ClusterProcess | undefined;
+  /** Campaign cohorts; undefined when analytics.enabled is false. */
+  readonly campaigns: CampaignProcess | undefined;
+  /** The keyed processes (customer analytics, clusters, campaigns) as the keyed-state stage runs them. */
+  readonly keyedProcess: KeyedProcess<Alert> | undefined;
+  /** Processes over the whole stream, run after keyed state in this order. */
+  readonly globalProcesses: readonly GlobalProcess<Alert>[];
 
   constructor(config: VigilConfig) {
     this.store = new CustomerStore({
@@ -46,6 +65,16 @@ export class EngineState {
       this.alerts = new AlertEmitter(new AlertCooldowns(policiesByType(config.alerts.policies), this.store.capacity));
       this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
     }
+    if (config.demand.enabled) {
+      const alerts =
+        this.alerts &&
+        new DemandAlerts(this.alerts, policiesByType(config.alerts.policies), config.demand.alerts.measure);
+      this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs, alerts);
+    }
+    if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
+    if (config.analytics.enabled) this.campaigns = new CampaignProcess(config.limits.maxCustomers);
+    this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns]);
+    this.globalProcesses = this.demand ? [this.demand] : [];
   }
 
   snapshot(): Uint8Array {
@@ -66,6 +95,9 @@ export class EngineState {
       counters: this.counters.toJSON(),
       analytics: this.analytics?.snapshot(this.store.slotsInUse, copy) ?? null,
       alerts: this.alerts?.snapshot(this.store.slotsInUse, copy) ?? null,
+      demand: this.demand?.snapshot() ?? null,
+      clusters: this.clusters?.snapshot() ?? null,
+      campaigns: this.campaigns?.snapshot() ?? null,
     };
   }
 
@@ -93,6 +125,15 @@ export class EngineState {
         throw new Error('analytics.enabled differs from the snapshot');
       if (doc.analytics !== null) this.analytics!.restore(doc.analytics);
       if (doc.alerts !== null) this.alerts!.restore(doc.alerts);
+      if ((doc.demand === null) !== (this.demand === undefined))
+        throw new Error('demand.enabled differs from the snapshot');
+      if (doc.demand !== null) this.demand!.restore(doc.demand);
+      if ((doc.clusters === null) !== (this.clusters === undefined))
+        throw new Error('clusters.enabled differs from the snapshot');
+      if (doc.clusters !== null) this.clusters!.restore(doc.clusters);
+      if ((doc.campaigns === null) !== (this.campaigns === undefined))
+        throw new Error('analytics.enabled differs from the snapshot');
+      if (doc.campaigns !== null) this.campaigns!.restore(doc.campaigns);
     } catch (e) {
       throw new VigilError('VIGIL_ERR_SNAPSHOT', 'state snapshot does not fit this engine', [(e as Error).message]);
     }
@@ -100,7 +141,8 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-const SNAPSHOT_VERSION = 3;
+/** 4: demand series, behavioural clusters, campaign cohorts. */
+const SNAPSHOT_VERSION = 4;
 
 export interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;
@@ -111,4 +153,7 @@ export interface StateSnapshot {
   counters: OutcomeCountsJson;
   analytics: CustomerAnalyticsSnapshot | null;
   alerts: ReturnType<AlertEmitter['snapshot']> | null;
+  demand: DemandSnapshot | null;
+  clusters: ClustersSnapshot | null;
+  campaigns: CampaignCohortsSnapshot | null;
 }

@@ -6,6 +6,7 @@ import type { EngineBatch } from './engine-batch.js';
 import { decodeBatch } from '../ingest/operators/decode.js';
 import { dedupe } from '../state/operators/dedupe.js';
 import { eventTime } from '../state/operators/event-time.js';
+import { globalProcesses } from '../state/operators/global-process.js';
 import { keyedState } from '../state/operators/keyed-state.js';
 import { tally } from '../state/operators/tally.js';
 import { isolatingPure } from '../ingest/operators/poison.js';
@@ -23,13 +24,14 @@ export interface PipelineClocks {
 /**
  * The operator graph, the one place that wires the stages. A batch of raw messages goes:
  *
- *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → tally
+ *   decode → adapt → validate → suppress → dedupe → eventTime → keyedState → globalProcesses → tally
  *      │       │        │          │          │         │            │
  *      └───────┴────────┴──────────┴─ rejected (reason, path)       └─ signals: sessions closed, timers, evictions
  *                                             └─ duplicate  └─ late side output
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
  * `suppress` rejects events about erased customers (src/app/erasure/).
+ * `globalProcesses` (demand series) see the applied events in stream order, with their watermarks.
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
  * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):
@@ -56,7 +58,8 @@ export function pipeline(
         allowedLatenessMs: config.eventTime.allowedLatenessMs,
         ...(clocks.processingClock && { now: clocks.processingClock }),
       }),
-      keyedState(state.store, state.analytics),
+      keyedState(state.store, state.keyedProcess),
+      globalProcesses(state.globalProcesses),
       tally(state.counters),
     );
 }

@@ -36,12 +36,20 @@ export const MAX_CATEGORY_LENGTH = 64;
 export const MAX_MONEY = 1e9;
 export const MAX_QUANTITY = 10_000;
 
+/** Attribution of an event to a marketing campaign (UTM campaign and medium, or the shop's own ids). */
+export const campaignRef = z.object({ id: z.string(), channel: z.string().optional() });
+export type CampaignRef = z.infer<typeof campaignRef>;
+
 const base = {
   id: z.string(),
   customerId: z.string(),
   ts: z.number(), // zod 4 numbers exclude NaN and ±Infinity
   sessionId: z.string().optional(),
   currency: z.string().optional(),
+  /** Optional: the campaign that brought the event (a session's landing, a purchase). */
+  campaign: campaignRef.optional(),
+  /** Optional: a coupon code applied. */
+  coupon: z.string().optional(),
 };
 const product = {
   productId: z.string(),
@@ -128,8 +136,8 @@ function numberIssue(value: number, path: Path, min: number, max: number, intege
   return undefined;
 }
 
-/** `key`, or `items[item].key` for an order line (item ≥ 0). */
-const pathOf = (key: string, item: number): Path => (item < 0 ? [key] : ['items', item, key]);
+/** `key` (a dotted key is a nested path), or `items[item].key` for an order line (item ≥ 0). */
+const pathOf = (key: string, item: number): Path => (item < 0 ? key.split('.') : ['items', item, key]);
 
 // The checks below run on every event and almost always pass: they allocate nothing (no
 // path, no issue list) until something fails.
@@ -174,7 +182,8 @@ function isCurrencyCode(s: string): boolean {
 const NO_ISSUES: readonly Issue[] = Object.freeze([]);
 
 /**
- * Every bound of the canonical event, in one pass: keys 1–128 characters, ts an integer in
+ * Every bound of the canonical event, in one pass: keys 1–128 characters (campaign ids and
+ * coupons too; campaign channels up to 64), ts an integer in
  * [MIN_TS, MAX_TS], ISO 4217 currency, categories up to 64 characters, money in
  * [0, MAX_MONEY], quantities whole in [1, MAX_QUANTITY], 1–100 items per order, ratings
  * whole in [1, 5], and feedback carrying a rating or a complaint flag.
@@ -184,6 +193,12 @@ export function eventBounds(e: z.infer<typeof eventStructure>): readonly Issue[]
   issues = checkString(issues, e.customerId, 'customerId', 1, MAX_KEY_LENGTH);
   issues = checkNumber(issues, e.ts, 'ts', MIN_TS, MAX_TS, true);
   if (e.sessionId !== undefined) issues = checkString(issues, e.sessionId, 'sessionId', 1, MAX_KEY_LENGTH);
+  if (e.campaign !== undefined) {
+    issues = checkString(issues, e.campaign.id, 'campaign.id', 1, MAX_KEY_LENGTH);
+    if (e.campaign.channel !== undefined)
+      issues = checkString(issues, e.campaign.channel, 'campaign.channel', 1, MAX_CATEGORY_LENGTH);
+  }
+  if (e.coupon !== undefined) issues = checkString(issues, e.coupon, 'coupon', 1, MAX_KEY_LENGTH);
   if (e.currency !== undefined && !isCurrencyCode(e.currency)) {
     (issues ??= []).push({
       code: 'invalid_format',

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { errorCodes, type ErrorCode } from '../core/errors.js';
+import { clusterBody } from './aggregate-api-schemas.js';
 
 /**
  * The HTTP API's response bodies as zod schemas, for the OpenAPI document (api-specs.ts).
@@ -30,4 +31,9 @@ export const customerBody = z.strictObject({
   segment: z.string().nullable(),
   analytics: z.looseObject({}).nullable().describe('churn, value and RFM insight (docs/analytics.md)'),
   recommendations: z.array(scoredItem),
+  cluster: clusterBody
+    .nullable()
+    .describe(
+      'the behavioural cluster, by its stable id and label (docs/analytics.md); null before the first refresh or with clusters.enabled off',
+    ),
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { vigilCloudEvent } from '../delivery/marketing/cloudevent.js';
+import { campaignBody, forecastBody, forecastListBody } from './aggregate-api-schemas.js';
 import { customerBody, errorBody, livezBody, readyzBody, similarBody, tokenBody } from './api-schemas.js';
 import { clientFrame, PROTOCOL_VERSION, serverFrame } from './frames.js';
 
@@ -98,6 +99,46 @@ export function openApiDocument(): Record<string, unknown> {
             '400': errorResponse('bad k'),
             '401': errorResponse('no or unknown token'),
             '404': errorResponse('no such product in state'),
+          },
+        },
+      },
+      '/v1/forecasts': {
+        get: {
+          summary: 'the categories with a demand series (scope kpi:read)',
+          security: bearer,
+          responses: {
+            '200': json(forecastListBody, 'the categories, _all first'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('demand.enabled is off'),
+          },
+        },
+      },
+      '/v1/forecasts/{category}': {
+        get: {
+          summary:
+            "a category's demand (_all: every category): recent buckets beside their forecasts, and the next 24 h and 28 days with 80/95 % intervals (scope kpi:read)",
+          security: bearer,
+          parameters: [idParam('category', 'category (URL-encoded); _all, or _other for the rest')],
+          responses: {
+            '200': json(forecastBody, 'the demand series'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('no such series'),
+          },
+        },
+      },
+      '/v1/campaigns/{id}': {
+        get: {
+          summary:
+            "a campaign's cohort report as of the watermark, beside the baseline cohort, 95 % intervals (scope kpi:read)",
+          security: bearer,
+          parameters: [idParam('id', 'campaign id (URL-encoded)')],
+          responses: {
+            '200': json(campaignBody, 'the report'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('no such campaign in state'),
           },
         },
       },

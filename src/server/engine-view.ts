@@ -1,5 +1,8 @@
 import type { AlertEmitter } from '../alerts/alert-emitter.js';
 import type { CustomerAnalytics } from '../analytics/customer-analytics.js';
+import type { CampaignProcess } from '../analytics/campaigns/campaign-process.js';
+import type { ClusterProcess } from '../analytics/clusters/cluster-process.js';
+import type { DemandProcess } from '../analytics/demand/demand-process.js';
 import type { CustomerStore } from '../state/customer-store.js';
 import type { OutcomeCounters } from '../state/outcome-counters.js';
 import type { SuppressedCustomers } from '../state/suppressed-customers.js';
@@ -18,6 +21,12 @@ export interface EngineView {
   /** Undefined when analytics.enabled is false. */
   readonly analytics: CustomerAnalytics | undefined;
   readonly alerts: AlertEmitter | undefined;
+  /** Demand series and forecasts; undefined when demand.enabled is false. */
+  readonly demand: DemandProcess | undefined;
+  /** Behavioural clusters; undefined when clusters.enabled is false. */
+  readonly clusters: ClusterProcess | undefined;
+  /** Campaign cohorts; undefined when analytics.enabled is false. */
+  readonly campaigns: CampaignProcess | undefined;
 }
 
 /** Erasure of a customer as the server uses it (the app's `Erasure`, src/app/erasure/). */

@@ -162,6 +162,7 @@ export class HttpApi {
       segment: analytics?.segmentOf(id) ?? null,
       analytics: analytics?.insight(id, asOf) ?? null,
       recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
+      cluster: this.state.clusters?.clusterOf(id, asOf) ?? null,
     });
   }
 
@@ -187,7 +188,8 @@ function bearerOnly(req: IncomingMessage): string | undefined {
   return req.headers.authorization === undefined ? undefined : presentedToken(req);
 }
 
-function decodeId(raw: string): string | undefined {
+/** A path segment as an id: decoded, 1 to MAX_KEY_LENGTH characters; undefined otherwise (never a throw). */
+export function decodeId(raw: string): string | undefined {
   try {
     const id = decodeURIComponent(raw);
     return id.length >= 1 && id.length <= MAX_KEY_LENGTH ? id : undefined;

@@ -32,7 +32,7 @@ export function hubSink(
       const enteredAt = [];
       for (let i = 0; i < batch.alerts.length; i++) {
         const alert = batch.alerts[i]!;
-        if (state.suppressed.has(alert.customerId)) continue;
+        if (alert.customerId !== null && state.suppressed.has(alert.customerId)) continue;
         if (suppression !== undefined && !suppression.mayDeliver(alert, 'ops')) continue;
         alerts.push(alert);
         enteredAt.push(batch.alertEnteredAt[i]!);

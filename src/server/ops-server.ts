@@ -81,7 +81,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     maxSockets: cfg.maxConnections + HTTP_SOCKETS,
     maxSocketsPerAddress: cfg.maxConnectionsPerAddress,
   });
-  const routes = { api, metrics, files: new StaticFiles(), refused, log };
+  const routes = { api, state, metrics, files: new StaticFiles(), refused, log };
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     guard.used(req.socket);
     route(req, res, routes);

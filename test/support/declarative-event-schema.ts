@@ -33,6 +33,8 @@ const base = {
     .string()
     .regex(/^[A-Z]{3}$/)
     .optional(),
+  campaign: z.object({ id: key, channel: z.string().min(1).max(64).optional() }).optional(),
+  coupon: key.optional(),
 };
 const product = {
   productId: key,

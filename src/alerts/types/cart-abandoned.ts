@@ -28,6 +28,7 @@ export const cartAbandoned = defineAlertType({
   }),
   // Reminders.
   audience: 'marketing',
+  subject: 'customer',
   occasion: (d) => [d.sessionEnd],
   policyKey: 'cartAbandoned',
   severities: ['info'],

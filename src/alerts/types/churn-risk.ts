@@ -18,6 +18,7 @@ export const churnRisk = defineAlertType({
   }),
   // Win-back offers.
   audience: 'marketing',
+  subject: 'customer',
   occasion: (d) => [d.rule],
   policyKey: 'churnRisk',
   severities: ['warning', 'critical'],

@@ -18,6 +18,7 @@ export const recommendationCrossSell = defineAlertType({
   }),
   // Offers.
   audience: 'marketing',
+  subject: 'customer',
   occasion: (d) => [d.orderId],
   policyKey: 'recommendationCrossSell',
   severities: ['info'],

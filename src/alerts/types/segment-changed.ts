@@ -7,6 +7,7 @@ export const segmentChanged = defineAlertType({
   data: z.strictObject({ from: label, to: label, r: rfmScore, f: rfmScore, m: rfmScore }).refine(changed, notAChange),
   // A journey trigger in a marketing tool ("moved to at_risk"): a reason to contact someone.
   audience: 'marketing',
+  subject: 'customer',
   occasion: (d) => [d.from, d.to],
   policyKey: 'segmentChanged',
   severities: ['info'],

@@ -7,6 +7,7 @@ export const valueTierChanged = defineAlertType({
   data: z.strictObject({ from: label, to: label, clv: moneyTotal }).refine(changed, notAChange),
   // Audience membership in a marketing tool ("became VIP"): a reason to contact someone.
   audience: 'marketing',
+  subject: 'customer',
   occasion: (d) => [d.from, d.to],
   policyKey: 'valueTierChanged',
   severities: ['info'],

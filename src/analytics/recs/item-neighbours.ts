@@ -57,6 +57,11 @@ export interface ItemNeighboursConfig {
   readonly shrinkage: number;
   /** In `recommend`, each step back in the customer's recent items multiplies its weight by this. */
   readonly recencyWeight: number;
+  /**
+   * Reminders: in `recommend`, each of the customer's recent items also scores this times the
+   * learned rate at which a view returns to the item that many steps back (0: off).
+   */
+  readonly reminderWeight: number;
 }
 
 /**
@@ -77,10 +82,14 @@ export const defaultItemNeighboursConfig: ItemNeighboursConfig = {
   alpha: 0.9,
   shrinkage: 5,
   recencyWeight: 0.3,
+  reminderWeight: 0.75,
 };
 
 /** The default `exclude`: one empty list, not one per query. */
 const NO_ITEMS: readonly number[] = [];
+
+/** Steps back a reminder reaches at most (the engine's recent-items ring is shorter). */
+const MAX_REMINDER_STEPS = 16;
 
 /** Items of one order considered for co-purchases (the rest are ignored): pairs grow with its square. */
 const MAX_ORDER_ITEMS = 32;
@@ -91,6 +100,8 @@ export interface ItemNeighboursSnapshot {
   latest: number;
   coViews: NeighbourTableSnapshot;
   coPurchases: NeighbourTableSnapshot;
+  /** Decayed views with at least g items before them, and those that returned to the item g steps back (index g); absent before reminders. */
+  reminders?: { views: number[]; returns: number[] };
 }
 
 export interface ItemNeighboursStats {
@@ -108,6 +119,9 @@ export class ItemNeighbours {
   private readonly candidates = new CandidateScores();
   /** Pair weight by gap (1/gap^gapExponent), computed once: updates are the hot path. */
   private readonly gapWeights: Float64Array;
+  /** Index g: decayed views with at least g items before them, and those that were the item g steps back. */
+  private readonly viewsAfter = new Float64Array(MAX_REMINDER_STEPS + 1);
+  private readonly returnsTo = new Float64Array(MAX_REMINDER_STEPS + 1);
   /** The distinct items of the order being learned. */
   private readonly orderItems = new Int32Array(MAX_ORDER_ITEMS);
   /** Latest event time seen: the default "now" of queries. */
@@ -151,6 +165,7 @@ export class ItemNeighbours {
     let row = views.ensureRow(item);
     if (row < 0) return;
     views.addItemWeight(row, w);
+    if (this.config.reminderWeight > 0) this.countReturn(sessionBefore, item, w, length);
     const back = this.config.backwardWeight;
     const steps = Math.min(this.config.sessionSteps, length);
     for (let gap = 1; gap <= steps; gap++) {
@@ -213,6 +228,8 @@ export class ItemNeighbours {
       this.addNeighbours(this.coViews, recentItems[j]!, weight, scale);
       weight *= this.config.recencyWeight;
     }
+    // A caller that excludes its own recent items (as the engine's do) would discard every reminder.
+    if (this.config.reminderWeight > 0 && (exclude as unknown) !== recentItems) this.addReminders(recentItems);
     return this.ranked(this.coViews, scale, exclude, k);
   }
 
@@ -248,6 +265,7 @@ export class ItemNeighbours {
       latest: this.latest,
       coViews: this.coViews.snapshot(),
       coPurchases: this.coPurchases.snapshot(),
+      reminders: { views: [...this.viewsAfter], returns: [...this.returnsTo] },
     };
   }
 
@@ -257,10 +275,53 @@ export class ItemNeighbours {
     // Both checked before either changes, so a refused snapshot leaves the model as it was.
     this.coViews.check(s.coViews);
     this.coPurchases.check(s.coPurchases);
+    const r = s.reminders;
+    if (r !== undefined && (r.views.length !== this.viewsAfter.length || r.returns.length !== this.returnsTo.length)) {
+      throw new RangeError(
+        `recommendations snapshot holds ${r.views.length} reminder steps, not ${this.viewsAfter.length}`,
+      );
+    }
     this.coViews.restore(s.coViews);
+    this.viewsAfter.set(r?.views ?? []);
+    this.returnsTo.set(r?.returns ?? []);
+    if (r === undefined) {
+      this.viewsAfter.fill(0);
+      this.returnsTo.fill(0);
+    }
     this.coPurchases.restore(s.coPurchases);
     this.decay.landmark = s.landmark;
     this.latest = s.latest;
+  }
+
+  /** Counts whether a view returned to one of the items before it: the nearest such step only. */
+  private countReturn(sessionBefore: ArrayLike<number>, item: number, w: number, length: number): void {
+    const steps = Math.min(MAX_REMINDER_STEPS, length);
+    let found = false;
+    for (let gap = 1; gap <= steps; gap++) {
+      this.viewsAfter[gap]! += w;
+      if (!found && sessionBefore[length - gap] === item) {
+        this.returnsTo[gap]! += w;
+        found = true;
+      }
+    }
+  }
+
+  /**
+   * Adds to each recent item the model knows `reminderWeight` × the rate of returns to an item
+   * that many steps back (the nearest occurrence of an item counts, as in `countReturn`). The rates are
+   * ratios of counters on one scale, so they need no decay factor.
+   */
+  private addReminders(recentItems: ArrayLike<number>): void {
+    const n = recentItems.length;
+    for (let gap = 1; gap <= Math.min(n, MAX_REMINDER_STEPS); gap++) {
+      const item = recentItems[n - gap]!;
+      let nearer = false;
+      for (let g = 1; g < gap && !nearer; g++) nearer = recentItems[n - g] === item;
+      const views = this.viewsAfter[gap]!;
+      // Only items the model has learned (and may recommend): never item 0 nor an ignored one.
+      if (nearer || !(views > 0) || this.coViews.rowOf(item) < 0) continue;
+      this.candidates.add(item, (this.config.reminderWeight * this.returnsTo[gap]!) / views);
+    }
   }
 
   /** Stored-unit weight of an event at `ts`, rebasing every counter first when it would grow too large. */
@@ -270,6 +331,10 @@ export class ItemNeighbours {
       const factor = this.decay.rebase(ts);
       this.coViews.rescale(factor);
       this.coPurchases.rescale(factor);
+      for (let gap = 0; gap <= MAX_REMINDER_STEPS; gap++) {
+        this.viewsAfter[gap]! *= factor;
+        this.returnsTo[gap]! *= factor;
+      }
     }
     return this.decay.weightAt(ts);
   }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
 import { VigilError } from '../../core/errors.js';
 
@@ -37,11 +36,10 @@ interface Preamble<H> {
   parts: PartInfo[];
 }
 
-/** The pieces of a checkpoint's bytes, produced lazily, and their SHA-256 once all are out. */
+/** The pieces of a checkpoint's bytes, produced lazily. (Their SHA-256 is the store's: it sees every byte anyway.) */
 export class CheckpointWriter<H> {
   private readonly sources: (Uint8Array | unknown[])[] = [];
   private readonly skeleton: unknown;
-  private readonly hash = createHash('sha256');
   private produced = 0;
 
   constructor(
@@ -55,11 +53,6 @@ export class CheckpointWriter<H> {
   /** Bytes produced so far. */
   get bytes(): number {
     return this.produced;
-  }
-
-  /** Hex SHA-256 of every byte produced; complete once `chunks()` is exhausted. */
-  digest(): string {
-    return this.hash.copy().digest('hex');
   }
 
   *chunks(): Generator<Uint8Array> {
@@ -83,7 +76,6 @@ export class CheckpointWriter<H> {
   }
 
   private emit(chunk: Uint8Array): Uint8Array {
-    this.hash.update(chunk);
     this.produced += chunk.byteLength;
     return chunk;
   }

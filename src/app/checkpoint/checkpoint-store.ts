@@ -46,6 +46,20 @@ export const checkpointManifest = z.strictObject({
 export type CheckpointManifest = z.infer<typeof checkpointManifest>;
 
 /**
+ * How to open a checkpoint store again in another thread (the checkpoint writer's): plain
+ * data, posted to the thread, which opens the store with its own connection or files.
+ */
+export type CheckpointStoreSpec =
+  | { readonly kind: 'files'; readonly dir: string; readonly scope: string }
+  | {
+      readonly kind: 'objects';
+      readonly url: string;
+      readonly bucket: string;
+      readonly scope: string;
+      readonly chunkBytes: number;
+    };
+
+/**
  * A place for checkpoints of one scope (an engine's input; later, one partition). Two
  * implementations: a JetStream Object Store bucket with the manifest in KV, and a local
  * directory.
@@ -57,8 +71,13 @@ export interface CheckpointStore {
   latest(): Promise<CheckpointManifest | undefined>;
   /** The checkpoint's bytes, checked against the manifest's length and digest. */
   read(manifest: CheckpointManifest): Promise<Uint8Array>;
-  /** Writes a checkpoint's bytes under `name` (not yet referenced by any manifest). */
-  write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  /** Opens this store again elsewhere (`openCheckpointStore`). */
+  readonly spec: CheckpointStoreSpec;
+  /**
+   * Writes a checkpoint's bytes under `name` (not yet referenced by any manifest); resolves
+   * to their hex SHA-256, for the manifest.
+   */
+  write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<string>;
   /** Makes `manifest` the latest: the commit point of a checkpoint. */
   commit(manifest: CheckpointManifest): Promise<void>;
   /** Deletes checkpoints other than the newest `keep` (and half-written leftovers). */

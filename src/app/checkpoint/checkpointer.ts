@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Engine } from '../engine.js';
-import { CaptureArena } from './capture-arena.js';
+import { CaptureArena, measuringCopy } from './capture-arena.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
 import {
   checkpointName,
@@ -9,6 +9,7 @@ import {
   type CheckpointStore,
   type InputPosition,
 } from './checkpoint-store.js';
+import { CheckpointWriteThread } from './checkpoint-write-thread.js';
 
 export interface CheckpointerOptions {
   /** Scope of the checkpoints in their store: the consumer's name, `demo`. */
@@ -48,8 +49,8 @@ export interface CheckpointStats {
  * A checkpoint is taken between two batches, when the state reflects exactly the batches
  * that have left the graph (`Engine.batchesApplied`) and the input position they reached.
  * The capture copies the state's buffers into a `CaptureArena`: the engine's only pause.
- * The copies are then written out piece by piece, yielding to the event loop between
- * pieces, so batches keep flowing while it is written. The manifest naming it is written
+ * The copies are then handed piece by piece, yielding to the event loop between pieces, to
+ * the checkpoint writer thread, which hashes and stores them while batches keep flowing. The manifest naming it is written
  * only once (1) all of it is durable, (2) every batch it covers has been through its
  * sinks and committed, and (3) the background outputs have passed their barriers: a
  * restored engine never skips a batch whose outputs were not done.
@@ -69,9 +70,11 @@ export class Checkpointer {
     lastPosition: undefined,
   };
   private readonly arena = new CaptureArena();
+  private readonly writes: CheckpointWriteThread;
   private readonly now: () => number;
   private inFlight: Promise<void> | undefined;
   private lastStart: number;
+  private prepared = false;
   private completed = 0;
   private waiters: { batches: number; wake: () => void }[] = [];
   private closed = false;
@@ -82,11 +85,13 @@ export class Checkpointer {
     private readonly store: CheckpointStore,
     private readonly opts: CheckpointerOptions,
   ) {
+    this.writes = new CheckpointWriteThread(store.spec);
     this.now = opts.now ?? (() => performance.now());
     this.lastStart = this.now();
     this.stats.lastNumber = opts.last?.number ?? 0;
     this.stats.lastBytes = opts.last?.bytes ?? 0;
     this.stats.lastPosition = opts.last?.position;
+    this.prepare();
   }
 
   /** The engine's `onBatchCompleted`: releases waiting commits, and starts a checkpoint when one is due. */
@@ -97,9 +102,28 @@ export class Checkpointer {
       this.waiters = this.waiters.filter((w) => w.batches > completed);
       for (const w of ready) w.wake();
     }
-    if (!this.closed && this.inFlight === undefined && this.now() - this.lastStart >= this.opts.intervalMs)
-      this.start();
+    if (this.closed || this.inFlight !== undefined) return;
+    const since = this.now() - this.lastStart;
+    if (since >= this.opts.intervalMs) this.start();
+    else if (!this.prepared && since >= this.opts.intervalMs / 2) this.prepare();
   };
+
+  /**
+   * Readies the capture buffers for the next checkpoint (the state may have grown since the
+   * last): a walk of the state measures its parts, and buffers that must grow are allocated
+   * now and their pages mapped by the writer thread, not during the capture.
+   */
+  private prepare(): void {
+    this.prepared = true;
+    const sizes: number[] = [];
+    this.engine.state.capture(measuringCopy(sizes));
+    const { reservation, memory } = this.arena.reserve(sizes);
+    if (memory.length === 0) return;
+    this.writes.touch(memory).then(
+      () => this.arena.adopt(reservation),
+      () => {}, // the capture then allocates what it needs itself
+    );
+  }
 
   /**
    * An output that delivers in the background (NATS triggers) and must be durable for what
@@ -137,6 +161,7 @@ export class Checkpointer {
         `final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`,
       );
     this.arena.release();
+    await this.writes.close();
     return ok;
   }
 
@@ -161,6 +186,7 @@ export class Checkpointer {
   private async checkpoint(): Promise<void> {
     this.completed = Math.max(this.completed, this.engine.batchesCompleted);
     this.lastStart = this.now();
+    this.prepared = false;
     const started = performance.now();
     const engine = this.engine;
     const covered = engine.batchesApplied;
@@ -183,7 +209,7 @@ export class Checkpointer {
     this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, captureMs);
     const name = checkpointName(this.opts.scope, number);
     try {
-      await this.store.write(name, paced(writer.chunks()));
+      const sha256 = await this.writes.write(name, paced(writer.chunks()));
       await this.coveredDone(covered);
       await Promise.all(this.barriers.map((b) => b()));
       const manifest: CheckpointManifest = {
@@ -193,7 +219,7 @@ export class Checkpointer {
         number,
         createdAt: header.createdAt,
         bytes: writer.bytes,
-        sha256: writer.digest(),
+        sha256,
         position,
       };
       await this.store.commit(manifest);

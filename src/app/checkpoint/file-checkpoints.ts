@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VigilError } from '../../core/errors.js';
@@ -7,6 +7,7 @@ import {
   checkpointNumber,
   type CheckpointManifest,
   type CheckpointStore,
+  type CheckpointStoreSpec,
 } from './checkpoint-store.js';
 
 /**
@@ -17,12 +18,14 @@ import {
  */
 export class FileCheckpoints implements CheckpointStore {
   readonly describe: string;
+  readonly spec: CheckpointStoreSpec;
 
   constructor(
     private readonly dir: string,
     private readonly scope: string,
   ) {
     this.describe = `directory ${dir}`;
+    this.spec = { kind: 'files', dir, scope };
   }
 
   private get manifestPath(): string {
@@ -56,10 +59,12 @@ export class FileCheckpoints implements CheckpointStore {
     return bytes;
   }
 
-  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<string> {
     try {
       await mkdir(this.dir, { recursive: true });
-      await this.writeAtomically(name, chunks);
+      const hash = createHash('sha256');
+      await this.writeAtomically(name, hashed(chunks, hash));
+      return hash.digest('hex');
     } catch (e) {
       throw this.error(`cannot write checkpoint ${name}`, e);
     }
@@ -128,6 +133,13 @@ export class FileCheckpoints implements CheckpointStore {
     return new VigilError('VIGIL_ERR_CHECKPOINT', `${what} in ${this.dir}`, [String((e as Error)?.message ?? e)], {
       cause: e,
     });
+  }
+}
+
+async function* hashed(chunks: AsyncIterable<Uint8Array>, hash: Hash): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    yield chunk;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   checkpointNumber,
   type CheckpointManifest,
   type CheckpointStore,
+  type CheckpointStoreSpec,
 } from './checkpoint-store.js';
 
 /**
@@ -20,6 +21,7 @@ import {
  */
 export class ObjectStoreCheckpoints implements CheckpointStore {
   readonly describe: string;
+  readonly spec: CheckpointStoreSpec;
   private pruned = false;
 
   private constructor(
@@ -29,13 +31,16 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     private readonly objects: ObjectStore,
     private readonly kv: KV,
     private readonly chunkBytes: number,
+    url: string,
   ) {
     this.describe = `JetStream object store ${bucket}`;
+    this.spec = { kind: 'objects', url, bucket, scope, chunkBytes };
   }
 
-  /** Opens (creating where missing) the bucket and its manifest KV. */
+  /** Opens (creating where missing) the bucket and its manifest KV; `url` is where `nc` connects. */
   static async open(
     nc: NatsConnection,
+    url: string,
     bucket: string,
     scope: string,
     chunkBytes: number,
@@ -45,7 +50,7 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     try {
       const objects = await new Objm(nc).create(bucket);
       const kv = await new Kvm(nc).create(bucket, { history: 1 });
-      return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes);
+      return new ObjectStoreCheckpoints(nc, bucket, scope, objects, kv, chunkBytes, url);
     } catch (e) {
       throw new VigilError(
         'VIGIL_ERR_CHECKPOINT',
@@ -95,7 +100,7 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     return bytes;
   }
 
-  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  async write(name: string, chunks: AsyncIterable<Uint8Array>): Promise<string> {
     const iterator = chunks[Symbol.asyncIterator]();
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -104,12 +109,13 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
         else controller.enqueue(value);
       },
     });
-    await this.guard(`cannot write checkpoint ${name}`, () =>
+    const info = await this.guard(`cannot write checkpoint ${name}`, () =>
       this.objects.put(
         { name, options: { max_chunk_size: Math.min(this.chunkBytes, this.nc.info?.max_payload ?? this.chunkBytes) } },
         stream,
       ),
     );
+    return hexDigest(info.digest);
   }
 
   async commit(manifest: CheckpointManifest): Promise<void> {
@@ -171,4 +177,15 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
       });
     }
   }
+}
+
+/** The Object Store's digest of what it stored (`SHA-256=<base64url>`), as the manifest's hex. */
+function hexDigest(digest: string): string {
+  const prefix = 'SHA-256=';
+  if (!digest.startsWith(prefix))
+    throw new VigilError(
+      'VIGIL_ERR_CHECKPOINT',
+      `the object store gave an unknown digest type: ${digest.slice(0, 16)}`,
+    );
+  return Buffer.from(digest.slice(prefix.length), 'base64url').toString('hex');
 }

@@ -22,8 +22,14 @@ export function fileCheckpoints(dir: string, scope: string): CheckpointStore {
   return new FileCheckpoints(dir, scope);
 }
 
-export function objectStoreCheckpoints(config: VigilConfig, nc: NatsConnection): Promise<CheckpointStore> {
-  return ObjectStoreCheckpoints.open(nc, config.checkpoint.bucket, config.nats.consumer, config.checkpoint.chunkBytes);
+export function objectStoreCheckpoints(config: VigilConfig, nc: NatsConnection, url: string): Promise<CheckpointStore> {
+  return ObjectStoreCheckpoints.open(
+    nc,
+    url,
+    config.checkpoint.bucket,
+    config.nats.consumer,
+    config.checkpoint.chunkBytes,
+  );
 }
 
 /**

@@ -154,11 +154,23 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   const rows: [string, string, number[], boolean[] | undefined][] = [
     [
       'engine',
-      `the engine's churn score as of calibration end (basis: ${basis}: ${basis === 'visits' ? 'P(stopped buying) of the visit posterior' : 'P(no purchase over value.horizonMs) of BG/NBD, the feed carrying no visits'}); flags = churn.risk warnings standing at calibration end`,
+      `the engine's churn score as of calibration end (basis: ${basis}: ${basis === 'visits' ? 'P(stopped buying) of the visit posterior' : "P(no purchase in the next time unit) of the population's return hazard by frequency and silence, the feed carrying no visits"}); flags = churn.risk warnings standing at calibration end`,
       engineScore((e) => e.score),
       flaggedByEngine,
     ],
     ['engine-visits', "P(stopped buying) of the engine's visit posterior", engineScore((e) => e.pStopped), undefined],
+    [
+      'engine-return-hazard',
+      "P(no purchase in the next time unit) of the engine's return hazard (return-hazard.ts)",
+      engineScore((e) => e.pNoReturn),
+      undefined,
+    ],
+    [
+      'engine-p-silent',
+      "BG/NBD P(no purchase over value.horizonMs) under the engine's live parameters (the purchase-only score before the return hazard)",
+      engineScore((e) => e.pSilent),
+      undefined,
+    ],
     [
       'engine-p-alive',
       "1 − BG/NBD P(alive) under the engine's live parameters (its refits)",

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { encodePayload } from '../../edges/encode.js';
 import { loadConfig } from '../config/load.js';
 import { VigilError } from '../../core/errors.js';
+import { SEASONAL_SHOP } from '../../edges/demo/demand-cycle.js';
 import { SyntheticShop } from '../../edges/demo/shop.js';
 import { bar, ProgressLine } from './progress.js';
 
@@ -13,6 +14,8 @@ export interface GenerateOptions {
   readonly seed?: string | undefined;
   readonly customers?: string | undefined;
   readonly configFile?: string | undefined;
+  /** Give the shop's demand a known daily and weekly cycle and a trend (`SEASONAL_SHOP`). */
+  readonly seasonal?: boolean | undefined;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -36,6 +39,7 @@ export async function generate(opts: GenerateOptions): Promise<void> {
     customers: positiveInt('customers', opts.customers, config.demo.customers),
     products: config.demo.products,
     startTs: Date.UTC(2026, 0, 1),
+    ...(opts.seasonal === true && { demandCycle: SEASONAL_SHOP }),
   });
   const out = opts.out === '-' ? process.stdout : createWriteStream(opts.out);
   let written = 0;

@@ -11,6 +11,12 @@ import type { TriggerStats } from '../../delivery/sinks/nats-triggers.js';
 import type { WebhookStats } from '../../delivery/sinks/webhooks.js';
 import { bar, compact, ProgressLine } from './progress.js';
 import type { OutcomeCountsJson } from '../../state/outcome-counters.js';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Checkpointer } from '../checkpoint/checkpointer.js';
+import { VigilError } from '../../core/errors.js';
+import { skipMessages } from '../../edges/skip-messages.js';
+import { fileCheckpoints, restoreAndCheckpoint } from './durable-state.js';
 
 export interface ReplayOptions {
   readonly file: string;
@@ -31,6 +37,17 @@ export interface ReplayOptions {
    * live stream would deliver it, late events judged late.
    */
   readonly order?: 'file' | 'eventTime';
+  /**
+   * Keep checkpoints in this directory (else `checkpoint.dir`), and resume from the latest:
+   * a replay stopped or killed half-way goes on where its last checkpoint ended.
+   */
+  readonly stateDir?: string | undefined;
+  /** Discard the checkpoints of `stateDir` and replay from the start. */
+  readonly freshState?: boolean;
+  /** Where checkpoint trouble is reported (stderr by default). */
+  readonly log?: (line: string) => void;
+  /** Stops the replay early, as Ctrl-C does: in-flight batches finish and a final checkpoint is written. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReplayResult {
@@ -48,6 +65,10 @@ export interface ReplayResult {
   webhooks?: Record<string, WebhookStats> | undefined;
   /** What the caller should be told loudly (e.g. much of the input was late). */
   warnings: string[];
+  /** With a state directory: the last checkpoint written (0: none). */
+  checkpoint?: number;
+  /** Stopped before the end of the file (signal); resumable with the same state directory. */
+  stopped: boolean;
 }
 
 /**
@@ -61,14 +82,43 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
   const read = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
   const runs = opts.order === 'eventTime' ? eventTimeOrderedRuns(read, config.limits.maxPayloadBytes) : read;
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const stateDir = opts.stateDir ?? config.checkpoint.dir ?? undefined;
+  let skip = 0;
+  let checkpointer: Checkpointer | undefined;
+  if (stateDir !== undefined && config.checkpoint.enabled) {
+    if (opts.file === '-')
+      throw new VigilError(
+        'VIGIL_ERR_USAGE',
+        'a replay of stdin cannot resume, so it keeps no checkpoints: give a file, or drop --state-dir',
+      );
+    const input = {
+      store: fileCheckpoints(stateDir, 'replay'),
+      scope: 'replay',
+      source: replaySourceName(opts),
+      resume: (m: { position: { messages: number } } | undefined) => void (skip = m?.position.messages ?? 0),
+    };
+    checkpointer = await restoreAndCheckpoint(engine, config, input, {
+      fresh: opts.freshState === true,
+      out: process.stderr,
+      log,
+    });
+  }
+  const limited = opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes);
   const source = new InProcessSource(
-    opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes),
+    skipMessages(limited, () => skip),
     {
       name: 'replay',
       batchSize: config.pipeline.batchSize,
       finite: true,
     },
   );
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    void source.stop();
+  };
+  opts.signal?.addEventListener('abort', stop, { once: true });
   const started = performance.now();
   const line = new ProgressLine(() => {
     const c = engine.state.counters;
@@ -80,11 +130,21 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)}`
     );
   });
-  const marketing = opts.triggers ? await openMarketingSinks(config) : undefined;
+  const marketing = opts.triggers
+    ? await openMarketingSinks(config, { durable: checkpointer !== undefined })
+    : undefined;
   if (opts.progress !== false) line.start();
+  if (checkpointer !== undefined && marketing?.triggers !== undefined)
+    checkpointer.addBarrier(() => marketing.triggers!.barrier());
   try {
-    await engine.run(source, { sinks: marketing?.sinks ?? [] });
+    await engine.run(source, {
+      sinks: marketing?.sinks ?? [],
+      ...(checkpointer !== undefined && { onBatchCompleted: checkpointer.batchCompleted }),
+    });
+    if (checkpointer !== undefined && !(await checkpointer.final()))
+      log('replay: the final checkpoint failed; a rerun resumes from the previous one');
   } finally {
+    opts.signal?.removeEventListener('abort', stop);
     if (opts.progress !== false) line.stop();
     // A replay ends when what it produced is out, or given up after the grace period (counted).
     await marketing?.close(60_000);
@@ -103,7 +163,18 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     triggers: marketing?.triggers?.stats(),
     webhooks: marketing?.webhooks?.stats(),
     warnings: lateInputWarnings(engine.state.counters.toJSON(), config),
+    ...(checkpointer !== undefined && { checkpoint: checkpointer.stats.lastNumber }),
+    stopped,
   };
+}
+
+/**
+ * A replayed file's name in its checkpoints: its path, size and order, so a checkpoint of
+ * another file (or of this one changed, or read in another order) is refused at restore.
+ */
+function replaySourceName(opts: ReplayOptions): string {
+  const path = resolve(opts.file);
+  return `file:${path}:${statSync(path).size}:${opts.order ?? 'file'}${opts.until === undefined ? '' : `:until=${opts.until}`}`;
 }
 
 /** Drops events at or after `until`; anything without a readable `ts` goes on to be judged. */

@@ -18,7 +18,7 @@ import { compact } from './progress.js';
 import type { StateSignal } from '../../state/signals.js';
 import type { Checkpointer } from '../checkpoint/checkpointer.js';
 import { registerCheckpointMetrics } from '../checkpoint/checkpoint-metrics.js';
-import type { RawMessage } from '../../core/source.js';
+import { skipMessages } from '../../edges/skip-messages.js';
 import {
   checkpointStatus,
   fileCheckpoints,
@@ -114,19 +114,6 @@ async function demoInput(
   };
 }
 
-/** The messages after the first `count()` (read when iteration starts). */
-async function* skipMessages(runs: AsyncIterable<RawMessage[]>, count: () => number): AsyncGenerator<RawMessage[]> {
-  let left = count();
-  for await (const run of runs) {
-    if (left >= run.length) {
-      left -= run.length;
-      continue;
-    }
-    yield left > 0 ? run.slice(left) : run;
-    left = 0;
-  }
-}
-
 /** A NATS server: core subscriptions or a JetStream durable consumer, with dead letters. */
 async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableStream): Promise<LiveInput> {
   const { nats } = config;
@@ -149,7 +136,7 @@ async function natsInput(config: VigilConfig, url: string, out: NodeJS.WritableS
   );
   let checkpoints: InputCheckpoints | undefined;
   if (source instanceof NatsJetStreamSource && config.checkpoint.enabled) {
-    const store = await objectStoreCheckpoints(config, nc).catch(async (e: unknown) => {
+    const store = await objectStoreCheckpoints(config, nc, url).catch(async (e: unknown) => {
       await nc.close();
       throw e;
     });

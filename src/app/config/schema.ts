@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { alertsConfig } from '../../alerts/config.js';
 import { analyticsConfig } from '../../analytics/config.js';
+import { clustersConfig } from '../../analytics/clusters/config.js';
+import { demandConfig } from '../../analytics/demand/config.js';
 import { triggersConfig } from '../../delivery/marketing/config.js';
 import { serverConfig } from '../../server/config.js';
 import { natsConfig } from '../../edges/nats/config.js';
@@ -96,6 +98,10 @@ const configShape = z.strictObject({
       .max(64 * 1024 * 1024),
   }),
   analytics: analyticsConfig,
+  /** Demand series per category with Holt-Winters forecasts. */
+  demand: demandConfig,
+  /** Behavioural clusters by streaming k-means. */
+  clusters: clustersConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,
   demo: demoConfig,

@@ -23,7 +23,8 @@ export interface ErasureResult {
  *    later events about it are rejected (`VIGIL_ERR_SUPPRESSED`);
  * 2. keyed state forgets it: record, windows, timers, recent items (the recommender's
  *    history), analytics records and alert gates (`CustomerStore.erase`); the co-view counts
- *    it contributed to stay, being aggregates over customers;
+ *    it contributed to stay, being aggregates over customers; campaign cohorts forget the
+ *    customer's entry (their counts stay, likewise);
  * 3. the listeners (the stream hub) drop what they hold about it (held alerts);
  * 4. one audit line records it, with the id pseudonymised.
  *
@@ -67,7 +68,9 @@ export class Erasure {
 
   private forget(customerId: string, via: ErasureChannel): ErasureResult {
     this.state.suppressed.add(customerId);
-    const existed = this.state.store.erase(customerId);
+    const inStore = this.state.store.erase(customerId);
+    const inCohorts = this.state.campaigns?.erase(customerId) === true;
+    const existed = inStore || inCohorts;
     let alertsDropped = 0;
     for (const l of this.listeners) alertsDropped += l(customerId);
     this.erased++;

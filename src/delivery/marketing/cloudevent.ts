@@ -13,7 +13,7 @@ import { cloudEventType as alertCloudEventType } from '../../alerts/alert-catalo
  * | `source` | `triggers.nats.source` (a URI-reference) |
  * | `type` | `io.vigil.<alert type>.v1`, e.g. `io.vigil.churn.risk.v1` |
  * | `time` | the alert's event time `ts`, RFC 3339 in UTC |
- * | `subject` | the customer key (the pseudonym when pseudonymising) |
+ * | `subject` | the customer key (the pseudonym when pseudonymising); `category:<name>` for demand alerts |
  * | `datacontenttype` | `application/json` |
  * | `data` | the alert itself |
  */
@@ -45,7 +45,7 @@ export function toCloudEvent(alert: Alert, source: string): VigilCloudEvent {
     source,
     type: cloudEventType(alert.type),
     time: new Date(alert.ts).toISOString(),
-    subject: alert.customerId,
+    subject: alert.customerId ?? `category:${alert.data.category}`,
     datacontenttype: 'application/json',
     data: alert,
   };

@@ -46,6 +46,8 @@ export class Pseudonymiser {
 
   /** The alert as it may leave: customer id and alert id replaced, everything else shared. */
   apply(alert: Alert): Alert {
-    return { ...alert, id: this.alertId(alert), customerId: this.customer(alert.customerId) };
+    // An alert about an aggregate (demand) names no customer: only its id is re-keyed.
+    if (alert.customerId === null) return { ...alert, id: this.alertId(alert) };
+    return { ...alert, id: this.alertId(alert), customerId: this.customer(alert.customerId) } as Alert;
   }
 }

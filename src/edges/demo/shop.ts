@@ -1,6 +1,7 @@
 import { VigilError } from '../../core/errors.js';
 import { MAX_TS, MIN_TS, type CanonicalEvent, type OrderItem } from '../../core/event.js';
 import { Catalog, type Product } from './catalog.js';
+import { checkDemandCycle, thinnedArrival, type DemandCycle } from './demand-cycle.js';
 import { Random } from './random.js';
 
 /**
@@ -29,6 +30,12 @@ export interface ShopOptions {
    * the event stream as it always was.
    */
   behaviour?: ShopBehaviour;
+  /**
+   * Opt-in daily and weekly waves and a trend in session rates (see demand-cycle.ts; the daily
+   * wave replaces the night-to-morning shift, and gaps are drawn exponential whatever
+   * `behaviour.visitGapShape`); absent: the plain timeline.
+   */
+  demandCycle?: DemandCycle;
 }
 
 export interface ShopBehaviour {
@@ -247,6 +254,8 @@ function checkOptions(opts: ShopOptions): void {
     throw usage(`behaviour.seasonality must be in [0, 1), got ${b.seasonality}`);
   if (b.seasonPeriodMs !== undefined && !(b.seasonPeriodMs > 0))
     throw usage(`behaviour.seasonPeriodMs must be > 0, got ${b.seasonPeriodMs}`);
+  const cycle = opts.demandCycle === undefined ? undefined : checkDemandCycle(opts.demandCycle);
+  if (cycle !== undefined) throw usage(`demandCycle: ${cycle}`);
 }
 
 /** People shop while awake: a session drawn in the small hours (UTC) mostly moves to the morning. */
@@ -277,6 +286,8 @@ export class SyntheticShop {
   private readonly endTs: number;
   private readonly abandonedCartLimit: number;
   private readonly behaviour: Required<ShopBehaviour>;
+  private readonly demandCycle: DemandCycle | undefined;
+  private readonly startTs: number;
   /** Appended to every generated id, so shops with different seeds never share ids. */
   private readonly tag: string;
   private readonly planPool: SessionPlan[] = [];
@@ -304,6 +315,8 @@ export class SyntheticShop {
       seasonPeriodMs: 28 * DAY,
       ...opts.behaviour,
     };
+    this.demandCycle = opts.demandCycle;
+    this.startTs = opts.startTs;
     this.tag = Math.trunc(opts.seed).toString(36);
     this.customers = new Array(opts.customers);
     this.queue = new WakeQueue(opts.customers);
@@ -465,6 +478,8 @@ export class SyntheticShop {
     else if (c.churnTs - lastTs < PRE_CHURN_WINDOW) meanGap *= 1.6;
     // The defaults draw exactly as the shop always did (same numbers, same stream).
     if (b.seasonality > 0) meanGap /= 1 + b.seasonality * Math.sin((2 * Math.PI * lastTs) / b.seasonPeriodMs);
+    if (this.demandCycle !== undefined)
+      return thinnedArrival(this.demandCycle, this.startTs, lastTs + MIN_SESSION_GAP, meanGap, r);
     const gap = b.visitGapShape === 1 ? r.exponential(meanGap) : r.gamma(b.visitGapShape, meanGap / b.visitGapShape);
     return awakeTime(lastTs + MIN_SESSION_GAP + Math.floor(gap), r);
   }

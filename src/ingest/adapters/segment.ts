@@ -25,6 +25,10 @@ import { MAX_ITEMS_PER_ORDER, type EventType } from '../../core/event.js';
  * | `products[]` (`product_id`/`sku`/`id`, `price`, `quantity` default 1, `category`) | `items` |
  * | no products: one item `{order id, revenue ?? total, 1}`  | `items`                           |
  * | `currency`, upper-cased                                  | `currency`                        |
+ * | `context.campaign.name` (UTM campaign), `medium` else `source` | `campaign.id`, `campaign.channel` (any call) |
+ * | `properties.coupon` (Checkout Started, Order Completed)  | `coupon`                          |
+ * | Promotion Viewed / Promotion Clicked                     | `page_view`, `campaign` `{id: promotion_id ?? name, channel: "promotion"}` |
+ * | Coupon Applied                                           | `page_view`, `coupon` `coupon_id ?? coupon_name` |
  *
  * Identifiers may arrive as strings or as whole numbers (many shops send numeric product and
  * order ids); numbers become their decimal string. An empty string counts as absent, so
@@ -47,7 +51,14 @@ export const segmentTrackEvents = {
   'Product Removed': 'remove_from_cart',
   'Checkout Started': 'checkout_started',
   'Order Completed': 'purchase',
+  // On-site promotions and coupons: a visit that carries the attribution (docs/events.md).
+  'Promotion Viewed': 'page_view',
+  'Promotion Clicked': 'page_view',
+  'Coupon Applied': 'page_view',
 } as const satisfies Record<string, EventType>;
+
+/** The campaign channel of a Promotion Viewed / Clicked event. */
+export const PROMOTION_CHANNEL = 'promotion';
 
 /**
  * Prefix of customer ids made from `anonymousId`. Segment and RudderStack draw anonymous ids
@@ -83,8 +94,14 @@ const common = {
   originalTimestamp: text,
   sentAt: text,
   receivedAt: text,
-  /** RudderStack's SDKs put their session id here, as a number (epoch ms of the session start). */
-  context: z.object({ sessionId: key }).nullish(),
+  context: z
+    .object({
+      /** RudderStack's SDKs put their session id here, as a number (epoch ms of the session start). */
+      sessionId: key,
+      /** UTM parameters of the landing, as both SDKs collect them. */
+      campaign: z.object({ name: text, source: text, medium: text }).nullish(),
+    })
+    .nullish(),
 };
 
 const productProperties = z.object({
@@ -98,7 +115,7 @@ const productProperties = z.object({
   session_id: key,
 });
 
-const checkoutProperties = z.object({ order_id: key, checkout_id: key, currency: text, session_id: key });
+const checkoutProperties = z.object({ order_id: key, checkout_id: key, currency: text, session_id: key, coupon: text });
 
 const orderProduct = z.object({ product_id: key, sku: key, id: key, category: text, price: money, quantity: money });
 const orderProperties = z.object({
@@ -109,9 +126,12 @@ const orderProperties = z.object({
   total: money,
   currency: text,
   session_id: key,
+  coupon: text,
 });
 
 const pageProperties = z.object({ session_id: key });
+const promotionProperties = z.object({ promotion_id: key, name: text, session_id: key });
+const couponProperties = z.object({ coupon_id: key, coupon_name: text, session_id: key });
 
 const trackCall = z.discriminatedUnion('event', [
   z.object({
@@ -143,6 +163,24 @@ const trackCall = z.discriminatedUnion('event', [
     type: z.literal('track'),
     event: z.literal('Order Completed'),
     properties: orderProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Promotion Viewed'),
+    properties: promotionProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Promotion Clicked'),
+    properties: promotionProperties.nullish(),
+  }),
+  z.object({
+    ...common,
+    type: z.literal('track'),
+    event: z.literal('Coupon Applied'),
+    properties: couponProperties.nullish(),
   }),
 ]);
 const pageCall = z.object({ ...common, type: z.literal('page'), properties: pageProperties.nullish() });
@@ -340,6 +378,12 @@ export function fromSegment(value: unknown): SegmentResult {
   const e: Candidate = { id: m.messageId, customerId, ts };
   const sessionId = keyOf(m.context?.sessionId) ?? keyOf(m.properties?.session_id);
   if (sessionId !== undefined) e.sessionId = sessionId;
+  const utm = m.context?.campaign;
+  const campaignId = keyOf(utm?.name);
+  if (campaignId !== undefined) {
+    const channel = keyOf(utm?.medium) ?? keyOf(utm?.source);
+    e.campaign = channel === undefined ? { id: campaignId } : { id: campaignId, channel };
+  }
 
   if (m.type === 'page') {
     e.type = 'page_view';
@@ -356,9 +400,27 @@ export function fromSegment(value: unknown): SegmentResult {
       const orderId = firstKey(p.order_id, p.checkout_id);
       if (orderId !== undefined) e.orderId = orderId;
       setCurrency(e, p.currency);
+      if (p.coupon) e.coupon = p.coupon;
       return { ok: true, event: e };
     }
-    case 'Order Completed':
-      return purchaseEvent(e, m.properties ?? {});
+    case 'Order Completed': {
+      const p = m.properties ?? {};
+      if (p.coupon) e.coupon = p.coupon;
+      return purchaseEvent(e, p);
+    }
+    case 'Promotion Viewed':
+    case 'Promotion Clicked': {
+      // The promotion is this event's campaign, whatever the landing's UTM said.
+      const id = firstKey(m.properties?.promotion_id, m.properties?.name);
+      if (id === undefined) return schemaError('properties.promotion_id');
+      e.campaign = { id, channel: PROMOTION_CHANNEL };
+      return { ok: true, event: e };
+    }
+    case 'Coupon Applied': {
+      const coupon = firstKey(m.properties?.coupon_id, m.properties?.coupon_name);
+      if (coupon === undefined) return schemaError('properties.coupon_id');
+      e.coupon = coupon;
+      return { ok: true, event: e };
+    }
   }
 }

@@ -6,4 +6,6 @@ export const ALERT_TYPES = [
   { type: "segment.changed", label: "segment", colour: "#b388eb" },
   { type: "cart.abandoned", label: "cart abandoned", colour: "var(--warn)" },
   { type: "recommendation.cross_sell", label: "cross-sell", colour: "var(--good)" },
+  { type: "demand.spike", label: "demand spike", colour: "var(--info)" },
+  { type: "demand.drop", label: "demand drop", colour: "var(--muted)" },
 ];

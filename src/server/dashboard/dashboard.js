@@ -4,6 +4,7 @@
 // so nothing here relies on inline code, and all DOM text goes in through textContent.
 
 import { ALERT_TYPES } from './alert-types.js';
+import { startForecasts } from './forecast.js';
 
 const SUBPROTOCOL = 'vigil.v1.json';
 const BEARER_PREFIX = 'vigil.bearer.';
@@ -507,7 +508,8 @@ function row({ seq, alert: a }) {
     td('', null, span(`sev sev-badge-${a.severity}`, a.severity)),
     td('mono num', a.score.toFixed(2)),
     td('segment', a.segment ?? '–'),
-    td('mono customer', a.customerId),
+    // Demand alerts are about a category, not a customer.
+    td('mono customer', a.customerId ?? `category ${a.data.category}`),
     td('reasons', null, reasons(a.reasons)),
   ];
   tr.append(...cells);
@@ -695,3 +697,4 @@ addEventListener('offline', onOffline);
 addEventListener('online', onOnline);
 addEventListener('hashchange', onHashChange);
 connect();
+startForecasts(() => state.token);

@@ -4,13 +4,18 @@ import type { Logger } from '../../core/logger.js';
 import { sendError, type HttpApi } from '../http-api.js';
 import type { OpsMetrics } from '../metrics.js';
 import type { StaticFiles } from '../static-files.js';
+import type { EngineView } from '../engine-view.js';
 import { serveApiDocs } from './api-docs-route.js';
+import { serveCampaign } from './campaigns-route.js';
 import { serveFile } from './files-route.js';
+import { serveForecasts } from './forecasts-route.js';
 import { serveMetrics } from './metrics-route.js';
 import { requestUrl } from './request-url.js';
 
 export interface RouterParts {
   readonly api: HttpApi;
+  /** What the aggregate routes (forecasts, campaigns) read. */
+  readonly state: EngineView;
   readonly metrics: OpsMetrics;
   readonly files: StaticFiles;
   readonly refused: (code: ErrorCode) => void;
@@ -19,7 +24,8 @@ export interface RouterParts {
 
 /**
  * The plain HTTP routes, in the order they are tried: erasure (DELETE), then for GET and
- * HEAD `/metrics`, the API documents, the API (`HttpApi`: customers, items, health), and
+ * HEAD `/metrics`, the API documents, the aggregates (demand forecasts, campaign reports), the
+ * API (`HttpApi`: customers, items, health), and
  * last the dashboard's files. The stream is not here: it is an upgrade (`upgrade.ts`).
  */
 export function route(req: IncomingMessage, res: ServerResponse, parts: RouterParts): void {
@@ -35,6 +41,9 @@ export function route(req: IncomingMessage, res: ServerResponse, parts: RouterPa
   }
   if (url.pathname === '/metrics') return serveMetrics(req, res, parts.api, parts.metrics, parts.log);
   if (serveApiDocs(url.pathname, res)) return;
+  const { api, state, refused } = parts;
+  if (serveForecasts(url.pathname, req, res, api, state, refused)) return;
+  if (serveCampaign(url.pathname, req, res, api, state, refused)) return;
   if (parts.api.handle(req, res, url)) return;
   serveFile(url.pathname, res, req.method === 'HEAD', parts.files, parts.refused, parts.log);
 }

@@ -97,7 +97,7 @@ function applyOne<Out>(
 }
 
 /** Alerts emitted since the last stamp came from the message that entered at `enteredAt`. */
-function stampAlerts(alerts: readonly unknown[], enteredAt: number[], at: number): void {
+export function stampAlerts(alerts: readonly unknown[], enteredAt: number[], at: number): void {
   while (enteredAt.length < alerts.length) enteredAt.push(at);
 }
 

@@ -2,11 +2,13 @@ import { Command } from 'commander';
 import { evalRecs } from '../eval-recs.js';
 import { evalChurn } from '../eval-churn.js';
 import { action, type CliContext } from '../command-context.js';
+import { evalClustersCommand } from './eval-clusters.js';
+import { evalForecastCommand } from './eval-forecast.js';
 
 export function evalCommand(ctx: CliContext): Command {
   const recs = new Command('recs')
     .description(
-      'next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN and sequential rules; JSON out',
+      'next-item hit rate@20 and MRR@20 of the streaming recommender beside popularity, item-kNN, sequential rules, V-SKNN and STAN; JSON out',
     )
     .requiredOption('--train <file>', 'training sessions (SessionId ItemId Time)')
     .requiredOption('--test <file>', 'test sessions (SessionId ItemId Time)')
@@ -41,5 +43,10 @@ export function evalCommand(ctx: CliContext): Command {
         return 0;
       }),
     );
-  return new Command('eval').description('offline evaluations').addCommand(recs).addCommand(churn);
+  return new Command('eval')
+    .description('offline evaluations')
+    .addCommand(recs)
+    .addCommand(churn)
+    .addCommand(evalForecastCommand(ctx))
+    .addCommand(evalClustersCommand(ctx));
 }

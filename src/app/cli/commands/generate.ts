@@ -10,10 +10,14 @@ export function generateCommand(ctx: CliContext): Command {
     .option('--format <format>', 'jsonl or msgpack (default jsonl)')
     .option('--seed <n>', 'random seed')
     .option('--customers <n>', 'how many customers')
+    .option(
+      '--seasonal',
+      'demand with a known daily and weekly cycle and a trend (the ground truth for vigil eval forecast)',
+    )
     .option('--config <file>', 'a JSON config file over config/default.json')
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<Record<string, string | undefined>>();
+        const o = cmd.opts<Record<string, string | undefined> & { seasonal?: boolean }>();
         await generate({
           out: o.out,
           events: o.events,
@@ -21,6 +25,7 @@ export function generateCommand(ctx: CliContext): Command {
           seed: o.seed,
           customers: o.customers,
           configFile: o.config,
+          seasonal: o.seasonal,
         });
         return 0;
       }),

@@ -13,16 +13,46 @@ export function replayCommand(ctx: CliContext): Command {
     .option('--config <file>', 'a JSON config file over config/default.json')
     .option('--quiet', 'no progress bar')
     .option('--triggers', 'also deliver the alerts to the configured marketing triggers and webhooks (triggers.*)')
+    .option(
+      '--state-dir <dir>',
+      'keep checkpoints in this directory and resume from them: a replay stopped (Ctrl-C) or killed goes on where it was',
+    )
+    .option('--fresh-state', 'discard the checkpoints in --state-dir and replay from the start')
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<{ dumpState?: string; config?: string; quiet?: boolean; triggers?: boolean }>();
+        const o = cmd.opts<{
+          dumpState?: string;
+          config?: string;
+          quiet?: boolean;
+          triggers?: boolean;
+          stateDir?: string;
+          freshState?: boolean;
+        }>();
+        const interrupt = new AbortController();
+        const stop = () => interrupt.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
         const r = await replay({
           file: cmd.args[0]!,
           configFile: o.config,
           dumpState: o.dumpState,
           progress: !o.quiet,
           triggers: o.triggers === true,
+          stateDir: o.stateDir,
+          freshState: o.freshState === true,
+          signal: interrupt.signal,
+        }).finally(() => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
         });
+        if (r.stopped) {
+          ctx.err.write(
+            r.checkpoint === undefined
+              ? `replay stopped after ${r.counts.input} messages; without --state-dir it starts over next time\n`
+              : `replay stopped after ${r.counts.input} messages, checkpoint ${r.checkpoint} written; the same command resumes from it\n`,
+          );
+          return 130;
+        }
         ctx.err.write(
           `replayed ${r.counts.input} messages in ${r.seconds.toFixed(2)} s: ${JSON.stringify(r.counts)}; ` +
             `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}\n`,

@@ -1,0 +1,66 @@
+import * as z from 'zod';
+
+/**
+ * Response bodies of the aggregate routes (demand forecasts, campaign cohorts), for the
+ * OpenAPI document (api-specs.ts). Aggregates over customers: no customer id in any of them.
+ * NaN (a bucket closed while its model warmed up) is sent as JSON null.
+ */
+const maybe = z.number().nullable();
+const closedBucket = z.strictObject({
+  start: z.number(),
+  actual: z.number(),
+  forecast: maybe,
+  lo95: maybe,
+  hi95: maybe,
+});
+const forecastPoint = z.strictObject({
+  h: z.number().int(),
+  mean: maybe,
+  lo80: maybe,
+  hi80: maybe,
+  lo95: maybe,
+  hi95: maybe,
+});
+const measureView = z.strictObject({
+  recent: z.array(closedBucket).describe('closed buckets, oldest first, beside the one-step forecast made for each'),
+  forecast: z.array(forecastPoint).describe('the next buckets from origin: 24 hours, or 28 days'),
+  sigma: maybe.describe('one-step error spread (relative when seasonality is multiplicative)'),
+  observedBuckets: z.number().int(),
+});
+const seriesView = z.strictObject({
+  bucketMs: z.number().int(),
+  origin: z.number().nullable().describe('start of the first forecast bucket; null before any purchase'),
+  measures: z.strictObject({ units: measureView, orders: measureView, revenue: measureView }),
+});
+export const forecastListBody = z.strictObject({ asOf: z.number().nullable(), categories: z.array(z.string()) });
+export const forecastBody = z.strictObject({
+  asOf: z.number().nullable(),
+  category: z.string(),
+  hourly: seriesView,
+  daily: seriesView,
+});
+
+/** estimate null (and the uplift's bounds too) while no customer's window has closed. */
+const interval = z.strictObject({ estimate: maybe, lo: maybe, hi: maybe });
+export const campaignBody = z.strictObject({
+  campaign: z.string(),
+  asOf: z.number(),
+  level: z.number(),
+  reached: z.number().int(),
+  converted: z.number().int(),
+  firstTimeBuyers: z.number().int(),
+  returningBuyers: z.number().int(),
+  revenuePerCustomer: z.number(),
+  repeat: z.array(
+    z.strictObject({
+      days: z.number().int(),
+      eligible: z.number().int(),
+      baselineEligible: z.number().int(),
+      campaignRate: interval,
+      baselineRate: interval,
+      uplift: interval.describe('campaign minus baseline repeat rate, Newcombe interval'),
+      supported: z.boolean().describe('true only when the uplift interval lies above 0'),
+    }),
+  ),
+});
+export const clusterBody = z.strictObject({ id: z.number().int(), label: z.string() });

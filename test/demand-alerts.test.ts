@@ -1,0 +1,226 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { alertSchema, type Alert } from '../src/alerts/alert.js';
+import { AlertEmitter } from '../src/alerts/alert-emitter.js';
+import type { AlertPolicy } from '../src/alerts/config.js';
+import { policiesByType } from '../src/alerts/config.js';
+import { AlertCooldowns } from '../src/alerts/cooldown.js';
+import { bucketScore, DemandAlerts, normalCdf } from '../src/analytics/demand/demand-alerts.js';
+import { ALL_CATEGORIES, DAY } from '../src/analytics/demand/demand-process.js';
+import type { ClosedBucket } from '../src/analytics/demand/demand-series.js';
+import { MarketingGate } from '../src/delivery/marketing/audience.js';
+import { SuppressionList } from '../src/alerts/suppression.js';
+import { toCloudEvent, vigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
+import { Pseudonymiser } from '../src/delivery/marketing/pseudonym.js';
+import type { CanonicalEvent } from '../src/core/event.js';
+import { SEASONAL_SHOP } from '../src/edges/demo/demand-cycle.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
+import { message, runMessages, testConfig } from './support/engine-harness.js';
+
+/**
+ * demand.spike / demand.drop: the score against the normal CDF's published values, the
+ * gates against the rule stated over each series' whole history (as test/alerts.test.ts
+ * states it for customer gates), and the engine end to end on a seasonal shop with a known
+ * spike and a known empty day.
+ */
+const START = Date.UTC(2026, 0, 1);
+const config = testConfig({ demand: { alerts: { measure: 'units', granularities: ['daily'] } } });
+
+describe('demand alert scores', () => {
+  it('Φ matches its published values, and a bucket on the 95 % bound scores 0.95', () => {
+    // Abramowitz & Stegun, table 26.1.
+    for (const [z, p] of [
+      [0, 0.5],
+      [1, 0.841344746],
+      [1.959963985, 0.975],
+      [2.575829304, 0.995],
+      [-1, 0.158655254],
+    ] as const)
+      expect(normalCdf(z)).toBeCloseTo(p, 6);
+    const b = (actual: number): ClosedBucket => ({ start: 0, actual, forecast: 100, lo95: 80.4, hi95: 119.6 });
+    expect(bucketScore(b(119.6))).toBeCloseTo(0.95, 6);
+    expect(bucketScore(b(80.4))).toBeCloseTo(0.95, 6);
+    expect(bucketScore(b(100))).toBeCloseTo(0, 6);
+    // Outside the interval exactly when the score passes 0.95 (fast-check).
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 300, noNaN: true }), (actual) => {
+        const s = bucketScore(b(actual));
+        if (actual > 119.6 + 1e-3 || actual < 80.4 - 1e-3) expect(s).toBeGreaterThan(0.95);
+        if (actual < 119.6 - 1e-3 && actual > 80.4 + 1e-3) expect(s).toBeLessThan(0.95);
+      }),
+    );
+  });
+});
+
+describe('demand alert gates', () => {
+  const policy: fc.Arbitrary<AlertPolicy> = fc.record({
+    cooldownMs: fc.constantFrom(0, DAY, 3 * DAY),
+    hysteresis: fc.option(fc.constantFrom({ enter: 0.95, exit: 0.8 }, { enter: 0.99, exit: 0.5 }), { nil: null }),
+  });
+  // Actuals around a forecast of 100 with σ = 10: inside, between 80 and 95 %, and far out, both ways.
+  const actual = fc.constantFrom(100, 105, 114, 118, 121, 125, 140, 95, 86, 82, 79, 75, 60);
+  const bucketsOf = (actuals: number[]): ClosedBucket[] =>
+    actuals.map((a, i) => ({
+      start: START + i * DAY,
+      actual: a,
+      forecast: 100,
+      lo95: 100 - 19.59963984540054,
+      hi95: 100 + 19.59963984540054,
+    }));
+
+  /** The rule over the whole history, not a state machine (the customer gates' oracle, per direction). */
+  function oracle(p: AlertPolicy, buckets: ClosedBucket[], spike: boolean): number[] {
+    const fired: number[] = [];
+    const scores = buckets.map((b) => (b.actual > b.forecast === spike ? bucketScore(b) : 0));
+    const enter = p.hysteresis?.enter ?? 0.95;
+    scores.forEach((s, i) => {
+      if (s < enter) return;
+      const last = fired.length > 0 ? fired[fired.length - 1]! : -1;
+      if (last >= 0) {
+        if (!(buckets[i]!.start - buckets[last]!.start >= p.cooldownMs)) return;
+        if (p.hysteresis !== null && !scores.slice(last + 1, i).some((x) => x <= p.hysteresis!.exit)) return;
+      }
+      fired.push(i);
+    });
+    return fired;
+  }
+
+  it('fire exactly as the rule says, per series and direction, and survive snapshot and restore (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        policy,
+        policy,
+        fc.array(fc.tuple(fc.constantFrom('a', 'b'), actual), { minLength: 1, maxLength: 60 }),
+        fc.nat(60),
+        (spikeP, dropP, offers, cut) => {
+          const policies = {
+            ...policiesByType(testConfig().alerts.policies),
+            'demand.spike': spikeP,
+            'demand.drop': dropP,
+          };
+          const emitter = () => new AlertEmitter(new AlertCooldowns(policies, 16));
+          let e = emitter();
+          let alerts = new DemandAlerts(e, policies, 'units');
+          const out: Alert[] = [];
+          alerts.begin(out);
+          const perSeries = { a: [] as number[], b: [] as number[] };
+          offers.forEach(([series, a], i) => {
+            if (i === cut) {
+              const s = JSON.parse(JSON.stringify(alerts.snapshot()));
+              e = emitter();
+              alerts = new DemandAlerts(e, policies, 'units');
+              alerts.restore(s);
+              alerts.begin(out);
+            }
+            perSeries[series].push(a);
+            const b = bucketsOf(perSeries[series])[perSeries[series].length - 1]!;
+            alerts.onClosed(series, 'daily', DAY, b);
+          });
+          for (const series of ['a', 'b'] as const) {
+            const buckets = bucketsOf(perSeries[series]);
+            for (const [type, spike] of [
+              ['demand.spike', true],
+              ['demand.drop', false],
+            ] as const) {
+              const got = out
+                .filter((x) => x.type === type && (x.data as { category: string }).category === series)
+                .map((x) => (x.data as { bucketStart: number }).bucketStart);
+              expect(got).toEqual(oracle(spike ? spikeP : dropP, buckets, spike).map((i) => buckets[i]!.start));
+            }
+          }
+          for (const x of out) expect(alertSchema.parse(x)).toEqual(x);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
+
+describe('demand alerts in the engine', () => {
+  const EMPTY_DAY = 30;
+  const SPIKE_DAY = 38;
+  /** A seasonal shop; day 30 has no events at all; on day 38 a crowd buys 400 units of one product. */
+  function events(): { events: CanonicalEvent[]; category: string } {
+    const shop = new SyntheticShop({
+      seed: 5,
+      customers: 1200,
+      products: 120,
+      startTs: START,
+      endTs: START + 45 * DAY,
+      demandCycle: SEASONAL_SHOP,
+    });
+    const out: CanonicalEvent[] = [];
+    let sample: Extract<CanonicalEvent, { type: 'purchase' }> | undefined;
+    for (let e = shop.next(); e !== undefined; e = shop.next()) {
+      const day = Math.floor((e.ts - START) / DAY);
+      if (day === EMPTY_DAY) continue;
+      if (sample === undefined && e.type === 'purchase' && e.items[0]!.category !== undefined) sample = e;
+      out.push(e);
+    }
+    const item = { ...sample!.items[0]!, quantity: 4 };
+    const at = START + SPIKE_DAY * DAY + 12 * 3_600_000;
+    const crowd: CanonicalEvent[] = Array.from({ length: 100 }, (_, i) => ({
+      id: `crowd-${i}`,
+      type: 'purchase',
+      customerId: `crowd-${i}`,
+      ts: at + i * 1000,
+      orderId: `crowd-o-${i}`,
+      items: [item],
+    }));
+    return { events: [...out, ...crowd].sort((a, b) => a.ts - b.ts), category: item.category! };
+  }
+
+  it('a spike day raises demand.spike for its category, an empty day demand.drop overall, whatever the batch size', async () => {
+    const { events: evs, category } = events();
+    const messages = evs.map((e) => message(e));
+    const runs = await Promise.all([97, 1000].map((batchSize) => runMessages(config, messages, { batchSize })));
+    const demandAlerts = runs.map(({ batches }) =>
+      batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.')),
+    );
+    expect(demandAlerts[0]).toEqual(demandAlerts[1]);
+    const alerts = demandAlerts[0]!;
+    const at = (type: string, cat: string, day: number) =>
+      alerts.find(
+        (a) =>
+          a.type === type &&
+          (a.data as { category: string }).category === cat &&
+          (a.data as { bucketStart: number }).bucketStart === START + day * DAY,
+      );
+    expect(at('demand.spike', category, SPIKE_DAY)).toMatchObject({
+      customerId: null,
+      segment: null,
+      ts: START + (SPIKE_DAY + 1) * DAY,
+    });
+    expect(at('demand.spike', ALL_CATEGORIES, SPIKE_DAY)).toBeDefined();
+    expect(at('demand.drop', ALL_CATEGORIES, EMPTY_DAY)).toMatchObject({ data: { actual: 0 } });
+    // Every alert is a valid alert, outside its interval, counted; none is hourly (not configured).
+    const engine = runs[0]!.engine;
+    for (const a of alerts) {
+      expect(alertSchema.parse(a)).toEqual(a);
+      const d = a.data as { actual: number; lo95: number; hi95: number; granularity: string };
+      expect(d.granularity).toBe('daily');
+      expect(a.type === 'demand.spike' ? d.actual > d.hi95 : d.actual < d.lo95).toBe(true);
+    }
+    expect(engine.state.alerts!.emitted['demand.spike'] + engine.state.alerts!.emitted['demand.drop']).toBe(
+      alerts.length,
+    );
+    // Ops alerts: never to a marketing destination; as CloudEvents their subject names the category.
+    const gate = MarketingGate.of(SuppressionList.empty, 'a pseudonymisation key of 32 characters or more');
+    const spike = at('demand.spike', category, SPIKE_DAY)!;
+    expect(gate.outgoing(spike, new Set(['demand.spike']))).toBe('unwanted');
+    const ce = toCloudEvent(
+      new Pseudonymiser('another key of thirty-two characters or more').apply(spike),
+      'urn:vigil:test',
+    );
+    expect(vigilCloudEvent.parse(ce).subject).toBe(`category:${category}`);
+  }, 180_000);
+
+  it('are off by default (demand.alerts.granularities is empty)', async () => {
+    const { events: evs } = events();
+    const { batches } = await runMessages(
+      testConfig(),
+      evs.map((e) => message(e)),
+    );
+    expect(batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'))).toEqual([]);
+  }, 180_000);
+});
