@@ -50,6 +50,8 @@ async function runCheckpointed(engine: Engine, msgs: readonly RawMessage[], stor
       checkpointer.batchCompleted(n);
     },
   });
+  // A life ends with no checkpoint in flight (a crash leaves the last committed one, and its prune done).
+  await checkpointer.settled();
   return checkpointer;
 }
 
