@@ -14,8 +14,8 @@ import { VigilError } from '../../core/errors.js';
  */
 const MAGIC = new TextEncoder().encode('VIGILCK1');
 const BUFFER_PART_MIN = 4096;
-const ARRAY_PART_MIN = 8192;
-const ARRAY_RUN = 8192;
+const ARRAY_PART_MIN = 1024;
+const ARRAY_RUN = 1024;
 const EMPTY = new Uint8Array(0);
 
 /** `prefix`, the body's length as a big-endian u32, the body. */
