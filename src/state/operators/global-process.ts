@@ -19,7 +19,10 @@ export interface GlobalProcess<Out = unknown> {
 }
 
 /** Runs the global processes over a batch's applied events, in stream order. */
-export function globalProcessBatch<Out>(batch: KeyedBatch<Out>, processes: readonly GlobalProcess<Out>[]): KeyedBatch<Out> {
+export function globalProcessBatch<Out>(
+  batch: KeyedBatch<Out>,
+  processes: readonly GlobalProcess<Out>[],
+): KeyedBatch<Out> {
   if (processes.length === 0) return batch;
   const { outcome, events, watermarkAt, alerts, alertEnteredAt, messages } = batch;
   for (const p of processes) p.begin?.(batch);
