@@ -34,6 +34,7 @@ export const stockWatch = defineAlertType({
   type: 'stock.watch',
   data: z.strictObject({ productId: key, views: z.number().int().min(1) }),
   audience: 'ops',
+  subject: 'customer',
   occasion: (d) => [d.productId],
   policyKey: 'stockWatch',
   severities: ['info'],

@@ -33,7 +33,7 @@ export const aggregateAlertTypes: readonly AggregateAlertType[] = alertTypes.fil
   (t): t is AggregateAlertType => alertTypeSpec[t].subject === 'aggregate',
 );
 export const customerAlertTypes: readonly CustomerAlertType[] = alertTypes.filter(
-  (t): t is CustomerAlertType => alertTypeSpec[t].subject === 'customer',
+  (t): t is CustomerAlertType => alertTypeSpec[t].subject !== 'aggregate',
 );
 /** Dense index of each customer type, for per-type typed-array columns (cooldowns). */
 export const alertTypeIndex: Readonly<Record<CustomerAlertType, number>> = Object.fromEntries(

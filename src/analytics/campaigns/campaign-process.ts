@@ -27,7 +27,7 @@ export class CampaignProcess implements KeyedProcess {
     return this.cohorts.report(campaign, asOf, level);
   }
 
-  /** Erasure (src/erasure/): the customer leaves every cohort; the counts stay. */
+  /** Erasure (src/app/erasure/): the customer leaves every cohort; the counts stay. */
   erase(customerId: string): boolean {
     return this.cohorts.erase(customerId);
   }
