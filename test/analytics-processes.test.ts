@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { logarithmicBuckets, QuantileSketch } from '../src/analytics/quantile-sketch.js';
-import { mergeRfm, mergeRunningMoments, mergeSketches } from '../src/analytics/processes/merges.js';
+import { mergeReturnHazards, mergeRfm, mergeRunningMoments, mergeSketches } from '../src/analytics/processes/merges.js';
+import { ReturnHazard } from '../src/analytics/return-hazard.js';
 import { RfmPopulation } from '../src/analytics/rfm.js';
 import { RunningGap } from '../src/analytics/running-gap.js';
 import { EngineState } from '../src/state/engine-state.js';
@@ -68,6 +69,36 @@ describe('analytics processes', () => {
       all.update(undefined, b);
     });
     expect(mergeRfm(left.snapshot(), right.snapshot())).toEqual(all.snapshot());
+  });
+
+  it("merging two partitions' return hazards gives the hazards of one table over all their buyers", () => {
+    const DAY = 86_400_000;
+    const week = 7 * DAY;
+    const left = new ReturnHazard(week);
+    const right = new ReturnHazard(week);
+    const all = new ReturnHazard(week);
+    // 300 buyers, each with its own purchase history, each in one partition. (An eviction
+    // censors a spell at the latest event time its table has seen, which is a partition's
+    // own: evictions are left out here, see docs/architecture.md.)
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 300; i++) {
+      const part = i % 3 === 0 ? left : right;
+      let values: { lastPurchase: number; transactions: number; monetary: number } | undefined;
+      for (let k = 0; k <= i % 6; k++) {
+        const next = { lastPurchase: t0 + (i % 40) * DAY + k * ((i % 11) + 1) * 9 * DAY, transactions: k + 1, monetary: 10 * (k + 1) };
+        part.update(values, next);
+        all.update(values, next);
+        values = next;
+      }
+    }
+    const merged = new ReturnHazard(week);
+    merged.restore(mergeReturnHazards(left.snapshot(), right.snapshot()));
+    const now = t0 + 400 * DAY;
+    const a = merged.hazardTable(now);
+    const b = all.hazardTable(now);
+    expect(a.length).toBe(b.length);
+    a.forEach((h, i) => expect(h).toBeCloseTo(b[i]!, 12));
+    expect(mergeReturnHazards(right.snapshot(), left.snapshot())).toEqual(mergeReturnHazards(left.snapshot(), right.snapshot()));
   });
 
   it("merging running moments gives the moments of both streams, as Welford's update over all (fast-check)", () => {

@@ -1,6 +1,7 @@
 import type { QuantileSketchSnapshot } from '../quantile-sketch.js';
 import type { PooledGaps } from '../refit-job.js';
 import type { RfmSnapshot } from '../rfm.js';
+import type { ReturnHazardSnapshot } from '../return-hazard.js';
 
 /**
  * `merge(a, b)` of the analytics' mergeable summaries, on their snapshot data (what a
@@ -70,4 +71,45 @@ export function mergePooledGaps(a: PooledGaps, b: PooledGaps): PooledGaps {
 /** Counters that add up over partitions. */
 export function sumCounts(a: number, b: number): number {
   return a + b;
+}
+
+/**
+ * Two partitions' return hazards (each over its own buyers) as one: spell counts add up
+ * cell by cell; open spells that either side has already folded (started long ago) are
+ * folded in both, which is how one table over all buyers would hold them.
+ */
+export function mergeReturnHazards(a: ReturnHazardSnapshot, b: ReturnHazardSnapshot): ReturnHazardSnapshot {
+  if (a.unitMs !== b.unitMs || a.cells !== b.cells) throw new Error('return hazards of different units or sizes do not merge');
+  const sum = (x: number[], y: number[]) => x.map((v, i) => v + y[i]!);
+  const foldedBelow = Math.max(a.foldedBelow, b.foldedBelow);
+  const foldedCount = sum(a.foldedCount, b.foldedCount);
+  const foldedStart = sum(a.foldedStart, b.foldedStart);
+  const open = new Map<string, number[]>();
+  for (const [c, cell, count, start] of [...a.open, ...b.open] as [number, number, number, number][]) {
+    if (cell < foldedBelow) {
+      foldedCount[c]! += count;
+      foldedStart[c]! += start;
+      continue;
+    }
+    const key = `${c}:${cell}`;
+    const entry = open.get(key);
+    if (entry === undefined) open.set(key, [c, cell, count, start]);
+    else {
+      entry[2]! += count;
+      entry[3]! += start;
+    }
+  }
+  return {
+    unitMs: a.unitMs,
+    cells: a.cells,
+    latest: Math.max(a.latest, b.latest),
+    returns: sum(a.returns, b.returns),
+    ended: sum(a.ended, b.ended),
+    endedFraction: sum(a.endedFraction, b.endedFraction),
+    endedBeyond: sum(a.endedBeyond, b.endedBeyond),
+    open: [...open.values()].sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]!),
+    foldedCount,
+    foldedStart,
+    foldedBelow,
+  };
 }

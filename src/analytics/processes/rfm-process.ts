@@ -4,7 +4,7 @@ import type { RfmPopulation, RfmScores, RfmValues } from '../rfm.js';
 import type { ReturnHazard } from '../return-hazard.js';
 import type { AnalyticsProcess, GlobalState, ProcessContext } from './analytics-process.js';
 import type { FieldSpec } from './customer-fields.js';
-import { mergeRfm } from './merges.js';
+import { mergeReturnHazards, mergeRfm } from './merges.js';
 
 /** Quintiles of a handful of buyers are noise: segments are assigned from this many on. */
 const MIN_RFM_POPULATION = 50;
@@ -29,11 +29,9 @@ export class RfmProcess implements AnalyticsProcess {
   readonly name = 'rfm';
   readonly fields = RfmProcess.FIELDS;
   readonly timers = [] as const;
-  // The return hazard is sums over buyers' purchase histories, so partials add up; its merge
-  // is not written yet (issue 17's partitioned engine keeps it per partition until then).
   readonly globals: readonly GlobalState[] = [
     { name: 'rfm', home: 'mergeable', merge: mergeRfm },
-    { name: 'returns', home: 'mergeable' },
+    { name: 'returns', home: 'mergeable', merge: mergeReturnHazards },
   ];
   private readonly F: Record<(typeof FIELD_NAMES.f64)[number], number>;
   private readonly U: Record<(typeof FIELD_NAMES.u32)[number], number>;
