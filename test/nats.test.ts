@@ -173,7 +173,7 @@ describe('NATS ingestion against a real nats-server', () => {
       [new Uint8Array(70_000).fill(0x7b), 'vigil.dlq.payload_too_large', 'VIGIL_ERR_PAYLOAD_TOO_LARGE', ''],
       [segmentCall(good[3]!, { messageId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'messageId'],
       [segmentCall(good[4]!, { userId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'userId'],
-      [segmentCall(good[5]!, { event: 'Coupon Applied' }), 'vigil.dlq.segment_unknown_event', 'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT', 'event'],
+      [segmentCall(good[5]!, { event: 'Order Refunded' }), 'vigil.dlq.segment_unknown_event', 'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT', 'event'],
     ];
     // Segment calls that map cleanly are applied like canonical events (each beside the event whose time it takes).
     const goodSegment = good.filter((_, i) => i % 20 === 0).map((e) => segmentCall(e, {}));
