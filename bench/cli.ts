@@ -22,9 +22,12 @@ function suites(): Command[] {
     new Command('core')
       .description(
         'the whole graph vs a bare decode+aggregate loop (the ceiling): 100k customers as msgpack and JSON, 1M as msgpack; ' +
-          'engine throughput with and without analytics, and the analytics overhead from replays in which the two take turns',
+          'engine throughput with and without analytics, and the analytics overhead from replays in which the two take turns; ' +
+          'then the partitioned engine (analytics on) by number of worker threads',
       )
-      .addOption(quick('20k customers, 2 pairs, 1 interleaved replay (about a minute)'))
+      .addOption(
+        quick('20k customers, 2 pairs, 1 interleaved replay, 2 rounds of the partitioned engine (a few minutes)'),
+      )
       .addOption(json()),
     new Command('nats')
       .description(

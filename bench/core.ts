@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { shopInput } from './support/shop-input.js';
 import type { TurnCommand, TurnTakerData } from './support/turn-taker.js';
+import { partitionedScaling } from './partitioned.js';
 import { heapAndBuffers, median, settleHeap, table } from './report.js';
 
 /**
@@ -29,6 +30,8 @@ export interface CoreBenchOptions {
   repeats: number;
   /** Replays of the input by both engines interleaved (the analytics overhead); default 3. */
   interleaved?: number;
+  /** Rounds of the partitioned engine over W = 1 … cores (analytics on); 0 skips it. */
+  partitionedRounds?: number;
 }
 
 /**
@@ -183,6 +186,8 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
   const interleavedWithMs = replays.reduce((sum, x) => sum + x.withMs, 0);
   const interleavedWithoutMs = replays.reduce((sum, x) => sum + x.withoutMs, 0);
   const alerts: Record<string, number> = engine.state.alerts?.emitted ?? {};
+  const partitioned =
+    (opts.partitionedRounds ?? 0) > 0 ? await partitionedScaling(config, messages, opts.partitionedRounds!) : {};
   return {
     customers: stateCustomers,
     events: n,
@@ -210,6 +215,7 @@ export async function coreBench(opts: CoreBenchOptions): Promise<Record<string, 
     '  dedupe B/customer': Math.round(engine.state.seen.bytes / Math.max(1, stateCustomers)),
     'ids remembered': engine.state.seen.size,
     'customers in input': customers,
+    ...partitioned,
   };
 }
 

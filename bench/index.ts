@@ -19,7 +19,10 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    with analytics and one without (each in a worker thread: own heap, own
  *                    GCs) take turns every 65,536 messages, so the host's slow phases land
  *                    on both (the pairs' median is printed beside it). --quick: 20k
- *                    customers, 2 pairs, 1 interleaved replay.
+ *                    customers, 2 pairs, 1 interleaved replay. The 100k msgpack input (--quick: 20k)
+ *                    then goes through the partitioned engine (analytics on, P = 32) with 1, 2, …
+ *                    cores worker threads, alternated over 4 rounds (--quick: 2); medians of
+ *                    ev/s, the 2-worker speed-up, routing and graph ns per event.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
  *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
           format: 'msgpack',
           repeats: quick ? 2 : 8,
           interleaved: quick ? 1 : 3,
+          partitionedRounds: quick ? 2 : 4,
         }),
       );
       if (!quick) {

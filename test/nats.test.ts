@@ -217,7 +217,7 @@ describe('NATS ingestion against a real nats-server', () => {
       [segmentCall(good[3]!, { messageId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'messageId'],
       [segmentCall(good[4]!, { userId: undefined }), 'vigil.dlq.schema', 'VIGIL_ERR_SCHEMA', 'userId'],
       [
-        segmentCall(good[5]!, { event: 'Product Reviewed' }),
+        segmentCall(good[5]!, { event: 'Order Refunded' }),
         'vigil.dlq.segment_unknown_event',
         'VIGIL_ERR_SEGMENT_UNKNOWN_EVENT',
         'event',

@@ -29,7 +29,13 @@ import { runMessages, testConfig } from './support/engine-harness.js';
  * applied at the same event whatever the batching or a snapshot in between, and never more
  * than the budget of work in one event.
  */
-const config = testConfig({ analytics: { refit: { minBuyers: 100, sampleSize: 300 } } });
+// Demand series and clusters are off: this file is about the refit, and its one-message batches
+// are long enough without the work of processes it does not test.
+const config = testConfig({
+  analytics: { refit: { minBuyers: 100, sampleSize: 300 } },
+  demand: { enabled: false },
+  clusters: { enabled: false },
+});
 const { messages } = shopRun(7, 1200, 90);
 const alertsOf = (batches: readonly { alerts: Alert[] }[]) => batches.flatMap((b) => b.alerts);
 const newEngine = () => new Engine(config, { wallClock: () => Date.UTC(2030, 0, 1), processingClock: () => 0 });

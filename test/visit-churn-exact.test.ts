@@ -9,9 +9,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { log1mExp, logAddExp, logExpm1 } from '../src/analytics/special-functions.js';
 import {
-  preparedTimeWhenStoppedReaches,
-  prepareVisitChurn,
   visitChurn,
+  VisitChurnEvaluator,
   type VisitChurnPrior,
   type VisitStats,
 } from '../src/analytics/visit-churn.js';
@@ -169,6 +168,9 @@ const stats = fc
 /** The bars a run uses (the same one search after search, under changing priors), and others. */
 const bars = fc.oneof(fc.constantFrom(0.8, 0.9), fc.double({ min: 0.5, max: 0.99, noNaN: true }));
 
+/** One evaluator for the file, as a churn process keeps one: its log caches carry over between customers. */
+const evaluator = new VisitChurnEvaluator();
+
 describe('visit churn evaluation, tuned', () => {
   it('gives exactly the evidence of the straightforward formulation, whatever prior came before (fast-check)', () => {
     fc.assert(
@@ -192,8 +194,8 @@ describe('visit churn evaluation, tuned', () => {
     fc.assert(
       fc.property(stats, priors, fc.double({ min: 0, max: 60, noNaN: true }), bars, (v, prior, ahead, threshold) => {
         const now = v.lastSession + ahead;
-        prepareVisitChurn(v, prior);
-        expect(preparedTimeWhenStoppedReaches(threshold, now, 3 * 365, 1 / 24)).toBe(
+        evaluator.prepare(v, prior);
+        expect(evaluator.preparedTimeWhenStoppedReaches(threshold, now, 3 * 365, 1 / 24)).toBe(
           referenceCrossing(v, prior, threshold, now, 3 * 365, 1 / 24),
         );
       }),

@@ -8,16 +8,10 @@ import fc from 'fast-check';
 import { lbeta, lgamma } from '../src/analytics/special-functions.js';
 import {
   evidenceLogOdds,
-  preparedEvidence,
-  preparedLogOdds,
-  preparedPStopped,
-  preparedTimeBeforeCrossing,
-  preparedTimeWhenStoppedReachesFrom,
   stoppedProbability,
-  prepareVisitChurn,
-  preparedVisitChurn,
   timeWhenStoppedReaches,
   visitChurn,
+  VisitChurnEvaluator,
   type VisitChurnPrior,
   type VisitStats,
 } from '../src/analytics/visit-churn.js';
@@ -30,6 +24,8 @@ const PRIOR: VisitChurnPrior = {
   meanGapDays: 4,
   intentShare: 0.33,
 };
+/** One evaluator for the whole file, as a churn process keeps one: its caches carry over between customers. */
+const evaluator = new VisitChurnEvaluator();
 
 /** Simpson's rule on n (even) intervals. */
 function simpson(from: number, to: number, f: (t: number) => number, n: number): number {
@@ -196,10 +192,12 @@ describe('visit churn posterior', () => {
         fc.double({ min: 0, max: 400, noNaN: true }),
         ({ v, now }, threshold, ahead) => {
           const fresh = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
-          prepareVisitChurn(v, PRIOR);
-          const e = preparedVisitChurn(now);
-          preparedPStopped(now + ahead);
-          expect(preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24)).toBe(fresh);
+          evaluator.prepare(v, PRIOR);
+          const e = evaluator.preparedVisitChurn(now);
+          evaluator.preparedPStopped(now + ahead);
+          expect(
+            evaluator.preparedTimeWhenStoppedReachesFrom(threshold, now, evidenceLogOdds(e), 3 * 365, 1 / 24),
+          ).toBe(fresh);
         },
       ),
       { numRuns: 300 },
@@ -212,8 +210,14 @@ describe('visit churn posterior', () => {
     fc.assert(
       fc.property(stats, fc.double({ min: 0.5, max: 0.99, noNaN: true }), ({ v, now }, threshold) => {
         const crossing = timeWhenStoppedReaches(v, PRIOR, threshold, now, 3 * 365, 1 / 24);
-        prepareVisitChurn(v, PRIOR);
-        const before = preparedTimeBeforeCrossing(threshold, now, preparedLogOdds(now), 3 * 365, 1 / 24);
+        evaluator.prepare(v, PRIOR);
+        const before = evaluator.preparedTimeBeforeCrossing(
+          threshold,
+          now,
+          evaluator.preparedLogOdds(now),
+          3 * 365,
+          1 / 24,
+        );
         if (Number.isNaN(before)) {
           // Searched instead: then the guess was no help, and the crossing is near (or now).
           expect(Number.isFinite(crossing)).toBe(true);
@@ -234,16 +238,30 @@ describe('visit churn posterior', () => {
     expect(early).toBeGreaterThan(60);
   });
 
+  it('evaluators share no state: one prepared customer is unaffected by another evaluator asked in between (fast-check)', () => {
+    // Each worker's churn process owns an evaluator; module-level scratch would mix their customers.
+    const other = new VisitChurnEvaluator();
+    fc.assert(
+      fc.property(stats, stats, fc.double({ min: 0, max: 400, noNaN: true }), (a, b, ahead) => {
+        evaluator.prepare(a.v, PRIOR);
+        other.prepare(b.v, { ...PRIOR, priorVisits: 3, lapsedVisitRatio: 0.4 });
+        other.preparedPStopped(b.now + ahead);
+        expect(evaluator.preparedVisitChurn(a.now)).toEqual(visitChurn(a.v, PRIOR, a.now));
+      }),
+      { numRuns: 200, seed: 13 },
+    );
+  });
+
   it('the log odds alone, then the evidence, are exactly what preparedVisitChurn gives (fast-check)', () => {
     fc.assert(
       fc.property(stats, fc.double({ min: 0, max: 400, noNaN: true }), ({ v, now }, ahead) => {
-        prepareVisitChurn(v, PRIOR);
-        const e = preparedVisitChurn(now);
-        preparedPStopped(now + ahead); // another evaluation in between, as a check makes
-        const logOdds = preparedLogOdds(now);
+        evaluator.prepare(v, PRIOR);
+        const e = evaluator.preparedVisitChurn(now);
+        evaluator.preparedPStopped(now + ahead); // another evaluation in between, as a check makes
+        const logOdds = evaluator.preparedLogOdds(now);
         expect(logOdds).toBe(evidenceLogOdds(e));
         expect(stoppedProbability(logOdds)).toBe(e.pStopped);
-        expect(preparedEvidence()).toEqual(e);
+        expect(evaluator.preparedEvidence()).toEqual(e);
       }),
       { numRuns: 300 },
     );

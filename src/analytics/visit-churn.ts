@@ -78,10 +78,10 @@ const MAX_INTERVALS = 32;
 
 /**
  * Everything about a customer that does not change with `now`, so a search over time costs
- * a few logarithms per step. Module-level scratch: evaluation is synchronous and not
- * re-entrant, and this keeps a churn check free of allocations.
+ * a few logarithms per step. Scratch of one `VisitChurnEvaluator`: evaluation is
+ * synchronous and not re-entrant, and this keeps a churn check free of allocations.
  */
-const prep = {
+const newPrep = () => ({
   r: 0,
   alpha: 0,
   /** The intent share's Beta(a, b). */
@@ -110,7 +110,7 @@ const prep = {
   /** The time `evaluate` answers for, and its answer, ln odds of stopped against buying (fields, not an argument and a return value: see there). */
   now: 0,
   total: 0,
-};
+});
 
 /**
  * Logs that `prepare` would otherwise take at every churn check although their arguments
@@ -119,16 +119,35 @@ const prep = {
  * and (1−ρ)·n that the default prior (`priorVisits` a whole number) gives. Each is what the
  * same `Math.log` call gave before, so the evidence is the same to the last bit.
  */
-const fixedLogs = { hazardPerDay: NaN, lapsedShare: NaN, rho: NaN, logGonePrior: 0, logLapsedPrior: 0, logRho: 0 };
+const newFixedLogs = () => ({
+  hazardPerDay: NaN,
+  lapsedShare: NaN,
+  rho: NaN,
+  logGonePrior: 0,
+  logLapsedPrior: 0,
+  logRho: 0,
+});
 /** n = R − 1 below this, a whole number, has its logs in the tables. */
 const SMALL_N = 128;
-/** ln n and −ln((1−ρ)·n) by whole n (NaN until taken); the second for `fixedLogs.rho`. */
-const logNOf = new Float64Array(SMALL_N).fill(NaN);
-const logScaleOf = new Float64Array(SMALL_N).fill(NaN);
-/** ln((b+i)/(a+b+i)) for the first `MAX_INTERVALS` i, taken once for both sums in `prepare`. */
-const logNoIntentStep = new Float64Array(MAX_INTERVALS);
 
-function prepare(v: VisitStats, prior: VisitChurnPrior): void {
+/** One evaluator's scratch and caches (see `VisitChurnEvaluator`). */
+function newScratch() {
+  return {
+    prep: newPrep(),
+    fixedLogs: newFixedLogs(),
+    /** ln n and −ln((1−ρ)·n) by whole n (NaN until taken); the second for `fixedLogs.rho`. */
+    logNOf: new Float64Array(SMALL_N).fill(NaN),
+    logScaleOf: new Float64Array(SMALL_N).fill(NaN),
+    /** ln((b+i)/(a+b+i)) for the first `MAX_INTERVALS` i, taken once for both sums in `prepare`. */
+    logNoIntentStep: new Float64Array(MAX_INTERVALS),
+    searchLogs: newSearchLogs(),
+    firstStep: { target: 0, step: 0 },
+  };
+}
+type Scratch = ReturnType<typeof newScratch>;
+
+function prepare(s: Scratch, v: VisitStats, prior: VisitChurnPrior): void {
+  const { prep, fixedLogs, logNOf, logScaleOf, logNoIntentStep } = s;
   const w = prior.priorVisits;
   const k = v.cartless;
   prep.r = w + Math.max(0, v.sessionsToIntent - 1);
@@ -207,7 +226,7 @@ function logEnd(n: number, rho: number, base: number, at: number): number {
  * passed to or returned from a call V8 does not inline is boxed, an allocation each way per
  * evaluation (≈ 11 evaluations per churn check; a number field is updated in place).
  */
-function evaluate(): void {
+function evaluate(prep: Prep): void {
   const { n, R, rho, sv, now } = prep;
   const s = Math.max(sv, now - prep.lastIntent);
   const u = s - sv;
@@ -242,33 +261,108 @@ function evaluate(): void {
   prep.total = logAddExp(gone, lapsed);
 }
 
-/** The evidence as of `now` (≥ the last session's end). */
+/** The evidence as of `now` (≥ the last session's end), from a fresh evaluator: for one-off questions. */
 export function visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): VisitChurnEvidence {
-  prepare(v, prior);
-  return preparedVisitChurn(now);
+  return new VisitChurnEvaluator().visitChurn(v, prior, now);
 }
 
+type Prep = ReturnType<typeof newPrep>;
+
 /**
+ * Evaluates the visit posterior with scratch and log caches of its own, so evaluators never
+ * share mutable state (a churn process owns one; a worker thread has its own processes).
+ * Calls are synchronous and not re-entrant on one evaluator.
+ *
  * One customer asked several times (the evidence now, at an armed check, the crossing):
- * `prepareVisitChurn` once, then the `prepared…` functions, which answer exactly as
- * `visitChurn` and `timeWhenStoppedReaches` would for those statistics. Valid until the
- * next call that prepares another customer (any of the unprefixed functions).
+ * `prepare` once, then the `prepared…` methods, which answer exactly as `visitChurn` and
+ * `timeWhenStoppedReaches` would for those statistics. Valid until the next call that
+ * prepares another customer (any of the unprefixed methods).
  */
-export function prepareVisitChurn(v: VisitStats, prior: VisitChurnPrior): void {
-  prepare(v, prior);
+export class VisitChurnEvaluator {
+  private readonly s = newScratch();
+
+  /** The evidence as of `now` (≥ the last session's end). */
+  visitChurn(v: VisitStats, prior: VisitChurnPrior, now: number): VisitChurnEvidence {
+    prepare(this.s, v, prior);
+    return preparedVisitChurn(this.s.prep, now);
+  }
+
+  prepare(v: VisitStats, prior: VisitChurnPrior): void {
+    prepare(this.s, v, prior);
+  }
+
+  /** `visitChurn(v, prior, now)` for the customer last prepared. */
+  preparedVisitChurn(now: number): VisitChurnEvidence {
+    return preparedVisitChurn(this.s.prep, now);
+  }
+
+  /** `visitChurn(v, prior, now).pStopped` for the customer last prepared, without the evidence object. */
+  preparedPStopped(now: number): number {
+    return preparedPStopped(this.s.prep, now);
+  }
+
+  /** See `preparedLogOdds` below. */
+  preparedLogOdds(now: number): number {
+    return preparedLogOdds(this.s.prep, now);
+  }
+
+  /** The evidence of the last `preparedLogOdds` call, as `preparedVisitChurn` would have given it. */
+  preparedEvidence(): VisitChurnEvidence {
+    return preparedEvidence(this.s.prep);
+  }
+
+  /** See `timeWhenStoppedReaches` below. */
+  timeWhenStoppedReaches(
+    v: VisitStats,
+    prior: VisitChurnPrior,
+    threshold: number,
+    from: number,
+    horizonDays: number,
+    resolutionDays: number,
+  ): number {
+    prepare(this.s, v, prior);
+    return preparedTimeWhenStoppedReaches(this.s, threshold, from, horizonDays, resolutionDays);
+  }
+
+  /** `timeWhenStoppedReaches` for the customer last prepared. */
+  preparedTimeWhenStoppedReaches(threshold: number, from: number, horizonDays: number, resolutionDays: number): number {
+    return preparedTimeWhenStoppedReaches(this.s, threshold, from, horizonDays, resolutionDays);
+  }
+
+  /** See `preparedTimeBeforeCrossing` below. */
+  preparedTimeBeforeCrossing(
+    threshold: number,
+    from: number,
+    logOddsAtFrom: number,
+    horizonDays: number,
+    resolutionDays: number,
+  ): number {
+    return preparedTimeBeforeCrossing(this.s, threshold, from, logOddsAtFrom, horizonDays, resolutionDays);
+  }
+
+  /** See `preparedTimeWhenStoppedReachesFrom` below. */
+  preparedTimeWhenStoppedReachesFrom(
+    threshold: number,
+    from: number,
+    logOddsAtFrom: number,
+    horizonDays: number,
+    resolutionDays: number,
+  ): number {
+    return preparedTimeWhenStoppedReachesFrom(this.s, threshold, from, logOddsAtFrom, horizonDays, resolutionDays);
+  }
 }
 
 /** `visitChurn(v, prior, now)` for the customer last prepared. */
-export function preparedVisitChurn(now: number): VisitChurnEvidence {
+function preparedVisitChurn(prep: Prep, now: number): VisitChurnEvidence {
   prep.now = now;
-  evaluate();
-  return evidenceOf(prep.total);
+  evaluate(prep);
+  return evidenceOf(prep, prep.total);
 }
 
 /** `visitChurn(v, prior, now).pStopped` for the customer last prepared, without the evidence object. */
-export function preparedPStopped(now: number): number {
+function preparedPStopped(prep: Prep, now: number): number {
   prep.now = now;
-  evaluate();
+  evaluate(prep);
   return stoppedProbability(prep.total);
 }
 
@@ -277,15 +371,15 @@ export function preparedPStopped(now: number): number {
  * `evidenceLogOdds(preparedVisitChurn(now))` gives, without the evidence object (a check that
  * does not warn needs only this). `preparedEvidence` then gives the object, until the next evaluation.
  */
-export function preparedLogOdds(now: number): number {
+function preparedLogOdds(prep: Prep, now: number): number {
   prep.now = now;
-  evaluate();
+  evaluate(prep);
   return prep.total;
 }
 
 /** The evidence of the last `preparedLogOdds` call, as `preparedVisitChurn` would have given it. */
-export function preparedEvidence(): VisitChurnEvidence {
-  return evidenceOf(logAddExp(prep.gone, prep.lapsed));
+function preparedEvidence(prep: Prep): VisitChurnEvidence {
+  return evidenceOf(prep, logAddExp(prep.gone, prep.lapsed));
 }
 
 /** P(stopped buying) from its ln odds. */
@@ -293,7 +387,7 @@ export function stoppedProbability(logOdds: number): number {
   return 1 / (1 + Math.exp(-logOdds));
 }
 
-function evidenceOf(total: number): VisitChurnEvidence {
+function evidenceOf(prep: Prep, total: number): VisitChurnEvidence {
   return {
     logOddsGone: prep.gone,
     logOddsLapsed: prep.lapsed,
@@ -318,20 +412,21 @@ export function timeWhenStoppedReaches(
   horizonDays: number,
   resolutionDays: number,
 ): number {
-  prepare(v, prior);
-  return preparedTimeWhenStoppedReaches(threshold, from, horizonDays, resolutionDays);
+  return new VisitChurnEvaluator().timeWhenStoppedReaches(v, prior, threshold, from, horizonDays, resolutionDays);
 }
 
 /** `timeWhenStoppedReaches` for the customer last prepared. */
-export function preparedTimeWhenStoppedReaches(
+function preparedTimeWhenStoppedReaches(
+  s: Scratch,
   threshold: number,
   from: number,
   horizonDays: number,
   resolutionDays: number,
 ): number {
+  const prep = s.prep;
   prep.now = from;
-  evaluate();
-  return preparedTimeWhenStoppedReachesFrom(threshold, from, prep.total, horizonDays, resolutionDays);
+  evaluate(prep);
+  return preparedTimeWhenStoppedReachesFrom(s, threshold, from, prep.total, horizonDays, resolutionDays);
 }
 
 /** ln odds of stopped against buying in evidence as `preparedVisitChurn` gives it: what the search evaluates first. */
@@ -344,12 +439,11 @@ export function evidenceLogOdds(e: VisitChurnEvidence): number {
  * they were taken of: a run has one or two bars and one prior, so each search would take the
  * same two logarithms again (the same calls, so the same numbers).
  */
-const searchLogs = { threshold: NaN, target: 0, logGonePrior: NaN, targetOverGone: 0 };
+const newSearchLogs = () => ({ threshold: NaN, target: 0, logGonePrior: NaN, targetOverGone: 0 });
 
-/** The search's target ln odds (what P(stopped) = `threshold` is) and its first step from `from`, days; into `firstStep`. */
-const firstStep = { target: 0, step: 0 };
-
-function firstStepOf(threshold: number, from: number, horizonDays: number, resolutionDays: number): void {
+/** The search's target ln odds (what P(stopped) = `threshold` is) and its first step from `from`, days; into `s.firstStep`. */
+function firstStepOf(s: Scratch, threshold: number, from: number, horizonDays: number, resolutionDays: number): void {
+  const { prep, searchLogs, firstStep } = s;
   if (threshold !== searchLogs.threshold) {
     searchLogs.threshold = threshold;
     searchLogs.target = Math.log(threshold / (1 - threshold));
@@ -377,18 +471,20 @@ function firstStepOf(threshold: number, from: number, horizonDays: number, resol
  * already at or past the crossing (about one search in 200 on the core bench): search then,
  * as `preparedTimeWhenStoppedReachesFrom` would, with the same answer. `logOddsAtFrom` as there.
  */
-export function preparedTimeBeforeCrossing(
+function preparedTimeBeforeCrossing(
+  s: Scratch,
   threshold: number,
   from: number,
   logOddsAtFrom: number,
   horizonDays: number,
   resolutionDays: number,
 ): number {
-  firstStepOf(threshold, from, horizonDays, resolutionDays);
+  const { prep, firstStep } = s;
+  firstStepOf(s, threshold, from, horizonDays, resolutionDays);
   if (logOddsAtFrom - firstStep.target >= 0) return NaN;
   const step = firstStep.step;
   prep.now = from + step;
-  evaluate();
+  evaluate(prep);
   if (prep.total - firstStep.target >= 0) return NaN;
   return step >= horizonDays ? Infinity : from + step;
 }
@@ -398,14 +494,16 @@ export function preparedTimeBeforeCrossing(
  * already: `logOddsAtFrom` is `evidenceLogOdds(preparedVisitChurn(from))`, the search's first
  * evaluation, so the answer is the same with one evaluation fewer.
  */
-export function preparedTimeWhenStoppedReachesFrom(
+function preparedTimeWhenStoppedReachesFrom(
+  s: Scratch,
   threshold: number,
   from: number,
   logOddsAtFrom: number,
   horizonDays: number,
   resolutionDays: number,
 ): number {
-  firstStepOf(threshold, from, horizonDays, resolutionDays);
+  const { prep, firstStep } = s;
+  firstStepOf(s, threshold, from, horizonDays, resolutionDays);
   const target = firstStep.target;
   let fa = logOddsAtFrom - target;
   if (fa >= 0) return from;
@@ -413,7 +511,7 @@ export function preparedTimeWhenStoppedReachesFrom(
   let step = firstStep.step;
   let b = step;
   prep.now = from + b;
-  evaluate();
+  evaluate(prep);
   let fb = prep.total - target;
   while (fb < 0) {
     if (step >= horizonDays) return Infinity;
@@ -422,7 +520,7 @@ export function preparedTimeWhenStoppedReachesFrom(
     step = Math.min(horizonDays, 2 * step);
     b = step;
     prep.now = from + b;
-    evaluate();
+    evaluate(prep);
     fb = prep.total - target;
   }
   if (!Number.isFinite(fa)) fa = -1e3; // −∞ log odds at from (nothing yet): any finite stand-in keeps the secant going
@@ -435,7 +533,7 @@ export function preparedTimeWhenStoppedReachesFrom(
     width = b - a;
     c = Math.min(b - 0.25 * resolutionDays, Math.max(a + 0.25 * resolutionDays, c));
     prep.now = from + c;
-    evaluate();
+    evaluate(prep);
     const fc = prep.total - target;
     if (fc >= 0) {
       b = c;

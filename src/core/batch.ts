@@ -42,9 +42,14 @@ export interface Batch {
   readonly startedAt: number;
   /** True for the final batch of a finite input: the watermark then jumps to the last event time. */
   readonly endOfInput: boolean;
+  /**
+   * With `endOfInput`: the input's last event time when it is known to be later than this
+   * graph's own (a partition of a larger input ends where the whole input ends).
+   */
+  readonly eventTimeEnd: number;
 }
 
-export function newBatch(messages: RawBatch, endOfInput = false): Batch {
+export function newBatch(messages: RawBatch, endOfInput = false, eventTimeEnd = -Infinity): Batch {
   const n = messages.length;
   return {
     messages,
@@ -58,6 +63,7 @@ export function newBatch(messages: RawBatch, endOfInput = false): Batch {
     watermark: -Infinity,
     startedAt: performance.now(),
     endOfInput,
+    eventTimeEnd,
   };
 }
 

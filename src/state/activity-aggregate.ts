@@ -28,7 +28,19 @@ export const SKETCH_BITS = 32;
 /** Counts per bucket are 16-bit and saturate rather than wrap. */
 export const MAX_BUCKET_COUNT = 0xffff;
 
-/** The sketch bit of an interned product id (murmur3's finaliser, top 5 bits). */
+/**
+ * The sketch bit of a product id: FNV-1a over its UTF-16 code units, then murmur3's
+ * finaliser, top 5 bits. A function of the id itself, not of the order products were first
+ * seen in (their interned numbers), so a customer's sketch is the same whichever partition,
+ * with its own product dictionary, holds them.
+ */
+export function productIdBit(productId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < productId.length; i++) h = Math.imul(h ^ productId.charCodeAt(i), 0x01000193);
+  return productBit(h);
+}
+
+/** A sketch bit from a 32-bit number (murmur3's finaliser, top 5 bits). */
 export function productBit(productIndex: number): number {
   let h = productIndex | 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);

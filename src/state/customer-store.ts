@@ -1,7 +1,7 @@
 import { freshCopy, type CopyBytes } from './copy-bytes.js';
 import type { WindowSpec } from './config.js';
 import { eventTypeIndex, orderRevenue, type CanonicalEvent } from '../core/event.js';
-import { productBit, type ActivityResult } from './activity-aggregate.js';
+import type { ActivityResult } from './activity-aggregate.js';
 import { ProductDictionary } from './product-dictionary.js';
 import type { StateSignal } from './signals.js';
 import { RecordLayout, SlotRecords } from './slot-records.js';
@@ -229,7 +229,7 @@ export class CustomerStore {
     let bit = 0;
     switch (e.type) {
       case 'product_view':
-        bit = productBit(this.pushRecent(slot, e.productId, RecentAction.viewed));
+        bit = this.products.bitOf(this.pushRecent(slot, e.productId, RecentAction.viewed));
         break;
       case 'add_to_cart':
         this.pushRecent(slot, e.productId, RecentAction.carted);

@@ -1,3 +1,5 @@
+import { productBit, productIdBit } from './activity-aggregate.js';
+
 /**
  * Interns product ids to small integers so per-customer state can hold products in typed
  * arrays. Bounded: past `maxProducts`, new products share the overflow id 0, so a stream of
@@ -8,6 +10,8 @@ export const OVERFLOW_PRODUCT = 0;
 export class ProductDictionary {
   private readonly index = new Map<string, number>();
   private readonly names: string[] = ['(other)'];
+  /** Each product's window sketch bit (`productIdBit`), taken once when it is interned. */
+  private readonly bits: number[] = [productBit(OVERFLOW_PRODUCT)];
 
   constructor(private readonly maxProducts: number) {}
 
@@ -17,12 +21,18 @@ export class ProductDictionary {
     if (this.names.length > this.maxProducts) return OVERFLOW_PRODUCT;
     const id = this.names.length;
     this.names.push(productId);
+    this.bits.push(productIdBit(productId));
     this.index.set(productId, id);
     return id;
   }
 
   lookup(productId: string): number | undefined {
     return this.index.get(productId);
+  }
+
+  /** The window sketch bit of an interned product. */
+  bitOf(id: number): number {
+    return this.bits[id] ?? this.bits[OVERFLOW_PRODUCT]!;
   }
 
   name(id: number): string {
@@ -40,6 +50,7 @@ export class ProductDictionary {
   restore(names: readonly string[]): void {
     this.index.clear();
     this.names.length = 1;
+    this.bits.length = 1;
     for (const n of names) this.intern(n);
   }
 }

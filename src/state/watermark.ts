@@ -59,9 +59,12 @@ export class WatermarkTracker {
     return this.combined;
   }
 
-  /** A finite input has ended: nothing older can arrive, so event time reaches the last event. */
-  endOfInput(): number {
-    const max = this.maxEventTime;
+  /**
+   * A finite input has ended: nothing older can arrive, so event time reaches the last event
+   * (or `inputEnd`, the last event time of the whole input when this tracker saw part of it).
+   */
+  endOfInput(inputEnd = -Infinity): number {
+    const max = Math.max(this.maxEventTime, inputEnd);
     if (max > this.combined) this.combined = max;
     return this.combined;
   }

@@ -63,7 +63,20 @@ export interface CampaignReport {
  * customers' purchases are counted in `untracked`), not yet in keyed state's slots.
  */
 export interface CampaignCohortsSnapshot {
-  entries: [string, Entry][];
+  /**
+   * Entries as columns, row i one customer: plain arrays of scalars, so a checkpoint writes
+   * them in bounded runs (an array of objects would make runs of unbounded byte size).
+   */
+  entries: {
+    customerId: string[];
+    cohort: string[];
+    enteredAt: number[];
+    firstTime: boolean[];
+    revenue: number[];
+    /** NaN while none (msgpack keeps NaN). */
+    repeatAt: number[];
+    returnedVia: string[][];
+  };
   cohorts: [string, { reached: string[]; converted: number; firstTime: number; returning: number }][];
   untracked: number;
 }
@@ -173,7 +186,7 @@ export class CampaignCohorts {
 
   snapshot(): CampaignCohortsSnapshot {
     return {
-      entries: [...this.entries].map(([k, e]) => [k, { ...e, returnedVia: [...e.returnedVia] }]),
+      entries: entryColumns(this.entries),
       cohorts: [...this.cohorts].map(([k, c]) => [
         k,
         { reached: [...c.reached], converted: c.converted, firstTime: c.firstTime, returning: c.returning },
@@ -184,7 +197,20 @@ export class CampaignCohorts {
 
   restore(s: CampaignCohortsSnapshot): void {
     this.entries.clear();
-    for (const [k, e] of s.entries) this.entries.set(k, { ...e, returnedVia: [...e.returnedVia] });
+    const c = s.entries;
+    const n = c.customerId.length;
+    if ([c.cohort, c.enteredAt, c.firstTime, c.revenue, c.repeatAt, c.returnedVia].some((col) => col.length !== n))
+      throw new Error('campaign entries have columns of different lengths');
+    for (let i = 0; i < n; i++) {
+      this.entries.set(c.customerId[i]!, {
+        cohort: c.cohort[i]!,
+        enteredAt: c.enteredAt[i]!,
+        firstTime: c.firstTime[i]!,
+        revenue: c.revenue[i]!,
+        repeatAt: c.repeatAt[i]!,
+        returnedVia: [...c.returnedVia[i]!],
+      });
+    }
     this.cohorts.clear();
     for (const [k, c] of s.cohorts) this.cohorts.set(k, { ...c, reached: new Set(c.reached) });
     this.untracked = s.untracked;
@@ -195,4 +221,26 @@ export class CampaignCohorts {
     if (c === undefined) this.cohorts.set(id, (c = { reached: new Set(), converted: 0, firstTime: 0, returning: 0 }));
     return c;
   }
+}
+
+function entryColumns(entries: ReadonlyMap<string, Entry>): CampaignCohortsSnapshot['entries'] {
+  const cols: CampaignCohortsSnapshot['entries'] = {
+    customerId: [],
+    cohort: [],
+    enteredAt: [],
+    firstTime: [],
+    revenue: [],
+    repeatAt: [],
+    returnedVia: [],
+  };
+  for (const [id, e] of entries) {
+    cols.customerId.push(id);
+    cols.cohort.push(e.cohort);
+    cols.enteredAt.push(e.enteredAt);
+    cols.firstTime.push(e.firstTime);
+    cols.revenue.push(e.revenue);
+    cols.repeatAt.push(e.repeatAt);
+    cols.returnedVia.push([...e.returnedVia]);
+  }
+  return cols;
 }

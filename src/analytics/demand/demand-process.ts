@@ -53,7 +53,14 @@ export interface DemandView {
 }
 
 export interface DemandSnapshot {
+  /** Each series' `history` is empty here: it travels in `history` below. */
   categories: [string, { hourly: SeriesSnapshot; daily: SeriesSnapshot }][];
+  /**
+   * Every series' closed-bucket history as one flat array (per category, hourly then daily,
+   * per measure: a count, then start, actual, forecast, lo95, hi95 per bucket), so a
+   * checkpoint writes it in bounded runs instead of one large preamble.
+   */
+  history: number[];
   /** The spike/drop gates; null without alerts. */
   alerts: DemandAlertsSnapshot | null;
 }
@@ -185,19 +192,49 @@ export class DemandProcess implements GlobalProcess<Alert> {
   }
 
   snapshot(): DemandSnapshot {
+    const history: number[] = [];
+    const flatten = (snap: SeriesSnapshot): SeriesSnapshot => {
+      for (const h of snap.history) {
+        history.push(h.length);
+        for (const b of h) history.push(b.start, b.actual, b.forecast, b.lo95, b.hi95);
+      }
+      return { ...snap, history: [] };
+    };
     return {
-      categories: [...this.categories].map(([k, c]) => [k, { hourly: c.hourly.snapshot(), daily: c.daily.snapshot() }]),
+      categories: [...this.categories].map(([k, c]) => [
+        k,
+        { hourly: flatten(c.hourly.snapshot()), daily: flatten(c.daily.snapshot()) },
+      ]),
+      history,
       alerts: this.alerts?.snapshot() ?? null,
     };
   }
 
   restore(s: DemandSnapshot): void {
     this.categories.clear();
+    let at = 0;
+    const unflatten = (snap: SeriesSnapshot): SeriesSnapshot => {
+      const history = demandMeasures.map(() => {
+        const n = s.history[at++]!;
+        const h: ClosedBucket[] = [];
+        for (let i = 0; i < n; i++, at += 5)
+          h.push({
+            start: s.history[at]!,
+            actual: s.history[at + 1]!,
+            forecast: s.history[at + 2]!,
+            lo95: s.history[at + 3]!,
+            hi95: s.history[at + 4]!,
+          });
+        return h;
+      });
+      return { ...snap, history };
+    };
     for (const [k, c] of s.categories) {
       const d = this.categoryDemand(k);
-      d.hourly.restore(c.hourly);
-      d.daily.restore(c.daily);
+      d.hourly.restore(unflatten(c.hourly));
+      d.daily.restore(unflatten(c.daily));
     }
+    if (at !== s.history.length) throw new Error('demand history does not match its series');
     if ((s.alerts === null) !== (this.alerts === undefined))
       throw new Error('demand alerts (analytics.enabled) differ from the snapshot');
     if (s.alerts !== null) this.alerts!.restore(s.alerts);

@@ -37,7 +37,7 @@ export function eventTimeBatch(batch: Batch, tracker: WatermarkTracker, opts: Ev
     }
     watermarkAt[i] = wm;
   }
-  batch.watermark = batch.endOfInput ? tracker.endOfInput() : wm;
+  batch.watermark = batch.endOfInput ? tracker.endOfInput(batch.eventTimeEnd) : wm;
   return batch;
 }
 

@@ -1,0 +1,273 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { VigilConfig } from '../config/schema.js';
+import type { RawMessage } from '../../core/source.js';
+import { DEFAULT_PARTITIONS, partitionOfMessage } from './partition-of.js';
+import type { PartitionCapture } from './partition-graph.js';
+import type { FromWorker, PartitionResult, ToWorker } from './partition-protocol.js';
+
+export interface PartitionedEngineOptions {
+  /** P, fixed per deployment (default 32). */
+  readonly partitions?: number;
+  /** W worker threads (default: the machine's available parallelism). */
+  readonly workers?: number;
+  /** Messages per transferred batch to one worker. */
+  readonly batchMessages?: number;
+  /** Batches sent to a worker and not yet processed, at most. */
+  readonly maxInFlight?: number;
+  /** Keep every alert id per partition (tests). */
+  readonly collectAlerts?: boolean;
+  /** A fixed wall clock for validation's future-time check (tests). */
+  readonly wallClock?: number;
+}
+
+/** Per-thread costs of a replay, for the bench. */
+export interface PartitionedRunStats {
+  /** Main thread: finding each message's partition and copying its bytes into a worker's batch. */
+  routingMs: number;
+  /** Main thread: waiting for workers (in-flight limit, finish). */
+  waitingMs: number;
+  /** Per worker: time inside the graph. */
+  graphMs: number[];
+  alerts: number;
+  messages: number;
+}
+
+/**
+ * Under vitest the sources run as TypeScript and a worker thread cannot load them; the
+ * worker then runs the built file (tests build dist/ first).
+ */
+const ownWorker = new URL('./partition-worker.js', import.meta.url);
+const WORKER_URL = existsSync(fileURLToPath(ownWorker))
+  ? ownWorker
+  : new URL('../../dist/src/partitions/partition-worker.js', import.meta.url);
+
+class WorkerLink {
+  inFlight = 0;
+  private readonly waiters: { resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
+  private creditWaiter: (() => void) | undefined;
+  private failed: Error | undefined;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'done') {
+        this.inFlight--;
+        const w = this.creditWaiter;
+        this.creditWaiter = undefined;
+        w?.();
+        return;
+      }
+      this.waiters.shift()?.resolve(m);
+    });
+    // A worker that throws fails every request waiting on it, and every later one.
+    worker.on('error', (e) => {
+      this.failed = e;
+      for (const w of this.waiters.splice(0)) w.reject(e);
+      this.creditWaiter?.();
+    });
+  }
+
+  post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (this.failed) throw this.failed;
+    this.worker.postMessage(m, transfer);
+  }
+
+  /** The next reply other than a batch's `done` (replies come in request order); without `m`, the first (`ready`). */
+  ask(m?: ToWorker): Promise<FromWorker> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (m !== undefined) this.post(m);
+    });
+  }
+
+  untilCredit(max: number): Promise<void> | undefined {
+    if (this.failed) throw this.failed;
+    if (this.inFlight < max) return undefined;
+    return new Promise((resolve) => (this.creditWaiter = resolve));
+  }
+}
+
+/** A growing batch of raw bytes for one worker. */
+class BatchBuilder {
+  bytes = new Uint8Array(1 << 16);
+  index = new Uint32Array(3 * 256);
+  size = 0;
+  count = 0;
+
+  add(partition: number, payload: Uint8Array): void {
+    if (this.size + payload.length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.size + payload.length));
+      grown.set(this.bytes.subarray(0, this.size));
+      this.bytes = grown;
+    }
+    if (3 * this.count + 3 > this.index.length) {
+      const grown = new Uint32Array(2 * this.index.length);
+      grown.set(this.index);
+      this.index = grown;
+    }
+    this.bytes.set(payload, this.size);
+    const at = 3 * this.count++;
+    this.index[at] = partition;
+    this.index[at + 1] = this.size;
+    this.index[at + 2] = this.size + payload.length;
+    this.size += payload.length;
+  }
+
+  /** The batch as exactly sized buffers to transfer; the builder starts over. */
+  take(): { bytes: ArrayBuffer; index: Uint32Array } {
+    const bytes = this.bytes.slice(0, this.size).buffer;
+    const index = this.index.slice(0, 3 * this.count);
+    this.size = 0;
+    this.count = 0;
+    return { bytes, index };
+  }
+}
+
+/**
+ * The engine spread over W worker threads by customer partition, for in-process replay.
+ * The main thread only routes: it finds each message's partition from its raw bytes
+ * (`partitionOfMessage`, no decode), appends the bytes to the batch for the worker that owns
+ * the partition (partition p starts on worker p mod W), and transfers full batches. Each
+ * worker runs one `PartitionGraph` per partition it owns. A partition sees exactly its own
+ * messages in input order, whatever W and the batch sizes, and at the end every partition's
+ * event time is moved to the whole input's last event time; so the per-customer state and
+ * the alerts do not depend on W, batch sizes or thread timing (tested).
+ *
+ * State across customers (RFM populations, CLV tier cut-offs, refits, recommender tables)
+ * is each partition's own for now: it depends on P, not on W. Merging it at
+ * watermark-aligned points (the processes declare how: src/analytics/processes/) is the
+ * next step; docs/architecture.md.
+ */
+export class PartitionedEngine {
+  readonly partitions: number;
+  /** Current owner (worker index) of each partition. */
+  readonly owner: Int32Array;
+  readonly stats: PartitionedRunStats;
+  private readonly builders: BatchBuilder[];
+
+  private constructor(
+    readonly config: VigilConfig,
+    private readonly links: WorkerLink[],
+    partitions: number,
+    private readonly opts: PartitionedEngineOptions,
+  ) {
+    this.partitions = partitions;
+    this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
+    this.builders = links.map(() => new BatchBuilder());
+    this.stats = { routingMs: 0, waitingMs: 0, graphMs: links.map(() => 0), alerts: 0, messages: 0 };
+  }
+
+  static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
+    const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    const workers = Math.max(1, Math.min(partitions, opts.workers ?? availableParallelism()));
+    const links = await Promise.all(
+      Array.from({ length: workers }, async (_, w) => {
+        const owned = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % workers === w);
+        const worker = new Worker(WORKER_URL, {
+          workerData: {
+            config,
+            partitions,
+            owned,
+            collectAlerts: opts.collectAlerts ?? false,
+            ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
+          },
+        });
+        const link = new WorkerLink(worker);
+        await link.ask(); // 'ready'
+        return link;
+      }),
+    );
+    return new PartitionedEngine(config, links, partitions, opts);
+  }
+
+  get workers(): number {
+    return this.links.length;
+  }
+
+  /** Routes `messages` to the workers, in order; resolves once every batch has been sent. */
+  async feed(messages: readonly RawMessage[]): Promise<void> {
+    const batchMessages = this.opts.batchMessages ?? 4096;
+    const maxInFlight = this.opts.maxInFlight ?? 4;
+    const maxPayload = this.config.limits.maxPayloadBytes;
+    let t0 = performance.now();
+    for (let i = 0; i < messages.length; i++) {
+      const bytes = messages[i]!.bytes;
+      const p = partitionOfMessage(bytes, this.partitions, maxPayload);
+      const w = this.owner[p]!;
+      const b = this.builders[w]!;
+      b.add(p, bytes);
+      if (b.count >= batchMessages) {
+        this.stats.routingMs += performance.now() - t0;
+        await this.flush(w, maxInFlight);
+        t0 = performance.now();
+      }
+    }
+    this.stats.routingMs += performance.now() - t0;
+    this.stats.messages += messages.length;
+  }
+
+  /** Sends what is batched, then moves every partition's event time to the input's end and waits for the workers. */
+  async finish(): Promise<void> {
+    for (let w = 0; w < this.links.length; w++) await this.flush(w, this.opts.maxInFlight ?? 4);
+    const t0 = performance.now();
+    const ends = await Promise.all(this.links.map((l) => l.ask({ type: 'maxEventTime' })));
+    const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
+    await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
+    this.stats.waitingMs += performance.now() - t0;
+  }
+
+  /** Per partition: state dump (with `dump`), alert ids, counters; and each worker's graph time. */
+  async results(dump = false): Promise<PartitionResult[]> {
+    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'results', dump })));
+    const out: PartitionResult[] = [];
+    replies.forEach((r, w) => {
+      if (r.type !== 'results') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+      this.stats.graphMs[w] = r.graphMs;
+      out.push(...r.partitions);
+    });
+    this.stats.alerts = replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
+    return out.sort((a, b) => a.partition - b.partition);
+  }
+
+  /**
+   * Moves partition `p` to worker `to` between batches: what is batched for its owner is sent
+   * first, the owner captures and drops it, and the new owner restores it. Later messages of
+   * `p` go to `to`; its results are as if it had never moved (tested).
+   */
+  async move(p: number, to: number): Promise<void> {
+    const from = this.owner[p]!;
+    if (from === to) return;
+    await this.flush(from, 1); // everything sent to the old owner is processed before the capture
+    await this.drain(from);
+    const released = await this.links[from]!.ask({ type: 'release', partition: p });
+    if (released.type !== 'released') throw new Error(`worker ${from}: unexpected reply ${released.type}`);
+    const capture: PartitionCapture = released.capture;
+    await this.links[to]!.ask({ type: 'adopt', capture, alertIds: released.alertIds });
+    this.owner[p] = to;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((l) => l.worker.terminate()));
+  }
+
+  private async flush(w: number, maxInFlight: number): Promise<void> {
+    const b = this.builders[w]!;
+    const link = this.links[w]!;
+    const t0 = performance.now();
+    const wait = link.untilCredit(maxInFlight);
+    if (wait !== undefined) await wait;
+    this.stats.waitingMs += performance.now() - t0;
+    if (b.count === 0) return;
+    const { bytes, index } = b.take();
+    link.inFlight++;
+    link.post({ type: 'batch', bytes, index }, [bytes, index.buffer as ArrayBuffer]);
+  }
+
+  private async drain(w: number): Promise<void> {
+    const link = this.links[w]!;
+    while (link.inFlight > 0) await link.untilCredit(1);
+  }
+}

@@ -1,0 +1,169 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePayload } from '../src/edges/encode.js';
+import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from '../src/app/partitions/partition-of.js';
+import { PartitionGraph } from '../src/app/partitions/partition-graph.js';
+import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
+import { dump, runMessages, testConfig } from './support/engine-harness.js';
+
+const WALL_CLOCK = Date.UTC(2030, 0, 1);
+const config = testConfig();
+
+/** The synthetic shop for a week, msgpack and JSON mixed, as a transport would hand it over. */
+function shopMessages(customers: number): RawMessage[] {
+  const startTs = Date.UTC(2025, 0, 1);
+  const shop = new SyntheticShop({ seed: 11, customers, products: 800, startTs, endTs: startTs + 7 * 86_400_000 });
+  const out: RawMessage[] = [];
+  let i = 0;
+  for (let e = shop.next(); e !== undefined; e = shop.next())
+    out.push({ bytes: encodePayload(e, i++ % 5 === 0 ? 'json' : 'msgpack'), subject: 'test', receivedAt: 0 });
+  return out;
+}
+
+interface Outcome {
+  dump: [string, unknown][];
+  alertIds: string[];
+  applied: number;
+}
+
+async function runPartitioned(
+  messages: readonly RawMessage[],
+  workers: number,
+  batchMessages: number,
+  move?: { at: number; partition: number },
+): Promise<Outcome> {
+  const engine = await PartitionedEngine.start(config, {
+    workers,
+    batchMessages,
+    collectAlerts: true,
+    wallClock: WALL_CLOCK,
+  });
+  try {
+    if (move === undefined) await engine.feed(messages);
+    else {
+      await engine.feed(messages.slice(0, move.at));
+      await engine.move(move.partition, (engine.owner[move.partition]! + 1) % workers);
+      await engine.feed(messages.slice(move.at));
+    }
+    await engine.finish();
+    const results = await engine.results(true);
+    // Every partition saw only its own customers.
+    for (const r of results)
+      for (const [id] of r.dump!) expect(partitionOfId(id, DEFAULT_PARTITIONS)).toBe(r.partition);
+    return {
+      dump: results.flatMap((r) => r.dump!).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+      alertIds: results.flatMap((r) => r.alertIds).sort(),
+      applied: results.reduce((s, r) => s + r.counters.applied, 0),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+describe('partitions', () => {
+  it("a message's partition from its raw bytes is that of its decoded customer id, in msgpack and JSON (fast-check)", () => {
+    const id = fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' });
+    fc.assert(
+      fc.property(
+        id,
+        fc.constantFrom('msgpack', 'json'),
+        fc.integer({ min: 1, max: 64 }),
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
+        (customerId, format, p, extra) => {
+          // Other keys before and after the id, nested values included, are skipped over.
+          const rest = Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'customerId'));
+          const bytes = encodePayload(
+            { ...rest, customerId, type: 'page_view', nested: { customerId: 'not-this-one' } },
+            format as 'msgpack' | 'json',
+          );
+          expect(partitionOfMessage(bytes, p)).toBe(partitionOfId(customerId, p));
+        },
+      ),
+      { numRuns: 500, seed: 29 },
+    );
+    // A Segment call is keyed by its userId, else its anonymousId, as the adapter keys it.
+    expect(partitionOfMessage(encodePayload({ type: 'track', userId: 'u-17', event: 'x' }, 'json'), 32)).toBe(
+      partitionOfId('u-17', 32),
+    );
+    expect(partitionOfMessage(encodePayload({ type: 'page', anonymousId: 'a-9' }, 'msgpack'), 32)).toBe(
+      partitionOfId('anon:a-9', 32),
+    );
+    expect(partitionOfMessage(new TextEncoder().encode('not an event'), 32)).toBe(0);
+  });
+
+  describe('the partitioned engine', () => {
+    const messages = shopMessages(1200);
+    let single: Outcome;
+
+    beforeAll(async () => {
+      const { engine, batches } = await runMessages(config, messages);
+      single = {
+        dump: dump(engine).map((v) => [(v as { customerId: string }).customerId, v]),
+        alertIds: batches.flatMap((b) => b.alerts.map((a) => a.id)).sort(),
+        applied: engine.state.counters.applied,
+      };
+    }, 120_000);
+
+    let one: Outcome;
+    beforeAll(async () => {
+      one = await runPartitioned(messages, 1, 4096);
+    }, 120_000);
+
+    it('gives per-customer state identical to the single-threaded engine', () => {
+      expect(one.applied).toBe(messages.length);
+      expect(single.applied).toBe(messages.length);
+      expect(one.dump.length).toBe(single.dump.length);
+      expect(JSON.stringify(one.dump)).toBe(JSON.stringify(single.dump));
+    });
+
+    it('gives the same state and the same alert ids for W = 2 and 4 and other batch sizes', async () => {
+      for (const [workers, batchMessages] of [
+        [2, 333],
+        [4, 1000],
+        [2, 7],
+      ] as const) {
+        const other = await runPartitioned(messages, workers, batchMessages);
+        expect(JSON.stringify(other.dump)).toBe(JSON.stringify(one.dump));
+        expect(other.alertIds).toEqual(one.alertIds);
+      }
+      expect(one.alertIds.length).toBeGreaterThan(100);
+    }, 300_000);
+
+    it('a partition moved to another worker mid-stream ends as if it had never moved', async () => {
+      const moved = await runPartitioned(messages, 2, 500, { at: Math.floor(messages.length / 2), partition: 5 });
+      expect(JSON.stringify(moved.dump)).toBe(JSON.stringify(one.dump));
+      expect(moved.alertIds).toEqual(one.alertIds);
+    }, 120_000);
+
+    afterAll(() => {
+      // Global models are each partition's own for now (not yet merged): alerts that depend
+      // on populations differ from the single-threaded engine's; printed, not asserted.
+      process.stdout.write(
+        `alerts: single-threaded ${single.alertIds.length}, partitioned (P=${DEFAULT_PARTITIONS}) ${one.alertIds.length}\n`,
+      );
+    });
+  });
+
+  it('a partition capture restores only into the same partition under the same P', () => {
+    const a = new PartitionGraph(3, 32, config);
+    a.run([
+      {
+        bytes: encodePayload({ id: 'e1', type: 'page_view', customerId: 'c1', ts: Date.UTC(2025, 0, 1) }, 'msgpack'),
+        subject: 't',
+        receivedAt: 0,
+      },
+    ]);
+    const capture = a.capture();
+    const b = new PartitionGraph(3, 32, config);
+    b.restore(capture);
+    expect(b.state.snapshot()).toEqual(a.state.snapshot());
+    expect(() => new PartitionGraph(4, 32, config).restore(capture)).toThrow(
+      expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
+    );
+    expect(() => new PartitionGraph(3, 16, config).restore(capture)).toThrow(
+      expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
+    );
+  });
+});
