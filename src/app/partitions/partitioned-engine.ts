@@ -42,7 +42,7 @@ export interface PartitionedRunStats {
 const ownWorker = new URL('./partition-worker.js', import.meta.url);
 const WORKER_URL = existsSync(fileURLToPath(ownWorker))
   ? ownWorker
-  : new URL('../../dist/src/partitions/partition-worker.js', import.meta.url);
+  : new URL('../../../dist/src/app/partitions/partition-worker.js', import.meta.url);
 
 class WorkerLink {
   inFlight = 0;
