@@ -224,7 +224,7 @@ function logEnd(n: number, rho: number, base: number, at: number): number {
  * only the first and last visit times are kept, so the ones between are taken as evenly
  * spaced. Time and answer are fields rather than an argument and a return value: a number
  * passed to or returned from a call V8 does not inline is boxed, an allocation each way per
- * evaluation (≈ 11 evaluations per churn check; a number field is updated in place).
+ * evaluation (a churn check runs a bisection of them; a number field is updated in place).
  */
 function evaluate(prep: Prep): void {
   const { n, R, rho, sv, now } = prep;

@@ -289,7 +289,7 @@ export class ChurnProcess implements AnalyticsProcess {
    * With `provisional` (a session closed) the search for the crossing is put off: the check
    * is armed at a time one evaluation proves to lie before it, and searches when it fires.
    * The customer's next session nearly always comes first and asks again, so the search
-   * (≈ 10 evaluations) would mostly be thrown away. The warning still comes at the crossing,
+   * (a bisection: one evaluation per halving) would mostly be thrown away. The warning still comes at the crossing,
    * to the hour, as found with the population as of the provisional check.
    */
   private checkChurn(slot: number, customerId: string, now: number, provisional: boolean): void {
