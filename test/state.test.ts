@@ -4,6 +4,7 @@ import { Engine } from '../src/app/engine.js';
 import type { CanonicalEvent } from '../src/core/event.js';
 import { EngineState } from '../src/app/engine-state.js';
 import type { StateSignal } from '../src/state/signals.js';
+import { SlotIds } from '../src/state/slot-ids.js';
 import { RecordLayout, SlotRecords, type FieldType } from '../src/state/slot-records.js';
 import { EventTimers } from '../src/state/timers.js';
 import { WatermarkTracker } from '../src/state/watermark.js';
@@ -330,6 +331,43 @@ describe('snapshots', () => {
     expect([...alerts(first), ...alerts(second)]).toEqual(alerts(whole));
     expect(resumed.state.counters.toJSON()).toEqual(whole.engine.state.counters.toJSON());
     expect(resumed.state.counters.duplicate).toBe(2);
+  });
+
+  it('slot ids: lookups, snapshot and restore agree with a map, and a cleared id leaves no byte behind (property)', () => {
+    const op = fc.oneof(
+      fc.record({ set: fc.nat(300), id: fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }) }),
+      fc.record({ clear: fc.nat(300) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 3000 }), fc.constantFrom(0, 64, 1 << 16), (ops, compactAfter) => {
+        const ids = new SlotIds(compactAfter);
+        const oracle = new Map<number, string>();
+        const gone = new Set<string>();
+        for (const o of ops) {
+          if ('set' in o) {
+            ids.set(o.set, o.id);
+            oracle.set(o.set, o.id);
+          } else {
+            if (oracle.has(o.clear)) gone.add(oracle.get(o.clear)!);
+            ids.clear(o.clear);
+            oracle.delete(o.clear);
+          }
+        }
+        for (let slot = 0; slot <= 300; slot++) expect(ids.get(slot)).toBe(oracle.get(slot));
+        const snap = ids.snapshot(301, (b) => b.slice());
+        const restored = new SlotIds();
+        const seen = new Map<number, string>();
+        restored.restore(snap, (slot, id) => seen.set(slot, id));
+        expect(seen).toEqual(oracle);
+        for (let slot = 0; slot <= 300; slot++) expect(restored.get(slot)).toBe(oracle.get(slot));
+        // An id no slot holds any longer is not in the table's bytes (unless a live id contains it).
+        const text = Buffer.from(snap.table).toString('utf8');
+        for (const id of gone)
+          if (![...oracle.values()].some((live) => live.includes(id)) && id.trim().length > 2)
+            expect(text.includes(id)).toBe(false);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('refuses a corrupt snapshot with VIGIL_ERR_SNAPSHOT', () => {

@@ -141,8 +141,8 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-/** 4: demand series, behavioural clusters, campaign cohorts. */
-const SNAPSHOT_VERSION = 4;
+/** 4: demand series, behavioural clusters, campaign cohorts. 5: customer ids as one UTF-8 table. */
+const SNAPSHOT_VERSION = 5;
 
 export interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;

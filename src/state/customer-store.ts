@@ -7,6 +7,7 @@ import type { StateSignal } from './signals.js';
 import { RecordLayout, SlotRecords } from './slot-records.js';
 import { EventTimers, type EventTimersSnapshot } from './timers.js';
 import { WindowRings } from './window-rings.js';
+import { SlotIds, type SlotIdsSnapshot } from './slot-ids.js';
 
 export interface CustomerStoreOptions {
   readonly windows: readonly WindowSpec[];
@@ -112,7 +113,7 @@ export class CustomerStore {
   readonly windows: WindowRings;
   private readonly records: SlotRecords;
   private readonly slots = new Map<string, number>();
-  private ids: (string | undefined)[] = [];
+  private readonly ids = new SlotIds();
   private readonly freeSlots: number[] = [];
   private highWater = 0;
   /** Element offsets of the scalar fields inside a record. */
@@ -189,7 +190,7 @@ export class CustomerStore {
   defineSignalTimer(name: string): number {
     const kind = this.timers.defineKind(name);
     this.timerHandlers[kind] ??= (slot, due, _wm, out) =>
-      out.push({ kind: 'timer', timer: name, customerId: this.ids[slot]!, slot, due });
+      out.push({ kind: 'timer', timer: name, customerId: this.ids.get(slot)!, slot, due });
     return kind;
   }
 
@@ -263,7 +264,7 @@ export class CustomerStore {
     this.records.reset(slot);
     for (const l of this.slotListeners) l.admitted(slot);
     this.slots.set(customerId, slot);
-    this.ids[slot] = customerId;
+    this.ids.set(slot, customerId);
     const b64 = slot * this.s64;
     this.records.f64[b64 + this.f.firstSeen] = ts;
     this.records.f64[b64 + this.f.lastSeen] = ts;
@@ -377,7 +378,7 @@ export class CustomerStore {
     const events = slot * this.s32 + this.f.sessionEvents;
     out.push({
       kind: 'session_closed',
-      customerId: this.ids[slot]!,
+      customerId: this.ids.get(slot)!,
       slot,
       start: f64[slot * this.s64 + this.f.sessionStart]!,
       end: f64[slot * this.s64 + this.f.sessionLast]!,
@@ -403,13 +404,13 @@ export class CustomerStore {
       this.timers.arm(slot, this.ttlKind, Math.max(expires, due));
       return;
     }
-    const customerId = this.ids[slot]!;
+    const customerId = this.ids.get(slot)!;
     if (this.records.u32[slot * this.s32 + this.f.sessionEvents]! > 0) this.closeSession(slot, wm, out);
     out.push({ kind: 'evicted', customerId, lastSeen, at: wm });
     for (const l of this.slotListeners) l.evicting(slot);
     this.timers.cancelAll(slot);
     this.slots.delete(customerId);
-    this.ids[slot] = undefined;
+    this.ids.clear(slot);
     this.freeSlots.push(slot);
     this.evictions++;
   }
@@ -433,7 +434,7 @@ export class CustomerStore {
     this.timers.cancelAll(slot);
     this.records.reset(slot);
     this.slots.delete(customerId);
-    this.ids[slot] = undefined;
+    this.ids.clear(slot);
     this.freeSlots.push(slot);
     return true;
   }
@@ -511,11 +512,11 @@ export class CustomerStore {
    * else a lookup (undefined once evicted). Saves a Map lookup by string per signal.
    */
   slotHolding(customerId: string, slot: number): number | undefined {
-    return this.ids[slot] === customerId ? slot : this.slots.get(customerId);
+    return this.ids.get(slot) === customerId ? slot : this.slots.get(customerId);
   }
 
   customerAt(slot: number): string | undefined {
-    return this.ids[slot];
+    return this.ids.get(slot);
   }
 
   /** Gaps between the customer's purchases (Welford statistics). */
@@ -603,7 +604,7 @@ export class CustomerStore {
     return {
       layout: this.records.layout.signature(),
       highWater: this.highWater,
-      ids: this.ids.slice(0, this.highWater).map((id) => id ?? null),
+      ids: this.ids.snapshot(this.highWater, copy),
       freeSlots: [...this.freeSlots],
       records: this.records.snapshot(this.highWater, copy),
       timers: this.timers.snapshot(this.highWater, copy),
@@ -623,8 +624,7 @@ export class CustomerStore {
     this.timers.restore(s.timers, capacity);
     this.highWater = s.highWater;
     this.slots.clear();
-    this.ids = s.ids.map((id) => id ?? undefined);
-    this.ids.forEach((id, slot) => id !== undefined && this.slots.set(id, slot));
+    this.ids.restore(s.ids, (slot, id) => this.slots.set(id, slot));
     this.freeSlots.length = 0;
     this.freeSlots.push(...s.freeSlots);
     this.evictions = s.evictions;
@@ -635,7 +635,7 @@ export interface CustomerStoreSnapshot {
   /** Record layout signature: windows and ring sizes must match to restore. */
   layout: string;
   highWater: number;
-  ids: (string | null)[];
+  ids: SlotIdsSnapshot;
   freeSlots: number[];
   records: Uint8Array;
   timers: EventTimersSnapshot;
