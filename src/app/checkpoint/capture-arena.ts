@@ -25,6 +25,8 @@ export class CaptureArena {
   private reserved = new Map<number, Uint8Array>();
   private reservation = 0;
   private next = 0;
+  /** Copies that found no buffer ready and allocated one during the capture (the pause then includes page faults). */
+  grownInCapture = 0;
 
   /** Bytes held between checkpoints. */
   get retainedBytes(): number {
@@ -74,6 +76,7 @@ export class CaptureArena {
     if (buffer === undefined || buffer.byteLength < bytes.byteLength) {
       buffer = allocate(bytes.byteLength);
       buffer.fill(0); // map the pages now, not during the next capture
+      this.grownInCapture++;
       this.buffers[i] = buffer;
     }
     const out = buffer.subarray(0, bytes.byteLength);

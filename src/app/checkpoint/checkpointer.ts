@@ -39,6 +39,12 @@ export interface CheckpointStats {
   /** The engine's pause for the consistent capture, ms: last and longest. */
   lastCaptureMs: number;
   maxCaptureMs: number;
+  /** The engine's pause for the walk that sizes the next capture (`prepare`), ms: longest. */
+  maxPrepareMs: number;
+  /** Engine-thread ms of the last checkpoint: capture plus producing its pieces (encoding the array parts). */
+  lastEngineMs: number;
+  /** Captures that had to allocate capture buffers themselves (prepare's were not ready). */
+  capturesGrown: number;
   lastPosition: InputPosition | undefined;
 }
 
@@ -67,6 +73,9 @@ export class Checkpointer {
     lastWriteMs: 0,
     lastCaptureMs: 0,
     maxCaptureMs: 0,
+    maxPrepareMs: 0,
+    lastEngineMs: 0,
+    capturesGrown: 0,
     lastPosition: undefined,
   };
   private readonly arena = new CaptureArena();
@@ -115,8 +124,10 @@ export class Checkpointer {
    */
   private prepare(): void {
     this.prepared = true;
+    const started = performance.now();
     const sizes: number[] = [];
     this.engine.state.capture(measuringCopy(sizes));
+    this.stats.maxPrepareMs = Math.max(this.stats.maxPrepareMs, performance.now() - started);
     const { reservation, memory } = this.arena.reserve(sizes);
     if (memory.length === 0) return;
     this.writes.touch(memory).then(
@@ -203,13 +214,17 @@ export class Checkpointer {
       createdAt: new Date().toISOString(),
       position,
     };
+    const grownBefore = this.arena.grownInCapture;
     const writer = new CheckpointWriter(header, engine.state.capture(this.arena.begin()), this.opts.chunkBytes);
     const captureMs = performance.now() - started;
+    if (this.arena.grownInCapture > grownBefore) this.stats.capturesGrown++;
+    const engineMs = { total: captureMs };
     this.stats.lastCaptureMs = captureMs;
     this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, captureMs);
     const name = checkpointName(this.opts.scope, number);
     try {
-      const sha256 = await this.writes.write(name, paced(writer.chunks()));
+      const sha256 = await this.writes.write(name, paced(writer.chunks(), engineMs));
+      this.stats.lastEngineMs = engineMs.total;
       await this.coveredDone(covered);
       await Promise.all(this.barriers.map((b) => b()));
       const manifest: CheckpointManifest = {
@@ -243,10 +258,18 @@ export class Checkpointer {
   }
 }
 
-/** Hands the pieces over one per turn of the event loop, so batches run between them. */
-async function* paced(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for (const chunk of chunks) {
-    yield chunk;
+/**
+ * Hands the pieces over one per turn of the event loop, so batches run between them; adds
+ * the engine-thread time spent producing them to `spent.total`.
+ */
+async function* paced(chunks: Iterable<Uint8Array>, spent: { total: number }): AsyncGenerator<Uint8Array> {
+  const it = chunks[Symbol.iterator]();
+  for (;;) {
+    const started = performance.now();
+    const next = it.next();
+    spent.total += performance.now() - started;
+    if (next.done) return;
+    yield next.value;
     await yieldToLoop();
   }
 }
