@@ -25,8 +25,9 @@ import { message, runMessages, testConfig } from './support/engine-harness.js';
  * spike and a known empty day.
  */
 const START = Date.UTC(2026, 0, 1);
-/** The defaults: daily buckets of units are judged. */
-const config = testConfig();
+/** Daily buckets of units judged (off by default). */
+const daily = { alerts: { measure: 'units', granularities: ['daily'] } };
+const config = testConfig({ demand: daily });
 
 describe('demand alert scores', () => {
   it('Φ matches its published values, and a bucket on the 95 % bound scores 0.95', () => {
@@ -229,8 +230,8 @@ describe('demand alerts in the engine', () => {
     });
     const messages: RawMessage[] = [];
     for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push(message(e));
-    // The defaults, with every closed day kept in the history (it plays no part in the alerts).
-    const keepAll = testConfig({ demand: { history: { hourly: 168, daily: 366 } } });
+    // Daily alerts, with every closed day kept in the history (it plays no part in the alerts).
+    const keepAll = testConfig({ demand: { ...daily, history: { hourly: 168, daily: 366 } } });
     const { engine, batches } = await runMessages(keepAll, messages, { batchSize: 1000 });
     const alerts = batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'));
     const demand = engine.state.demand!;
@@ -253,5 +254,14 @@ describe('demand alerts in the engine', () => {
     expect(engine.state.alerts!.emitted['demand.spike'] + engine.state.alerts!.emitted['demand.drop']).toBe(
       alerts.length,
     );
+  }, 180_000);
+
+  it('are off by default (demand.alerts.granularities is empty)', async () => {
+    const { events: evs } = events();
+    const { batches } = await runMessages(
+      testConfig(),
+      evs.map((e) => message(e)),
+    );
+    expect(batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'))).toEqual([]);
   }, 180_000);
 });
