@@ -13,6 +13,7 @@ import { SuppressionList } from '../src/alerts/suppression.js';
 import { toCloudEvent, vigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
 import { Pseudonymiser } from '../src/delivery/marketing/pseudonym.js';
 import type { CanonicalEvent } from '../src/core/event.js';
+import type { RawMessage } from '../src/core/source.js';
 import { SEASONAL_SHOP } from '../src/edges/demo/demand-cycle.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { message, runMessages, testConfig } from './support/engine-harness.js';
@@ -24,7 +25,9 @@ import { message, runMessages, testConfig } from './support/engine-harness.js';
  * spike and a known empty day.
  */
 const START = Date.UTC(2026, 0, 1);
-const config = testConfig({ demand: { alerts: { measure: 'units', granularities: ['daily'] } } });
+/** Daily buckets of units judged (off by default). */
+const daily = { alerts: { measure: 'units', granularities: ['daily'] } };
+const config = testConfig({ demand: daily });
 
 describe('demand alert scores', () => {
   it('Φ matches its published values, and a bucket on the 95 % bound scores 0.95', () => {
@@ -213,6 +216,44 @@ describe('demand alerts in the engine', () => {
       'urn:vigil:test',
     );
     expect(vigilCloudEvent.parse(ce).subject).toBe(`category:${category}`);
+  }, 180_000);
+
+  it('do not flood on the normal days of a seasonal shop: alerts stay near the 5 % the 95 % interval leaves out', async () => {
+    // Another seed and a longer run than the spike test; nothing injected.
+    const shop = new SyntheticShop({
+      seed: 9,
+      customers: 1200,
+      products: 120,
+      startTs: START,
+      endTs: START + 90 * DAY,
+      demandCycle: SEASONAL_SHOP,
+    });
+    const messages: RawMessage[] = [];
+    for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push(message(e));
+    // Daily alerts, with every closed day kept in the history (it plays no part in the alerts).
+    const keepAll = testConfig({ demand: { ...daily, history: { hourly: 168, daily: 366 } } });
+    const { engine, batches } = await runMessages(keepAll, messages, { batchSize: 1000 });
+    const alerts = batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'));
+    const demand = engine.state.demand!;
+    // Judged buckets: every closed daily bucket with a forecast and a non-degenerate interval.
+    let judged = 0;
+    for (const category of demand.categoryNames())
+      for (const b of demand.series(category, 'daily')!.recent('units'))
+        if (Number.isFinite(b.forecast) && b.hi95 > b.forecast) judged++;
+    expect(judged).toBeGreaterThan(500);
+    // A 95 % interval leaves 5 % of a calibrated series' buckets out, and the gates only take
+    // alerts away: the count is Binomial(judged, ≤ 0.05) at most. Bound: its mean plus four
+    // standard deviations, leaving room for intervals that cover a little less than they say.
+    const p = 0.05;
+    expect(alerts.length).toBeLessThanOrEqual(judged * p + 4 * Math.sqrt(judged * p * (1 - p)));
+    // No flood on any one day: at most 5 of the series at once (P ≈ 3e-4 a day for 13 independent series at 5 %).
+    const series = demand.categoryNames().length;
+    const perDay = new Map<number, number>();
+    for (const a of alerts) perDay.set(a.ts, (perDay.get(a.ts) ?? 0) + 1);
+    expect(Math.max(0, ...perDay.values())).toBeLessThanOrEqual(Math.min(5, series));
+    expect(engine.state.alerts!.emitted['demand.spike'] + engine.state.alerts!.emitted['demand.drop']).toBe(
+      alerts.length,
+    );
   }, 180_000);
 
   it('are off by default (demand.alerts.granularities is empty)', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ALL_CATEGORIES, DAY, HOUR } from '../src/analytics/demand/demand-process.js';
 import { rollingOrigin } from '../src/analytics/demand/evaluate.js';
 import { HoltWinters, type HoltWintersConfig } from '../src/analytics/demand/holt-winters.js';
+import { oneStepSse, selectModel } from '../src/analytics/demand/model-selection.js';
 import { demandSeries, score } from '../src/app/cli/eval-forecast.js';
 import { encodePayload } from '../src/edges/encode.js';
 import { Engine } from '../src/app/engine.js';
@@ -125,6 +126,35 @@ describe('rolling-origin scores', () => {
     expect(r.engine.forecasts).toBe(n);
     expect(r.engine.mase).toBeCloseTo(err / n / scale, 10);
     expect(r.seasonalNaive.mase).toBeCloseTo(naiveErr / n / scale, 10);
+  });
+});
+
+describe('model selection', () => {
+  const flat = { ...additive([], []), errorWindow: 14 };
+
+  it('picks a trend for a trending series and no trend for noise around a level', () => {
+    const trending = Array.from({ length: 60 }, (_, t) => 100 + 5 * t);
+    const withTrend = selectModel(trending, flat, { from: 10, to: 60 });
+    expect(withTrend.trend).not.toBe('none');
+    const [sse] = oneStepSse(trending, withTrend.config, { from: 10, to: 60 });
+    // The trend-free fit of the same line cannot do better than lagging one step behind it.
+    const [levelOnly] = oneStepSse(trending, { ...flat, alpha: 1, beta: 0, phi: 1 }, { from: 10, to: 60 });
+    expect(sse).toBeLessThan(levelOnly / 4);
+
+    const r = new Random(3);
+    const noisy = Array.from({ length: 200 }, () => 100 + 10 * normal(r));
+    const level = selectModel(noisy, flat, { from: 20, to: 200 });
+    expect(level.trend).toBe('none');
+    // For iid noise the best level weight is small (the mean of all the past).
+    expect(level.config.alpha).toBeLessThanOrEqual(0.2);
+  });
+
+  it('uses only the window: later values do not change the choice', () => {
+    const r = new Random(5);
+    const series = Array.from({ length: 80 }, (_, t) => 50 + t + 5 * normal(r));
+    const chosen = selectModel(series, flat, { from: 5, to: 40 });
+    const changed = [...series.slice(0, 40), ...series.slice(40).map(() => 0)];
+    expect(selectModel(changed, flat, { from: 5, to: 40 })).toEqual(chosen);
   });
 });
 

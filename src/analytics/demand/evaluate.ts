@@ -107,33 +107,3 @@ export function rollingOrigin(series: readonly number[], opts: RollingOriginOpti
   }
   return { engine: engine.score(scale), seasonalNaive: naive.score(scale), origins };
 }
-
-/**
- * Smoothing weights by least one-step squared error over `train` (the way exponential
- * smoothing is fitted offline, Hyndman et al. 2008 §2.5), on a grid: for a series the
- * engine keeps no settings for (the weekly one of an evaluation). Never on the hot path.
- */
-export function fitSmoothing(train: readonly number[], base: HoltWintersConfig): HoltWintersConfig {
-  const grid = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7];
-  let best = base;
-  let bestSse = Infinity;
-  for (const alpha of grid) {
-    for (const beta of [0, 0.01, 0.05, 0.1]) {
-      if (beta > alpha) continue;
-      for (const phi of [0.8, 0.9, 0.98]) {
-        const config = { ...base, alpha, beta, phi };
-        const model = new HoltWinters(config);
-        let sse = 0;
-        for (const y of train) {
-          if (model.ready) sse += (y - model.next()) ** 2;
-          model.observe(y);
-        }
-        if (sse < bestSse) {
-          bestSse = sse;
-          best = config;
-        }
-      }
-    }
-  }
-  return best;
-}

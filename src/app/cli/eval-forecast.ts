@@ -3,7 +3,8 @@ import { expectedPurchases, fitBgNbd, type BgNbdParams } from '../../analytics/b
 import type { DemandConfig } from '../../analytics/demand/config.js';
 import { DAY, seriesModels, ALL_CATEGORIES, type Granularity } from '../../analytics/demand/demand-process.js';
 import { demandMeasures, type DemandMeasure } from '../../analytics/demand/demand-series.js';
-import { fitSmoothing, rollingOrigin, type RollingOriginResult } from '../../analytics/demand/evaluate.js';
+import { rollingOrigin, type RollingOriginResult } from '../../analytics/demand/evaluate.js';
+import { selectModel, type TrendForm } from '../../analytics/demand/model-selection.js';
 import { HoltWinters, type HoltWintersConfig } from '../../analytics/demand/holt-winters.js';
 import { repeatStats } from '../../analytics/repeat-stats.js';
 import { encodePayload } from '../../edges/encode.js';
@@ -25,9 +26,11 @@ import { buyers } from './fit.js';
  *
  * `--format cdnow` reads a CDNOW log instead and follows the BTYD tracking protocol
  * (Fader, Hardie & Lee 2005, fig. 3): weekly repeat transactions of the cohort from
- * 1997-01-01, calibration to 1997-09-30 (39 weeks), holdout 39 weeks. Beside the rolling
- * scores over the holdout it reports (Holt-Winters without a season, its weights fitted by
- * least squares on the calibration weeks), from the calibration end, the Holt-Winters forecast,
+ * 1997-01-01, calibration to 1997-09-30 (39 weeks), holdout 39 weeks. Holt-Winters runs
+ * without a season; its trend form and weights are chosen on the calibration weeks after
+ * the cohort's acquisition (`selectModel`: least one-step squared error per form, then
+ * AICc), and stay fixed over the holdout. Beside the rolling scores over the holdout it
+ * reports, from the calibration end, the Holt-Winters forecast,
  * the BG/NBD aggregate (the sum over customers of the conditional expectation, fitted by
  * the engine on its calibration state) and the actual series, with the cumulative error
  * at week 39 of the holdout.
@@ -186,8 +189,8 @@ export interface CdnowForecastReport {
   customers: number;
   calibrationRepeatTransactions: number;
   bgnbd: BgNbdParams;
-  /** Holt-Winters weights fitted on the calibration weeks. */
-  smoothing: { alpha: number; beta: number; phi: number };
+  /** The Holt-Winters model chosen on calibration weeks `fittedFromWeek`..38 (0-based). */
+  model: { trend: TrendForm; alpha: number; beta: number; phi: number; aicc: number; fittedFromWeek: number };
   /** Rolling origins over the holdout weeks, the horizon given. */
   rolling: RollingOriginResult & { horizon: number; maseRatio: number };
   /** Holdout weeks 1..39 from the calibration end: weekly repeat transactions. */
@@ -224,8 +227,15 @@ export async function evalForecastCdnow(opts: {
   const calibrationDay = expectedBy(1 / 7);
   const bgnbdCumulative = (w: number): number => expectedBy(w + 1 / 7) - calibrationDay;
 
-  // The engine keeps no weekly series: the weekly model's weights are fitted on the calibration weeks only.
-  const model = fitSmoothing(series.slice(0, CALIBRATION_WEEKS), modelFor(config.demand, 'weekly'));
+  // The engine keeps no weekly series: the weekly model is chosen on calibration weeks only,
+  // from the week after the cohort's last first purchase: before it, repeat transactions
+  // grow with the cohort itself, a stretch the holdout (a closed cohort) never repeats.
+  const fittedFromWeek = acquisitionWeeks(purchases);
+  const selected = selectModel(series, modelFor(config.demand, 'weekly'), {
+    from: fittedFromWeek,
+    to: CALIBRATION_WEEKS,
+  });
+  const model = selected.config;
   const hw = new HoltWinters(model);
   for (let w = 0; w < CALIBRATION_WEEKS; w++) hw.observe(series[w]!);
   const hwForecast = hw.forecast(HOLDOUT_WEEKS);
@@ -257,7 +267,14 @@ export async function evalForecastCdnow(opts: {
     customers: stats.length,
     calibrationRepeatTransactions: series.slice(0, CALIBRATION_WEEKS).reduce((a, b) => a + b, 0),
     bgnbd: fit.params,
-    smoothing: { alpha: model.alpha, beta: model.beta, phi: model.phi },
+    model: {
+      trend: selected.trend,
+      alpha: model.alpha,
+      beta: model.beta,
+      phi: model.phi,
+      aicc: selected.aicc,
+      fittedFromWeek,
+    },
     rolling: { ...rolling, horizon, maseRatio: rolling.engine.mase / rolling.seasonalNaive.mase },
     tracking,
     cumulativeAtWeek39: cumulative,
@@ -293,4 +310,16 @@ export function weeklyRepeatTransactions(
     }
   }
   return out;
+}
+
+/** Weeks from 1997-01-01 up to and including the one of the cohort's last first purchase. */
+export function acquisitionWeeks(purchases: readonly { customerId: string; ts: number }[]): number {
+  const first = new Map<string, number>();
+  for (const p of purchases) {
+    const f = first.get(p.customerId);
+    if (f === undefined || p.ts < f) first.set(p.customerId, p.ts);
+  }
+  let last = CDNOW_ORIGIN;
+  for (const ts of first.values()) if (ts > last) last = ts;
+  return Math.floor((last - CDNOW_ORIGIN) / WEEK) + 1;
 }

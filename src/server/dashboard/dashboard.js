@@ -4,6 +4,7 @@
 // so nothing here relies on inline code, and all DOM text goes in through textContent.
 
 import { ALERT_TYPES } from './alert-types.js';
+import { axisStyle, mountChart, remScale } from './chart.js';
 import { startForecasts } from './forecast.js';
 
 const SUBPROTOCOL = 'vigil.v1.json';
@@ -416,14 +417,8 @@ function pushPoint(t, eps, rev) {
 }
 
 function makeChart(el, color, fmt) {
-  // uPlot sizes in pixels; scale them with the page's rem, which grows on big screens.
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) / 16 || 1;
-  const axis = {
-    stroke: '#9aa4b2',
-    grid: { stroke: '#263041', width: 1 },
-    ticks: { stroke: '#263041', width: 1 },
-    font: `${Math.round(14 * rem)}px system-ui, sans-serif`,
-  };
+  const rem = remScale();
+  const axis = axisStyle(rem);
   const opts = {
     width: el.clientWidth || 400,
     height: el.clientHeight || 140,
@@ -447,9 +442,7 @@ function makeChart(el, color, fmt) {
     ],
     series: [{}, { stroke: color, width: 2 * rem, fill: `${color}22`, points: { show: false } }],
   };
-  const chart = new globalThis.uPlot(opts, [[], []], el);
-  new ResizeObserver(() => chart.setSize({ width: el.clientWidth, height: el.clientHeight || 140 })).observe(el);
-  return chart;
+  return mountChart(el, opts, [[], []], 140);
 }
 
 const clockFormat = new Intl.DateTimeFormat('en-GB', {

@@ -3,6 +3,8 @@
 // beside the one-step forecast made for them; after the last closed bucket, the forecast
 // of the next buckets with its 95 % interval. Polled: the series move at bucket closes.
 
+import { axisStyle, mountChart, remScale } from './chart.js';
+
 const POLL_MS = 5_000;
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
@@ -112,13 +114,8 @@ export function startForecasts(token) {
 }
 
 function makeChart(el) {
-  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) / 16 || 1;
-  const axis = {
-    stroke: '#9aa4b2',
-    grid: { stroke: '#263041', width: 1 },
-    ticks: { stroke: '#263041', width: 1 },
-    font: `${Math.round(14 * rem)}px system-ui, sans-serif`,
-  };
+  const rem = remScale();
+  const axis = axisStyle(rem);
   const opts = {
     width: el.clientWidth || 600,
     height: el.clientHeight || 180,
@@ -138,7 +135,5 @@ function makeChart(el) {
     ],
     bands: [{ series: [4, 3], fill: '#4cc9f01a' }],
   };
-  const chart = new globalThis.uPlot(opts, [[], [], [], [], []], el);
-  new ResizeObserver(() => chart.setSize({ width: el.clientWidth, height: el.clientHeight || 180 })).observe(el);
-  return chart;
+  return mountChart(el, opts, [[], [], [], [], []], 180);
 }

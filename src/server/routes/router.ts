@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { sendError, type HttpApi } from '../http-api.js';
+import { sendError } from '../http-api.js';
 import type { OpsMetrics } from '../metrics.js';
 import type { StaticFiles } from '../static-files.js';
-import type { EngineView } from '../engine-view.js';
+import type { AggregateRouteParts } from './aggregate-route.js';
 import { serveApiDocs } from './api-docs-route.js';
 import { serveCampaign } from './campaigns-route.js';
 import { serveFile } from './files-route.js';
@@ -12,13 +11,9 @@ import { serveForecasts } from './forecasts-route.js';
 import { serveMetrics } from './metrics-route.js';
 import { requestUrl } from './request-url.js';
 
-export interface RouterParts {
-  readonly api: HttpApi;
-  /** What the aggregate routes (forecasts, campaigns) read. */
-  readonly state: EngineView;
+export interface RouterParts extends AggregateRouteParts {
   readonly metrics: OpsMetrics;
   readonly files: StaticFiles;
-  readonly refused: (code: ErrorCode) => void;
   readonly log: Logger;
 }
 
@@ -41,9 +36,8 @@ export function route(req: IncomingMessage, res: ServerResponse, parts: RouterPa
   }
   if (url.pathname === '/metrics') return serveMetrics(req, res, parts.api, parts.metrics, parts.log);
   if (serveApiDocs(url.pathname, res)) return;
-  const { api, state, refused } = parts;
-  if (serveForecasts(url.pathname, req, res, api, state, refused)) return;
-  if (serveCampaign(url.pathname, req, res, api, state, refused)) return;
+  if (serveForecasts(url.pathname, req, res, parts)) return;
+  if (serveCampaign(url.pathname, req, res, parts)) return;
   if (parts.api.handle(req, res, url)) return;
   serveFile(url.pathname, res, req.method === 'HEAD', parts.files, parts.refused, parts.log);
 }
