@@ -122,7 +122,9 @@ describe('the live engine on partition workers, through nats-server', () => {
     });
     const deadLetters: number[] = [];
     const dlq = nc.subscribe(`${config.nats.deadLetterPrefix}.>`, {
-      callback: (_e, m) => deadLetters.push(Number(m.headers?.get(DEAD_LETTER_HEADERS.seq))),
+      callback: (_e, m) => {
+        deadLetters.push(Number(m.headers?.get(DEAD_LETTER_HEADERS.seq)));
+      },
     });
     const engine = await PartitionedLiveEngine.start(config, { workers, collectAlerts: true, wallClock: WALL_CLOCK });
     const delivered: string[] = [];
