@@ -1,6 +1,10 @@
+import { PassThrough } from 'node:stream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo } from '../src/app/cli/start.js';
+import { publishEvents } from '../src/edges/nats/publisher.js';
+import { StreamClient } from './support/stream-client.js';
 import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
 import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
 import type { PartitionResult } from '../src/app/partitions/partition-protocol.js';
@@ -182,4 +186,64 @@ describe('the live engine on partition workers, through nats-server', () => {
       expect(live.deadLetters.every((s) => s > 0)).toBe(true);
     }
   }, 600_000);
+});
+
+describe('vigil start --workers on nats-server', () => {
+  beforeAll(() => {
+    process.env.VIGIL_SERVER__LOG_LEVEL = 'silent';
+  });
+  afterAll(() => {
+    delete process.env.VIGIL_SERVER__LOG_LEVEL;
+  });
+
+  it('--workers 2 with checkpoints on is refused at start with VIGIL_ERR_WORKERS_UNSUPPORTED', async () => {
+    const out = new PassThrough();
+    await expect(startDemo({ natsUrl: server.url, port: 0, out, workers: 2, runForMs: 60_000 })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_WORKERS_UNSUPPORTED',
+    });
+  }, 60_000);
+
+  it('--workers 2: consumes, acks everything, and streams the alerts over WebSocket from the main thread', async () => {
+    const events = shopEvents().slice(0, 6000);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'SHOP_EVENTS', subjects: ['shop.events.>'] });
+    process.env.VIGIL_CHECKPOINT__ENABLED = 'false';
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const abort = new AbortController();
+    const running = startDemo({ natsUrl: server.url, port: 0, out, signal: abort.signal, workers: '2' });
+    let client: StreamClient | undefined;
+    try {
+      await expect.poll(() => /^vigil ops: /m.test(text), { timeout: 30_000 }).toBe(true);
+      const [, url, token] = /^vigil ops: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)$/m.exec(text)!;
+      client = await StreamClient.connect(url!, { token: token! });
+      await client.subscribe({});
+      await publishEvents(nc, events, { subjectPrefix: 'shop.events', format: 'msgpack', mode: 'jetstream' });
+      await expect
+        .poll(() => new RegExp(`applied ${events.length} `).test(text), { timeout: 180_000, interval: 200 })
+        .toBe(true);
+      // Every frame sent so far has arrived (the server closes with the engine).
+      await client.sync();
+      abort.abort();
+      await running;
+    } finally {
+      delete process.env.VIGIL_CHECKPOINT__ENABLED;
+      abort.abort();
+      await running.catch(() => {});
+      await client?.close();
+    }
+    expect(text).toContain('the graph runs on 2 worker threads');
+    expect(text).toContain(`"applied":${events.length}`);
+    const info = await jsm.consumers.info('SHOP_EVENTS', 'vigil');
+    expect(info.num_ack_pending).toBe(0);
+    expect(info.delivered.stream_seq).toBe(events.length);
+    // Every alert the workers emitted reached the stream client, once.
+    const emitted = JSON.parse(/^alerts: (.*)$/m.exec(text)![1]!) as Record<string, number>;
+    const total = Object.values(emitted).reduce((s, n) => s + n, 0);
+    const ids = client.alerts().map((f) => f.alert.id);
+    expect(total).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(total);
+  }, 300_000);
 });
