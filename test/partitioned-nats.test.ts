@@ -7,6 +7,8 @@ import { publishEvents } from '../src/edges/nats/publisher.js';
 import { StreamClient } from './support/stream-client.js';
 import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
 import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
+import { DEFAULT_PARTITIONS, partitionOfId } from '../src/app/partitions/partition-of.js';
+import { Repartitioner } from '../src/app/partitions/repartition.js';
 import type { PartitionResult } from '../src/app/partitions/partition-protocol.js';
 import { DEAD_LETTER_HEADERS } from '../src/delivery/sinks/dead-letters.js';
 import { openSideOutputs } from '../src/delivery/sinks/side-outputs.js';
@@ -246,4 +248,111 @@ describe('vigil start --workers on nats-server', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(total);
   }, 300_000);
+});
+
+describe('the repartition step', () => {
+  /** The shop's visits and product views as a Segment feed would carry them. */
+  function segmentFeed(): { userId: string; bytes: Uint8Array }[] {
+    const out: { userId: string; bytes: Uint8Array }[] = [];
+    for (const e of shopEvents().slice(0, 8000)) {
+      const common = { messageId: `seg-${e.id}`, userId: e.customerId, timestamp: new Date(e.ts).toISOString() };
+      let call: Record<string, unknown> | undefined;
+      if (e.type === 'page_view') call = { ...common, type: 'page', properties: { path: '/' } };
+      else if (e.type === 'product_view' || e.type === 'add_to_cart')
+        call = {
+          ...common,
+          type: 'track',
+          event: e.type === 'product_view' ? 'Product Viewed' : 'Product Added',
+          properties: { product_id: e.productId, ...(e.price !== undefined && { price: e.price }) },
+        };
+      if (call !== undefined) out.push({ userId: e.customerId, bytes: encodePayload(call, 'json') });
+    }
+    return out;
+  }
+
+  async function consumed(stream: string, subject: string): Promise<Outcome> {
+    const source = new NatsJetStreamSource(nc, {
+      stream,
+      consumer: 'vigil',
+      subjects: [subject],
+      createStream: false,
+      maxAckPending: 5000,
+      ackWaitMs: 60_000,
+      pullBatch: 500,
+      batchSize: 256,
+    });
+    const engine = await PartitionedLiveEngine.start(config, {
+      workers: 2,
+      collectAlerts: true,
+      wallClock: WALL_CLOCK,
+    });
+    try {
+      const running = engine.run(source, { heartbeatMs: 100 });
+      const total = (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
+      const deadline = Date.now() + 120_000;
+      while (engine.front.counters.input < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await source.stop();
+      await running;
+      await engine.endEventTime();
+      return outcomeOf(await engine.results(true));
+    } finally {
+      await engine.close();
+    }
+  }
+
+  it('a Segment feed on one subject, repartitioned, gives the state of the same feed published pre-partitioned', async () => {
+    const feed = segmentFeed();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'SEG_IN', subjects: ['seg.in'] });
+    await jsm.streams.add({ name: 'SEG_PART', subjects: ['seg.part.>'] });
+    await jsm.streams.add({ name: 'SEG_PRE', subjects: ['seg.pre.>'] });
+    for (const f of feed) {
+      nc.publish('seg.in', f.bytes);
+      nc.publish(`seg.pre.${partitionOfId(f.userId, DEFAULT_PARTITIONS)}.in`, f.bytes);
+    }
+    await nc.flush();
+    const stored = async (stream: string) => (await jsm.streams.info(stream)).state.messages;
+    await expect.poll(() => stored('SEG_PRE'), { timeout: 60_000 }).toBe(feed.length);
+    await expect.poll(() => stored('SEG_IN'), { timeout: 60_000 }).toBe(feed.length);
+
+    const options = {
+      stream: 'SEG_IN',
+      subject: 'seg.in',
+      prefix: 'seg.part',
+      partitions: DEFAULT_PARTITIONS,
+      maxPayloadBytes: config.limits.maxPayloadBytes,
+    };
+    const first = new Repartitioner(nc, { ...options, consumer: 'repartition' });
+    const running = first.run();
+    await expect.poll(() => first.republished, { timeout: 120_000, interval: 100 }).toBe(feed.length);
+    first.stop();
+    await running;
+    // A second run from the feed's start (as after a crash that lost every ack): all duplicates.
+    const again = new Repartitioner(nc, { ...options, consumer: 'repartition-again' });
+    const rerun = again.run();
+    await expect.poll(() => again.duplicates, { timeout: 120_000, interval: 100 }).toBe(feed.length);
+    again.stop();
+    await rerun;
+    expect(again.republished).toBe(0);
+    expect(await stored('SEG_PART')).toBe(feed.length);
+    // Each republished message is on its customer's partition subject.
+    const sub = await jsm.streams.getMessage('SEG_PART', { seq: 1 });
+    expect(sub?.subject).toBe(`seg.part.${partitionOfId(feed[0]!.userId, DEFAULT_PARTITIONS)}.in`);
+
+    const repartitioned = await consumed('SEG_PART', 'seg.part.>');
+    const pre = await consumed('SEG_PRE', 'seg.pre.>');
+    expect(repartitioned.counters).toEqual({ input: feed.length, applied: feed.length, rejected: 0 });
+    expect(JSON.stringify(repartitioned.dump)).toBe(JSON.stringify(pre.dump));
+    expect(repartitioned.alertIds).toEqual(pre.alertIds);
+    // And the state of the single-threaded engine on the feed as it came.
+    const single = dump(
+      (
+        await runMessages(
+          config,
+          feed.map((f) => ({ bytes: f.bytes, subject: 'seg.in', receivedAt: 0 })),
+        )
+      ).engine,
+    );
+    expect(JSON.stringify(repartitioned.dump.map(([, v]) => v))).toBe(JSON.stringify(single));
+  }, 400_000);
 });
