@@ -86,7 +86,15 @@ export class PartitionedLiveEngine {
     const sinks = opts.sinks ?? [];
     let chain: Promise<void> = Promise.resolve();
     let failure: unknown;
-    const deliver = (messages: RawBatch, outputs: Promise<EngineBatch>) => {
+    const deliver = (messages: RawBatch, routing: () => Promise<EngineBatch>) => {
+      let outputs: Promise<EngineBatch>;
+      try {
+        outputs = routing(); // now, so workers get batches in arrival order
+      } catch (e) {
+        outputs = Promise.reject(e as Error);
+      }
+      // Awaited in turn below, or dropped after a failure: never an unhandled rejection.
+      outputs.catch(() => {});
       chain = chain
         .then(async () => {
           if (failure !== undefined) return;
@@ -103,12 +111,12 @@ export class PartitionedLiveEngine {
           }
         });
     };
-    const heartbeat = setInterval(() => deliver([], this.tick()), opts.heartbeatMs ?? 1000);
+    const heartbeat = setInterval(() => deliver([], () => this.tick()), opts.heartbeatMs ?? 1000);
     let subscription: Subscription | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         subscription = source.batches().subscribe({
-          next: (messages) => deliver(messages, this.route(messages)),
+          next: (messages) => deliver(messages, () => this.route(messages)),
           error: reject,
           complete: resolve,
         });
