@@ -4,7 +4,10 @@ import { encodePayload } from '../src/edges/encode.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from '../src/app/partitions/partition-of.js';
 import { PartitionGraph } from '../src/app/partitions/partition-graph.js';
 import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
+import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
+import { InProcessSource } from '../src/edges/in-process.js';
 import type { RawMessage } from '../src/core/source.js';
+import { decodePayload } from '../src/ingest/codec/decode.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { dump, runMessages, testConfig } from './support/engine-harness.js';
 
@@ -166,4 +169,33 @@ describe('partitions', () => {
       expect.objectContaining({ code: 'VIGIL_ERR_SNAPSHOT' }),
     );
   });
+
+  it('live, on 2 workers: an erased customer leaves its partition and its later events are rejected', async () => {
+    const messages = shopMessages(300);
+    const half = Math.floor(messages.length / 2);
+    const customerOf = (m: RawMessage) => {
+      const d = decodePayload(m.bytes, 1 << 16);
+      return d.ok ? (d.value as { customerId: string }).customerId : '';
+    };
+    const later = new Map<string, number>();
+    for (const m of messages.slice(half)) later.set(customerOf(m), (later.get(customerOf(m)) ?? 0) + 1);
+    const target = customerOf(messages.slice(0, half).find((m) => later.has(customerOf(m)))!);
+    const engine = await PartitionedLiveEngine.start(config, { workers: 2, wallClock: WALL_CLOCK });
+    const source = (part: RawMessage[]) => new InProcessSource(part, { name: 'test', batchSize: 64, finite: true });
+    try {
+      await engine.run(source(messages.slice(0, half)));
+      const before = (await engine.results(true)).flatMap((r) => r.dump!.map(([id]) => id));
+      expect(before).toContain(target);
+      engine.erase(target);
+      await engine.run(source(messages.slice(half)));
+      const results = await engine.results(true);
+      expect(results.flatMap((r) => r.dump!.map(([id]) => id))).not.toContain(target);
+      const suppressed = results.reduce((s, r) => s + (r.counters.rejectedBy.VIGIL_ERR_SUPPRESSED ?? 0), 0);
+      expect(suppressed).toBe(later.get(target));
+      expect(engine.front.counters.rejectedBy.get('VIGIL_ERR_SUPPRESSED')).toBe(later.get(target));
+      expect(engine.front.counters.toJSON()).toMatchObject({ input: messages.length, rejected: later.get(target) });
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
 });

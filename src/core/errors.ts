@@ -27,6 +27,11 @@ export const errorCodes = {
     summary:
       'A checkpoint could not be written or read: the store (JetStream Object Store and KV, or checkpoint.dir) refused or is unreachable; the details say which.',
   },
+  VIGIL_ERR_WORKERS_UNSUPPORTED: {
+    reject: false,
+    summary:
+      'engine.workers > 1 was asked for with something the partitioned engine does not run yet: checkpoints (set checkpoint.enabled false, or engine.workers 1); the message names it.',
+  },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
     summary:

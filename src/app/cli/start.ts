@@ -2,7 +2,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
 import { alertTypeSpecs } from '../../alerts/registry.js';
-import { Engine, type EngineBatch } from '../engine.js';
+import { Engine, type EngineBatch, type RunOptions } from '../engine.js';
+import type { EngineState } from '../engine-state.js';
+import { VigilError } from '../../core/errors.js';
+import { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
 import type { BatchSink } from '../../core/batch-sink.js';
 import { openErasure } from '../erasure/wiring.js';
 import { openMarketingSinks } from '../../delivery/sinks/marketing-sinks.js';
@@ -43,6 +46,8 @@ export interface StartOptions {
   readonly stateDir?: string | undefined;
   /** `--fresh-state`: discard existing checkpoints and start empty. */
   readonly freshState?: boolean;
+  /** `--workers`: worker threads running the graph; `engine.workers` otherwise. */
+  readonly workers?: string | number | undefined;
 }
 
 interface LiveInput {
@@ -181,15 +186,38 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   }
   if (opts.port !== undefined) overrides.server = { port: Number(opts.port) };
   if (opts.stateDir !== undefined) overrides.checkpoint = { dir: opts.stateDir };
+  if (opts.workers !== undefined) overrides.engine = { workers: Number(opts.workers) };
   const config = loadConfig({ file: opts.configFile, env: process.env, overrides });
-  const engine = new Engine(config);
   const fresh = opts.freshState === true;
   const input =
     config.nats.url === null
       ? await demoInput(config, out, config.checkpoint.dir, fresh)
       : await natsInput(config, config.nats.url, out);
+  const workers = config.engine.workers;
+  if (workers > 1 && input.checkpoints !== undefined) {
+    await input.close();
+    throw new VigilError(
+      'VIGIL_ERR_WORKERS_UNSUPPORTED',
+      `engine.workers ${workers} with checkpoints on: the partitioned engine does not take checkpoints yet; set checkpoint.enabled false (state then starts empty at every start), or engine.workers 1`,
+    );
+  }
+  // One thread (`Engine`), or the graph on partition workers with transport and delivery here.
+  let engine: Engine | undefined;
+  let partitioned: PartitionedLiveEngine | undefined;
+  if (workers > 1) {
+    partitioned = await PartitionedLiveEngine.start(config, { workers }).catch(async (e: unknown) => {
+      await input.close();
+      throw e;
+    });
+    out.write(
+      `vigil: the graph runs on ${workers} worker threads (${partitioned.partitions} partitions); this thread consumes and delivers\n`,
+    );
+  } else engine = new Engine(config);
+  /** What this thread sees of the state: all of it, or with workers the counters and alert counts (`front`). */
+  const view: EngineState = engine?.state ?? partitioned!.front;
+  const closeEngine = () => partitioned?.close() ?? Promise.resolve();
   let checkpointer: Checkpointer | undefined;
-  if (input.checkpoints !== undefined) {
+  if (engine !== undefined && input.checkpoints !== undefined) {
     const log = (line: string) => process.stderr.write(`vigil: ${line}\n`);
     checkpointer = await restoreAndCheckpoint(engine, config, input.checkpoints, { fresh, out, log }).catch(
       async (e: unknown) => {
@@ -199,12 +227,15 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     );
   }
   // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
-  const erasure = await openErasure(config, engine.state, { nc: input.nc });
+  const erasure = await openErasure(config, view, {
+    nc: input.nc,
+    ...(partitioned !== undefined && { forward: (id: string) => partitioned.erase(id) }),
+  });
   let ops;
   try {
     ops = await startOpsServer({
       config,
-      engine,
+      engine: { state: view },
       readiness: {
         sourceConnected: () => input.connected(),
         stateReady: () => true,
@@ -215,6 +246,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   } catch (e) {
     await erasure.close();
     await input.close();
+    await closeEngine();
     throw e;
   }
   out.write(`vigil ops: ${ops.url}/${ops.generatedToken === undefined ? '' : `#token=${ops.generatedToken}`}\n`);
@@ -225,6 +257,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       await ops.close();
       await erasure.close();
       await input.close();
+      await closeEngine();
       throw e;
     },
   );
@@ -236,19 +269,19 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   input.outputs?.registerMetrics(ops.metrics.registry);
   const signalCounts = { session_closed: 0, timer: 0, evicted: 0 } satisfies Record<StateSignal['kind'], number>;
 
-  let lastInput = engine.state.counters.input; // restored from a checkpoint, or 0
+  let lastInput = view.counters.input; // restored from a checkpoint, or 0
   let lastTick = performance.now();
   const tick = setInterval(() => {
-    const c = engine.state.counters;
+    const c = view.counters;
     const now = performance.now();
     const rate = ((c.input - lastInput) * 1000) / (now - lastTick);
     lastInput = c.input;
     lastTick = now;
-    const wm = engine.state.watermark.watermark;
+    const wm = view.watermark.watermark;
     out.write(
-      `${compact(rate).padStart(6)} ev/s | customers ${compact(engine.state.store.size)} | ` +
+      `${compact(rate).padStart(6)} ev/s | customers ${engine === undefined ? 'in workers' : compact(view.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
-        `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(engine)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
+        `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(view)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
         `${input.status()}${marketing.status()}${checkpointStatus(checkpointer)}\n`,
     );
   }, 1000);
@@ -260,7 +293,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   opts.signal?.addEventListener('abort', stop, { once: true });
   const timer = opts.runForMs === undefined ? undefined : setTimeout(stop, opts.runForMs);
   try {
-    await engine.run(source, {
+    const run: RunOptions = {
       // The ops server first: its fan-out is the latency the stream measures.
       sinks: [
         ops.sink,
@@ -269,7 +302,8 @@ export async function startDemo(opts: StartOptions): Promise<void> {
         { handle: (b) => b.signals.forEach((s) => signalCounts[s.kind]++) },
       ],
       ...(checkpointer !== undefined && { onBatchCompleted: checkpointer.batchCompleted }),
-    });
+    };
+    await (engine ?? partitioned!).run(source, run);
     if (checkpointer !== undefined) {
       const ok = await checkpointer.final();
       const s = checkpointer.stats;
@@ -284,20 +318,21 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     await marketing.close();
     await erasure.close();
     await input.close();
+    await closeEngine();
     clearInterval(tick);
     if (timer) clearTimeout(timer);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     opts.signal?.removeEventListener('abort', stop);
   }
-  const c = engine.state.counters;
-  out.write(`alerts: ${JSON.stringify(engine.state.alerts?.emitted ?? {})}\n`);
+  const c = view.counters;
+  out.write(`alerts: ${JSON.stringify(view.alerts?.emitted ?? {})}\n`);
   out.write(`stopped cleanly: ${JSON.stringify(c.toJSON())}; balanced=${c.balanced}\n`);
 }
 
 /** Alerts so far by type, in short, in the registry's order: "alerts churn 12 tier 30 seg 9 cart 340 xsell 210". */
-function alertSummary(engine: Engine): string {
-  const e = engine.state.alerts?.emitted;
+function alertSummary(state: EngineState): string {
+  const e = state.alerts?.emitted;
   if (e === undefined) return 'analytics off';
   return 'alerts ' + alertTypeSpecs.map((s) => `${s.status} ${compact(e[s.type])}`).join(' ');
 }

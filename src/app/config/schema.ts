@@ -76,6 +76,15 @@ const configShape = z.strictObject({
     /** Products the dictionary interns before new ones are folded into one overflow id. */
     maxProducts: positiveInt,
   }),
+  /** How the graph runs (docs/architecture.md, "Threads"). */
+  engine: z.strictObject({
+    /**
+     * Worker threads running the graph, by customer partition (32 partitions). 1: the graph
+     * runs on the thread that consumes the input (today's engine). More: the main thread
+     * consumes and delivers, the workers run the graph; not yet with checkpoints.
+     */
+    workers: z.number().int().min(1).max(32),
+  }),
   nats: natsConfig,
   /**
    * Durable state (docs/nats.md). With JetStream input, checkpoints go to the Object Store

@@ -25,7 +25,12 @@ export type ErasureReply =
 export async function openErasure(
   config: VigilConfig,
   state: EngineState,
-  opts: { nc?: NatsConnection | undefined; logger?: Logger } = {},
+  opts: {
+    nc?: NatsConnection | undefined;
+    logger?: Logger;
+    /** Also told of every erasure, the suppression list's at start included (the partition workers). */
+    forward?: (customerId: string) => void;
+  } = {},
 ): Promise<OpenErasure> {
   const cfg = config.erasure;
   const log = opts.logger ?? createLogger(config.server.logLevel);
@@ -43,6 +48,12 @@ export async function openErasure(
   }
   if (store === undefined && cfg.file !== null) store = new FileSuppressionStore(cfg.file, cfg);
   const erasure = new Erasure(state, store, log, config.triggers.pseudonymise.secret);
+  const forward = opts.forward;
+  if (forward !== undefined)
+    erasure.onErase((customerId) => {
+      forward(customerId);
+      return 0;
+    });
   await erasure.start();
   let sub: Subscription | undefined;
   if (opts.nc !== undefined) {

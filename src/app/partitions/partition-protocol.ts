@@ -1,5 +1,10 @@
 import type { VigilConfig } from '../config/schema.js';
 import type { OutcomeCountsJson } from '../../state/outcome-counters.js';
+import type { Alert } from '../../alerts/alert.js';
+import type { Rejection } from '../../core/batch.js';
+import type { RejectReason } from '../../core/errors.js';
+import type { CanonicalEvent } from '../../core/event.js';
+import type { StateSignal } from '../../state/signals.js';
 import type { PartitionCapture } from './partition-graph.js';
 
 /** What a partition worker is started with. */
@@ -13,6 +18,8 @@ export interface PartitionWorkerInit {
   readonly collectAlerts: boolean;
   /** A fixed wall clock (ms since epoch) for validation's future-time check, as tests pin it. */
   readonly wallClock?: number;
+  /** The main thread's `performance.timeOrigin`: times cross threads on the main thread's clock. */
+  readonly mainTimeOrigin: number;
 }
 
 /**
@@ -26,7 +33,23 @@ export type ToWorker =
   | { type: 'finish'; eventTimeEnd: number }
   | { type: 'results'; dump: boolean }
   | { type: 'release'; partition: number }
-  | { type: 'adopt'; capture: PartitionCapture; alertIds: string[] };
+  | { type: 'adopt'; capture: PartitionCapture; alertIds: string[] }
+  /**
+   * A live batch: like `batch`, and answered with its outputs (`applied`). `receivedAt` is per
+   * message on the main thread's clock; `rejectedBy` lists [message, reason] of messages the
+   * transport already rejected (a poison delivery), which the graph counts without decoding.
+   */
+  | {
+      type: 'live';
+      bytes: ArrayBuffer;
+      index: Uint32Array;
+      receivedAt: Float64Array;
+      rejectedBy: [number, RejectReason][];
+    }
+  /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
+  | { type: 'tick' }
+  /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
+  | { type: 'erase'; partition: number; customerId: string };
 
 export interface PartitionResult {
   partition: number;
@@ -45,4 +68,26 @@ export type FromWorker =
   | { type: 'finished' }
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
-  | { type: 'adopted'; partition: number };
+  | { type: 'adopted'; partition: number }
+  | LiveOutputs;
+
+/**
+ * What a live batch (or a tick) produced, index aligned with the messages the worker was
+ * sent: outcomes and side outputs for the delivery sinks, and the alerts, whose
+ * `alertEnteredAt` is on the main thread's clock. `events` holds applied events only (the
+ * ops server's funnel reads them).
+ */
+export interface LiveOutputs {
+  type: 'applied';
+  outcome: Uint8Array;
+  watermarkAt: Float64Array;
+  events: (CanonicalEvent | undefined)[];
+  rejections: Rejection[];
+  late: CanonicalEvent[];
+  lateIndex: number[];
+  alerts: Alert[];
+  alertEnteredAt: number[];
+  signals: StateSignal[];
+  /** Highest event time over the worker's partitions. */
+  maxEventTime: number;
+}

@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { VigilConfig } from '../config/schema.js';
 import type { RawMessage } from '../../core/source.js';
 import { DEFAULT_PARTITIONS, partitionOfMessage } from './partition-of.js';
 import type { PartitionCapture } from './partition-graph.js';
-import type { FromWorker, PartitionResult, ToWorker } from './partition-protocol.js';
+import type { PartitionResult } from './partition-protocol.js';
+import { BatchBuilder } from './batch-builder.js';
+import { startWorkers, type WorkerLink } from './worker-link.js';
 
 export interface PartitionedEngineOptions {
   /** P, fixed per deployment (default 32). */
@@ -33,97 +32,6 @@ export interface PartitionedRunStats {
   graphMs: number[];
   alerts: number;
   messages: number;
-}
-
-/**
- * Under vitest the sources run as TypeScript and a worker thread cannot load them; the
- * worker then runs the built file (tests build dist/ first).
- */
-const ownWorker = new URL('./partition-worker.js', import.meta.url);
-const WORKER_URL = existsSync(fileURLToPath(ownWorker))
-  ? ownWorker
-  : new URL('../../../dist/src/app/partitions/partition-worker.js', import.meta.url);
-
-class WorkerLink {
-  inFlight = 0;
-  private readonly waiters: { resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
-  private creditWaiter: (() => void) | undefined;
-  private failed: Error | undefined;
-
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: FromWorker) => {
-      if (m.type === 'done') {
-        this.inFlight--;
-        const w = this.creditWaiter;
-        this.creditWaiter = undefined;
-        w?.();
-        return;
-      }
-      this.waiters.shift()?.resolve(m);
-    });
-    // A worker that throws fails every request waiting on it, and every later one.
-    worker.on('error', (e) => {
-      this.failed = e;
-      for (const w of this.waiters.splice(0)) w.reject(e);
-      this.creditWaiter?.();
-    });
-  }
-
-  post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (this.failed) throw this.failed;
-    this.worker.postMessage(m, transfer);
-  }
-
-  /** The next reply other than a batch's `done` (replies come in request order); without `m`, the first (`ready`). */
-  ask(m?: ToWorker): Promise<FromWorker> {
-    if (this.failed) return Promise.reject(this.failed);
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (m !== undefined) this.post(m);
-    });
-  }
-
-  untilCredit(max: number): Promise<void> | undefined {
-    if (this.failed) throw this.failed;
-    if (this.inFlight < max) return undefined;
-    return new Promise((resolve) => (this.creditWaiter = resolve));
-  }
-}
-
-/** A growing batch of raw bytes for one worker. */
-class BatchBuilder {
-  bytes = new Uint8Array(1 << 16);
-  index = new Uint32Array(3 * 256);
-  size = 0;
-  count = 0;
-
-  add(partition: number, payload: Uint8Array): void {
-    if (this.size + payload.length > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(2 * this.bytes.length, this.size + payload.length));
-      grown.set(this.bytes.subarray(0, this.size));
-      this.bytes = grown;
-    }
-    if (3 * this.count + 3 > this.index.length) {
-      const grown = new Uint32Array(2 * this.index.length);
-      grown.set(this.index);
-      this.index = grown;
-    }
-    this.bytes.set(payload, this.size);
-    const at = 3 * this.count++;
-    this.index[at] = partition;
-    this.index[at + 1] = this.size;
-    this.index[at + 2] = this.size + payload.length;
-    this.size += payload.length;
-  }
-
-  /** The batch as exactly sized buffers to transfer; the builder starts over. */
-  take(): { bytes: ArrayBuffer; index: Uint32Array } {
-    const bytes = this.bytes.slice(0, this.size).buffer;
-    const index = this.index.slice(0, 3 * this.count);
-    this.size = 0;
-    this.count = 0;
-    return { bytes, index };
-  }
 }
 
 /**
@@ -163,23 +71,10 @@ export class PartitionedEngine {
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
     const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
     const workers = Math.max(1, Math.min(partitions, opts.workers ?? availableParallelism()));
-    const links = await Promise.all(
-      Array.from({ length: workers }, async (_, w) => {
-        const owned = Array.from({ length: partitions }, (_, p) => p).filter((p) => p % workers === w);
-        const worker = new Worker(WORKER_URL, {
-          workerData: {
-            config,
-            partitions,
-            owned,
-            collectAlerts: opts.collectAlerts ?? false,
-            ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
-          },
-        });
-        const link = new WorkerLink(worker);
-        await link.ask(); // 'ready'
-        return link;
-      }),
-    );
+    const links = await startWorkers(config, partitions, workers, {
+      collectAlerts: opts.collectAlerts ?? false,
+      ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
+    });
     return new PartitionedEngine(config, links, partitions, opts);
   }
 

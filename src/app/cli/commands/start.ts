@@ -12,6 +12,7 @@ export function startCommand(ctx: CliContext): Command {
     .option('--nats-url <url>', 'consume shop events from this NATS server instead of the demo')
     .option('--mode <mode>', 'NATS consumption: core or jetstream (default: the config, jetstream)')
     .option('--state-dir <dir>', "without NATS: keep the demo's checkpoints in this directory and resume from them")
+    .option('--workers <n>', 'worker threads running the graph by customer partition (default: engine.workers, 1)')
     .option('--fresh-state', 'discard the checkpoints (Object Store or --state-dir) and start with empty state')
     .action(
       action(ctx, async (cmd) => {
@@ -22,6 +23,7 @@ export function startCommand(ctx: CliContext): Command {
           mode?: string;
           stateDir?: string;
           freshState?: boolean;
+          workers?: string;
         }>();
         await startDemo({
           configFile: o.config,
@@ -31,6 +33,7 @@ export function startCommand(ctx: CliContext): Command {
           out: ctx.out,
           stateDir: o.stateDir,
           freshState: o.freshState === true,
+          workers: o.workers,
         });
         return 0;
       }),
