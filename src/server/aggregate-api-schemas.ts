@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { campaignReportData } from '../alerts/types/campaign-report-data.js';
 
 /**
  * Response bodies of the aggregate routes (demand forecasts, campaign cohorts), for the
@@ -40,27 +41,6 @@ export const forecastBody = z.strictObject({
   daily: seriesView,
 });
 
-/** estimate null (and the uplift's bounds too) while no customer's window has closed. */
-const interval = z.strictObject({ estimate: maybe, lo: maybe, hi: maybe });
-export const campaignBody = z.strictObject({
-  campaign: z.string(),
-  asOf: z.number(),
-  level: z.number(),
-  reached: z.number().int(),
-  converted: z.number().int(),
-  firstTimeBuyers: z.number().int(),
-  returningBuyers: z.number().int(),
-  revenuePerCustomer: z.number(),
-  repeat: z.array(
-    z.strictObject({
-      days: z.number().int(),
-      eligible: z.number().int(),
-      baselineEligible: z.number().int(),
-      campaignRate: interval,
-      baselineRate: interval,
-      uplift: interval.describe('campaign minus baseline repeat rate, Newcombe interval'),
-      supported: z.boolean().describe('true only when the uplift interval lies above 0'),
-    }),
-  ),
-});
+/** The live report as of the watermark, or the final one once the cohort's window closed. */
+export const campaignBody = campaignReportData;
 export const clusterBody = z.strictObject({ id: z.number().int(), label: z.string() });

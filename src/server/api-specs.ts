@@ -131,7 +131,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/campaigns/{id}': {
         get: {
           summary:
-            "a campaign's cohort report as of the watermark, beside the baseline cohort, 95 % intervals (scope kpi:read)",
+            "a campaign's cohort report beside the baseline cohort of its period: live as of the watermark, final once its window closed; intervals at campaigns.level (scope kpi:read)",
           security: bearer,
           parameters: [idParam('id', 'campaign id (URL-encoded)')],
           responses: {

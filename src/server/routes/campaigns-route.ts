@@ -6,7 +6,8 @@ import { decodeId, sendError, sendJson, type HttpApi } from '../http-api.js';
 const CAMPAIGN = /^\/v1\/campaigns\/([^/]+)$/;
 
 /**
- * `GET /v1/campaigns/<id>`: the campaign's cohort report as of the watermark, 95 % intervals.
+ * `GET /v1/campaigns/<id>`: the campaign's cohort report as of the watermark at `campaigns.level`,
+ * or its final report once its window closed (the data of its `campaign.report`).
  * An aggregate over customers, a business figure like the KPIs, so under `kpi:read`. False
  * when the path is not this route's.
  */
