@@ -43,4 +43,21 @@ export const forecastBody = z.strictObject({
 
 /** The live report as of the watermark, or the final one once the cohort's window closed. */
 export const campaignBody = campaignReportData;
+export const campaignListBody = z.strictObject({
+  asOf: maybe.describe('the watermark; null before any event'),
+  live: z.array(campaignReportData).describe('live reports of the campaigns seen most recently (at most 10)'),
+  liveCount: z.number().int().describe('campaigns whose window is open'),
+  final: z.array(campaignReportData).describe('the latest final reports, latest close first (at most 20)'),
+});
+export const clusterListBody = z.strictObject({
+  publishedAt: maybe.describe('event time of the publication; null before the first'),
+  clusters: z.array(
+    z.strictObject({
+      id: z.number().int(),
+      label: z.string(),
+      size: z.number().int().describe("points of the clustering's sample (sampled events) nearest the centroid"),
+      share: z.number(),
+    }),
+  ),
+});
 export const clusterBody = z.strictObject({ id: z.number().int(), label: z.string() });

@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { vigilCloudEvent } from '../delivery/marketing/cloudevent.js';
-import { campaignBody, forecastBody, forecastListBody } from './aggregate-api-schemas.js';
+import {
+  campaignBody,
+  campaignListBody,
+  clusterListBody,
+  forecastBody,
+  forecastListBody,
+} from './aggregate-api-schemas.js';
 import { customerBody, errorBody, livezBody, readyzBody, similarBody, tokenBody } from './api-schemas.js';
 import { clientFrame, PROTOCOL_VERSION, serverFrame } from './frames.js';
 
@@ -125,6 +131,30 @@ export function openApiDocument(): Record<string, unknown> {
             '401': errorResponse('no or unknown token'),
             '403': errorResponse('the token lacks kpi:read'),
             '404': errorResponse('no such series'),
+          },
+        },
+      },
+      '/v1/campaigns': {
+        get: {
+          summary: 'the live reports of the campaigns seen most recently and the latest final ones (scope kpi:read)',
+          security: bearer,
+          responses: {
+            '200': json(campaignListBody, 'the reports'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('analytics.enabled is off'),
+          },
+        },
+      },
+      '/v1/clusters': {
+        get: {
+          summary: 'the published behavioural clusters: ids, labels, sizes (scope kpi:read)',
+          security: bearer,
+          responses: {
+            '200': json(clusterListBody, 'the clusters, by id'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('clusters.enabled is off'),
           },
         },
       },

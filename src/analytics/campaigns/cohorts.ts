@@ -176,6 +176,14 @@ export class CampaignCohorts {
     return all.slice(Math.max(0, all.length - limit)).reverse();
   }
 
+  /** Live reports as of `asOf` of the `limit` campaigns seen most recently, latest first (each scans the entries). */
+  liveReports(asOf: number, limit: number): CampaignReport[] {
+    return [...this.live]
+      .sort((a, b) => b[1].lastSeen - a[1].lastSeen || (a[0] < b[0] ? -1 : 1))
+      .slice(0, limit)
+      .map(([id, c]) => this.compute(id, c, asOf, this.opts.level, false));
+  }
+
   liveCount(): number {
     return this.live.size;
   }

@@ -4,6 +4,8 @@
 // so nothing here relies on inline code, and all DOM text goes in through textContent.
 
 import { ALERT_TYPES } from './alert-types.js';
+import { startCampaigns } from './campaigns.js';
+import { startClusters } from './clusters.js';
 import { startForecasts } from './forecast.js';
 
 const SUBPROTOCOL = 'vigil.v1.json';
@@ -698,3 +700,5 @@ addEventListener('online', onOnline);
 addEventListener('hashchange', onHashChange);
 connect();
 startForecasts(() => state.token);
+startCampaigns(() => state.token);
+startClusters(() => state.token);

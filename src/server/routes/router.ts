@@ -7,6 +7,7 @@ import type { StaticFiles } from '../static-files.js';
 import type { EngineView } from '../engine-view.js';
 import { serveApiDocs } from './api-docs-route.js';
 import { serveCampaign } from './campaigns-route.js';
+import { serveClusters } from './clusters-route.js';
 import { serveFile } from './files-route.js';
 import { serveForecasts } from './forecasts-route.js';
 import { serveMetrics } from './metrics-route.js';
@@ -14,7 +15,7 @@ import { requestUrl } from './request-url.js';
 
 export interface RouterParts {
   readonly api: HttpApi;
-  /** What the aggregate routes (forecasts, campaigns) read. */
+  /** What the aggregate routes (forecasts, campaigns, clusters) read. */
   readonly state: EngineView;
   readonly metrics: OpsMetrics;
   readonly files: StaticFiles;
@@ -24,7 +25,7 @@ export interface RouterParts {
 
 /**
  * The plain HTTP routes, in the order they are tried: erasure (DELETE), then for GET and
- * HEAD `/metrics`, the API documents, the aggregates (demand forecasts, campaign reports), the
+ * HEAD `/metrics`, the API documents, the aggregates (demand forecasts, campaign reports, clusters), the
  * API (`HttpApi`: customers, items, health), and
  * last the dashboard's files. The stream is not here: it is an upgrade (`upgrade.ts`).
  */
@@ -44,6 +45,7 @@ export function route(req: IncomingMessage, res: ServerResponse, parts: RouterPa
   const { api, state, refused } = parts;
   if (serveForecasts(url.pathname, req, res, api, state, refused)) return;
   if (serveCampaign(url.pathname, req, res, api, state, refused)) return;
+  if (serveClusters(url.pathname, req, res, api, state, refused)) return;
   if (parts.api.handle(req, res, url)) return;
   serveFile(url.pathname, res, req.method === 'HEAD', parts.files, parts.refused, parts.log);
 }
