@@ -39,6 +39,9 @@ export function reactTo(event: VigilCloudEvent): string {
     case 'demand.drop':
       // An ops alert (a category's demand); a marketing destination never receives it.
       return `${a.data.category}: ${a.type === 'demand.spike' ? 'demand above' : 'demand below'} its forecast (${a.data.actual} vs ${a.data.forecast.toFixed(1)})`;
+    case 'campaign.report':
+      // An ops alert too (a campaign's cohort): for whoever plans the next promotion.
+      return `${a.data.campaign}: ${a.data.verdict} (${a.data.firstTimeBuyers} first-time buyers)`;
   }
 }
 

@@ -136,6 +136,40 @@ const drafts: Record<AlertType, AlertDraft> = {
       hi95: 120,
     },
   },
+  'campaign.report': {
+    type: 'campaign.report',
+    customerId: null,
+    ts: TS,
+    severity: 'info',
+    score: 0.9,
+    reasons: ['summer: 120 first-time and 30 returning buyers of 900 reached'],
+    segment: null,
+    data: {
+      campaign: 'summer',
+      asOf: TS,
+      final: true,
+      level: 0.95,
+      firstSeen: TS - 120 * DAY,
+      lastSeen: TS - 90 * DAY,
+      reached: 900,
+      converted: 150,
+      firstTimeBuyers: 120,
+      returningBuyers: 30,
+      revenuePerCustomer: 41.5,
+      repeat: [
+        {
+          days: 90,
+          eligible: 120,
+          baselineEligible: 400,
+          campaignRate: { estimate: 0.4, lo: 0.32, hi: 0.49 },
+          baselineRate: { estimate: 0.3, lo: 0.26, hi: 0.35 },
+          uplift: { estimate: 0.1, lo: 0.003, hi: 0.19 },
+          supported: true,
+        },
+      ],
+      verdict: 'uplift',
+    },
+  },
 };
 
 /** A valid alert of the type as plain JSON data, to break in one place. */
@@ -216,8 +250,10 @@ describe('alert schema', () => {
   });
 
   it('classifies every type as marketing or ops, and orders severities', () => {
-    // Demand alerts are about a category, never a customer: ops only.
-    expect([...marketingAlertTypes].sort()).toEqual(alertTypes.filter((t) => !t.startsWith('demand.')).sort());
+    // Demand and campaign reports are about a category or a campaign, never a customer: ops only.
+    expect([...marketingAlertTypes].sort()).toEqual(
+      alertTypes.filter((t) => !t.startsWith('demand.') && t !== 'campaign.report').sort(),
+    );
     expect(severityRank.info < severityRank.warning && severityRank.warning < severityRank.critical).toBe(true);
   });
 });
@@ -680,6 +716,7 @@ const proposedAlertsDefaults = {
     recommendationCrossSell: { cooldownMs: DAY, hysteresis: null },
     demandSpike: { cooldownMs: DAY, hysteresis: { enter: 0.95, exit: 0.8 } },
     demandDrop: { cooldownMs: DAY, hysteresis: { enter: 0.95, exit: 0.8 } },
+    campaignReport: { cooldownMs: 0, hysteresis: null },
   },
   suppression: { file: null, maxIds: 1_000_000, maxFileBytes: 64 * 1024 * 1024 },
 };

@@ -182,6 +182,10 @@ describe('the ops HTTP API', () => {
     expect(samples.get('vigil_model_refits_total{result="completed"}')).toBe(analytics.refits);
     expect(samples.get('vigil_model_refits_total{result="bgnbd_rejected"}')).toBe(analytics.refitsRejected);
     expect(samples.get('vigil_model_refit_pending')).toBe(analytics.refitPending ? 1 : 0);
+    const campaigns = engine.state.campaigns!.cohorts;
+    expect(samples.get('vigil_campaign_events_total{outcome="over_limit"}')).toBe(campaigns.outcomes.overLimit);
+    expect(samples.get('vigil_campaign_events_total{outcome="untracked"}')).toBe(campaigns.outcomes.untracked);
+    expect(samples.get('vigil_campaigns_live')).toBe(campaigns.liveCount());
     for (const name of [
       'vigil_batch_processing_seconds_count',
       'vigil_event_time_lag_seconds',

@@ -223,7 +223,7 @@ describe('the time-sliced refit', () => {
   it('refuses a snapshot of the layout before refit jobs (version 2) with VIGIL_ERR_SNAPSHOT', async () => {
     const { engine } = await runMessages(config, messages.slice(0, 5_000), { finite: false });
     const doc = decode(engine.state.snapshot()) as { version: number; analytics: Record<string, unknown> };
-    expect(doc.version).toBe(5);
+    expect(doc.version).toBe(6);
     const older = { ...doc.analytics };
     delete older.refitJob;
     delete older.refitWork;

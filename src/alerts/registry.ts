@@ -1,3 +1,4 @@
+import { campaignReport } from './types/campaign-report.js';
 import { cartAbandoned } from './types/cart-abandoned.js';
 import { churnRisk } from './types/churn-risk.js';
 import { demandDrop } from './types/demand-drop.js';
@@ -19,4 +20,5 @@ export const alertTypeSpecs = [
   recommendationCrossSell,
   demandSpike,
   demandDrop,
+  campaignReport,
 ] as const;

@@ -72,7 +72,16 @@ export class EngineState {
       this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs, alerts);
     }
     if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
-    if (config.analytics.enabled) this.campaigns = new CampaignProcess(config.limits.maxCustomers);
+    if (config.analytics.enabled)
+      this.campaigns = new CampaignProcess(
+        this.store,
+        {
+          ...config.campaigns,
+          maxCustomers: config.limits.maxCustomers,
+          latenessMs: config.eventTime.allowedLatenessMs,
+        },
+        this.alerts,
+      );
     this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns]);
     this.globalProcesses = this.demand ? [this.demand] : [];
   }
@@ -141,8 +150,11 @@ export class EngineState {
 }
 
 const SNAPSHOT_FORMAT = 'vigil-state';
-/** 4: demand series, behavioural clusters, campaign cohorts. 5: customer ids as one UTF-8 table. */
-const SNAPSHOT_VERSION = 5;
+/**
+ * 4: demand series, behavioural clusters, campaign cohorts. 5: campaigns' live set and final
+ * reports. 6: customer ids as one UTF-8 table.
+ */
+const SNAPSHOT_VERSION = 6;
 
 export interface StateSnapshot {
   format: typeof SNAPSHOT_FORMAT;

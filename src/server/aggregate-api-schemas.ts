@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { campaignReportData } from '../alerts/types/campaign-report-data.js';
 
 /**
  * Response bodies of the aggregate routes (demand forecasts, campaign cohorts), for the
@@ -40,26 +41,22 @@ export const forecastBody = z.strictObject({
   daily: seriesView,
 });
 
-/** estimate null (and the uplift's bounds too) while no customer's window has closed. */
-const interval = z.strictObject({ estimate: maybe, lo: maybe, hi: maybe });
-export const campaignBody = z.strictObject({
-  campaign: z.string(),
-  asOf: z.number(),
-  level: z.number(),
-  reached: z.number().int(),
-  converted: z.number().int(),
-  firstTimeBuyers: z.number().int(),
-  returningBuyers: z.number().int(),
-  revenuePerCustomer: z.number(),
-  repeat: z.array(
+/** The live report as of the watermark, or the final one once the cohort's window closed. */
+export const campaignBody = campaignReportData;
+export const campaignListBody = z.strictObject({
+  asOf: maybe.describe('the watermark; null before any event'),
+  live: z.array(campaignReportData).describe('live reports of the campaigns seen most recently (at most 10)'),
+  liveCount: z.number().int().describe('campaigns whose window is open'),
+  final: z.array(campaignReportData).describe('the latest final reports, latest close first (at most 20)'),
+});
+export const clusterListBody = z.strictObject({
+  publishedAt: maybe.describe('event time of the publication; null before the first'),
+  clusters: z.array(
     z.strictObject({
-      days: z.number().int(),
-      eligible: z.number().int(),
-      baselineEligible: z.number().int(),
-      campaignRate: interval,
-      baselineRate: interval,
-      uplift: interval.describe('campaign minus baseline repeat rate, Newcombe interval'),
-      supported: z.boolean().describe('true only when the uplift interval lies above 0'),
+      id: z.number().int(),
+      label: z.string(),
+      size: z.number().int().describe("points of the clustering's sample (sampled events) nearest the centroid"),
+      share: z.number(),
     }),
   ),
 });

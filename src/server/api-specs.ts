@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { vigilCloudEvent } from '../delivery/marketing/cloudevent.js';
-import { campaignBody, forecastBody, forecastListBody } from './aggregate-api-schemas.js';
+import {
+  campaignBody,
+  campaignListBody,
+  clusterListBody,
+  forecastBody,
+  forecastListBody,
+} from './aggregate-api-schemas.js';
 import { customerBody, errorBody, livezBody, readyzBody, similarBody, tokenBody } from './api-schemas.js';
 import { clientFrame, PROTOCOL_VERSION, serverFrame } from './frames.js';
 
@@ -128,10 +134,34 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/v1/campaigns': {
+        get: {
+          summary: 'the live reports of the campaigns seen most recently and the latest final ones (scope kpi:read)',
+          security: bearer,
+          responses: {
+            '200': json(campaignListBody, 'the reports'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('analytics.enabled is off'),
+          },
+        },
+      },
+      '/v1/clusters': {
+        get: {
+          summary: 'the published behavioural clusters: ids, labels, sizes (scope kpi:read)',
+          security: bearer,
+          responses: {
+            '200': json(clusterListBody, 'the clusters, by id'),
+            '401': errorResponse('no or unknown token'),
+            '403': errorResponse('the token lacks kpi:read'),
+            '404': errorResponse('clusters.enabled is off'),
+          },
+        },
+      },
       '/v1/campaigns/{id}': {
         get: {
           summary:
-            "a campaign's cohort report as of the watermark, beside the baseline cohort, 95 % intervals (scope kpi:read)",
+            "a campaign's cohort report beside the baseline cohort of its period: live as of the watermark, final once its window closed; intervals at campaigns.level (scope kpi:read)",
           security: bearer,
           parameters: [idParam('id', 'campaign id (URL-encoded)')],
           responses: {

@@ -84,6 +84,21 @@ export class OpsMetrics {
         () => (analytics.refitPending ? 1 : 0),
       );
     }
+    const campaigns = state.campaigns?.cohorts;
+    if (campaigns !== undefined) {
+      fromTotals(
+        registers,
+        'vigil_campaign_events_total',
+        'Campaign events and first purchases the cohorts left out: over campaigns.maxLive, of a campaign already reported, beyond limits.maxCustomers entries.',
+        'outcome',
+        () => ({
+          over_limit: campaigns.outcomes.overLimit,
+          after_report: campaigns.outcomes.afterReport,
+          untracked: campaigns.outcomes.untracked,
+        }),
+      );
+      gauge(registers, 'vigil_campaigns_live', 'Campaigns whose cohort window is open.', () => campaigns.liveCount());
+    }
     this.registry.registerMetric(
       latency.histogram(
         'vigil_alert_latency_seconds',

@@ -16,6 +16,8 @@ const FILES: Readonly<Record<string, { path: string[]; type: string }>> = {
   '/alert-types.js': { path: ['src', 'server', 'dashboard', 'alert-types.js'], type: 'text/javascript; charset=utf-8' },
   '/forecast.js': { path: ['src', 'server', 'dashboard', 'forecast.js'], type: 'text/javascript; charset=utf-8' },
   '/chart.js': { path: ['src', 'server', 'dashboard', 'chart.js'], type: 'text/javascript; charset=utf-8' },
+  '/campaigns.js': { path: ['src', 'server', 'dashboard', 'campaigns.js'], type: 'text/javascript; charset=utf-8' },
+  '/clusters.js': { path: ['src', 'server', 'dashboard', 'clusters.js'], type: 'text/javascript; charset=utf-8' },
   '/dashboard.css': { path: ['src', 'server', 'dashboard', 'dashboard.css'], type: 'text/css; charset=utf-8' },
   '/assets/uplot.iife.min.js': {
     path: ['node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'],

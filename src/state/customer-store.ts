@@ -539,6 +539,11 @@ export class CustomerStore {
     return this.records.u32[slot * this.s32 + this.f.cartQuantity]!;
   }
 
+  /** Purchases applied to the customer (since admission: an evicted customer starts again at 0). */
+  purchases(slot: number): number {
+    return this.records.u32[slot * this.s32 + this.f.purchases]!;
+  }
+
   /** Event time of the latest purchase, NaN before the first. */
   lastPurchase(slot: number): number {
     return this.records.f64[slot * this.s64 + this.f.lastPurchase]!;

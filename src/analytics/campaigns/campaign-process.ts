@@ -1,30 +1,62 @@
-import type { KeyedProcess } from '../../state/operators/keyed-state.js';
+import type { Alert } from '../../alerts/alert.js';
+import type { AlertEmitter } from '../../alerts/alert-emitter.js';
+import type { KeyedBatch, KeyedProcess } from '../../state/operators/keyed-state.js';
+import type { CustomerStore } from '../../state/customer-store.js';
+import type { StateSignal } from '../../state/signals.js';
 import type { CanonicalEvent } from '../../core/event.js';
-import { CampaignCohorts, type CampaignCohortsSnapshot, type CampaignReport } from './cohorts.js';
+import {
+  CampaignCohorts,
+  type CampaignCohortsOptions,
+  type CampaignCohortsSnapshot,
+  type CampaignReport,
+} from './cohorts.js';
+import { campaignReportAlert } from './report-alert.js';
 
 /**
- * Campaign cohorts as a keyed process: it sees each applied event in stream order. Its
- * per-customer fields (cohort, entry time, first repeat) are in `CampaignCohorts`' own
- * bounded map; timers: none yet (a report is computed when asked, over the windows closed
- * by then); global state: per-campaign counts, which merge by addition.
+ * Campaign cohorts as a keyed process: it sees each applied event in stream order, with the
+ * watermark in force. Per-customer fields: the cohort entries in `CampaignCohorts`' bounded
+ * map (whether a purchase is the customer's first is keyed state's purchase count); timers:
+ * one per live campaign in effect, its window's close, checked against the watermark before
+ * each event and at each batch's close; global state: per-campaign counts and final reports.
+ * A closed window's report goes out as `campaign.report`.
  */
-export class CampaignProcess implements KeyedProcess {
+export class CampaignProcess implements KeyedProcess<Alert> {
   readonly cohorts: CampaignCohorts;
+  private out: Alert[] = [];
+  private readonly onReport: (r: CampaignReport) => void;
 
-  constructor(maxCustomers: number) {
-    this.cohorts = new CampaignCohorts(maxCustomers);
+  constructor(
+    private readonly store: Pick<CustomerStore, 'purchases'>,
+    opts: CampaignCohortsOptions,
+    emitter?: AlertEmitter,
+  ) {
+    this.cohorts = new CampaignCohorts(opts);
+    this.onReport = (r) => {
+      if (emitter === undefined) return;
+      emitter.emitted['campaign.report']++;
+      this.out.push(campaignReportAlert(r));
+    };
   }
 
-  begin(): void {}
-
-  onSignals(): void {}
-
-  onApplied(_slot: number, event: CanonicalEvent): void {
-    this.cohorts.onEvent(event);
+  begin(batch: KeyedBatch<Alert>): void {
+    this.out = batch.alerts;
   }
 
-  report(campaign: string, asOf: number, level = 0.95): CampaignReport | undefined {
-    return this.cohorts.report(campaign, asOf, level);
+  onSignals(_signals: readonly StateSignal[], _from: number, watermark: number): void {
+    this.cohorts.advance(watermark, this.onReport);
+  }
+
+  onApplied(slot: number, event: CanonicalEvent, watermark: number): void {
+    this.cohorts.advance(watermark, this.onReport);
+    this.cohorts.onEvent(event, event.type === 'purchase' && this.store.purchases(slot) === 1);
+  }
+
+  onWatermark(watermark: number): void {
+    this.cohorts.advance(watermark, this.onReport);
+  }
+
+  report(campaign: string, asOf: number): CampaignReport | undefined {
+    return this.cohorts.report(campaign, asOf);
   }
 
   /** Erasure (src/app/erasure/): the customer leaves every cohort; the counts stay. */

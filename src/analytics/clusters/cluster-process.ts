@@ -16,6 +16,12 @@ export interface PublishedClusters {
   at: number;
   ids: number[];
   labels: string[];
+  /**
+   * Per cluster (in the order of `ids`): the points of the reservoir nearest its centroid at
+   * publication. The reservoir is a uniform sample of the sampled events' behaviour vectors,
+   * so these are shares of activity (a customer counts per sampled event), not of customers.
+   */
+  sizes: number[];
   centroids: number[];
 }
 
@@ -122,7 +128,16 @@ export class ClusterProcess implements KeyedProcess {
       prev?.ids ?? [],
       next,
     );
-    this.published = { at, ids, labels: ids.map((_, q) => clusterLabel(next, q)), centroids: [...next.centroids] };
+    const sizes = ids.map(() => 0);
+    const sample = this.kmeans.sample();
+    for (let i = 0; i < sample.length / BEHAVIOUR_DIMENSIONS; i++) sizes[nearest(next, sample, i)]!++;
+    this.published = {
+      at,
+      ids,
+      labels: ids.map((_, q) => clusterLabel(next, q)),
+      sizes,
+      centroids: [...next.centroids],
+    };
   }
 
   snapshot(): ClustersSnapshot {

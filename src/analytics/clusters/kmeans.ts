@@ -203,6 +203,11 @@ export class MiniBatchKMeans implements Clustering {
     if (++this.buffered === this.opts.batchSize) this.flush();
   }
 
+  /** The reservoir's points (a uniform sample of those seen), row i at [i·d, (i+1)·d); a view, not a copy. */
+  sample(): Float64Array {
+    return this.reservoir.subarray(0, Math.min(this.seen, this.opts.reservoir) * this.dimensions);
+  }
+
   /** Applies a partial mini-batch now (end of input). */
   flush(): void {
     const n = this.buffered;

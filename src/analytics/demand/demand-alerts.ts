@@ -7,6 +7,7 @@ import type { ClosedBucket, DemandMeasure } from './demand-series.js';
 /** Two-sided 95 % normal quantile, as the forecasts' intervals use it. */
 const Z95 = 1.959963984540054;
 const DIRECTIONS = ['demand.spike', 'demand.drop'] as const satisfies readonly AggregateAlertType[];
+type DemandAlertType = (typeof DIRECTIONS)[number];
 
 export interface DemandAlertsSnapshot {
   /** Series keys (`category/granularity`) in slot order. */
@@ -39,7 +40,7 @@ export class DemandAlerts {
   private lastFired: number[] = [];
   private disarmed: boolean[] = [];
   private out: Alert[] = [];
-  private readonly policies: Record<AggregateAlertType, AlertPolicy>;
+  private readonly policies: Record<DemandAlertType, AlertPolicy>;
 
   constructor(
     private readonly emitter: AlertEmitter,
@@ -85,7 +86,7 @@ export class DemandAlerts {
   }
 
   /** The gate of `at` (series × direction), as `AlertCooldowns.tryFire` decides for a customer's. */
-  private tryFire(at: number, type: AggregateAlertType, score: number, ts: number): boolean {
+  private tryFire(at: number, type: DemandAlertType, score: number, ts: number): boolean {
     const { cooldownMs, hysteresis } = this.policies[type];
     const enter = hysteresis?.enter ?? 0.95;
     if (score < enter) {
@@ -103,7 +104,7 @@ export class DemandAlerts {
   }
 
   private emit(
-    type: AggregateAlertType,
+    type: DemandAlertType,
     score: number,
     ts: number,
     category: string,

@@ -4,6 +4,7 @@ import { encodePayload } from '../../edges/encode.js';
 import { loadConfig } from '../config/load.js';
 import { VigilError } from '../../core/errors.js';
 import { SEASONAL_SHOP } from '../../edges/demo/demand-cycle.js';
+import { demoCampaigns } from '../../edges/demo/shop-campaigns.js';
 import { SyntheticShop } from '../../edges/demo/shop.js';
 import { bar, ProgressLine } from './progress.js';
 
@@ -16,6 +17,8 @@ export interface GenerateOptions {
   readonly configFile?: string | undefined;
   /** Give the shop's demand a known daily and weekly cycle and a trend (`SEASONAL_SHOP`). */
   readonly seasonal?: boolean | undefined;
+  /** The demo's campaigns (src/edges/demo/shop-campaigns.ts). */
+  readonly campaigns?: boolean | undefined;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
@@ -34,12 +37,14 @@ export async function generate(opts: GenerateOptions): Promise<void> {
     throw new VigilError('VIGIL_ERR_USAGE', `--format must be jsonl or msgpack, got '${format}'`);
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const events = positiveInt('events', opts.events, 100_000);
+  const startTs = Date.UTC(2026, 0, 1);
   const shop = new SyntheticShop({
     seed: positiveInt('seed', opts.seed, config.demo.seed),
     customers: positiveInt('customers', opts.customers, config.demo.customers),
     products: config.demo.products,
-    startTs: Date.UTC(2026, 0, 1),
+    startTs,
     ...(opts.seasonal === true && { demandCycle: SEASONAL_SHOP }),
+    ...(opts.campaigns === true && { campaigns: demoCampaigns(startTs) }),
   });
   const out = opts.out === '-' ? process.stdout : createWriteStream(opts.out);
   let written = 0;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { alertsConfig } from '../../alerts/config.js';
 import { analyticsConfig } from '../../analytics/config.js';
+import { campaignsConfig } from '../../analytics/campaigns/config.js';
 import { clustersConfig } from '../../analytics/clusters/config.js';
 import { demandConfig } from '../../analytics/demand/config.js';
 import { triggersConfig } from '../../delivery/marketing/config.js';
@@ -111,6 +112,8 @@ const configShape = z.strictObject({
   demand: demandConfig,
   /** Behavioural clusters by streaming k-means. */
   clusters: clustersConfig,
+  /** Campaign cohorts: how many are tracked at once, how many final reports are kept. */
+  campaigns: campaignsConfig,
   alerts: alertsConfig,
   triggers: triggersConfig,
   demo: demoConfig,

@@ -13,7 +13,7 @@ import { cloudEventType as alertCloudEventType } from '../../alerts/alert-catalo
  * | `source` | `triggers.nats.source` (a URI-reference) |
  * | `type` | `io.vigil.<alert type>.v1`, e.g. `io.vigil.churn.risk.v1` |
  * | `time` | the alert's event time `ts`, RFC 3339 in UTC |
- * | `subject` | the customer key (the pseudonym when pseudonymising); `category:<name>` for demand alerts |
+ * | `subject` | the customer key (the pseudonym when pseudonymising); `category:<name>` for demand alerts, `campaign:<id>` for campaign reports |
  * | `datacontenttype` | `application/json` |
  * | `data` | the alert itself |
  */
@@ -45,10 +45,17 @@ export function toCloudEvent(alert: Alert, source: string): VigilCloudEvent {
     source,
     type: cloudEventType(alert.type),
     time: new Date(alert.ts).toISOString(),
-    subject: alert.customerId ?? `category:${alert.data.category}`,
+    subject: alert.customerId ?? aggregateSubject(alert),
     datacontenttype: 'application/json',
     data: alert,
   };
+}
+
+/** What an aggregate alert is about, in the place of a customer key. */
+function aggregateSubject(alert: Alert): string {
+  return alert.type === 'campaign.report'
+    ? `campaign:${alert.data.campaign}`
+    : `category:${(alert.data as { category: string }).category}`;
 }
 
 export function encodeCloudEvent(alert: Alert, source: string): Uint8Array {

@@ -4,6 +4,7 @@ import type { DemoConfig } from './config.js';
 import type { RawMessage } from '../../core/source.js';
 import { Random } from './random.js';
 import { SyntheticShop } from './shop.js';
+import { demoCampaigns } from './shop-campaigns.js';
 
 /**
  * The embedded demo's input: the synthetic shop's events as raw messages, with a little of
@@ -39,11 +40,13 @@ interface Held {
 }
 
 export function demoFeed(demo: DemoConfig, now: number): DemoFeed {
+  const startTs = now - demo.historyDays * DAY;
   const shop = new SyntheticShop({
     seed: demo.seed,
     customers: demo.customers,
     products: demo.products,
-    startTs: now - demo.historyDays * DAY,
+    startTs,
+    campaigns: demoCampaigns(startTs),
   });
   const rng = new Random(demo.seed ^ 0x5eed);
   let live = false;

@@ -3,6 +3,7 @@ import { MAX_TS, MIN_TS, type CanonicalEvent, type OrderItem } from '../../core/
 import { Catalog, type Product } from './catalog.js';
 import { checkDemandCycle, thinnedArrival, type DemandCycle } from './demand-cycle.js';
 import { Random } from './random.js';
+import { checkCampaigns, COMEBACK_WINDOW_MS, type CampaignTruth, type ShopCampaign } from './shop-campaigns.js';
 
 /**
  * A deterministic synthetic shop: customers with their own rhythm browse, fill carts,
@@ -36,6 +37,11 @@ export interface ShopOptions {
    * `behaviour.visitGapShape`); absent: the plain timeline.
    */
   demandCycle?: DemandCycle;
+  /**
+   * Opt-in campaigns with a known effect on the repeat rate (shop-campaigns.ts); absent or
+   * empty: no event carries a campaign, and the stream is as it always was.
+   */
+  campaigns?: readonly ShopCampaign[];
 }
 
 export interface ShopBehaviour {
@@ -75,6 +81,8 @@ export interface ShopTruth {
   purchases: number;
   sessions: number;
   complaints: number;
+  /** Per campaign id (with `campaigns`): its cohort's size and the comebacks it caused. */
+  campaigns: Map<string, CampaignTruth>;
 }
 
 const SECOND = 1000;
@@ -131,6 +139,10 @@ interface Customer {
   session: SessionPlan | undefined;
   /** At most one feedback waits per customer; it is written days after the purchase. */
   feedback: CanonicalEvent | undefined;
+  /** A campaign's extra purchase waiting (shop-campaigns.ts); emitted like feedback. */
+  comeback: CanonicalEvent | undefined;
+  /** Has bought before: a later purchase through a campaign is a returning buyer's. */
+  bought: boolean;
 }
 
 /** A cart line: an order item that always knows its category. */
@@ -256,6 +268,8 @@ function checkOptions(opts: ShopOptions): void {
     throw usage(`behaviour.seasonPeriodMs must be > 0, got ${b.seasonPeriodMs}`);
   const cycle = opts.demandCycle === undefined ? undefined : checkDemandCycle(opts.demandCycle);
   if (cycle !== undefined) throw usage(`demandCycle: ${cycle}`);
+  const campaigns = opts.campaigns === undefined ? undefined : checkCampaigns(opts.campaigns);
+  if (campaigns !== undefined) throw usage(`campaigns: ${campaigns}`);
 }
 
 /** People shop while awake: a session drawn in the small hours (UTC) mostly moves to the morning. */
@@ -263,6 +277,10 @@ function awakeTime(t: number, random: Random): number {
   const intoDay = t % DAY;
   if (intoDay >= 6 * HOUR || !random.chance(0.85)) return t;
   return t - intoDay + 7 * HOUR + Math.floor(random.next() * 4 * HOUR);
+}
+
+function campaignOf(k: ShopCampaign): { id: string; channel?: string } {
+  return k.channel === undefined ? { id: k.id } : { id: k.id, channel: k.channel };
 }
 
 function clamp(x: number, lo: number, hi: number): number {
@@ -277,6 +295,7 @@ export class SyntheticShop {
     purchases: 0,
     sessions: 0,
     complaints: 0,
+    campaigns: new Map(),
   };
   readonly catalog: Catalog;
 
@@ -291,6 +310,9 @@ export class SyntheticShop {
   /** Appended to every generated id, so shops with different seeds never share ids. */
   private readonly tag: string;
   private readonly planPool: SessionPlan[] = [];
+  private readonly campaigns: readonly ShopCampaign[];
+  /** Campaign draws have their own stream, so the customers' own behaviour is the same with or without them. */
+  private readonly campaignRandom: Random | undefined;
   private eventCount = 0;
   private sessionCount = 0;
   private orderCount = 0;
@@ -316,6 +338,9 @@ export class SyntheticShop {
       ...opts.behaviour,
     };
     this.demandCycle = opts.demandCycle;
+    this.campaigns = opts.campaigns ?? [];
+    this.campaignRandom = this.campaigns.length > 0 ? new Random(root.uint32()) : undefined;
+    for (const c of this.campaigns) this.truth.campaigns.set(c.id, { entrants: 0, comebacks: 0 });
     this.startTs = opts.startTs;
     this.tag = Math.trunc(opts.seed).toString(36);
     this.customers = new Array(opts.customers);
@@ -356,6 +381,8 @@ export class SyntheticShop {
         wakeTs: firstVisit,
         session: undefined,
         feedback: undefined,
+        comeback: undefined,
+        bought: false,
       };
       this.customers[i] = customer;
       this.queue.push(i, firstVisit);
@@ -384,7 +411,11 @@ export class SyntheticShop {
       const c = this.customers[index]!;
       let out: CanonicalEvent | undefined;
       const plan = c.session;
-      if (c.feedback !== undefined && c.feedback.ts <= t) {
+      if (c.comeback !== undefined && c.comeback.ts <= t) {
+        out = c.comeback;
+        c.comeback = undefined;
+        this.truth.purchases++;
+      } else if (c.feedback !== undefined && c.feedback.ts <= t) {
         out = c.feedback;
         c.feedback = undefined;
         if (out.type === 'feedback' && out.complaint === true) this.truth.complaints++;
@@ -428,7 +459,9 @@ export class SyntheticShop {
     const plan = c.session;
     const own = plan !== undefined ? plan.events[plan.next]!.ts : c.wakeTs;
     const feedback = c.feedback;
-    return feedback !== undefined && feedback.ts < own ? feedback.ts : own;
+    const first = feedback !== undefined && feedback.ts < own ? feedback.ts : own;
+    const comeback = c.comeback;
+    return comeback !== undefined && comeback.ts < first ? comeback.ts : first;
   }
 
   private emitPlanned(c: Customer, plan: SessionPlan): CanonicalEvent {
@@ -442,6 +475,8 @@ export class SyntheticShop {
     if (e.type === 'purchase') {
       this.truth.purchases++;
       this.maybeFeedback(c, e.ts, e.orderId, e.items);
+      if (e.campaign !== undefined && !c.bought) this.enterCampaign(c, e);
+      c.bought = true;
     }
     if (plan.next === plan.events.length) {
       c.session = undefined;
@@ -482,6 +517,35 @@ export class SyntheticShop {
       return thinnedArrival(this.demandCycle, this.startTs, lastTs + MIN_SESSION_GAP, meanGap, r);
     const gap = b.visitGapShape === 1 ? r.exponential(meanGap) : r.gamma(b.visitGapShape, meanGap / b.visitGapShape);
     return awakeTime(lastTs + MIN_SESSION_GAP + Math.floor(gap), r);
+  }
+
+  /** A first purchase through a campaign: its cohort grows, and its effect may bring the customer back. */
+  private enterCampaign(c: Customer, e: Extract<CanonicalEvent, { type: 'purchase' }>): void {
+    const campaign = this.campaigns.find((k) => k.id === e.campaign!.id)!;
+    const truth = this.truth.campaigns.get(campaign.id)!;
+    truth.entrants++;
+    const r = this.campaignRandom!;
+    if (c.comeback !== undefined || !r.chance(campaign.effect)) return;
+    truth.comebacks++;
+    const item = e.items[r.int(e.items.length)]!;
+    c.comeback = {
+      id: '',
+      customerId: c.id,
+      // Strictly after the entry and within its 30 days.
+      ts: e.ts + 1 + Math.floor(r.next() * (COMEBACK_WINDOW_MS - 1)),
+      currency: 'EUR',
+      type: 'purchase',
+      orderId: 'o' + (this.orderCount++).toString(36) + '.' + this.tag,
+      items: [{ ...item, quantity: 1 }],
+    };
+  }
+
+  /** The campaign a session starting at t lands through, if any (at most one: the first running that reaches it). */
+  private landingCampaign(t: number): ShopCampaign | undefined {
+    const r = this.campaignRandom;
+    if (r === undefined) return undefined;
+    for (const k of this.campaigns) if (t >= k.startTs && t < k.endTs && r.chance(k.reach)) return k;
+    return undefined;
   }
 
   /** Feedback comes days after a purchase; complaints are rare, likelier as churn nears. */
@@ -532,7 +596,15 @@ export class SyntheticShop {
     // One closure per session (not per event) keeps the plan readable at little cost.
     const step = (mean: number): number => clamp(Math.floor(r.exponential(mean)), SECOND, MAX_STEP);
 
-    events.push({ id: '', customerId, ts: t, sessionId, type: 'page_view' });
+    const landing = this.landingCampaign(t);
+    events.push({
+      id: '',
+      customerId,
+      ts: t,
+      sessionId,
+      type: 'page_view',
+      ...(landing !== undefined && { campaign: campaignOf(landing) }),
+    });
     if (!r.chance(buying ? BROWSE_RATE : 0.7)) {
       // A bounce: a page or two, nothing looked at closely.
       if (r.chance(0.4)) events.push({ id: '', customerId, ts: t + step(20 * SECOND), sessionId, type: 'page_view' });
@@ -609,6 +681,10 @@ export class SyntheticShop {
           type: 'purchase',
           orderId,
           items: cart.slice(),
+          ...(landing !== undefined && {
+            campaign: campaignOf(landing),
+            ...(landing.coupon !== undefined && { coupon: landing.coupon }),
+          }),
         });
         if (r.chance(0.5)) events.push({ id: '', customerId, ts: t + step(10 * SECOND), sessionId, type: 'page_view' });
       }

@@ -8,4 +8,5 @@ export const ALERT_TYPES = [
   { type: "recommendation.cross_sell", label: "cross-sell", colour: "var(--good)" },
   { type: "demand.spike", label: "demand spike", colour: "var(--info)" },
   { type: "demand.drop", label: "demand drop", colour: "var(--muted)" },
+  { type: "campaign.report", label: "campaign", colour: "#4fc3f7" },
 ];

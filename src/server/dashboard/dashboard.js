@@ -5,6 +5,8 @@
 
 import { ALERT_TYPES } from './alert-types.js';
 import { axisStyle, mountChart, remScale } from './chart.js';
+import { startCampaigns } from './campaigns.js';
+import { startClusters } from './clusters.js';
 import { startForecasts } from './forecast.js';
 
 const SUBPROTOCOL = 'vigil.v1.json';
@@ -691,3 +693,5 @@ addEventListener('online', onOnline);
 addEventListener('hashchange', onHashChange);
 connect();
 startForecasts(() => state.token);
+startCampaigns(() => state.token);
+startClusters(() => state.token);

@@ -6,7 +6,7 @@ import { sendError, sendJson, type HttpApi } from '../http-api.js';
 /** What the aggregate routes need from the router. */
 export interface AggregateRouteParts {
   readonly api: HttpApi;
-  /** What the aggregate routes (forecasts, campaigns) read. */
+  /** What the aggregate routes (forecasts, campaigns, clusters) read. */
   readonly state: EngineView;
   readonly refused: (code: ErrorCode) => void;
 }

@@ -6,6 +6,7 @@ import type { StaticFiles } from '../static-files.js';
 import type { AggregateRouteParts } from './aggregate-route.js';
 import { serveApiDocs } from './api-docs-route.js';
 import { serveCampaign } from './campaigns-route.js';
+import { serveClusters } from './clusters-route.js';
 import { serveFile } from './files-route.js';
 import { serveForecasts } from './forecasts-route.js';
 import { serveMetrics } from './metrics-route.js';
@@ -19,7 +20,7 @@ export interface RouterParts extends AggregateRouteParts {
 
 /**
  * The plain HTTP routes, in the order they are tried: erasure (DELETE), then for GET and
- * HEAD `/metrics`, the API documents, the aggregates (demand forecasts, campaign reports), the
+ * HEAD `/metrics`, the API documents, the aggregates (demand forecasts, campaign reports, clusters), the
  * API (`HttpApi`: customers, items, health), and
  * last the dashboard's files. The stream is not here: it is an upgrade (`upgrade.ts`).
  */
@@ -38,6 +39,7 @@ export function route(req: IncomingMessage, res: ServerResponse, parts: RouterPa
   if (serveApiDocs(url.pathname, res)) return;
   if (serveForecasts(url.pathname, req, res, parts)) return;
   if (serveCampaign(url.pathname, req, res, parts)) return;
+  if (serveClusters(url.pathname, req, res, parts)) return;
   if (parts.api.handle(req, res, url)) return;
   serveFile(url.pathname, res, req.method === 'HEAD', parts.files, parts.refused, parts.log);
 }

@@ -22,5 +22,8 @@ export function keyedProcesses<Out>(
     onApplied(slot: number, event: CanonicalEvent, watermark: number): void {
       for (const p of ps) p.onApplied(slot, event, watermark);
     },
+    onWatermark(watermark: number): void {
+      for (const p of ps) p.onWatermark?.(watermark);
+    },
   };
 }

@@ -36,6 +36,8 @@ export interface KeyedProcess<Out = unknown> {
   onSignals(signals: readonly StateSignal[], from: number, watermark: number): void;
   /** After `event` was applied to the customer in `slot`. */
   onApplied(slot: number, event: CanonicalEvent, watermark: number): void;
+  /** The batch's closing watermark (at end of input: the last event time), after its timers. */
+  onWatermark?(watermark: number): void;
 }
 
 /**
@@ -61,6 +63,7 @@ export function keyedStateBatch<Out>(input: Batch, store: CustomerStore, process
   const seen = signals.length;
   store.advanceTo(batch.watermark, signals);
   if (process && signals.length > seen) process.onSignals(signals, seen, batch.watermark);
+  process?.onWatermark?.(batch.watermark);
   stampAlerts(
     alerts,
     alertEnteredAt,

@@ -14,10 +14,14 @@ export function generateCommand(ctx: CliContext): Command {
       '--seasonal',
       'demand with a known daily and weekly cycle and a trend (the ground truth for vigil eval forecast)',
     )
+    .option(
+      '--campaigns',
+      "the demo's campaigns, with a known effect on the repeat rate (the ground truth for campaign reports)",
+    )
     .option('--config <file>', 'a JSON config file over config/default.json')
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<Record<string, string | undefined> & { seasonal?: boolean }>();
+        const o = cmd.opts<Record<string, string | undefined> & { seasonal?: boolean; campaigns?: boolean }>();
         await generate({
           out: o.out,
           events: o.events,
@@ -26,6 +30,7 @@ export function generateCommand(ctx: CliContext): Command {
           customers: o.customers,
           configFile: o.config,
           seasonal: o.seasonal,
+          campaigns: o.campaigns,
         });
         return 0;
       }),
