@@ -4,6 +4,33 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+
+/** Servers running, so a run that ends or is interrupted does not leave them behind. */
+const running = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+/**
+ * Kills every server still running when the process exits, and on SIGINT, SIGTERM or SIGHUP
+ * (then re-raised, so the process ends as it would have). A SIGKILLed parent cannot clean up.
+ */
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  const killAll = () => {
+    for (const child of running) child.kill('SIGKILL');
+    running.clear();
+  };
+  process.on('exit', killAll);
+  if (!isMainThread) return;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    if (process.listenerCount(signal) > 0) continue; // someone else decides how this signal ends the process
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
+}
 
 export interface NatsServerOptions {
   /**
@@ -80,6 +107,9 @@ export class NatsServer {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
+    installCleanup();
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let log = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 10_000);
