@@ -218,6 +218,27 @@ describe('demand alerts in the engine', () => {
     expect(vigilCloudEvent.parse(ce).subject).toBe(`category:${category}`);
   }, 180_000);
 
+  it('are one stream with the customer alerts, in the same order and with the same forecasts, whatever the batch size', async () => {
+    // Regression: demand alerts were appended after the whole batch's customer alerts, so where
+    // they sat in the stream moved with the batch boundaries (the set of alerts did not).
+    const messages = events().events.map((e) => message(e));
+    const runs = await Promise.all(
+      [1, 13, 97, 1000, messages.length].map((batchSize) => runMessages(config, messages, { batchSize })),
+    );
+    const streams = runs.map(({ batches }) => batches.flatMap((b) => b.alerts).map((a) => a.id));
+    const kinds = new Set(streams[0]!.map((id) => id.slice(0, id.indexOf(':'))));
+    expect(kinds).toContain('demand.spike');
+    expect(kinds).toContain('demand.drop');
+    expect(kinds.size).toBeGreaterThan(3); // customer alerts among them
+    const forecasts = runs.map(({ engine }) => JSON.stringify(engine.state.demand!.snapshot()));
+    for (let r = 1; r < runs.length; r++) {
+      expect(streams[r]).toEqual(streams[0]);
+      expect(forecasts[r]).toBe(forecasts[0]);
+    }
+    // Each batch's entry stamps stay aligned with its alerts.
+    for (const b of runs[1]!.batches) expect(b.alertEnteredAt.length).toBe(b.alerts.length);
+  }, 300_000);
+
   it('do not flood on the normal days of a seasonal shop: alerts stay near the 5 % the 95 % interval leaves out', async () => {
     // Another seed and a longer run than the spike test; nothing injected.
     const shop = new SyntheticShop({
