@@ -25,9 +25,8 @@ import { message, runMessages, testConfig } from './support/engine-harness.js';
  * spike and a known empty day.
  */
 const START = Date.UTC(2026, 0, 1);
-/** Daily buckets of units judged (off by default). */
-const daily = { alerts: { measure: 'units', granularities: ['daily'] } };
-const config = testConfig({ demand: daily });
+/** The defaults: daily buckets of units judged. */
+const config = testConfig();
 
 describe('demand alert scores', () => {
   it('Φ matches its published values, and a bucket on the 95 % bound scores 0.95', () => {
@@ -52,6 +51,39 @@ describe('demand alert scores', () => {
         if (actual < 119.6 - 1e-3 && actual > 80.4 + 1e-3) expect(s).toBeLessThan(0.95);
       }),
     );
+  });
+});
+
+describe('demand alerts on small counts', () => {
+  const judge = (measure: 'units' | 'revenue', b: Omit<ClosedBucket, 'start'>) => {
+    const policies = policiesByType(testConfig().alerts.policies);
+    const alerts = new DemandAlerts(new AlertEmitter(new AlertCooldowns(policies, 1)), policies, {
+      measure,
+      minCount: 5,
+    });
+    const out: Alert[] = [];
+    alerts.begin(out);
+    alerts.onClosed('kitchen', 'daily', DAY, { start: START, ...b });
+    return out.map((a) => [a.type, (a.data as { hi95: number }).hi95]);
+  };
+
+  it('need the actual or the forecast to reach minCount (units, orders)', () => {
+    expect(judge('units', { actual: 3, forecast: 0, lo95: 0, hi95: 2.8 })).toEqual([]);
+    expect(judge('units', { actual: 5, forecast: 0, lo95: 0, hi95: 2.8 })).toEqual([['demand.spike', 2.8]]);
+    expect(judge('revenue', { actual: 3, forecast: 0, lo95: 0, hi95: 2.8 })).toEqual([['demand.spike', 2.8]]);
+  });
+
+  it('are judged by at least the Poisson interval (variance ≥ forecast) for counts', () => {
+    // The model's interval 16 ± 0.98 is narrower than the Poisson one, 16 ± 1.96·4.
+    const poissonHi = 16 + 1.959963984540054 * 4;
+    const narrow = { forecast: 16, lo95: 15.02, hi95: 16.98 };
+    expect(judge('units', { actual: 23, ...narrow })).toEqual([]);
+    expect(judge('units', { actual: 24, ...narrow })).toEqual([['demand.spike', poissonHi]]);
+    expect(judge('units', { actual: 8, ...narrow }).map(([t]) => t)).toEqual(['demand.drop']);
+    expect(judge('units', { actual: 9, ...narrow })).toEqual([]);
+    expect(judge('revenue', { actual: 23, ...narrow })).toEqual([['demand.spike', 16.98]]);
+    // A wider model interval is kept as it is.
+    expect(judge('units', { actual: 30, forecast: 16, lo95: 6, hi95: 26 })).toEqual([['demand.spike', 26]]);
   });
 });
 
@@ -103,7 +135,7 @@ describe('demand alert gates', () => {
           };
           const emitter = () => new AlertEmitter(new AlertCooldowns(policies, 16));
           let e = emitter();
-          let alerts = new DemandAlerts(e, policies, 'units');
+          let alerts = new DemandAlerts(e, policies, { measure: 'units', minCount: 5 });
           const out: Alert[] = [];
           alerts.begin(out);
           const perSeries = { a: [] as number[], b: [] as number[] };
@@ -111,7 +143,7 @@ describe('demand alert gates', () => {
             if (i === cut) {
               const s = JSON.parse(JSON.stringify(alerts.snapshot()));
               e = emitter();
-              alerts = new DemandAlerts(e, policies, 'units');
+              alerts = new DemandAlerts(e, policies, { measure: 'units', minCount: 5 });
               alerts.restore(s);
               alerts.begin(out);
             }
@@ -218,6 +250,27 @@ describe('demand alerts in the engine', () => {
     expect(vigilCloudEvent.parse(ce).subject).toBe(`category:${category}`);
   }, 180_000);
 
+  it('are one stream with the customer alerts, in the same order and with the same forecasts, whatever the batch size', async () => {
+    // Regression: demand alerts were appended after the whole batch's customer alerts, so where
+    // they sat in the stream moved with the batch boundaries (the set of alerts did not).
+    const messages = events().events.map((e) => message(e));
+    const runs = await Promise.all(
+      [1, 13, 97, 1000, messages.length].map((batchSize) => runMessages(config, messages, { batchSize })),
+    );
+    const streams = runs.map(({ batches }) => batches.flatMap((b) => b.alerts).map((a) => a.id));
+    const kinds = new Set(streams[0]!.map((id) => id.slice(0, id.indexOf(':'))));
+    expect(kinds).toContain('demand.spike');
+    expect(kinds).toContain('demand.drop');
+    expect(kinds.size).toBeGreaterThan(3); // customer alerts among them
+    const forecasts = runs.map(({ engine }) => JSON.stringify(engine.state.demand!.snapshot()));
+    for (let r = 1; r < runs.length; r++) {
+      expect(streams[r]).toEqual(streams[0]);
+      expect(forecasts[r]).toBe(forecasts[0]);
+    }
+    // Each batch's entry stamps stay aligned with its alerts.
+    for (const b of runs[1]!.batches) expect(b.alertEnteredAt.length).toBe(b.alerts.length);
+  }, 300_000);
+
   it('do not flood on the normal days of a seasonal shop: alerts stay near the 5 % the 95 % interval leaves out', async () => {
     // Another seed and a longer run than the spike test; nothing injected.
     const shop = new SyntheticShop({
@@ -230,8 +283,8 @@ describe('demand alerts in the engine', () => {
     });
     const messages: RawMessage[] = [];
     for (let e = shop.next(); e !== undefined; e = shop.next()) messages.push(message(e));
-    // Daily alerts, with every closed day kept in the history (it plays no part in the alerts).
-    const keepAll = testConfig({ demand: { ...daily, history: { hourly: 168, daily: 366 } } });
+    // The default daily alerts, with every closed day kept in the history (it plays no part in the alerts).
+    const keepAll = testConfig({ demand: { history: { hourly: 168, daily: 366 } } });
     const { engine, batches } = await runMessages(keepAll, messages, { batchSize: 1000 });
     const alerts = batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'));
     const demand = engine.state.demand!;
@@ -256,10 +309,11 @@ describe('demand alerts in the engine', () => {
     );
   }, 180_000);
 
-  it('are off by default (demand.alerts.granularities is empty)', async () => {
+  it('are on by default for daily units, and off with no granularities', async () => {
+    expect(testConfig().demand.alerts).toEqual({ measure: 'units', granularities: ['daily'], minCount: 5 });
     const { events: evs } = events();
     const { batches } = await runMessages(
-      testConfig(),
+      testConfig({ demand: { alerts: { granularities: [] } } }),
       evs.map((e) => message(e)),
     );
     expect(batches.flatMap((b) => b.alerts).filter((a) => a.type.startsWith('demand.'))).toEqual([]);

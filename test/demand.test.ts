@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_CATEGORIES, DAY, HOUR } from '../src/analytics/demand/demand-process.js';
 import { rollingOrigin } from '../src/analytics/demand/evaluate.js';
+import { DemandSeries } from '../src/analytics/demand/demand-series.js';
 import { HoltWinters, type HoltWintersConfig } from '../src/analytics/demand/holt-winters.js';
 import { oneStepSse, selectModel } from '../src/analytics/demand/model-selection.js';
 import { demandSeries, score } from '../src/app/cli/eval-forecast.js';
@@ -97,6 +98,21 @@ describe('Holt-Winters', () => {
     a.observe(30);
     b.observe(30);
     expect(b.forecast(24)).toEqual(a.forecast(24));
+  });
+});
+
+describe('a demand series', () => {
+  it('counts a purchase earlier than its first one, within the lateness, in its own bucket', () => {
+    // The series begins at the purchase that arrives first; an older one accepted within the
+    // allowed lateness opens the bucket before it rather than being dropped.
+    const series = new DemandSeries(HOUR, 2 * HOUR, additive([], []), 10);
+    series.add(START + 5 * HOUR + 10, 3, 1, 30);
+    series.add(START + 4 * HOUR + 20, 2, 1, 20);
+    series.advanceTo(START + 8 * HOUR);
+    expect(series.recent('units').map((b) => [b.start, b.actual])).toEqual([
+      [START + 4 * HOUR, 2],
+      [START + 5 * HOUR, 3],
+    ]);
   });
 });
 

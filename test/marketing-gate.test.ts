@@ -11,8 +11,12 @@ import { testConfig } from './support/engine-harness.js';
 import { runWithSinks, shopMessages } from './support/shop-alerts.js';
 
 const KEY = 'a key for the unit tests of pseudonyms, 32+ characters';
-// Customer alerts: the marketing side never sees the ops types (demand, campaign reports), off or absent here.
-const { alerts } = await runWithSinks(testConfig(), shopMessages(200, 45, 3), []);
+// Customer alerts: the marketing side never sees the ops types (demand, campaign reports); demand alerts are turned off here.
+const { alerts } = await runWithSinks(
+  testConfig({ demand: { alerts: { granularities: [] } } }),
+  shopMessages(200, 45, 3),
+  [],
+);
 const customerId = (a: (typeof alerts)[number]): string => a.customerId!;
 const every = new Set<AlertType>(alertTypes);
 

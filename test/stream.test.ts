@@ -35,6 +35,8 @@ function shopMessages(): RawMessage[] {
 
 function serverConfig(server: Record<string, unknown> = {}) {
   return testConfig({
+    // The hub's filters and scopes over customer alerts; demand alerts are judged in demand-alerts.test.ts.
+    demand: { alerts: { granularities: [] } },
     server: {
       port: 0,
       logLevel: 'silent',

@@ -32,7 +32,8 @@ import { runWithSinks, shopMessages } from './support/shop-alerts.js';
  */
 let server: NatsServer;
 let nc: NatsConnection;
-const config = testConfig();
+// Marketing delivery: demand.* are ops alerts (no customer), never sent to marketing; off here.
+const config = testConfig({ demand: { alerts: { granularities: [] } } });
 const messages = shopMessages();
 
 beforeAll(async () => {

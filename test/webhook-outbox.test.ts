@@ -202,7 +202,8 @@ describe('webhooks from the trigger stream: a destination down across an engine 
 });
 
 describe('webhooks from the trigger stream: outcomes', () => {
-  const config = testConfig();
+  // Marketing delivery: demand.* are ops alerts (no customer), never sent to marketing; off here.
+  const config = testConfig({ demand: { alerts: { granularities: [] } } });
   const messages = shopMessages().slice(0, 8000);
 
   function destinations(list: { name: string; url: string; [k: string]: unknown }[]) {

@@ -22,7 +22,8 @@ import { HttpReceiver, type Received, type Reply } from './support/http-receiver
 import { runWithSinks, shopMessages } from './support/shop-alerts.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const config = testConfig();
+// Marketing delivery: demand.* are ops alerts (no customer), never sent to marketing; off here.
+const config = testConfig({ demand: { alerts: { granularities: [] } } });
 const messages = shopMessages();
 const receivers: HttpReceiver[] = [];
 const sinks: WebhookSink[] = [];

@@ -67,8 +67,7 @@ export class EngineState {
     }
     if (config.demand.enabled) {
       const alerts =
-        this.alerts &&
-        new DemandAlerts(this.alerts, policiesByType(config.alerts.policies), config.demand.alerts.measure);
+        this.alerts && new DemandAlerts(this.alerts, policiesByType(config.alerts.policies), config.demand.alerts);
       this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs, alerts);
     }
     if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);

@@ -31,7 +31,8 @@ export interface PipelineClocks {
  *
  * `adapt` maps Segment / RudderStack calls to canonical candidates; canonical input passes.
  * `suppress` rejects events about erased customers (src/app/erasure/).
- * `globalProcesses` (demand series) see the applied events in stream order, with their watermarks.
+ * `globalProcesses` (demand series) see the applied events in stream order, with their watermarks;
+ * what they conclude is placed at the message it came from, after keyed state's outputs.
  *
  * Every message leaves with exactly one outcome: applied, duplicate, late or rejected. A
  * message whose processing throws is rejected as VIGIL_ERR_POISON (`operators/poison.ts`):

@@ -38,6 +38,12 @@ export const demandConfig = z.strictObject({
   alerts: z.strictObject({
     measure: z.enum(['units', 'orders', 'revenue']),
     granularities: z.array(z.enum(['hourly', 'daily'])).max(2),
+    /**
+     * Units and orders are counts: a bucket is judged only once its actual or its forecast
+     * reaches this many (a category selling one or two a day cannot spike meaningfully).
+     * Revenue is not a count and ignores it.
+     */
+    minCount: z.number().int().min(0),
   }),
 });
 export type DemandConfig = z.infer<typeof demandConfig>;

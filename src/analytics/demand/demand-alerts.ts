@@ -34,6 +34,11 @@ export interface DemandAlertsSnapshot {
  *
  * Buckets closed while the model warmed up (no forecast yet), or with a zero-width interval
  * (no one-step error seen yet), are skipped.
+ *
+ * Units and orders are counts, and the model's Gaussian interval understates the noise of
+ * small ones (a category's few sales a day). For them the interval judged is widened to at
+ * least the Poisson one, variance ≥ forecast, and a bucket is judged only when its actual or
+ * its forecast reaches `minCount`. The alert reports the interval it was judged by.
  */
 export class DemandAlerts {
   private readonly slots = new Map<string, number>();
@@ -41,12 +46,19 @@ export class DemandAlerts {
   private disarmed: boolean[] = [];
   private out: Alert[] = [];
   private readonly policies: Record<DemandAlertType, AlertPolicy>;
+  readonly measure: DemandMeasure;
+  /** The measure is a count (units, orders): Poisson floor and `minCount` apply. */
+  private readonly counts: boolean;
+  private readonly minCount: number;
 
   constructor(
     private readonly emitter: AlertEmitter,
     policies: Readonly<Record<AlertType, AlertPolicy>>,
-    readonly measure: DemandMeasure,
+    settings: { readonly measure: DemandMeasure; readonly minCount: number },
   ) {
+    this.measure = settings.measure;
+    this.counts = settings.measure !== 'revenue';
+    this.minCount = this.counts ? settings.minCount : 0;
     this.policies = { 'demand.spike': policies['demand.spike'], 'demand.drop': policies['demand.drop'] };
   }
 
@@ -55,9 +67,11 @@ export class DemandAlerts {
     this.out = alerts;
   }
 
-  onClosed(category: string, granularity: 'hourly' | 'daily', bucketMs: number, b: ClosedBucket): void {
+  onClosed(category: string, granularity: 'hourly' | 'daily', bucketMs: number, closed: ClosedBucket): void {
     // No interval yet (warm-up), or a degenerate one (no error seen yet): nothing to judge by.
-    if (!Number.isFinite(b.forecast) || !(b.hi95 > b.forecast)) return;
+    if (!Number.isFinite(closed.forecast) || !(closed.hi95 > closed.forecast)) return;
+    if (Math.max(closed.actual, closed.forecast) < this.minCount) return;
+    const b = this.counts ? withPoissonFloor(closed) : closed;
     const slot = this.slotOf(`${category}/${granularity}`);
     const score = bucketScore(b);
     const above = b.actual > b.forecast;
@@ -150,6 +164,13 @@ export class DemandAlerts {
     }
     return slot;
   }
+}
+
+/** The bucket's 95 % interval, widened where needed to the Poisson one (σ² ≥ forecast). */
+export function withPoissonFloor(b: ClosedBucket): ClosedBucket {
+  const half = Z95 * Math.sqrt(b.forecast);
+  if (!(half > b.hi95 - b.forecast)) return b;
+  return { ...b, lo95: Math.max(0, b.forecast - half), hi95: b.forecast + half };
 }
 
 /** 2Φ(|actual − mean| / σ) − 1, σ read off the upper 95 % bound (the lower one is clipped at 0). */

@@ -54,7 +54,12 @@ export class DemandSeries {
   add(ts: number, units: number, orders: number, revenue: number): void {
     const start = ts - (((ts % this.widthMs) + this.widthMs) % this.widthMs);
     if (this.nextClose === null) this.nextClose = start;
-    if (start < this.nextClose) return; // cannot happen for accepted events (see advanceTo); kept safe
+    if (start < this.nextClose) {
+      // A bucket that closed: an accepted event cannot land there (see advanceTo); kept safe.
+      if (this.models[0]!.observed > 0) return;
+      // Nothing closed yet: the series began at a later purchase, and this earlier one is within the lateness.
+      this.nextClose = start;
+    }
     let b = this.open.get(start);
     if (b === undefined) {
       b = [0, 0, 0];

@@ -242,6 +242,16 @@ interface Reply {
   outputs: Promise<LiveOutputs>;
 }
 
+/**
+ * The workers ran the global processes already, so no stage here places outputs by message:
+ * `alertsThrough` is left at zero (read only by `globalProcesses`, which the main thread does not run).
+ */
 function outputBatch(messages: RawBatch): EngineBatch {
-  return { ...newBatch(messages), signals: [], alerts: [], alertEnteredAt: [] };
+  return {
+    ...newBatch(messages),
+    signals: [],
+    alerts: [],
+    alertEnteredAt: [],
+    alertsThrough: new Uint32Array(messages.length),
+  };
 }

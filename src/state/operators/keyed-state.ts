@@ -20,6 +20,12 @@ export interface KeyedOutputs<Out> {
    * the batch's closing watermark take its last message's (in an empty batch, `startedAt`).
    */
   readonly alertEnteredAt: number[];
+  /**
+   * Per message: how many of `alerts` were out once its processing (the timers its watermark
+   * fired, then its event) was done. Alerts past the last entry came from the batch's closing
+   * watermark. Later stages use it to put their own outputs at the message they came from.
+   */
+  readonly alertsThrough: Uint32Array;
 }
 export type KeyedBatch<Out = unknown> = Batch & KeyedOutputs<Out>;
 
@@ -48,17 +54,19 @@ export interface KeyedProcess<Out = unknown> {
  */
 export function keyedStateBatch<Out>(input: Batch, store: CustomerStore, process?: KeyedProcess<Out>): KeyedBatch<Out> {
   const batch = withKeyedOutputs<Out>(input);
-  const { outcome, signals, alerts, alertEnteredAt, messages } = batch;
+  const { outcome, signals, alerts, alertEnteredAt, alertsThrough, messages } = batch;
   process?.begin(batch);
   for (let i = 0; i < outcome.length; i++) {
-    if (outcome[i] !== Outcome.pending) continue;
-    try {
-      applyOne(batch, i, store, process);
-    } catch {
-      // The timers its watermark fired and the event itself count as its processing.
-      poisonMessage(batch, i);
-      stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt);
+    if (outcome[i] === Outcome.pending) {
+      try {
+        applyOne(batch, i, store, process);
+      } catch {
+        // The timers its watermark fired and the event itself count as its processing.
+        poisonMessage(batch, i);
+        stampAlerts(alerts, alertEnteredAt, messages[i]!.receivedAt);
+      }
     }
+    alertsThrough[i] = alerts.length;
   }
   const seen = signals.length;
   store.advanceTo(batch.watermark, signals);
@@ -106,7 +114,12 @@ export function stampAlerts(alerts: readonly unknown[], enteredAt: number[], at:
 
 /** The batch with this stage's outputs, empty; the same object, so the stages before it keep their view. */
 function withKeyedOutputs<Out>(batch: Batch): KeyedBatch<Out> {
-  const outputs: KeyedOutputs<Out> = { signals: [], alerts: [], alertEnteredAt: [] };
+  const outputs: KeyedOutputs<Out> = {
+    signals: [],
+    alerts: [],
+    alertEnteredAt: [],
+    alertsThrough: new Uint32Array(batch.messages.length),
+  };
   return Object.assign(batch, outputs);
 }
 
