@@ -120,8 +120,8 @@ describe('campaign cohorts', () => {
     // The shop's campaign brings a first-time buyer back within 30 days with probability 0.3,
     // on top of their own rhythm: the true uplift is 0.3 (1 − q), q the period's first-time
     // buyers' own 30-day repeat rate (shop-campaigns.ts). q is a property of the shop, the same
-    // for every seed; it is taken from the baselines pooled over all seeds, whose error
-    // (about 0.005) is a small fraction of one interval's half-width (about 0.2).
+    // for every seed; it is taken from the baselines pooled over all seeds, whose error is a
+    // small fraction of one interval's half-width (one seed's cohort against all seeds' baselines).
     const effect = 0.3;
     const seeds = 200;
     const rows: { level: number; lo: number; hi: number }[][] = [];
