@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { rmSync } from 'node:fs';
+import { type BrowserContext } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignReport } from '../src/analytics/campaigns/cohorts.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
@@ -53,21 +52,7 @@ describe('dashboard campaign and cluster tiles', () => {
       engine,
       readiness: { sourceConnected: () => true, stateReady: () => true },
     });
-    userDataDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      viewport: { width: 1600, height: 1000 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    ({ context: browser, userDataDir } = await launchChromium());
   }, 180_000);
 
   afterAll(async () => {

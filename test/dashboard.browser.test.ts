@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from './support/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertType } from '../src/alerts/alert.js';
 import { Engine } from '../src/app/engine.js';
@@ -49,23 +49,7 @@ beforeAll(async () => {
     messagesPerSecond: config.demo.eventsPerSecond,
   });
   running = engine.run(source, { sinks: [ops.sink] });
-  userDataDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-  // A persistent context is playwright's way to give Chromium its own --user-data-dir.
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1600, height: 1000 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  ({ context: browser, userDataDir } = await launchChromium(['--disable-quic']));
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
