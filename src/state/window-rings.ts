@@ -133,6 +133,28 @@ export class WindowRings {
     return n;
   }
 
+  /**
+   * Events by type (`eventTypes` order) in ring `r`'s window as of `asOf`, written into
+   * `out`, without building a result; returns the events of every type.
+   */
+  typeCountsInto(slot: number, r: number, asOf: number, out: Float64Array): number {
+    const ring = this.rings[r]!;
+    const B = ring.buckets;
+    const u16 = this.records.u16;
+    const head = this.records.f64[slot * this.s64 + ring.head]!;
+    const nowNo = Math.floor(asOf / ring.width);
+    out.fill(0);
+    let n = 0;
+    for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++) {
+      const w = slot * this.s16 + ring.words + (k % B) * BUCKET_WORDS + COUNTS;
+      for (let t = 0; t < TYPES; t++) {
+        out[t]! += u16[w + t]!;
+        n += u16[w + t]!;
+      }
+    }
+    return n;
+  }
+
   /** Index of the ring with this name, or -1. */
   ringIndex(name: string): number {
     return this.specs.findIndex((s) => s.name === name);
