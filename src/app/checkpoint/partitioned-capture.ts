@@ -63,13 +63,10 @@ export class PartitionedCapture implements StateCapture {
     for (const c of workers.flatMap((w) => w.partitions).sort((a, b) => a.partition - b.partition)) {
       messages += c.input;
       const name = checkpointPieceName(this.scope, ctx.number, c.partition);
+      // Measured before the write: the pieces not in shared memory are moved to the writer thread.
+      const bytes = c.pieces.reduce((s, p) => s + p.byteLength, 0);
       const sha256 = await ctx.write(name, paced(c.pieces, spent));
-      index.pieces.push({
-        partition: c.partition,
-        name,
-        bytes: c.pieces.reduce((s, p) => s + p.byteLength, 0),
-        sha256,
-      });
+      index.pieces.push({ partition: c.partition, name, bytes, sha256 });
     }
     const position = { source: ctx.source, seq, messages };
     const header: CheckpointHeader = {
