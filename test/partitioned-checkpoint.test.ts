@@ -309,8 +309,8 @@ describe('vigil start --workers with checkpoints, killed and restarted', () => {
       );
       children.add(child);
       let output = '';
-      child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-      child.stderr!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
       child.once('exit', () => children.delete(child));
       return { child, output: () => output };
     };
