@@ -392,3 +392,65 @@ describe('vigil start --workers with checkpoints, killed and restarted', () => {
     });
   }, 900_000);
 });
+
+describe('the demo with --state-dir and --workers', () => {
+  const demoEnv = {
+    VIGIL_DEMO__CUSTOMERS: '2000',
+    VIGIL_DEMO__EVENTS_PER_SECOND: '1500',
+    VIGIL_DEMO__HISTORY_DAYS: '40',
+    VIGIL_CHECKPOINT__INTERVAL_MS: '700',
+    VIGIL_SERVER__LOG_LEVEL: 'warn',
+  };
+
+  /** `vigil start --state-dir` with `args` until 3 summary lines are out, then Ctrl-C; exit code and output. */
+  async function runDemo(dir: string, args: string[]): Promise<{ code: number | null; text: string }> {
+    const child = spawn(
+      process.execPath,
+      ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args],
+      {
+        env: { ...process.env, ...demoEnv },
+      },
+    );
+    let text = '';
+    let interrupted = false;
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (!interrupted && text.split('\n').filter((l) => l.includes(' ev/s | customers ')).length >= 3) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, text };
+  }
+
+  it('resumes with another number of workers; one worker refuses the partitioned checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-pck-demo-'));
+    dirs.push(dir);
+    const first = await runDemo(dir, ['--workers', '2']);
+    expect(first.code, first.text).toBe(0);
+    expect(first.text).toMatch(/^final checkpoint \d+: \d+ bytes/m);
+    const store = new FileCheckpoints(dir, 'demo');
+    const afterFirst = (await store.latest())!;
+    expect(afterFirst.partitioned?.workers).toBe(2);
+    expect(afterFirst.position.messages).toBeGreaterThan(500);
+
+    const second = await runDemo(dir, ['--workers', '4']);
+    expect(second.code, second.text).toBe(0);
+    expect(second.text).toContain(`restored checkpoint ${afterFirst.number} (32 partitions, taken with 2 workers)`);
+    expect(second.text).toContain(`resuming after ${afterFirst.position.messages} messages`);
+    const final = (await store.latest())!;
+    expect(final.position.messages).toBeGreaterThan(afterFirst.position.messages);
+    // The counters went on from the checkpoint's: input counted once, balanced.
+    const stopped = JSON.parse(/^stopped cleanly: (\{.*\}); balanced=true$/m.exec(second.text)![1]!) as {
+      input: number;
+    };
+    expect(stopped.input).toBe(final.position.messages);
+
+    const single = await runDemo(dir, ['--workers', '1']);
+    expect(single.code).not.toBe(0);
+    expect(single.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
+    expect(single.text).toContain('engine.workers above 1');
+  }, 300_000);
+});
