@@ -49,7 +49,24 @@ export type ToWorker =
   /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
-  | { type: 'erase'; partition: number; customerId: string };
+  | { type: 'erase'; partition: number; customerId: string }
+  /**
+   * A checkpoint's barrier: every partition of the worker captured after the batches posted
+   * before it, as checkpoint pieces (`CapturedPartition`). Answered with `captured`; the
+   * pieces' shared memory is the worker's until the next `capture`.
+   */
+  | { type: 'capture'; chunkBytes: number };
+
+/**
+ * One partition's capture as a checkpoint piece: the codec's bytes in pieces (views of the
+ * worker's capture arena, shared memory, where they are large), and what it had counted.
+ */
+export interface CapturedPartition {
+  partition: number;
+  pieces: Uint8Array[];
+  /** Input messages the partition had reached an outcome for. */
+  input: number;
+}
 
 export interface PartitionResult {
   partition: number;
@@ -69,6 +86,8 @@ export type FromWorker =
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */
+  | { type: 'captured'; partitions: CapturedPartition[]; pauseMs: number; grown: boolean }
   | LiveOutputs;
 
 /**

@@ -10,7 +10,9 @@ import type { RunOptions } from '../engine.js';
 import { EngineState } from '../engine-state.js';
 import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
-import type { LiveOutputs, PartitionResult } from './partition-protocol.js';
+import type { FromWorker, LiveOutputs, PartitionResult } from './partition-protocol.js';
+import type { PartitionCapture } from './partition-graph.js';
+import { OutcomeCounters } from '../../state/outcome-counters.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
 
 export interface PartitionedLiveOptions {
@@ -52,6 +54,10 @@ export class PartitionedLiveEngine {
    */
   readonly front: EngineState;
   batchesCompleted = 0;
+  /** Batches (ticks included) posted to the workers: a checkpoint's barrier covers these. */
+  batchesRouted = 0;
+  /** Highest stream sequence among the messages posted to the workers (0: none). */
+  routedSeq = 0;
   private readonly owner: Int32Array;
 
   private constructor(
@@ -88,6 +94,7 @@ export class PartitionedLiveEngine {
     let failure: unknown;
     const deliver = (messages: RawBatch, routing: () => Promise<EngineBatch>) => {
       let outputs: Promise<EngineBatch>;
+      this.batchesRouted++;
       try {
         outputs = routing(); // now, so workers get batches in arrival order
       } catch (e) {
@@ -163,6 +170,48 @@ export class PartitionedLiveEngine {
     await Promise.all(this.links.map((l) => l.worker.terminate()));
   }
 
+  /**
+   * A checkpoint's barrier, now: every worker captures its partitions after the batches
+   * already posted to it, which are the first `covered` batches (ticks included), whose
+   * messages reach stream sequence `seq` at most. The workers capture in parallel while this
+   * thread goes on; the partitions' pieces stay valid until the next `capture`.
+   */
+  capture(chunkBytes: number): {
+    covered: number;
+    seq: number;
+    captured: Promise<Extract<FromWorker, { type: 'captured' }>[]>;
+  } {
+    const replies = this.links.map((l) => l.ask({ type: 'capture', chunkBytes }));
+    const captured = Promise.all(replies).then((rs) =>
+      rs.map((r, w) => {
+        if (r.type !== 'captured') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+        return r;
+      }),
+    );
+    return { covered: this.batchesRouted, seq: this.routedSeq, captured };
+  }
+
+  /**
+   * Before `run`: restores a partition from a checkpoint's capture in the worker that owns
+   * it (p mod W, whatever W took the checkpoint).
+   */
+  async adoptPartition(capture: PartitionCapture): Promise<void> {
+    const reply = await this.links[this.owner[capture.header.partition]!]!.ask({
+      type: 'adopt',
+      capture,
+      alertIds: [],
+    });
+    if (reply.type !== 'adopted') throw new Error(`unexpected reply ${reply.type} to adopt`);
+  }
+
+  /** After the partitions are restored: `front`'s counters become their sum, and the input position `seq`. */
+  async restoredAt(seq: number): Promise<void> {
+    const sum = new OutcomeCounters();
+    for (const { counters } of await this.results(false)) sum.add(counters);
+    this.front.counters.restore(sum.toJSON());
+    this.routedSeq = seq;
+  }
+
   /** Sends each worker its share of `messages` now; resolves to the batch with every output in place. */
   private route(messages: RawBatch): Promise<EngineBatch> {
     const batch = outputBatch(messages);
@@ -171,6 +220,8 @@ export class PartitionedLiveEngine {
     const at: number[][] = Array.from({ length: w }, () => []);
     const maxPayload = this.config.limits.maxPayloadBytes;
     for (let i = 0; i < messages.length; i++) {
+      const seq = messages[i]!.seq;
+      if (seq !== undefined && seq > this.routedSeq) this.routedSeq = seq;
       const p = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload);
       const to = this.owner[p]!;
       builders[to]!.add(p, messages[i]!.bytes);
