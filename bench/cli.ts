@@ -56,6 +56,13 @@ function suites(): Command[] {
       )
       .addOption(quick('20k customers, 1 pair'))
       .addOption(json()),
+    new Command('memory')
+      .description(
+        'state memory per customer with analytics at 1M customers: the single-threaded engine, then the partitioned engine with 2 workers ' +
+          "(each worker isolate's heap + array buffers after a full GC, summed over workers)",
+      )
+      .addOption(quick('100k customers'))
+      .addOption(json()),
     new Command('chaos')
       .description(
         '200k events through JetStream into vigil start child processes killed 10 times: customers wrong, events lost and double-counted, ' +
@@ -70,7 +77,7 @@ function suites(): Command[] {
   ];
 }
 
-const KNOWN = new Set(['core', 'nats', 'triggers', 'ws', 'checkpoint', 'chaos', 'compare', 'help']);
+const KNOWN = new Set(['core', 'nats', 'triggers', 'ws', 'checkpoint', 'memory', 'chaos', 'compare', 'help']);
 const askedForHelp = (argv: readonly string[]) => argv.includes('--help') || argv.includes('-h');
 
 /**

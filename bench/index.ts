@@ -1,6 +1,7 @@
 import { chaosBench } from './chaos.js';
 import { checkpointBench } from './checkpoint.js';
 import { coreBench, printCore } from './core.js';
+import { memoryBench } from './memory.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
 import { printWs, wsBench, wsSummary } from './ws.js';
@@ -43,6 +44,11 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    --quick: 20k) with checkpoints every 10 s to a local nats-server's Object
  *                    Store against none (alternated pairs); checkpoint size, write and restore
  *                    time, the engine's longest stall, throughput on/off.
+ *   memory [--quick] state memory per customer with analytics at 1M customers (--quick: 100k),
+ *                    2 days of the core input: the single-threaded engine, then the partitioned
+ *                    engine with 2 workers, each worker's isolate (heap + array buffers after a
+ *                    full GC) before and after, summed over workers. Not part of `core`: the
+ *                    1M input alone takes minutes to generate.
  *   chaos [--quick]  200k events (--quick: 30k) through JetStream into `vigil start` child
  *                    processes killed 10 times (--quick: 4); customers wrong, events lost and
  *                    double-counted, triggers missing (all must be 0), recovery times.
@@ -125,6 +131,12 @@ async function main(): Promise<void> {
       recordTable('checkpoint', rows);
       break;
     }
+    case 'memory': {
+      const rows = [await memoryBench({ customers: quick ? 100_000 : 1_000_000, days: 2, workers: 2 })];
+      printCore(rows);
+      recordTable('memory', rows);
+      break;
+    }
     case 'chaos': {
       const rows = [await chaosBench(quick)];
       printCore(rows);
@@ -132,7 +144,7 @@ async function main(): Promise<void> {
       break;
     }
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, chaos)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, memory, chaos)`);
   }
 }
 

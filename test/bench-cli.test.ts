@@ -20,7 +20,7 @@ function parse(argv: string[]) {
 
 describe('bench command line', () => {
   it('help for every suite, never a run; bad options are one line and exit 2', () => {
-    for (const suite of ['core', 'nats', 'triggers', 'ws', 'compare']) {
+    for (const suite of ['core', 'nats', 'triggers', 'ws', 'memory', 'compare']) {
       for (const argv of [
         [suite, '--help'],
         [suite, '-h'],

@@ -49,7 +49,9 @@ export type ToWorker =
   /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
-  | { type: 'erase'; partition: number; customerId: string };
+  | { type: 'erase'; partition: number; customerId: string }
+  /** What this worker holds in memory (the memory bench). Answered with `memory`. */
+  | { type: 'memory' };
 
 export interface PartitionResult {
   partition: number;
@@ -69,7 +71,21 @@ export type FromWorker =
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  | ({ type: 'memory' } & WorkerMemory)
   | LiveOutputs;
+
+/**
+ * A worker's own isolate after a full GC (when the process runs with `--expose-gc`;
+ * `settled` says whether it did): JS heap in use and array buffers (typed-array state lives
+ * outside the JS heap), and the customers its partitions hold. Worker threads share the
+ * process's RSS, so only per-isolate figures tell the workers apart.
+ */
+export interface WorkerMemory {
+  heapUsed: number;
+  arrayBuffers: number;
+  customers: number;
+  settled: boolean;
+}
 
 /**
  * What a live batch (or a tick) produced, index aligned with the messages the worker was
