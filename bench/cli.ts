@@ -31,7 +31,8 @@ function suites(): Command[] {
       .addOption(json()),
     new Command('nats')
       .description(
-        'core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine; 500k events, 3 runs',
+        'core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine, ' +
+          "on one thread and with the graph on 1 and 2 worker threads, each beside the model's bound; 500k events, 3 runs",
       )
       .addOption(quick('100k events, 1 run'))
       .addOption(json()),
@@ -43,7 +44,8 @@ function suites(): Command[] {
       .addOption(json()),
     new Command('ws')
       .description(
-        'the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled; alerts/s and message-in → frame-out p50/p99/p99.9',
+        'the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled (one thread, and the graph on 1 and 2 workers); ' +
+          'alerts/s and message-in → frame-out p50/p99/p99.9',
       )
       .addOption(quick('1 s warm-up, 4 s measured, 1 pair'))
       .option('--nats', 'the events come through a local nats-server from a paced publisher')

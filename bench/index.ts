@@ -25,12 +25,17 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    cores worker threads, alternated over 4 rounds (--quick: 2); medians of
  *                    ev/s, the 2-worker speed-up, routing and graph ns per event.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
- *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
+ *                    consumer (the transport ceiling) vs the full engine, on one thread and
+ *                    with the graph on 1 and 2 worker threads (PartitionedLiveEngine), 500k
+ *                    events, 3 runs (--quick: 100k, 1); beside each ratio the model's bound
+ *                    (one thread: g/(g+c); workers: min of the ceiling, the main thread, W ×
+ *                    graph and the machine's CPU) and the per-thread costs it comes from.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
  *                    nats-server and HTTP receiver): engine events/s, delivery rates; 3 runs.
  *   ws [--quick]     the live stream: the engine fed 20k events/s from the synthetic shop, 1, 10
  *                    and 100 ws subscribers (a child process), and 100 with one stalled (3 pairs,
- *                    alternated; medians); alerts delivered/s and message-in → frame-out
+ *                    alternated; medians), the pairs made with the single-threaded engine and
+ *                    with the graph on 1 and 2 workers; alerts delivered/s and message-in → frame-out
  *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
  *                    Then 2 runs (--quick: 1) of 100 where one more, stalled, subscriber comes
  *                    and goes every second for 30 s (--quick: 4 s), its phases' latency
