@@ -440,7 +440,10 @@ async function partitionedRun(engine: PartitionedLiveEngine, source: Source, eve
       },
     ],
   });
-  await untilQuiet(() => engine.front.counters.input - in0, events);
+  // The transport hands the main thread batches faster than the workers apply them (up to
+  // max_ack_pending with JetStream; all of a core burst), so replies can pause for longer
+  // than a second on a loaded machine while nothing is lost.
+  await untilQuiet(() => engine.front.counters.input - in0, events, 10_000);
   await source.stop();
   await running;
   const graph1 = await engine.graphMs();
@@ -535,11 +538,11 @@ function shopMessages(n: number): RawMessage[] {
   });
 }
 
-/** Waits until `count()` reaches `target`, or stops growing for a second (core NATS may lose some). */
-async function untilQuiet(count: () => number, target: number): Promise<void> {
+/** Waits until `count()` reaches `target`, or stops growing for `quietMs` (core NATS may lose some). */
+async function untilQuiet(count: () => number, target: number, quietMs = 1000): Promise<void> {
   let seen = -1;
   let still = 0;
-  while (count() < target && still < 10) {
+  while (count() < target && still < quietMs / 100) {
     await new Promise((r) => setTimeout(r, 100));
     const c = count();
     if (c === seen && c > 0) still++;
