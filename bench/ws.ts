@@ -21,6 +21,7 @@ import { median, table } from './report.js';
 import { mainThreadCpuMs } from './support/main-thread-cpu.js';
 import { measureLatencyFloor, type LatencyFloor } from './support/latency-floor.js';
 import { measureSteadiness, type Steadiness } from './support/steadiness.js';
+import { measureReplyClone, type ReplyClone } from './support/reply-clone.js';
 
 /**
  * The live stream under load. The engine is fed the synthetic shop at a fixed event rate
@@ -244,8 +245,15 @@ async function run(
     });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
   const graph = await LatencyRecorder.create();
+  let batches = 0;
+  let batched = 0;
   const graphSink = {
-    handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)),
+    handle: (b: Batch) => {
+      if (b.messages.length === 0) return;
+      graph.record(performance.now() - b.messages[0]!.receivedAt);
+      batches++;
+      batched += b.messages.length;
+    },
   };
   // The server's share per tick: sequencing, encoding and handing a tick's alerts to every socket.
   const tickTime = await LatencyRecorder.create();
@@ -279,6 +287,8 @@ async function run(
   await sleep(warmupMs(opts, toggled));
   ops.latency.reset();
   graph.reset();
+  batches = 0;
+  batched = 0;
   tickTime.reset();
   fromPickup.reset();
   toPickup.reset();
@@ -345,6 +355,7 @@ async function run(
     'from pickup p99 ms': pickupLatency.p99.toFixed(3),
     'graph p50 ms': graphLatency.p50.toFixed(3),
     'graph p99 ms': graphLatency.p99.toFixed(3),
+    'events per batch (mean)': +(batched / Math.max(1, batches)).toFixed(1),
     'tick p50 ms': tickLatency.p50.toFixed(3),
     'tick p99 ms': tickLatency.p99.toFixed(3),
     // Shares of one core while measured (2 cores in all): the engine and server process, and the subscribers' process.
@@ -364,6 +375,8 @@ export interface WsBenchResult {
   readonly steadiness: readonly Steadiness[];
   /** A stand-in spending the engine thread's CPU per event at 100 subscribers (and half that), fed alike (support/latency-floor.ts). */
   readonly floors: readonly LatencyFloor[];
+  /** A worker's reply to a live batch through structuredClone (support/reply-clone.ts); absent without worker runs. */
+  readonly replyClone?: ReplyClone | undefined;
 }
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
@@ -422,7 +435,15 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   if (opts.latencyFloor !== false && Number.isFinite(cost) && cost > 0)
     for (const micros of [cost, cost / 2])
       floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
-  return { rows, steadiness, floors };
+  const replyClone =
+    (opts.workers ?? [1, 2]).length > 0
+      ? measureReplyClone(
+          loadConfig({ env: process.env, overrides: { analytics: { refit: { everyMs: 0 } } } }),
+          shopPayloads(20_000, opts.customers),
+          batchSize,
+        )
+      : undefined;
+  return { rows, steadiness, floors, replyClone };
 }
 
 /**
@@ -434,7 +455,7 @@ export function printWs(result: WsBenchResult): void {
 }
 
 /** The summary column: figure → value. */
-export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<string, string | number> {
+export function wsSummary({ rows, steadiness, floors, replyClone }: WsBenchResult): Record<string, string | number> {
   const out: Record<string, string | number> = { suite: 'ws summary' };
   for (const [i, m] of steadiness.entries()) {
     const when = i === 0 ? 'before' : 'after';
@@ -445,6 +466,9 @@ export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<s
     out[`latency floor at ${f.microsPerEvent.toFixed(1)} µs/event: p50 / p99 / p99.9 ms (busy)`] =
       `${f.p50Ms.toFixed(2)} / ${f.p99Ms.toFixed(2)} / ${f.p999Ms.toFixed(2)} (${(f.busy * 100).toFixed(0)}%)`;
   }
+  if (replyClone !== undefined)
+    out[`a worker's reply, ${replyClone.batchSize} events: structuredClone µs per batch / per event`] =
+      `${replyClone.microsPerBatch.toFixed(1)} / ${replyClone.microsPerEvent.toFixed(2)}`;
   for (const [i, r] of rows.filter((r) => r.stalled === 'coming and going').entries()) {
     const a = Number(r['p99 ms']);
     const b = Number(r['with the stalled one: p99 ms']);
