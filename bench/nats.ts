@@ -20,6 +20,7 @@ import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { NatsServer } from './support/nats-server.js';
 import { median } from './report.js';
 import { mainThreadCpuMs } from './support/main-thread-cpu.js';
+import { warmUpMessages, warmWorkers } from './support/warm-workers.js';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -110,7 +111,7 @@ export async function natsBench(events: number, repeats: number): Promise<Record
       await new Promise((r) => setTimeout(r, 100));
     }
     const inProcess = shopMessages(events);
-    const warmUp = warmUpMessages(Math.min(20_000, events));
+    const warmUp = warmUpMessages(Math.min(20_000, events), Date.UTC(2024, 11, 31), `${SUBJECT}.warm`);
     const cpu = new CpuMeter(server.pid, p.pid);
 
     const js = { bare: [] as Run[], ackEach: [] as Run[], engine: [] as Run[] };
@@ -136,7 +137,7 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     const onWorkers = async (workers: number, run: (engine: PartitionedLiveEngine) => Promise<Run>): Promise<Run> => {
       const engine = await PartitionedLiveEngine.start(config, { workers });
       try {
-        await warm(engine, config, warmUp);
+        await warmWorkers(engine, config, warmUp);
         return await run(engine);
       } finally {
         await engine.close();
@@ -452,35 +453,6 @@ async function partitionedRun(engine: PartitionedLiveEngine, source: Source, eve
     ms: last - started,
     graphMs: graph1.map((g, w) => g - graph0[w]!),
   };
-}
-
-/** Other events through the workers' graphs first, so their JIT is warm when the clock starts. */
-async function warm(engine: PartitionedLiveEngine, config: VigilConfig, messages: RawMessage[]): Promise<void> {
-  const source = new InProcessSource(messages, {
-    name: 'warm-up',
-    batchSize: config.pipeline.liveBatchSize,
-    finite: true,
-  });
-  await engine.run(source);
-}
-
-/**
- * The warm-up's events: another shop (its own event ids), whose week ends before the bench
- * input's first event, so none of the measured events is late for it.
- */
-function warmUpMessages(n: number): RawMessage[] {
-  const startTs = Date.UTC(2024, 11, 1);
-  const shop = new SyntheticShop({
-    seed: 11,
-    customers: 2000,
-    products: 5000,
-    startTs,
-    endTs: startTs + 7 * 86_400_000,
-  });
-  const out: RawMessage[] = [];
-  for (let e = shop.next(); e !== undefined && out.length < n; e = shop.next())
-    out.push({ bytes: encodePayload(e, 'msgpack'), subject: `${SUBJECT}.${e.type}`, receivedAt: 0 });
-  return out;
 }
 
 /**
