@@ -9,6 +9,7 @@ import { loadConfig } from '../src/app/config/load.js';
 import type { VigilConfig } from '../src/app/config/schema.js';
 import { Engine } from '../src/app/engine.js';
 import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
+import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
 import { BatchBuilder } from '../src/app/partitions/batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfMessage } from '../src/app/partitions/partition-of.js';
 import { InProcessSource } from '../src/edges/in-process.js';
@@ -54,7 +55,9 @@ import { availableParallelism } from 'node:os';
  * main thread's CPU per event (transport, as the bare consumer's main thread spends it; the
  * routing, timed alone on the same events; the rest: unpacking the workers' replies and the
  * sinks), each worker's time in the graph per event of its own, and the CPU per event of the
- * whole process, nats-server and the publisher, which share this machine's cores.
+ * whole process, nats-server and the publisher, which share this machine's cores. To tell
+ * the thread from the partitioning, the graph alone is also timed on one worker in process,
+ * in live-sized batches, with P = 32 and with P = 1.
  */
 const SUBJECT = 'bench.events';
 /** Core runs use other subjects than the stream's, or the server would store every message. */
@@ -192,6 +195,11 @@ export async function natsBench(events: number, repeats: number): Promise<Record
     }
     const g = median(graph.map((x) => x.rate));
     const routing = new Map(WORKER_COUNTS.map((w) => [w, routingAlone(config, inProcess, w)]));
+    // The graph alone on one worker, in live-sized batches: with P = 32 as the worker rows,
+    // and with P = 1 (the batches not split by partition), against the graph alone above.
+    const onWorker: number[] = [];
+    for (const partitions of [DEFAULT_PARTITIONS, 1])
+      onWorker.push(await graphOnWorker(config, warmUp, inProcess, partitions));
     const cores = availableParallelism();
     const row = (
       transport: string,
@@ -261,6 +269,9 @@ export async function natsBench(events: number, repeats: number): Promise<Record
         'received share': `${median(bare.map((x) => x.share)).toFixed(2)} / ${median(engine.map((x) => x.share)).toFixed(2)}`,
         'graph alone ev/s (one thread)': Math.round(g),
         'bound g/(g+c) (one thread)': (g / (g + c)).toFixed(2),
+        'graph alone µs/ev: this thread / a worker, P=32 / P=1': `${(1e6 / g).toFixed(1)} / ${onWorker
+          .map((x) => x.toFixed(1))
+          .join(' / ')}`,
         ...extra,
       };
     };
@@ -453,6 +464,38 @@ async function partitionedRun(engine: PartitionedLiveEngine, source: Source, eve
     ms: last - started,
     graphMs: graph1.map((g, w) => g - graph0[w]!),
   };
+}
+
+/**
+ * The same events through one worker's graphs in process (`PartitionedEngine`, W = 1, P
+ * `partitions`, batches of the live batch size), after the warm-up's events: the worker's
+ * graph time per event of the bench's input (the few messages still batched at the end are
+ * neither sent nor counted).
+ */
+async function graphOnWorker(
+  config: VigilConfig,
+  warmUp: RawMessage[],
+  messages: RawMessage[],
+  partitions: number,
+): Promise<number> {
+  const engine = await PartitionedEngine.start(config, {
+    workers: 1,
+    partitions,
+    batchMessages: config.pipeline.liveBatchSize,
+  });
+  const graphed = async (): Promise<[number, number]> => {
+    const results = await engine.results(false);
+    return [engine.stats.graphMs[0]!, results.reduce((s, p) => s + p.counters.input, 0)];
+  };
+  try {
+    await engine.feed(warmUp);
+    const [ms0, n0] = await graphed();
+    await engine.feed(messages);
+    const [ms1, n1] = await graphed();
+    return ((ms1 - ms0) * 1000) / (n1 - n0);
+  } finally {
+    await engine.close();
+  }
 }
 
 /**
