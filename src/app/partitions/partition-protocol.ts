@@ -50,6 +50,8 @@ export type ToWorker =
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
   | { type: 'erase'; partition: number; customerId: string }
+  /** What this worker holds in memory (the memory bench). Answered with `memory`. */
+  | { type: 'memory' }
   /**
    * A checkpoint's barrier: every partition of the worker captured after the batches posted
    * before it, as checkpoint pieces (`CapturedPartition`). Answered with `captured`; the
@@ -88,7 +90,21 @@ export type FromWorker =
   | { type: 'adopted'; partition: number }
   /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */
   | { type: 'captured'; partitions: CapturedPartition[]; pauseMs: number; grown: boolean }
+  | ({ type: 'memory' } & WorkerMemory)
   | LiveOutputs;
+
+/**
+ * A worker's own isolate after a full GC (when the process runs with `--expose-gc`;
+ * `settled` says whether it did): JS heap in use and array buffers (typed-array state lives
+ * outside the JS heap), and the customers its partitions hold. Worker threads share the
+ * process's RSS, so only per-isolate figures tell the workers apart.
+ */
+export interface WorkerMemory {
+  heapUsed: number;
+  arrayBuffers: number;
+  customers: number;
+  settled: boolean;
+}
 
 /**
  * What a live batch (or a tick) produced, index aligned with the messages the worker was

@@ -248,6 +248,22 @@ port.on('message', (m: ToWorker) => {
       port.postMessage({ type: 'captured', partitions, pauseMs, grown } satisfies FromWorker, transfer);
       break;
     }
+    case 'memory': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      const m = process.memoryUsage();
+      let customers = 0;
+      for (const g of graphs.values()) customers += g.state.store.size;
+      send({
+        type: 'memory',
+        heapUsed: m.heapUsed,
+        arrayBuffers: m.arrayBuffers,
+        customers,
+        settled: gc !== undefined,
+      });
+      break;
+    }
     case 'adopt': {
       adopt(m.capture.header.partition).restore(m.capture);
       alertIds.set(m.capture.header.partition, m.alertIds);

@@ -166,6 +166,15 @@ export class PartitionedLiveEngine {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /** Each worker's time inside the graph so far, ms (the benches' per-thread costs). */
+  async graphMs(): Promise<number[]> {
+    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'results', dump: false })));
+    return replies.map((r, w) => {
+      if (r.type !== 'results') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+      return r.graphMs;
+    });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.links.map((l) => l.worker.terminate()));
   }
