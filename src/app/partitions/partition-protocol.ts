@@ -49,7 +49,9 @@ export type ToWorker =
   /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
-  | { type: 'erase'; partition: number; customerId: string };
+  | { type: 'erase'; partition: number; customerId: string }
+  /** Every customer's state dump line (`customerDumpLine`, analytics included) as of `asOf`. */
+  | { type: 'dumpLines'; asOf: number };
 
 export interface PartitionResult {
   partition: number;
@@ -58,6 +60,8 @@ export interface PartitionResult {
   alertIds: string[];
   counters: OutcomeCountsJson;
   watermark: number;
+  /** Customers in the partition's state. */
+  customers?: number;
 }
 
 /** Worker → main thread. */
@@ -69,6 +73,8 @@ export type FromWorker =
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  /** Per partition, its customers' dump lines sorted by id. */
+  | { type: 'dumpLines'; partitions: { partition: number; lines: [string, unknown][] }[] }
   | LiveOutputs;
 
 /**

@@ -4,6 +4,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
+import { customerDumpLines } from '../customer-dump.js';
 import type { FromWorker, LiveOutputs, PartitionResult, PartitionWorkerInit, ToWorker } from './partition-protocol.js';
 
 /**
@@ -194,8 +195,17 @@ port.on('message', (m: ToWorker) => {
         alertIds: alertIds.get(p)!,
         counters: g.state.counters.toJSON(),
         watermark: g.state.watermark.watermark,
+        customers: g.state.store.size,
       }));
       send({ type: 'results', partitions, graphMs, alerts, messages });
+      break;
+    }
+    case 'dumpLines': {
+      const partitions = [...graphs].map(([p, g]) => ({
+        partition: p,
+        lines: customerDumpLines(g.state.store, m.asOf, g.state.analytics),
+      }));
+      send({ type: 'dumpLines', partitions });
       break;
     }
     case 'release': {
