@@ -30,7 +30,7 @@ export const errorCodes = {
   VIGIL_ERR_WORKERS_UNSUPPORTED: {
     reject: false,
     summary:
-      'engine.workers > 1 was asked for with something the partitioned engine does not run yet: checkpoints (set checkpoint.enabled false, or engine.workers 1); the message names it.',
+      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: checkpoints (set checkpoint.enabled false, or engine.workers 1), or replay --triggers; the message names it.',
   },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
