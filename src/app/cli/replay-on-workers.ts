@@ -12,7 +12,7 @@ export interface WorkersReplayOptions {
   readonly partitions?: number | undefined;
   readonly progress: boolean;
   /** How far the file has been read, for the progress bar. */
-  readonly file: EventFileProgress;
+  readonly file?: EventFileProgress | undefined;
   /** Gather every customer's dump line (keyed state and analytics) at the end. */
   readonly dumpLines: boolean;
   readonly signal?: AbortSignal | undefined;
@@ -51,9 +51,9 @@ export async function replayOnWorkers(
   // The counters live in the workers until the end: the line shows what was routed to them.
   const line = new ProgressLine(() => {
     const secs = (performance.now() - started) / 1000;
-    const frac = f.totalBytes ? f.bytesRead / f.totalBytes : 0;
+    const frac = f?.totalBytes ? f.bytesRead / f.totalBytes : 0;
     return (
-      `${f.totalBytes ? bar(frac) + ' ' + (frac * 100).toFixed(0).padStart(3) + '% ' : ''}` +
+      `${f?.totalBytes ? bar(frac) + ' ' + (frac * 100).toFixed(0).padStart(3) + '% ' : ''}` +
       `${compact(routed)} events, ${compact(routed / Math.max(secs, 1e-3))}/s | ` +
       `routed to ${engine.workers} workers (${engine.partitions} partitions)`
     );
@@ -101,4 +101,23 @@ export function summedCounts(results: readonly PartitionResult[]): OutcomeCounts
   }
   sum.rejectedBy = Object.fromEntries(Object.entries(by).sort(([a], [b]) => a.localeCompare(b)));
   return sum;
+}
+
+/**
+ * Every customer's dump line after `input` ran through W workers (the batch evaluations'
+ * view of the state), with the final watermark.
+ */
+export async function customerLinesOnWorkers(
+  config: VigilConfig,
+  input: AsyncIterable<readonly RawMessage[]> | Iterable<RawMessage>,
+  workers: number,
+): Promise<{ lines: [string, unknown][]; watermark: number }> {
+  const runs =
+    Symbol.asyncIterator in input
+      ? input
+      : (async function* () {
+          yield [...input];
+        })();
+  const r = await replayOnWorkers(config, runs, { workers, progress: false, dumpLines: true });
+  return { lines: r.lines ?? [], watermark: r.watermark };
 }
