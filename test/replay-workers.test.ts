@@ -10,6 +10,10 @@ import { dryRun } from '../src/app/cli/program.js';
 import { runReplay } from '../src/app/cli/replay.js';
 import { parseWorkers } from '../src/app/cli/workers-option.js';
 import { datasetPath } from './support/datasets.js';
+import { compareClusterings, evalClusters, standardisedViews } from '../src/app/cli/eval-clusters.js';
+import { evalForecastCdnow } from '../src/app/cli/eval-forecast.js';
+import { readCdnowPurchases } from '../src/ingest/adapters/cdnow.js';
+import { message, runMessages, testConfig } from './support/engine-harness.js';
 
 /**
  * `vigil replay` and `vigil fit` with `--workers`: W > 1 runs the file through
@@ -168,5 +172,51 @@ describe('vigil fit --workers', () => {
     expect(gg.customers).toBe(946);
     const q = gg.params as { p: number; q: number; gamma: number };
     expect([q.p, q.q, q.gamma].map((v) => v.toFixed(2))).toEqual(['6.25', '3.74', '15.44']);
+  }, 300_000);
+});
+
+describe('vigil eval on workers', () => {
+  const log = datasetPath('cdnow/CDNOW_sample.txt');
+
+  it('eval clusters: W = 2 and 4 give the report of the single-threaded state, customers taken in id order', async () => {
+    const two = await evalClusters({ file: log, format: 'cdnow', workers: 2 });
+    const four = await evalClusters({ file: log, format: 'cdnow', workers: '4' });
+    // The oracle: one engine's per-customer views, in customer-id order as the workers give them.
+    const { engine } = await runMessages(
+      testConfig(),
+      readCdnowPurchases(log).map((p) => message(p)),
+    );
+    const store = engine.state.store;
+    const asOf = engine.state.watermark.watermark;
+    const views = [...store.customerIds()].sort().map((id) => store.view(id, asOf)!);
+    const oracle = compareClusterings(standardisedViews(views, asOf), 6, { seed: 1, batchSize: 256 });
+    expect(two).toEqual({ file: log, ...oracle });
+    expect(four).toEqual(two);
+  }, 300_000);
+
+  it('eval forecast --format cdnow: W = 2 gives the report of one thread, up to summation order in the fit', async () => {
+    const one = await evalForecastCdnow({ file: log });
+    const two = await evalForecastCdnow({ file: log, workers: 2 });
+    expect(two.customers).toBe(one.customers);
+    expect(two.calibrationRepeatTransactions).toBe(one.calibrationRepeatTransactions);
+    expect(two.model).toEqual(one.model);
+    // Every number within 1e-6 (relative) of one thread's.
+    const flat = (x: unknown, at = ''): [string, number][] =>
+      typeof x === 'number'
+        ? [[at, x]]
+        : typeof x === 'object' && x !== null
+          ? Object.entries(x).flatMap(([k, v]) => flat(v, `${at}.${k}`))
+          : [];
+    const a = flat(one);
+    const b = flat(two);
+    expect(b.map(([k]) => k)).toEqual(a.map(([k]) => k));
+    b.forEach(([k, v], i) => expect(Math.abs(v - a[i]![1]), k).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v))));
+    const refused = await dryRun(['eval', 'forecast', cdnow, '--workers', '2']);
+    expect(refused.code).toBe(0); // parsed; running it refuses:
+    const run = spawnSync('node', ['dist/src/app/cli.js', 'eval', 'forecast', cdnow, '--workers', '2'], {
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^error VIGIL_ERR_WORKERS_UNSUPPORTED: eval forecast --workers on canonical events/m);
   }, 300_000);
 });
