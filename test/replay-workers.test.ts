@@ -116,15 +116,16 @@ describe('vigil replay --workers', () => {
 
   it('an invalid --workers is VIGIL_ERR_USAGE; checkpoints and triggers on workers are VIGIL_ERR_WORKERS_UNSUPPORTED', async () => {
     for (const bad of ['0', '33', '1.5', 'two', '-1', '']) {
-      const r = await dryRun(['replay', cdnow, '--workers', bad]);
-      expect(r.code).toBe(2);
-      expect(r.err).toMatch(/^error VIGIL_ERR_USAGE: --workers must be a whole number of worker threads from 1 to 32/);
+      for (const cmd of [['replay', cdnow], ['fit', 'bgnbd', cdnow], ['start']]) {
+        const r = await dryRun([...cmd, '--workers', bad]);
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(
+          /^error VIGIL_ERR_USAGE: --workers must be a whole number of worker threads from 1 to 32/,
+        );
+      }
       expect(() => parseWorkers(bad)).toThrow(expect.objectContaining({ code: 'VIGIL_ERR_USAGE' }));
     }
-    for (const cmd of [
-      ['replay', cdnow],
-      ['fit', 'bgnbd', cdnow],
-    ]) {
+    for (const cmd of [['replay', cdnow], ['fit', 'bgnbd', cdnow], ['eval', 'clusters', cdnow], ['start']]) {
       const ok = await dryRun([...cmd, '--workers', '3']);
       expect(ok.code).toBe(0);
       expect(ok.parsed[0]!.options.workers).toBe(3);
