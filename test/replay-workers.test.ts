@@ -73,8 +73,6 @@ describe('vigil replay --workers', () => {
     });
     // Per-customer state, analytics' own statistics included, is W = 1's exactly.
     expect(JSON.stringify(w2.map(perCustomer))).toBe(JSON.stringify(w1.map(perCustomer)));
-    // The population-level fields are per partition: they do differ from one engine's here.
-    expect(w2.some((l, i) => JSON.stringify(l.analytics) !== JSON.stringify(w1[i]!.analytics))).toBe(true);
     // And they depend on P, not on W: 2 and 4 workers write the same bytes.
     expect(readFileSync(path('w4.jsonl'), 'utf8')).toBe(readFileSync(path('w2.jsonl'), 'utf8'));
   }, 300_000);
