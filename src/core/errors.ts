@@ -32,6 +32,11 @@ export const errorCodes = {
     summary:
       'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash. Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
   },
+  VIGIL_ERR_WORKERS_UNSUPPORTED: {
+    reject: false,
+    summary:
+      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, or eval forecast on canonical events; the message names it.',
+  },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
     summary:

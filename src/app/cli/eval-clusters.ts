@@ -10,7 +10,9 @@ import { VigilError } from '../../core/errors.js';
 import { readEventFile } from '../../edges/files/event-file.js';
 import { InProcessSource } from '../../edges/in-process.js';
 import type { RawMessage } from '../../core/source.js';
-import type { CustomerStore } from '../../state/customer-store.js';
+import type { CustomerStore, CustomerView } from '../../state/customer-store.js';
+import { customerLinesOnWorkers } from './replay-on-workers.js';
+import { workersFor } from './workers-option.js';
 
 /**
  * `vigil eval clusters FILE [--k N] [--format cdnow]`: replays the file through the engine,
@@ -38,6 +40,8 @@ export interface EvalClustersOptions {
   readonly configFile?: string | undefined;
   readonly seed?: number | undefined;
   readonly batchSize?: number | undefined;
+  /** Worker threads (`--workers`, else `engine.workers`); with more than 1, customers come in id order. */
+  readonly workers?: string | number | undefined;
 }
 
 export async function evalClusters(opts: EvalClustersOptions): Promise<EvalClustersReport> {
@@ -53,9 +57,19 @@ export async function evalClusters(opts: EvalClustersOptions): Promise<EvalClust
           receivedAt: 0,
         }))
       : readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes });
-  const engine = new Engine(config);
-  await engine.run(new InProcessSource(input, { name: 'eval', batchSize: config.pipeline.batchSize, finite: true }));
-  const points = standardisedBehaviour(engine.state.store, engine.state.watermark.watermark);
+  const workers = workersFor(config, opts.workers);
+  let points: Float64Array;
+  if (workers > 1) {
+    const { lines, watermark } = await customerLinesOnWorkers(config, input, workers);
+    points = standardisedViews(
+      lines.map(([, v]) => v as CustomerView),
+      watermark,
+    );
+  } else {
+    const engine = new Engine(config);
+    await engine.run(new InProcessSource(input, { name: 'eval', batchSize: config.pipeline.batchSize, finite: true }));
+    points = standardisedBehaviour(engine.state.store, engine.state.watermark.watermark);
+  }
   return {
     file: opts.file,
     ...compareClusterings(points, k, { seed: opts.seed ?? 1, batchSize: opts.batchSize ?? 256 }),
@@ -64,15 +78,22 @@ export async function evalClusters(opts: EvalClustersOptions): Promise<EvalClust
 
 /** Every customer's standardised behaviour vector, rows in the store's order. */
 export function standardisedBehaviour(store: CustomerStore, asOf: number): Float64Array {
-  const ids = [...store.customerIds()];
-  const raw = new Float64Array(ids.length * BEHAVIOUR_DIMENSIONS);
+  return standardisedViews(
+    [...store.customerIds()].map((id) => store.view(id, asOf)!),
+    asOf,
+  );
+}
+
+/** The standardised behaviour vectors of customer views (as of `asOf`), rows in the views' order. */
+export function standardisedViews(views: readonly CustomerView[], asOf: number): Float64Array {
+  const raw = new Float64Array(views.length * BEHAVIOUR_DIMENSIONS);
   const population = new Standardiser(BEHAVIOUR_DIMENSIONS);
-  ids.forEach((id, i) => {
+  views.forEach((v, i) => {
     const row = raw.subarray(i * BEHAVIOUR_DIMENSIONS, (i + 1) * BEHAVIOUR_DIMENSIONS);
-    behaviourVector(store.view(id, asOf)!, asOf, row);
+    behaviourVector(v, asOf, row);
     population.add(row);
   });
-  for (let i = 0; i < ids.length; i++) {
+  for (let i = 0; i < views.length; i++) {
     const row = raw.subarray(i * BEHAVIOUR_DIMENSIONS, (i + 1) * BEHAVIOUR_DIMENSIONS);
     row.set(population.standardise(row));
   }

@@ -15,7 +15,9 @@ import { VigilError } from '../../core/errors.js';
 import { readEventFile } from '../../edges/files/event-file.js';
 import { InProcessSource } from '../../edges/in-process.js';
 import type { RawMessage } from '../../core/source.js';
-import { buyers } from './fit.js';
+import { buyers, buyersOfLines } from './fit.js';
+import { customerLinesOnWorkers } from './replay-on-workers.js';
+import { workersFor } from './workers-option.js';
 
 /**
  * `vigil eval forecast FILE`: replays canonical events through the engine, takes one of the
@@ -204,22 +206,30 @@ export async function evalForecastCdnow(opts: {
   file: string;
   horizon?: number | undefined;
   configFile?: string | undefined;
+  /** Worker threads (`--workers`, else `engine.workers`): the fit reads per-customer state, the same for any number. */
+  workers?: string | number | undefined;
 }): Promise<CdnowForecastReport> {
   const config = loadConfig({ file: opts.configFile, env: process.env });
+  const workers = workersFor(config, opts.workers);
   const horizon = positive('horizon', opts.horizon ?? 4);
   const purchases = readCdnowPurchases(opts.file);
   const series = weeklyRepeatTransactions(purchases, CALIBRATION_WEEKS + HOLDOUT_WEEKS);
 
   // BG/NBD on the engine's calibration state, as `vigil fit bgnbd --calibration-end 1997-09-30` does.
   const calibrationEnd = CDNOW_ORIGIN + CALIBRATION_WEEKS * WEEK - DAY; // 1997-09-30: T counts whole days to it
-  const engine = new Engine(config);
   const messages = purchases
     .filter((p) => p.ts < calibrationEnd + DAY)
     .map((p) => ({ bytes: encodePayload(p, 'msgpack'), subject: 'cdnow', receivedAt: 0 }));
-  await engine.run(
-    new InProcessSource(messages, { name: 'cdnow', batchSize: config.pipeline.batchSize, finite: true }),
-  );
-  const stats = buyers(engine.state.store).map((t) => repeatStats(t, calibrationEnd, 'week'));
+  let transactions;
+  if (workers > 1) transactions = buyersOfLines((await customerLinesOnWorkers(config, messages, workers)).lines);
+  else {
+    const engine = new Engine(config);
+    await engine.run(
+      new InProcessSource(messages, { name: 'cdnow', batchSize: config.pipeline.batchSize, finite: true }),
+    );
+    transactions = buyers(engine.state.store);
+  }
+  const stats = transactions.map((t) => repeatStats(t, calibrationEnd, 'week'));
   const fit = fitBgNbd(stats);
   // The holdout starts the day after the calibration end: horizons count from there, as in the paper's tracking plot.
   const expectedBy = (weeks: number): number =>

@@ -4,7 +4,8 @@ import { repeatStats, spendStats, TIME_UNITS, type TimeUnit } from '../../analyt
 import { checkFit } from '../../analytics/fit-verdict.js';
 import { VigilError } from '../../core/errors.js';
 import type { CustomerStore } from '../../state/customer-store.js';
-import { replay } from './replay.js';
+import { runReplay } from './replay.js';
+import type { TransactionStats } from '../../state/customer-store.js';
 
 export const FIT_MODELS = ['bgnbd', 'gammagamma'] as const;
 export type FitModel = (typeof FIT_MODELS)[number];
@@ -17,6 +18,8 @@ export interface FitOptions {
   readonly calibrationEnd?: string | undefined;
   readonly configFile?: string | undefined;
   readonly progress?: boolean;
+  /** Worker threads (`--workers`, else `engine.workers`); the fit is on per-customer state, the same for any number. */
+  readonly workers?: string | number | undefined;
 }
 
 export interface FitReport {
@@ -54,19 +57,21 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
   if (!(unit in TIME_UNITS))
     throw new VigilError('VIGIL_ERR_USAGE', `--unit must be ${Object.keys(TIME_UNITS).join(' or ')}`);
   const end = opts.calibrationEnd === undefined ? undefined : calibrationDay(opts.calibrationEnd);
-  const r = await replay({
+  const r = await runReplay({
     file: opts.file,
     configFile: opts.configFile,
     progress: opts.progress ?? false,
     until: end === undefined ? undefined : end + DAY,
     order: 'eventTime',
+    workers: opts.workers,
+    customerLines: true,
   });
   const asOf = end ?? r.watermark;
   if (!Number.isFinite(asOf)) throw new VigilError('VIGIL_ERR_USAGE', `${opts.file} holds no events to fit on`);
-  const store = r.engine.state.store;
+  const all = r.engine !== undefined ? buyers(r.engine.state.store) : buyersOfLines(r.lines ?? []);
   const base = { model, unit, asOf: new Date(asOf).toISOString() };
   if (model === 'bgnbd') {
-    const customers = buyers(store).map((t) => repeatStats(t, asOf, unit));
+    const customers = all.map((t) => repeatStats(t, asOf, unit));
     if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no purchases to fit on');
     const f = fitBgNbd(customers);
     checkFit('BG/NBD', f, customers.length);
@@ -79,11 +84,11 @@ export async function fit(opts: FitOptions): Promise<FitReport> {
       iterations: f.iterations,
     };
   }
-  const all = buyers(store).map(spendStats);
-  const customers = all.filter((c) => c.x > 0 && c.meanSpend > 0);
+  const spend = all.map(spendStats);
+  const customers = spend.filter((c) => c.x > 0 && c.meanSpend > 0);
   const excluded = {
-    noRepeatTransactions: all.filter((c) => c.x === 0).length,
-    zeroRepeatValue: all.filter((c) => c.x > 0 && !(c.meanSpend > 0)).length,
+    noRepeatTransactions: spend.filter((c) => c.x === 0).length,
+    zeroRepeatValue: spend.filter((c) => c.x > 0 && !(c.meanSpend > 0)).length,
   };
   if (customers.length === 0) throw new VigilError('VIGIL_ERR_USAGE', 'no repeat buyers to fit on');
   const f = fitGammaGamma(customers);
@@ -104,6 +109,20 @@ export function buyers(store: CustomerStore): NonNullable<ReturnType<CustomerSto
   for (const id of store.customerIds()) {
     const t = store.transactionStats(store.slotOf(id)!);
     if (t !== null) out.push(t);
+  }
+  return out;
+}
+
+/**
+ * Transaction statistics of every buyer in dump lines gathered from partition workers (the
+ * view's `transactions`), in customer-id order: the same statistics as `buyers` of the
+ * single-threaded engine's store, which lists them in the order customers entered state.
+ */
+export function buyersOfLines(lines: readonly [string, unknown][]): TransactionStats[] {
+  const out: TransactionStats[] = [];
+  for (const [, line] of lines) {
+    const t = (line as { transactions?: TransactionStats | null }).transactions;
+    if (t !== null && t !== undefined) out.push(t);
   }
   return out;
 }

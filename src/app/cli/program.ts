@@ -9,6 +9,7 @@ import { generateCommand } from './commands/generate.js';
 import { importCommand } from './commands/import.js';
 import { publishCommand } from './commands/publish.js';
 import { replayCommand } from './commands/replay.js';
+import { repartitionCommand } from './commands/repartition.js';
 import { startCommand } from './commands/start.js';
 import { webhookCommand } from './commands/webhook.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   for (const make of [
     startCommand,
     publishCommand,
+    repartitionCommand,
     replayCommand,
     eraseCommand,
     generateCommand,

@@ -5,7 +5,9 @@ import type { RawMessage } from '../../core/source.js';
 import { Engine } from '../engine.js';
 import { InProcessSource } from '../../edges/in-process.js';
 import { readEventFile, type EventFileProgress } from '../../edges/files/event-file.js';
-import { dumpState } from './dump-state.js';
+import { dumpState, writeDumpLines } from './dump-state.js';
+import { replayOnWorkers } from './replay-on-workers.js';
+import { workersFor } from './workers-option.js';
 import { openMarketingSinks } from '../../delivery/sinks/marketing-sinks.js';
 import type { TriggerStats } from '../../delivery/sinks/nats-triggers.js';
 import type { WebhookStats } from '../../delivery/sinks/webhooks.js';
@@ -48,6 +50,11 @@ export interface ReplayOptions {
   readonly log?: (line: string) => void;
   /** Stops the replay early, as Ctrl-C does: in-flight batches finish and a final checkpoint is written. */
   readonly signal?: AbortSignal;
+  /**
+   * `runReplay` only: worker threads (`--workers`, else `engine.workers`). 1 runs the
+   * single-threaded `Engine`; more run `PartitionedEngine`, without checkpoints or triggers.
+   */
+  readonly workers?: string | number | undefined;
 }
 
 export interface ReplayResult {
@@ -78,10 +85,82 @@ export interface ReplayResult {
  */
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const config = loadConfig({ file: opts.configFile, env: process.env });
-  const engine = new Engine(config);
+  return replayWith(config, opts);
+}
+
+/** What a replay on one thread or on workers leaves: a single-threaded replay's result, its engine only with one thread. */
+export type ReplaySummary = Omit<ReplayResult, 'engine'> & {
+  /** The single-threaded engine (one worker); undefined with workers. */
+  engine: Engine | undefined;
+  workers: number;
+  /** With workers: P. */
+  partitions?: number;
+  /** With workers and `customerLines`: every customer's dump line, sorted by id. */
+  lines?: [string, unknown][];
+};
+
+/**
+ * `vigil replay` with `--workers`: one worker (the default `engine.workers`) is `replay`
+ * itself; more run the same input through `PartitionedEngine` (`replay-on-workers.ts`).
+ * Checkpoints (`--state-dir`) and `--triggers` are not run on workers yet:
+ * `VIGIL_ERR_WORKERS_UNSUPPORTED`.
+ */
+export async function runReplay(opts: ReplayOptions & { customerLines?: boolean }): Promise<ReplaySummary> {
+  const config = loadConfig({ file: opts.configFile, env: process.env });
+  const workers = workersFor(config, opts.workers);
+  if (workers === 1) return { ...(await replayWith(config, opts)), workers };
+  const stateDir = opts.stateDir ?? config.checkpoint.dir ?? undefined;
+  if (stateDir !== undefined && config.checkpoint.enabled)
+    throw new VigilError(
+      'VIGIL_ERR_WORKERS_UNSUPPORTED',
+      `replay with ${workers} workers and checkpoints (--state-dir or checkpoint.dir): the partitioned engine does not take checkpoints yet; drop --state-dir (or set checkpoint.enabled false), or use --workers 1`,
+    );
+  if (opts.triggers === true)
+    throw new VigilError(
+      'VIGIL_ERR_WORKERS_UNSUPPORTED',
+      `replay with ${workers} workers and --triggers: the partitioned replay does not deliver alerts yet; use --workers 1`,
+    );
+  const started = performance.now();
+  const { runs, progress } = replayInput(config, opts);
+  const r = await replayOnWorkers(config, runs, {
+    workers,
+    progress: opts.progress !== false,
+    file: progress,
+    dumpLines: opts.dumpState !== undefined || opts.customerLines === true,
+    signal: opts.signal,
+  });
+  if (opts.dumpState !== undefined && r.lines !== undefined) await writeDumpLines(r.lines, opts.dumpState);
+  return {
+    counts: r.counts,
+    customers: r.customers,
+    watermark: r.watermark,
+    unreadableBytes: progress.unreadableBytes,
+    file: progress,
+    seconds: (performance.now() - started) / 1000,
+    engine: undefined,
+    warnings: lateInputWarnings(r.counts, config),
+    stopped: r.stopped,
+    workers,
+    partitions: r.partitions,
+    ...(opts.customerLines === true && r.lines !== undefined && { lines: r.lines }),
+  };
+}
+
+/** The file's messages as a replay feeds them: in file or event-time order, cut at `until`. */
+function replayInput(
+  config: VigilConfig,
+  opts: ReplayOptions,
+): { runs: AsyncIterable<readonly RawMessage[]>; progress: EventFileProgress } {
   const progress: EventFileProgress = { bytesRead: 0, totalBytes: undefined, messages: 0, unreadableBytes: 0 };
   const read = readEventFile(opts.file, { maxPayloadBytes: config.limits.maxPayloadBytes, progress });
   const runs = opts.order === 'eventTime' ? eventTimeOrderedRuns(read, config.limits.maxPayloadBytes) : read;
+  const limited = opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes);
+  return { runs: limited, progress };
+}
+
+async function replayWith(config: VigilConfig, opts: ReplayOptions): Promise<ReplayResult> {
+  const engine = new Engine(config);
+  const { runs: limited, progress } = replayInput(config, opts);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const stateDir = opts.stateDir ?? config.checkpoint.dir ?? undefined;
   let skip = 0;
@@ -104,7 +183,6 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       log,
     });
   }
-  const limited = opts.until === undefined ? runs : before(runs, opts.until, config.limits.maxPayloadBytes);
   const source = new InProcessSource(
     skipMessages(limited, () => skip),
     {

@@ -57,7 +57,9 @@ export type ToWorker =
    * before it, as checkpoint pieces (`CapturedPartition`). Answered with `captured`; the
    * pieces' shared memory is the worker's until the next `capture`.
    */
-  | { type: 'capture'; chunkBytes: number };
+  | { type: 'capture'; chunkBytes: number }
+  /** Every customer's state dump line (`customerDumpLine`, analytics included) as of `asOf`. */
+  | { type: 'dumpLines'; asOf: number };
 
 /**
  * One partition's capture as a checkpoint piece: the codec's bytes in pieces (views of the
@@ -77,6 +79,8 @@ export interface PartitionResult {
   alertIds: string[];
   counters: OutcomeCountsJson;
   watermark: number;
+  /** Customers in the partition's state. */
+  customers?: number;
 }
 
 /** Worker → main thread. */
@@ -91,6 +95,8 @@ export type FromWorker =
   /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */
   | { type: 'captured'; partitions: CapturedPartition[]; pauseMs: number; grown: boolean }
   | ({ type: 'memory' } & WorkerMemory)
+  /** Per partition, its customers' dump lines sorted by id. */
+  | { type: 'dumpLines'; partitions: { partition: number; lines: [string, unknown][] }[] }
   | LiveOutputs;
 
 /**

@@ -15,6 +15,7 @@ import type {
 import { CaptureArena } from '../checkpoint/capture-arena.js';
 import { CheckpointWriter } from '../checkpoint/checkpoint-codec.js';
 import { postable } from '../checkpoint/checkpoint-write-thread.js';
+import { customerDumpLines } from '../customer-dump.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -230,8 +231,17 @@ port.on('message', (m: ToWorker) => {
         alertIds: alertIds.get(p)!,
         counters: g.state.counters.toJSON(),
         watermark: g.state.watermark.watermark,
+        customers: g.state.store.size,
       }));
       send({ type: 'results', partitions, graphMs, alerts, messages });
+      break;
+    }
+    case 'dumpLines': {
+      const partitions = [...graphs].map(([p, g]) => ({
+        partition: p,
+        lines: customerDumpLines(g.state.store, m.asOf, g.state.analytics),
+      }));
+      send({ type: 'dumpLines', partitions });
       break;
     }
     case 'release': {

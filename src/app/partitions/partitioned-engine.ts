@@ -138,6 +138,20 @@ export class PartitionedEngine {
   }
 
   /**
+   * Every customer's state dump line (`customerDumpLine`: keyed state and analytics) as of
+   * `asOf`, sorted by id, gathered from all partitions.
+   */
+  async dumpLines(asOf: number): Promise<[string, unknown][]> {
+    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'dumpLines', asOf })));
+    const lines: [string, unknown][] = [];
+    replies.forEach((r, w) => {
+      if (r.type !== 'dumpLines') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+      for (const p of r.partitions) lines.push(...p.lines);
+    });
+    return lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /**
    * Moves partition `p` to worker `to` between batches: what is batched for its owner is sent
    * first, the owner captures and drops it, and the new owner restores it. Later messages of
    * `p` go to `to`; its results are as if it had never moved (tested).

@@ -38,20 +38,27 @@ export class Repartitioner {
     private readonly opts: RepartitionOptions,
   ) {}
 
-  /** Creates the durable consumer (from the start of the feed) if it does not exist. */
+  /**
+   * Creates the durable consumer (from the start of the feed) if it does not exist. One that
+   * holds unacknowledged messages (a run killed mid-round) is recreated from its ack floor:
+   * JetStream would redeliver those only after their ack wait, behind newer messages, and a
+   * customer's events would reach the partition subject out of order. From the ack floor,
+   * the round is read again in order, and what of it was already stored comes back as a
+   * duplicate. So one repartitioner runs per consumer at a time.
+   */
   async ensureConsumer(): Promise<void> {
     const jsm = await jetstreamManager(this.nc);
-    const exists = await jsm.consumers.info(this.opts.stream, this.opts.consumer).then(
-      () => true,
-      () => false,
+    const { stream, consumer, subject } = this.opts;
+    const info = await jsm.consumers.info(stream, consumer).catch(() => undefined);
+    if (info !== undefined && info.num_ack_pending === 0) return;
+    if (info !== undefined) await jsm.consumers.delete(stream, consumer);
+    const common = { durable_name: consumer, ack_policy: AckPolicy.Explicit, filter_subject: subject };
+    await jsm.consumers.add(
+      stream,
+      info === undefined
+        ? { ...common, deliver_policy: DeliverPolicy.All }
+        : { ...common, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 },
     );
-    if (!exists)
-      await jsm.consumers.add(this.opts.stream, {
-        durable_name: this.opts.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: this.opts.subject,
-      });
   }
 
   /** Republishes until `stop()`; each round fetches up to `batch` messages. */

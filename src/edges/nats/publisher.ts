@@ -45,14 +45,7 @@ export async function publishPayloads(
   messages: Iterable<Outgoing> | AsyncIterable<Outgoing>,
   opts: Omit<PublishOptions, 'format'>,
 ): Promise<number> {
-  if (opts.createStream !== undefined) {
-    const jsm = await jetstreamManager(nc);
-    const exists = await jsm.streams.info(opts.createStream).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await jsm.streams.add({ name: opts.createStream, subjects: [`${opts.subjectPrefix}.>`] });
-  }
+  if (opts.createStream !== undefined) await ensureStream(nc, opts.createStream, [`${opts.subjectPrefix}.>`]);
   const js = opts.mode === 'jetstream' ? jetstream(nc) : undefined;
   const started = performance.now();
   let sent = 0;
@@ -80,4 +73,14 @@ export async function publishPayloads(
   await nc.flush();
   opts.onProgress?.(sent);
   return sent;
+}
+
+/** Creates the JetStream stream `name` over `subjects` unless a stream of that name exists. */
+export async function ensureStream(nc: NatsConnection, name: string, subjects: string[]): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const exists = await jsm.streams.info(name).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await jsm.streams.add({ name, subjects });
 }

@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { EVAL_GRANULARITIES, evalForecast, evalForecastCdnow } from '../eval-forecast.js';
 import { demandMeasures } from '../../../analytics/demand/demand-series.js';
 import { action, type CliContext } from '../command-context.js';
+import { parseWorkers } from '../workers-option.js';
+import { VigilError } from '../../../core/errors.js';
 
 /** `vigil eval forecast`: the demand forecasts by rolling origins beside seasonal naive. */
 export function evalForecastCommand(ctx: CliContext): Command {
@@ -21,6 +23,12 @@ export function evalForecastCommand(ctx: CliContext): Command {
       ]),
     )
     .option('--config <file>', 'a JSON config file over config/default.json')
+    .addOption(
+      new Option(
+        '--workers <n>',
+        'with --format cdnow: worker threads replaying the calibration period by customer partition (default: engine.workers)',
+      ).argParser((v: string) => parseWorkers(v)),
+    )
     .action(
       action(ctx, async (cmd) => {
         const o = cmd.opts<{
@@ -31,12 +39,18 @@ export function evalForecastCommand(ctx: CliContext): Command {
           origin?: string;
           format?: string;
           config?: string;
+          workers?: number;
         }>();
+        if (o.workers !== undefined && o.workers > 1 && o.format !== 'cdnow')
+          throw new VigilError(
+            'VIGIL_ERR_WORKERS_UNSUPPORTED',
+            'eval forecast --workers on canonical events: demand series are per partition on workers and not merged yet; use --workers 1',
+          );
         const horizon = o.horizon === undefined ? undefined : Number(o.horizon);
         const file = cmd.args[0]!;
         const report =
           o.format === 'cdnow'
-            ? await evalForecastCdnow({ file, horizon, configFile: o.config })
+            ? await evalForecastCdnow({ file, horizon, configFile: o.config, workers: o.workers })
             : await evalForecast({
                 file,
                 horizon,

@@ -1,6 +1,7 @@
 import { Argument, Command } from 'commander';
 import { FIT_MODELS, fit } from '../fit.js';
 import { action, type CliContext } from '../command-context.js';
+import { workersOption } from '../workers-option.js';
 
 export function fitCommand(ctx: CliContext): Command {
   return new Command('fit')
@@ -11,9 +12,16 @@ export function fitCommand(ctx: CliContext): Command {
     .option('--calibration-end <date>', 'fit on events before this date (yyyy-mm-dd), hold out the rest')
     .option('--config <file>', 'a JSON config file over config/default.json')
     .option('--quiet', 'no progress bar')
+    .addOption(workersOption())
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<{ unit?: string; calibrationEnd?: string; config?: string; quiet?: boolean }>();
+        const o = cmd.opts<{
+          unit?: string;
+          calibrationEnd?: string;
+          config?: string;
+          quiet?: boolean;
+          workers?: number;
+        }>();
         const report = await fit({
           model: cmd.args[0]!,
           file: cmd.args[1]!,
@@ -21,6 +29,7 @@ export function fitCommand(ctx: CliContext): Command {
           calibrationEnd: o.calibrationEnd,
           configFile: o.config,
           progress: !o.quiet,
+          workers: o.workers,
         });
         ctx.out.write(JSON.stringify(report, null, 2) + '\n');
         return 0;

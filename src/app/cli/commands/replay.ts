@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { replay } from '../replay.js';
+import { runReplay } from '../replay.js';
+import { workersOption } from '../workers-option.js';
 import { unreadableWarning } from '../../../edges/files/event-file.js';
 import { action, type CliContext } from '../command-context.js';
 
@@ -18,6 +19,7 @@ export function replayCommand(ctx: CliContext): Command {
       'keep checkpoints in this directory and resume from them: a replay stopped (Ctrl-C) or killed goes on where it was',
     )
     .option('--fresh-state', 'discard the checkpoints in --state-dir and replay from the start')
+    .addOption(workersOption())
     .action(
       action(ctx, async (cmd) => {
         const o = cmd.opts<{
@@ -27,12 +29,13 @@ export function replayCommand(ctx: CliContext): Command {
           triggers?: boolean;
           stateDir?: string;
           freshState?: boolean;
+          workers?: number;
         }>();
         const interrupt = new AbortController();
         const stop = () => interrupt.abort();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        const r = await replay({
+        const r = await runReplay({
           file: cmd.args[0]!,
           configFile: o.config,
           dumpState: o.dumpState,
@@ -41,6 +44,7 @@ export function replayCommand(ctx: CliContext): Command {
           stateDir: o.stateDir,
           freshState: o.freshState === true,
           signal: interrupt.signal,
+          workers: o.workers,
         }).finally(() => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -55,7 +59,8 @@ export function replayCommand(ctx: CliContext): Command {
         }
         ctx.err.write(
           `replayed ${r.counts.input} messages in ${r.seconds.toFixed(2)} s: ${JSON.stringify(r.counts)}; ` +
-            `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}\n`,
+            `${r.customers} customers; final watermark ${Number.isFinite(r.watermark) ? new Date(r.watermark).toISOString() : 'none'}` +
+            `${r.workers > 1 ? `; on ${r.workers} workers, ${r.partitions} partitions` : ''}\n`,
         );
         if (r.triggers !== undefined) ctx.err.write(`triggers: ${JSON.stringify(r.triggers)}\n`);
         if (r.webhooks !== undefined) ctx.err.write(`webhooks: ${JSON.stringify(r.webhooks)}\n`);

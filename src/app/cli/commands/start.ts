@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { startDemo } from '../start.js';
 import { action, type CliContext } from '../command-context.js';
+import { workersOption } from '../workers-option.js';
 
 export function startCommand(ctx: CliContext): Command {
   return new Command('start')
@@ -12,7 +13,7 @@ export function startCommand(ctx: CliContext): Command {
     .option('--nats-url <url>', 'consume shop events from this NATS server instead of the demo')
     .option('--mode <mode>', 'NATS consumption: core or jetstream (default: the config, jetstream)')
     .option('--state-dir <dir>', "without NATS: keep the demo's checkpoints in this directory and resume from them")
-    .option('--workers <n>', 'worker threads running the graph by customer partition (default: engine.workers, 1)')
+    .addOption(workersOption())
     .option('--fresh-state', 'discard the checkpoints (Object Store or --state-dir) and start with empty state')
     .action(
       action(ctx, async (cmd) => {
@@ -23,7 +24,7 @@ export function startCommand(ctx: CliContext): Command {
           mode?: string;
           stateDir?: string;
           freshState?: boolean;
-          workers?: string;
+          workers?: number;
         }>();
         await startDemo({
           configFile: o.config,
