@@ -177,6 +177,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         break;
       }
       await until(`seq ${target}`, async () => (await delivered()) >= target, child, output);
+      // Listened for before the kill: the child may exit while `delivered()` is awaited below.
+      const exited = once(child, 'exit');
       if (opts.killMidCheckpoint && i === 1) {
         // Wait for a checkpoint's first chunk, then kill: the checkpoint is cut short.
         const chunks = nc.subscribe('$O.vigil-checkpoints.C.>', { max: 1, timeout: 120_000 });
@@ -188,7 +190,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         child.kill(signal);
         kills.push({ signal, atSeq: await delivered() });
       }
-      await once(child, 'exit');
+      await exited;
       reached = kills.at(-1)!.atSeq;
       log(`chaos: life ${lives} ended by ${kills.at(-1)!.signal} at seq ${reached}`);
     }
