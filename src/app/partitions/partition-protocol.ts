@@ -63,7 +63,7 @@ export interface PartitionResult {
 /** Worker → main thread. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; messages: number }
+  | { type: 'done'; messages: number; feed?: StageFeed }
   | { type: 'maxEventTime'; value: number }
   | { type: 'finished' }
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
@@ -90,4 +90,22 @@ export interface LiveOutputs {
   signals: StateSignal[];
   /** Highest event time over the worker's partitions. */
   maxEventTime: number;
+  /** Index aligned with `alerts`: the message each came from (its place in the batch); the batch's length for its close. */
+  alertAt: number[];
+  /** Places of the applied purchases that were their customer's first (campaign cohorts, global-stage.ts). */
+  firstPurchase: number[];
+}
+
+/**
+ * What the stage after the shuffle (global-stage.ts) needs of a replay batch, index aligned
+ * with the messages the worker was sent: each one's partition watermark after it, and the
+ * applied events it reads (`concernsGlobalStage`) with their places.
+ */
+export interface StageFeed {
+  watermarkAt: Float64Array;
+  /** Ascending places of `events`. */
+  at: number[];
+  events: CanonicalEvent[];
+  /** Ascending places (among `at`) of first purchases. */
+  firstPurchase: number[];
 }

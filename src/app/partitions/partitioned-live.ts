@@ -12,6 +12,8 @@ import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
 import type { LiveOutputs, PartitionResult } from './partition-protocol.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
+import { GlobalStage, stageBatch, type PlacedAlert } from './global-stage.js';
+import type { Alert } from '../../alerts/alert.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -51,6 +53,10 @@ export class PartitionedLiveEngine {
    * watermark, and the suppression list. It holds no customer: they live in the workers.
    */
   readonly front: EngineState;
+  /** Demand series and campaign cohorts, once for all partitions, on this thread (`front.demand`, `front.campaigns`). */
+  readonly stage: GlobalStage;
+  /** With `collectAlerts`: every alert the stage concluded, in order (those of `endEventTime` included). */
+  readonly stageAlerts: Alert[] = [];
   batchesCompleted = 0;
   private readonly owner: Int32Array;
 
@@ -58,8 +64,10 @@ export class PartitionedLiveEngine {
     readonly config: VigilConfig,
     private readonly links: WorkerLink[],
     readonly partitions: number,
+    private readonly collectAlerts = false,
   ) {
     this.front = new EngineState(config);
+    this.stage = new GlobalStage(this.front, partitions, config.eventTime.idleTimeoutMs);
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
   }
 
@@ -70,7 +78,7 @@ export class PartitionedLiveEngine {
       collectAlerts: opts.collectAlerts ?? false,
       ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
     });
-    return new PartitionedLiveEngine(config, links, partitions);
+    return new PartitionedLiveEngine(config, links, partitions, opts.collectAlerts ?? false);
   }
 
   get workers(): number {
@@ -136,6 +144,7 @@ export class PartitionedLiveEngine {
   erase(customerId: string): void {
     const p = partitionOfId(customerId, this.partitions);
     this.links[this.owner[p]!]!.post({ type: 'erase', partition: p, customerId });
+    this.front.campaigns?.erase(customerId);
   }
 
   /**
@@ -146,6 +155,9 @@ export class PartitionedLiveEngine {
     const ends = await Promise.all(this.links.map((l) => l.ask({ type: 'maxEventTime' })));
     const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
     await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
+    this.stage.end(eventTimeEnd);
+    const out = this.stage.take();
+    if (this.collectAlerts) this.stageAlerts.push(...out);
   }
 
   /** Per partition: state dump (with `dump`), alert ids (with `collectAlerts`), counters. */
@@ -170,8 +182,9 @@ export class PartitionedLiveEngine {
     const builders = Array.from({ length: w }, () => new BatchBuilder());
     const at: number[][] = Array.from({ length: w }, () => []);
     const maxPayload = this.config.limits.maxPayloadBytes;
+    const partitionAt = new Int32Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
-      const p = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload);
+      const p = (partitionAt[i] = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload));
       const to = this.owner[p]!;
       builders[to]!.add(p, messages[i]!.bytes);
       at[to]!.push(i);
@@ -192,7 +205,7 @@ export class PartitionedLiveEngine {
       const outputs = this.links[to]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
       replies.push({ worker: to, at: mine, outputs: outputs as Promise<LiveOutputs> });
     }
-    return this.assemble(batch, replies);
+    return this.assemble(batch, replies, partitionAt);
   }
 
   private tick(): Promise<EngineBatch> {
@@ -201,13 +214,15 @@ export class PartitionedLiveEngine {
       at: [],
       outputs: l.ask({ type: 'tick' }) as Promise<LiveOutputs>,
     }));
-    return this.assemble(outputBatch([]), replies);
+    return this.assemble(outputBatch([]), replies, new Int32Array(0));
   }
 
   /** The workers' outputs put in `batch` at their messages' places, and counted on `front`. */
-  private async assemble(batch: EngineBatch, replies: Reply[]): Promise<EngineBatch> {
+  private async assemble(batch: EngineBatch, replies: Reply[], partitionAt: Int32Array): Promise<EngineBatch> {
     const outputs = await Promise.all(replies.map((r) => r.outputs));
     const now = performance.now();
+    const keyed: PlacedAlert[] = [];
+    const firstPurchase = new Set<number>();
     replies.forEach(({ worker, at }, n) => {
       const r = outputs[n]!;
       for (let k = 0; k < at.length; k++) {
@@ -222,14 +237,21 @@ export class PartitionedLiveEngine {
         batch.lateIndex.push(at[r.lateIndex[j]!]!);
       }
       for (let j = 0; j < r.alerts.length; j++) {
-        batch.alerts.push(r.alerts[j]!);
-        batch.alertEnteredAt.push(r.alertEnteredAt[j]!);
+        const from = r.alertAt[j]!;
+        keyed.push({
+          alert: r.alerts[j]!,
+          enteredAt: r.alertEnteredAt[j]!,
+          at: from < at.length ? at[from]! : batch.outcome.length,
+        });
       }
+      for (const k of r.firstPurchase) firstPurchase.add(at[k]!);
       batch.signals.push(...r.signals);
       if (Number.isFinite(r.maxEventTime)) this.front.watermark.observe(`worker-${worker}`, r.maxEventTime, now);
     });
     const emitted = this.front.alerts?.emitted;
-    if (emitted !== undefined) for (const a of batch.alerts) emitted[a.type]++;
+    if (emitted !== undefined) for (const { alert } of keyed) emitted[alert.type]++;
+    const concluded = stageBatch(this.stage, batch, partitionAt, keyed, firstPurchase, now);
+    if (this.collectAlerts) this.stageAlerts.push(...concluded);
     batch.watermark = this.front.watermark.refresh(now);
     return tallyBatch(batch, this.front.counters);
   }
@@ -242,10 +264,7 @@ interface Reply {
   outputs: Promise<LiveOutputs>;
 }
 
-/**
- * The workers ran the global processes already, so no stage here places outputs by message:
- * `alertsThrough` is left at zero (read only by `globalProcesses`, which the main thread does not run).
- */
+/** A batch for the workers' outputs; `stageBatch` puts the alerts in place and fills `alertsThrough`. */
 function outputBatch(messages: RawBatch): EngineBatch {
   return {
     ...newBatch(messages),

@@ -19,10 +19,13 @@ export class WorkerLink {
   private readonly waiters: { resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
   private creditWaiter: (() => void) | undefined;
   private failed: Error | undefined;
+  /** Sees each replay batch's `done` (its stage feed), in order, before the credit returns. */
+  onDone: ((m: Extract<FromWorker, { type: 'done' }>) => void) | undefined;
 
   constructor(readonly worker: Worker) {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'done') {
+        this.onDone?.(m);
         this.inFlight--;
         const w = this.creditWaiter;
         this.creditWaiter = undefined;
