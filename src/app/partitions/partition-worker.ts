@@ -216,7 +216,11 @@ port.on('message', (m: ToWorker) => {
     }
     case 'batch': {
       const feed = runBatch(m.bytes, m.index);
-      send(feed === undefined ? { type: 'done', messages: m.index.length / 3 } : { type: 'done', messages: m.index.length / 3, feed });
+      send(
+        feed === undefined
+          ? { type: 'done', messages: m.index.length / 3 }
+          : { type: 'done', messages: m.index.length / 3, feed },
+      );
       break;
     }
     case 'maxEventTime': {

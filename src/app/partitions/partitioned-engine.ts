@@ -215,8 +215,7 @@ export class PartitionedEngine {
       this.stats.graphMs[w] = r.graphMs;
       out.push(...r.partitions);
     });
-    this.stats.alerts =
-      this.stageAlertCount + replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
+    this.stats.alerts = this.stageAlertCount + replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
     return out.sort((a, b) => a.partition - b.partition);
   }
 
