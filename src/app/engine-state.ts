@@ -22,6 +22,7 @@ import type { GlobalProcess } from '../state/operators/global-process.js';
 import { keyedProcesses } from '../state/operators/keyed-processes.js';
 import type { KeyedProcess } from '../state/operators/keyed-state.js';
 import { FirstPurchaseMarks } from '../analytics/campaigns/first-purchases.js';
+import type { PartitionQueries } from '../server/engine-view.js';
 
 export interface EngineStateOptions {
   /**
@@ -58,6 +59,8 @@ export class EngineState {
   readonly keyedProcess: KeyedProcess<Alert> | undefined;
   /** Processes over the whole stream, run after keyed state in this order. */
   readonly globalProcesses: readonly GlobalProcess<Alert>[];
+  /** With partition workers, on the main thread's state: per-customer answers from the workers (the ops server). */
+  partitions: PartitionQueries | undefined;
   /** With `globalStageElsewhere` and analytics on: which applied purchases were first ones. */
   readonly firstPurchases: FirstPurchaseMarks | undefined;
 

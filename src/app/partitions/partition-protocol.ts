@@ -49,7 +49,26 @@ export type ToWorker =
   /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
-  | { type: 'erase'; partition: number; customerId: string };
+  | { type: 'erase'; partition: number; customerId: string }
+  /** A question about the worker's state (the HTTP API, erasure), answered with `answer` and the same `id`. */
+  | { type: 'query'; id: number; query: StateQuery };
+
+/**
+ * What the main thread asks a worker, answered between two batches. `customer`: the
+ * customer's API answer (`customerAnswer`) as of its partition's watermark, or null when the
+ * partition does not hold it; `erase`: like the `erase` message, answered with whether the
+ * partition held the customer; `population`: customers held and customers per segment,
+ * summed over the worker's partitions.
+ */
+export type StateQuery =
+  | { kind: 'customer'; partition: number; customerId: string }
+  | { kind: 'erase'; partition: number; customerId: string }
+  | { kind: 'population' };
+
+export interface Population {
+  customers: number;
+  segments: Record<string, number>;
+}
 
 export interface PartitionResult {
   partition: number;
@@ -69,6 +88,7 @@ export type FromWorker =
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  | { type: 'answer'; id: number; answer: unknown; error?: string }
   | LiveOutputs;
 
 /**

@@ -10,10 +10,13 @@ import type {
   LiveOutputs,
   PartitionResult,
   PartitionWorkerInit,
+  Population,
   StageFeed,
+  StateQuery,
   ToWorker,
 } from './partition-protocol.js';
 import { concernsGlobalStage } from './global-stage.js';
+import { customerAnswer } from '../../server/customer-answer.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -191,6 +194,24 @@ function withMaxEventTime(out: LiveOutputs): LiveOutputs {
   return out;
 }
 
+/** A question about this worker's state (partition-protocol.ts, `StateQuery`). */
+function answerQuery(q: StateQuery): unknown {
+  if (q.kind === 'population') {
+    const total: Population = { customers: 0, segments: {} };
+    for (const g of graphs.values()) {
+      total.customers += g.state.store.size;
+      for (const [s, n] of Object.entries(g.state.analytics?.segmentCounts() ?? {}))
+        total.segments[s] = (total.segments[s] ?? 0) + n;
+    }
+    return total;
+  }
+  const state = graphs.get(q.partition)?.state;
+  if (state === undefined) throw new Error(`partition ${q.partition} is not run by this worker`);
+  if (q.kind === 'customer') return customerAnswer(state, q.customerId, state.watermark.watermark) ?? null;
+  state.suppressed.add(q.customerId);
+  return state.store.erase(q.customerId);
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'live': {
@@ -212,6 +233,18 @@ port.on('message', (m: ToWorker) => {
       state.suppressed.add(m.customerId);
       state.store.erase(m.customerId);
       state.campaigns?.erase(m.customerId);
+      break;
+    }
+    case 'query': {
+      // A question never fails the worker: its error goes back as the answer's.
+      let answer: unknown;
+      try {
+        answer = answerQuery(m.query);
+      } catch (e) {
+        send({ type: 'answer', id: m.id, answer: null, error: (e as Error).message });
+        break;
+      }
+      send({ type: 'answer', id: m.id, answer });
       break;
     }
     case 'batch': {

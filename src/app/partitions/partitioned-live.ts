@@ -10,7 +10,11 @@ import type { RunOptions } from '../engine.js';
 import { EngineState } from '../engine-state.js';
 import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
-import type { LiveOutputs, PartitionResult } from './partition-protocol.js';
+import type { LiveOutputs, PartitionResult, Population } from './partition-protocol.js';
+import type { CustomerAnswer } from '../../server/customer-answer.js';
+
+/** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
+export const QUERY_TIMEOUT_MS = 5000;
 import { startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
@@ -59,6 +63,8 @@ export class PartitionedLiveEngine {
   readonly stageAlerts: Alert[] = [];
   batchesCompleted = 0;
   private readonly owner: Int32Array;
+  private counted: Population = { customers: 0, segments: {} };
+  private counting = false;
 
   private constructor(
     readonly config: VigilConfig,
@@ -68,6 +74,7 @@ export class PartitionedLiveEngine {
   ) {
     this.front = new EngineState(config);
     this.stage = new GlobalStage(this.front, partitions, config.eventTime.idleTimeoutMs);
+    this.front.partitions = { customer: (id) => this.customer(id), population: () => this.population() };
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
   }
 
@@ -119,7 +126,16 @@ export class PartitionedLiveEngine {
           }
         });
     };
-    const heartbeat = setInterval(() => deliver([], () => this.tick()), opts.heartbeatMs ?? 1000);
+    const heartbeat = setInterval(() => {
+      deliver([], () => this.tick());
+      if (!this.counting) {
+        // Population for the ops server's kpi frame and metrics; a worker that does not answer keeps the last count.
+        this.counting = true;
+        void this.countPopulation()
+          .catch(() => {})
+          .finally(() => (this.counting = false));
+      }
+    }, opts.heartbeatMs ?? 1000);
     let subscription: Subscription | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -145,6 +161,43 @@ export class PartitionedLiveEngine {
     const p = partitionOfId(customerId, this.partitions);
     this.links[this.owner[p]!]!.post({ type: 'erase', partition: p, customerId });
     this.front.campaigns?.erase(customerId);
+  }
+
+  /**
+   * Erasure asking the owning partition: it forgets the customer and rejects its later
+   * events, as `erase` does, and answers whether it held the customer. Rejects with
+   * VIGIL_ERR_WORKER_QUERY when the worker does not answer within `QUERY_TIMEOUT_MS` (it
+   * still erases when it gets to the request).
+   */
+  async eraseHeld(customerId: string): Promise<boolean> {
+    const p = partitionOfId(customerId, this.partitions);
+    const inCohorts = this.front.campaigns?.erase(customerId) === true;
+    const held = await this.links[this.owner[p]!]!.query({ kind: 'erase', partition: p, customerId }, QUERY_TIMEOUT_MS);
+    return held === true || inCohorts;
+  }
+
+  /** The customer's API answer from the partition owning it; undefined when it does not hold the customer. */
+  async customer(customerId: string): Promise<CustomerAnswer | undefined> {
+    const p = partitionOfId(customerId, this.partitions);
+    const a = await this.links[this.owner[p]!]!.query({ kind: 'customer', partition: p, customerId }, QUERY_TIMEOUT_MS);
+    return (a as CustomerAnswer | null) ?? undefined;
+  }
+
+  /** Counts customers and segments over every worker now; `population()` gives them afterwards. */
+  async countPopulation(): Promise<Population> {
+    const answers = await Promise.all(this.links.map((l) => l.query({ kind: 'population' }, QUERY_TIMEOUT_MS)));
+    const total: Population = { customers: 0, segments: {} };
+    for (const a of answers as Population[]) {
+      total.customers += a.customers;
+      for (const [s, n] of Object.entries(a.segments)) total.segments[s] = (total.segments[s] ?? 0) + n;
+    }
+    this.counted = total;
+    return total;
+  }
+
+  /** Customers and segments as last counted (every heartbeat while running). */
+  population(): Population {
+    return this.counted;
   }
 
   /**
