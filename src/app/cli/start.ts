@@ -229,7 +229,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
   const erasure = await openErasure(config, view, {
     nc: input.nc,
-    ...(partitioned !== undefined && { forward: (id: string) => partitioned.erase(id) }),
+    ...(partitioned !== undefined && { held: (id: string) => partitioned.eraseHeld(id) }),
   });
   let ops;
   try {
