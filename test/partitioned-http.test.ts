@@ -8,6 +8,9 @@ import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js
 import { openErasure, type OpenErasure } from '../src/app/erasure/wiring.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { runMessages, testConfig } from './support/engine-harness.js';
+import { MAX_QUERIES, startWorkers } from '../src/app/partitions/worker-link.js';
+import { BatchBuilder } from '../src/app/partitions/batch-builder.js';
+import { partitionOfId } from '../src/app/partitions/partition-of.js';
 import { httpRequest } from './support/http-request.js';
 
 /**
@@ -120,4 +123,42 @@ describe('per-customer answers with workers', () => {
     expect(await erase('nobody-here')).toEqual({ status: 200, body: { erased: true, existed: false } });
     expect((await live.countPopulation()).customers).toBe(customers.length - 1);
   });
+});
+
+describe('questions to a worker', () => {
+  it('time out with VIGIL_ERR_WORKER_QUERY while the worker is busy, are answered after, and are bounded', async () => {
+    const config = testConfig();
+    const [link] = await startWorkers(config, 4, 1, { collectAlerts: false, wallClock: WALL_CLOCK });
+    try {
+      const shop = new SyntheticShop({
+        seed: 9,
+        customers: 2000,
+        products: 300,
+        startTs: START,
+        endTs: START + 20 * DAY,
+      });
+      const builder = new BatchBuilder();
+      let n = 0;
+      for (let e = shop.next(); e !== undefined; e = shop.next(), n++)
+        builder.add(partitionOfId(e.customerId, 4), encodePayload(e, 'msgpack'));
+      const { bytes, index } = builder.take();
+      link!.post({ type: 'batch', bytes, index }, [bytes, index.buffer as ArrayBuffer]);
+      // The worker is inside the batch: a 1 ms limit passes before it can answer.
+      await expect(link!.query({ kind: 'population' }, 1)).rejects.toMatchObject({ code: 'VIGIL_ERR_WORKER_QUERY' });
+      const open = Array.from({ length: MAX_QUERIES }, () => link!.query({ kind: 'population' }, 60_000));
+      await expect(link!.query({ kind: 'population' }, 60_000)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_WORKER_QUERY',
+      });
+      const answers = (await Promise.all(open)) as { customers: number }[];
+      expect(answers[0]!.customers).toBeGreaterThan(1000);
+      expect(n).toBeGreaterThan(10_000);
+      // A question the worker cannot answer fails alone; the worker goes on.
+      await expect(link!.query({ kind: 'customer', partition: 99, customerId: 'x' }, 60_000)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_WORKER_QUERY',
+      });
+      expect(await link!.query({ kind: 'population' }, 60_000)).toEqual(answers[0]);
+    } finally {
+      await link!.worker.terminate();
+    }
+  }, 120_000);
 });
