@@ -31,7 +31,8 @@ function suites(): Command[] {
       .addOption(json()),
     new Command('nats')
       .description(
-        'core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine; 500k events, 3 runs',
+        'core NATS and JetStream on a local nats-server: a bare receive+decode consumer (the transport ceiling) vs the engine, ' +
+          "on one thread and with the graph on 1 and 2 worker threads, each beside the model's bound; 500k events, 3 runs",
       )
       .addOption(quick('100k events, 1 run'))
       .addOption(json()),
@@ -43,7 +44,8 @@ function suites(): Command[] {
       .addOption(json()),
     new Command('ws')
       .description(
-        'the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled; alerts/s and message-in → frame-out p50/p99/p99.9',
+        'the live stream at 20k events/s: 1, 10, 100 subscribers and one stalled (one thread, and the graph on 1 and 2 workers); ' +
+          'alerts/s and message-in → frame-out p50/p99/p99.9',
       )
       .addOption(quick('1 s warm-up, 4 s measured, 1 pair'))
       .option('--nats', 'the events come through a local nats-server from a paced publisher')
@@ -55,6 +57,13 @@ function suites(): Command[] {
           'against none (alternated pairs); checkpoint size, write and restore time, the longest engine stall, throughput on/off',
       )
       .addOption(quick('20k customers, 1 pair'))
+      .addOption(json()),
+    new Command('memory')
+      .description(
+        'state memory per customer with analytics at 1M customers: the single-threaded engine, then the partitioned engine with 2 workers ' +
+          "(each worker isolate's heap + array buffers after a full GC, summed over workers)",
+      )
+      .addOption(quick('100k customers'))
       .addOption(json()),
     new Command('chaos')
       .description(
@@ -70,7 +79,7 @@ function suites(): Command[] {
   ];
 }
 
-const KNOWN = new Set(['core', 'nats', 'triggers', 'ws', 'checkpoint', 'chaos', 'compare', 'help']);
+const KNOWN = new Set(['core', 'nats', 'triggers', 'ws', 'checkpoint', 'memory', 'chaos', 'compare', 'help']);
 const askedForHelp = (argv: readonly string[]) => argv.includes('--help') || argv.includes('-h');
 
 /**

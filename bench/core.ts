@@ -53,7 +53,7 @@ function ceiling(config: VigilConfig, messages: RawMessage[]): number {
   return performance.now() - t0;
 }
 
-async function engineRun(config: VigilConfig, messages: RawMessage[]): Promise<{ ms: number; engine: Engine }> {
+export async function engineRun(config: VigilConfig, messages: RawMessage[]): Promise<{ ms: number; engine: Engine }> {
   const engine = new Engine(config);
   const source = new InProcessSource(messages, { name: 'bench', batchSize: config.pipeline.batchSize, finite: true });
   const t0 = performance.now();

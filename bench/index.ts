@@ -1,6 +1,7 @@
 import { chaosBench } from './chaos.js';
 import { checkpointBench } from './checkpoint.js';
 import { coreBench, printCore } from './core.js';
+import { memoryBench } from './memory.js';
 import { natsBench } from './nats.js';
 import { triggersBench } from './triggers.js';
 import { printWs, wsBench, wsSummary } from './ws.js';
@@ -24,12 +25,17 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    cores worker threads, alternated over 4 rounds (--quick: 2); medians of
  *                    ev/s, the 2-worker speed-up, routing and graph ns per event.
  *   nats [--quick]   core NATS and JetStream on a local nats-server: a bare receive+decode
- *                    consumer (the transport ceiling) vs the full engine, 500k events, 3 runs.
+ *                    consumer (the transport ceiling) vs the full engine, on one thread and
+ *                    with the graph on 1 and 2 worker threads (PartitionedLiveEngine), 500k
+ *                    events, 3 runs (--quick: 100k, 1); beside each ratio the model's bound
+ *                    (one thread: g/(g+c); workers: min of the ceiling, the main thread, W ×
+ *                    graph and the machine's CPU) and the per-thread costs it comes from.
  *   triggers [--quick] the engine alone vs with the NATS trigger and webhook sinks (local
  *                    nats-server and HTTP receiver): engine events/s, delivery rates; 3 runs.
  *   ws [--quick]     the live stream: the engine fed 20k events/s from the synthetic shop, 1, 10
  *                    and 100 ws subscribers (a child process), and 100 with one stalled (3 pairs,
- *                    alternated; medians); alerts delivered/s and message-in → frame-out
+ *                    alternated; medians), the pairs made with the single-threaded engine and
+ *                    with the graph on 1 and 2 workers; alerts delivered/s and message-in → frame-out
  *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
  *                    Then 2 runs (--quick: 1) of 100 where one more, stalled, subscriber comes
  *                    and goes every second for 30 s (--quick: 4 s), its phases' latency
@@ -43,6 +49,11 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    --quick: 20k) with checkpoints every 10 s to a local nats-server's Object
  *                    Store against none (alternated pairs); checkpoint size, write and restore
  *                    time, the engine's longest stall, throughput on/off.
+ *   memory [--quick] state memory per customer with analytics at 1M customers (--quick: 100k),
+ *                    2 days of the core input: the single-threaded engine, then the partitioned
+ *                    engine with 2 workers, each worker's isolate (heap + array buffers after a
+ *                    full GC) before and after, summed over workers. Not part of `core`: the
+ *                    1M input alone takes minutes to generate.
  *   chaos [--quick]  200k events (--quick: 30k) through JetStream into `vigil start` child
  *                    processes killed 10 times (--quick: 4); customers wrong, events lost and
  *                    double-counted, triggers missing (all must be 0), recovery times.
@@ -125,6 +136,12 @@ async function main(): Promise<void> {
       recordTable('checkpoint', rows);
       break;
     }
+    case 'memory': {
+      const rows = [await memoryBench({ customers: quick ? 100_000 : 1_000_000, days: 2, workers: 2 })];
+      printCore(rows);
+      recordTable('memory', rows);
+      break;
+    }
     case 'chaos': {
       const rows = [await chaosBench(quick)];
       printCore(rows);
@@ -132,7 +149,7 @@ async function main(): Promise<void> {
       break;
     }
     default:
-      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, chaos)`);
+      throw new Error(`unknown bench suite '${suite}' (known: core, nats, triggers, ws, checkpoint, memory, chaos)`);
   }
 }
 

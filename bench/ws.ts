@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { encodePayload } from '../src/edges/encode.js';
 import { loadConfig } from '../src/app/config/load.js';
 import { Engine } from '../src/app/engine.js';
+import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
 import { LatencyRecorder } from '../src/server/latency.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { InProcessSource } from '../src/edges/in-process.js';
@@ -20,6 +21,8 @@ import { median, table } from './report.js';
 import { mainThreadCpuMs } from './support/main-thread-cpu.js';
 import { measureLatencyFloor, type LatencyFloor } from './support/latency-floor.js';
 import { measureSteadiness, type Steadiness } from './support/steadiness.js';
+import { measureReplyClone, type ReplyClone } from './support/reply-clone.js';
+import { warmUpMessages, warmWorkers } from './support/warm-workers.js';
 
 /**
  * The live stream under load. The engine is fed the synthetic shop at a fixed event rate
@@ -29,6 +32,11 @@ import { measureSteadiness, type Steadiness } from './support/steadiness.js';
  * Latency is the server's own histogram: message in → alert frame handed to the socket,
  * one record per delivery, after a warm-up. Runs of 100 subscribers with one that stops
  * reading show whether the others pay for it.
+ *
+ * The 100-subscriber runs (with and without one stalled from the start) are made with the
+ * single-threaded engine and with the graph on worker threads (`PartitionedLiveEngine`,
+ * W = 1 and 2; transport, routing and the WebSocket fan-out stay on the main thread), in
+ * rotating order within each pair, so the host's drift lands on every engine alike.
  */
 export interface WsBenchOptions {
   eventsPerSecond: number;
@@ -37,8 +45,13 @@ export interface WsBenchOptions {
   warmupMs: number;
   measureMs: number;
   customers: number;
-  /** Runs as [subscribers, stalled]; the default is 1, 10, then the 100-subscriber pairs. */
-  plan?: [number, number][];
+  /**
+   * Runs as [subscribers, stalled, workers] (workers 0: the single-threaded engine); the
+   * default is 1 and 10 on one thread, then the 100-subscriber pairs for each engine.
+   */
+  plan?: [number, number, number][];
+  /** Worker counts of the partitioned runs (default [1, 2]; [] for none). */
+  workers?: number[];
   /**
    * Runs (after the plan) of 100 subscribers where one more, stalled, subscriber comes and goes
    * every `stallPhaseMs` (see `stallPhases`): latency is recorded apart for the phases with
@@ -180,6 +193,11 @@ async function askSubscribers(child: ChildProcess, type: 'stall-on' | 'stall-off
   await once(child, 'message');
 }
 
+/** The engine column of a row: `one thread`, or the graph on W workers. */
+export function engineName(workers: number): string {
+  return workers === 0 ? 'one thread' : `graph on ${workers} worker${workers > 1 ? 's' : ''}`;
+}
+
 async function run(
   opts: WsBenchOptions,
   payloads: readonly Uint8Array[],
@@ -187,6 +205,7 @@ async function run(
   stalled: number,
   nats?: NatsServer,
   toggled = false,
+  workers = 0,
 ): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
@@ -199,8 +218,15 @@ async function run(
       ...(opts.refits !== true && { analytics: { refit: { everyMs: 0 } } }),
     },
   });
-  const engine = new Engine(config);
-  const ops = await startOpsServer({ config, engine });
+  const partitioned = workers > 0 ? await PartitionedLiveEngine.start(config, { workers }) : undefined;
+  // Before the ops server and the subscribers, so the warm-up's alerts reach no one; its week
+  // ends before the shop's history (which starts 120 days back), so nothing measured is late.
+  if (partitioned)
+    await warmWorkers(partitioned, config, warmUpMessages(20_000, Date.now() - 121 * 86_400_000, 'bench'));
+  const engine = partitioned ?? new Engine(config);
+  // What the ops server reads of the state: all of it, or with workers the counters (`front`).
+  const view = partitioned?.front ?? (engine as Engine).state;
+  const ops = await startOpsServer({ config, engine: { state: view } });
   const child = fork(
     fileURLToPath(new URL('./support/ws-subscribers.js', import.meta.url)),
     [ops.url, TOKEN, String(subscribers), String(stalled)],
@@ -224,14 +250,24 @@ async function run(
     });
   // The graph's share of the latency: from a batch's first message entering to the batch reaching the sink.
   const graph = await LatencyRecorder.create();
+  let batches = 0;
+  let batched = 0;
   const graphSink = {
-    handle: (b: Batch) => void (b.messages.length > 0 && graph.record(performance.now() - b.messages[0]!.receivedAt)),
+    handle: (b: Batch) => {
+      if (b.messages.length === 0) return;
+      graph.record(performance.now() - b.messages[0]!.receivedAt);
+      batches++;
+      batched += b.messages.length;
+    },
   };
   // The server's share per tick: sequencing, encoding and handing a tick's alerts to every socket.
   const tickTime = await LatencyRecorder.create();
   // The engine's own share: from the source handing the batch over (no feed wait, no backlog)
   // to its alerts waiting for their tick, once per delivery.
   const fromPickup = await LatencyRecorder.create();
+  // Before that: from the batch's first message coming in to the source handing the batch
+  // over (its wait for the main thread), once per delivery.
+  const toPickup = await LatencyRecorder.create();
   const streamHub = ops.hub;
   const flush = streamHub.flush.bind(streamHub);
   streamHub.flush = () => {
@@ -243,7 +279,10 @@ async function run(
     handle: (b: Batch) => {
       ops.sink.handle(b);
       // Up to the batch's alerts being taken for the next tick (sent within flushIntervalMs).
-      if (b.alerts.length > 0) fromPickup.recordMany(performance.now() - b.startedAt, b.alerts.length * subscribers);
+      if (b.alerts.length > 0) {
+        fromPickup.recordMany(performance.now() - b.startedAt, b.alerts.length * subscribers);
+        toPickup.recordMany(b.startedAt - b.messages[0]!.receivedAt, b.alerts.length * subscribers);
+      }
     },
   };
   const running = engine.run(source, { sinks: [graphSink, timedOps] });
@@ -253,13 +292,17 @@ async function run(
   await sleep(warmupMs(opts, toggled));
   ops.latency.reset();
   graph.reset();
+  batches = 0;
+  batched = 0;
   tickTime.reset();
   fromPickup.reset();
+  toPickup.reset();
   child.send({ type: 'measure' });
   const cpu0 = process.cpuUsage();
   const thread0 = mainThreadCpuMs();
   const t0 = performance.now();
-  const in0 = engine.state.counters.input;
+  const in0 = view.counters.input;
+  const graph0 = (await partitioned?.graphMs()) ?? [];
   const hub0 = ops.hub.totals();
   const phases = toggled ? await stallPhases(opts, child, ops) : undefined;
   if (!phases) await sleep(opts.measureMs);
@@ -273,16 +316,23 @@ async function run(
   const graphLatency = graph.summary();
   const tickLatency = tickTime.summary();
   const pickupLatency = fromPickup.summary();
+  const toPickupLatency = toPickup.summary();
   const hub = ops.hub.totals();
-  const eventsIn = engine.state.counters.input - in0;
+  const eventsIn = view.counters.input - in0;
+  // Each worker's time in the graph per event of its own while measured (its share ≈ 1/W).
+  const graphUs = ((await partitioned?.graphMs()) ?? []).map(
+    (ms, w) => ((ms - graph0[w]!) * 1000 * workers) / Math.max(1, eventsIn),
+  );
   child.send({ type: 'stop' });
   const [result] = (await once(child, 'message')) as [{ received: number[]; gaps: number[]; cpuShare: number }];
   await (feed ? feed.close() : source.stop());
   await running;
   await ops.close();
-  for (const recorder of [graph, tickTime, fromPickup]) recorder.close();
+  await partitioned?.close();
+  for (const recorder of [graph, tickTime, fromPickup, toPickup]) recorder.close();
   const healthyReceived = result.received.slice(stalled).reduce((a, b) => a + b, 0);
   return {
+    engine: engineName(workers),
     subscribers,
     stalled: toggled ? 'coming and going' : stalled,
     'events in/s': Math.round(eventsIn / seconds),
@@ -305,16 +355,19 @@ async function run(
       'phase-pair p99 ratio (median)': +median(pairRatios(phases!.phaseP99)).toFixed(3),
       'phase pairs': pairRatios(phases!.phaseP99).length,
     }),
+    'in to pickup p99 ms': toPickupLatency.p99.toFixed(3),
     'from pickup p50 ms': pickupLatency.p50.toFixed(3),
     'from pickup p99 ms': pickupLatency.p99.toFixed(3),
     'graph p50 ms': graphLatency.p50.toFixed(3),
     'graph p99 ms': graphLatency.p99.toFixed(3),
+    'events per batch (mean)': +(batched / Math.max(1, batches)).toFixed(1),
     'tick p50 ms': tickLatency.p50.toFixed(3),
     'tick p99 ms': tickLatency.p99.toFixed(3),
     // Shares of one core while measured (2 cores in all): the engine and server process, and the subscribers' process.
     'engine CPU': `${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}%`,
     // The event loop's thread alone: what holds up the next message (GC helper threads do not).
     'engine thread µs/event': +((threadMs * 1000) / Math.max(1, eventsIn)).toFixed(1),
+    'worker graph µs/event (own events)': graphUs.length === 0 ? '-' : graphUs.map((x) => x.toFixed(1)).join(', '),
     'subscribers CPU': `${Math.round(result.cpuShare * 100)}%`,
     'frames read by clients (incl. warm-up)': healthyReceived,
     'gaps read by clients': result.gaps.reduce((a, b) => a + b, 0),
@@ -327,6 +380,8 @@ export interface WsBenchResult {
   readonly steadiness: readonly Steadiness[];
   /** A stand-in spending the engine thread's CPU per event at 100 subscribers (and half that), fed alike (support/latency-floor.ts). */
   readonly floors: readonly LatencyFloor[];
+  /** A worker's reply to a live batch through structuredClone (support/reply-clone.ts); absent without worker runs. */
+  readonly replyClone?: ReplyClone | undefined;
 }
 
 export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
@@ -345,28 +400,26 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   const payloads = nats ? [] : shopPayloads(needed, opts.customers);
   const steadiness = [await measureSteadiness(3000)];
   const rows: Record<string, string | number>[] = [];
-  const plan: [number, number][] = [
-    [1, 0],
-    [10, 0],
+  const plan: [number, number, number][] = [
+    [1, 0, 0],
+    [10, 0, 0],
   ];
-  // ABBA order, so a load that rises or falls through the bench hits both kinds alike.
+  const engines = [0, ...(opts.workers ?? [1, 2])];
+  // ABBA order within an engine, and the engines' order rotating from pair to pair, so a load
+  // that rises or falls through the bench hits every kind alike.
   if (opts.plan) plan.splice(0, plan.length, ...opts.plan);
   else
     for (let i = 0; i < opts.stalledPairs; i++)
-      plan.push(
-        ...((i % 2 === 0
-          ? [
-              [100, 0],
-              [100, 1],
-            ]
-          : [
-              [100, 1],
-              [100, 0],
-            ]) as [number, number][]),
-      );
-  for (const [subscribers, stalled] of plan) {
-    process.stderr.write(`  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}...\n`);
-    rows.push(await run(opts, payloads, subscribers, stalled, nats));
+      for (let k = 0; k < engines.length; k++) {
+        const workers = engines[(i + k) % engines.length]!;
+        const stalledFirst = (i + k) % 2 === 1;
+        plan.push([100, stalledFirst ? 1 : 0, workers], [100, stalledFirst ? 0 : 1, workers]);
+      }
+  for (const [subscribers, stalled, workers] of plan) {
+    process.stderr.write(
+      `  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}, ${engineName(workers)}...\n`,
+    );
+    rows.push(await run(opts, payloads, subscribers, stalled, nats, false, workers));
   }
   for (let i = 0; i < (opts.toggledRuns ?? 2); i++) {
     process.stderr.write(
@@ -376,15 +429,26 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   }
   await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
+  // The floor at the single-threaded engine's CPU per event (the worker runs' main thread spends less).
   const cost = median(
-    rows.filter((r) => r.subscribers === 100 && r.stalled === 0).map((r) => Number(r['engine thread µs/event'])),
+    rows
+      .filter((r) => r.subscribers === 100 && r.stalled === 0 && r.engine === engineName(0))
+      .map((r) => Number(r['engine thread µs/event'])),
   );
   const floors: LatencyFloor[] = [];
   const batchSize = loadConfig({ env: process.env }).pipeline.liveBatchSize;
   if (opts.latencyFloor !== false && Number.isFinite(cost) && cost > 0)
     for (const micros of [cost, cost / 2])
       floors.push(await measureLatencyFloor(micros, opts.eventsPerSecond, batchSize, Math.min(opts.measureMs, 8000)));
-  return { rows, steadiness, floors };
+  const replyClone =
+    (opts.workers ?? [1, 2]).length > 0
+      ? measureReplyClone(
+          loadConfig({ env: process.env, overrides: { analytics: { refit: { everyMs: 0 } } } }),
+          shopPayloads(20_000, opts.customers),
+          batchSize,
+        )
+      : undefined;
+  return { rows, steadiness, floors, replyClone };
 }
 
 /**
@@ -396,7 +460,7 @@ export function printWs(result: WsBenchResult): void {
 }
 
 /** The summary column: figure → value. */
-export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<string, string | number> {
+export function wsSummary({ rows, steadiness, floors, replyClone }: WsBenchResult): Record<string, string | number> {
   const out: Record<string, string | number> = { suite: 'ws summary' };
   for (const [i, m] of steadiness.entries()) {
     const when = i === 0 ? 'before' : 'after';
@@ -407,6 +471,9 @@ export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<s
     out[`latency floor at ${f.microsPerEvent.toFixed(1)} µs/event: p50 / p99 / p99.9 ms (busy)`] =
       `${f.p50Ms.toFixed(2)} / ${f.p99Ms.toFixed(2)} / ${f.p999Ms.toFixed(2)} (${(f.busy * 100).toFixed(0)}%)`;
   }
+  if (replyClone !== undefined)
+    out[`a worker's reply, ${replyClone.batchSize} events: structuredClone µs per batch / per event`] =
+      `${replyClone.microsPerBatch.toFixed(1)} / ${replyClone.microsPerEvent.toFixed(2)}`;
   for (const [i, r] of rows.filter((r) => r.stalled === 'coming and going').entries()) {
     const a = Number(r['p99 ms']);
     const b = Number(r['with the stalled one: p99 ms']);
@@ -415,16 +482,27 @@ export function wsSummary({ rows, steadiness, floors }: WsBenchResult): Record<s
     out[`stalled one coming and going #${i + 1}: pooled p99 ms without / with`] =
       `${a.toFixed(3)} / ${b.toFixed(3)} (${(((b - a) / a) * 100).toFixed(0)}%)`;
   }
-  const p99 = (stalled: number) =>
-    rows.filter((r) => r.subscribers === 100 && r.stalled === stalled).map((r) => Number(r['p99 ms']));
-  const normal = p99(0);
-  const withStalled = p99(1);
-  if (normal.length > 0 && withStalled.length > 0) {
+  // Rows without an engine column are the single-threaded engine's (results from before it).
+  const kinds = [...new Set(rows.map((r) => String(r.engine ?? engineName(0))))];
+  for (const kind of kinds) {
+    const p99 = (stalled: number) =>
+      rows
+        .filter((r) => r.subscribers === 100 && r.stalled === stalled && String(r.engine ?? engineName(0)) === kind)
+        .map((r) => Number(r['p99 ms']));
+    const normal = p99(0);
+    const withStalled = p99(1);
+    if (normal.length === 0 || withStalled.length === 0) continue;
     const a = median(normal);
     const b = median(withStalled);
-    out[`100 subscribers: p99 ms, median of ${normal.length} runs`] = a.toFixed(3);
-    out['100 subscribers, one stalled from the start: p99 ms (median)'] = b.toFixed(3);
-    out['stalled from the start: p99 change'] = `${(((b - a) / a) * 100).toFixed(0)}%`;
+    // The single-threaded engine's figures keep their names; the others are prefixed with theirs.
+    const name = (figure: string) => (kind === engineName(0) ? figure : `${kind}: ${figure}`);
+    out[name(`100 subscribers: p99 ms, median of ${normal.length} runs`)] = a.toFixed(3);
+    out[name('100 subscribers: p99 ms, each run')] = normal.map((x) => x.toFixed(1)).join(' ');
+    out[name('100 subscribers, one stalled from the start: p99 ms (median)')] = b.toFixed(3);
+    out[name('100 subscribers, one stalled from the start: p99 ms, each run')] = withStalled
+      .map((x) => x.toFixed(1))
+      .join(' ');
+    out[name('stalled from the start: p99 change')] = `${(((b - a) / a) * 100).toFixed(0)}%`;
   }
   return out;
 }

@@ -20,7 +20,7 @@ function parse(argv: string[]) {
 
 describe('bench command line', () => {
   it('help for every suite, never a run; bad options are one line and exit 2', () => {
-    for (const suite of ['core', 'nats', 'triggers', 'ws', 'compare']) {
+    for (const suite of ['core', 'nats', 'triggers', 'ws', 'memory', 'compare']) {
       for (const argv of [
         [suite, '--help'],
         [suite, '-h'],
@@ -108,5 +108,30 @@ describe('ws bench summary', () => {
     expect(s['100 subscribers, one stalled from the start: p99 ms (median)']).toBe('12.000');
     expect(s['stalled from the start: p99 change']).toBe('33%');
     expect(s['steadiness before: ≈1 ms computation p50 / p99 / max ms']).toBe('1.00 / 1.50 / 2.00');
+  });
+
+  it('gives each engine its own medians and change, and lists every run', async () => {
+    const { wsSummary } = await import('../bench/ws.js');
+    const one = 'one thread';
+    const two = 'graph on 2 workers';
+    const rows = [
+      { engine: one, subscribers: 100, stalled: 0, 'p99 ms': 10 },
+      { engine: two, subscribers: 100, stalled: 0, 'p99 ms': 4 },
+      { engine: two, subscribers: 100, stalled: 1, 'p99 ms': 5 },
+      { engine: one, subscribers: 100, stalled: 1, 'p99 ms': 20 },
+      { engine: two, subscribers: 100, stalled: 1, 'p99 ms': 4.2 },
+      { engine: two, subscribers: 100, stalled: 0, 'p99 ms': 6 },
+      { engine: two, subscribers: 100, stalled: 0, 'p99 ms': 5 },
+      { engine: two, subscribers: 100, stalled: 1, 'p99 ms': 4.8 },
+    ];
+    const s = wsSummary({ rows, steadiness: [], floors: [] });
+    expect(s['100 subscribers: p99 ms, median of 1 runs']).toBe('10.000');
+    expect(s['stalled from the start: p99 change']).toBe('100%');
+    // Workers: medians 5 and 4.8, so -4 %; the runs in their order.
+    expect(s[`${two}: 100 subscribers: p99 ms, median of 3 runs`]).toBe('5.000');
+    expect(s[`${two}: 100 subscribers: p99 ms, each run`]).toBe('4.0 6.0 5.0');
+    expect(s[`${two}: 100 subscribers, one stalled from the start: p99 ms (median)`]).toBe('4.800');
+    expect(s[`${two}: 100 subscribers, one stalled from the start: p99 ms, each run`]).toBe('5.0 4.2 4.8');
+    expect(s[`${two}: stalled from the start: p99 change`]).toBe('-4%');
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { adjustedRandIndex } from '../src/analytics/clusters/adjusted-rand.js';
-import { BEHAVIOUR_DIMENSIONS, Standardiser } from '../src/analytics/clusters/behaviour.js';
+import {
+  BEHAVIOUR_DIMENSIONS,
+  behaviourVector,
+  SlotBehaviour,
+  Standardiser,
+} from '../src/analytics/clusters/behaviour.js';
 import { clusterLabel, matchIds } from '../src/analytics/clusters/cluster-ids.js';
 import { Engine } from '../src/app/engine.js';
 import { batchKMeans, inertia, MiniBatchKMeans, type Clustering } from '../src/analytics/clusters/kmeans.js';
@@ -156,5 +161,24 @@ describe('the cluster process in the engine', () => {
       expect(c.label).toBe(published.labels[published.ids.indexOf(c.id)]);
     }
     expect(a.clusterOf('nobody', asOf)).toBeUndefined();
+  });
+
+  it('reads the behaviour vector from keyed state in place as the customer’s view gives it', async () => {
+    const { engine } = await runMessages(config, messages, { batchSize: 500 });
+    const store = engine.state.store;
+    const inPlace = new SlotBehaviour(store);
+    const fromSlot = new Float64Array(BEHAVIOUR_DIMENSIONS);
+    let compared = 0;
+    for (const id of store.customerIds()) {
+      const slot = store.slotOf(id)!;
+      const last = store.lastSeen(slot);
+      // At the last event, within the shortest windows, and after every window has emptied.
+      for (const asOf of [last, last + 3 * 3_600_000, last + 2 * 86_400_000, last + 400 * 86_400_000]) {
+        const expected = behaviourVector(store.view(id, asOf)!, asOf);
+        expect(Array.from(inPlace.into(slot, asOf, fromSlot))).toEqual(Array.from(expected));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(800);
   });
 });

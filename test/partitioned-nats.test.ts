@@ -199,13 +199,6 @@ describe('vigil start --workers on nats-server', () => {
     delete process.env.VIGIL_SERVER__LOG_LEVEL;
   });
 
-  it('--workers 2 with checkpoints on is refused at start with VIGIL_ERR_WORKERS_UNSUPPORTED', async () => {
-    const out = new PassThrough();
-    await expect(startDemo({ natsUrl: server.url, port: 0, out, workers: 2, runForMs: 60_000 })).rejects.toMatchObject({
-      code: 'VIGIL_ERR_WORKERS_UNSUPPORTED',
-    });
-  }, 60_000);
-
   it('--workers 2: consumes, acks everything, and streams the alerts over WebSocket from the main thread', async () => {
     const events = shopEvents().slice(0, 6000);
     const jsm = await jetstreamManager(nc);

@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalEvent } from '../src/core/event.js';
+import { canonicalInPlace } from '../src/core/event-in-place.js';
+import { decodePayload } from '../src/ingest/codec/decode.js';
+import { shopRun } from './support/churn-truth.js';
 import { declarativeCanonicalEvent } from './support/declarative-event-schema.js';
 
 /**
@@ -73,6 +76,56 @@ describe('canonical event schema', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('takes a value in place only when the schema accepts it and returns an equal event', () => {
+    // Real shop events (valid, every type), each mutated at one key: copied as is, a key set
+    // to an edgy value, a key removed, or an order line's key set; and the random candidates.
+    const shop = shopRun(11, 30, 6).messages.map((m) => {
+      const d = decodePayload(m.bytes, 1 << 20);
+      if (!d.ok) throw new Error('shop event did not decode');
+      return d.value as Record<string, unknown>;
+    });
+    const keys = [...new Set(shop.flatMap((e) => Object.keys(e))), 'extra', 'rating', 'complaint', 'campaign', 'items'];
+    const value = fc.oneof(edgyString, edgyNumber, fc.boolean(), fc.constant(undefined), fc.constant(null));
+    const mutated = fc
+      .tuple(fc.constantFrom(...shop), fc.constantFrom(...keys), value, fc.nat(3))
+      .map(([e, key, v, how]) => {
+        const copy: Record<string, unknown> = structuredClone(e);
+        if (how === 1) copy[key] = v;
+        else if (how === 2) delete copy[key];
+        else if (how === 3 && Array.isArray(copy.items)) (copy.items[0] as Record<string, unknown>)[key] = v;
+        return copy;
+      });
+    let inPlace = 0;
+    fc.assert(
+      fc.property(fc.oneof(mutated, candidate), (raw) => {
+        const event = canonicalInPlace(raw);
+        if (event === undefined) return;
+        inPlace++;
+        expect(event).toBe(raw);
+        const parsed = canonicalEvent.safeParse(raw);
+        expect(parsed.success).toBe(true);
+        expect(event).toStrictEqual(parsed.data);
+      }),
+      { numRuns: 3000 },
+    );
+    // Not vacuous: many values take the in-place path.
+    expect(inPlace).toBeGreaterThan(300);
+  });
+
+  it('takes every synthetic shop event in place, msgpack and JSON alike', () => {
+    const { messages } = shopRun(7, 40, 10);
+    for (const m of messages) {
+      const decoded = decodePayload(m.bytes, 1 << 20);
+      if (!decoded.ok) throw new Error('shop event did not decode');
+      const json = JSON.parse(JSON.stringify(decoded.value)) as unknown;
+      for (const value of [decoded.value, json]) {
+        expect(canonicalInPlace(value)).toBe(value);
+        expect(canonicalEvent.parse(value)).toStrictEqual(value);
+      }
+    }
+    expect(messages.length).toBeGreaterThan(500);
   });
 
   it('rejects more than 100 items and accepts 100', () => {

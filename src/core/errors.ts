@@ -27,10 +27,10 @@ export const errorCodes = {
     summary:
       'A checkpoint could not be written or read: the store (JetStream Object Store and KV, or checkpoint.dir) refused or is unreachable; the details say which.',
   },
-  VIGIL_ERR_WORKERS_UNSUPPORTED: {
+  VIGIL_ERR_CHECKPOINT_LAYOUT: {
     reject: false,
     summary:
-      'engine.workers > 1 was asked for with something the partitioned engine does not run yet: checkpoints (set checkpoint.enabled false, or engine.workers 1); the message names it.',
+      'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash. Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
   },
   VIGIL_ERR_WORKER_QUERY: {
     reject: false,

@@ -553,6 +553,35 @@ export class CustomerStore {
     return this.records.f64[slot * this.s64 + this.f.lastSeen]!;
   }
 
+  firstSeen(slot: number): number {
+    return this.records.f64[slot * this.s64 + this.f.firstSeen]!;
+  }
+
+  /** Events applied to the customer (since admission). */
+  events(slot: number): number {
+    return this.records.u32[slot * this.s32 + this.f.events]!;
+  }
+
+  /** Sum of the customer's order values (since admission). */
+  revenue(slot: number): number {
+    return this.records.f64[slot * this.s64 + this.f.revenue]!;
+  }
+
+  /** Sessions the customer has had (closed or open). */
+  sessions(slot: number): number {
+    return this.records.u32[slot * this.s32 + this.f.sessions]!;
+  }
+
+  /** Number of activity windows (`view().windows`, in their configured order). */
+  get windowCount(): number {
+    return this.windows.specs.length;
+  }
+
+  /** Events by type in window `r` as of `asOf` (`WindowRings.typeCountsInto`); returns all events. */
+  windowTypeCountsInto(slot: number, r: number, asOf: number, out: Float64Array): number {
+    return this.windows.typeCountsInto(slot, r, asOf, out);
+  }
+
   /**
    * Interned ids of the recent products, most recent first, with what was done to each
    * (`RecentAction`), written into `products` / `actions`; returns how many (at most `max`).

@@ -28,6 +28,17 @@ export class OutcomeCounters {
     };
   }
 
+  /** Adds another set of counts (partitions' counts summed). */
+  add(s: OutcomeCountsJson): void {
+    this.input += s.input;
+    this.applied += s.applied;
+    this.duplicate += s.duplicate;
+    this.late += s.late;
+    this.rejected += s.rejected;
+    for (const [k, v] of Object.entries(s.rejectedBy))
+      this.rejectedBy.set(k as RejectReason, (this.rejectedBy.get(k as RejectReason) ?? 0) + v);
+  }
+
   restore(s: OutcomeCountsJson): void {
     this.input = s.input;
     this.applied = s.applied;

@@ -113,9 +113,8 @@ export class WindowRings {
     const nowNo = Math.floor(asOf / ring.width);
     const acc = activityAggregate.create();
     // Buckets numbered (nowNo - B, nowNo] that the ring still holds, i.e. also in (head - B, head].
-    for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++) {
-      activityAggregate.merge(acc, this.bucketPartial(slot, ring, k % B));
-    }
+    for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++)
+      this.mergeBucket(acc, slot, ring, k % B);
     return activityAggregate.result(acc);
   }
 
@@ -134,18 +133,39 @@ export class WindowRings {
     return n;
   }
 
+  /**
+   * Events by type (`eventTypes` order) in ring `r`'s window as of `asOf`, written into
+   * `out`, without building a result; returns the events of every type.
+   */
+  typeCountsInto(slot: number, r: number, asOf: number, out: Float64Array): number {
+    const ring = this.rings[r]!;
+    const B = ring.buckets;
+    const u16 = this.records.u16;
+    const head = this.records.f64[slot * this.s64 + ring.head]!;
+    const nowNo = Math.floor(asOf / ring.width);
+    out.fill(0);
+    let n = 0;
+    for (let k = Math.max(head, nowNo) - B + 1; k <= Math.min(head, nowNo); k++) {
+      const w = slot * this.s16 + ring.words + (k % B) * BUCKET_WORDS + COUNTS;
+      for (let t = 0; t < TYPES; t++) {
+        out[t]! += u16[w + t]!;
+        n += u16[w + t]!;
+      }
+    }
+    return n;
+  }
+
   /** Index of the ring with this name, or -1. */
   ringIndex(name: string): number {
     return this.specs.findIndex((s) => s.name === name);
   }
 
-  private bucketPartial(slot: number, ring: RingOffsets, i: number): ActivityAcc {
+  /** `activityAggregate.merge(acc, partial of bucket i)`, read in place rather than built as a partial first. */
+  private mergeBucket(acc: ActivityAcc, slot: number, ring: RingOffsets, i: number): void {
     const { f64, u16 } = this.records;
     const w = slot * this.s16 + ring.words + i * BUCKET_WORDS;
-    return {
-      counts: Array.from(u16.subarray(w + COUNTS, w + COUNTS + TYPES)),
-      revenue: f64[slot * this.s64 + ring.revenue + i]!,
-      productBits: (u16[w + BITS_LO]! | (u16[w + BITS_HI]! << 16)) >>> 0,
-    };
+    for (let t = 0; t < TYPES; t++) acc.counts[t]! += u16[w + COUNTS + t]!;
+    acc.revenue += f64[slot * this.s64 + ring.revenue + i]!;
+    acc.productBits = (acc.productBits | ((u16[w + BITS_LO]! | (u16[w + BITS_HI]! << 16)) >>> 0)) >>> 0;
   }
 }

@@ -1,7 +1,7 @@
 import type { KeyedProcess } from '../../state/operators/keyed-state.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { CustomerStore } from '../../state/customer-store.js';
-import { BEHAVIOUR_DIMENSIONS, behaviourVector, Standardiser } from './behaviour.js';
+import { BEHAVIOUR_DIMENSIONS, behaviourVector, SlotBehaviour, Standardiser } from './behaviour.js';
 import { clusterLabel, matchIds } from './cluster-ids.js';
 import type { ClustersConfig } from './config.js';
 import { MiniBatchKMeans, nearest, type Clustering, type MiniBatchKMeansSnapshot } from './kmeans.js';
@@ -54,11 +54,13 @@ export class ClusterProcess implements KeyedProcess {
   private nextPublish: number | undefined;
   private readonly raw = new Float64Array(BEHAVIOUR_DIMENSIONS);
   private readonly z = new Float64Array(BEHAVIOUR_DIMENSIONS);
+  private readonly behaviour: SlotBehaviour;
 
   constructor(
     private readonly config: ClustersConfig,
     private readonly store: CustomerStore,
   ) {
+    this.behaviour = new SlotBehaviour(store);
     this.kmeans = new MiniBatchKMeans(config.k, BEHAVIOUR_DIMENSIONS, {
       batchSize: config.batchSize,
       seed: 1,
@@ -72,14 +74,11 @@ export class ClusterProcess implements KeyedProcess {
 
   onSignals(): void {}
 
-  onApplied(_slot: number, event: CanonicalEvent, watermark: number): void {
+  onApplied(slot: number, event: CanonicalEvent, watermark: number): void {
     if (idHash(event.id) % this.config.sampleEvery === 0) {
-      const view = this.store.view(event.customerId, event.ts);
-      if (view !== undefined) {
-        behaviourVector(view, event.ts, this.raw);
-        this.population.add(this.raw);
-        this.kmeans.add(this.population.standardise(this.raw, this.z));
-      }
+      this.behaviour.into(slot, event.ts, this.raw);
+      this.population.add(this.raw);
+      this.kmeans.add(this.population.standardise(this.raw, this.z));
     }
     this.publishAt(watermark);
   }

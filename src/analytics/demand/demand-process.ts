@@ -110,6 +110,11 @@ export class DemandProcess implements GlobalProcess<Alert> {
     ((category: string, granularity: Granularity, start: number, values: readonly number[]) => void) | undefined;
 
   private readonly alertMeasure: number;
+  /**
+   * The lowest watermark at which any series closes a bucket: below it `onWatermark` has
+   * nothing to do, so the walk over every category runs once per closed bucket, not per event.
+   */
+  private dueAt = -Infinity;
   private readonly alertOn: Record<Granularity, boolean>;
 
   constructor(
@@ -154,11 +159,14 @@ export class DemandProcess implements GlobalProcess<Alert> {
   }
 
   onWatermark(watermark: number): void {
-    if (!Number.isFinite(watermark)) return;
+    if (!Number.isFinite(watermark) || watermark < this.dueAt) return;
+    let dueAt = Infinity;
     for (const [name, c] of this.categories) {
       c.hourly.advanceTo(watermark, this.onClose(name, 'hourly', c.hourly.widthMs));
       c.daily.advanceTo(watermark, this.onClose(name, 'daily', c.daily.widthMs));
+      dueAt = Math.min(dueAt, c.hourly.closesAt, c.daily.closesAt);
     }
+    this.dueAt = dueAt;
   }
 
   /** What a closed bucket goes to: the recorder, and the alerts when they judge this granularity. */
@@ -238,12 +246,14 @@ export class DemandProcess implements GlobalProcess<Alert> {
     if ((s.alerts === null) !== (this.alerts === undefined))
       throw new Error('demand alerts (analytics.enabled) differ from the snapshot');
     if (s.alerts !== null) this.alerts!.restore(s.alerts);
+    this.dueAt = -Infinity;
   }
 
   private addTo(category: string, ts: number, units: number, revenue: number): void {
     const c = this.categoryDemand(category);
     c.hourly.add(ts, units, 1, revenue);
     c.daily.add(ts, units, 1, revenue);
+    this.dueAt = Math.min(this.dueAt, c.hourly.closesAt, c.daily.closesAt);
   }
 
   private categoryKey(category: string | undefined): string {

@@ -108,6 +108,11 @@ export class DemandSeries {
     }
   }
 
+  /** The lowest watermark at which `advanceTo` closes a bucket; Infinity before any purchase. */
+  get closesAt(): number {
+    return this.nextClose === null ? Infinity : this.nextClose + this.widthMs + this.latenessMs;
+  }
+
   /** Start of the next bucket to close (the first one the forecasts are for); null before any purchase. */
   get forecastOrigin(): number | null {
     return this.nextClose;

@@ -8,6 +8,7 @@ import type { Checkpointer } from './checkpointer.js';
  * - `vigil_checkpoint_last_number`, `vigil_checkpoint_last_bytes`
  * - `vigil_checkpoint_last_write_seconds`: capture to commit of the last checkpoint
  * - `vigil_checkpoint_capture_seconds{which}`: the engine's pause for a capture, last and longest
+ *   (with workers, the longest worker's pause: the main thread does not pause)
  * - `vigil_checkpoint_position_seq`: the stream sequence the last checkpoint covers
  */
 export function registerCheckpointMetrics(registry: Registry, checkpointer: Checkpointer): void {

@@ -15,6 +15,19 @@ export const inputPosition = z.strictObject({
 });
 export type InputPosition = z.infer<typeof inputPosition>;
 
+/**
+ * How a partitioned engine's checkpoint is laid out (`engine.workers` > 1): P and the hash
+ * put each customer in a partition, so a checkpoint restores only under the same two. W is
+ * recorded for the logs only: any W restores it. Absent: the single-threaded `Engine`'s
+ * checkpoint, one state document.
+ */
+export const partitionLayout = z.strictObject({
+  partitions: z.number().int().min(1),
+  hash: z.string().min(1),
+  workers: z.number().int().min(1),
+});
+export type PartitionLayout = z.infer<typeof partitionLayout>;
+
 /** What a checkpoint's preamble carries besides the state. */
 export const checkpointHeader = z.strictObject({
   format: z.literal('vigil-checkpoint'),
@@ -23,6 +36,7 @@ export const checkpointHeader = z.strictObject({
   number: z.number().int().min(1),
   createdAt: z.string(),
   position: inputPosition,
+  partitioned: partitionLayout.optional(),
 });
 export type CheckpointHeader = z.infer<typeof checkpointHeader>;
 
@@ -42,6 +56,8 @@ export const checkpointManifest = z.strictObject({
   /** Hex SHA-256 of the checkpoint's bytes, checked when it is read back. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   position: inputPosition,
+  /** Present for a partitioned engine's checkpoint: `name` is then its index of partition pieces. */
+  partitioned: partitionLayout.optional(),
 });
 export type CheckpointManifest = z.infer<typeof checkpointManifest>;
 
@@ -90,8 +106,32 @@ export function checkpointName(scope: string, number: number): string {
   return `${scope}.${String(number).padStart(10, '0')}.vck`;
 }
 
-/** The checkpoint number in a name made by `checkpointName`; undefined for any other name. */
+/** Partition `partition`'s piece of checkpoint `number` (a partitioned engine's checkpoint). */
+export function checkpointPieceName(scope: string, number: number, partition: number): string {
+  return `${scope}.${String(number).padStart(10, '0')}.p${partition}.vck`;
+}
+
+/** The checkpoint number in a name made by `checkpointName` or `checkpointPieceName`; undefined for any other name. */
 export function checkpointNumber(scope: string, name: string): number | undefined {
-  const m = /^(.+)\.(\d{10})\.vck$/.exec(name);
+  const m = /^(.+)\.(\d{10})(?:\.p\d+)?\.vck$/.exec(name);
   return m !== null && m[1] === scope ? Number(m[2]) : undefined;
+}
+
+/**
+ * The names among `names` that a prune deletes: checkpoints (and their partition pieces)
+ * numbered at most `latest` and not among the newest `keep` such numbers. Numbers above the
+ * latest (a checkpoint not committed yet) are left alone.
+ */
+export function prunedNames(scope: string, names: readonly string[], latest: number, keep: number): string[] {
+  const numbered = names
+    .map((name) => ({ name, number: checkpointNumber(scope, name) }))
+    .filter((c): c is { name: string; number: number } => c.number !== undefined && c.number <= latest);
+  const kept = new Set([...new Set(numbered.map((c) => c.number))].sort((a, b) => b - a).slice(0, keep));
+  return numbered.filter((c) => !kept.has(c.number)).map((c) => c.name);
+}
+
+/** Every name checkpoint `number` was written under: its own, and with `layout` one per partition. */
+export function checkpointNames(scope: string, number: number, layout: PartitionLayout | undefined): string[] {
+  const pieces = Array.from({ length: layout?.partitions ?? 0 }, (_, p) => checkpointPieceName(scope, number, p));
+  return [checkpointName(scope, number), ...pieces];
 }

@@ -92,7 +92,7 @@ export class CheckpointWriteThread {
  * memory); otherwise a buffer of its own that can be moved (a view of a larger buffer,
  * such as Node's pooled ones, is copied first, since moving would take the whole buffer).
  */
-function postable(bytes: Uint8Array): Uint8Array {
+export function postable(bytes: Uint8Array): Uint8Array {
   if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
   return bytes.slice();

@@ -1,15 +1,13 @@
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Engine } from '../engine.js';
-import { CaptureArena, measuringCopy } from './capture-arena.js';
-import { CheckpointWriter } from './checkpoint-codec.js';
+import { Engine } from '../engine.js';
 import {
   checkpointName,
-  type CheckpointHeader,
   type CheckpointManifest,
   type CheckpointStore,
   type InputPosition,
 } from './checkpoint-store.js';
 import { CheckpointWriteThread } from './checkpoint-write-thread.js';
+import { EngineCapture } from './engine-capture.js';
+import type { StateCapture } from './state-capture.js';
 
 export interface CheckpointerOptions {
   /** Scope of the checkpoints in their store: the consumer's name, `demo`. */
@@ -53,10 +51,11 @@ export interface CheckpointStats {
  * started) and once more when it stops.
  *
  * A checkpoint is taken between two batches, when the state reflects exactly the batches
- * that have left the graph (`Engine.batchesApplied`) and the input position they reached.
- * The capture copies the state's buffers into a `CaptureArena`: the engine's only pause.
- * The copies are then handed piece by piece, yielding to the event loop between pieces, to
- * the checkpoint writer thread, which hashes and stores them while batches keep flowing. The manifest naming it is written
+ * that have left the graph (`Engine.batchesApplied`; with workers, the batches routed
+ * before the capture) and the input position they reached. How the state is captured and
+ * written is the engine's (`StateCapture`: `EngineCapture`, `PartitionedCapture`); the
+ * pieces go to the checkpoint writer thread, which hashes and stores them while batches
+ * keep flowing. The manifest naming it is written
  * only once (1) all of it is durable, (2) every batch it covers has been through its
  * sinks and committed, and (3) the background outputs have passed their barriers: a
  * restored engine never skips a batch whose outputs were not done.
@@ -78,7 +77,7 @@ export class Checkpointer {
     capturesGrown: 0,
     lastPosition: undefined,
   };
-  private readonly arena = new CaptureArena();
+  private readonly engine: StateCapture;
   private readonly writes: CheckpointWriteThread;
   private readonly now: () => number;
   private inFlight: Promise<void> | undefined;
@@ -90,10 +89,11 @@ export class Checkpointer {
   private readonly barriers: (() => Promise<void>)[] = [];
 
   constructor(
-    private readonly engine: Engine,
+    engine: Engine | StateCapture,
     private readonly store: CheckpointStore,
     private readonly opts: CheckpointerOptions,
   ) {
+    this.engine = engine instanceof Engine ? new EngineCapture(engine) : engine;
     this.writes = new CheckpointWriteThread(store.spec);
     this.now = opts.now ?? (() => performance.now());
     this.lastStart = this.now();
@@ -117,23 +117,11 @@ export class Checkpointer {
     else if (!this.prepared && since >= this.opts.intervalMs / 2) this.prepare();
   };
 
-  /**
-   * Readies the capture buffers for the next checkpoint (the state may have grown since the
-   * last): a walk of the state measures its parts, and buffers that must grow are allocated
-   * now and their pages mapped by the writer thread, not during the capture.
-   */
+  /** Readies the next capture half an interval ahead (`StateCapture.prepare`). */
   private prepare(): void {
     this.prepared = true;
-    const started = performance.now();
-    const sizes: number[] = [];
-    this.engine.state.capture(measuringCopy(sizes));
-    this.stats.maxPrepareMs = Math.max(this.stats.maxPrepareMs, performance.now() - started);
-    const { reservation, memory } = this.arena.reserve(sizes);
-    if (memory.length === 0) return;
-    this.writes.touch(memory).then(
-      () => this.arena.adopt(reservation),
-      () => {}, // the capture then allocates what it needs itself
-    );
+    const ms = this.engine.prepare((memory) => this.writes.touch(memory));
+    this.stats.maxPrepareMs = Math.max(this.stats.maxPrepareMs, ms);
   }
 
   /**
@@ -146,7 +134,7 @@ export class Checkpointer {
 
   /** Bytes the capture buffers hold between checkpoints. */
   get retainedBytes(): number {
-    return this.arena.retainedBytes;
+    return this.engine.retainedBytes;
   }
 
   /**
@@ -171,7 +159,7 @@ export class Checkpointer {
       this.opts.log(
         `final checkpoint did not finish within ${graceMs} ms; a restart resumes from checkpoint ${this.stats.lastNumber}`,
       );
-    this.arena.release();
+    this.engine.release();
     await this.writes.close();
     return ok;
   }
@@ -199,50 +187,43 @@ export class Checkpointer {
     this.lastStart = this.now();
     this.prepared = false;
     const started = performance.now();
-    const engine = this.engine;
-    const covered = engine.batchesApplied;
-    const position: InputPosition = {
-      source: this.opts.source,
-      seq: engine.lastAppliedSeq,
-      messages: engine.state.counters.input,
-    };
     const number = this.stats.lastNumber + 1;
-    const header: CheckpointHeader = {
-      format: 'vigil-checkpoint',
-      version: 1,
-      number,
-      createdAt: new Date().toISOString(),
-      position,
-    };
-    const grownBefore = this.arena.grownInCapture;
-    const writer = new CheckpointWriter(header, engine.state.capture(this.arena.begin()), this.opts.chunkBytes);
-    const captureMs = performance.now() - started;
-    if (this.arena.grownInCapture > grownBefore) this.stats.capturesGrown++;
-    const engineMs = { total: captureMs };
-    this.stats.lastCaptureMs = captureMs;
-    this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, captureMs);
     const name = checkpointName(this.opts.scope, number);
+    const createdAt = new Date().toISOString();
     try {
-      const sha256 = await this.writes.write(name, paced(writer.chunks(), engineMs));
-      this.stats.lastEngineMs = engineMs.total;
-      await this.coveredDone(covered);
+      const taken = await this.engine.take({
+        number,
+        name,
+        createdAt,
+        source: this.opts.source,
+        chunkBytes: this.opts.chunkBytes,
+        write: (to, pieces) => this.writes.write(to, pieces),
+        captured: (ms, grown) => {
+          if (grown) this.stats.capturesGrown++;
+          this.stats.lastCaptureMs = ms;
+          this.stats.maxCaptureMs = Math.max(this.stats.maxCaptureMs, ms);
+        },
+        engineTime: (ms) => (this.stats.lastEngineMs = ms),
+      });
+      await this.coveredDone(taken.covered);
       await Promise.all(this.barriers.map((b) => b()));
       const manifest: CheckpointManifest = {
         format: 'vigil-checkpoint-manifest',
         version: 1,
         name,
         number,
-        createdAt: header.createdAt,
-        bytes: writer.bytes,
-        sha256,
-        position,
+        createdAt,
+        bytes: taken.bytes,
+        sha256: taken.sha256,
+        position: taken.position,
+        ...(taken.partitioned !== undefined && { partitioned: taken.partitioned }),
       };
       await this.store.commit(manifest);
       this.stats.written++;
       this.stats.lastNumber = number;
-      this.stats.lastBytes = writer.bytes;
+      this.stats.lastBytes = taken.totalBytes ?? taken.bytes;
       this.stats.lastWriteMs = performance.now() - started;
-      this.stats.lastPosition = position;
+      this.stats.lastPosition = taken.position;
       await this.store.prune(this.opts.keep);
     } catch (e) {
       this.stats.failed++;
@@ -255,21 +236,5 @@ export class Checkpointer {
   private coveredDone(batches: number): Promise<void> {
     if (this.completed >= batches) return Promise.resolve();
     return new Promise((wake) => this.waiters.push({ batches, wake }));
-  }
-}
-
-/**
- * Hands the pieces over one per turn of the event loop, so batches run between them; adds
- * the engine-thread time spent producing them to `spent.total`.
- */
-async function* paced(chunks: Iterable<Uint8Array>, spent: { total: number }): AsyncGenerator<Uint8Array> {
-  const it = chunks[Symbol.iterator]();
-  for (;;) {
-    const started = performance.now();
-    const next = it.next();
-    spent.total += performance.now() - started;
-    if (next.done) return;
-    yield next.value;
-    await yieldToLoop();
   }
 }

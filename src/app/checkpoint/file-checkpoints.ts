@@ -5,6 +5,7 @@ import { VigilError } from '../../core/errors.js';
 import {
   checkpointManifest,
   checkpointNumber,
+  prunedNames,
   type CheckpointManifest,
   type CheckpointStore,
   type CheckpointStoreSpec,
@@ -87,19 +88,8 @@ export class FileCheckpoints implements CheckpointStore {
   async prune(keep: number): Promise<void> {
     const latest = await this.latest();
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const numbered = names
-      .map((name) => ({ name, number: checkpointNumber(this.scope, name) }))
-      .filter((c): c is { name: string; number: number } => c.number !== undefined)
-      .sort((a, b) => b.number - a.number);
-    const kept = new Set(
-      numbered
-        .filter((c) => latest === undefined || c.number <= latest.number)
-        .slice(0, keep)
-        .map((c) => c.name),
-    );
-    for (const c of numbered)
-      if (!kept.has(c.name) && (latest === undefined || c.number <= latest.number))
-        await rm(join(this.dir, c.name), { force: true });
+    for (const name of prunedNames(this.scope, names, latest?.number ?? Infinity, keep))
+      await rm(join(this.dir, name), { force: true });
     for (const name of names)
       if (name.startsWith(`.${this.scope}.`) && name.includes('.tmp-')) await rm(join(this.dir, name), { force: true });
   }

@@ -6,8 +6,9 @@ import { VigilError } from '../../core/errors.js';
 import { verify } from './file-checkpoints.js';
 import {
   checkpointManifest,
-  checkpointName,
+  checkpointNames,
   checkpointNumber,
+  prunedNames,
   type CheckpointManifest,
   type CheckpointStore,
   type CheckpointStoreSpec,
@@ -132,16 +133,16 @@ export class ObjectStoreCheckpoints implements CheckpointStore {
     if (latest === undefined) return;
     if (this.pruned) {
       const old = latest.number - keep;
-      if (old >= 1) await this.objects.delete(checkpointName(this.scope, old)).catch(() => undefined);
+      // Checkpoints of one run share the latest's layout (a restore refuses any other).
+      if (old >= 1)
+        for (const name of checkpointNames(this.scope, old, latest.partitioned))
+          await this.objects.delete(name).catch(() => undefined);
       return;
     }
     const infos = await this.guard('cannot list checkpoints', () => this.objects.list());
-    const ours = infos
-      .map((info) => ({ name: info.name, number: checkpointNumber(this.scope, info.name) }))
-      .filter((c): c is { name: string; number: number } => c.number !== undefined && c.number <= latest.number)
-      .sort((a, b) => b.number - a.number);
-    for (const c of ours.slice(keep))
-      await this.guard(`cannot delete checkpoint ${c.name}`, () => this.objects.delete(c.name));
+    const names = infos.map((info) => info.name);
+    for (const name of prunedNames(this.scope, names, latest.number, keep))
+      await this.guard(`cannot delete checkpoint ${name}`, () => this.objects.delete(name));
     await this.purgeOrphanChunks(new Set(infos.map((i) => i.nuid)));
     this.pruned = true;
   }

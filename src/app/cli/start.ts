@@ -4,7 +4,6 @@ import type { VigilConfig } from '../config/schema.js';
 import { alertTypeSpecs } from '../../alerts/registry.js';
 import { Engine, type EngineBatch, type RunOptions } from '../engine.js';
 import type { EngineState } from '../engine-state.js';
-import { VigilError } from '../../core/errors.js';
 import { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
 import type { BatchSink } from '../../core/batch-sink.js';
 import { openErasure } from '../erasure/wiring.js';
@@ -194,13 +193,6 @@ export async function startDemo(opts: StartOptions): Promise<void> {
       ? await demoInput(config, out, config.checkpoint.dir, fresh)
       : await natsInput(config, config.nats.url, out);
   const workers = config.engine.workers;
-  if (workers > 1 && input.checkpoints !== undefined) {
-    await input.close();
-    throw new VigilError(
-      'VIGIL_ERR_WORKERS_UNSUPPORTED',
-      `engine.workers ${workers} with checkpoints on: the partitioned engine does not take checkpoints yet; set checkpoint.enabled false (state then starts empty at every start), or engine.workers 1`,
-    );
-  }
   // One thread (`Engine`), or the graph on partition workers with transport and delivery here.
   let engine: Engine | undefined;
   let partitioned: PartitionedLiveEngine | undefined;
@@ -217,14 +209,17 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   const view: EngineState = engine?.state ?? partitioned!.front;
   const closeEngine = () => partitioned?.close() ?? Promise.resolve();
   let checkpointer: Checkpointer | undefined;
-  if (engine !== undefined && input.checkpoints !== undefined) {
+  if (input.checkpoints !== undefined) {
     const log = (line: string) => process.stderr.write(`vigil: ${line}\n`);
-    checkpointer = await restoreAndCheckpoint(engine, config, input.checkpoints, { fresh, out, log }).catch(
-      async (e: unknown) => {
-        await input.close();
-        throw e;
-      },
-    );
+    checkpointer = await restoreAndCheckpoint(engine ?? partitioned!, config, input.checkpoints, {
+      fresh,
+      out,
+      log,
+    }).catch(async (e: unknown) => {
+      await input.close();
+      await closeEngine();
+      throw e;
+    });
   }
   // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
   const erasure = await openErasure(config, view, {

@@ -82,7 +82,8 @@ const configShape = z.strictObject({
     /**
      * Worker threads running the graph, by customer partition (32 partitions). 1: the graph
      * runs on the thread that consumes the input (today's engine). More: the main thread
-     * consumes and delivers, the workers run the graph; not yet with checkpoints.
+     * consumes and delivers, the workers run the graph, and checkpoints hold one piece per
+     * partition: a checkpoint of 1 worker and one of more do not restore into each other.
      */
     workers: z.number().int().min(1).max(32),
   }),

@@ -8,6 +8,7 @@ import type { RawBatch } from '../../core/source.js';
 import { EngineState, type EngineStateOptions, type StateSnapshot } from '../engine-state.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
+import type { CopyBytes } from '../../state/copy-bytes.js';
 
 /** A partition's state as captured on its own: what it is part of, then the state document. */
 export interface PartitionCapture {
@@ -53,7 +54,8 @@ export class PartitionGraph {
     return this.state.watermark.maxEventTime;
   }
 
-  capture(): PartitionCapture {
+  /** The partition's state under its header; `copy` as `EngineState.capture` takes it (a checkpoint's arena). */
+  capture(copy?: CopyBytes): PartitionCapture {
     return {
       header: {
         format: 'vigil-partition',
@@ -61,7 +63,7 @@ export class PartitionGraph {
         hash: PARTITION_HASH,
         partition: this.partition,
       },
-      state: this.state.capture(),
+      state: this.state.capture(copy),
     };
   }
 

@@ -50,6 +50,14 @@ export type ToWorker =
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
   | { type: 'erase'; partition: number; customerId: string }
+  /** What this worker holds in memory (the memory bench). Answered with `memory`. */
+  | { type: 'memory' }
+  /**
+   * A checkpoint's barrier: every partition of the worker captured after the batches posted
+   * before it, as checkpoint pieces (`CapturedPartition`). Answered with `captured`; the
+   * pieces' shared memory is the worker's until the next `capture`.
+   */
+  | { type: 'capture'; chunkBytes: number }
   /** A question about the worker's state (the HTTP API, erasure), answered with `answer` and the same `id`. */
   | { type: 'query'; id: number; query: StateQuery };
 
@@ -68,6 +76,17 @@ export type StateQuery =
 export interface Population {
   customers: number;
   segments: Record<string, number>;
+}
+
+/**
+ * One partition's capture as a checkpoint piece: the codec's bytes in pieces (views of the
+ * worker's capture arena, shared memory, where they are large), and what it had counted.
+ */
+export interface CapturedPartition {
+  partition: number;
+  pieces: Uint8Array[];
+  /** Input messages the partition had reached an outcome for. */
+  input: number;
 }
 
 export interface PartitionResult {
@@ -89,7 +108,23 @@ export type FromWorker =
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
   | { type: 'answer'; id: number; answer: unknown; error?: string }
+  /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */
+  | { type: 'captured'; partitions: CapturedPartition[]; pauseMs: number; grown: boolean }
+  | ({ type: 'memory' } & WorkerMemory)
   | LiveOutputs;
+
+/**
+ * A worker's own isolate after a full GC (when the process runs with `--expose-gc`;
+ * `settled` says whether it did): JS heap in use and array buffers (typed-array state lives
+ * outside the JS heap), and the customers its partitions hold. Worker threads share the
+ * process's RSS, so only per-isolate figures tell the workers apart.
+ */
+export interface WorkerMemory {
+  heapUsed: number;
+  arrayBuffers: number;
+  customers: number;
+  settled: boolean;
+}
 
 /**
  * What a live batch (or a tick) produced, index aligned with the messages the worker was

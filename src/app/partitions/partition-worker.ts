@@ -6,6 +6,7 @@ import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
 import type {
+  CapturedPartition,
   FromWorker,
   LiveOutputs,
   PartitionResult,
@@ -17,6 +18,9 @@ import type {
 } from './partition-protocol.js';
 import { concernsGlobalStage } from './global-stage.js';
 import { customerAnswer } from '../../server/customer-answer.js';
+import { CaptureArena } from '../checkpoint/capture-arena.js';
+import { CheckpointWriter } from '../checkpoint/checkpoint-codec.js';
+import { postable } from '../checkpoint/checkpoint-write-thread.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -212,6 +216,32 @@ function answerQuery(q: StateQuery): unknown {
   return state.store.erase(q.customerId);
 }
 
+/** Per partition: the buffers its checkpoint captures copy into, kept between checkpoints. */
+const arenas = new Map<number, CaptureArena>();
+
+/**
+ * Every partition of this worker captured now, between two of its batches, as checkpoint
+ * pieces: large buffers as views of the partition's arena (shared with the main thread and
+ * the checkpoint writer thread, not copied), the rest encoded here and moved.
+ */
+function captureAll(chunkBytes: number) {
+  const t0 = performance.now();
+  const partitions: CapturedPartition[] = [];
+  const transfer = new Set<ArrayBuffer>();
+  let grown = false;
+  for (const [p, g] of graphs) {
+    let arena = arenas.get(p);
+    if (arena === undefined) arenas.set(p, (arena = new CaptureArena()));
+    const before = arena.grownInCapture;
+    const capture = g.capture(arena.begin());
+    grown ||= arena.grownInCapture > before;
+    const pieces = [...new CheckpointWriter(capture.header, capture.state, chunkBytes).chunks()].map(postable);
+    for (const piece of pieces) if (piece.buffer instanceof ArrayBuffer) transfer.add(piece.buffer);
+    partitions.push({ partition: p, pieces, input: g.state.counters.input });
+  }
+  return { partitions, transfer: [...transfer], pauseMs: performance.now() - t0, grown };
+}
+
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'live': {
@@ -287,9 +317,31 @@ port.on('message', (m: ToWorker) => {
     case 'release': {
       const g = graphs.get(m.partition)!;
       graphs.delete(m.partition);
+      arenas.delete(m.partition);
       const ids = alertIds.get(m.partition)!;
       alertIds.delete(m.partition);
       send({ type: 'released', capture: g.capture(), alertIds: ids });
+      break;
+    }
+    case 'capture': {
+      const { partitions, transfer, pauseMs, grown } = captureAll(m.chunkBytes);
+      port.postMessage({ type: 'captured', partitions, pauseMs, grown } satisfies FromWorker, transfer);
+      break;
+    }
+    case 'memory': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      const m = process.memoryUsage();
+      let customers = 0;
+      for (const g of graphs.values()) customers += g.state.store.size;
+      send({
+        type: 'memory',
+        heapUsed: m.heapUsed,
+        arrayBuffers: m.arrayBuffers,
+        customers,
+        settled: gc !== undefined,
+      });
       break;
     }
     case 'adopt': {

@@ -3,7 +3,7 @@ import type { VigilConfig } from '../config/schema.js';
 import type { RawMessage } from '../../core/source.js';
 import { DEFAULT_PARTITIONS, partitionOfMessage } from './partition-of.js';
 import type { PartitionCapture } from './partition-graph.js';
-import type { PartitionResult, StageFeed } from './partition-protocol.js';
+import type { PartitionResult, StageFeed, WorkerMemory } from './partition-protocol.js';
 import type { Alert } from '../../alerts/alert.js';
 import { EngineState } from '../engine-state.js';
 import { GlobalStage } from './global-stage.js';
@@ -217,6 +217,16 @@ export class PartitionedEngine {
     });
     this.stats.alerts = this.stageAlertCount + replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
     return out.sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Per worker: its isolate's heap and array buffers after a full GC, and its customers (the memory bench). */
+  async memory(): Promise<WorkerMemory[]> {
+    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'memory' })));
+    return replies.map((r, w) => {
+      if (r.type !== 'memory') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+      const { heapUsed, arrayBuffers, customers, settled } = r;
+      return { heapUsed, arrayBuffers, customers, settled };
+    });
   }
 
   /**

@@ -10,7 +10,9 @@ import type { RunOptions } from '../engine.js';
 import { EngineState } from '../engine-state.js';
 import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
-import type { LiveOutputs, PartitionResult, Population } from './partition-protocol.js';
+import type { FromWorker, LiveOutputs, PartitionResult, Population } from './partition-protocol.js';
+import type { PartitionCapture } from './partition-graph.js';
+import { OutcomeCounters } from '../../state/outcome-counters.js';
 import type { CustomerAnswer } from '../../server/customer-answer.js';
 
 /** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
@@ -62,6 +64,10 @@ export class PartitionedLiveEngine {
   /** With `collectAlerts`: every alert the stage concluded, in order (those of `endEventTime` included). */
   readonly stageAlerts: Alert[] = [];
   batchesCompleted = 0;
+  /** Batches (ticks included) posted to the workers: a checkpoint's barrier covers these. */
+  batchesRouted = 0;
+  /** Highest stream sequence among the messages posted to the workers (0: none). */
+  routedSeq = 0;
   private readonly owner: Int32Array;
   private counted: Population = { customers: 0, segments: {} };
   private counting = false;
@@ -103,6 +109,7 @@ export class PartitionedLiveEngine {
     let failure: unknown;
     const deliver = (messages: RawBatch, routing: () => Promise<EngineBatch>) => {
       let outputs: Promise<EngineBatch>;
+      this.batchesRouted++;
       try {
         outputs = routing(); // now, so workers get batches in arrival order
       } catch (e) {
@@ -224,8 +231,59 @@ export class PartitionedLiveEngine {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /** Each worker's time inside the graph so far, ms (the benches' per-thread costs). */
+  async graphMs(): Promise<number[]> {
+    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'results', dump: false })));
+    return replies.map((r, w) => {
+      if (r.type !== 'results') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+      return r.graphMs;
+    });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.links.map((l) => l.worker.terminate()));
+  }
+
+  /**
+   * A checkpoint's barrier, now: every worker captures its partitions after the batches
+   * already posted to it, which are the first `covered` batches (ticks included), whose
+   * messages reach stream sequence `seq` at most. The workers capture in parallel while this
+   * thread goes on; the partitions' pieces stay valid until the next `capture`.
+   */
+  capture(chunkBytes: number): {
+    covered: number;
+    seq: number;
+    captured: Promise<Extract<FromWorker, { type: 'captured' }>[]>;
+  } {
+    const replies = this.links.map((l) => l.ask({ type: 'capture', chunkBytes }));
+    const captured = Promise.all(replies).then((rs) =>
+      rs.map((r, w) => {
+        if (r.type !== 'captured') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+        return r;
+      }),
+    );
+    return { covered: this.batchesRouted, seq: this.routedSeq, captured };
+  }
+
+  /**
+   * Before `run`: restores a partition from a checkpoint's capture in the worker that owns
+   * it (p mod W, whatever W took the checkpoint).
+   */
+  async adoptPartition(capture: PartitionCapture): Promise<void> {
+    const reply = await this.links[this.owner[capture.header.partition]!]!.ask({
+      type: 'adopt',
+      capture,
+      alertIds: [],
+    });
+    if (reply.type !== 'adopted') throw new Error(`unexpected reply ${reply.type} to adopt`);
+  }
+
+  /** After the partitions are restored: `front`'s counters become their sum, and the input position `seq`. */
+  async restoredAt(seq: number): Promise<void> {
+    const sum = new OutcomeCounters();
+    for (const { counters } of await this.results(false)) sum.add(counters);
+    this.front.counters.restore(sum.toJSON());
+    this.routedSeq = seq;
   }
 
   /** Sends each worker its share of `messages` now; resolves to the batch with every output in place. */
@@ -237,6 +295,8 @@ export class PartitionedLiveEngine {
     const maxPayload = this.config.limits.maxPayloadBytes;
     const partitionAt = new Int32Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
+      const seq = messages[i]!.seq;
+      if (seq !== undefined && seq > this.routedSeq) this.routedSeq = seq;
       const p = (partitionAt[i] = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload));
       const to = this.owner[p]!;
       builders[to]!.add(p, messages[i]!.bytes);

@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { canonicalEvent } from '../../core/event.js';
+import { canonicalInPlace } from '../../core/event-in-place.js';
 import { reasonFromIssues } from '../reject-reason.js';
 import { Outcome, reject, type Batch } from '../../core/batch.js';
 
@@ -10,7 +11,8 @@ export interface ValidateOptions {
 }
 
 /**
- * Decoded values → canonical events. A rejection carries a stable reason and the zod issue
+ * Decoded values → canonical events: a value that already is one is taken in place
+ * (`canonicalInPlace`), anything else is parsed by the schema. A rejection carries a stable reason and the zod issue
  * path. Events too far ahead of the wall clock are rejected here: one of them would drag the
  * watermark forward and make every honest event after it late.
  */
@@ -19,16 +21,20 @@ export function validateBatch(batch: Batch, opts: ValidateOptions): Batch {
   const futureLimit = (opts.now ? opts.now() : Date.now()) + opts.maxFutureSkewMs;
   for (let i = 0; i < outcome.length; i++) {
     if (outcome[i] !== Outcome.pending) continue;
-    const r = canonicalEvent.safeParse(decoded[i]);
-    decoded[i] = undefined; // release the raw value early; the event is what flows on
-    if (!r.success) {
-      const { reason, path } = reasonFromIssues(r.error.issues);
-      reject(batch, i, reason, path);
-    } else if (r.data.ts > futureLimit) {
-      reject(batch, i, 'VIGIL_ERR_TS_FUTURE', 'ts');
-    } else {
-      events[i] = r.data;
+    let event = canonicalInPlace(decoded[i]);
+    if (event === undefined) {
+      const r = canonicalEvent.safeParse(decoded[i]);
+      if (!r.success) {
+        decoded[i] = undefined;
+        const { reason, path } = reasonFromIssues(r.error.issues);
+        reject(batch, i, reason, path);
+        continue;
+      }
+      event = r.data;
     }
+    decoded[i] = undefined; // release the raw value early; the event is what flows on
+    if (event.ts > futureLimit) reject(batch, i, 'VIGIL_ERR_TS_FUTURE', 'ts');
+    else events[i] = event;
   }
   return batch;
 }

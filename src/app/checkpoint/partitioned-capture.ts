@@ -1,0 +1,88 @@
+import * as z from 'zod';
+import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
+import { PARTITION_HASH } from '../partitions/partition-of.js';
+import { CheckpointWriter } from './checkpoint-codec.js';
+import { checkpointPieceName, type CheckpointHeader, type PartitionLayout } from './checkpoint-store.js';
+import { paced, type CaptureContext, type StateCapture, type Taken } from './state-capture.js';
+
+/** A partitioned checkpoint's document: where each partition's piece is, and its length and digest. */
+export const partitionIndex = z.strictObject({
+  pieces: z.array(
+    z.strictObject({
+      partition: z.number().int().min(0),
+      name: z.string().min(1),
+      bytes: z.number().int().min(0),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  ),
+});
+export type PartitionIndex = z.infer<typeof partitionIndex>;
+
+/**
+ * The partitioned live engine's checkpoint (`engine.workers` > 1). At a barrier (between two
+ * routed batches, `PartitionedLiveEngine.capture`) every worker captures its partitions in
+ * parallel into capture arenas of its own and encodes them as checkpoint pieces; this thread
+ * only passes the pieces on (views of shared memory, not copies) to the checkpoint writer
+ * thread. Each partition is a piece of its own in the store (`checkpointPieceName`), so a
+ * partition can be restored anywhere, by any W; the object the manifest names is the index
+ * of the pieces, with P, the hash and the input position at the barrier.
+ */
+export class PartitionedCapture implements StateCapture {
+  /** Capture buffers are kept in the workers, not here. */
+  readonly retainedBytes = 0;
+
+  constructor(
+    private readonly engine: PartitionedLiveEngine,
+    private readonly scope: string,
+  ) {}
+
+  get batchesCompleted(): number {
+    return this.engine.batchesCompleted;
+  }
+
+  /** Nothing to ready here: each worker's arena grows at its capture. */
+  prepare(): number {
+    return 0;
+  }
+
+  async take(ctx: CaptureContext): Promise<Taken> {
+    const { covered, seq, captured } = this.engine.capture(ctx.chunkBytes);
+    const workers = await captured;
+    ctx.captured(
+      Math.max(...workers.map((w) => w.pauseMs)),
+      workers.some((w) => w.grown),
+    );
+    const layout: PartitionLayout = {
+      partitions: this.engine.partitions,
+      hash: PARTITION_HASH,
+      workers: this.engine.workers,
+    };
+    const spent = { total: 0 };
+    const index: PartitionIndex = { pieces: [] };
+    let messages = 0;
+    for (const c of workers.flatMap((w) => w.partitions).sort((a, b) => a.partition - b.partition)) {
+      messages += c.input;
+      const name = checkpointPieceName(this.scope, ctx.number, c.partition);
+      // Measured before the write: the pieces not in shared memory are moved to the writer thread.
+      const bytes = c.pieces.reduce((s, p) => s + p.byteLength, 0);
+      const sha256 = await ctx.write(name, paced(c.pieces, spent));
+      index.pieces.push({ partition: c.partition, name, bytes, sha256 });
+    }
+    const position = { source: ctx.source, seq, messages };
+    const header: CheckpointHeader = {
+      format: 'vigil-checkpoint',
+      version: 1,
+      number: ctx.number,
+      createdAt: ctx.createdAt,
+      position,
+      partitioned: layout,
+    };
+    const writer = new CheckpointWriter(header, index, ctx.chunkBytes);
+    const sha256 = await ctx.write(ctx.name, paced(writer.chunks(), spent));
+    ctx.engineTime(spent.total);
+    const totalBytes = index.pieces.reduce((s, p) => s + p.bytes, writer.bytes);
+    return { covered, position, bytes: writer.bytes, sha256, totalBytes, partitioned: layout };
+  }
+
+  release(): void {}
+}

@@ -1,0 +1,76 @@
+import { VigilError } from '../../core/errors.js';
+import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
+import { PARTITION_HASH } from '../partitions/partition-of.js';
+import type { PartitionCapture } from '../partitions/partition-graph.js';
+import type { StateSnapshot } from '../engine-state.js';
+import { readCheckpoint } from './checkpoint-codec.js';
+import type { CheckpointManifest, CheckpointStore } from './checkpoint-store.js';
+import { partitionIndex } from './partitioned-capture.js';
+import { FRESH_STATE_HINT, latestOf, readNamed } from './restore.js';
+
+/**
+ * Restores the latest complete checkpoint of `store` into a partitioned live engine that has
+ * not run yet: each partition's piece is read, checked against the index's length and
+ * SHA-256, and restored in the worker owning the partition (p mod W: any W restores a
+ * checkpoint any W' took). Returns the manifest, or undefined when there is none.
+ *
+ * Refuses with VIGIL_ERR_CHECKPOINT_LAYOUT a checkpoint of the single-threaded engine, or one
+ * taken with another P or hash (customers would be in other partitions); with
+ * VIGIL_ERR_SNAPSHOT one of another input, or one that is corrupt or does not fit.
+ */
+export async function restorePartitionedLatest(
+  engine: PartitionedLiveEngine,
+  store: CheckpointStore,
+  source: string,
+): Promise<CheckpointManifest | undefined> {
+  const latest = await latestOf(store, source);
+  if (latest === undefined) return undefined;
+  const { manifest, refuse } = latest;
+  const layout = manifest.partitioned;
+  const refuseLayout = (why: string, wayOut: string) =>
+    new VigilError(
+      'VIGIL_ERR_CHECKPOINT_LAYOUT',
+      `checkpoint ${manifest.name} in ${store.describe} was taken ${why}; ${wayOut}, or ${FRESH_STATE_HINT}`,
+    );
+  if (layout === undefined)
+    throw refuseLayout(
+      `by the single-threaded engine (engine.workers 1), and this start runs ${engine.workers} workers`,
+      'start with engine.workers 1 (--workers 1) to resume it',
+    );
+  if (layout.partitions !== engine.partitions || layout.hash !== PARTITION_HASH)
+    throw refuseLayout(
+      `with ${layout.partitions} partitions by ${layout.hash}, and this engine has ${engine.partitions} by ${PARTITION_HASH}`,
+      `start with ${layout.partitions} partitions`,
+    );
+  const { doc } = await readNamed(store, latest);
+  const index = partitionIndex.safeParse(doc);
+  const expected = Array.from({ length: layout.partitions }, (_, p) => p).join();
+  if (!index.success || index.data.pieces.map((p) => p.partition).join() !== expected)
+    throw refuse('has an index that does not list every partition once, in order');
+  for (const piece of index.data.pieces) {
+    // The store checks the piece's bytes against the index, as against a manifest.
+    const bytes = await store.read({ ...manifest, name: piece.name, bytes: piece.bytes, sha256: piece.sha256 });
+    let capture: PartitionCapture;
+    try {
+      const { header, doc: state } = readCheckpoint<PartitionCapture['header']>(bytes);
+      capture = { header, state: state as StateSnapshot };
+    } catch (e) {
+      throw refuse(`has a piece ${piece.name} that does not decode`, [(e as Error).message]);
+    }
+    const h = capture.header;
+    if (
+      h?.format !== 'vigil-partition' ||
+      h.partitions !== layout.partitions ||
+      h.hash !== layout.hash ||
+      h.partition !== piece.partition
+    )
+      throw refuse(`has a piece ${piece.name} that is not partition ${piece.partition} of ${layout.partitions}`);
+    try {
+      await engine.adoptPartition(capture);
+    } catch (e) {
+      throw refuse('does not fit this engine', [(e as Error).message]);
+    }
+  }
+  await engine.restoredAt(manifest.position.seq);
+  return manifest;
+}

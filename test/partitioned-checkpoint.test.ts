@@ -1,0 +1,456 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Checkpointer } from '../src/app/checkpoint/checkpointer.js';
+import type { CheckpointStore } from '../src/app/checkpoint/checkpoint-store.js';
+import { FileCheckpoints } from '../src/app/checkpoint/file-checkpoints.js';
+import { ObjectStoreCheckpoints } from '../src/app/checkpoint/object-store-checkpoints.js';
+import { PartitionedCapture } from '../src/app/checkpoint/partitioned-capture.js';
+import { restoreLatest } from '../src/app/checkpoint/restore.js';
+import { restorePartitionedLatest } from '../src/app/checkpoint/restore-partitioned.js';
+import { startDemo } from '../src/app/cli/start.js';
+import { loadConfig } from '../src/app/config/load.js';
+import type { VigilConfig } from '../src/app/config/schema.js';
+import { Engine } from '../src/app/engine.js';
+import { PartitionedEngine } from '../src/app/partitions/partitioned-engine.js';
+import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
+import type { PartitionResult } from '../src/app/partitions/partition-protocol.js';
+import type { CanonicalEvent } from '../src/core/event.js';
+import type { RawMessage } from '../src/core/source.js';
+import { SyntheticShop } from '../src/edges/demo/shop.js';
+import { encodePayload } from '../src/edges/encode.js';
+import { InProcessSource } from '../src/edges/in-process.js';
+import { NatsJetStreamSource } from '../src/edges/nats/nats-jetstream.js';
+import { publishEvents } from '../src/edges/nats/publisher.js';
+import { testConfig } from './support/engine-harness.js';
+import { NatsServer } from '../bench/support/nats-server.js';
+
+/**
+ * Checkpoints of the partitioned live engine (`engine.workers` > 1), through a real
+ * nats-server: a JetStream stream consumed by lives with 2, 4 and 2 workers, each restoring
+ * the last one's checkpoint (taken at barriers while batches were in flight, then at the
+ * stop), ends with the per-customer state and the alert ids of an uninterrupted in-process
+ * partitioned replay; `vigil start --workers 2` killed with SIGKILL mid-stream and restarted
+ * with 4 workers loses nothing; a checkpoint of another layout is refused.
+ */
+const WALL_CLOCK = Date.UTC(2030, 0, 1);
+const config = testConfig({ nats: { pullBatch: 500 } });
+
+let server: NatsServer;
+let nc: NatsConnection;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  server = await NatsServer.start();
+  nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function shopEvents(seed: number, customers: number, days: number): CanonicalEvent[] {
+  const startTs = Date.UTC(2025, 0, 1);
+  const shop = new SyntheticShop({ seed, customers, products: 300, startTs, endTs: startTs + days * 86_400_000 });
+  const out: CanonicalEvent[] = [];
+  for (let e = shop.next(); e !== undefined; e = shop.next()) out.push(e);
+  return out;
+}
+
+interface Outcome {
+  dump: [string, unknown][];
+  alertIds: string[];
+  counters: { input: number; applied: number; duplicate: number; rejected: number };
+}
+
+function outcomeOf(results: PartitionResult[]): Outcome {
+  const sum = (k: 'input' | 'applied' | 'duplicate' | 'rejected') => results.reduce((s, r) => s + r.counters[k], 0);
+  return {
+    dump: results.flatMap((r) => r.dump!).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    alertIds: results.flatMap((r) => r.alertIds).sort(),
+    counters: { input: sum('input'), applied: sum('applied'), duplicate: sum('duplicate'), rejected: sum('rejected') },
+  };
+}
+
+/** The oracle: an uninterrupted in-process partitioned replay of the same messages. */
+async function replayOf(messages: RawMessage[], c: VigilConfig, wallClock?: number): Promise<Outcome> {
+  const engine = await PartitionedEngine.start(c, {
+    workers: 2,
+    collectAlerts: true,
+    ...(wallClock !== undefined && { wallClock }),
+  });
+  try {
+    await engine.feed(messages);
+    await engine.finish();
+    return outcomeOf(await engine.results(true));
+  } finally {
+    await engine.close();
+  }
+}
+
+async function untilTrue(what: string, cond: () => Promise<boolean> | boolean, ms = 240_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('partitioned checkpoints, in process on a JetStream stream', () => {
+  const STREAM = 'PCK';
+  const SOURCE = `jetstream:${STREAM}/ck`;
+  const events = shopEvents(31, 1200, 5);
+  const messages: RawMessage[] = events.map((e, i) => ({
+    bytes: encodePayload(e, i % 5 === 0 ? 'json' : 'msgpack'),
+    subject: `pck.events.${e.type}`,
+    receivedAt: 0,
+  }));
+  let store: CheckpointStore;
+
+  beforeAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: STREAM, subjects: ['pck.events.>'] });
+    for (const m of messages) nc.publish(m.subject, m.bytes);
+    await nc.flush();
+    await untilTrue(
+      'the stream stored',
+      async () => (await jsm.streams.info(STREAM)).state.messages === messages.length,
+      60_000,
+    );
+    store = await ObjectStoreCheckpoints.open(nc, server.url, 'pck-checkpoints', 'ck', 64 * 1024);
+  }, 120_000);
+
+  /**
+   * One life of the engine: restores the latest checkpoint, consumes until `until` input
+   * messages are counted (or the stream's end), checkpointing every 15 completed batches
+   * while it runs, then stops and takes the final checkpoint.
+   */
+  async function life(workers: number, until: number, opts: { partitions?: number; end?: boolean } = {}) {
+    const engine = await PartitionedLiveEngine.start(config, {
+      workers,
+      collectAlerts: true,
+      wallClock: WALL_CLOCK,
+      ...(opts.partitions !== undefined && { partitions: opts.partitions }),
+    });
+    try {
+      const source = new NatsJetStreamSource(nc, {
+        stream: STREAM,
+        consumer: 'ck',
+        subjects: ['pck.events.>'],
+        createStream: false,
+        maxAckPending: 2000,
+        ackWaitMs: 60_000,
+        pullBatch: 500,
+        batchSize: 128,
+      });
+      const manifest = await restorePartitionedLatest(engine, store, SOURCE);
+      source.resumeAfter({ afterSeq: manifest?.position.seq ?? 0 });
+      const restoredInput = engine.front.counters.input;
+      const logged: string[] = [];
+      let completed = 0;
+      const checkpointer = new Checkpointer(new PartitionedCapture(engine, 'ck'), store, {
+        scope: 'ck',
+        source: SOURCE,
+        intervalMs: 1,
+        keep: 2,
+        chunkBytes: 64 * 1024,
+        last: manifest,
+        log: (line) => logged.push(line),
+        now: () => Math.floor(completed / 15) * 10,
+      });
+      const delivered: string[] = [];
+      const running = engine.run(source, {
+        heartbeatMs: 100,
+        sinks: [{ handle: (b) => b.alerts.forEach((a) => delivered.push(a.id)) }],
+        onBatchCompleted: (n) => {
+          completed = n;
+          checkpointer.batchCompleted(n);
+        },
+      });
+      await untilTrue(`${until} messages`, () => engine.front.counters.input >= until);
+      await source.stop();
+      await running;
+      expect(await checkpointer.final()).toBe(true);
+      const s = checkpointer.stats;
+      expect(s.failed, logged.join('\n')).toBe(0);
+      let outcome: Outcome | undefined;
+      if (opts.end === true) {
+        await engine.endEventTime();
+        outcome = outcomeOf(await engine.results(true));
+      }
+      return { manifest, restoredInput, delivered, stats: s, outcome, counters: engine.front.counters.toJSON() };
+    } finally {
+      await engine.close();
+    }
+  }
+
+  it('lives with 2, 4 and 2 workers, each restoring the last one, end with the uninterrupted replay', async () => {
+    const oracle = await replayOf(messages, config, WALL_CLOCK);
+    expect(oracle.counters.input).toBe(messages.length);
+    expect(oracle.alertIds.length).toBeGreaterThan(100);
+    const n = messages.length;
+
+    const first = await life(2, Math.floor(n * 0.35));
+    expect(first.manifest).toBeUndefined();
+    // Checkpoints at barriers while batches were in flight, and the final one.
+    expect(first.stats.written).toBeGreaterThanOrEqual(2);
+    const taken = (await store.latest())!;
+    expect(taken.partitioned).toEqual({ partitions: 32, hash: 'fnv1a32-utf8-mod', workers: 2 });
+    expect(taken.position.messages).toBe(first.counters.input);
+
+    const second = await life(4, Math.floor(n * 0.7));
+    expect(second.manifest?.number).toBe(taken.number);
+    // The restored counters are the checkpoint's: nothing was lost or counted twice at the stop.
+    expect(second.restoredInput).toBe(taken.position.messages);
+    expect((await store.latest())!.partitioned?.workers).toBe(4);
+
+    const third = await life(2, n, { end: true });
+    const live = third.outcome!;
+    // Every message counted once, with the outcome it has in the uninterrupted run.
+    expect(live.counters).toEqual(oracle.counters);
+    expect(third.counters).toMatchObject(oracle.counters);
+    expect(JSON.stringify(live.dump)).toBe(JSON.stringify(oracle.dump));
+    // Alert ids: those delivered live in each life, and those the last one emitted at the end.
+    const ids = new Set([...first.delivered, ...second.delivered, ...third.delivered, ...live.alertIds]);
+    expect([...ids].sort()).toEqual(oracle.alertIds);
+    // Only the newest `keep` (2) checkpoints remain, each an index and 32 pieces.
+    const latest = (await store.latest())!;
+    const ours = await (store as ObjectStoreCheckpoints)['objects'].list();
+    expect(ours.map((o) => o.name).filter((name) => name.startsWith('ck.')).length).toBe(2 * 33);
+    expect(ours.some((o) => o.name === `ck.${String(latest.number).padStart(10, '0')}.p31.vck`)).toBe(true);
+  }, 600_000);
+
+  it('refuses another P, and a single-threaded checkpoint, with VIGIL_ERR_CHECKPOINT_LAYOUT', async () => {
+    expect((await store.latest())?.partitioned?.partitions).toBe(32);
+    const sixteen = await PartitionedLiveEngine.start(config, { workers: 2, partitions: 16 });
+    try {
+      await expect(restorePartitionedLatest(sixteen, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/32 partitions.*16.*--fresh-state/),
+      });
+    } finally {
+      await sixteen.close();
+    }
+    // The single-threaded engine refuses the partitioned checkpoint.
+    await expect(restoreLatest(new Engine(config), store, SOURCE)).rejects.toMatchObject({
+      code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+      message: expect.stringContaining('engine.workers above 1'),
+    });
+    // And the partitioned engine a single-threaded one.
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-pck-'));
+    dirs.push(dir);
+    const files = new FileCheckpoints(dir, 'single');
+    const engine = new Engine(config);
+    const checkpointer = new Checkpointer(engine, files, {
+      scope: 'single',
+      source: 'in-process',
+      intervalMs: 60_000,
+      keep: 1,
+      chunkBytes: 64 * 1024,
+      last: undefined,
+      log: () => {},
+    });
+    await engine.run(new InProcessSource(messages.slice(0, 2000), { name: 't', batchSize: 100, finite: false }));
+    expect(await checkpointer.final()).toBe(true);
+    const two = await PartitionedLiveEngine.start(config, { workers: 2 });
+    try {
+      await expect(restorePartitionedLatest(two, files, 'in-process')).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringContaining('engine.workers 1'),
+      });
+    } finally {
+      await two.close();
+    }
+  }, 120_000);
+});
+
+describe('vigil start --workers with checkpoints, killed and restarted', () => {
+  const children = new Set<ChildProcess>();
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  it('SIGKILL mid-stream with 2 workers, restart with 4: nothing lost, state equals the replay', async () => {
+    const events = shopEvents(37, 2000, 6);
+    await publishEvents(nc, events, {
+      subjectPrefix: 'shop.events',
+      format: 'msgpack',
+      mode: 'jetstream',
+      createStream: 'SHOP_EVENTS',
+    });
+    const jsm = await jetstreamManager(nc);
+    const lastSeq = (await jsm.streams.info('SHOP_EVENTS')).state.last_seq;
+    expect(lastSeq).toBe(events.length);
+    const env = {
+      ...process.env,
+      VIGIL_CHECKPOINT__INTERVAL_MS: '300',
+      VIGIL_CHECKPOINT__CHUNK_BYTES: String(64 * 1024),
+      VIGIL_SERVER__LOG_LEVEL: 'warn',
+    };
+    const store = await ObjectStoreCheckpoints.open(
+      nc,
+      server.url,
+      config.checkpoint.bucket,
+      config.nats.consumer,
+      64 * 1024,
+    );
+    const spawnEngine = (workers: number) => {
+      const child = spawn(
+        process.execPath,
+        ['dist/src/app/cli.js', 'start', '--nats-url', server.url, '--port', '0', '--workers', String(workers)],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.add(child);
+      let output = '';
+      child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('exit', () => children.delete(child));
+      return { child, output: () => output };
+    };
+    const running = (child: ChildProcess, output: () => string) => () => {
+      if (child.exitCode !== null) throw new Error(`engine exited (${child.exitCode}):\n${output()}`);
+    };
+
+    // The first life: 2 workers, killed once past 40% of the stream with a checkpoint committed.
+    const first = spawnEngine(2);
+    const alive1 = running(first.child, first.output);
+    const delivered = async () =>
+      (await jsm.consumers.info('SHOP_EVENTS', 'vigil').catch(() => undefined))?.delivered.stream_seq ?? 0;
+    await untilTrue('40% delivered and a checkpoint', async () => {
+      alive1();
+      const m = await store.latest();
+      return (await delivered()) >= lastSeq * 0.4 && m !== undefined && m.position.seq > 0;
+    });
+    first.child.kill('SIGKILL');
+    await once(first.child, 'exit');
+    const atKill = (await store.latest())!;
+    expect(atKill.partitioned?.workers).toBe(2);
+    expect(atKill.position.seq).toBeLessThan(lastSeq);
+
+    // The second life: 4 workers, from the checkpoint to the end, then SIGTERM (final checkpoint).
+    const createdBefore = (await jsm.consumers.info('SHOP_EVENTS', 'vigil')).created;
+    const second = spawnEngine(4);
+    const alive2 = running(second.child, second.output);
+    await untilTrue('the end of the stream', async () => {
+      alive2();
+      const info = await jsm.consumers.info('SHOP_EVENTS', 'vigil').catch(() => undefined);
+      return (
+        info !== undefined &&
+        info.created !== createdBefore &&
+        info.delivered.stream_seq >= lastSeq &&
+        info.num_ack_pending === 0 &&
+        info.num_pending === 0
+      );
+    });
+    expect(second.output()).toContain(`restored checkpoint ${atKill.number} (32 partitions, taken with 2 workers)`);
+    second.child.kill('SIGTERM');
+    const [code] = (await once(second.child, 'exit')) as [number | null];
+    expect(code, second.output()).toBe(0);
+    expect(second.output()).toMatch(/balanced=true/);
+
+    // What the engine left: its final checkpoint, restored in process with 2 workers.
+    const final = (await store.latest())!;
+    expect(final.position.seq).toBe(lastSeq);
+    const source = `jetstream:SHOP_EVENTS/vigil`;
+    const realConfig = loadConfig({ env: {}, overrides: {} });
+    const restored = await PartitionedLiveEngine.start(realConfig, { workers: 2, collectAlerts: true });
+    let live: Outcome;
+    try {
+      await restorePartitionedLatest(restored, store, source);
+      // Every message ended applied, exactly once: the counters add up to the stream.
+      expect(restored.front.counters.toJSON()).toMatchObject({ input: lastSeq, duplicate: 0 });
+      expect(restored.front.counters.balanced).toBe(true);
+      await restored.endEventTime();
+      live = outcomeOf(await restored.results(true));
+    } finally {
+      await restored.close();
+    }
+    const messages = events.map((e) => ({
+      bytes: encodePayload(e, 'msgpack'),
+      subject: `shop.events.${e.type}`,
+      receivedAt: 0,
+    }));
+    const oracle = await replayOf(messages, realConfig);
+    expect(live.counters).toEqual(oracle.counters);
+    expect(live.dump.length).toBeGreaterThan(1000);
+    expect(live.dump.length).toBe(oracle.dump.length);
+    const wrong = live.dump.filter(([, v], i) => JSON.stringify(v) !== JSON.stringify(oracle.dump[i]![1])).length;
+    expect(wrong).toBe(0);
+    expect(JSON.stringify(live.dump)).toBe(JSON.stringify(oracle.dump));
+
+    // Restarting with one thread (the single-threaded engine) refuses the partitioned checkpoint.
+    const out = new PassThrough();
+    await expect(startDemo({ natsUrl: server.url, port: 0, out, workers: 1, runForMs: 60_000 })).rejects.toMatchObject({
+      code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+    });
+  }, 900_000);
+});
+
+describe('the demo with --state-dir and --workers', () => {
+  const demoEnv = {
+    VIGIL_DEMO__CUSTOMERS: '2000',
+    VIGIL_DEMO__EVENTS_PER_SECOND: '1500',
+    VIGIL_DEMO__HISTORY_DAYS: '40',
+    VIGIL_CHECKPOINT__INTERVAL_MS: '700',
+    VIGIL_SERVER__LOG_LEVEL: 'warn',
+  };
+
+  /** `vigil start --state-dir` with `args` until 3 summary lines are out, then Ctrl-C; exit code and output. */
+  async function runDemo(dir: string, args: string[]): Promise<{ code: number | null; text: string }> {
+    const child = spawn(
+      process.execPath,
+      ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args],
+      {
+        env: { ...process.env, ...demoEnv },
+      },
+    );
+    let text = '';
+    let interrupted = false;
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (!interrupted && text.split('\n').filter((l) => l.includes(' ev/s | customers ')).length >= 3) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, text };
+  }
+
+  it('resumes with another number of workers; one worker refuses the partitioned checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-pck-demo-'));
+    dirs.push(dir);
+    const first = await runDemo(dir, ['--workers', '2']);
+    expect(first.code, first.text).toBe(0);
+    expect(first.text).toMatch(/^final checkpoint \d+: \d+ bytes/m);
+    const store = new FileCheckpoints(dir, 'demo');
+    const afterFirst = (await store.latest())!;
+    expect(afterFirst.partitioned?.workers).toBe(2);
+    expect(afterFirst.position.messages).toBeGreaterThan(500);
+
+    const second = await runDemo(dir, ['--workers', '4']);
+    expect(second.code, second.text).toBe(0);
+    expect(second.text).toContain(`restored checkpoint ${afterFirst.number} (32 partitions, taken with 2 workers)`);
+    expect(second.text).toContain(`resuming after ${afterFirst.position.messages} messages`);
+    const final = (await store.latest())!;
+    expect(final.position.messages).toBeGreaterThan(afterFirst.position.messages);
+    // The counters went on from the checkpoint's: input counted once, balanced.
+    const stopped = JSON.parse(/^stopped cleanly: (\{.*\}); balanced=true$/m.exec(second.text)![1]!) as {
+      input: number;
+    };
+    expect(stopped.input).toBe(final.position.messages);
+
+    const single = await runDemo(dir, ['--workers', '1']);
+    expect(single.code).not.toBe(0);
+    expect(single.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
+    expect(single.text).toContain('engine.workers above 1');
+  }, 300_000);
+});
