@@ -331,8 +331,26 @@ export class PartitionedLiveEngine {
   }
 
   /** The workers' outputs put in `batch` at their messages' places, and counted on `front`. */
-  private async assemble(batch: EngineBatch, replies: Reply[], partitionAt: Int32Array): Promise<EngineBatch> {
-    const outputs = await Promise.all(replies.map((r) => r.outputs));
+  private assemble(batch: EngineBatch, replies: Reply[], partitionAt: Int32Array): Promise<EngineBatch> {
+    // In routing order: a batch whose workers answered first still waits for the batches
+    // routed before it, so the stage after the shuffle sees the input in order.
+    const before = this.assembled;
+    const mine = Promise.all(replies.map((r) => r.outputs)).then(async (outputs) => {
+      await before;
+      return this.assembleInOrder(batch, replies, partitionAt, outputs);
+    });
+    this.assembled = mine.catch(() => {});
+    return mine;
+  }
+
+  private assembled: Promise<unknown> = Promise.resolve();
+
+  private assembleInOrder(
+    batch: EngineBatch,
+    replies: Reply[],
+    partitionAt: Int32Array,
+    outputs: LiveOutputs[],
+  ): EngineBatch {
     const now = performance.now();
     const keyed: PlacedAlert[] = [];
     const firstPurchase = new Set<number>();
