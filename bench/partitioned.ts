@@ -21,6 +21,7 @@ export async function partitionedScaling(
   const evs = new Map<number, number[]>(counts.map((w) => [w, []]));
   const routing = new Map<number, number[]>(counts.map((w) => [w, []]));
   const graph = new Map<number, number[]>(counts.map((w) => [w, []]));
+  const stage = new Map<number, number[]>(counts.map((w) => [w, []]));
   const n = messages.length;
   for (let r = 0; r < rounds; r++) {
     for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
@@ -35,6 +36,7 @@ export async function partitionedScaling(
         if (applied !== n) throw new Error(`partitioned bench input not fully applied: ${applied} of ${n}`);
         evs.get(workers)!.push((n / ms) * 1000);
         routing.get(workers)!.push((engine.stats.routingMs * 1e6) / n);
+        stage.get(workers)!.push((engine.stats.stageMs * 1e6) / n);
         // A worker's graph time per event of its own share.
         graph.get(workers)!.push(...engine.stats.graphMs.map((g) => (g * 1e6 * workers) / n));
         process.stderr.write(`  partitioned, ${workers} worker(s): ${Math.round((n / ms) * 1000)} ev/s\n`);
@@ -47,6 +49,9 @@ export async function partitionedScaling(
   for (const w of counts) row[`partitioned (P=32), ${w} worker(s): ev/s`] = Math.round(median(evs.get(w)!));
   row['partitioned: 2 workers / 1 worker'] = +(median(evs.get(2)!) / median(evs.get(1)!)).toFixed(2);
   row['  routing ns/ev (main thread), by W'] = counts.map((w) => Math.round(median(routing.get(w)!))).join(', ');
+  row['  stage after the shuffle ns/ev (main thread: demand, campaigns), by W'] = counts
+    .map((w) => Math.round(median(stage.get(w)!)))
+    .join(', ');
   row['  graph ns/ev (per worker, own events), by W'] = counts.map((w) => Math.round(median(graph.get(w)!))).join(', ');
   return row;
 }

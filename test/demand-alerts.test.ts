@@ -12,11 +12,11 @@ import { MarketingGate } from '../src/delivery/marketing/audience.js';
 import { SuppressionList } from '../src/alerts/suppression.js';
 import { toCloudEvent, vigilCloudEvent } from '../src/delivery/marketing/cloudevent.js';
 import { Pseudonymiser } from '../src/delivery/marketing/pseudonym.js';
-import type { CanonicalEvent } from '../src/core/event.js';
 import type { RawMessage } from '../src/core/source.js';
 import { SEASONAL_SHOP } from '../src/edges/demo/demand-cycle.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { message, runMessages, testConfig } from './support/engine-harness.js';
+import { EMPTY_DAY, SPIKE_DAY, spikeShop } from './support/demand-shop.js';
 
 /**
  * demand.spike / demand.drop: the score against the normal CDF's published values, the
@@ -172,38 +172,7 @@ describe('demand alert gates', () => {
 });
 
 describe('demand alerts in the engine', () => {
-  const EMPTY_DAY = 30;
-  const SPIKE_DAY = 38;
-  /** A seasonal shop; day 30 has no events at all; on day 38 a crowd buys 400 units of one product. */
-  function events(): { events: CanonicalEvent[]; category: string } {
-    const shop = new SyntheticShop({
-      seed: 5,
-      customers: 1200,
-      products: 120,
-      startTs: START,
-      endTs: START + 45 * DAY,
-      demandCycle: SEASONAL_SHOP,
-    });
-    const out: CanonicalEvent[] = [];
-    let sample: Extract<CanonicalEvent, { type: 'purchase' }> | undefined;
-    for (let e = shop.next(); e !== undefined; e = shop.next()) {
-      const day = Math.floor((e.ts - START) / DAY);
-      if (day === EMPTY_DAY) continue;
-      if (sample === undefined && e.type === 'purchase' && e.items[0]!.category !== undefined) sample = e;
-      out.push(e);
-    }
-    const item = { ...sample!.items[0]!, quantity: 4 };
-    const at = START + SPIKE_DAY * DAY + 12 * 3_600_000;
-    const crowd: CanonicalEvent[] = Array.from({ length: 100 }, (_, i) => ({
-      id: `crowd-${i}`,
-      type: 'purchase',
-      customerId: `crowd-${i}`,
-      ts: at + i * 1000,
-      orderId: `crowd-o-${i}`,
-      items: [item],
-    }));
-    return { events: [...out, ...crowd].sort((a, b) => a.ts - b.ts), category: item.category! };
-  }
+  const events = spikeShop;
 
   it('a spike day raises demand.spike for its category, an empty day demand.drop overall, whatever the batch size', async () => {
     const { events: evs, category } = events();

@@ -63,10 +63,11 @@ interface Outcome {
   counters: { input: number; applied: number; rejected: number };
 }
 
-function outcomeOf(results: PartitionResult[]): Outcome {
+/** `stage`: the alerts of the stage after the shuffle (demand, campaign reports), which no partition holds. */
+function outcomeOf(results: PartitionResult[], stage: readonly { id: string }[]): Outcome {
   return {
     dump: results.flatMap((r) => r.dump!).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-    alertIds: results.flatMap((r) => r.alertIds).sort(),
+    alertIds: [...results.flatMap((r) => r.alertIds), ...stage.map((a) => a.id)].sort(),
     counters: {
       input: results.reduce((s, r) => s + r.counters.input, 0),
       applied: results.reduce((s, r) => s + r.counters.applied, 0),
@@ -106,7 +107,7 @@ describe('the live engine on partition workers, through nats-server', () => {
     try {
       await engine.feed(messages);
       await engine.finish();
-      replay = outcomeOf(await engine.results(true));
+      replay = outcomeOf(await engine.results(true), engine.stageAlerts);
     } finally {
       await engine.close();
     }
@@ -160,7 +161,7 @@ describe('the live engine on partition workers, through nats-server', () => {
       });
       expect(engine.front.counters.balanced).toBe(true);
       await engine.endEventTime();
-      return { ...outcomeOf(await engine.results(true)), delivered, deadLetters };
+      return { ...outcomeOf(await engine.results(true), engine.stageAlerts), delivered, deadLetters };
     } finally {
       dlq.unsubscribe();
       await engine.close();
@@ -287,7 +288,7 @@ describe('the repartition step', () => {
       await source.stop();
       await running;
       await engine.endEventTime();
-      return outcomeOf(await engine.results(true));
+      return outcomeOf(await engine.results(true), engine.stageAlerts);
     } finally {
       await engine.close();
     }

@@ -21,6 +21,17 @@ import { DemandProcess, type DemandSnapshot } from '../analytics/demand/demand-p
 import type { GlobalProcess } from '../state/operators/global-process.js';
 import { keyedProcesses } from '../state/operators/keyed-processes.js';
 import type { KeyedProcess } from '../state/operators/keyed-state.js';
+import { FirstPurchaseMarks } from '../analytics/campaigns/first-purchases.js';
+import type { PartitionQueries } from '../server/engine-view.js';
+
+export interface EngineStateOptions {
+  /**
+   * The state of one partition whose demand series and campaign cohorts run after the
+   * shuffle, once for all partitions (src/app/partitions/global-stage.ts): it runs neither,
+   * and marks first purchases (`firstPurchases`) for the stage instead.
+   */
+  readonly globalStageElsewhere?: boolean;
+}
 
 /**
  * Everything the operator graph remembers between batches. Durability builds on
@@ -48,8 +59,12 @@ export class EngineState {
   readonly keyedProcess: KeyedProcess<Alert> | undefined;
   /** Processes over the whole stream, run after keyed state in this order. */
   readonly globalProcesses: readonly GlobalProcess<Alert>[];
+  /** With partition workers, on the main thread's state: per-customer answers from the workers (the ops server). */
+  partitions: PartitionQueries | undefined;
+  /** With `globalStageElsewhere` and analytics on: which applied purchases were first ones. */
+  readonly firstPurchases: FirstPurchaseMarks | undefined;
 
-  constructor(config: VigilConfig) {
+  constructor(config: VigilConfig, opts: EngineStateOptions = {}) {
     this.store = new CustomerStore({
       windows: config.state.windows,
       sessionGapMs: config.state.sessionGapMs,
@@ -65,13 +80,15 @@ export class EngineState {
       this.alerts = new AlertEmitter(new AlertCooldowns(policiesByType(config.alerts.policies), this.store.capacity));
       this.analytics = createCustomerAnalytics(config, this.store, this.alerts);
     }
-    if (config.demand.enabled) {
+    const here = opts.globalStageElsewhere !== true;
+    if (config.demand.enabled && here) {
       const alerts =
         this.alerts && new DemandAlerts(this.alerts, policiesByType(config.alerts.policies), config.demand.alerts);
       this.demand = new DemandProcess(config.demand, config.eventTime.allowedLatenessMs, alerts);
     }
     if (config.clusters.enabled) this.clusters = new ClusterProcess(config.clusters, this.store);
-    if (config.analytics.enabled)
+    if (config.analytics.enabled && !here) this.firstPurchases = new FirstPurchaseMarks(this.store);
+    if (config.analytics.enabled && here)
       this.campaigns = new CampaignProcess(
         this.store,
         {
@@ -81,7 +98,7 @@ export class EngineState {
         },
         this.alerts,
       );
-    this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns]);
+    this.keyedProcess = keyedProcesses([this.analytics, this.clusters, this.campaigns, this.firstPurchases]);
     this.globalProcesses = this.demand ? [this.demand] : [];
   }
 

@@ -37,6 +37,11 @@ export const errorCodes = {
     summary:
       'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, or eval forecast on canonical events; the message names it.',
   },
+  VIGIL_ERR_WORKER_QUERY: {
+    reject: false,
+    summary:
+      'With engine.workers > 1, a partition worker did not answer a question about its state (a customer, an erasure, population counts) within its time limit, or failed; the API answers 503 and nothing was changed by the query itself.',
+  },
   VIGIL_ERR_TRIGGER_STREAM: {
     reject: false,
     summary:

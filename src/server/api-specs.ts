@@ -89,6 +89,7 @@ export function openApiDocument(): Record<string, unknown> {
             '200': json(customerBody, 'the customer'),
             '401': errorResponse('no or unknown token'),
             '404': errorResponse('no such customer in state'),
+            '503': errorResponse('with engine.workers > 1: the worker owning the customer did not answer in time'),
           },
         },
       },

@@ -7,6 +7,7 @@ import type { CustomerStore } from '../state/customer-store.js';
 import type { OutcomeCounters } from '../state/outcome-counters.js';
 import type { SuppressedCustomers } from '../state/suppressed-customers.js';
 import type { WatermarkTracker } from '../state/watermark.js';
+import type { CustomerAnswer } from './customer-answer.js';
 
 /**
  * What the ops server reads of the engine's state. The app's `EngineState` has this shape;
@@ -27,6 +28,19 @@ export interface EngineView {
   readonly clusters: ClusterProcess | undefined;
   /** Campaign cohorts; undefined when analytics.enabled is false. */
   readonly campaigns: CampaignProcess | undefined;
+  /**
+   * With partition workers (engine.workers > 1): `store` and `analytics` above hold no
+   * customer, and per-customer answers come from the worker owning the customer instead.
+   */
+  readonly partitions?: PartitionQueries | undefined;
+}
+
+/** Questions to the partition workers (src/app/partitions/partitioned-live.ts). */
+export interface PartitionQueries {
+  /** The customer's answer from its partition, undefined when not held; rejects with VIGIL_ERR_WORKER_QUERY. */
+  customer(customerId: string): Promise<CustomerAnswer | undefined>;
+  /** Customers held and customers per segment, summed over the workers, as last counted (every heartbeat). */
+  population(): { customers: number; segments: Record<string, number> };
 }
 
 /** Erasure of a customer as the server uses it (the app's `Erasure`, src/app/erasure/). */

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../core/errors.js';
 import { MAX_KEY_LENGTH } from '../core/event.js';
 import type { EngineView } from './engine-view.js';
+import { customerAnswer, type CustomerAnswer } from './customer-answer.js';
 import { presentedToken, type Principal, type TokenTable } from './auth.js';
 import type { Scope } from './scopes.js';
 import type { CustomerEraser } from './engine-view.js';
@@ -20,7 +21,6 @@ export interface Readiness {
 
 const MAX_SIMILAR = 50;
 const DEFAULT_SIMILAR = 10;
-const RECOMMENDATIONS = 5;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -148,21 +148,20 @@ export class HttpApi {
   }
 
   private customer(res: ServerResponse, id: string): void {
-    const asOf = this.state.watermark.watermark;
-    const profile = this.state.store.view(id, asOf);
-    if (profile === undefined) {
-      this.onRefused('VIGIL_ERR_NOT_FOUND');
-      sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such customer in state');
+    const found = (answer: CustomerAnswer | undefined) => {
+      if (answer === undefined) {
+        this.onRefused('VIGIL_ERR_NOT_FOUND');
+        sendError(res, 404, 'VIGIL_ERR_NOT_FOUND', 'no such customer in state');
+      } else sendJson(res, 200, answer);
+    };
+    const remote = this.state.partitions;
+    if (remote === undefined) {
+      found(customerAnswer(this.state, id, this.state.watermark.watermark));
       return;
     }
-    const analytics = this.state.analytics;
-    sendJson(res, 200, {
-      asOf: Number.isFinite(asOf) ? asOf : null,
-      profile,
-      segment: analytics?.segmentOf(id) ?? null,
-      analytics: analytics?.insight(id, asOf) ?? null,
-      recommendations: analytics?.recommendFor(id, RECOMMENDATIONS, asOf) ?? [],
-      cluster: this.state.clusters?.clusterOf(id, asOf) ?? null,
+    remote.customer(id).then(found, (e: unknown) => {
+      this.onRefused('VIGIL_ERR_WORKER_QUERY');
+      sendError(res, 503, 'VIGIL_ERR_WORKER_QUERY', (e as Error).message);
     });
   }
 

@@ -84,6 +84,11 @@ export class KpiTracker {
       number,
       number,
     ];
+    // With partition workers the main thread holds no customer: the workers' counts.
+    const population = this.state.partitions?.population() ?? {
+      customers: this.state.store.size,
+      segments: this.state.analytics?.segmentCounts() ?? {},
+    };
     return {
       type: 'kpi',
       at: Date.now(),
@@ -92,8 +97,8 @@ export class KpiTracker {
       ...revenue(this.revenue.lastMinute(this.state.watermark.maxEventTime)),
       outcomes: { applied: c.applied, duplicate: c.duplicate, late: c.late, rejected: c.rejected },
       funnel: { views, carts, checkouts, purchases },
-      customers: this.state.store.size,
-      segments: withUnscored(this.state.analytics?.segmentCounts() ?? {}, this.state.store.size),
+      customers: population.customers,
+      segments: withUnscored(population.segments, population.customers),
       alerts: { ...(this.state.alerts?.emitted ?? {}) },
       latencyMs: this.latency.lastMinute(),
     };

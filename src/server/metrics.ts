@@ -62,7 +62,12 @@ export class OpsMetrics {
     gauge(registers, 'vigil_watermark_lag_seconds', 'Wall clock minus the watermark.', () =>
       lag(state.watermark.watermark),
     );
-    gauge(registers, 'vigil_customers', 'Customers in keyed state.', () => state.store.size);
+    gauge(
+      registers,
+      'vigil_customers',
+      'Customers in keyed state.',
+      () => state.partitions?.population().customers ?? state.store.size,
+    );
     gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.connections.size);
     gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.ring.sequence);
     const analytics = state.analytics;

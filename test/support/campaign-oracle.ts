@@ -1,5 +1,6 @@
 import { orderRevenue, type CanonicalEvent } from '../../src/core/event.js';
 import { newcombeDifference } from '../../src/analytics/campaigns/wilson.js';
+import { Random } from '../../src/edges/demo/random.js';
 
 const DAY = 86_400_000;
 const WINDOWS = [30, 60, 90] as const;
@@ -83,4 +84,52 @@ export function oracleReports(events: readonly CanonicalEvent[], level = 0.95): 
     });
   }
   return out;
+}
+
+/** The shop's first day. */
+export const CAMPAIGN_SHOP_START = Date.UTC(2026, 0, 1);
+const START = CAMPAIGN_SHOP_START;
+
+/**
+ * Several campaigns over 300 days: customers arrive uniformly, through a campaign running
+ * then (a view and a purchase carrying it) or not; buyers come back at exponential gaps,
+ * sometimes through a running campaign (returning buyers); some only view a campaign.
+ * `spring` and `summer` close within the run, `autumn` does not.
+ */
+const CAMPAIGNS = [
+  { id: 'spring', from: 0, to: 30 },
+  { id: 'summer', from: 60, to: 100 },
+  { id: 'autumn', from: 200, to: 240 },
+] as const;
+export function shopWithCampaigns(seed: number, customers: number): CanonicalEvent[] {
+  const r = new Random(seed);
+  const events: CanonicalEvent[] = [];
+  const runningAt = (ts: number) => CAMPAIGNS.find((c) => ts >= START + c.from * DAY && ts <= START + c.to * DAY)?.id;
+  for (let i = 0; i < customers; i++) {
+    const customerId = `c${i}`;
+    let ts = START + Math.floor(r.next() * 300 * DAY);
+    const running = runningAt(ts);
+    const via = running !== undefined && r.chance(0.5) ? running : undefined;
+    if (via !== undefined)
+      events.push({ id: `${customerId}-v`, customerId, type: 'page_view', ts: ts - 1, campaign: { id: via } });
+    if (via !== undefined && r.chance(0.2)) continue; // reached, never bought
+    let n = 0;
+    let campaign = via;
+    while (ts < START + 300 * DAY && n < 8) {
+      events.push({
+        id: `${customerId}-${n}`,
+        customerId,
+        type: 'purchase',
+        ts,
+        orderId: `${customerId}-${n}`,
+        items: [{ productId: `p${r.int(5)}`, price: 5 + r.int(40), quantity: 1 + r.int(2) }],
+        ...(campaign !== undefined && { campaign: { id: campaign } }),
+      });
+      n++;
+      ts += Math.floor(r.exponential((via !== undefined ? 35 : 50) * DAY)) + 1;
+      const now = runningAt(ts);
+      campaign = now !== undefined && r.chance(0.3) ? now : undefined;
+    }
+  }
+  return events.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1));
 }

@@ -38,7 +38,8 @@ export class CampaignProcess implements KeyedProcess<Alert> {
     };
   }
 
-  begin(batch: KeyedBatch<Alert>): void {
+  /** Where reports go until the next `begin`: a batch's alerts (or the global stage's list). */
+  begin(batch: Pick<KeyedBatch<Alert>, 'alerts'>): void {
     this.out = batch.alerts;
   }
 
@@ -47,8 +48,17 @@ export class CampaignProcess implements KeyedProcess<Alert> {
   }
 
   onApplied(slot: number, event: CanonicalEvent, watermark: number): void {
+    this.onEvent(event, watermark, event.type === 'purchase' && this.store.purchases(slot) === 1);
+  }
+
+  /**
+   * An applied event with the watermark in force, `firstPurchase` as keyed state knew it. The
+   * keyed process calls it, and so does the stage after the shuffle, which runs the cohorts
+   * once for all partitions (`CampaignStage`, src/app/partitions/global-stage.ts).
+   */
+  onEvent(event: CanonicalEvent, watermark: number, firstPurchase: boolean): void {
     this.cohorts.advance(watermark, this.onReport);
-    this.cohorts.onEvent(event, event.type === 'purchase' && this.store.purchases(slot) === 1);
+    this.cohorts.onEvent(event, firstPurchase);
   }
 
   onWatermark(watermark: number): void {

@@ -224,7 +224,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // Erasure: the suppression list (KV with NATS, else erasure.file), followed live; DELETE on the API; requests on NATS.
   const erasure = await openErasure(config, view, {
     nc: input.nc,
-    ...(partitioned !== undefined && { forward: (id: string) => partitioned.erase(id) }),
+    ...(partitioned !== undefined && { held: (id: string) => partitioned.eraseHeld(id) }),
   });
   let ops;
   try {
@@ -274,7 +274,7 @@ export async function startDemo(opts: StartOptions): Promise<void> {
     lastTick = now;
     const wm = view.watermark.watermark;
     out.write(
-      `${compact(rate).padStart(6)} ev/s | customers ${engine === undefined ? 'in workers' : compact(view.store.size)} | ` +
+      `${compact(rate).padStart(6)} ev/s | customers ${compact(partitioned?.population().customers ?? view.store.size)} | ` +
         `applied ${compact(c.applied)} dup ${compact(c.duplicate)} late ${compact(c.late)} rejected ${compact(c.rejected)} | ` +
         `sessions closed ${compact(signalCounts.session_closed)} | ${alertSummary(view)} | event time ${Number.isFinite(wm) ? new Date(wm).toISOString().slice(0, 16) : '-'}` +
         `${input.status()}${marketing.status()}${checkpointStatus(checkpointer)}\n`,

@@ -34,6 +34,7 @@ export interface ErasureResult {
  */
 export class Erasure {
   private readonly listeners: ((customerId: string) => number)[] = [];
+  private readonly holders: ((customerId: string) => Promise<boolean>)[] = [];
   private readonly pseudonyms: Pseudonymiser;
   erased = 0;
 
@@ -52,10 +53,19 @@ export class Erasure {
     this.listeners.push(listener);
   }
 
+  /**
+   * Something holding customers elsewhere (the partition workers) forgets the customer and
+   * answers whether it held them: the erasure's `existed`. When it does not answer, the
+   * erasure still stands (it was recorded and sent) and the failure is logged.
+   */
+  onEraseHeld(holder: (customerId: string) => Promise<boolean>): void {
+    this.holders.push(holder);
+  }
+
   /** Reads the suppression list and keeps following it: ids added elsewhere are erased here too. */
   async start(): Promise<void> {
     await this.store?.watch((ids) => {
-      for (const id of ids) if (!this.state.suppressed.has(id)) this.forget(id, 'list');
+      for (const id of ids) if (!this.state.suppressed.has(id)) void this.forget(id, 'list');
     });
   }
 
@@ -66,13 +76,22 @@ export class Erasure {
     return this.forget(customerId, via);
   }
 
-  private forget(customerId: string, via: ErasureChannel): ErasureResult {
+  private async forget(customerId: string, via: ErasureChannel): Promise<ErasureResult> {
     this.state.suppressed.add(customerId);
     const inStore = this.state.store.erase(customerId);
     const inCohorts = this.state.campaigns?.erase(customerId) === true;
-    const existed = inStore || inCohorts;
     let alertsDropped = 0;
     for (const l of this.listeners) alertsDropped += l(customerId);
+    let held = false;
+    for (const h of this.holders)
+      held = await h(customerId).then(
+        (yes) => yes || held,
+        (e: unknown) => {
+          this.log.warn({ err: (e as Error).message, via }, 'erasure: a partition worker did not confirm');
+          return held;
+        },
+      );
+    const existed = inStore || inCohorts || held;
     this.erased++;
     this.log.info(
       { audit: 'erasure', customer: this.pseudonyms.customer(customerId), via, existed, alertsDropped },

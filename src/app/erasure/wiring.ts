@@ -30,6 +30,8 @@ export async function openErasure(
     logger?: Logger;
     /** Also told of every erasure, the suppression list's at start included (the partition workers). */
     forward?: (customerId: string) => void;
+    /** Also told of every erasure, answering whether it held the customer (the partition workers); instead of `forward`. */
+    held?: (customerId: string) => Promise<boolean>;
   } = {},
 ): Promise<OpenErasure> {
   const cfg = config.erasure;
@@ -54,6 +56,7 @@ export async function openErasure(
       forward(customerId);
       return 0;
     });
+  if (opts.held !== undefined) erasure.onEraseHeld(opts.held);
   await erasure.start();
   let sub: Subscription | undefined;
   if (opts.nc !== undefined) {

@@ -5,7 +5,7 @@ import { VigilError } from '../../core/errors.js';
 import { newBatch, type Batch } from '../../core/batch.js';
 import { pipeline, type PipelineClocks } from '../pipeline.js';
 import type { RawBatch } from '../../core/source.js';
-import { EngineState, type StateSnapshot } from '../engine-state.js';
+import { EngineState, type EngineStateOptions, type StateSnapshot } from '../engine-state.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
 import type { CopyBytes } from '../../state/copy-bytes.js';
@@ -33,8 +33,9 @@ export class PartitionGraph {
     readonly partitions: number,
     config: VigilConfig,
     clocks: PipelineClocks = {},
+    opts: EngineStateOptions = {},
   ) {
-    this.state = new EngineState(config);
+    this.state = new EngineState(config, opts);
     this.input.pipe(pipeline(config, this.state, clocks)).subscribe((b) => (this.out = b));
   }
 

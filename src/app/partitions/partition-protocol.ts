@@ -59,7 +59,26 @@ export type ToWorker =
    */
   | { type: 'capture'; chunkBytes: number }
   /** Every customer's state dump line (`customerDumpLine`, analytics included) as of `asOf`. */
-  | { type: 'dumpLines'; asOf: number };
+  | { type: 'dumpLines'; asOf: number }
+  /** A question about the worker's state (the HTTP API, erasure), answered with `answer` and the same `id`. */
+  | { type: 'query'; id: number; query: StateQuery };
+
+/**
+ * What the main thread asks a worker, answered between two batches. `customer`: the
+ * customer's API answer (`customerAnswer`) as of its partition's watermark, or null when the
+ * partition does not hold it; `erase`: like the `erase` message, answered with whether the
+ * partition held the customer; `population`: customers held and customers per segment,
+ * summed over the worker's partitions.
+ */
+export type StateQuery =
+  | { kind: 'customer'; partition: number; customerId: string }
+  | { kind: 'erase'; partition: number; customerId: string }
+  | { kind: 'population' };
+
+export interface Population {
+  customers: number;
+  segments: Record<string, number>;
+}
 
 /**
  * One partition's capture as a checkpoint piece: the codec's bytes in pieces (views of the
@@ -86,12 +105,13 @@ export interface PartitionResult {
 /** Worker → main thread. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; messages: number }
+  | { type: 'done'; messages: number; feed?: StageFeed }
   | { type: 'maxEventTime'; value: number }
   | { type: 'finished' }
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  | { type: 'answer'; id: number; answer: unknown; error?: string }
   /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */
   | { type: 'captured'; partitions: CapturedPartition[]; pauseMs: number; grown: boolean }
   | ({ type: 'memory' } & WorkerMemory)
@@ -131,4 +151,22 @@ export interface LiveOutputs {
   signals: StateSignal[];
   /** Highest event time over the worker's partitions. */
   maxEventTime: number;
+  /** Index aligned with `alerts`: the message each came from (its place in the batch); the batch's length for its close. */
+  alertAt: number[];
+  /** Places of the applied purchases that were their customer's first (campaign cohorts, global-stage.ts). */
+  firstPurchase: number[];
+}
+
+/**
+ * What the stage after the shuffle (global-stage.ts) needs of a replay batch, index aligned
+ * with the messages the worker was sent: each one's partition watermark after it, and the
+ * applied events it reads (`concernsGlobalStage`) with their places.
+ */
+export interface StageFeed {
+  watermarkAt: Float64Array;
+  /** Ascending places of `events`. */
+  at: number[];
+  events: CanonicalEvent[];
+  /** Ascending places (among `at`) of first purchases. */
+  firstPurchase: number[];
 }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Outcome } from '../../core/batch.js';
 import type { RejectReason } from '../../core/errors.js';
+import type { CanonicalEvent } from '../../core/event.js';
 import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
@@ -10,8 +11,13 @@ import type {
   LiveOutputs,
   PartitionResult,
   PartitionWorkerInit,
+  Population,
+  StageFeed,
+  StateQuery,
   ToWorker,
 } from './partition-protocol.js';
+import { concernsGlobalStage } from './global-stage.js';
+import { customerAnswer } from '../../server/customer-answer.js';
 import { CaptureArena } from '../checkpoint/capture-arena.js';
 import { CheckpointWriter } from '../checkpoint/checkpoint-codec.js';
 import { postable } from '../checkpoint/checkpoint-write-thread.js';
@@ -37,7 +43,8 @@ const pending = new Map<number, RawMessage[]>();
 const fromMain = init.mainTimeOrigin - performance.timeOrigin;
 
 function adopt(p: number): PartitionGraph {
-  const g = new PartitionGraph(p, init.partitions, init.config, clocks);
+  // Demand series and campaign cohorts run once, after the shuffle, on the main thread.
+  const g = new PartitionGraph(p, init.partitions, init.config, clocks, { globalStageElsewhere: true });
   graphs.set(p, g);
   alertIds.set(p, []);
   return g;
@@ -47,15 +54,24 @@ function send(m: FromWorker): void {
   port.postMessage(m);
 }
 
-function runBatch(bytes: ArrayBuffer, index: Uint32Array): void {
+/** Whether the main thread runs a stage after the shuffle, which replay batches then feed. */
+const feedsStage = init.config.demand.enabled || init.config.analytics.enabled;
+
+function runBatch(bytes: ArrayBuffer, index: Uint32Array): StageFeed | undefined {
   const t0 = performance.now();
   const all = new Uint8Array(bytes);
-  for (let i = 0; i < index.length; i += 3) {
-    const p = index[i]!;
+  const n = index.length / 3;
+  for (let k = 0; k < n; k++) {
+    const p = index[3 * k]!;
     let list = pending.get(p);
     if (list === undefined) pending.set(p, (list = []));
-    list.push({ bytes: all.subarray(index[i + 1]!, index[i + 2]!), subject: 'partitioned', receivedAt: t0 });
+    let at = positions.get(p);
+    if (at === undefined) positions.set(p, (at = []));
+    list.push({ bytes: all.subarray(index[3 * k + 1]!, index[3 * k + 2]!), subject: 'partitioned', receivedAt: t0 });
+    at.push(k);
   }
+  const watermarkAt = feedsStage ? new Float64Array(n) : undefined;
+  const needed: [number, CanonicalEvent, boolean][] = [];
   for (const [p, list] of pending) {
     if (list.length === 0) continue;
     const g = graphs.get(p);
@@ -63,10 +79,28 @@ function runBatch(bytes: ArrayBuffer, index: Uint32Array): void {
     const out = g.run(list);
     alerts += out.alerts.length;
     if (init.collectAlerts) for (const a of out.alerts) alertIds.get(p)!.push(a.id);
+    const at = positions.get(p)!;
+    if (watermarkAt !== undefined)
+      for (let j = 0; j < out.outcome.length; j++) {
+        watermarkAt[at[j]!] = out.watermarkAt[j]!;
+        const e = out.events[j];
+        if (out.outcome[j] === Outcome.applied && concernsGlobalStage(e!))
+          needed.push([at[j]!, e!, g.state.firstPurchases?.isFirst(e!) ?? false]);
+      }
     messages += list.length;
     list.length = 0;
+    at.length = 0;
   }
   graphMs += performance.now() - t0;
+  if (watermarkAt === undefined) return undefined;
+  needed.sort((a, b) => a[0] - b[0]);
+  const feed: StageFeed = { watermarkAt, at: [], events: [], firstPurchase: [] };
+  for (const [k, e, first] of needed) {
+    feed.at.push(k);
+    feed.events.push(e);
+    if (first) feed.firstPurchase.push(k);
+  }
+  return feed;
 }
 
 /** Per partition: the live batch's positions of its messages, in order. */
@@ -124,16 +158,27 @@ function emptyOutputs(n: number): LiveOutputs {
     alertEnteredAt: [],
     signals: [],
     maxEventTime: -Infinity,
+    alertAt: [],
+    firstPurchase: [],
   };
 }
 
 /** Partition `p`'s processed batch into the live outputs; `at[j]`: where its message j was in the live batch. */
 function gather(out: LiveOutputs, b: EngineBatch, at: readonly number[], p: number): void {
+  const marks = graphs.get(p)?.state.firstPurchases;
   for (let j = 0; j < b.outcome.length; j++) {
     const k = at[j]!;
     out.outcome[k] = b.outcome[j]!;
     out.watermarkAt[k] = b.watermarkAt[j]!;
-    if (b.outcome[j] === Outcome.applied) out.events[k] = b.events[j];
+    if (b.outcome[j] === Outcome.applied) {
+      out.events[k] = b.events[j];
+      if (marks?.isFirst(b.events[j]!)) out.firstPurchase.push(k);
+    }
+  }
+  // Each alert's message: alertsThrough[j] alerts were out after message j; the rest came at the close.
+  for (let j = 0, a = 0; a < b.alerts.length; a++) {
+    while (j < b.outcome.length && b.alertsThrough[j]! <= a) j++;
+    out.alertAt.push(j < b.outcome.length ? at[j]! : out.outcome.length);
   }
   for (const r of b.rejections) out.rejections.push({ index: at[r.index]!, reason: r.reason, path: r.path });
   for (let i = 0; i < b.late.length; i++) {
@@ -152,6 +197,24 @@ function gather(out: LiveOutputs, b: EngineBatch, at: readonly number[], p: numb
 function withMaxEventTime(out: LiveOutputs): LiveOutputs {
   for (const g of graphs.values()) out.maxEventTime = Math.max(out.maxEventTime, g.maxEventTime);
   return out;
+}
+
+/** A question about this worker's state (partition-protocol.ts, `StateQuery`). */
+function answerQuery(q: StateQuery): unknown {
+  if (q.kind === 'population') {
+    const total: Population = { customers: 0, segments: {} };
+    for (const g of graphs.values()) {
+      total.customers += g.state.store.size;
+      for (const [s, n] of Object.entries(g.state.analytics?.segmentCounts() ?? {}))
+        total.segments[s] = (total.segments[s] ?? 0) + n;
+    }
+    return total;
+  }
+  const state = graphs.get(q.partition)?.state;
+  if (state === undefined) throw new Error(`partition ${q.partition} is not run by this worker`);
+  if (q.kind === 'customer') return customerAnswer(state, q.customerId, state.watermark.watermark) ?? null;
+  state.suppressed.add(q.customerId);
+  return state.store.erase(q.customerId);
 }
 
 /** Per partition: the buffers its checkpoint captures copy into, kept between checkpoints. */
@@ -203,10 +266,27 @@ port.on('message', (m: ToWorker) => {
       state.campaigns?.erase(m.customerId);
       break;
     }
-    case 'batch':
-      runBatch(m.bytes, m.index);
-      send({ type: 'done', messages: m.index.length / 3 });
+    case 'query': {
+      // A question never fails the worker: its error goes back as the answer's.
+      let answer: unknown;
+      try {
+        answer = answerQuery(m.query);
+      } catch (e) {
+        send({ type: 'answer', id: m.id, answer: null, error: (e as Error).message });
+        break;
+      }
+      send({ type: 'answer', id: m.id, answer });
       break;
+    }
+    case 'batch': {
+      const feed = runBatch(m.bytes, m.index);
+      send(
+        feed === undefined
+          ? { type: 'done', messages: m.index.length / 3 }
+          : { type: 'done', messages: m.index.length / 3, feed },
+      );
+      break;
+    }
     case 'maxEventTime': {
       let max = -Infinity;
       for (const g of graphs.values()) max = Math.max(max, g.maxEventTime);

@@ -3,7 +3,10 @@ import type { VigilConfig } from '../config/schema.js';
 import type { RawMessage } from '../../core/source.js';
 import { DEFAULT_PARTITIONS, partitionOfMessage } from './partition-of.js';
 import type { PartitionCapture } from './partition-graph.js';
-import type { PartitionResult, WorkerMemory } from './partition-protocol.js';
+import type { PartitionResult, StageFeed, WorkerMemory } from './partition-protocol.js';
+import type { Alert } from '../../alerts/alert.js';
+import { EngineState } from '../engine-state.js';
+import { GlobalStage } from './global-stage.js';
 import { BatchBuilder } from './batch-builder.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
 
@@ -30,6 +33,8 @@ export interface PartitionedRunStats {
   waitingMs: number;
   /** Per worker: time inside the graph. */
   graphMs: number[];
+  /** Main thread: the stage after the shuffle (demand series, campaign cohorts). */
+  stageMs: number;
   alerts: number;
   messages: number;
 }
@@ -44,8 +49,14 @@ export interface PartitionedRunStats {
  * event time is moved to the whole input's last event time; so the per-customer state and
  * the alerts do not depend on W, batch sizes or thread timing (tested).
  *
- * State across customers (RFM populations, CLV tier cut-offs, refits, recommender tables)
- * is each partition's own for now: it depends on P, not on W. Merging it at
+ * Demand series and campaign cohorts run once, on this thread, after the shuffle
+ * (`GlobalStage`): each worker's `done` carries its batch's partition watermarks and the
+ * applied events the stage reads, and they are fed to the stage in input order as the
+ * replies come in. So there is one demand series and one set of campaign reports, the same
+ * for any W and batch size (tested).
+ *
+ * Other state across customers (RFM populations, CLV tier cut-offs, refits, recommender
+ * tables) is each partition's own for now: it depends on P, not on W. Merging it at
  * watermark-aligned points (the processes declare how: src/analytics/processes/) is the
  * next step; docs/architecture.md.
  */
@@ -55,6 +66,24 @@ export class PartitionedEngine {
   readonly owner: Int32Array;
   readonly stats: PartitionedRunStats;
   private readonly builders: BatchBuilder[];
+  /**
+   * This thread's state: the stage after the shuffle's demand series (`front.demand`) and
+   * campaign cohorts (`front.campaigns`), and its alert counts. It holds no customer.
+   */
+  readonly front: EngineState;
+  readonly stage: GlobalStage;
+  /** With `collectAlerts`: every alert the stage concluded, in order. */
+  readonly stageAlerts: Alert[] = [];
+  /** Alerts the stage concluded. */
+  stageAlertCount = 0;
+  /** Events on which a process of the stage threw (never expected; the stage goes on). */
+  stageFailures = 0;
+  /** Routed messages not yet through the stage, from `routedHead`: partition and worker of each. */
+  private routedPartition: number[] = [];
+  private routedWorker: number[] = [];
+  private routedHead = 0;
+  /** Per worker: its stage feeds not yet used up, and where the first one is. */
+  private readonly feeds: { feed: StageFeed; k: number; e: number; f: number }[][];
 
   private constructor(
     readonly config: VigilConfig,
@@ -65,7 +94,17 @@ export class PartitionedEngine {
     this.partitions = partitions;
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
     this.builders = links.map(() => new BatchBuilder());
-    this.stats = { routingMs: 0, waitingMs: 0, graphMs: links.map(() => 0), alerts: 0, messages: 0 };
+    this.stats = { routingMs: 0, waitingMs: 0, graphMs: links.map(() => 0), stageMs: 0, alerts: 0, messages: 0 };
+    this.front = new EngineState(config);
+    this.stage = new GlobalStage(this.front, partitions);
+    this.feeds = links.map(() => []);
+    links.forEach((l, w) => {
+      l.onDone = (m) => {
+        if (m.feed === undefined) return;
+        this.feeds[w]!.push({ feed: m.feed, k: 0, e: 0, f: 0 });
+        this.runStage();
+      };
+    });
   }
 
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
@@ -94,6 +133,10 @@ export class PartitionedEngine {
       const w = this.owner[p]!;
       const b = this.builders[w]!;
       b.add(p, bytes);
+      if (this.stage.active) {
+        this.routedPartition.push(p);
+        this.routedWorker.push(w);
+      }
       if (b.count >= batchMessages) {
         this.stats.routingMs += performance.now() - t0;
         await this.flush(w, maxInFlight);
@@ -112,6 +155,55 @@ export class PartitionedEngine {
     const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
     await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
     this.stats.waitingMs += performance.now() - t0;
+    if (this.routedHead !== this.routedPartition.length)
+      throw new Error('the stage after the shuffle did not get every routed message');
+    const t1 = performance.now();
+    this.stage.end(eventTimeEnd);
+    this.stageOutputs();
+    this.stats.stageMs += performance.now() - t1;
+  }
+
+  /**
+   * Feeds the stage the routed messages, in input order, as far as the workers' replies go:
+   * worker w's feeds cover its messages in the order they were routed to it.
+   */
+  private runStage(): void {
+    const t0 = performance.now();
+    const parts = this.routedPartition;
+    const workers = this.routedWorker;
+    let i = this.routedHead;
+    for (; i < parts.length; i++) {
+      const queue = this.feeds[workers[i]!]!;
+      const q = queue[0];
+      if (q === undefined) break;
+      const { feed } = q;
+      let event;
+      let first = false;
+      if (feed.at[q.e] === q.k) {
+        event = feed.events[q.e++];
+        if (feed.firstPurchase[q.f] === q.k) {
+          first = true;
+          q.f++;
+        }
+      }
+      // A process that throws leaves the event applied in its partition; counted as a stage failure.
+      if (!this.stage.message(parts[i]!, feed.watermarkAt[q.k]!, event, first)) this.stageFailures++;
+      if (++q.k === feed.watermarkAt.length) queue.shift();
+    }
+    this.routedHead = i;
+    if (i > 1 << 16 && 2 * i > parts.length) {
+      parts.splice(0, i);
+      workers.splice(0, i);
+      this.routedHead = 0;
+    }
+    this.stageOutputs();
+    this.stats.stageMs += performance.now() - t0;
+  }
+
+  private stageOutputs(): void {
+    const out = this.stage.take();
+    this.stageAlertCount += out.length;
+    if (this.opts.collectAlerts) for (const a of out) this.stageAlerts.push(a);
   }
 
   /** Per partition: state dump (with `dump`), alert ids, counters; and each worker's graph time. */
@@ -123,7 +215,7 @@ export class PartitionedEngine {
       this.stats.graphMs[w] = r.graphMs;
       out.push(...r.partitions);
     });
-    this.stats.alerts = replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
+    this.stats.alerts = this.stageAlertCount + replies.reduce((s, r) => s + (r.type === 'results' ? r.alerts : 0), 0);
     return out.sort((a, b) => a.partition - b.partition);
   }
 

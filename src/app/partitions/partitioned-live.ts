@@ -10,10 +10,16 @@ import type { RunOptions } from '../engine.js';
 import { EngineState } from '../engine-state.js';
 import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
-import type { FromWorker, LiveOutputs, PartitionResult } from './partition-protocol.js';
+import type { FromWorker, LiveOutputs, PartitionResult, Population } from './partition-protocol.js';
 import type { PartitionCapture } from './partition-graph.js';
 import { OutcomeCounters } from '../../state/outcome-counters.js';
+import type { CustomerAnswer } from '../../server/customer-answer.js';
+
+/** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
+export const QUERY_TIMEOUT_MS = 5000;
 import { startWorkers, type WorkerLink } from './worker-link.js';
+import { GlobalStage, stageBatch, type PlacedAlert } from './global-stage.js';
+import type { Alert } from '../../alerts/alert.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -53,19 +59,28 @@ export class PartitionedLiveEngine {
    * watermark, and the suppression list. It holds no customer: they live in the workers.
    */
   readonly front: EngineState;
+  /** Demand series and campaign cohorts, once for all partitions, on this thread (`front.demand`, `front.campaigns`). */
+  readonly stage: GlobalStage;
+  /** With `collectAlerts`: every alert the stage concluded, in order (those of `endEventTime` included). */
+  readonly stageAlerts: Alert[] = [];
   batchesCompleted = 0;
   /** Batches (ticks included) posted to the workers: a checkpoint's barrier covers these. */
   batchesRouted = 0;
   /** Highest stream sequence among the messages posted to the workers (0: none). */
   routedSeq = 0;
   private readonly owner: Int32Array;
+  private counted: Population = { customers: 0, segments: {} };
+  private counting = false;
 
   private constructor(
     readonly config: VigilConfig,
     private readonly links: WorkerLink[],
     readonly partitions: number,
+    private readonly collectAlerts = false,
   ) {
     this.front = new EngineState(config);
+    this.stage = new GlobalStage(this.front, partitions, config.eventTime.idleTimeoutMs);
+    this.front.partitions = { customer: (id) => this.customer(id), population: () => this.population() };
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
   }
 
@@ -76,7 +91,7 @@ export class PartitionedLiveEngine {
       collectAlerts: opts.collectAlerts ?? false,
       ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
     });
-    return new PartitionedLiveEngine(config, links, partitions);
+    return new PartitionedLiveEngine(config, links, partitions, opts.collectAlerts ?? false);
   }
 
   get workers(): number {
@@ -118,7 +133,16 @@ export class PartitionedLiveEngine {
           }
         });
     };
-    const heartbeat = setInterval(() => deliver([], () => this.tick()), opts.heartbeatMs ?? 1000);
+    const heartbeat = setInterval(() => {
+      deliver([], () => this.tick());
+      if (!this.counting) {
+        // Population for the ops server's kpi frame and metrics; a worker that does not answer keeps the last count.
+        this.counting = true;
+        void this.countPopulation()
+          .catch(() => {})
+          .finally(() => (this.counting = false));
+      }
+    }, opts.heartbeatMs ?? 1000);
     let subscription: Subscription | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -143,6 +167,44 @@ export class PartitionedLiveEngine {
   erase(customerId: string): void {
     const p = partitionOfId(customerId, this.partitions);
     this.links[this.owner[p]!]!.post({ type: 'erase', partition: p, customerId });
+    this.front.campaigns?.erase(customerId);
+  }
+
+  /**
+   * Erasure asking the owning partition: it forgets the customer and rejects its later
+   * events, as `erase` does, and answers whether it held the customer. Rejects with
+   * VIGIL_ERR_WORKER_QUERY when the worker does not answer within `QUERY_TIMEOUT_MS` (it
+   * still erases when it gets to the request).
+   */
+  async eraseHeld(customerId: string): Promise<boolean> {
+    const p = partitionOfId(customerId, this.partitions);
+    const inCohorts = this.front.campaigns?.erase(customerId) === true;
+    const held = await this.links[this.owner[p]!]!.query({ kind: 'erase', partition: p, customerId }, QUERY_TIMEOUT_MS);
+    return held === true || inCohorts;
+  }
+
+  /** The customer's API answer from the partition owning it; undefined when it does not hold the customer. */
+  async customer(customerId: string): Promise<CustomerAnswer | undefined> {
+    const p = partitionOfId(customerId, this.partitions);
+    const a = await this.links[this.owner[p]!]!.query({ kind: 'customer', partition: p, customerId }, QUERY_TIMEOUT_MS);
+    return (a as CustomerAnswer | null) ?? undefined;
+  }
+
+  /** Counts customers and segments over every worker now; `population()` gives them afterwards. */
+  async countPopulation(): Promise<Population> {
+    const answers = await Promise.all(this.links.map((l) => l.query({ kind: 'population' }, QUERY_TIMEOUT_MS)));
+    const total: Population = { customers: 0, segments: {} };
+    for (const a of answers as Population[]) {
+      total.customers += a.customers;
+      for (const [s, n] of Object.entries(a.segments)) total.segments[s] = (total.segments[s] ?? 0) + n;
+    }
+    this.counted = total;
+    return total;
+  }
+
+  /** Customers and segments as last counted (every heartbeat while running). */
+  population(): Population {
+    return this.counted;
   }
 
   /**
@@ -153,6 +215,9 @@ export class PartitionedLiveEngine {
     const ends = await Promise.all(this.links.map((l) => l.ask({ type: 'maxEventTime' })));
     const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
     await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
+    this.stage.end(eventTimeEnd);
+    const out = this.stage.take();
+    if (this.collectAlerts) this.stageAlerts.push(...out);
   }
 
   /** Per partition: state dump (with `dump`), alert ids (with `collectAlerts`), counters. */
@@ -228,10 +293,11 @@ export class PartitionedLiveEngine {
     const builders = Array.from({ length: w }, () => new BatchBuilder());
     const at: number[][] = Array.from({ length: w }, () => []);
     const maxPayload = this.config.limits.maxPayloadBytes;
+    const partitionAt = new Int32Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const seq = messages[i]!.seq;
       if (seq !== undefined && seq > this.routedSeq) this.routedSeq = seq;
-      const p = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload);
+      const p = (partitionAt[i] = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload));
       const to = this.owner[p]!;
       builders[to]!.add(p, messages[i]!.bytes);
       at[to]!.push(i);
@@ -252,7 +318,7 @@ export class PartitionedLiveEngine {
       const outputs = this.links[to]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
       replies.push({ worker: to, at: mine, outputs: outputs as Promise<LiveOutputs> });
     }
-    return this.assemble(batch, replies);
+    return this.assemble(batch, replies, partitionAt);
   }
 
   private tick(): Promise<EngineBatch> {
@@ -261,13 +327,33 @@ export class PartitionedLiveEngine {
       at: [],
       outputs: l.ask({ type: 'tick' }) as Promise<LiveOutputs>,
     }));
-    return this.assemble(outputBatch([]), replies);
+    return this.assemble(outputBatch([]), replies, new Int32Array(0));
   }
 
   /** The workers' outputs put in `batch` at their messages' places, and counted on `front`. */
-  private async assemble(batch: EngineBatch, replies: Reply[]): Promise<EngineBatch> {
-    const outputs = await Promise.all(replies.map((r) => r.outputs));
+  private assemble(batch: EngineBatch, replies: Reply[], partitionAt: Int32Array): Promise<EngineBatch> {
+    // In routing order: a batch whose workers answered first still waits for the batches
+    // routed before it, so the stage after the shuffle sees the input in order.
+    const before = this.assembled;
+    const mine = Promise.all(replies.map((r) => r.outputs)).then(async (outputs) => {
+      await before;
+      return this.assembleInOrder(batch, replies, partitionAt, outputs);
+    });
+    this.assembled = mine.catch(() => {});
+    return mine;
+  }
+
+  private assembled: Promise<unknown> = Promise.resolve();
+
+  private assembleInOrder(
+    batch: EngineBatch,
+    replies: Reply[],
+    partitionAt: Int32Array,
+    outputs: LiveOutputs[],
+  ): EngineBatch {
     const now = performance.now();
+    const keyed: PlacedAlert[] = [];
+    const firstPurchase = new Set<number>();
     replies.forEach(({ worker, at }, n) => {
       const r = outputs[n]!;
       for (let k = 0; k < at.length; k++) {
@@ -282,14 +368,21 @@ export class PartitionedLiveEngine {
         batch.lateIndex.push(at[r.lateIndex[j]!]!);
       }
       for (let j = 0; j < r.alerts.length; j++) {
-        batch.alerts.push(r.alerts[j]!);
-        batch.alertEnteredAt.push(r.alertEnteredAt[j]!);
+        const from = r.alertAt[j]!;
+        keyed.push({
+          alert: r.alerts[j]!,
+          enteredAt: r.alertEnteredAt[j]!,
+          at: from < at.length ? at[from]! : batch.outcome.length,
+        });
       }
+      for (const k of r.firstPurchase) firstPurchase.add(at[k]!);
       batch.signals.push(...r.signals);
       if (Number.isFinite(r.maxEventTime)) this.front.watermark.observe(`worker-${worker}`, r.maxEventTime, now);
     });
     const emitted = this.front.alerts?.emitted;
-    if (emitted !== undefined) for (const a of batch.alerts) emitted[a.type]++;
+    if (emitted !== undefined) for (const { alert } of keyed) emitted[alert.type]++;
+    const concluded = stageBatch(this.stage, batch, partitionAt, keyed, firstPurchase, now);
+    if (this.collectAlerts) this.stageAlerts.push(...concluded);
     batch.watermark = this.front.watermark.refresh(now);
     return tallyBatch(batch, this.front.counters);
   }
@@ -302,10 +395,7 @@ interface Reply {
   outputs: Promise<LiveOutputs>;
 }
 
-/**
- * The workers ran the global processes already, so no stage here places outputs by message:
- * `alertsThrough` is left at zero (read only by `globalProcesses`, which the main thread does not run).
- */
+/** A batch for the workers' outputs; `stageBatch` puts the alerts in place and fills `alertsThrough`. */
 function outputBatch(messages: RawBatch): EngineBatch {
   return {
     ...newBatch(messages),

@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { VigilConfig } from '../config/schema.js';
-import type { FromWorker, PartitionWorkerInit, ToWorker } from './partition-protocol.js';
+import type { FromWorker, PartitionWorkerInit, StateQuery, ToWorker } from './partition-protocol.js';
+import { VigilError } from '../../core/errors.js';
+
+/** Questions open at once per worker: the API cannot queue work on a worker without bound. */
+export const MAX_QUERIES = 256;
+
+function queryError(message: string): VigilError {
+  return new VigilError('VIGIL_ERR_WORKER_QUERY', message);
+}
 
 /**
  * Under vitest the sources run as TypeScript and a worker thread cannot load them; the
@@ -19,14 +27,26 @@ export class WorkerLink {
   private readonly waiters: { resolve: (m: FromWorker) => void; reject: (e: Error) => void }[] = [];
   private creditWaiter: (() => void) | undefined;
   private failed: Error | undefined;
+  private readonly queries = new Map<number, { resolve: (a: unknown) => void; reject: (e: Error) => void }>();
+  private nextQuery = 0;
+  /** Sees each replay batch's `done` (its stage feed), in order, before the credit returns. */
+  onDone: ((m: Extract<FromWorker, { type: 'done' }>) => void) | undefined;
 
   constructor(readonly worker: Worker) {
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'done') {
+        this.onDone?.(m);
         this.inFlight--;
         const w = this.creditWaiter;
         this.creditWaiter = undefined;
         w?.();
+        return;
+      }
+      if (m.type === 'answer') {
+        const q = this.queries.get(m.id);
+        this.queries.delete(m.id);
+        if (m.error === undefined) q?.resolve(m.answer);
+        else q?.reject(new Error(m.error));
         return;
       }
       this.waiters.shift()?.resolve(m);
@@ -35,6 +55,8 @@ export class WorkerLink {
     worker.on('error', (e) => {
       this.failed = e;
       for (const w of this.waiters.splice(0)) w.reject(e);
+      for (const q of this.queries.values()) q.reject(e);
+      this.queries.clear();
       this.creditWaiter?.();
     });
   }
@@ -50,6 +72,35 @@ export class WorkerLink {
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       if (m !== undefined) this.post(m, transfer);
+    });
+  }
+
+  /**
+   * A question about the worker's state, answered between two of its batches. Rejects with
+   * VIGIL_ERR_WORKER_QUERY when the worker fails, does not answer within `timeoutMs`, or
+   * already has `MAX_QUERIES` questions open (a late answer is then dropped).
+   */
+  query(query: StateQuery, timeoutMs: number): Promise<unknown> {
+    if (this.failed) return Promise.reject(queryError(`the worker failed: ${this.failed.message}`));
+    if (this.queries.size >= MAX_QUERIES)
+      return Promise.reject(queryError(`the worker has ${MAX_QUERIES} questions open already`));
+    const id = this.nextQuery++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.queries.delete(id);
+        reject(queryError(`the worker did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.queries.set(id, {
+        resolve: (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(queryError(`the worker failed: ${e.message}`));
+        },
+      });
+      this.post({ type: 'query', id, query });
     });
   }
 
