@@ -24,6 +24,8 @@ import { RecommendationProcess } from './processes/recommendation-process.js';
 import { RefitProcess } from './processes/refit-process.js';
 import { RfmProcess } from './processes/rfm-process.js';
 import { ValueProcess } from './processes/value-process.js';
+import { GlobalShare, type GlobalPartial, type GlobalShareSnapshot } from './processes/global-share.js';
+import { mergeRfm, mergeSketches } from './processes/merges.js';
 
 export { CART_TIMER } from './processes/cart-process.js';
 export { ALIVE_TIMER, CHURN_TIMER } from './processes/churn-process.js';
@@ -100,6 +102,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   private readonly fields: CustomerFields;
   private readonly health = new ModelHealth();
   private readonly timerOwners = new Map<string, AnalyticsProcess>();
+  /** This partition's side of the state across customers; undefined in the single-threaded engine. */
+  private share: GlobalShare | undefined;
 
   constructor(
     private readonly cfg: AnalyticsConfig,
@@ -218,6 +222,69 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
         this.timerOwners.get(s.timer)?.onTimer?.(s.timer, slot, s.customerId, s.due);
       }
     }
+  }
+
+  // ---- state across partitions -------------------------------------------------------------
+
+  /**
+   * Makes this the analytics of one partition among several (call before the first event):
+   * the RFM and CLV sketches become views (the others' part at the last sync point plus this
+   * partition's own changes since) and own twins keep this partition's exact share. Without
+   * it nothing changes: the single-threaded engine's population is all its own.
+   */
+  shareGlobals(): void {
+    if (this.share !== undefined) return;
+    const share = new GlobalShare(this.parts.clvQuantile);
+    share.ownRfm.restore(this.parts.rfm.snapshot());
+    share.ownClv.restore(this.parts.clvQuantile.snapshot());
+    this.share = share;
+    this.rfm.own = share.ownRfm;
+    this.value.own = share.ownClv;
+  }
+
+  /** This partition's exact share of the state across customers, as data (see `GlobalShare`). */
+  globalPartial(): GlobalPartial {
+    const share = this.share;
+    if (share === undefined) throw new Error('globalPartial: the analytics do not share their globals');
+    return {
+      rfm: share.ownRfm.snapshot(),
+      clv: share.ownClv.snapshot(),
+      sessionGap: this.churn.populationSessionGap.snapshot(),
+      sessions: this.churn.populationSessions,
+      intentSessions: this.churn.populationIntentSessions,
+      pooledGaps: { ...this.refitter.pooledGaps },
+    };
+  }
+
+  /**
+   * Puts the others' part of a sync point in force: the views become it merged with this
+   * partition's own state now, and the session and gap statistics read it beside their own.
+   * Null (nobody else holds anything) leaves the views as this partition's own.
+   */
+  installOthers(others: GlobalPartial | null): void {
+    const share = this.share;
+    if (share === undefined) throw new Error('installOthers: the analytics do not share their globals');
+    if (others === null && share.others === null) return;
+    share.others = others;
+    this.churn.others = others;
+    this.refitter.othersPooledGaps = others?.pooledGaps ?? null;
+    const ownRfm = share.ownRfm.snapshot();
+    const ownClv = share.ownClv.snapshot();
+    this.parts.rfm.restore(others === null ? ownRfm : mergeRfm(others.rfm, ownRfm));
+    this.parts.clvQuantile.restore(others === null ? ownClv : mergeSketches(others.clv, ownClv));
+  }
+
+  /** The share's own twins and the others' part in force, for a partition's capture; null when not shared. */
+  shareSnapshot(): GlobalShareSnapshot | null {
+    return this.share?.snapshot() ?? null;
+  }
+
+  restoreShare(s: GlobalShareSnapshot): void {
+    this.shareGlobals();
+    const share = this.share!;
+    share.restore(s);
+    this.churn.others = s.others;
+    this.refitter.othersPooledGaps = s.others?.pooledGaps ?? null;
   }
 
   // ---- views ----------------------------------------------------------------------------

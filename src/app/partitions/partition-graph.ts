@@ -8,11 +8,16 @@ import type { RawBatch } from '../../core/source.js';
 import { EngineState, type StateSnapshot } from '../engine-state.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
+import type { GlobalPartial, GlobalShareSnapshot } from '../../analytics/processes/global-share.js';
 
 /** A partition's state as captured on its own: what it is part of, then the state document. */
 export interface PartitionCapture {
   header: { format: 'vigil-partition'; partitions: number; hash: typeof PARTITION_HASH; partition: number };
   state: StateSnapshot;
+  /** Its side of the state across customers when merged over partitions (`engine.globalSyncMs`). */
+  share?: GlobalShareSnapshot | null;
+  /** The others' part it received for the next sync point and has not installed yet. */
+  pendingOthers?: GlobalPartial | null;
 }
 
 /**
@@ -34,6 +39,8 @@ export class PartitionGraph {
     clocks: PipelineClocks = {},
   ) {
     this.state = new EngineState(config);
+    // Merged over partitions at sync points (see `GlobalSync`): the analytics keep their own share beside the views.
+    if (config.engine.globalSyncMs > 0) this.state.analytics?.shareGlobals();
     this.input.pipe(pipeline(config, this.state, clocks)).subscribe((b) => (this.out = b));
   }
 
@@ -61,6 +68,7 @@ export class PartitionGraph {
         partition: this.partition,
       },
       state: this.state.capture(),
+      share: this.state.analytics?.shareSnapshot() ?? null,
     };
   }
 
@@ -79,6 +87,7 @@ export class PartitionGraph {
       );
     }
     this.state.restoreCapture(capture.state, now);
+    if (capture.share != null) this.state.analytics?.restoreShare(capture.share);
   }
 }
 

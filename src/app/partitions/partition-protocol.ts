@@ -6,6 +6,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { StateSignal } from '../../state/signals.js';
 import type { PartitionCapture } from './partition-graph.js';
+import type { GlobalPartial } from '../../analytics/processes/global-share.js';
 
 /** What a partition worker is started with. */
 export interface PartitionWorkerInit {
@@ -49,7 +50,15 @@ export type ToWorker =
   /** An empty batch through every partition: idleness and timers move on a quiet input. Answered with `applied`. */
   | { type: 'tick' }
   /** Erasure (src/app/erasure/): the partition forgets the customer and rejects its later events. */
-  | { type: 'erase'; partition: number; customerId: string };
+  | { type: 'erase'; partition: number; customerId: string }
+  /**
+   * A sync point in the routed stream (`GlobalSync`): each partition installs the others'
+   * part of the previous sync point (waiting for it if it has not come yet), then hands its
+   * own partial. Answered with `partials`.
+   */
+  | { type: 'sync'; marker: number }
+  /** The others' part of sync point `marker`, per partition this worker runs; not answered, never waits. */
+  | { type: 'others'; marker: number; parts: [number, GlobalPartial | null][] };
 
 export interface PartitionResult {
   partition: number;
@@ -69,6 +78,7 @@ export type FromWorker =
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
   | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
   | { type: 'adopted'; partition: number }
+  | { type: 'partials'; marker: number; partials: [number, GlobalPartial][] }
   | LiveOutputs;
 
 /**

@@ -5,6 +5,8 @@ import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
 import type { FromWorker, LiveOutputs, PartitionResult, PartitionWorkerInit, ToWorker } from './partition-protocol.js';
+import type { GlobalPartial } from '../../analytics/processes/global-share.js';
+import { SyncGate, syncPartitions } from './sync-gate.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -143,8 +145,19 @@ function withMaxEventTime(out: LiveOutputs): LiveOutputs {
   return out;
 }
 
-port.on('message', (m: ToWorker) => {
+/** The others' part received per partition, installed at the next sync marker. */
+const othersReceived = new Map<number, GlobalPartial | null>();
+const gate = new SyncGate(handle);
+port.on('message', (m: ToWorker) => gate.receive(m));
+
+function handle(m: ToWorker): void {
   switch (m.type) {
+    case 'sync':
+      send({ type: 'partials', marker: m.marker, partials: syncPartitions(graphs, othersReceived) });
+      break;
+    case 'others':
+      for (const [p, part] of m.parts) othersReceived.set(p, part);
+      break;
     case 'live': {
       const out = withMaxEventTime(runLive(m));
       send(out);
@@ -203,15 +216,19 @@ port.on('message', (m: ToWorker) => {
       graphs.delete(m.partition);
       const ids = alertIds.get(m.partition)!;
       alertIds.delete(m.partition);
-      send({ type: 'released', capture: g.capture(), alertIds: ids });
+      const capture = g.capture();
+      if (othersReceived.has(m.partition)) capture.pendingOthers = othersReceived.get(m.partition)!;
+      othersReceived.delete(m.partition);
+      send({ type: 'released', capture, alertIds: ids });
       break;
     }
     case 'adopt': {
       adopt(m.capture.header.partition).restore(m.capture);
       alertIds.set(m.capture.header.partition, m.alertIds);
+      if (m.capture.pendingOthers !== undefined) othersReceived.set(m.capture.header.partition, m.capture.pendingOthers);
       send({ type: 'adopted', partition: m.capture.header.partition });
       break;
     }
   }
-});
+}
 send({ type: 'ready' });

@@ -6,6 +6,7 @@ import type { PartitionCapture } from './partition-graph.js';
 import type { PartitionResult } from './partition-protocol.js';
 import { BatchBuilder } from './batch-builder.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
+import { GlobalSync } from './global-sync.js';
 
 export interface PartitionedEngineOptions {
   /** P, fixed per deployment (default 32). */
@@ -32,6 +33,9 @@ export interface PartitionedRunStats {
   graphMs: number[];
   alerts: number;
   messages: number;
+  /** Sync points of the state across customers placed (`engine.globalSyncMs`), and the main thread's time merging their partials. */
+  syncPoints: number;
+  mergeMs: number;
 }
 
 /**
@@ -44,10 +48,10 @@ export interface PartitionedRunStats {
  * event time is moved to the whole input's last event time; so the per-customer state and
  * the alerts do not depend on W, batch sizes or thread timing (tested).
  *
- * State across customers (RFM populations, CLV tier cut-offs, refits, recommender tables)
- * is each partition's own for now: it depends on P, not on W. Merging it at
- * watermark-aligned points (the processes declare how: src/analytics/processes/) is the
- * next step; docs/architecture.md.
+ * State across customers (RFM populations, CLV sketch, session and purchase-gap statistics)
+ * is merged over partitions at event-time sync points placed in the input order
+ * (`GlobalSync`), so it does not depend on W either. Refits and recommender tables are
+ * still each partition's own: they depend on P; docs/architecture.md.
  */
 export class PartitionedEngine {
   readonly partitions: number;
@@ -55,6 +59,8 @@ export class PartitionedEngine {
   readonly owner: Int32Array;
   readonly stats: PartitionedRunStats;
   private readonly builders: BatchBuilder[];
+  /** Merges the state across customers at event-time sync points; undefined with `engine.globalSyncMs` 0. */
+  private readonly sync: GlobalSync | undefined;
 
   private constructor(
     readonly config: VigilConfig,
@@ -65,7 +71,26 @@ export class PartitionedEngine {
     this.partitions = partitions;
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
     this.builders = links.map(() => new BatchBuilder());
-    this.stats = { routingMs: 0, waitingMs: 0, graphMs: links.map(() => 0), alerts: 0, messages: 0 };
+    this.stats = {
+      routingMs: 0,
+      waitingMs: 0,
+      graphMs: links.map(() => 0),
+      alerts: 0,
+      messages: 0,
+      syncPoints: 0,
+      mergeMs: 0,
+    };
+    const everyMs = config.engine.globalSyncMs;
+    const wallClock = opts.wallClock;
+    this.sync =
+      everyMs > 0 && config.analytics.enabled
+        ? new GlobalSync(links, this.owner, {
+            partitions,
+            everyMs,
+            maxPayloadBytes: config.limits.maxPayloadBytes,
+            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
+          })
+        : undefined;
   }
 
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
@@ -88,8 +113,16 @@ export class PartitionedEngine {
     const maxInFlight = this.opts.maxInFlight ?? 4;
     const maxPayload = this.config.limits.maxPayloadBytes;
     let t0 = performance.now();
+    const sync = this.sync;
     for (let i = 0; i < messages.length; i++) {
       const bytes = messages[i]!.bytes;
+      if (sync?.crosses(bytes)) {
+        // A sync point: everything routed before it goes out first, then its marker.
+        this.stats.routingMs += performance.now() - t0;
+        for (let w = 0; w < this.links.length; w++) await this.flush(w, maxInFlight);
+        sync.mark();
+        t0 = performance.now();
+      }
       const p = partitionOfMessage(bytes, this.partitions, maxPayload);
       const w = this.owner[p]!;
       const b = this.builders[w]!;
@@ -111,6 +144,11 @@ export class PartitionedEngine {
     const ends = await Promise.all(this.links.map((l) => l.ask({ type: 'maxEventTime' })));
     const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
     await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
+    if (this.sync !== undefined) {
+      await this.sync.idle();
+      this.stats.syncPoints = this.sync.markers;
+      this.stats.mergeMs = this.sync.mergeMs;
+    }
     this.stats.waitingMs += performance.now() - t0;
   }
 
@@ -136,6 +174,7 @@ export class PartitionedEngine {
     const from = this.owner[p]!;
     if (from === to) return;
     await this.flush(from, 1); // everything sent to the old owner is processed before the capture
+    await this.sync?.idle(); // the others' part of the last sync point went to the old owner
     await this.drain(from);
     const released = await this.links[from]!.ask({ type: 'release', partition: p });
     if (released.type !== 'released') throw new Error(`worker ${from}: unexpected reply ${released.type}`);
