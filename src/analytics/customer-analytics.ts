@@ -24,7 +24,14 @@ import { RecommendationProcess } from './processes/recommendation-process.js';
 import { RefitProcess } from './processes/refit-process.js';
 import { RfmProcess } from './processes/rfm-process.js';
 import { ValueProcess } from './processes/value-process.js';
-import { GlobalShare, type GlobalPartial, type GlobalShareSnapshot } from './processes/global-share.js';
+import {
+  GlobalShare,
+  othersOf,
+  type GlobalPartial,
+  type GlobalShareSnapshot,
+  type ScalarPart,
+  type SketchPart,
+} from './processes/global-share.js';
 import { mergeRfm, mergeSketches } from './processes/merges.js';
 
 export { CART_TIMER } from './processes/cart-process.js';
@@ -242,13 +249,24 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     this.value.own = share.ownClv;
   }
 
-  /** This partition's exact share of the state across customers, as data (see `GlobalShare`). */
-  globalPartial(): GlobalPartial {
+  /**
+   * A sync point in this partition's stream: the broadcast of the previous point is put in
+   * force (when one came: `totals` null means nobody held anything then), then this
+   * partition's exact share is taken and returned, as data (see `GlobalShare`).
+   */
+  syncPoint(broadcast: { totals: SketchPart | null; scalars: ScalarPart | null } | undefined): GlobalPartial {
     const share = this.share;
-    if (share === undefined) throw new Error('globalPartial: the analytics do not share their globals');
+    if (share === undefined) throw new Error('syncPoint: the analytics do not share their globals');
+    // Installing changes the views, never the own twins: one snapshot of them serves both steps.
+    const own: SketchPart = { rfm: share.ownRfm.snapshot(), clv: share.ownClv.snapshot() };
+    if (broadcast !== undefined) {
+      const { totals, scalars } = broadcast;
+      if (totals !== null && share.handed === null) throw new Error('syncPoint: a broadcast before any partial');
+      this.installOthers(totals === null ? null : othersOf(totals, share.handed!, scalars), own);
+    }
+    share.handed = own;
     return {
-      rfm: share.ownRfm.snapshot(),
-      clv: share.ownClv.snapshot(),
+      ...own,
       sessionGap: this.churn.populationSessionGap.snapshot(),
       sessions: this.churn.populationSessions,
       intentSessions: this.churn.populationIntentSessions,
@@ -258,20 +276,17 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
 
   /**
    * Puts the others' part of a sync point in force: the views become it merged with this
-   * partition's own state now, and the session and gap statistics read it beside their own.
-   * Null (nobody else holds anything) leaves the views as this partition's own.
+   * partition's own state now (`own`), and the session and gap statistics read it beside
+   * their own. Null (nobody else holds anything) leaves the views as this partition's own.
    */
-  installOthers(others: GlobalPartial | null): void {
-    const share = this.share;
-    if (share === undefined) throw new Error('installOthers: the analytics do not share their globals');
+  private installOthers(others: GlobalPartial | null, own: SketchPart): void {
+    const share = this.share!;
     if (others === null && share.others === null) return;
     share.others = others;
     this.churn.others = others;
     this.refitter.othersPooledGaps = others?.pooledGaps ?? null;
-    const ownRfm = share.ownRfm.snapshot();
-    const ownClv = share.ownClv.snapshot();
-    this.parts.rfm.restore(others === null ? ownRfm : mergeRfm(others.rfm, ownRfm));
-    this.parts.clvQuantile.restore(others === null ? ownClv : mergeSketches(others.clv, ownClv));
+    this.parts.rfm.restore(others === null ? own.rfm : mergeRfm(others.rfm, own.rfm));
+    this.parts.clvQuantile.restore(others === null ? own.clv : mergeSketches(others.clv, own.clv));
   }
 
   /** The share's own twins and the others' part in force, for a partition's capture; null when not shared. */

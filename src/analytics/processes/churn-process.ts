@@ -516,9 +516,7 @@ export class ChurnProcess implements AnalyticsProcess {
   intentShare(): number {
     const others = this.others;
     if (others === null) return this.populationIntentSessions / this.populationSessions;
-    return (
-      (this.populationIntentSessions + others.intentSessions) / (this.populationSessions + others.sessions)
-    );
+    return (this.populationIntentSessions + others.intentSessions) / (this.populationSessions + others.sessions);
   }
 }
 

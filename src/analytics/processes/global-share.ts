@@ -1,7 +1,8 @@
 import { QuantileSketch, type QuantileSketchSnapshot } from '../quantile-sketch.js';
 import type { PooledGaps } from '../refit-job.js';
 import { RfmPopulation, type RfmSnapshot } from '../rfm.js';
-import { mergePooledGaps, mergeRfm, mergeRunningMoments, mergeSketches } from './merges.js';
+import { emptyGaps } from '../refit-job.js';
+import { mergeManySketches, mergePooledGaps, mergeRunningMoments, subtractSketch } from './merges.js';
 
 /**
  * One partition's exact share of the state that spans customers, as plain data (what it hands
@@ -20,22 +21,58 @@ export interface GlobalPartial {
   pooledGaps: PooledGaps;
 }
 
+/** The sketches of a partial: large, so the main thread sends their total once, not each partition's others' part. */
+export type SketchPart = Pick<GlobalPartial, 'rfm' | 'clv'>;
+/** The scalars of a partial: small, sent as each partition's others' part. */
+export type ScalarPart = Omit<GlobalPartial, 'rfm' | 'clv'>;
+
 /**
- * The partials of several partitions as one, merged in the order given (the caller fixes it:
- * partition order), so the result is a pure function of the partials and never of which
- * thread merged them or when. Null for no partial at all.
+ * What the main thread broadcasts at a sync point: the sketches of all partitions merged
+ * (`totals`), and per partition the merge of the others' scalars (null when nobody else
+ * holds any). A partition takes its own partial of that point out of the totals to get the
+ * others' sketches (`othersOf`): one total travels instead of one merge per partition.
  */
-export function mergePartials(parts: readonly GlobalPartial[]): GlobalPartial | null {
-  if (parts.length === 0) return null;
-  let out = parts[0]!;
-  for (let i = 1; i < parts.length; i++) out = mergeTwo(out, parts[i]!);
-  return out;
+export interface SyncBroadcast {
+  totals: SketchPart;
+  scalars: (ScalarPart | null)[];
 }
 
-function mergeTwo(a: GlobalPartial, b: GlobalPartial): GlobalPartial {
+/**
+ * The broadcast of one sync point from every partition's partial (index = partition; null
+ * for one that handed nothing), merged in partition order: a pure function of the partials,
+ * never of which thread merged them or when.
+ */
+export function broadcastOf(partials: readonly (GlobalPartial | null)[]): SyncBroadcast | null {
+  const held = partials.filter((p): p is GlobalPartial => p !== null);
+  if (held.length === 0) return null;
+  const totals: SketchPart = {
+    rfm: {
+      recency: mergeManySketches(held.map((p) => p.rfm.recency)),
+      frequency: mergeManySketches(held.map((p) => p.rfm.frequency)),
+      monetary: mergeManySketches(held.map((p) => p.rfm.monetary)),
+    },
+    clv: mergeManySketches(held.map((p) => p.clv)),
+  };
+  return { totals, scalars: othersScalars(partials) };
+}
+
+/** For each partition, the others' scalars merged, by prefix and suffix merges (O(P), not O(P²)). */
+function othersScalars(parts: readonly (GlobalPartial | null)[]): (ScalarPart | null)[] {
+  const n = parts.length;
+  const prefix: (ScalarPart | null)[] = new Array<ScalarPart | null>(n + 1).fill(null);
+  const suffix: (ScalarPart | null)[] = new Array<ScalarPart | null>(n + 1).fill(null);
+  for (let i = 0; i < n; i++) prefix[i + 1] = joinScalars(prefix[i]!, parts[i]!);
+  for (let i = n - 1; i >= 0; i--) suffix[i] = joinScalars(parts[i]!, suffix[i + 1]!);
+  return parts.map((_, i) => {
+    const out = joinScalars(prefix[i]!, suffix[i + 1]!);
+    return out === null || (out.sessionGap[0] === 0 && out.sessions === 0 && out.pooledGaps.count === 0) ? null : out;
+  });
+}
+
+function joinScalars(a: ScalarPart | null, b: ScalarPart | null): ScalarPart | null {
+  if (a === null) return b;
+  if (b === null) return a;
   return {
-    rfm: mergeRfm(a.rfm, b.rfm),
-    clv: mergeSketches(a.clv, b.clv),
     sessionGap: mergeRunningMoments(a.sessionGap, b.sessionGap),
     sessions: a.sessions + b.sessions,
     intentSessions: a.intentSessions + b.intentSessions,
@@ -44,30 +81,33 @@ function mergeTwo(a: GlobalPartial, b: GlobalPartial): GlobalPartial {
 }
 
 /**
- * For each of `parts` (index i), the merge of all the others' partials ("the others' part"),
- * by prefix and suffix merges: O(n) merges instead of O(n²). Entry i is null when no other
- * partition holds anything. Pure: the same partials give the same result, bit for bit.
+ * A partition's others' part of a sync point: the broadcast totals without the sketches it
+ * handed at that point (exact: counts are subtracted at the totals' resolution), with the
+ * others' scalars. Null when the others hold nothing.
  */
-export function othersParts(parts: readonly (GlobalPartial | null)[]): (GlobalPartial | null)[] {
-  const n = parts.length;
-  const prefix: (GlobalPartial | null)[] = new Array(n + 1).fill(null);
-  const suffix: (GlobalPartial | null)[] = new Array(n + 1).fill(null);
-  for (let i = 0; i < n; i++) prefix[i + 1] = join(prefix[i]!, parts[i]!);
-  for (let i = n - 1; i >= 0; i--) suffix[i] = join(parts[i]!, suffix[i + 1]!);
-  return parts.map((_, i) => {
-    const out = join(prefix[i]!, suffix[i + 1]!);
-    return out === null || isEmpty(out) ? null : out;
-  });
+export function othersOf(totals: SketchPart, handed: SketchPart, scalars: ScalarPart | null): GlobalPartial | null {
+  const others: GlobalPartial = {
+    rfm: {
+      recency: subtractSketch(totals.rfm.recency, handed.rfm.recency),
+      frequency: subtractSketch(totals.rfm.frequency, handed.rfm.frequency),
+      monetary: subtractSketch(totals.rfm.monetary, handed.rfm.monetary),
+    },
+    clv: subtractSketch(totals.clv, handed.clv),
+    ...(scalars ?? { sessionGap: [0, 0, 0], sessions: 0, intentSessions: 0, pooledGaps: emptyGaps() }),
+  };
+  return isEmpty(others) ? null : others;
 }
 
-function join(a: GlobalPartial | null, b: GlobalPartial | null): GlobalPartial | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return mergeTwo(a, b);
+/** One partial of everything the parts hold (tests: the merge of all partitions equals one summary fed everything). */
+export function mergePartials(parts: readonly GlobalPartial[]): GlobalPartial | null {
+  const b = broadcastOf(parts);
+  if (b === null) return null;
+  const { sessionGap, sessions, intentSessions, pooledGaps } = joinScalars(parts[0]!, b.scalars[0] ?? null)!;
+  return { ...b.totals, sessionGap, sessions, intentSessions, pooledGaps };
 }
 
 /** Holds nothing at all: installing it would change nothing. */
-export function isEmpty(p: GlobalPartial): boolean {
+function isEmpty(p: GlobalPartial): boolean {
   const none = (s: QuantileSketchSnapshot) => s.under === 0 && s.counts.length === 0;
   return (
     none(p.rfm.recency) &&
@@ -86,6 +126,7 @@ export interface GlobalShareSnapshot {
   ownRfm: RfmSnapshot;
   ownClv: QuantileSketchSnapshot;
   others: GlobalPartial | null;
+  handed: SketchPart | null;
 }
 
 /**
@@ -102,6 +143,8 @@ export class GlobalShare {
   readonly ownClv: QuantileSketch;
   /** The others' part installed at the last sync point; null before one (or with nobody else). */
   others: GlobalPartial | null = null;
+  /** The sketches it handed at the last sync point, which the next broadcast's totals include. */
+  handed: SketchPart | null = null;
 
   constructor(clvQuantile: QuantileSketch) {
     this.ownRfm = new RfmPopulation();
@@ -109,12 +152,13 @@ export class GlobalShare {
   }
 
   snapshot(): GlobalShareSnapshot {
-    return { ownRfm: this.ownRfm.snapshot(), ownClv: this.ownClv.snapshot(), others: this.others };
+    return { ownRfm: this.ownRfm.snapshot(), ownClv: this.ownClv.snapshot(), others: this.others, handed: this.handed };
   }
 
   restore(s: GlobalShareSnapshot): void {
     this.ownRfm.restore(s.ownRfm);
     this.ownClv.restore(s.ownClv);
     this.others = s.others;
+    this.handed = s.handed;
   }
 }

@@ -1,4 +1,4 @@
-import { othersParts, type GlobalPartial } from '../../analytics/processes/global-share.js';
+import { broadcastOf, type GlobalPartial, type ScalarPart } from '../../analytics/processes/global-share.js';
 import { eventTimeOfMessage } from './partition-of.js';
 import type { FromWorker } from './partition-protocol.js';
 import type { WorkerLink } from './worker-link.js';
@@ -26,8 +26,9 @@ export interface GlobalSyncOptions {
  *   router sends what it has batched so far and posts a `sync` marker to every worker
  *   (`crosses`, then `mark`), before routing the message that crossed.
  * - At marker k each partition hands its exact partial (`GlobalPartial`); once all P have
- *   come, this thread merges them in partition order and posts each partition "the others'
- *   part" (the merge of all partials but its own, `othersParts`).
+ *   come, this thread merges them in partition order (`broadcastOf`) and posts every worker
+ *   the merged sketches, and each partition the merge of the others' scalars. A partition's
+ *   "others' part" is the merged sketches without the ones it handed (`othersOf`).
  * - A partition installs that part at its next marker (k+1): its view from then on is the
  *   others' part as of t_k plus its own live state. The worker waits at marker k+1 for the
  *   part if it has not come (`SyncGate`), so this thread never blocks on it.
@@ -96,10 +97,11 @@ export class GlobalSync {
       if (r.type !== 'partials' || r.marker !== marker) throw new Error(`sync ${marker}: unexpected reply ${r.type}`);
       for (const [p, part] of r.partials) partials[p] = part;
     }
-    const others = othersParts(partials);
-    const perWorker: [number, GlobalPartial | null][][] = this.links.map(() => []);
-    for (let p = 0; p < others.length; p++) perWorker[this.owner[p]!]!.push([p, others[p]!]);
+    const b = broadcastOf(partials);
+    const perWorker: [number, ScalarPart | null][][] = this.links.map(() => []);
+    for (let p = 0; p < partials.length; p++) perWorker[this.owner[p]!]!.push([p, b?.scalars[p] ?? null]);
     this.mergeMs += performance.now() - t0;
-    this.links.forEach((l, w) => l.post({ type: 'others', marker, parts: perWorker[w]! }));
+    const totals = b?.totals ?? null;
+    this.links.forEach((l, w) => l.post({ type: 'others', marker, totals, scalars: perWorker[w]! }));
   }
 }

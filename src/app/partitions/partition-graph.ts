@@ -8,7 +8,8 @@ import type { RawBatch } from '../../core/source.js';
 import { EngineState, type StateSnapshot } from '../engine-state.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
-import type { GlobalPartial, GlobalShareSnapshot } from '../../analytics/processes/global-share.js';
+import type { GlobalShareSnapshot } from '../../analytics/processes/global-share.js';
+import type { ReceivedBroadcast } from './sync-gate.js';
 
 /** A partition's state as captured on its own: what it is part of, then the state document. */
 export interface PartitionCapture {
@@ -16,8 +17,8 @@ export interface PartitionCapture {
   state: StateSnapshot;
   /** Its side of the state across customers when merged over partitions (`engine.globalSyncMs`). */
   share?: GlobalShareSnapshot | null;
-  /** The others' part it received for the next sync point and has not installed yet. */
-  pendingOthers?: GlobalPartial | null;
+  /** The broadcast it received for the next sync point and has not installed yet. */
+  pendingOthers?: ReceivedBroadcast;
 }
 
 /**

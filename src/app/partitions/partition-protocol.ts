@@ -6,7 +6,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { StateSignal } from '../../state/signals.js';
 import type { PartitionCapture } from './partition-graph.js';
-import type { GlobalPartial } from '../../analytics/processes/global-share.js';
+import type { GlobalPartial, ScalarPart, SketchPart } from '../../analytics/processes/global-share.js';
 
 /** What a partition worker is started with. */
 export interface PartitionWorkerInit {
@@ -57,8 +57,12 @@ export type ToWorker =
    * own partial. Answered with `partials`.
    */
   | { type: 'sync'; marker: number }
-  /** The others' part of sync point `marker`, per partition this worker runs; not answered, never waits. */
-  | { type: 'others'; marker: number; parts: [number, GlobalPartial | null][] };
+  /**
+   * Sync point `marker`'s broadcast: the sketches of all partitions merged, and the others'
+   * scalars per partition this worker runs (null: nobody else holds any); not answered, never
+   * waits. Absent totals: no partition held anything.
+   */
+  | { type: 'others'; marker: number; totals: SketchPart | null; scalars: [number, ScalarPart | null][] };
 
 export interface PartitionResult {
   partition: number;

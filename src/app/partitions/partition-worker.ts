@@ -5,8 +5,7 @@ import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
 import type { FromWorker, LiveOutputs, PartitionResult, PartitionWorkerInit, ToWorker } from './partition-protocol.js';
-import type { GlobalPartial } from '../../analytics/processes/global-share.js';
-import { SyncGate, syncPartitions } from './sync-gate.js';
+import { receiveBroadcast, SyncGate, syncPartitions, type ReceivedBroadcast } from './sync-gate.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -145,8 +144,8 @@ function withMaxEventTime(out: LiveOutputs): LiveOutputs {
   return out;
 }
 
-/** The others' part received per partition, installed at the next sync marker. */
-const othersReceived = new Map<number, GlobalPartial | null>();
+/** The broadcast received per partition, installed at its next sync marker. */
+const othersReceived = new Map<number, ReceivedBroadcast>();
 const gate = new SyncGate(handle);
 port.on('message', (m: ToWorker) => gate.receive(m));
 
@@ -156,7 +155,7 @@ function handle(m: ToWorker): void {
       send({ type: 'partials', marker: m.marker, partials: syncPartitions(graphs, othersReceived) });
       break;
     case 'others':
-      for (const [p, part] of m.parts) othersReceived.set(p, part);
+      receiveBroadcast(othersReceived, m);
       break;
     case 'live': {
       const out = withMaxEventTime(runLive(m));
@@ -225,7 +224,8 @@ function handle(m: ToWorker): void {
     case 'adopt': {
       adopt(m.capture.header.partition).restore(m.capture);
       alertIds.set(m.capture.header.partition, m.alertIds);
-      if (m.capture.pendingOthers !== undefined) othersReceived.set(m.capture.header.partition, m.capture.pendingOthers);
+      if (m.capture.pendingOthers !== undefined)
+        othersReceived.set(m.capture.header.partition, m.capture.pendingOthers);
       send({ type: 'adopted', partition: m.capture.header.partition });
       break;
     }

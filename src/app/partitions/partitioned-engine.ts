@@ -120,6 +120,9 @@ export class PartitionedEngine {
         // A sync point: everything routed before it goes out first, then its marker.
         this.stats.routingMs += performance.now() - t0;
         for (let w = 0; w < this.links.length; w++) await this.flush(w, maxInFlight);
+        // One turn of the event loop: the partials of the previous point that have come are
+        // merged and broadcast now, before the workers reach this marker and wait for them.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         sync.mark();
         t0 = performance.now();
       }

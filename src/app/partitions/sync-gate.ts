@@ -1,4 +1,4 @@
-import type { GlobalPartial } from '../../analytics/processes/global-share.js';
+import type { GlobalPartial, ScalarPart, SketchPart } from '../../analytics/processes/global-share.js';
 import type { PartitionGraph } from './partition-graph.js';
 import type { ToWorker } from './partition-protocol.js';
 
@@ -56,24 +56,35 @@ export class SyncGate {
   }
 }
 
+/** A sync point's broadcast as one partition received it: the totals (null: nobody held anything) and the others' scalars. */
+export interface ReceivedBroadcast {
+  totals: SketchPart | null;
+  scalars: ScalarPart | null;
+}
+
+/** Files an `others` message's broadcast under each partition it names, for their next marker. */
+export function receiveBroadcast(
+  received: Map<number, ReceivedBroadcast>,
+  m: Extract<ToWorker, { type: 'others' }>,
+): void {
+  for (const [p, scalars] of m.scalars) received.set(p, { totals: m.totals, scalars });
+}
+
 /**
- * At a marker, for each partition the worker runs (in partition order): the others' part
+ * At a marker, for each partition the worker runs (in partition order): the broadcast
  * received for it is put in force, then its own partial is taken. Partitions without
  * analytics hand nothing.
  */
 export function syncPartitions(
   graphs: ReadonlyMap<number, PartitionGraph>,
-  received: Map<number, GlobalPartial | null>,
+  received: Map<number, ReceivedBroadcast>,
 ): [number, GlobalPartial][] {
   const out: [number, GlobalPartial][] = [];
   for (const p of [...graphs.keys()].sort((a, b) => a - b)) {
     const analytics = graphs.get(p)!.state.analytics;
     if (analytics === undefined) continue;
-    if (received.has(p)) {
-      analytics.installOthers(received.get(p)!);
-      received.delete(p);
-    }
-    out.push([p, analytics.globalPartial()]);
+    out.push([p, analytics.syncPoint(received.get(p))]);
+    received.delete(p);
   }
   return out;
 }
