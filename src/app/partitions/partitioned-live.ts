@@ -12,6 +12,7 @@ import { BatchBuilder } from './batch-builder.js';
 import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
 import type { LiveOutputs, PartitionResult } from './partition-protocol.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
+import { GlobalSync } from './global-sync.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -53,14 +54,27 @@ export class PartitionedLiveEngine {
   readonly front: EngineState;
   batchesCompleted = 0;
   private readonly owner: Int32Array;
+  /** Merges the state across customers at event-time sync points; undefined with `engine.globalSyncMs` 0. */
+  private readonly sync: GlobalSync | undefined;
 
   private constructor(
     readonly config: VigilConfig,
     private readonly links: WorkerLink[],
     readonly partitions: number,
+    wallClock: number | undefined,
   ) {
     this.front = new EngineState(config);
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
+    const everyMs = config.engine.globalSyncMs;
+    this.sync =
+      everyMs > 0 && config.analytics.enabled
+        ? new GlobalSync(links, this.owner, {
+            partitions,
+            everyMs,
+            maxPayloadBytes: config.limits.maxPayloadBytes,
+            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
+          })
+        : undefined;
   }
 
   static async start(config: VigilConfig, opts: PartitionedLiveOptions = {}): Promise<PartitionedLiveEngine> {
@@ -70,7 +84,7 @@ export class PartitionedLiveEngine {
       collectAlerts: opts.collectAlerts ?? false,
       ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
     });
-    return new PartitionedLiveEngine(config, links, partitions);
+    return new PartitionedLiveEngine(config, links, partitions, opts.wallClock);
   }
 
   get workers(): number {
@@ -163,24 +177,43 @@ export class PartitionedLiveEngine {
     await Promise.all(this.links.map((l) => l.worker.terminate()));
   }
 
-  /** Sends each worker its share of `messages` now; resolves to the batch with every output in place. */
+  /**
+   * Sends each worker its share of `messages` now; resolves to the batch with every output in
+   * place. A sync point falling inside the batch splits it there: the share before it, the
+   * marker, then the share after it.
+   */
   private route(messages: RawBatch): Promise<EngineBatch> {
     const batch = outputBatch(messages);
+    const replies: Reply[] = [];
+    const sync = this.sync;
+    let from = 0;
+    if (sync !== undefined)
+      for (let i = 0; i < messages.length; i++)
+        if (sync.crosses(messages[i]!.bytes)) {
+          this.routeSpan(messages, from, i, replies);
+          sync.mark();
+          from = i;
+        }
+    this.routeSpan(messages, from, messages.length, replies);
+    return this.assemble(batch, replies);
+  }
+
+  /** Sends each worker its share of `messages[from, to)`, adding the replies to come. */
+  private routeSpan(messages: RawBatch, from: number, to: number, replies: Reply[]): void {
     const w = this.links.length;
     const builders = Array.from({ length: w }, () => new BatchBuilder());
     const at: number[][] = Array.from({ length: w }, () => []);
     const maxPayload = this.config.limits.maxPayloadBytes;
-    for (let i = 0; i < messages.length; i++) {
+    for (let i = from; i < to; i++) {
       const p = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload);
-      const to = this.owner[p]!;
-      builders[to]!.add(p, messages[i]!.bytes);
-      at[to]!.push(i);
+      const owner = this.owner[p]!;
+      builders[owner]!.add(p, messages[i]!.bytes);
+      at[owner]!.push(i);
     }
-    const replies: Reply[] = [];
-    for (let to = 0; to < w; to++) {
-      const mine = at[to]!;
+    for (let t = 0; t < w; t++) {
+      const mine = at[t]!;
       if (mine.length === 0) continue;
-      const { bytes, index } = builders[to]!.take();
+      const { bytes, index } = builders[t]!.take();
       const receivedAt = new Float64Array(mine.length);
       const rejectedBy: [number, RejectReason][] = [];
       mine.forEach((i, k) => {
@@ -189,10 +222,9 @@ export class PartitionedLiveEngine {
         if (m.rejectedBy !== undefined) rejectedBy.push([k, m.rejectedBy]);
       });
       const transfer = [bytes, index.buffer as ArrayBuffer, receivedAt.buffer];
-      const outputs = this.links[to]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
-      replies.push({ worker: to, at: mine, outputs: outputs as Promise<LiveOutputs> });
+      const outputs = this.links[t]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
+      replies.push({ worker: t, at: mine, outputs: outputs as Promise<LiveOutputs> });
     }
-    return this.assemble(batch, replies);
   }
 
   private tick(): Promise<EngineBatch> {
