@@ -10,7 +10,9 @@ import { median } from './report.js';
  * `rounds` rounds (the host's slow phases land on every W alike); medians. Each run starts
  * fresh workers (their start-up is not timed) and times routing all messages through to the
  * end of input. Per-thread costs per event: the main thread's routing (partition from the
- * raw bytes, copy into a worker's batch) and each worker's time in the graph.
+ * raw bytes, copy into a worker's batch) and each worker's time in the graph (which
+ * includes its share of the sync points, `engine.globalSyncMs`); the sync points placed and
+ * the main thread's time merging their partials.
  */
 export async function partitionedScaling(
   config: VigilConfig,
@@ -21,6 +23,8 @@ export async function partitionedScaling(
   const evs = new Map<number, number[]>(counts.map((w) => [w, []]));
   const routing = new Map<number, number[]>(counts.map((w) => [w, []]));
   const graph = new Map<number, number[]>(counts.map((w) => [w, []]));
+  let syncPoints = 0;
+  const mergeMs: number[] = [];
   const n = messages.length;
   for (let r = 0; r < rounds; r++) {
     for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
@@ -37,6 +41,8 @@ export async function partitionedScaling(
         routing.get(workers)!.push((engine.stats.routingMs * 1e6) / n);
         // A worker's graph time per event of its own share.
         graph.get(workers)!.push(...engine.stats.graphMs.map((g) => (g * 1e6 * workers) / n));
+        syncPoints = engine.stats.syncPoints;
+        mergeMs.push(engine.stats.mergeMs);
         process.stderr.write(`  partitioned, ${workers} worker(s): ${Math.round((n / ms) * 1000)} ev/s\n`);
       } finally {
         await engine.close();
@@ -48,5 +54,7 @@ export async function partitionedScaling(
   row['partitioned: 2 workers / 1 worker'] = +(median(evs.get(2)!) / median(evs.get(1)!)).toFixed(2);
   row['  routing ns/ev (main thread), by W'] = counts.map((w) => Math.round(median(routing.get(w)!))).join(', ');
   row['  graph ns/ev (per worker, own events), by W'] = counts.map((w) => Math.round(median(graph.get(w)!))).join(', ');
+  // State across customers merged at sync points (engine.globalSyncMs): how many, and the main thread's merging.
+  row['  sync points; main-thread merge ms (median run)'] = `${syncPoints}; ${Math.round(median(mergeMs))}`;
   return row;
 }
