@@ -137,7 +137,7 @@ describe('state across customers merged over partitions', () => {
       const m = population(merged);
       expect(s.length).toBeGreaterThan(50);
       expect(syncPoints).toBeGreaterThan(100); // every hour of a week
-      // Bound: the others' part a partition sees is as of the previous sync point (≤ 2 h old
+      // Bound: the others' part a partition sees is as of two sync points back (≤ 3 h old
       // at E = 1 h), so an alert near a quintile or cut-off edge may move or vanish; most must not.
       expect(jaccard(m, s)).toBeGreaterThanOrEqual(0.75);
       expect(Math.abs(m.length - s.length)).toBeLessThanOrEqual(0.15 * s.length);

@@ -250,21 +250,27 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   }
 
   /**
-   * A sync point in this partition's stream: the broadcast of the previous point is put in
-   * force (when one came: `totals` null means nobody held anything then), then this
+   * Sync point `marker` in this partition's stream: the broadcast of an earlier point is put
+   * in force (when one is due: `totals` null means nobody held anything then), then this
    * partition's exact share is taken and returned, as data (see `GlobalShare`).
    */
-  syncPoint(broadcast: { totals: SketchPart | null; scalars: ScalarPart | null } | undefined): GlobalPartial {
+  syncPoint(
+    marker: number,
+    broadcast: { marker: number; totals: SketchPart | null; scalars: ScalarPart | null } | undefined,
+  ): GlobalPartial {
     const share = this.share;
     if (share === undefined) throw new Error('syncPoint: the analytics do not share their globals');
     // Installing changes the views, never the own twins: one snapshot of them serves both steps.
     const own: SketchPart = { rfm: share.ownRfm.snapshot(), clv: share.ownClv.snapshot() };
     if (broadcast !== undefined) {
       const { totals, scalars } = broadcast;
-      if (totals !== null && share.handed === null) throw new Error('syncPoint: a broadcast before any partial');
-      this.installOthers(totals === null ? null : othersOf(totals, share.handed!, scalars), own);
+      const handed = share.handed.find(([m]) => m === broadcast.marker)?.[1];
+      if (totals !== null && handed === undefined)
+        throw new Error(`syncPoint: nothing was handed at ${broadcast.marker}`);
+      this.installOthers(totals === null ? null : othersOf(totals, handed!, scalars), own);
+      share.handed = share.handed.filter(([m]) => m > broadcast.marker);
     }
-    share.handed = own;
+    share.handed.push([marker, own]);
     return {
       ...own,
       sessionGap: this.churn.populationSessionGap.snapshot(),

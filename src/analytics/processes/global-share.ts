@@ -126,7 +126,7 @@ export interface GlobalShareSnapshot {
   ownRfm: RfmSnapshot;
   ownClv: QuantileSketchSnapshot;
   others: GlobalPartial | null;
-  handed: SketchPart | null;
+  handed: [number, SketchPart][];
 }
 
 /**
@@ -143,8 +143,8 @@ export class GlobalShare {
   readonly ownClv: QuantileSketch;
   /** The others' part installed at the last sync point; null before one (or with nobody else). */
   others: GlobalPartial | null = null;
-  /** The sketches it handed at the last sync point, which the next broadcast's totals include. */
-  handed: SketchPart | null = null;
+  /** The sketches it handed at the sync points whose broadcasts are not installed yet, by marker. */
+  handed: [number, SketchPart][] = [];
 
   constructor(clvQuantile: QuantileSketch) {
     this.ownRfm = new RfmPopulation();

@@ -29,9 +29,9 @@ export interface GlobalSyncOptions {
  *   come, this thread merges them in partition order (`broadcastOf`) and posts every worker
  *   the merged sketches, and each partition the merge of the others' scalars. A partition's
  *   "others' part" is the merged sketches without the ones it handed (`othersOf`).
- * - A partition installs that part at its next marker (k+1): its view from then on is the
- *   others' part as of t_k plus its own live state. The worker waits at marker k+1 for the
- *   part if it has not come (`SyncGate`), so this thread never blocks on it.
+ * - A partition installs that part at marker k + SYNC_LAG (2) of its stream: its view from
+ *   then on is the others' part as of t_k plus its own live state. The worker waits there
+ *   for the part if it has not come (`SyncGate`), so this thread never blocks on it.
  *
  * With one partition the others' part is always empty and nothing is installed.
  */

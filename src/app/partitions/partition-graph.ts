@@ -17,8 +17,8 @@ export interface PartitionCapture {
   state: StateSnapshot;
   /** Its side of the state across customers when merged over partitions (`engine.globalSyncMs`). */
   share?: GlobalShareSnapshot | null;
-  /** The broadcast it received for the next sync point and has not installed yet. */
-  pendingOthers?: ReceivedBroadcast;
+  /** The broadcasts it received and has not installed yet, oldest first. */
+  pendingOthers?: ReceivedBroadcast[];
 }
 
 /**

@@ -5,7 +5,7 @@ import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
 import type { FromWorker, LiveOutputs, PartitionResult, PartitionWorkerInit, ToWorker } from './partition-protocol.js';
-import { receiveBroadcast, SyncGate, syncPartitions, type ReceivedBroadcast } from './sync-gate.js';
+import { receiveBroadcast, SyncGate, syncPartitions, type ReceivedBroadcasts } from './sync-gate.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -145,14 +145,18 @@ function withMaxEventTime(out: LiveOutputs): LiveOutputs {
 }
 
 /** The broadcast received per partition, installed at its next sync marker. */
-const othersReceived = new Map<number, ReceivedBroadcast>();
+const othersReceived: ReceivedBroadcasts = new Map();
 const gate = new SyncGate(handle);
 port.on('message', (m: ToWorker) => gate.receive(m));
 
 function handle(m: ToWorker): void {
   switch (m.type) {
     case 'sync':
-      send({ type: 'partials', marker: m.marker, partials: syncPartitions(graphs, othersReceived) });
+      send({
+        type: 'partials',
+        marker: m.marker,
+        partials: syncPartitions(graphs, othersReceived, m.marker, gate.installs),
+      });
       break;
     case 'others':
       receiveBroadcast(othersReceived, m);
