@@ -80,6 +80,13 @@ function joinScalars(a: ScalarPart | null, b: ScalarPart | null): ScalarPart | n
   };
 }
 
+/** A sync point's broadcast as one partition received it: its marker, the totals (null: nobody held anything) and the others' scalars. */
+export interface ReceivedBroadcast {
+  marker: number;
+  totals: SketchPart | null;
+  scalars: ScalarPart | null;
+}
+
 /**
  * A partition's others' part of a sync point: the broadcast totals without the sketches it
  * handed at that point (exact: counts are subtracted at the totals' resolution), with the

@@ -8,8 +8,7 @@ import type { RawBatch } from '../../core/source.js';
 import { EngineState, type StateSnapshot } from '../engine-state.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
-import type { GlobalShareSnapshot } from '../../analytics/processes/global-share.js';
-import type { ReceivedBroadcast } from './sync-gate.js';
+import type { GlobalShareSnapshot, ReceivedBroadcast } from '../../analytics/processes/global-share.js';
 
 /** A partition's state as captured on its own: what it is part of, then the state document. */
 export interface PartitionCapture {

@@ -1,4 +1,4 @@
-import type { GlobalPartial, ScalarPart, SketchPart } from '../../analytics/processes/global-share.js';
+import type { GlobalPartial, ReceivedBroadcast } from '../../analytics/processes/global-share.js';
 import type { PartitionGraph } from './partition-graph.js';
 import type { ToWorker } from './partition-protocol.js';
 
@@ -71,13 +71,6 @@ export class SyncGate {
       }
     }
   }
-}
-
-/** A sync point's broadcast as one partition received it: its marker, the totals (null: nobody held anything) and the others' scalars. */
-export interface ReceivedBroadcast {
-  marker: number;
-  totals: SketchPart | null;
-  scalars: ScalarPart | null;
 }
 
 /** Broadcasts received per partition, oldest first, until their marker installs them. */
