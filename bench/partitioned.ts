@@ -10,7 +10,9 @@ import { median } from './report.js';
  * `rounds` rounds (the host's slow phases land on every W alike); medians. Each run starts
  * fresh workers (their start-up is not timed) and times routing all messages through to the
  * end of input. Per-thread costs per event: the main thread's routing (partition from the
- * raw bytes, copy into a worker's batch) and each worker's time in the graph.
+ * raw bytes, copy into a worker's batch) and each worker's time in the graph (which
+ * includes its share of the sync points, `engine.globalSyncMs`); the sync points placed and
+ * the main thread's time merging their partials.
  */
 export async function partitionedScaling(
   config: VigilConfig,
@@ -22,6 +24,8 @@ export async function partitionedScaling(
   const routing = new Map<number, number[]>(counts.map((w) => [w, []]));
   const graph = new Map<number, number[]>(counts.map((w) => [w, []]));
   const stage = new Map<number, number[]>(counts.map((w) => [w, []]));
+  let syncPoints = 0;
+  const mergeMs: number[] = [];
   const n = messages.length;
   for (let r = 0; r < rounds; r++) {
     for (const workers of r % 2 === 0 ? counts : [...counts].reverse()) {
@@ -39,6 +43,8 @@ export async function partitionedScaling(
         stage.get(workers)!.push((engine.stats.stageMs * 1e6) / n);
         // A worker's graph time per event of its own share.
         graph.get(workers)!.push(...engine.stats.graphMs.map((g) => (g * 1e6 * workers) / n));
+        syncPoints = engine.stats.syncPoints;
+        mergeMs.push(engine.stats.mergeMs);
         process.stderr.write(`  partitioned, ${workers} worker(s): ${Math.round((n / ms) * 1000)} ev/s\n`);
       } finally {
         await engine.close();
@@ -53,5 +59,7 @@ export async function partitionedScaling(
     .map((w) => Math.round(median(stage.get(w)!)))
     .join(', ');
   row['  graph ns/ev (per worker, own events), by W'] = counts.map((w) => Math.round(median(graph.get(w)!))).join(', ');
+  // State across customers merged at sync points (engine.globalSyncMs): how many, and the main thread's merging.
+  row['  sync points; main-thread merge ms (median run)'] = `${syncPoints}; ${Math.round(median(mergeMs))}`;
   return row;
 }

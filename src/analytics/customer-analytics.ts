@@ -24,6 +24,15 @@ import { RecommendationProcess } from './processes/recommendation-process.js';
 import { RefitProcess } from './processes/refit-process.js';
 import { RfmProcess } from './processes/rfm-process.js';
 import { ValueProcess } from './processes/value-process.js';
+import {
+  GlobalShare,
+  othersOf,
+  type GlobalPartial,
+  type GlobalShareSnapshot,
+  type ScalarPart,
+  type SketchPart,
+} from './processes/global-share.js';
+import { mergeRfm, mergeSketches } from './processes/merges.js';
 
 export { CART_TIMER } from './processes/cart-process.js';
 export { ALIVE_TIMER, CHURN_TIMER } from './processes/churn-process.js';
@@ -100,6 +109,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
   private readonly fields: CustomerFields;
   private readonly health = new ModelHealth();
   private readonly timerOwners = new Map<string, AnalyticsProcess>();
+  /** This partition's side of the state across customers; undefined in the single-threaded engine. */
+  private share: GlobalShare | undefined;
 
   constructor(
     private readonly cfg: AnalyticsConfig,
@@ -218,6 +229,83 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
         this.timerOwners.get(s.timer)?.onTimer?.(s.timer, slot, s.customerId, s.due);
       }
     }
+  }
+
+  // ---- state across partitions -------------------------------------------------------------
+
+  /**
+   * Makes this the analytics of one partition among several (call before the first event):
+   * the RFM and CLV sketches become views (the others' part at the last sync point plus this
+   * partition's own changes since) and own twins keep this partition's exact share. Without
+   * it nothing changes: the single-threaded engine's population is all its own.
+   */
+  shareGlobals(): void {
+    if (this.share !== undefined) return;
+    const share = new GlobalShare(this.parts.clvQuantile);
+    share.ownRfm.restore(this.parts.rfm.snapshot());
+    share.ownClv.restore(this.parts.clvQuantile.snapshot());
+    this.share = share;
+    this.rfm.own = share.ownRfm;
+    this.value.own = share.ownClv;
+  }
+
+  /**
+   * Sync point `marker` in this partition's stream: the broadcast of an earlier point is put
+   * in force (when one is due: `totals` null means nobody held anything then), then this
+   * partition's exact share is taken and returned, as data (see `GlobalShare`).
+   */
+  syncPoint(
+    marker: number,
+    broadcast: { marker: number; totals: SketchPart | null; scalars: ScalarPart | null } | undefined,
+  ): GlobalPartial {
+    const share = this.share;
+    if (share === undefined) throw new Error('syncPoint: the analytics do not share their globals');
+    // Installing changes the views, never the own twins: one snapshot of them serves both steps.
+    const own: SketchPart = { rfm: share.ownRfm.snapshot(), clv: share.ownClv.snapshot() };
+    if (broadcast !== undefined) {
+      const { totals, scalars } = broadcast;
+      const handed = share.handed.find(([m]) => m === broadcast.marker)?.[1];
+      if (totals !== null && handed === undefined)
+        throw new Error(`syncPoint: nothing was handed at ${broadcast.marker}`);
+      this.installOthers(totals === null ? null : othersOf(totals, handed!, scalars), own);
+      share.handed = share.handed.filter(([m]) => m > broadcast.marker);
+    }
+    share.handed.push([marker, own]);
+    return {
+      ...own,
+      sessionGap: this.churn.populationSessionGap.snapshot(),
+      sessions: this.churn.populationSessions,
+      intentSessions: this.churn.populationIntentSessions,
+      pooledGaps: { ...this.refitter.pooledGaps },
+    };
+  }
+
+  /**
+   * Puts the others' part of a sync point in force: the views become it merged with this
+   * partition's own state now (`own`), and the session and gap statistics read it beside
+   * their own. Null (nobody else holds anything) leaves the views as this partition's own.
+   */
+  private installOthers(others: GlobalPartial | null, own: SketchPart): void {
+    const share = this.share!;
+    if (others === null && share.others === null) return;
+    share.others = others;
+    this.churn.others = others;
+    this.refitter.othersPooledGaps = others?.pooledGaps ?? null;
+    this.parts.rfm.restore(others === null ? own.rfm : mergeRfm(others.rfm, own.rfm));
+    this.parts.clvQuantile.restore(others === null ? own.clv : mergeSketches(others.clv, own.clv));
+  }
+
+  /** The share's own twins and the others' part in force, for a partition's capture; null when not shared. */
+  shareSnapshot(): GlobalShareSnapshot | null {
+    return this.share?.snapshot() ?? null;
+  }
+
+  restoreShare(s: GlobalShareSnapshot): void {
+    this.shareGlobals();
+    const share = this.share!;
+    share.restore(s);
+    this.churn.others = s.others;
+    this.refitter.othersPooledGaps = s.others?.pooledGaps ?? null;
   }
 
   // ---- views ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ export const errorCodes = {
   VIGIL_ERR_WORKERS_UNSUPPORTED: {
     reject: false,
     summary:
-      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, or eval forecast on canonical events; the message names it.',
+      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, eval forecast on canonical events, or the start command with both checkpoints and engine.globalSyncMs above 0 (the merged state is not in partitioned checkpoints yet); the message names it.',
   },
   VIGIL_ERR_WORKER_QUERY: {
     reject: false,

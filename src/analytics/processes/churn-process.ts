@@ -20,6 +20,7 @@ import {
 } from '../visit-churn.js';
 import type { AnalyticsProcess, GlobalState, ProcessContext } from './analytics-process.js';
 import type { FieldSpec } from './customer-fields.js';
+import type { GlobalPartial } from './global-share.js';
 import { mergeRunningMoments, sumCounts } from './merges.js';
 import type { PopulationModels, RefitProcess } from './refit-process.js';
 import type { RfmProcess } from './rfm-process.js';
@@ -89,6 +90,12 @@ export class ChurnProcess implements AnalyticsProcess {
   /** Sessions closed and those with intent (a cart or a purchase), over all customers. */
   populationSessions = 0;
   populationIntentSessions = 0;
+  /**
+   * With customers in partitions: the other partitions' session gaps and counts as of the
+   * last sync point, added to this partition's own when read (see `GlobalShare`); null in the
+   * single-threaded engine, where the population is this process's alone.
+   */
+  others: Pick<GlobalPartial, 'sessionGap' | 'sessions' | 'intentSessions'> | null = null;
   /** This process's own evaluator of the visit posterior: its scratch and caches are not shared. */
   private readonly evaluator = new VisitChurnEvaluator();
   private readonly churnTimer: number;
@@ -343,11 +350,21 @@ export class ChurnProcess implements AnalyticsProcess {
   /** Population priors for the visit model; undefined until some customer came back once. */
   private visitPrior(): VisitChurnPrior | undefined {
     const gap = this.populationSessionGap;
-    if (gap.count === 0 || this.populationSessions === 0) return undefined;
+    let gapCount = gap.count;
+    let gapMeanMs = gap.meanMs;
+    let sessions = this.populationSessions;
+    let intentSessions = this.populationIntentSessions;
+    const others = this.others;
+    if (others !== null) {
+      [gapCount, gapMeanMs] = mergeRunningMoments(others.sessionGap, gap.snapshot());
+      sessions += others.sessions;
+      intentSessions += others.intentSessions;
+    }
+    if (gapCount === 0 || sessions === 0) return undefined;
     // The configured parts were set once in the constructor; the population's change with every session.
     const prior = this.priorScratch;
-    prior.meanGapDays = Math.max(gap.meanMs, 60_000) / DAY_MS;
-    prior.intentShare = Math.min(0.99, Math.max(0.01, this.populationIntentSessions / this.populationSessions));
+    prior.meanGapDays = Math.max(gapMeanMs, 60_000) / DAY_MS;
+    prior.intentShare = Math.min(0.99, Math.max(0.01, intentSessions / sessions));
     return prior;
   }
 
@@ -409,7 +426,7 @@ export class ChurnProcess implements AnalyticsProcess {
   private overdueReason(slot: number, now: number): string | undefined {
     const { store, cfg } = this.ctx;
     const last = store.lastPurchase(slot);
-    const usual = usualGap(store.gapStats(slot), this.needs.refits.pooledGaps, cfg.churn);
+    const usual = usualGap(store.gapStats(slot), this.needs.refits.populationGaps(), cfg.churn);
     if (usual === undefined || !(now - last > usual.ms)) return undefined;
     const whose =
       usual.basis === 'own'
@@ -497,7 +514,9 @@ export class ChurnProcess implements AnalyticsProcess {
 
   /** The population's share of sessions with intent so far (NaN before any session). */
   intentShare(): number {
-    return this.populationIntentSessions / this.populationSessions;
+    const others = this.others;
+    if (others === null) return this.populationIntentSessions / this.populationSessions;
+    return (this.populationIntentSessions + others.intentSessions) / (this.populationSessions + others.sessions);
   }
 }
 

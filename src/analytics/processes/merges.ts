@@ -40,22 +40,98 @@ export function mergeSketches(
     hi = Math.floor(hi / 2);
     level++;
   }
-  const counts = new Array<number>(hi - lo + 1).fill(0);
+  const counts = new Float64Array(hi - lo + 1);
   for (const s of parts) {
     const f = 2 ** (level - s.level);
     for (let k = 0; k < s.counts.length; k++)
       if (s.counts[k]! > 0) counts[Math.floor((s.first + k) / f) - lo]! += s.counts[k]!;
   }
-  // Trim to the occupied range, as a sketch's own snapshot is.
-  const first = counts.findIndex((c) => c > 0);
-  const last = counts.findLastIndex((c) => c > 0);
-  return {
-    mapping: a.mapping,
-    level,
-    under: a.under + b.under,
-    first: lo + first,
-    counts: counts.slice(first, last + 1),
-  };
+  // Trimmed to the occupied range, as a sketch's own snapshot is.
+  return trimmed(a.mapping, level, a.under + b.under, lo, counts);
+}
+
+/**
+ * Many quantile sketches as one, in one pass over dense counts: what folding `mergeSketches`
+ * over them gives (tested), without the intermediate sketches. The level is the coarsest
+ * any part holds, raised while the occupied span exceeds `maxBuckets`.
+ */
+export function mergeManySketches(
+  parts: readonly QuantileSketchSnapshot[],
+  maxBuckets = SKETCH_MAX_BUCKETS,
+): QuantileSketchSnapshot {
+  if (parts.length === 0) throw new Error('mergeManySketches: nothing to merge');
+  const mapping = parts[0]!.mapping;
+  let under = 0;
+  let level = 0;
+  const held: QuantileSketchSnapshot[] = [];
+  for (const s of parts) {
+    if (s.mapping !== mapping) throw new Error(`cannot merge quantile sketches over ${mapping} and ${s.mapping}`);
+    under += s.under;
+    if (s.counts.some((c) => c > 0)) {
+      held.push(s);
+      level = Math.max(level, s.level);
+    }
+  }
+  if (held.length === 0) return { mapping, level: 0, under, first: 0, counts: [] };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of held) {
+    const f = 2 ** (level - s.level);
+    lo = Math.min(lo, Math.floor(s.first / f));
+    hi = Math.max(hi, Math.floor((s.first + s.counts.length - 1) / f));
+  }
+  while (hi - lo + 1 > maxBuckets) {
+    lo = Math.floor(lo / 2);
+    hi = Math.floor(hi / 2);
+    level++;
+  }
+  const counts = new Float64Array(hi - lo + 1);
+  for (const s of held) {
+    const f = 2 ** (level - s.level);
+    const c = s.counts;
+    for (let k = 0; k < c.length; k++) if (c[k]! > 0) counts[Math.floor((s.first + k) / f) - lo]! += c[k]!;
+  }
+  return trimmed(mapping, level, under, lo, counts);
+}
+
+/**
+ * `total` without `part`, where `part` is one of the sketches `total` was merged from: the
+ * part's counts brought to the total's (coarser or equal) level and taken away, exactly.
+ */
+export function subtractSketch(total: QuantileSketchSnapshot, part: QuantileSketchSnapshot): QuantileSketchSnapshot {
+  if (total.mapping !== part.mapping)
+    throw new Error(`cannot subtract quantile sketches over ${total.mapping} and ${part.mapping}`);
+  if (part.level > total.level) throw new Error('subtractSketch: the part is coarser than the total');
+  const counts = new Float64Array(total.counts.length);
+  for (let k = 0; k < counts.length; k++) counts[k] = total.counts[k]!;
+  const f = 2 ** (total.level - part.level);
+  for (let k = 0; k < part.counts.length; k++) {
+    const c = part.counts[k]!;
+    if (c === 0) continue;
+    const i = Math.floor((part.first + k) / f) - total.first;
+    if (i < 0 || i >= counts.length || counts[i]! < c) throw new Error('subtractSketch: the part is not in the total');
+    counts[i]! -= c;
+  }
+  if (part.under > total.under) throw new Error('subtractSketch: the part is not in the total');
+  return trimmed(total.mapping, total.level, total.under - part.under, total.first, counts);
+}
+
+/** Dense counts from bucket `lo` on, trimmed to the occupied range as a sketch's own snapshot is. */
+function trimmed(
+  mapping: string,
+  level: number,
+  under: number,
+  lo: number,
+  counts: Float64Array,
+): QuantileSketchSnapshot {
+  let first = 0;
+  while (first < counts.length && counts[first] === 0) first++;
+  if (first === counts.length) return { mapping, level: 0, under, first: 0, counts: [] };
+  let last = counts.length - 1;
+  while (counts[last] === 0) last--;
+  const out: number[] = [];
+  for (let k = first; k <= last; k++) out.push(counts[k]!);
+  return { mapping, level, under, first: lo + first, counts: out };
 }
 
 /** Two partitions' RFM populations: each of the three sketches merged. */

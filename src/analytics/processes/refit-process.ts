@@ -61,6 +61,8 @@ export class RefitProcess implements AnalyticsProcess {
   /** Work units refits have done (see `REFIT_WORK_PER_EVENT`), for progress and tests. */
   refitWork = 0;
   purchasesSinceRefit = 0;
+  /** With customers in partitions: the other partitions' pooled gaps as of the last sync point (see `GlobalShare`). */
+  othersPooledGaps: PooledGaps | null = null;
   /** The refit under way, advanced a little at each applied event; undefined between refits. */
   private job: RefitJob | undefined;
   private readonly host: RefitHost;
@@ -75,6 +77,12 @@ export class RefitProcess implements AnalyticsProcess {
       apply: (result) => this.apply(result),
       rearm: (slot, watermark) => this.needs.rearm(slot, watermark),
     };
+  }
+
+  /** The pooled gaps of the whole population: this partition's, with the others' part when partitioned. */
+  populationGaps(): PooledGaps {
+    const others = this.othersPooledGaps;
+    return others === null ? this.pooledGaps : mergePooledGaps(others, this.pooledGaps);
   }
 
   /** Whether a refit is under way (its parameters not yet in force). */

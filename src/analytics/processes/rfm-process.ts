@@ -39,6 +39,12 @@ export class RfmProcess implements AnalyticsProcess {
   private readonly txScratch: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
   private readonly before: RfmValues = { lastPurchase: 0, transactions: 0, monetary: 0 };
   private readonly after: RfmValues = { lastPurchase: 0, transactions: 0, monetary: 0 };
+  /**
+   * With customers in partitions: this partition's own buyers alone (a twin of `population`,
+   * which is then the view: the others' part at the last sync point plus this twin's changes
+   * since). Undefined in the single-threaded engine. See `GlobalShare`.
+   */
+  own: RfmPopulation | undefined;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -71,6 +77,7 @@ export class RfmProcess implements AnalyticsProcess {
   evicting(slot: number): void {
     const before = this.valuesInto(slot, this.before);
     this.population.update(before, undefined);
+    this.own?.update(before, undefined);
     this.returns.update(before, undefined);
   }
 
@@ -81,6 +88,7 @@ export class RfmProcess implements AnalyticsProcess {
     next.monetary = t.firstValue + t.repeatValue;
     const before = this.valuesInto(slot, this.before);
     this.population.update(before, next);
+    this.own?.update(before, next);
     this.returns.update(before, next);
     const fields = this.ctx.fields;
     fields.setF64(slot, this.F.rfmLast, next.lastPurchase);

@@ -53,6 +53,11 @@ export class ValueProcess implements AnalyticsProcess {
   };
   private readonly txScratch: TransactionStats = { first: 0, last: 0, repeat: 0, firstValue: 0, repeatValue: 0 };
   private readonly repeatScratch: RepeatStats = { x: 0, tx: 0, T: 0 };
+  /**
+   * With customers in partitions: this partition's own buyers' CLV alone (a twin of
+   * `clvQuantile`, which is then the view). Undefined in the single-threaded engine. See `GlobalShare`.
+   */
+  own: QuantileSketch | undefined;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -84,7 +89,10 @@ export class ValueProcess implements AnalyticsProcess {
 
   evicting(slot: number): void {
     const clv = this.clv(slot);
-    if (!Number.isNaN(clv)) this.clvQuantile.remove(clv);
+    if (!Number.isNaN(clv)) {
+      this.clvQuantile.remove(clv);
+      this.own?.remove(clv);
+    }
   }
 
   /** The CLV last computed for the customer in `slot`; NaN before their first purchase. */
@@ -103,6 +111,11 @@ export class ValueProcess implements AnalyticsProcess {
     const old = fields.f64(slot, this.F.clv);
     if (!Number.isNaN(old)) q.remove(old);
     q.insert(clv);
+    const own = this.own;
+    if (own !== undefined) {
+      if (!Number.isNaN(old)) own.remove(old);
+      own.insert(clv);
+    }
     fields.setF64(slot, this.F.clv, clv);
     const threshold = q.quantile(1 - cfg.value.topTierShare);
     const top = q.count >= MIN_TIER_POPULATION && clv >= threshold ? 1 : 0;

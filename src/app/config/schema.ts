@@ -86,6 +86,13 @@ const configShape = z.strictObject({
      * partition: a checkpoint of 1 worker and one of more do not restore into each other.
      */
     workers: z.number().int().min(1).max(32),
+    /**
+     * With customers in partitions, the state across customers (RFM and CLV sketches, session
+     * and purchase-gap statistics) is merged over partitions at every multiple of this much
+     * event time and broadcast back (docs/architecture.md, "Partitions"). 0: each partition
+     * keeps its own. The single-threaded engine holds every customer and never merges.
+     */
+    globalSyncMs: z.number().int().min(0),
   }),
   nats: natsConfig,
   /**

@@ -9,11 +9,16 @@ import { EngineState, type EngineStateOptions, type StateSnapshot } from '../eng
 import type { EngineBatch } from '../engine-batch.js';
 import { PARTITION_HASH } from './partition-of.js';
 import type { CopyBytes } from '../../state/copy-bytes.js';
+import type { GlobalShareSnapshot, ReceivedBroadcast } from '../../analytics/processes/global-share.js';
 
 /** A partition's state as captured on its own: what it is part of, then the state document. */
 export interface PartitionCapture {
   header: { format: 'vigil-partition'; partitions: number; hash: typeof PARTITION_HASH; partition: number };
   state: StateSnapshot;
+  /** Its side of the state across customers when merged over partitions (`engine.globalSyncMs`). */
+  share?: GlobalShareSnapshot | null;
+  /** The broadcasts it received and has not installed yet, oldest first. */
+  pendingOthers?: ReceivedBroadcast[];
 }
 
 /**
@@ -36,6 +41,8 @@ export class PartitionGraph {
     opts: EngineStateOptions = {},
   ) {
     this.state = new EngineState(config, opts);
+    // Merged over partitions at sync points (see `GlobalSync`): the analytics keep their own share beside the views.
+    if (config.engine.globalSyncMs > 0) this.state.analytics?.shareGlobals();
     this.input.pipe(pipeline(config, this.state, clocks)).subscribe((b) => (this.out = b));
   }
 
@@ -64,6 +71,7 @@ export class PartitionGraph {
         partition: this.partition,
       },
       state: this.state.capture(copy),
+      share: this.state.analytics?.shareSnapshot() ?? null,
     };
   }
 
@@ -82,6 +90,7 @@ export class PartitionGraph {
       );
     }
     this.state.restoreCapture(capture.state, now);
+    if (capture.share != null) this.state.analytics?.restoreShare(capture.share);
   }
 }
 

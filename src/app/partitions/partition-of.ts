@@ -53,25 +53,30 @@ let idEnd = 0;
 /** Finds `customerId`'s string value in a msgpack map: ≥ 0 with `idStart`/`idEnd` set, -1 when not found in place. */
 function msgpackIdSpan(bytes: Uint8Array): number {
   const r = reader;
+  if (!msgpackFind(bytes, KEY)) return -1;
+  const len = strHeader(r);
+  if (len < 0 || r.at + len > bytes.length) return -1;
+  idStart = r.at;
+  idEnd = r.at + len;
+  return 0;
+}
+
+/** Moves `reader` to the value of top-level `key` in a msgpack map; false when not found in place. */
+function msgpackFind(bytes: Uint8Array, key: Uint8Array): boolean {
+  const r = reader;
   r.bytes = bytes;
   r.at = 0;
   const entries = mapHeader(r);
-  if (entries < 0) return -1;
+  if (entries < 0) return false;
   for (let i = 0; i < entries; i++) {
     const keyLen = strHeader(r);
-    if (keyLen < 0) return -1;
+    if (keyLen < 0) return false;
     const keyAt = r.at;
     r.at += keyLen;
-    if (keyLen === KEY.length && sameBytes(bytes, keyAt, KEY)) {
-      const len = strHeader(r);
-      if (len < 0 || r.at + len > bytes.length) return -1;
-      idStart = r.at;
-      idEnd = r.at + len;
-      return 0;
-    }
-    if (!skip(r)) return -1;
+    if (keyLen === key.length && sameBytes(bytes, keyAt, key)) return true;
+    if (!skip(r)) return false;
   }
-  return -1;
+  return false;
 }
 
 const reader: { bytes: Uint8Array; at: number } = { bytes: new Uint8Array(0), at: 0 };
@@ -243,4 +248,115 @@ function decodedId(bytes: Uint8Array, maxPayloadBytes: number): string | undefin
   if (typeof v.userId === 'string' && v.userId !== '') return v.userId;
   if (typeof v.anonymousId === 'string' && v.anonymousId !== '') return `anon:${v.anonymousId}`;
   return undefined;
+}
+
+const TS_KEY = new TextEncoder().encode('ts');
+const view = new DataView(new ArrayBuffer(8));
+
+/**
+ * A message's event time from its raw bytes, for placing sync points in the input
+ * (`GlobalSync`): the top-level `ts` number of a msgpack map or JSON object, found without
+ * decoding the event; otherwise (a Segment call) a full decode and its `timestamp`, else
+ * `originalTimestamp`. NaN when there is none. A pure function of the bytes: where it is
+ * approximate (a Segment call's clock-skew correction is not applied), it is so the same
+ * way at every run.
+ */
+export function eventTimeOfMessage(bytes: Uint8Array, maxPayloadBytes = 1 << 20): number {
+  const ts = bytes[0] === 0x7b ? jsonNumberOf(bytes, TS_KEY) : msgpackFind(bytes, TS_KEY) ? msgpackNumber() : NaN;
+  if (!Number.isNaN(ts)) return ts;
+  const r = decodePayload(bytes, maxPayloadBytes);
+  if (!r.ok || typeof r.value !== 'object' || r.value === null) return NaN;
+  const v = r.value as Record<string, unknown>;
+  if (typeof v.ts === 'number') return v.ts;
+  const text = typeof v.timestamp === 'string' ? v.timestamp : v.originalTimestamp;
+  return typeof text === 'string' ? Date.parse(text) : NaN;
+}
+
+/** The msgpack number at the reader; NaN for anything else. */
+function msgpackNumber(): number {
+  const r = reader;
+  const b = r.bytes[r.at++];
+  if (b === undefined) return NaN;
+  if (b <= 0x7f) return b;
+  if (b >= 0xe0) return b - 0x100;
+  const need = (n: number) => r.at + n <= r.bytes.length;
+  const load = (n: number) => {
+    for (let i = 0; i < n; i++) view.setUint8(i, r.bytes[r.at + i]!);
+  };
+  switch (b) {
+    case 0xcb:
+      if (!need(8)) return NaN;
+      load(8);
+      return view.getFloat64(0);
+    case 0xca:
+      if (!need(4)) return NaN;
+      load(4);
+      return view.getFloat32(0);
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
+      const n = 1 << (b - 0xcc);
+      return need(n) ? uint(r, n) : NaN;
+    }
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+      const n = 1 << (b - 0xd0);
+      if (!need(n)) return NaN;
+      load(n);
+      return n === 1
+        ? view.getInt8(0)
+        : n === 2
+          ? view.getInt16(0)
+          : n === 4
+            ? view.getInt32(0)
+            : Number(view.getBigInt64(0));
+    }
+    default:
+      return NaN;
+  }
+}
+
+/** The number value of top-level `key` in a JSON object, by text; NaN when it is not a plain number there. */
+function jsonNumberOf(bytes: Uint8Array, key: Uint8Array): number {
+  const n = bytes.length;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === QUOTE) {
+      if (
+        depth === 1 &&
+        i + key.length + 1 < n &&
+        bytes[i + key.length + 1] === QUOTE &&
+        sameBytes(bytes, i + 1, key)
+      ) {
+        let j = i + key.length + 2;
+        while (j < n && isSpace(bytes[j]!)) j++;
+        if (bytes[j] !== 0x3a) return NaN;
+        j++;
+        while (j < n && isSpace(bytes[j]!)) j++;
+        let end = j;
+        while (end < n && isNumberChar(bytes[end]!)) end++;
+        if (end === j) return NaN;
+        const value = Number(String.fromCharCode(...bytes.subarray(j, end)));
+        return Number.isFinite(value) ? value : NaN;
+      }
+      inString = true;
+    }
+  }
+  return NaN;
+}
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
 }

@@ -6,6 +6,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { StateSignal } from '../../state/signals.js';
 import type { PartitionCapture } from './partition-graph.js';
+import type { GlobalPartial, ScalarPart, SketchPart } from '../../analytics/processes/global-share.js';
 
 /** What a partition worker is started with. */
 export interface PartitionWorkerInit {
@@ -61,7 +62,19 @@ export type ToWorker =
   /** Every customer's state dump line (`customerDumpLine`, analytics included) as of `asOf`. */
   | { type: 'dumpLines'; asOf: number }
   /** A question about the worker's state (the HTTP API, erasure), answered with `answer` and the same `id`. */
-  | { type: 'query'; id: number; query: StateQuery };
+  | { type: 'query'; id: number; query: StateQuery }
+  /**
+   * A sync point in the routed stream (`GlobalSync`): each partition installs the others'
+   * part of the previous sync point (waiting for it if it has not come yet), then hands its
+   * own partial. Answered with `partials`.
+   */
+  | { type: 'sync'; marker: number }
+  /**
+   * Sync point `marker`'s broadcast: the sketches of all partitions merged, and the others'
+   * scalars per partition this worker runs (null: nobody else holds any); not answered, never
+   * waits. Absent totals: no partition held anything.
+   */
+  | { type: 'others'; marker: number; totals: SketchPart | null; scalars: [number, ScalarPart | null][] };
 
 /**
  * What the main thread asks a worker, answered between two batches. `customer`: the
@@ -117,6 +130,7 @@ export type FromWorker =
   | ({ type: 'memory' } & WorkerMemory)
   /** Per partition, its customers' dump lines sorted by id. */
   | { type: 'dumpLines'; partitions: { partition: number; lines: [string, unknown][] }[] }
+  | { type: 'partials'; marker: number; partials: [number, GlobalPartial][] }
   | LiveOutputs;
 
 /**

@@ -22,6 +22,7 @@ import { CaptureArena } from '../checkpoint/capture-arena.js';
 import { CheckpointWriter } from '../checkpoint/checkpoint-codec.js';
 import { postable } from '../checkpoint/checkpoint-write-thread.js';
 import { customerDumpLines } from '../customer-dump.js';
+import { receiveBroadcast, SyncGate, syncPartitions, type ReceivedBroadcasts } from './sync-gate.js';
 
 /**
  * A worker thread running the operator graph for the partitions it owns (see
@@ -243,8 +244,23 @@ function captureAll(chunkBytes: number) {
   return { partitions, transfer: [...transfer], pauseMs: performance.now() - t0, grown };
 }
 
-port.on('message', (m: ToWorker) => {
+/** The broadcast received per partition, installed at its next sync marker. */
+const othersReceived: ReceivedBroadcasts = new Map();
+const gate = new SyncGate(handle);
+port.on('message', (m: ToWorker) => gate.receive(m));
+
+function handle(m: ToWorker): void {
   switch (m.type) {
+    case 'sync':
+      send({
+        type: 'partials',
+        marker: m.marker,
+        partials: syncPartitions(graphs, othersReceived, m.marker, gate.installs),
+      });
+      break;
+    case 'others':
+      receiveBroadcast(othersReceived, m);
+      break;
     case 'live': {
       const out = withMaxEventTime(runLive(m));
       send(out);
@@ -330,7 +346,10 @@ port.on('message', (m: ToWorker) => {
       arenas.delete(m.partition);
       const ids = alertIds.get(m.partition)!;
       alertIds.delete(m.partition);
-      send({ type: 'released', capture: g.capture(), alertIds: ids });
+      const capture = g.capture();
+      if (othersReceived.has(m.partition)) capture.pendingOthers = othersReceived.get(m.partition)!;
+      othersReceived.delete(m.partition);
+      send({ type: 'released', capture, alertIds: ids });
       break;
     }
     case 'capture': {
@@ -357,9 +376,11 @@ port.on('message', (m: ToWorker) => {
     case 'adopt': {
       adopt(m.capture.header.partition).restore(m.capture);
       alertIds.set(m.capture.header.partition, m.alertIds);
+      if (m.capture.pendingOthers !== undefined)
+        othersReceived.set(m.capture.header.partition, m.capture.pendingOthers);
       send({ type: 'adopted', partition: m.capture.header.partition });
       break;
     }
   }
-});
+}
 send({ type: 'ready' });

@@ -9,6 +9,7 @@ import { EngineState } from '../engine-state.js';
 import { GlobalStage } from './global-stage.js';
 import { BatchBuilder } from './batch-builder.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
+import { GlobalSync } from './global-sync.js';
 
 export interface PartitionedEngineOptions {
   /** P, fixed per deployment (default 32). */
@@ -37,6 +38,9 @@ export interface PartitionedRunStats {
   stageMs: number;
   alerts: number;
   messages: number;
+  /** Sync points of the state across customers placed (`engine.globalSyncMs`), and the main thread's time merging their partials. */
+  syncPoints: number;
+  mergeMs: number;
 }
 
 /**
@@ -55,10 +59,10 @@ export interface PartitionedRunStats {
  * replies come in. So there is one demand series and one set of campaign reports, the same
  * for any W and batch size (tested).
  *
- * Other state across customers (RFM populations, CLV tier cut-offs, refits, recommender
- * tables) is each partition's own for now: it depends on P, not on W. Merging it at
- * watermark-aligned points (the processes declare how: src/analytics/processes/) is the
- * next step; docs/architecture.md.
+ * State across customers (RFM populations, CLV sketch, session and purchase-gap statistics)
+ * is merged over partitions at event-time sync points placed in the input order
+ * (`GlobalSync`), so it does not depend on W either. Refits and recommender tables are
+ * still each partition's own: they depend on P; docs/architecture.md.
  */
 export class PartitionedEngine {
   readonly partitions: number;
@@ -84,6 +88,8 @@ export class PartitionedEngine {
   private routedHead = 0;
   /** Per worker: its stage feeds not yet used up, and where the first one is. */
   private readonly feeds: { feed: StageFeed; k: number; e: number; f: number }[][];
+  /** Merges the state across customers at event-time sync points; undefined with `engine.globalSyncMs` 0. */
+  private readonly sync: GlobalSync | undefined;
 
   private constructor(
     readonly config: VigilConfig,
@@ -94,7 +100,16 @@ export class PartitionedEngine {
     this.partitions = partitions;
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
     this.builders = links.map(() => new BatchBuilder());
-    this.stats = { routingMs: 0, waitingMs: 0, graphMs: links.map(() => 0), stageMs: 0, alerts: 0, messages: 0 };
+    this.stats = {
+      routingMs: 0,
+      waitingMs: 0,
+      graphMs: links.map(() => 0),
+      stageMs: 0,
+      alerts: 0,
+      messages: 0,
+      syncPoints: 0,
+      mergeMs: 0,
+    };
     this.front = new EngineState(config);
     this.stage = new GlobalStage(this.front, partitions);
     this.feeds = links.map(() => []);
@@ -105,6 +120,17 @@ export class PartitionedEngine {
         this.runStage();
       };
     });
+    const everyMs = config.engine.globalSyncMs;
+    const wallClock = opts.wallClock;
+    this.sync =
+      everyMs > 0 && config.analytics.enabled
+        ? new GlobalSync(links, this.owner, {
+            partitions,
+            everyMs,
+            maxPayloadBytes: config.limits.maxPayloadBytes,
+            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
+          })
+        : undefined;
   }
 
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
@@ -127,8 +153,19 @@ export class PartitionedEngine {
     const maxInFlight = this.opts.maxInFlight ?? 4;
     const maxPayload = this.config.limits.maxPayloadBytes;
     let t0 = performance.now();
+    const sync = this.sync;
     for (let i = 0; i < messages.length; i++) {
       const bytes = messages[i]!.bytes;
+      if (sync?.crosses(bytes)) {
+        // A sync point: everything routed before it goes out first, then its marker.
+        this.stats.routingMs += performance.now() - t0;
+        for (let w = 0; w < this.links.length; w++) await this.flush(w, maxInFlight);
+        // One turn of the event loop: the partials of the previous point that have come are
+        // merged and broadcast now, before the workers reach this marker and wait for them.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sync.mark();
+        t0 = performance.now();
+      }
       const p = partitionOfMessage(bytes, this.partitions, maxPayload);
       const w = this.owner[p]!;
       const b = this.builders[w]!;
@@ -154,6 +191,11 @@ export class PartitionedEngine {
     const ends = await Promise.all(this.links.map((l) => l.ask({ type: 'maxEventTime' })));
     const eventTimeEnd = Math.max(...ends.map((m) => (m.type === 'maxEventTime' ? m.value : -Infinity)));
     await Promise.all(this.links.map((l) => l.ask({ type: 'finish', eventTimeEnd })));
+    if (this.sync !== undefined) {
+      await this.sync.idle();
+      this.stats.syncPoints = this.sync.markers;
+      this.stats.mergeMs = this.sync.mergeMs;
+    }
     this.stats.waitingMs += performance.now() - t0;
     if (this.routedHead !== this.routedPartition.length)
       throw new Error('the stage after the shuffle did not get every routed message');
@@ -252,6 +294,7 @@ export class PartitionedEngine {
     const from = this.owner[p]!;
     if (from === to) return;
     await this.flush(from, 1); // everything sent to the old owner is processed before the capture
+    await this.sync?.idle(); // the others' part of the last sync point went to the old owner
     await this.drain(from);
     const released = await this.links[from]!.ask({ type: 'release', partition: p });
     if (released.type !== 'released') throw new Error(`worker ${from}: unexpected reply ${released.type}`);

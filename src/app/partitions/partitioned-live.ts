@@ -20,6 +20,7 @@ export const QUERY_TIMEOUT_MS = 5000;
 import { startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
+import { GlobalSync } from './global-sync.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -71,17 +72,30 @@ export class PartitionedLiveEngine {
   private readonly owner: Int32Array;
   private counted: Population = { customers: 0, segments: {} };
   private counting = false;
+  /** Merges the state across customers at event-time sync points; undefined with `engine.globalSyncMs` 0. */
+  private readonly sync: GlobalSync | undefined;
 
   private constructor(
     readonly config: VigilConfig,
     private readonly links: WorkerLink[],
     readonly partitions: number,
     private readonly collectAlerts = false,
+    wallClock: number | undefined,
   ) {
     this.front = new EngineState(config);
     this.stage = new GlobalStage(this.front, partitions, config.eventTime.idleTimeoutMs);
     this.front.partitions = { customer: (id) => this.customer(id), population: () => this.population() };
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
+    const everyMs = config.engine.globalSyncMs;
+    this.sync =
+      everyMs > 0 && config.analytics.enabled
+        ? new GlobalSync(links, this.owner, {
+            partitions,
+            everyMs,
+            maxPayloadBytes: config.limits.maxPayloadBytes,
+            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
+          })
+        : undefined;
   }
 
   static async start(config: VigilConfig, opts: PartitionedLiveOptions = {}): Promise<PartitionedLiveEngine> {
@@ -91,7 +105,7 @@ export class PartitionedLiveEngine {
       collectAlerts: opts.collectAlerts ?? false,
       ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
     });
-    return new PartitionedLiveEngine(config, links, partitions, opts.collectAlerts ?? false);
+    return new PartitionedLiveEngine(config, links, partitions, opts.collectAlerts ?? false, opts.wallClock);
   }
 
   get workers(): number {
@@ -286,27 +300,46 @@ export class PartitionedLiveEngine {
     this.routedSeq = seq;
   }
 
-  /** Sends each worker its share of `messages` now; resolves to the batch with every output in place. */
+  /**
+   * Sends each worker its share of `messages` now; resolves to the batch with every output in
+   * place. A sync point falling inside the batch splits it there: the share before it, the
+   * marker, then the share after it.
+   */
   private route(messages: RawBatch): Promise<EngineBatch> {
     const batch = outputBatch(messages);
+    const replies: Reply[] = [];
+    const partitionAt = new Int32Array(messages.length);
+    const sync = this.sync;
+    let from = 0;
+    if (sync !== undefined)
+      for (let i = 0; i < messages.length; i++)
+        if (sync.crosses(messages[i]!.bytes)) {
+          this.routeSpan(messages, from, i, replies, partitionAt);
+          sync.mark();
+          from = i;
+        }
+    this.routeSpan(messages, from, messages.length, replies, partitionAt);
+    return this.assemble(batch, replies, partitionAt);
+  }
+
+  /** Sends each worker its share of `messages[from, to)`, adding the replies to come; records each message's partition in `partitionAt`. */
+  private routeSpan(messages: RawBatch, from: number, to: number, replies: Reply[], partitionAt: Int32Array): void {
     const w = this.links.length;
     const builders = Array.from({ length: w }, () => new BatchBuilder());
     const at: number[][] = Array.from({ length: w }, () => []);
     const maxPayload = this.config.limits.maxPayloadBytes;
-    const partitionAt = new Int32Array(messages.length);
-    for (let i = 0; i < messages.length; i++) {
+    for (let i = from; i < to; i++) {
       const seq = messages[i]!.seq;
       if (seq !== undefined && seq > this.routedSeq) this.routedSeq = seq;
       const p = (partitionAt[i] = partitionOfMessage(messages[i]!.bytes, this.partitions, maxPayload));
-      const to = this.owner[p]!;
-      builders[to]!.add(p, messages[i]!.bytes);
-      at[to]!.push(i);
+      const owner = this.owner[p]!;
+      builders[owner]!.add(p, messages[i]!.bytes);
+      at[owner]!.push(i);
     }
-    const replies: Reply[] = [];
-    for (let to = 0; to < w; to++) {
-      const mine = at[to]!;
+    for (let t = 0; t < w; t++) {
+      const mine = at[t]!;
       if (mine.length === 0) continue;
-      const { bytes, index } = builders[to]!.take();
+      const { bytes, index } = builders[t]!.take();
       const receivedAt = new Float64Array(mine.length);
       const rejectedBy: [number, RejectReason][] = [];
       mine.forEach((i, k) => {
@@ -315,10 +348,9 @@ export class PartitionedLiveEngine {
         if (m.rejectedBy !== undefined) rejectedBy.push([k, m.rejectedBy]);
       });
       const transfer = [bytes, index.buffer as ArrayBuffer, receivedAt.buffer];
-      const outputs = this.links[to]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
-      replies.push({ worker: to, at: mine, outputs: outputs as Promise<LiveOutputs> });
+      const outputs = this.links[t]!.ask({ type: 'live', bytes, index, receivedAt, rejectedBy }, transfer);
+      replies.push({ worker: t, at: mine, outputs: outputs as Promise<LiveOutputs> });
     }
-    return this.assemble(batch, replies, partitionAt);
   }
 
   private tick(): Promise<EngineBatch> {

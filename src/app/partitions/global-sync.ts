@@ -1,0 +1,107 @@
+import { broadcastOf, type GlobalPartial, type ScalarPart } from '../../analytics/processes/global-share.js';
+import { eventTimeOfMessage } from './partition-of.js';
+import type { FromWorker } from './partition-protocol.js';
+import type { WorkerLink } from './worker-link.js';
+
+export interface GlobalSyncOptions {
+  /** P. */
+  readonly partitions: number;
+  /** E: a sync point at every multiple of this much event time (`engine.globalSyncMs`). */
+  readonly everyMs: number;
+  readonly maxPayloadBytes: number;
+  /**
+   * Event times beyond this are not trusted to move the sync points (validation rejects such
+   * events as from the future; one of them must not stop the merges for good).
+   */
+  futureLimit(): number;
+}
+
+/**
+ * The main thread's side of the state across customers, as Flink's broadcast state: sync
+ * points at event times t_k = k·E, placed in the *input order*, so that they fall at the
+ * same place of every partition's stream whatever W, the batch sizes and thread timing.
+ *
+ * - The router reads each message's event time from its bytes (`eventTimeOfMessage`, no
+ *   decode) and keeps the input's high-water mark. When it first reaches a new t_k, the
+ *   router sends what it has batched so far and posts a `sync` marker to every worker
+ *   (`crosses`, then `mark`), before routing the message that crossed.
+ * - At marker k each partition hands its exact partial (`GlobalPartial`); once all P have
+ *   come, this thread merges them in partition order (`broadcastOf`) and posts every worker
+ *   the merged sketches, and each partition the merge of the others' scalars. A partition's
+ *   "others' part" is the merged sketches without the ones it handed (`othersOf`).
+ * - A partition installs that part at marker k + SYNC_LAG (2) of its stream: its view from
+ *   then on is the others' part as of t_k plus its own live state. The worker waits there
+ *   for the part if it has not come (`SyncGate`), so this thread never blocks on it.
+ *
+ * With one partition the others' part is always empty and nothing is installed.
+ */
+export class GlobalSync {
+  /** The input's highest trusted event time so far. */
+  private highWater = -Infinity;
+  /** k of the last sync point placed; -Infinity before the first message. */
+  private point = -Infinity;
+  /** The merges of the markers posted so far, in order. */
+  private merging: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  /** Sync points placed. */
+  markers = 0;
+  /** Main thread: time merging partials, for the bench. */
+  mergeMs = 0;
+
+  constructor(
+    private readonly links: readonly WorkerLink[],
+    /** The current owner of each partition (shared with the router, which may move partitions). */
+    private readonly owner: Int32Array,
+    private readonly opts: GlobalSyncOptions,
+  ) {}
+
+  /**
+   * Whether a sync point falls just before this message: its event time takes the input's
+   * high-water mark into a new interval of E. The first message only starts the count.
+   */
+  crosses(bytes: Uint8Array): boolean {
+    const ts = eventTimeOfMessage(bytes, this.opts.maxPayloadBytes);
+    if (!(ts > this.highWater) || ts > this.opts.futureLimit()) return false;
+    this.highWater = ts;
+    const k = Math.floor(ts / this.opts.everyMs);
+    if (k <= this.point) return false;
+    const first = this.point === -Infinity;
+    this.point = k;
+    return !first;
+  }
+
+  /** Posts the marker of the sync point just crossed to every worker; call after sending everything routed before it. */
+  mark(): void {
+    if (this.failure !== undefined) throw this.failure;
+    const marker = this.point;
+    this.markers++;
+    const replies = this.links.map((l) => l.ask({ type: 'sync', marker }));
+    this.merging = this.merging
+      .then(() => Promise.all(replies))
+      .then((r) => this.broadcast(marker, r))
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      });
+  }
+
+  /** Resolves once the others' parts of every marker posted have been sent (before moving a partition); rejects with a failure. */
+  async idle(): Promise<void> {
+    await this.merging;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private broadcast(marker: number, replies: FromWorker[]): void {
+    const t0 = performance.now();
+    const partials: (GlobalPartial | null)[] = new Array<GlobalPartial | null>(this.opts.partitions).fill(null);
+    for (const r of replies) {
+      if (r.type !== 'partials' || r.marker !== marker) throw new Error(`sync ${marker}: unexpected reply ${r.type}`);
+      for (const [p, part] of r.partials) partials[p] = part;
+    }
+    const b = broadcastOf(partials);
+    const perWorker: [number, ScalarPart | null][][] = this.links.map(() => []);
+    for (let p = 0; p < partials.length; p++) perWorker[this.owner[p]!]!.push([p, b?.scalars[p] ?? null]);
+    this.mergeMs += performance.now() - t0;
+    const totals = b?.totals ?? null;
+    this.links.forEach((l, w) => l.post({ type: 'others', marker, totals, scalars: perWorker[w]! }));
+  }
+}
