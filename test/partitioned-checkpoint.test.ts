@@ -39,8 +39,11 @@ import { NatsServer } from '../bench/support/nats-server.js';
  * nats-server: a JetStream stream consumed by lives with 2, 4 and 2 workers, each restoring
  * the last one's checkpoint (taken at barriers while batches were in flight, then at the
  * stop), ends with the per-customer state and the alert ids of an uninterrupted in-process
- * partitioned replay; `vigil start --workers 2` killed with SIGKILL mid-stream and restarted
- * with 4 workers loses nothing; a checkpoint of another layout is refused.
+ * partitioned replay; the stage after the shuffle (demand series, campaign cohorts) is in the
+ * checkpoint at the barrier's position, and lives killed, stopped and restarted with other W
+ * end with its uninterrupted state and alerts; `vigil start --workers 2` killed with SIGKILL
+ * mid-stream and restarted with 4 workers loses nothing; a checkpoint of another layout, or
+ * an index without the stage's piece, is refused.
  */
 const WALL_CLOCK = Date.UTC(2030, 0, 1);
 const config = testConfig({ nats: { pullBatch: 500 } });
