@@ -11,7 +11,14 @@ import { Checkpointer } from '../src/app/checkpoint/checkpointer.js';
 import { FileCheckpoints } from '../src/app/checkpoint/file-checkpoints.js';
 import { ObjectStoreCheckpoints } from '../src/app/checkpoint/object-store-checkpoints.js';
 import { CheckpointWriter, readCheckpoint } from '../src/app/checkpoint/checkpoint-codec.js';
-import type { CheckpointHeader, CheckpointStore } from '../src/app/checkpoint/checkpoint-store.js';
+import {
+  checkpointNames,
+  checkpointNumber,
+  checkpointStagePieceName,
+  prunedNames,
+  type CheckpointHeader,
+  type CheckpointStore,
+} from '../src/app/checkpoint/checkpoint-store.js';
 import { PartitionedCapture, type PartitionIndex } from '../src/app/checkpoint/partitioned-capture.js';
 import { restoreLatest } from '../src/app/checkpoint/restore.js';
 import { restorePartitionedLatest } from '../src/app/checkpoint/restore-partitioned.js';
@@ -451,6 +458,25 @@ describe('the stage after the shuffle in partitioned checkpoints', () => {
 async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield* chunks;
 }
+
+describe("a partitioned checkpoint's names", () => {
+  it('the stage piece is one of the checkpoint: numbered, named with it and pruned with it', () => {
+    const layout = { partitions: 2, hash: 'fnv1a32-utf8-mod', workers: 2 };
+    expect(checkpointStagePieceName('ck', 7)).toBe('ck.0000000007.stage.vck');
+    expect(checkpointNumber('ck', 'ck.0000000007.stage.vck')).toBe(7);
+    expect(checkpointNumber('other', 'ck.0000000007.stage.vck')).toBeUndefined();
+    expect(checkpointNames('ck', 7, layout)).toEqual([
+      'ck.0000000007.vck',
+      'ck.0000000007.p0.vck',
+      'ck.0000000007.p1.vck',
+      'ck.0000000007.stage.vck',
+    ]);
+    expect(checkpointNames('ck', 7, undefined)).toEqual(['ck.0000000007.vck']);
+    const names = [6, 7, 8].flatMap((n) => checkpointNames('ck', n, layout));
+    // Keeping 1 of those up to 7: all of 6 goes, 7 stays, 8 (not committed yet) is left alone.
+    expect(prunedNames('ck', names, 7, 1)).toEqual(checkpointNames('ck', 6, layout));
+  });
+});
 
 describe('vigil start --workers with checkpoints, killed and restarted', () => {
   const children = new Set<ChildProcess>();
