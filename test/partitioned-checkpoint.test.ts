@@ -8,10 +8,18 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpointer } from '../src/app/checkpoint/checkpointer.js';
-import type { CheckpointStore } from '../src/app/checkpoint/checkpoint-store.js';
 import { FileCheckpoints } from '../src/app/checkpoint/file-checkpoints.js';
 import { ObjectStoreCheckpoints } from '../src/app/checkpoint/object-store-checkpoints.js';
-import { PartitionedCapture } from '../src/app/checkpoint/partitioned-capture.js';
+import { CheckpointWriter, readCheckpoint } from '../src/app/checkpoint/checkpoint-codec.js';
+import {
+  checkpointNames,
+  checkpointNumber,
+  checkpointStagePieceName,
+  prunedNames,
+  type CheckpointHeader,
+  type CheckpointStore,
+} from '../src/app/checkpoint/checkpoint-store.js';
+import { PartitionedCapture, type PartitionIndex } from '../src/app/checkpoint/partitioned-capture.js';
 import { restoreLatest } from '../src/app/checkpoint/restore.js';
 import { restorePartitionedLatest } from '../src/app/checkpoint/restore-partitioned.js';
 import { startDemo } from '../src/app/cli/start.js';
@@ -29,6 +37,8 @@ import { InProcessSource } from '../src/edges/in-process.js';
 import { NatsJetStreamSource } from '../src/edges/nats/nats-jetstream.js';
 import { publishEvents } from '../src/edges/nats/publisher.js';
 import { testConfig } from './support/engine-harness.js';
+import { shopWithCampaigns } from './support/campaign-oracle.js';
+import { spikeShop } from './support/demand-shop.js';
 import { NatsServer } from '../bench/support/nats-server.js';
 
 /**
@@ -36,8 +46,11 @@ import { NatsServer } from '../bench/support/nats-server.js';
  * nats-server: a JetStream stream consumed by lives with 2, 4 and 2 workers, each restoring
  * the last one's checkpoint (taken at barriers while batches were in flight, then at the
  * stop), ends with the per-customer state and the alert ids of an uninterrupted in-process
- * partitioned replay; `vigil start --workers 2` killed with SIGKILL mid-stream and restarted
- * with 4 workers loses nothing; a checkpoint of another layout is refused.
+ * partitioned replay; the stage after the shuffle (demand series, campaign cohorts) is in the
+ * checkpoint at the barrier's position, and lives killed, stopped and restarted with other W
+ * end with its uninterrupted state and alerts; `vigil start --workers 2` killed with SIGKILL
+ * mid-stream and restarted with 4 workers loses nothing; a checkpoint of another layout, or
+ * an index without the stage's piece, is refused.
  */
 const WALL_CLOCK = Date.UTC(2030, 0, 1);
 const config = testConfig({ nats: { pullBatch: 500 } });
@@ -103,6 +116,121 @@ async function untilTrue(what: string, cond: () => Promise<boolean> | boolean, m
   }
 }
 
+/** A JetStream stream, its consumer and checkpoint store, consumed by successive lives of the engine. */
+interface Lane {
+  config: VigilConfig;
+  stream: string;
+  consumer: string;
+  subjects: string[];
+  /** `InputPosition.source` of the lane's checkpoints. */
+  source: string;
+  store: CheckpointStore;
+}
+
+/**
+ * One life of the engine: restores the latest checkpoint, consumes until `until` input
+ * messages are counted (or the stream's end), checkpointing every 15 completed batches
+ * while it runs, then stops and takes the final checkpoint; with `killed`, stops without
+ * one, as a crash would, so that the next life resumes from the last barrier checkpoint.
+ */
+async function life(
+  lane: Lane,
+  workers: number,
+  until: number,
+  opts: { partitions?: number; end?: boolean; killed?: boolean } = {},
+) {
+  const { store } = lane;
+  const engine = await PartitionedLiveEngine.start(lane.config, {
+    workers,
+    collectAlerts: true,
+    wallClock: WALL_CLOCK,
+    ...(opts.partitions !== undefined && { partitions: opts.partitions }),
+  });
+  try {
+    const source = new NatsJetStreamSource(nc, {
+      stream: lane.stream,
+      consumer: lane.consumer,
+      subjects: lane.subjects,
+      createStream: false,
+      maxAckPending: 2000,
+      ackWaitMs: 60_000,
+      pullBatch: 500,
+      batchSize: 128,
+    });
+    const manifest = await restorePartitionedLatest(engine, store, lane.source);
+    source.resumeAfter({ afterSeq: manifest?.position.seq ?? 0 });
+    const restoredInput = engine.front.counters.input;
+    const logged: string[] = [];
+    let completed = 0;
+    let frozen = false;
+    // Per barrier: batches routed and not yet through the sinks (the stage's capture waits for its share of them).
+    const inFlightAtBarrier: number[] = [];
+    const capture = engine.capture.bind(engine);
+    engine.capture = (chunkBytes) => {
+      inFlightAtBarrier.push(engine.batchesRouted - engine.batchesCompleted);
+      return capture(chunkBytes);
+    };
+    const checkpointer = new Checkpointer(new PartitionedCapture(engine, lane.consumer), store, {
+      scope: lane.consumer,
+      source: lane.source,
+      intervalMs: 1,
+      keep: 2,
+      chunkBytes: 64 * 1024,
+      last: manifest,
+      log: (line) => logged.push(line),
+      // Killed: no checkpoint starts after 80% of the way, so the last one is well behind the kill.
+      now: () => (frozen ? -Infinity : Math.floor(completed / 15) * 10),
+    });
+    const delivered: string[] = [];
+    const running = engine.run(source, {
+      heartbeatMs: 100,
+      sinks: [{ handle: (b) => b.alerts.forEach((a) => delivered.push(a.id)) }],
+      onBatchCompleted: (n) => {
+        completed = n;
+        if (opts.killed === true && engine.front.counters.input >= until * 0.8) frozen = true;
+        checkpointer.batchCompleted(n);
+      },
+    });
+    await untilTrue(`${until} messages`, () => engine.front.counters.input >= until);
+    await source.stop();
+    await running;
+    if (opts.killed === true) {
+      await checkpointer.settled();
+      await checkpointer['writes'].close();
+    } else expect(await checkpointer.final()).toBe(true);
+    const s = checkpointer.stats;
+    expect(s.failed, logged.join('\n')).toBe(0);
+    let outcome: Outcome | undefined;
+    if (opts.end === true) {
+      await engine.endEventTime();
+      outcome = outcomeOf(await engine.results(true));
+    }
+    return {
+      manifest,
+      restoredInput,
+      delivered,
+      stats: s,
+      outcome,
+      counters: engine.front.counters.toJSON(),
+      inFlightAtBarrier,
+      stage: stageOf(engine),
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
+const isStageAlert = (id: string) => /^(demand\.|campaign\.report)/.test(id);
+
+/** What the stage after the shuffle holds and concluded: demand series, final campaign reports, alert ids in order. */
+function stageOf(engine: PartitionedLiveEngine | PartitionedEngine) {
+  return {
+    demand: JSON.stringify(engine.front.demand!.snapshot()),
+    campaigns: JSON.stringify(engine.front.campaigns!.cohorts.finalReports()),
+    alertIds: engine.stageAlerts.map((a) => a.id),
+  };
+}
+
 describe('partitioned checkpoints, in process on a JetStream stream', () => {
   const STREAM = 'PCK';
   const SOURCE = `jetstream:${STREAM}/ck`;
@@ -126,70 +254,14 @@ describe('partitioned checkpoints, in process on a JetStream stream', () => {
     );
     store = await ObjectStoreCheckpoints.open(nc, server.url, 'pck-checkpoints', 'ck', 64 * 1024);
   }, 120_000);
-
-  /**
-   * One life of the engine: restores the latest checkpoint, consumes until `until` input
-   * messages are counted (or the stream's end), checkpointing every 15 completed batches
-   * while it runs, then stops and takes the final checkpoint.
-   */
-  async function life(workers: number, until: number, opts: { partitions?: number; end?: boolean } = {}) {
-    const engine = await PartitionedLiveEngine.start(config, {
-      workers,
-      collectAlerts: true,
-      wallClock: WALL_CLOCK,
-      ...(opts.partitions !== undefined && { partitions: opts.partitions }),
-    });
-    try {
-      const source = new NatsJetStreamSource(nc, {
-        stream: STREAM,
-        consumer: 'ck',
-        subjects: ['pck.events.>'],
-        createStream: false,
-        maxAckPending: 2000,
-        ackWaitMs: 60_000,
-        pullBatch: 500,
-        batchSize: 128,
-      });
-      const manifest = await restorePartitionedLatest(engine, store, SOURCE);
-      source.resumeAfter({ afterSeq: manifest?.position.seq ?? 0 });
-      const restoredInput = engine.front.counters.input;
-      const logged: string[] = [];
-      let completed = 0;
-      const checkpointer = new Checkpointer(new PartitionedCapture(engine, 'ck'), store, {
-        scope: 'ck',
-        source: SOURCE,
-        intervalMs: 1,
-        keep: 2,
-        chunkBytes: 64 * 1024,
-        last: manifest,
-        log: (line) => logged.push(line),
-        now: () => Math.floor(completed / 15) * 10,
-      });
-      const delivered: string[] = [];
-      const running = engine.run(source, {
-        heartbeatMs: 100,
-        sinks: [{ handle: (b) => b.alerts.forEach((a) => delivered.push(a.id)) }],
-        onBatchCompleted: (n) => {
-          completed = n;
-          checkpointer.batchCompleted(n);
-        },
-      });
-      await untilTrue(`${until} messages`, () => engine.front.counters.input >= until);
-      await source.stop();
-      await running;
-      expect(await checkpointer.final()).toBe(true);
-      const s = checkpointer.stats;
-      expect(s.failed, logged.join('\n')).toBe(0);
-      let outcome: Outcome | undefined;
-      if (opts.end === true) {
-        await engine.endEventTime();
-        outcome = outcomeOf(await engine.results(true));
-      }
-      return { manifest, restoredInput, delivered, stats: s, outcome, counters: engine.front.counters.toJSON() };
-    } finally {
-      await engine.close();
-    }
-  }
+  const lane = (): Lane => ({
+    config,
+    stream: STREAM,
+    consumer: 'ck',
+    subjects: ['pck.events.>'],
+    source: SOURCE,
+    store,
+  });
 
   it('lives with 2, 4 and 2 workers, each restoring the last one, end with the uninterrupted replay', async () => {
     const oracle = await replayOf(messages, config, WALL_CLOCK);
@@ -197,7 +269,7 @@ describe('partitioned checkpoints, in process on a JetStream stream', () => {
     expect(oracle.alertIds.length).toBeGreaterThan(100);
     const n = messages.length;
 
-    const first = await life(2, Math.floor(n * 0.35));
+    const first = await life(lane(), 2, Math.floor(n * 0.35));
     expect(first.manifest).toBeUndefined();
     // Checkpoints at barriers while batches were in flight, and the final one.
     expect(first.stats.written).toBeGreaterThanOrEqual(2);
@@ -205,13 +277,13 @@ describe('partitioned checkpoints, in process on a JetStream stream', () => {
     expect(taken.partitioned).toEqual({ partitions: 32, hash: 'fnv1a32-utf8-mod', workers: 2 });
     expect(taken.position.messages).toBe(first.counters.input);
 
-    const second = await life(4, Math.floor(n * 0.7));
+    const second = await life(lane(), 4, Math.floor(n * 0.7));
     expect(second.manifest?.number).toBe(taken.number);
     // The restored counters are the checkpoint's: nothing was lost or counted twice at the stop.
     expect(second.restoredInput).toBe(taken.position.messages);
     expect((await store.latest())!.partitioned?.workers).toBe(4);
 
-    const third = await life(2, n, { end: true });
+    const third = await life(lane(), 2, n, { end: true });
     const live = third.outcome!;
     // Every message counted once, with the outcome it has in the uninterrupted run.
     expect(live.counters).toEqual(oracle.counters);
@@ -220,11 +292,12 @@ describe('partitioned checkpoints, in process on a JetStream stream', () => {
     // Alert ids: those delivered live in each life, and those the last one emitted at the end.
     const ids = new Set([...first.delivered, ...second.delivered, ...third.delivered, ...live.alertIds]);
     expect([...ids].sort()).toEqual(oracle.alertIds);
-    // Only the newest `keep` (2) checkpoints remain, each an index and 32 pieces.
+    // Only the newest `keep` (2) checkpoints remain, each an index, 32 pieces and the stage's.
     const latest = (await store.latest())!;
     const ours = await (store as ObjectStoreCheckpoints)['objects'].list();
-    expect(ours.map((o) => o.name).filter((name) => name.startsWith('ck.')).length).toBe(2 * 33);
+    expect(ours.map((o) => o.name).filter((name) => name.startsWith('ck.')).length).toBe(2 * 34);
     expect(ours.some((o) => o.name === `ck.${String(latest.number).padStart(10, '0')}.p31.vck`)).toBe(true);
+    expect(ours.some((o) => o.name === `ck.${String(latest.number).padStart(10, '0')}.stage.vck`)).toBe(true);
   }, 600_000);
 
   it('refuses another P, and a single-threaded checkpoint, with VIGIL_ERR_CHECKPOINT_LAYOUT', async () => {
@@ -269,6 +342,140 @@ describe('partitioned checkpoints, in process on a JetStream stream', () => {
       await two.close();
     }
   }, 120_000);
+});
+
+describe('the stage after the shuffle in partitioned checkpoints', () => {
+  const STREAM = 'PST';
+  const SOURCE = `jetstream:${STREAM}/st`;
+  // A partition silent for a while on this busy machine must not move the stage's watermark
+  // on its own: the stage then is a function of the input alone, as in the replay.
+  const stageConfig = testConfig({ nats: { pullBatch: 500 }, eventTime: { idleTimeoutMs: 3_600_000 } });
+  // The demand shop (a spike and an empty day: demand alerts) and the campaign shop (closed
+  // campaigns: reports), one input in event-time order, their customers and ids kept apart.
+  const campaignEvents = shopWithCampaigns(7, 1500).map((e) => ({
+    ...e,
+    id: `k-${e.id}`,
+    customerId: `k-${e.customerId}`,
+    ...(e.type === 'purchase' && { orderId: `k-${e.orderId}` }),
+  })) as CanonicalEvent[];
+  const events = [...spikeShop().events, ...campaignEvents].sort((a, b) => a.ts - b.ts);
+  const messages: RawMessage[] = events.map((e, i) => ({
+    bytes: encodePayload(e, i % 7 === 0 ? 'json' : 'msgpack'),
+    subject: `pst.events.${e.type}`,
+    receivedAt: 0,
+  }));
+  let store: CheckpointStore;
+
+  beforeAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: STREAM, subjects: ['pst.events.>'] });
+    for (const m of messages) nc.publish(m.subject, m.bytes);
+    await nc.flush();
+    await untilTrue(
+      'the stream stored',
+      async () => (await jsm.streams.info(STREAM)).state.messages === messages.length,
+      60_000,
+    );
+    store = await ObjectStoreCheckpoints.open(nc, server.url, 'pst-checkpoints', 'st', 64 * 1024);
+  }, 120_000);
+  const lane = (): Lane => ({
+    config: stageConfig,
+    stream: STREAM,
+    consumer: 'st',
+    subjects: ['pst.events.>'],
+    source: SOURCE,
+    store,
+  });
+
+  it('killed with 2 workers, stopped with 4, ended with 3: demand series, reports and alerts of the uninterrupted run', async () => {
+    // The oracle: the same messages through the in-process partitioned engine, uninterrupted.
+    const replay = await PartitionedEngine.start(stageConfig, {
+      workers: 2,
+      collectAlerts: true,
+      wallClock: WALL_CLOCK,
+    });
+    let oracle: ReturnType<typeof stageOf>;
+    try {
+      await replay.feed(messages);
+      await replay.finish();
+      oracle = stageOf(replay);
+    } finally {
+      await replay.close();
+    }
+    expect(oracle.alertIds.some((id) => id.startsWith('demand.'))).toBe(true);
+    expect(oracle.alertIds.some((id) => id.startsWith('campaign.report'))).toBe(true);
+    expect(oracle.alertIds.every(isStageAlert)).toBe(true);
+    const n = messages.length;
+
+    // Killed: the second life resumes from a checkpoint taken at a barrier with batches in flight.
+    const first = await life(lane(), 2, Math.floor(n * 0.4), { killed: true });
+    expect(first.inFlightAtBarrier.some((b) => b > 0)).toBe(true);
+    const atKill = (await store.latest())!;
+    expect(atKill.partitioned?.workers).toBe(2);
+    expect(atKill.position.messages).toBeLessThan(first.counters.input);
+
+    const second = await life(lane(), 4, Math.floor(n * 0.75));
+    expect(second.manifest?.number).toBe(atKill.number);
+    expect(second.restoredInput).toBe(atKill.position.messages);
+    const third = await life(lane(), 3, n, { end: true });
+    expect(third.outcome!.counters.input).toBe(n);
+
+    // The demand series (and models, and alert gates) and the final campaign reports.
+    expect(third.stage.demand).toBe(oracle.demand);
+    expect(third.stage.campaigns).toBe(oracle.campaigns);
+    // The stage's alerts: those of the first life up to its checkpoint, then the later lives'
+    // (which conclude again those the first concluded after it), in the oracle's order.
+    const resumed = [...second.stage.alertIds, ...third.stage.alertIds];
+    const k = oracle.alertIds.length - resumed.length;
+    expect(resumed).toEqual(oracle.alertIds.slice(k));
+    expect(first.stage.alertIds).toEqual(oracle.alertIds.slice(0, first.stage.alertIds.length));
+    expect(first.stage.alertIds.length).toBeGreaterThanOrEqual(k);
+    expect(new Set([...first.stage.alertIds, ...resumed])).toEqual(new Set(oracle.alertIds));
+  }, 600_000);
+
+  it('refuses a checkpoint whose index has no stage piece (the older layout) with VIGIL_ERR_CHECKPOINT_LAYOUT', async () => {
+    const latest = (await store.latest())!;
+    const { header, doc } = readCheckpoint<CheckpointHeader>(await store.read(latest));
+    const { stage, ...older } = doc as PartitionIndex;
+    expect(stage?.name).toBe(`st.${String(latest.number).padStart(10, '0')}.stage.vck`);
+    const number = latest.number + 1;
+    const name = `st.${String(number).padStart(10, '0')}.vck`;
+    const writer = new CheckpointWriter({ ...header, number }, older, 64 * 1024);
+    const sha256 = await store.write(name, toAsync(writer.chunks()));
+    await store.commit({ ...latest, name, number, bytes: writer.bytes, sha256 });
+    const engine = await PartitionedLiveEngine.start(stageConfig, { workers: 2 });
+    try {
+      await expect(restorePartitionedLatest(engine, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/no stage piece.*--fresh-state/),
+      });
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
+});
+
+async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
+}
+
+describe("a partitioned checkpoint's names", () => {
+  it('the stage piece is one of the checkpoint: numbered, named with it and pruned with it', () => {
+    const layout = { partitions: 2, hash: 'fnv1a32-utf8-mod', workers: 2 };
+    expect(checkpointStagePieceName('ck', 7)).toBe('ck.0000000007.stage.vck');
+    expect(checkpointNumber('ck', 'ck.0000000007.stage.vck')).toBe(7);
+    expect(checkpointNumber('other', 'ck.0000000007.stage.vck')).toBeUndefined();
+    expect(checkpointNames('ck', 7, layout)).toEqual([
+      'ck.0000000007.vck',
+      'ck.0000000007.p0.vck',
+      'ck.0000000007.p1.vck',
+      'ck.0000000007.stage.vck',
+    ]);
+    expect(checkpointNames('ck', 7, undefined)).toEqual(['ck.0000000007.vck']);
+    const names = [6, 7, 8].flatMap((n) => checkpointNames('ck', n, layout));
+    // Keeping 1 of those up to 7: all of 6 goes, 7 stays, 8 (not committed yet) is left alone.
+    expect(prunedNames('ck', names, 7, 1)).toEqual(checkpointNames('ck', 6, layout));
+  });
 });
 
 describe('vigil start --workers with checkpoints, killed and restarted', () => {

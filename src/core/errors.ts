@@ -30,7 +30,7 @@ export const errorCodes = {
   VIGIL_ERR_CHECKPOINT_LAYOUT: {
     reject: false,
     summary:
-      'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash. Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
+      'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash, or by an older version whose partitioned checkpoint has no piece for the demand series and campaign cohorts (resuming it would start them empty). Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
   },
   VIGIL_ERR_WORKERS_UNSUPPORTED: {
     reject: false,

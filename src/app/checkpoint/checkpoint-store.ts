@@ -111,9 +111,14 @@ export function checkpointPieceName(scope: string, number: number, partition: nu
   return `${scope}.${String(number).padStart(10, '0')}.p${partition}.vck`;
 }
 
-/** The checkpoint number in a name made by `checkpointName` or `checkpointPieceName`; undefined for any other name. */
+/** The piece of checkpoint `number` holding the stage after the shuffle (a partitioned engine's checkpoint). */
+export function checkpointStagePieceName(scope: string, number: number): string {
+  return `${scope}.${String(number).padStart(10, '0')}.stage.vck`;
+}
+
+/** The checkpoint number in a name made by `checkpointName` or a piece's name; undefined for any other name. */
 export function checkpointNumber(scope: string, name: string): number | undefined {
-  const m = /^(.+)\.(\d{10})(?:\.p\d+)?\.vck$/.exec(name);
+  const m = /^(.+)\.(\d{10})(?:\.p\d+|\.stage)?\.vck$/.exec(name);
   return m !== null && m[1] === scope ? Number(m[2]) : undefined;
 }
 
@@ -130,8 +135,9 @@ export function prunedNames(scope: string, names: readonly string[], latest: num
   return numbered.filter((c) => !kept.has(c.number)).map((c) => c.name);
 }
 
-/** Every name checkpoint `number` was written under: its own, and with `layout` one per partition. */
+/** Every name checkpoint `number` was written under: its own, and with `layout` one per partition and the stage's. */
 export function checkpointNames(scope: string, number: number, layout: PartitionLayout | undefined): string[] {
-  const pieces = Array.from({ length: layout?.partitions ?? 0 }, (_, p) => checkpointPieceName(scope, number, p));
-  return [checkpointName(scope, number), ...pieces];
+  if (layout === undefined) return [checkpointName(scope, number)];
+  const pieces = Array.from({ length: layout.partitions }, (_, p) => checkpointPieceName(scope, number, p));
+  return [checkpointName(scope, number), ...pieces, checkpointStagePieceName(scope, number)];
 }

@@ -2,19 +2,28 @@ import * as z from 'zod';
 import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
 import { PARTITION_HASH } from '../partitions/partition-of.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
-import { checkpointPieceName, type CheckpointHeader, type PartitionLayout } from './checkpoint-store.js';
+import {
+  checkpointPieceName,
+  checkpointStagePieceName,
+  type CheckpointHeader,
+  type PartitionLayout,
+} from './checkpoint-store.js';
 import { paced, type CaptureContext, type StateCapture, type Taken } from './state-capture.js';
 
-/** A partitioned checkpoint's document: where each partition's piece is, and its length and digest. */
+const piece = z.strictObject({
+  name: z.string().min(1),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/**
+ * A partitioned checkpoint's document: where each partition's piece is, and the stage after
+ * the shuffle's, each with its length and digest. `stage` is optional here only so that a
+ * restore can name an index written before it existed (and refuse it).
+ */
 export const partitionIndex = z.strictObject({
-  pieces: z.array(
-    z.strictObject({
-      partition: z.number().int().min(0),
-      name: z.string().min(1),
-      bytes: z.number().int().min(0),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    }),
-  ),
+  pieces: z.array(piece.extend({ partition: z.number().int().min(0) })),
+  stage: piece.optional(),
 });
 export type PartitionIndex = z.infer<typeof partitionIndex>;
 
@@ -24,8 +33,10 @@ export type PartitionIndex = z.infer<typeof partitionIndex>;
  * parallel into capture arenas of its own and encodes them as checkpoint pieces; this thread
  * only passes the pieces on (views of shared memory, not copies) to the checkpoint writer
  * thread. Each partition is a piece of its own in the store (`checkpointPieceName`), so a
- * partition can be restored anywhere, by any W; the object the manifest names is the index
- * of the pieces, with P, the hash and the input position at the barrier.
+ * partition can be restored anywhere, by any W. The stage after the shuffle (demand series,
+ * campaign cohorts, its watermarks: this thread's state) is one more piece
+ * (`checkpointStagePieceName`), captured at the same barrier. The object the manifest names
+ * is the index of the pieces, with P, the hash and the input position at the barrier.
  */
 export class PartitionedCapture implements StateCapture {
   /** Capture buffers are kept in the workers, not here. */
@@ -46,8 +57,9 @@ export class PartitionedCapture implements StateCapture {
   }
 
   async take(ctx: CaptureContext): Promise<Taken> {
-    const { covered, seq, captured } = this.engine.capture(ctx.chunkBytes);
+    const { covered, seq, captured, stage } = this.engine.capture(ctx.chunkBytes);
     const workers = await captured;
+    const stageDoc = await stage;
     ctx.captured(
       Math.max(...workers.map((w) => w.pauseMs)),
       workers.some((w) => w.grown),
@@ -68,6 +80,11 @@ export class PartitionedCapture implements StateCapture {
       const sha256 = await ctx.write(name, paced(c.pieces, spent));
       index.pieces.push({ partition: c.partition, name, bytes, sha256 });
     }
+    const stageHeader: StagePieceHeader = { format: 'vigil-stage', partitions: layout.partitions, hash: layout.hash };
+    const stageWriter = new CheckpointWriter(stageHeader, stageDoc, ctx.chunkBytes);
+    const stageName = checkpointStagePieceName(this.scope, ctx.number);
+    const stageSha256 = await ctx.write(stageName, paced(stageWriter.chunks(), spent));
+    index.stage = { name: stageName, bytes: stageWriter.bytes, sha256: stageSha256 };
     const position = { source: ctx.source, seq, messages };
     const header: CheckpointHeader = {
       format: 'vigil-checkpoint',
@@ -80,9 +97,16 @@ export class PartitionedCapture implements StateCapture {
     const writer = new CheckpointWriter(header, index, ctx.chunkBytes);
     const sha256 = await ctx.write(ctx.name, paced(writer.chunks(), spent));
     ctx.engineTime(spent.total);
-    const totalBytes = index.pieces.reduce((s, p) => s + p.bytes, writer.bytes);
+    const totalBytes = index.pieces.reduce((s, p) => s + p.bytes, writer.bytes + stageWriter.bytes);
     return { covered, position, bytes: writer.bytes, sha256, totalBytes, partitioned: layout };
   }
 
   release(): void {}
+}
+
+/** The header of a checkpoint's stage piece; its document is a `GlobalStageSnapshot`. */
+export interface StagePieceHeader {
+  format: 'vigil-stage';
+  partitions: number;
+  hash: string;
 }

@@ -2,10 +2,11 @@ import { VigilError } from '../../core/errors.js';
 import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
 import { PARTITION_HASH } from '../partitions/partition-of.js';
 import type { PartitionCapture } from '../partitions/partition-graph.js';
+import type { GlobalStageSnapshot } from '../partitions/global-stage.js';
 import type { StateSnapshot } from '../engine-state.js';
 import { readCheckpoint } from './checkpoint-codec.js';
 import type { CheckpointManifest, CheckpointStore } from './checkpoint-store.js';
-import { partitionIndex } from './partitioned-capture.js';
+import { partitionIndex, type StagePieceHeader } from './partitioned-capture.js';
 import { FRESH_STATE_HINT, latestOf, readNamed } from './restore.js';
 
 /**
@@ -14,9 +15,14 @@ import { FRESH_STATE_HINT, latestOf, readNamed } from './restore.js';
  * SHA-256, and restored in the worker owning the partition (p mod W: any W restores a
  * checkpoint any W' took). Returns the manifest, or undefined when there is none.
  *
- * Refuses with VIGIL_ERR_CHECKPOINT_LAYOUT a checkpoint of the single-threaded engine, or one
- * taken with another P or hash (customers would be in other partitions); with
- * VIGIL_ERR_SNAPSHOT one of another input, or one that is corrupt or does not fit.
+ * The stage after the shuffle's piece (demand series, campaign cohorts) is restored into
+ * `engine.front` the same way.
+ *
+ * Refuses with VIGIL_ERR_CHECKPOINT_LAYOUT a checkpoint of the single-threaded engine, one
+ * taken with another P or hash (customers would be in other partitions), or one whose index
+ * has no stage piece (written before the stage was checkpointed: resuming it would start the
+ * demand series and campaign cohorts empty); with VIGIL_ERR_SNAPSHOT one of another input,
+ * or one that is corrupt or does not fit.
  */
 export async function restorePartitionedLatest(
   engine: PartitionedLiveEngine,
@@ -47,6 +53,12 @@ export async function restorePartitionedLatest(
   const expected = Array.from({ length: layout.partitions }, (_, p) => p).join();
   if (!index.success || index.data.pieces.map((p) => p.partition).join() !== expected)
     throw refuse('has an index that does not list every partition once, in order');
+  const stagePiece = index.data.stage;
+  if (stagePiece === undefined)
+    throw refuseLayout(
+      'by an older version, without the demand series and campaign cohorts (its index has no stage piece: resuming it would start them empty)',
+      'resume it with the version that took it',
+    );
   for (const piece of index.data.pieces) {
     // The store checks the piece's bytes against the index, as against a manifest.
     const bytes = await store.read({ ...manifest, name: piece.name, bytes: piece.bytes, sha256: piece.sha256 });
@@ -70,6 +82,21 @@ export async function restorePartitionedLatest(
     } catch (e) {
       throw refuse('does not fit this engine', [(e as Error).message]);
     }
+  }
+  const stageBytes = await store.read({ ...manifest, ...stagePiece });
+  let stage: { header: StagePieceHeader; doc: unknown };
+  try {
+    stage = readCheckpoint<StagePieceHeader>(stageBytes);
+  } catch (e) {
+    throw refuse(`has a stage piece ${stagePiece.name} that does not decode`, [(e as Error).message]);
+  }
+  const sh = stage.header;
+  if (sh?.format !== 'vigil-stage' || sh.partitions !== layout.partitions || sh.hash !== layout.hash)
+    throw refuse(`has a stage piece ${stagePiece.name} that is not one of ${layout.partitions} partitions`);
+  try {
+    engine.restoreStage(stage.doc as GlobalStageSnapshot);
+  } catch (e) {
+    throw refuse('does not fit this engine', [(e as Error).message]);
   }
   await engine.restoredAt(manifest.position.seq);
   return manifest;

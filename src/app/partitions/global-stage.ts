@@ -1,4 +1,6 @@
 import type { Alert } from '../../alerts/alert.js';
+import type { CampaignCohortsSnapshot } from '../../analytics/campaigns/cohorts.js';
+import type { DemandSnapshot } from '../../analytics/demand/demand-process.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { GlobalProcess } from '../../state/operators/global-process.js';
 import type { EngineState } from '../engine-state.js';
@@ -39,7 +41,7 @@ export class GlobalStage {
   private readonly out: Alert[] = [];
 
   constructor(
-    private readonly state: Pick<EngineState, 'campaigns' | 'globalProcesses'>,
+    private readonly state: Pick<EngineState, 'campaigns' | 'demand' | 'globalProcesses'>,
     partitions: number,
     private readonly idleTimeoutMs = Infinity,
   ) {
@@ -99,6 +101,44 @@ export class GlobalStage {
     return this.out.splice(0);
   }
 
+  /**
+   * The stage's state between two messages, as a document of copies: the demand series and
+   * the campaign cohorts (their own snapshots, as the single-threaded checkpoint stores
+   * them), the stage's watermark and every partition's. Alerts not yet taken are not in it:
+   * call between batches, when `stageBatch` has taken them all.
+   */
+  snapshot(): GlobalStageSnapshot {
+    return {
+      format: 'vigil-stage',
+      version: 1,
+      partitions: this.partitionWm.length,
+      watermark: this.watermark,
+      partitionWm: [...this.partitionWm],
+      demand: this.state.demand?.snapshot() ?? null,
+      campaigns: this.state.campaigns?.snapshot() ?? null,
+    };
+  }
+
+  /**
+   * Restores a document made by `snapshot`, before any message. Every partition counts as
+   * active at `now` (idleness starts over, as the workers' watermarks do at a restore).
+   * Throws when it does not fit (another P, demand or analytics switched on or off).
+   */
+  restore(s: GlobalStageSnapshot, now = 0): void {
+    if (s?.format !== 'vigil-stage' || s.version !== 1) throw new Error('not a version 1 stage snapshot');
+    if (s.partitions !== this.partitionWm.length || s.partitionWm.length !== s.partitions)
+      throw new Error(`the stage snapshot has ${s.partitions} partitions, this engine ${this.partitionWm.length}`);
+    if ((s.demand === null) !== (this.state.demand === undefined))
+      throw new Error('demand.enabled differs from the stage snapshot');
+    if ((s.campaigns === null) !== (this.state.campaigns === undefined))
+      throw new Error('analytics.enabled differs from the stage snapshot');
+    if (s.demand !== null) this.state.demand!.restore(s.demand);
+    if (s.campaigns !== null) this.state.campaigns!.restore(s.campaigns);
+    this.watermark = s.watermark;
+    this.partitionWm.set(s.partitionWm);
+    this.lastActive.fill(now);
+  }
+
   private advance(): void {
     const wm = this.watermark;
     this.state.campaigns?.onWatermark(wm);
@@ -114,6 +154,17 @@ export class GlobalStage {
     }
     if (min !== Infinity && min > this.watermark) this.watermark = min;
   }
+}
+
+/** The stage's state in a partitioned checkpoint (its piece `checkpointStagePieceName`). */
+export interface GlobalStageSnapshot {
+  format: 'vigil-stage';
+  version: 1;
+  partitions: number;
+  watermark: number;
+  partitionWm: number[];
+  demand: DemandSnapshot | null;
+  campaigns: CampaignCohortsSnapshot | null;
 }
 
 /** A keyed alert from a worker, with the place in the batch of the message it came from (the batch's length: its close). */

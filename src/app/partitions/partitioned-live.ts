@@ -18,7 +18,7 @@ import type { CustomerAnswer } from '../../server/customer-answer.js';
 /** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
 export const QUERY_TIMEOUT_MS = 5000;
 import { startWorkers, type WorkerLink } from './worker-link.js';
-import { GlobalStage, stageBatch, type PlacedAlert } from './global-stage.js';
+import { GlobalStage, stageBatch, type GlobalStageSnapshot, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
 import { GlobalSync } from './global-sync.js';
 
@@ -263,11 +263,16 @@ export class PartitionedLiveEngine {
    * already posted to it, which are the first `covered` batches (ticks included), whose
    * messages reach stream sequence `seq` at most. The workers capture in parallel while this
    * thread goes on; the partitions' pieces stay valid until the next `capture`.
+   *
+   * The stage after the shuffle is captured at the same barrier: its snapshot is a link of
+   * the chain that assembles batches in routing order, after batch `covered` went through
+   * the stage and before batch `covered` + 1 does (`stage`).
    */
   capture(chunkBytes: number): {
     covered: number;
     seq: number;
     captured: Promise<Extract<FromWorker, { type: 'captured' }>[]>;
+    stage: Promise<GlobalStageSnapshot>;
   } {
     const replies = this.links.map((l) => l.ask({ type: 'capture', chunkBytes }));
     const captured = Promise.all(replies).then((rs) =>
@@ -276,7 +281,9 @@ export class PartitionedLiveEngine {
         return r;
       }),
     );
-    return { covered: this.batchesRouted, seq: this.routedSeq, captured };
+    const stage = this.assembled.then(() => this.stage.snapshot());
+    this.assembled = stage.catch(() => {});
+    return { covered: this.batchesRouted, seq: this.routedSeq, captured, stage };
   }
 
   /**
@@ -290,6 +297,11 @@ export class PartitionedLiveEngine {
       alertIds: [],
     });
     if (reply.type !== 'adopted') throw new Error(`unexpected reply ${reply.type} to adopt`);
+  }
+
+  /** Before `run`: restores the stage after the shuffle (demand series, campaign cohorts) from a checkpoint's piece. */
+  restoreStage(snapshot: GlobalStageSnapshot): void {
+    this.stage.restore(snapshot, performance.now());
   }
 
   /** After the partitions are restored: `front`'s counters become their sum, and the input position `seq`. */
