@@ -2,6 +2,7 @@ import { broadcastOf, type GlobalPartial, type ScalarPart } from '../../analytic
 import { eventTimeOfMessage } from './partition-of.js';
 import type { FromWorker } from './partition-protocol.js';
 import type { WorkerLink } from './worker-link.js';
+import type { VigilConfig } from '../config/schema.js';
 
 export interface GlobalSyncOptions {
   /** P. */
@@ -104,4 +105,25 @@ export class GlobalSync {
     const totals = b?.totals ?? null;
     this.links.forEach((l, w) => l.post({ type: 'others', marker, totals, scalars: perWorker[w]! }));
   }
+}
+
+/**
+ * The sync of a partitioned engine as its configuration asks: none with
+ * `engine.globalSyncMs` 0 or without analytics. `wallClock`: a fixed clock (tests).
+ */
+export function globalSyncFor(
+  config: VigilConfig,
+  links: readonly WorkerLink[],
+  owner: Int32Array,
+  partitions: number,
+  wallClock: number | undefined,
+): GlobalSync | undefined {
+  const everyMs = config.engine.globalSyncMs;
+  if (everyMs <= 0 || !config.analytics.enabled) return undefined;
+  return new GlobalSync(links, owner, {
+    partitions,
+    everyMs,
+    maxPayloadBytes: config.limits.maxPayloadBytes,
+    futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
+  });
 }

@@ -9,7 +9,7 @@ import { EngineState } from '../engine-state.js';
 import { GlobalStage } from './global-stage.js';
 import { BatchBuilder } from './batch-builder.js';
 import { startWorkers, type WorkerLink } from './worker-link.js';
-import { GlobalSync } from './global-sync.js';
+import { globalSyncFor, type GlobalSync } from './global-sync.js';
 
 export interface PartitionedEngineOptions {
   /** P, fixed per deployment (default 32). */
@@ -120,17 +120,7 @@ export class PartitionedEngine {
         this.runStage();
       };
     });
-    const everyMs = config.engine.globalSyncMs;
-    const wallClock = opts.wallClock;
-    this.sync =
-      everyMs > 0 && config.analytics.enabled
-        ? new GlobalSync(links, this.owner, {
-            partitions,
-            everyMs,
-            maxPayloadBytes: config.limits.maxPayloadBytes,
-            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
-          })
-        : undefined;
+    this.sync = globalSyncFor(config, links, this.owner, partitions, opts.wallClock);
   }
 
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {

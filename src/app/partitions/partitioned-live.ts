@@ -20,7 +20,7 @@ export const QUERY_TIMEOUT_MS = 5000;
 import { startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type GlobalStageSnapshot, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
-import { GlobalSync } from './global-sync.js';
+import { globalSyncFor, type GlobalSync } from './global-sync.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -86,16 +86,7 @@ export class PartitionedLiveEngine {
     this.stage = new GlobalStage(this.front, partitions, config.eventTime.idleTimeoutMs);
     this.front.partitions = { customer: (id) => this.customer(id), population: () => this.population() };
     this.owner = new Int32Array(partitions).map((_, p) => p % links.length);
-    const everyMs = config.engine.globalSyncMs;
-    this.sync =
-      everyMs > 0 && config.analytics.enabled
-        ? new GlobalSync(links, this.owner, {
-            partitions,
-            everyMs,
-            maxPayloadBytes: config.limits.maxPayloadBytes,
-            futureLimit: () => (wallClock ?? Date.now()) + config.limits.maxFutureSkewMs,
-          })
-        : undefined;
+    this.sync = globalSyncFor(config, links, this.owner, partitions, wallClock);
   }
 
   static async start(config: VigilConfig, opts: PartitionedLiveOptions = {}): Promise<PartitionedLiveEngine> {
