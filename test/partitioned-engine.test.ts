@@ -38,6 +38,7 @@ async function runPartitioned(
   workers: number,
   batchMessages: number,
   move?: { at: number; partition: number },
+  settleAt?: number,
 ): Promise<Outcome> {
   const engine = await PartitionedEngine.start(config, {
     workers,
@@ -46,7 +47,14 @@ async function runPartitioned(
     wallClock: WALL_CLOCK,
   });
   try {
-    if (move === undefined) await engine.feed(messages);
+    if (settleAt !== undefined) {
+      // settle: every message fed so far is applied when it resolves, and event time has not moved.
+      await engine.feed(messages.slice(0, settleAt));
+      await engine.settle();
+      const settled = await engine.results(false);
+      expect(settled.reduce((s, r) => s + r.counters.input, 0)).toBe(settleAt);
+      await engine.feed(messages.slice(settleAt));
+    } else if (move === undefined) await engine.feed(messages);
     else {
       await engine.feed(messages.slice(0, move.at));
       await engine.move(move.partition, (engine.owner[move.partition]! + 1) % workers);
@@ -129,7 +137,9 @@ describe('partitions', () => {
         [4, 1000],
         [2, 7],
       ] as const) {
-        const other = await runPartitioned(messages, workers, batchMessages);
+        // The first run also stops half-way until the workers have settled.
+        const settleAt = batchMessages === 333 ? Math.floor(messages.length / 2) : undefined;
+        const other = await runPartitioned(messages, workers, batchMessages, undefined, settleAt);
         expect(JSON.stringify(other.dump)).toBe(JSON.stringify(one.dump));
         expect(other.alertIds).toEqual(one.alertIds);
       }

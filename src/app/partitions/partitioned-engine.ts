@@ -174,6 +174,17 @@ export class PartitionedEngine {
     this.stats.messages += messages.length;
   }
 
+  /**
+   * Sends what is batched and waits until every worker has applied all it was sent (and the
+   * stage after the shuffle has taken their replies); event time does not move. A bench's
+   * boundary between a warm-up and a timed part.
+   */
+  async settle(): Promise<void> {
+    const maxInFlight = this.opts.maxInFlight ?? 4;
+    for (let w = 0; w < this.links.length; w++) await this.flush(w, maxInFlight);
+    for (let w = 0; w < this.links.length; w++) await this.drain(w);
+  }
+
   /** Sends what is batched, then moves every partition's event time to the input's end and waits for the workers. */
   async finish(): Promise<void> {
     for (let w = 0; w < this.links.length; w++) await this.flush(w, this.opts.maxInFlight ?? 4);
