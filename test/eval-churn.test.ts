@@ -108,4 +108,33 @@ describe('vigil eval churn on CDNOW master', () => {
       expect(engine.all).toBeGreaterThanOrEqual(row(name).auc.all);
     }
   }, 120_000);
+
+  it('on worker threads: the same report for W = 2 and 4, and the baselines and truth of one thread', async () => {
+    const file = join(dir, 'master-workers.jsonl');
+    await importEvents('cdnow', datasetPath('cdnow/CDNOW_master.txt'), file);
+    const opts = { file, calibrationEnd: '1997-09-30', holdoutWeeks: 39 };
+    const [one, two, four] = [
+      await evalChurn(opts),
+      await evalChurn({ ...opts, workers: 2 }),
+      await evalChurn({ ...opts, workers: 4 }),
+    ];
+    // Changing W never changes a result: the partitions, not the threads, hold the population models.
+    expect(four).toEqual(two);
+    // Everything read from the file, and what the engine applied, is the single-threaded run's.
+    expect(two.customers).toEqual(one.customers);
+    expect(two.engine.counts).toEqual(one.engine.counts);
+    expect(two.bgnbd).toEqual(one.bgnbd);
+    const baselines = ['recency', 'frequency', 'bgnbd-p-alive', 'overdue-2sd', 'bgnbd-p-silent-holdout'];
+    const pick = (r: typeof one) =>
+      r.rows.filter((row) => baselines.includes(row.name)).map((row) => [row.name, row.auc]);
+    expect(pick(two)).toEqual(pick(one));
+    // The engine's warnings and evidence came back from the workers for the buyers.
+    expect(two.engine.flagged.all).toBeGreaterThan(0);
+    expect(Object.values(two.engine.warningsByRule).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(
+      two.engine.flagged.all,
+    );
+    const engine = two.rows.find((r) => r.name === 'engine')!;
+    expect(engine.auc.all).toBeGreaterThan(0.6);
+    expect(two.engine.intentShare).toBe(1);
+  }, 300_000);
 });

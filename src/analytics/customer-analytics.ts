@@ -340,6 +340,11 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     return this.churn.intentShare();
   }
 
+  /** This state's own sessions and sessions with intent (a partition's, without the others' part). */
+  ownSessions(): { sessions: number; intentSessions: number } {
+    return { sessions: this.churn.populationSessions, intentSessions: this.churn.populationIntentSessions };
+  }
+
   /** The RFM segment assigned to the customer (what alerts carry), or null before one is. */
   segmentOf(customerId: string): string | null {
     const slot = this.store.slotOf(customerId);

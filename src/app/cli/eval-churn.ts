@@ -11,6 +11,13 @@ import { InProcessSource } from '../../edges/in-process.js';
 import type { RawMessage } from '../../core/source.js';
 import { inEventTimeOrder } from './event-time-order.js';
 import { calibrationDay } from './fit.js';
+import { workersFor } from './workers-option.js';
+import { summedCounts } from './replay-on-workers.js';
+import { PartitionedEngine } from '../partitions/partitioned-engine.js';
+import type { VigilConfig } from '../config/schema.js';
+import type { Alert } from '../../alerts/alert.js';
+import type { ChurnEvidence } from '../../analytics/churn-score.js';
+import type { OutcomeCountsJson } from '../../state/outcome-counters.js';
 
 /**
  * `vigil eval churn FILE --calibration-end D [--holdout-weeks 39]`: the engine's churn signal
@@ -29,6 +36,8 @@ export interface EvalChurnOptions {
   readonly configFile?: string | undefined;
   /** Config overrides (tests, parameter sweeps). */
   readonly overrides?: Record<string, unknown>;
+  /** Worker threads (`--workers`, else `engine.workers`): the calibration period replayed by customer partition. */
+  readonly workers?: string | number | undefined;
 }
 
 export interface ChurnScoreRow {
@@ -101,30 +110,15 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   if (buyers.size === 0)
     throw new VigilError('VIGIL_ERR_USAGE', `${opts.file} holds no purchases up to ${opts.calibrationEnd}`);
 
-  const engine = new Engine(config);
-  const latestWarning = new Map<string, { ts: number; rule: string }>();
-  const warningsByRule: Record<string, number> = {};
-  await engine.run(
-    new InProcessSource(calibration, { name: 'eval-churn', batchSize: config.pipeline.batchSize, finite: true }),
-    {
-      sinks: [
-        {
-          handle: (batch) => {
-            for (const a of batch.alerts) {
-              if (a.type !== 'churn.risk') continue;
-              const rule = String((a.data as { rule?: unknown }).rule);
-              warningsByRule[rule] = (warningsByRule[rule] ?? 0) + 1;
-              latestWarning.set(a.customerId, { ts: a.ts, rule });
-            }
-          },
-        },
-      ],
-    },
-  );
-  const analytics = engine.state.analytics;
-  if (analytics === undefined) throw new VigilError('VIGIL_ERR_USAGE', 'eval churn needs analytics.enabled');
-
   const list = [...buyers.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const workers = workersFor(config, opts.workers);
+  if (!config.analytics.enabled) throw new VigilError('VIGIL_ERR_USAGE', 'eval churn needs analytics.enabled');
+  const run =
+    workers > 1
+      ? await churnOnWorkers(config, calibration, workers, end, list.map((b) => b.id))
+      : await churnOnOneThread(config, calibration, end, list.map((b) => b.id));
+  const { latestWarning, warningsByRule } = run;
+
   const unit = TIME_UNITS.week;
   const stats: RepeatStats[] = list.map((b) => ({
     x: b.days.length - 1,
@@ -142,7 +136,7 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
 
   const churned = list.map((b) => !b.holdoutPurchase);
   const repeat = list.map((b) => b.days.length > 1);
-  const evidence = list.map((b) => analytics.churnEvidence(b.id, end));
+  const evidence = list.map((b) => run.evidence.get(b.id));
   const flaggedByEngine = list.map((b) => {
     const w = latestWarning.get(b.id);
     return w !== undefined && w.ts >= b.days[b.days.length - 1]!;
@@ -216,9 +210,9 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
     engine: {
       flagged: { all: engineFlags.all.flagged, repeatBuyers: engineFlags.repeatBuyers.flagged },
       warningsByRule,
-      counts: engine.state.counters.toJSON() as unknown as Record<string, unknown>,
-      intentShare: analytics.intentShare(),
-      modelErrors: analytics.modelErrors,
+      counts: run.counts as unknown as Record<string, unknown>,
+      intentShare: run.intentShare,
+      modelErrors: run.modelErrors,
     },
     bgnbd: { params: fit.params, logLikelihood: fit.logLikelihood },
     rows: rows.map(([name, description, score, flags]) => ({
@@ -239,6 +233,90 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
       },
     })),
   };
+}
+
+/** What the evaluation reads of the engine after the calibration period. */
+interface EngineChurn {
+  /** Per customer, the latest churn.risk warning. */
+  latestWarning: Map<string, { ts: number; rule: string }>;
+  warningsByRule: Record<string, number>;
+  /** Churn evidence as of calibration end, of the buyers that have some. */
+  evidence: Map<string, ChurnEvidence>;
+  counts: OutcomeCountsJson;
+  intentShare: number;
+  modelErrors: number;
+}
+
+/** Counts a churn.risk warning and keeps it if it is the customer's latest. */
+function noteWarning(into: EngineChurn, a: Alert): void {
+  if (a.type !== 'churn.risk') return;
+  const rule = String((a.data as { rule?: unknown }).rule);
+  into.warningsByRule[rule] = (into.warningsByRule[rule] ?? 0) + 1;
+  into.latestWarning.set(a.customerId, { ts: a.ts, rule });
+}
+
+function emptyChurn(): EngineChurn {
+  return {
+    latestWarning: new Map(),
+    warningsByRule: {},
+    evidence: new Map(),
+    counts: { input: 0, applied: 0, duplicate: 0, late: 0, rejected: 0, rejectedBy: {} },
+    intentShare: NaN,
+    modelErrors: 0,
+  };
+}
+
+async function churnOnOneThread(
+  config: VigilConfig,
+  calibration: readonly RawMessage[],
+  end: number,
+  ids: readonly string[],
+): Promise<EngineChurn> {
+  const out = emptyChurn();
+  const engine = new Engine(config);
+  await engine.run(
+    new InProcessSource(calibration, { name: 'eval-churn', batchSize: config.pipeline.batchSize, finite: true }),
+    { sinks: [{ handle: (batch) => batch.alerts.forEach((a) => noteWarning(out, a)) }] },
+  );
+  const analytics = engine.state.analytics!;
+  for (const id of ids) {
+    const e = analytics.churnEvidence(id, end);
+    if (e !== undefined) out.evidence.set(id, e);
+  }
+  out.counts = engine.state.counters.toJSON();
+  out.intentShare = analytics.intentShare();
+  out.modelErrors = analytics.modelErrors;
+  return out;
+}
+
+/**
+ * The calibration period through W workers by customer partition. A customer's warnings
+ * come in its partition's order, so its latest is the last of its partition's; the evidence
+ * and intent share read each partition's population models (docs/architecture.md).
+ */
+async function churnOnWorkers(
+  config: VigilConfig,
+  calibration: readonly RawMessage[],
+  workers: number,
+  end: number,
+  ids: readonly string[],
+): Promise<EngineChurn> {
+  const out = emptyChurn();
+  const engine = await PartitionedEngine.start(config, { workers, keepAlertTypes: ['churn.risk'] });
+  try {
+    await engine.feed(calibration);
+    await engine.finish();
+    const results = await engine.results();
+    for (const r of results) for (const a of r.alerts ?? []) noteWarning(out, a);
+    out.counts = summedCounts(results);
+    const churn = await engine.churnEvidence(end, ids);
+    out.evidence = churn.evidence;
+    out.intentShare = churn.intentShare;
+    out.modelErrors = churn.modelErrors;
+    return out;
+  } finally {
+    await engine.close();
+  }
 }
 
 /** Gaps between consecutive purchase days. */

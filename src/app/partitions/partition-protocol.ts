@@ -6,6 +6,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { StateSignal } from '../../state/signals.js';
 import type { PartitionCapture } from './partition-graph.js';
+import type { ChurnEvidence } from '../../analytics/churn-score.js';
 import type { GlobalPartial, ScalarPart, SketchPart } from '../../analytics/processes/global-share.js';
 
 /** What a partition worker is started with. */
@@ -17,6 +18,8 @@ export interface PartitionWorkerInit {
   readonly owned: readonly number[];
   /** Keep every alert id (tests); otherwise only counts. */
   readonly collectAlerts: boolean;
+  /** Alerts of these types are kept whole, in order, per partition, and given in `results` (batch evaluations). */
+  readonly keepAlertTypes?: readonly string[];
   /** A fixed wall clock (ms since epoch) for validation's future-time check, as tests pin it. */
   readonly wallClock?: number;
   /** The main thread's `performance.timeOrigin`: times cross threads on the main thread's clock. */
@@ -34,7 +37,7 @@ export type ToWorker =
   | { type: 'finish'; eventTimeEnd: number }
   | { type: 'results'; dump: boolean }
   | { type: 'release'; partition: number }
-  | { type: 'adopt'; capture: PartitionCapture; alertIds: string[] }
+  | { type: 'adopt'; capture: PartitionCapture; alertIds: string[]; kept: Alert[] }
   /**
    * A live batch: like `batch`, and answered with its outputs (`applied`). `receivedAt` is per
    * message on the main thread's clock; `rejectedBy` lists [message, reason] of messages the
@@ -86,7 +89,21 @@ export type ToWorker =
 export type StateQuery =
   | { kind: 'customer'; partition: number; customerId: string }
   | { kind: 'erase'; partition: number; customerId: string }
-  | { kind: 'population' };
+  | { kind: 'population' }
+  | { kind: 'churn'; asOf: number; customerIds: string[] };
+
+/**
+ * The answer to a `churn` query, for `vigil eval churn` on workers: each asked customer the
+ * worker holds with its churn evidence as of `asOf` (`ChurnProcess.churnEvidence`; absent when
+ * it has none), and the worker's partitions' own sessions and sessions with intent (summed,
+ * they give the population's intent share) and model errors.
+ */
+export interface ChurnAnswer {
+  evidence: [string, ChurnEvidence][];
+  sessions: number;
+  intentSessions: number;
+  modelErrors: number;
+}
 
 export interface Population {
   customers: number;
@@ -109,6 +126,8 @@ export interface PartitionResult {
   /** Sorted by customer id: [id, keyed-state view as of the partition's watermark]. */
   dump: [string, unknown][] | null;
   alertIds: string[];
+  /** The alerts of `keepAlertTypes`, in the partition's order (absent without). */
+  alerts?: Alert[];
   counters: OutcomeCountsJson;
   watermark: number;
   /** Customers in the partition's state. */
@@ -122,7 +141,7 @@ export type FromWorker =
   | { type: 'maxEventTime'; value: number }
   | { type: 'finished' }
   | { type: 'results'; partitions: PartitionResult[]; graphMs: number; alerts: number; messages: number }
-  | { type: 'released'; capture: PartitionCapture; alertIds: string[] }
+  | { type: 'released'; capture: PartitionCapture; alertIds: string[]; kept: Alert[] }
   | { type: 'adopted'; partition: number }
   | { type: 'answer'; id: number; answer: unknown; error?: string }
   /** `pauseMs`: the worker's pause for the capture (copies and pieces); `grown`: it had to allocate capture buffers. */

@@ -5,8 +5,11 @@ import type { CanonicalEvent } from '../../core/event.js';
 import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
 import { keyedStateDump, PartitionGraph } from './partition-graph.js';
+import type { Alert } from '../../alerts/alert.js';
+import { partitionOfId } from './partition-of.js';
 import type {
   CapturedPartition,
+  ChurnAnswer,
   FromWorker,
   LiveOutputs,
   PartitionResult,
@@ -35,6 +38,9 @@ const port = parentPort!;
 const clocks = init.wallClock === undefined ? {} : { wallClock: () => init.wallClock!, processingClock: () => 0 };
 const graphs = new Map<number, PartitionGraph>();
 const alertIds = new Map<number, string[]>();
+/** Per partition, the alerts of `init.keepAlertTypes`, whole. */
+const kept = new Map<number, Alert[]>();
+const keepTypes = new Set(init.keepAlertTypes ?? []);
 for (const p of init.owned) adopt(p);
 let graphMs = 0;
 let alerts = 0;
@@ -48,7 +54,15 @@ function adopt(p: number): PartitionGraph {
   const g = new PartitionGraph(p, init.partitions, init.config, clocks, { globalStageElsewhere: true });
   graphs.set(p, g);
   alertIds.set(p, []);
+  kept.set(p, []);
   return g;
+}
+
+/** Counts partition `p`'s new alerts, and keeps their ids (`collectAlerts`) and those of `keepAlertTypes` whole. */
+function collect(p: number, out: readonly Alert[]): void {
+  alerts += out.length;
+  if (init.collectAlerts) for (const a of out) alertIds.get(p)!.push(a.id);
+  if (keepTypes.size > 0) for (const a of out) if (keepTypes.has(a.type)) kept.get(p)!.push(a);
 }
 
 function send(m: FromWorker): void {
@@ -78,8 +92,7 @@ function runBatch(bytes: ArrayBuffer, index: Uint32Array): StageFeed | undefined
     const g = graphs.get(p);
     if (g === undefined) throw new Error(`partition ${p} is not run by this worker`);
     const out = g.run(list);
-    alerts += out.alerts.length;
-    if (init.collectAlerts) for (const a of out.alerts) alertIds.get(p)!.push(a.id);
+    collect(p, out.alerts);
     const at = positions.get(p)!;
     if (watermarkAt !== undefined)
       for (let j = 0; j < out.outcome.length; j++) {
@@ -191,8 +204,7 @@ function gather(out: LiveOutputs, b: EngineBatch, at: readonly number[], p: numb
     out.alertEnteredAt.push(b.alertEnteredAt[i]! - fromMain);
   }
   for (const s of b.signals) out.signals.push(s);
-  alerts += b.alerts.length;
-  if (init.collectAlerts) for (const a of b.alerts) alertIds.get(p)!.push(a.id);
+  collect(p, b.alerts);
 }
 
 function withMaxEventTime(out: LiveOutputs): LiveOutputs {
@@ -202,6 +214,7 @@ function withMaxEventTime(out: LiveOutputs): LiveOutputs {
 
 /** A question about this worker's state (partition-protocol.ts, `StateQuery`). */
 function answerQuery(q: StateQuery): unknown {
+  if (q.kind === 'churn') return churnAnswer(q.asOf, q.customerIds);
   if (q.kind === 'population') {
     const total: Population = { customers: 0, segments: {} };
     for (const g of graphs.values()) {
@@ -216,6 +229,25 @@ function answerQuery(q: StateQuery): unknown {
   if (q.kind === 'customer') return customerAnswer(state, q.customerId, state.watermark.watermark) ?? null;
   state.suppressed.add(q.customerId);
   return state.store.erase(q.customerId);
+}
+
+/** The `churn` query: evidence of the asked customers this worker holds, and its partitions' own session counts. */
+function churnAnswer(asOf: number, customerIds: readonly string[]): ChurnAnswer {
+  const answer: ChurnAnswer = { evidence: [], sessions: 0, intentSessions: 0, modelErrors: 0 };
+  for (const id of customerIds) {
+    const g = graphs.get(partitionOfId(id, init.partitions));
+    const evidence = g?.state.analytics?.churnEvidence(id, asOf);
+    if (evidence !== undefined) answer.evidence.push([id, evidence]);
+  }
+  for (const g of graphs.values()) {
+    const a = g.state.analytics;
+    if (a === undefined) continue;
+    const { sessions, intentSessions } = a.ownSessions();
+    answer.sessions += sessions;
+    answer.intentSessions += intentSessions;
+    answer.modelErrors += a.modelErrors;
+  }
+  return answer;
 }
 
 /** Per partition: the buffers its checkpoint captures copy into, kept between checkpoints. */
@@ -313,8 +345,7 @@ function handle(m: ToWorker): void {
       const t0 = performance.now();
       for (const [p, g] of graphs) {
         const out = g.run([], true, m.eventTimeEnd);
-        alerts += out.alerts.length;
-        if (init.collectAlerts) for (const a of out.alerts) alertIds.get(p)!.push(a.id);
+        collect(p, out.alerts);
       }
       graphMs += performance.now() - t0;
       send({ type: 'finished' });
@@ -325,6 +356,7 @@ function handle(m: ToWorker): void {
         partition: p,
         dump: m.dump ? keyedStateDump(g.state, g.state.watermark.watermark) : null,
         alertIds: alertIds.get(p)!,
+        ...(keepTypes.size > 0 && { alerts: kept.get(p)! }),
         counters: g.state.counters.toJSON(),
         watermark: g.state.watermark.watermark,
         customers: g.state.store.size,
@@ -346,10 +378,12 @@ function handle(m: ToWorker): void {
       arenas.delete(m.partition);
       const ids = alertIds.get(m.partition)!;
       alertIds.delete(m.partition);
+      const keptAlerts = kept.get(m.partition)!;
+      kept.delete(m.partition);
       const capture = g.capture();
       if (othersReceived.has(m.partition)) capture.pendingOthers = othersReceived.get(m.partition)!;
       othersReceived.delete(m.partition);
-      send({ type: 'released', capture, alertIds: ids });
+      send({ type: 'released', capture, alertIds: ids, kept: keptAlerts });
       break;
     }
     case 'capture': {
@@ -376,6 +410,7 @@ function handle(m: ToWorker): void {
     case 'adopt': {
       adopt(m.capture.header.partition).restore(m.capture);
       alertIds.set(m.capture.header.partition, m.alertIds);
+      kept.set(m.capture.header.partition, m.kept);
       if (m.capture.pendingOthers !== undefined)
         othersReceived.set(m.capture.header.partition, m.capture.pendingOthers);
       send({ type: 'adopted', partition: m.capture.header.partition });

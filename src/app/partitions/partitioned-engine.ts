@@ -1,14 +1,18 @@
 import { availableParallelism } from 'node:os';
 import type { VigilConfig } from '../config/schema.js';
 import type { RawMessage } from '../../core/source.js';
-import { DEFAULT_PARTITIONS, partitionOfMessage } from './partition-of.js';
+import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
+import type { ChurnEvidence } from '../../analytics/churn-score.js';
 import type { PartitionCapture } from './partition-graph.js';
-import type { PartitionResult, StageFeed, WorkerMemory } from './partition-protocol.js';
+import type { ChurnAnswer, PartitionResult, StageFeed, WorkerMemory } from './partition-protocol.js';
+
+/** Customers per `churn` query to a worker. */
+const CHURN_QUERY_SLICE = 2000;
 import type { Alert } from '../../alerts/alert.js';
 import { EngineState } from '../engine-state.js';
 import { GlobalStage } from './global-stage.js';
 import { BatchBuilder } from './batch-builder.js';
-import { startWorkers, type WorkerLink } from './worker-link.js';
+import { QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
 import { globalSyncFor, type GlobalSync } from './global-sync.js';
 
 export interface PartitionedEngineOptions {
@@ -22,6 +26,8 @@ export interface PartitionedEngineOptions {
   readonly maxInFlight?: number;
   /** Keep every alert id per partition (tests). */
   readonly collectAlerts?: boolean;
+  /** Alerts of these types are kept whole per partition and given in `results` (batch evaluations). */
+  readonly keepAlertTypes?: readonly string[];
   /** A fixed wall clock for validation's future-time check (tests). */
   readonly wallClock?: number;
 }
@@ -128,6 +134,7 @@ export class PartitionedEngine {
     const workers = Math.max(1, Math.min(partitions, opts.workers ?? availableParallelism()));
     const links = await startWorkers(config, partitions, workers, {
       collectAlerts: opts.collectAlerts ?? false,
+      ...(opts.keepAlertTypes !== undefined && { keepAlertTypes: opts.keepAlertTypes }),
       ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
     });
     return new PartitionedEngine(config, links, partitions, opts);
@@ -262,6 +269,41 @@ export class PartitionedEngine {
     return out.sort((a, b) => a.partition - b.partition);
   }
 
+  /**
+   * Churn evidence as of `asOf` of the given customers (those held and with evidence), asked
+   * of the workers owning their partitions in slices, and the population's intent share and
+   * model errors summed over the partitions (`vigil eval churn` on workers). Call after `finish`.
+   */
+  async churnEvidence(
+    asOf: number,
+    customerIds: readonly string[],
+  ): Promise<{ evidence: Map<string, ChurnEvidence>; intentShare: number; modelErrors: number }> {
+    const byWorker = this.links.map((): string[] => []);
+    for (const id of customerIds) byWorker[this.owner[partitionOfId(id, this.partitions)]!]!.push(id);
+    const evidence = new Map<string, ChurnEvidence>();
+    let sessions = 0;
+    let intentSessions = 0;
+    let modelErrors = 0;
+    await Promise.all(
+      this.links.map(async (link, w) => {
+        const ids = byWorker[w]!;
+        // Slices keep each answer well within the query timeout; the first also counts the sessions.
+        for (let i = 0; i === 0 || i < ids.length; i += CHURN_QUERY_SLICE) {
+          const a = (await link.query(
+            { kind: 'churn', asOf, customerIds: ids.slice(i, i + CHURN_QUERY_SLICE) },
+            QUERY_TIMEOUT_MS,
+          )) as ChurnAnswer;
+          for (const [id, e] of a.evidence) evidence.set(id, e);
+          if (i > 0) continue;
+          sessions += a.sessions;
+          intentSessions += a.intentSessions;
+          modelErrors += a.modelErrors;
+        }
+      }),
+    );
+    return { evidence, intentShare: intentSessions / sessions, modelErrors };
+  }
+
   /** Per worker: its isolate's heap and array buffers after a full GC, and its customers (the memory bench). */
   async memory(): Promise<WorkerMemory[]> {
     const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'memory' })));
@@ -300,7 +342,7 @@ export class PartitionedEngine {
     const released = await this.links[from]!.ask({ type: 'release', partition: p });
     if (released.type !== 'released') throw new Error(`worker ${from}: unexpected reply ${released.type}`);
     const capture: PartitionCapture = released.capture;
-    await this.links[to]!.ask({ type: 'adopt', capture, alertIds: released.alertIds });
+    await this.links[to]!.ask({ type: 'adopt', capture, alertIds: released.alertIds, kept: released.kept });
     this.owner[p] = to;
   }
 

@@ -15,9 +15,7 @@ import type { PartitionCapture } from './partition-graph.js';
 import { OutcomeCounters } from '../../state/outcome-counters.js';
 import type { CustomerAnswer } from '../../server/customer-answer.js';
 
-/** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
-export const QUERY_TIMEOUT_MS = 5000;
-import { startWorkers, type WorkerLink } from './worker-link.js';
+import { QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type GlobalStageSnapshot, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
 import { globalSyncFor, type GlobalSync } from './global-sync.js';
@@ -286,6 +284,7 @@ export class PartitionedLiveEngine {
       type: 'adopt',
       capture,
       alertIds: [],
+      kept: [],
     });
     if (reply.type !== 'adopted') throw new Error(`unexpected reply ${reply.type} to adopt`);
   }

@@ -21,6 +21,9 @@ const WORKER_URL = existsSync(fileURLToPath(ownWorker))
   ? ownWorker
   : new URL('../../../dist/src/app/partitions/partition-worker.js', import.meta.url);
 
+/** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
+export const QUERY_TIMEOUT_MS = 5000;
+
 /** The main thread's end of one partition worker: requests, their replies in order, and batch credits. */
 export class WorkerLink {
   inFlight = 0;
@@ -116,7 +119,7 @@ export function startWorkers(
   config: VigilConfig,
   partitions: number,
   workers: number,
-  opts: Pick<PartitionWorkerInit, 'collectAlerts' | 'wallClock'>,
+  opts: Pick<PartitionWorkerInit, 'collectAlerts' | 'keepAlertTypes' | 'wallClock'>,
 ): Promise<WorkerLink[]> {
   return Promise.all(
     Array.from({ length: workers }, async (_, w) => {
@@ -126,6 +129,7 @@ export function startWorkers(
         partitions,
         owned,
         collectAlerts: opts.collectAlerts,
+        ...(opts.keepAlertTypes !== undefined && { keepAlertTypes: opts.keepAlertTypes }),
         mainTimeOrigin: performance.timeOrigin,
         ...(opts.wallClock !== undefined && { wallClock: opts.wallClock }),
       };

@@ -4,6 +4,7 @@ import { evalChurn } from '../eval-churn.js';
 import { action, type CliContext } from '../command-context.js';
 import { evalClustersCommand } from './eval-clusters.js';
 import { evalForecastCommand } from './eval-forecast.js';
+import { workersOption } from '../workers-option.js';
 
 export function evalCommand(ctx: CliContext): Command {
   const recs = new Command('recs')
@@ -29,15 +30,17 @@ export function evalCommand(ctx: CliContext): Command {
     .requiredOption('--calibration-end <date>', 'YYYY-MM-DD: the end of the calibration period')
     .option('--holdout-weeks <n>', 'weeks of holdout after calibration end (default 39)')
     .option('--config <file>', 'a JSON config file over config/default.json')
+    .addOption(workersOption())
     .action(
       action(ctx, async (cmd) => {
-        const o = cmd.opts<{ calibrationEnd: string; holdoutWeeks?: string; config?: string }>();
+        const o = cmd.opts<{ calibrationEnd: string; holdoutWeeks?: string; config?: string; workers?: number }>();
         const weeks = o.holdoutWeeks === undefined ? undefined : Number(o.holdoutWeeks);
         const report = await evalChurn({
           file: cmd.args[0]!,
           calibrationEnd: o.calibrationEnd,
           holdoutWeeks: weeks,
           configFile: o.config,
+          workers: o.workers,
         });
         ctx.out.write(JSON.stringify(report, null, 2) + '\n');
         return 0;
