@@ -115,8 +115,19 @@ export async function evalChurn(opts: EvalChurnOptions): Promise<EvalChurnReport
   if (!config.analytics.enabled) throw new VigilError('VIGIL_ERR_USAGE', 'eval churn needs analytics.enabled');
   const run =
     workers > 1
-      ? await churnOnWorkers(config, calibration, workers, end, list.map((b) => b.id))
-      : await churnOnOneThread(config, calibration, end, list.map((b) => b.id));
+      ? await churnOnWorkers(
+          config,
+          calibration,
+          workers,
+          end,
+          list.map((b) => b.id),
+        )
+      : await churnOnOneThread(
+          config,
+          calibration,
+          end,
+          list.map((b) => b.id),
+        );
   const { latestWarning, warningsByRule } = run;
 
   const unit = TIME_UNITS.week;
