@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { broadcastOf, mergePartials, othersOf, type GlobalPartial } from '../src/analytics/processes/global-share.js';
-import { mergeManySketches, mergeRfm, mergeSketches } from '../src/analytics/processes/merges.js';
+import { mergeManySketches, mergeReturnHazards, mergeRfm, mergeSketches } from '../src/analytics/processes/merges.js';
+import { ReturnHazard, type ReturnHazardSnapshot } from '../src/analytics/return-hazard.js';
 import { logarithmicBuckets, QuantileSketch } from '../src/analytics/quantile-sketch.js';
 import { emptyGaps } from '../src/analytics/refit-job.js';
 import { RfmPopulation, type RfmValues } from '../src/analytics/rfm.js';
@@ -16,6 +17,7 @@ import { runMessages, testConfig } from './support/engine-harness.js';
 
 const WALL_CLOCK = Date.UTC(2030, 0, 1);
 const CLV_MAPPING = logarithmicBuckets(0.01, 0.01);
+const WEEK = 7 * 86_400_000;
 
 /** One partition's partial as its analytics would hand it, from its customers' values. */
 function partialOf(buyers: readonly RfmValues[], clvs: readonly number[], gaps: readonly number[]): GlobalPartial {
@@ -25,6 +27,8 @@ function partialOf(buyers: readonly RfmValues[], clvs: readonly number[], gaps: 
   for (const v of clvs) clv.insert(v);
   const gap = new RunningGap();
   for (const g of gaps) gap.add(g);
+  const returns = new ReturnHazard(WEEK);
+  for (const b of buyers) returns.update(undefined, b);
   return {
     rfm: rfm.snapshot(),
     clv: clv.snapshot(),
@@ -32,7 +36,17 @@ function partialOf(buyers: readonly RfmValues[], clvs: readonly number[], gaps: 
     sessions: gaps.length + buyers.length,
     intentSessions: buyers.length,
     pooledGaps: emptyGaps(),
+    returns: returns.snapshot(),
   };
+}
+
+/** A life table's open spells as counts per (class, start cell), and their summed start. */
+function openSpells(r: ReturnHazardSnapshot): { counts: string; start: number } {
+  const counts = r.open
+    .map(([c, cell, n]) => `${c}:${cell}:${n}`)
+    .sort()
+    .join(' ');
+  return { counts, start: r.open.reduce((s, o) => s + o[3]!, 0) };
 }
 
 const buyer = fc.record({
@@ -68,6 +82,9 @@ describe('state across customers merged over partitions', () => {
         expect(merged.intentSessions).toBe(all.intentSessions);
         expect(merged.sessionGap[0]).toBe(all.sessionGap[0]);
         expect(merged.sessionGap[1]).toBeCloseTo(all.sessionGap[1], 3);
+        // The return hazard's spells by adding counts (their summed starts to rounding).
+        expect(openSpells(merged.returns).counts).toBe(openSpells(all.returns).counts);
+        expect(openSpells(merged.returns).start).toBeCloseTo(openSpells(all.returns).start, 3);
         // The n-way merge is the fold of the pairwise one.
         expect(mergeManySketches(partials.map((p) => p.clv))).toEqual(
           partials.map((p) => p.clv).reduce((a, b) => mergeSketches(a, b)),
@@ -75,7 +92,7 @@ describe('state across customers merged over partitions', () => {
         // What each partition installs: the totals without its own share, plus its own, is the whole.
         const b = broadcastOf(partials)!;
         partials.forEach((own, i) => {
-          const others = othersOf(b.totals, own, b.scalars[i]!);
+          const others = othersOf(b.totals, own, b.scalars[i]!, new ReturnHazard(WEEK).snapshot());
           const allCount = all.rfm.recency.under + all.rfm.recency.counts.reduce((s, c) => s + c, 0);
           const ownCount = own.rfm.recency.under + own.rfm.recency.counts.reduce((s, c) => s + c, 0);
           if (others === null) {
@@ -86,6 +103,9 @@ describe('state across customers merged over partitions', () => {
           expect(mergeSketches(others.clv, own.clv)).toEqual(all.clv);
           expect(others.sessions + own.sessions).toBe(all.sessions);
           expect(others.sessionGap[0] + own.sessionGap[0]).toBe(all.sessionGap[0]);
+          expect(openSpells(mergeReturnHazards(others.returns, own.returns)).counts).toBe(
+            openSpells(all.returns).counts,
+          );
         });
       }),
       { numRuns: 60, seed: 17 },

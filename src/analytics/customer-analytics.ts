@@ -8,7 +8,7 @@ import type { StateSignal } from '../state/signals.js';
 import type { QuantileSketch, QuantileSketchSnapshot } from './quantile-sketch.js';
 import type { ItemNeighbours, ItemNeighboursSnapshot } from './recs/item-neighbours.js';
 import type { RfmPopulation, RfmScores, RfmSnapshot } from './rfm.js';
-import type { ReturnHazard, ReturnHazardSnapshot } from './return-hazard.js';
+import { ReturnHazard, type ReturnHazardSnapshot } from './return-hazard.js';
 import type { ChurnEvidence } from './churn-score.js';
 import { probabilityAlive, type BgNbdParams } from './bgnbd.js';
 import type { PooledGaps, RefitJobSnapshot, RefitPhase } from './refit-job.js';
@@ -32,7 +32,7 @@ import {
   type ScalarPart,
   type SketchPart,
 } from './processes/global-share.js';
-import { mergeRfm, mergeSketches } from './processes/merges.js';
+import { mergeReturnHazards, mergeRfm, mergeSketches } from './processes/merges.js';
 
 export { CART_TIMER } from './processes/cart-process.js';
 export { ALIVE_TIMER, CHURN_TIMER } from './processes/churn-process.js';
@@ -241,11 +241,13 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
    */
   shareGlobals(): void {
     if (this.share !== undefined) return;
-    const share = new GlobalShare(this.parts.clvQuantile);
+    const share = new GlobalShare(this.parts.clvQuantile, this.parts.returns);
     share.ownRfm.restore(this.parts.rfm.snapshot());
     share.ownClv.restore(this.parts.clvQuantile.snapshot());
+    share.ownReturns.restore(this.parts.returns.snapshot());
     this.share = share;
     this.rfm.own = share.ownRfm;
+    this.rfm.ownReturns = share.ownReturns;
     this.value.own = share.ownClv;
   }
 
@@ -267,7 +269,10 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       const handed = share.handed.find(([m]) => m === broadcast.marker)?.[1];
       if (totals !== null && handed === undefined)
         throw new Error(`syncPoint: nothing was handed at ${broadcast.marker}`);
-      this.installOthers(totals === null ? null : othersOf(totals, handed!, scalars), own);
+      const { unitMs, cells } = this.parts.returns;
+      const none = () => new ReturnHazard(unitMs, cells).snapshot();
+      const others = totals === null ? null : othersOf(totals, handed!, scalars, none());
+      this.installOthers(others, own);
       share.handed = share.handed.filter(([m]) => m > broadcast.marker);
     }
     share.handed.push([marker, own]);
@@ -277,6 +282,7 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
       sessions: this.churn.populationSessions,
       intentSessions: this.churn.populationIntentSessions,
       pooledGaps: { ...this.refitter.pooledGaps },
+      returns: share.ownReturns.snapshot(),
     };
   }
 
@@ -293,6 +299,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     this.refitter.othersPooledGaps = others?.pooledGaps ?? null;
     this.parts.rfm.restore(others === null ? own.rfm : mergeRfm(others.rfm, own.rfm));
     this.parts.clvQuantile.restore(others === null ? own.clv : mergeSketches(others.clv, own.clv));
+    const ownReturns = share.ownReturns.snapshot();
+    this.parts.returns.restore(others === null ? ownReturns : mergeReturnHazards(others.returns, ownReturns));
   }
 
   /** The share's own twins and the others' part in force, for a partition's capture; null when not shared. */
@@ -304,6 +312,8 @@ export class CustomerAnalytics implements KeyedProcess<Alert>, SlotListener {
     this.shareGlobals();
     const share = this.share!;
     share.restore(s);
+    // A capture from before the return hazard was shared: its view was the partition's own.
+    if (s.ownReturns === undefined) share.ownReturns.restore(this.parts.returns.snapshot());
     this.churn.others = s.others;
     this.refitter.othersPooledGaps = s.others?.pooledGaps ?? null;
   }

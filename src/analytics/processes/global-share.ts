@@ -2,7 +2,14 @@ import { QuantileSketch, type QuantileSketchSnapshot } from '../quantile-sketch.
 import type { PooledGaps } from '../refit-job.js';
 import { RfmPopulation, type RfmSnapshot } from '../rfm.js';
 import { emptyGaps } from '../refit-job.js';
-import { mergeManySketches, mergePooledGaps, mergeRunningMoments, subtractSketch } from './merges.js';
+import {
+  mergeManySketches,
+  mergePooledGaps,
+  mergeReturnHazards,
+  mergeRunningMoments,
+  subtractSketch,
+} from './merges.js';
+import { ReturnHazard, type ReturnHazardSnapshot } from '../return-hazard.js';
 
 /**
  * One partition's exact share of the state that spans customers, as plain data (what it hands
@@ -19,6 +26,8 @@ export interface GlobalPartial {
   intentSessions: number;
   /** Purchase gaps pooled by its last refit's walk. */
   pooledGaps: PooledGaps;
+  /** Its return hazard's life table (spell counts: merged by adding). */
+  returns: ReturnHazardSnapshot;
 }
 
 /** The sketches of a partial: large, so the main thread sends their total once, not each partition's others' part. */
@@ -65,7 +74,7 @@ function othersScalars(parts: readonly (GlobalPartial | null)[]): (ScalarPart | 
   for (let i = n - 1; i >= 0; i--) suffix[i] = joinScalars(parts[i]!, suffix[i + 1]!);
   return parts.map((_, i) => {
     const out = joinScalars(prefix[i]!, suffix[i + 1]!);
-    return out === null || (out.sessionGap[0] === 0 && out.sessions === 0 && out.pooledGaps.count === 0) ? null : out;
+    return out === null || (scalarsEmpty(out) && returnsEmpty(out.returns)) ? null : out;
   });
 }
 
@@ -77,7 +86,18 @@ function joinScalars(a: ScalarPart | null, b: ScalarPart | null): ScalarPart | n
     sessions: a.sessions + b.sessions,
     intentSessions: a.intentSessions + b.intentSessions,
     pooledGaps: mergePooledGaps(a.pooledGaps, b.pooledGaps),
+    returns: mergeReturnHazards(a.returns, b.returns),
   };
+}
+
+function scalarsEmpty(p: ScalarPart): boolean {
+  return p.sessionGap[0] === 0 && p.sessions === 0 && p.intentSessions === 0 && p.pooledGaps.count === 0;
+}
+
+/** A life table with no spell at all, ended or open. */
+function returnsEmpty(r: ReturnHazardSnapshot): boolean {
+  const zero = (xs: readonly number[]) => xs.every((x) => x === 0);
+  return zero(r.ended) && zero(r.foldedCount) && r.open.length === 0;
 }
 
 /** A sync point's broadcast as one partition received it: its marker, the totals (null: nobody held anything) and the others' scalars. */
@@ -92,7 +112,12 @@ export interface ReceivedBroadcast {
  * handed at that point (exact: counts are subtracted at the totals' resolution), with the
  * others' scalars. Null when the others hold nothing.
  */
-export function othersOf(totals: SketchPart, handed: SketchPart, scalars: ScalarPart | null): GlobalPartial | null {
+export function othersOf(
+  totals: SketchPart,
+  handed: SketchPart,
+  scalars: ScalarPart | null,
+  emptyReturns: ReturnHazardSnapshot,
+): GlobalPartial | null {
   const others: GlobalPartial = {
     rfm: {
       recency: subtractSketch(totals.rfm.recency, handed.rfm.recency),
@@ -100,7 +125,13 @@ export function othersOf(totals: SketchPart, handed: SketchPart, scalars: Scalar
       monetary: subtractSketch(totals.rfm.monetary, handed.rfm.monetary),
     },
     clv: subtractSketch(totals.clv, handed.clv),
-    ...(scalars ?? { sessionGap: [0, 0, 0], sessions: 0, intentSessions: 0, pooledGaps: emptyGaps() }),
+    ...(scalars ?? {
+      sessionGap: [0, 0, 0],
+      sessions: 0,
+      intentSessions: 0,
+      pooledGaps: emptyGaps(),
+      returns: emptyReturns,
+    }),
   };
   return isEmpty(others) ? null : others;
 }
@@ -109,8 +140,8 @@ export function othersOf(totals: SketchPart, handed: SketchPart, scalars: Scalar
 export function mergePartials(parts: readonly GlobalPartial[]): GlobalPartial | null {
   const b = broadcastOf(parts);
   if (b === null) return null;
-  const { sessionGap, sessions, intentSessions, pooledGaps } = joinScalars(parts[0]!, b.scalars[0] ?? null)!;
-  return { ...b.totals, sessionGap, sessions, intentSessions, pooledGaps };
+  const { sessionGap, sessions, intentSessions, pooledGaps, returns } = joinScalars(parts[0]!, b.scalars[0] ?? null)!;
+  return { ...b.totals, sessionGap, sessions, intentSessions, pooledGaps, returns };
 }
 
 /** Holds nothing at all: installing it would change nothing. */
@@ -121,10 +152,8 @@ function isEmpty(p: GlobalPartial): boolean {
     none(p.rfm.frequency) &&
     none(p.rfm.monetary) &&
     none(p.clv) &&
-    p.sessionGap[0] === 0 &&
-    p.sessions === 0 &&
-    p.intentSessions === 0 &&
-    p.pooledGaps.count === 0
+    scalarsEmpty(p) &&
+    returnsEmpty(p.returns)
   );
 }
 
@@ -132,6 +161,8 @@ function isEmpty(p: GlobalPartial): boolean {
 export interface GlobalShareSnapshot {
   ownRfm: RfmSnapshot;
   ownClv: QuantileSketchSnapshot;
+  /** Absent in captures taken before the return hazard was shared: then the view is taken as own. */
+  ownReturns?: ReturnHazardSnapshot;
   others: GlobalPartial | null;
   handed: [number, SketchPart][];
 }
@@ -148,23 +179,32 @@ export interface GlobalShareSnapshot {
 export class GlobalShare {
   readonly ownRfm: RfmPopulation;
   readonly ownClv: QuantileSketch;
+  readonly ownReturns: ReturnHazard;
   /** The others' part installed at the last sync point; null before one (or with nobody else). */
   others: GlobalPartial | null = null;
   /** The sketches it handed at the sync points whose broadcasts are not installed yet, by marker. */
   handed: [number, SketchPart][] = [];
 
-  constructor(clvQuantile: QuantileSketch) {
+  constructor(clvQuantile: QuantileSketch, returns: ReturnHazard) {
     this.ownRfm = new RfmPopulation();
     this.ownClv = new QuantileSketch(clvQuantile.mapping);
+    this.ownReturns = new ReturnHazard(returns.unitMs, returns.cells);
   }
 
   snapshot(): GlobalShareSnapshot {
-    return { ownRfm: this.ownRfm.snapshot(), ownClv: this.ownClv.snapshot(), others: this.others, handed: this.handed };
+    return {
+      ownRfm: this.ownRfm.snapshot(),
+      ownClv: this.ownClv.snapshot(),
+      ownReturns: this.ownReturns.snapshot(),
+      others: this.others,
+      handed: this.handed,
+    };
   }
 
   restore(s: GlobalShareSnapshot): void {
     this.ownRfm.restore(s.ownRfm);
     this.ownClv.restore(s.ownClv);
+    if (s.ownReturns !== undefined) this.ownReturns.restore(s.ownReturns);
     this.others = s.others;
     this.handed = s.handed;
   }

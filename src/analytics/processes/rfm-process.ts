@@ -45,6 +45,8 @@ export class RfmProcess implements AnalyticsProcess {
    * since). Undefined in the single-threaded engine. See `GlobalShare`.
    */
   own: RfmPopulation | undefined;
+  /** Likewise, this partition's own return hazard, a twin of `returns` (then the view). */
+  ownReturns: ReturnHazard | undefined;
 
   constructor(
     private readonly ctx: ProcessContext,
@@ -79,6 +81,7 @@ export class RfmProcess implements AnalyticsProcess {
     this.population.update(before, undefined);
     this.own?.update(before, undefined);
     this.returns.update(before, undefined);
+    this.ownReturns?.update(before, undefined);
   }
 
   private update(slot: number, customerId: string, now: number, t: TransactionStats): void {
@@ -90,6 +93,7 @@ export class RfmProcess implements AnalyticsProcess {
     this.population.update(before, next);
     this.own?.update(before, next);
     this.returns.update(before, next);
+    this.ownReturns?.update(before, next);
     const fields = this.ctx.fields;
     fields.setF64(slot, this.F.rfmLast, next.lastPurchase);
     fields.setU32(slot, this.U.rfmTransactions, next.transactions);
