@@ -146,6 +146,25 @@ describe('partitions', () => {
       expect(one.alertIds.length).toBeGreaterThan(100);
     }, 300_000);
 
+    it('takes P from engine.partitions: 8 partitions give the same per-customer state', async () => {
+      const engine = await PartitionedEngine.start(testConfig({ engine: { globalSyncMs: 3_600_000, partitions: 8 } }), {
+        workers: 2,
+        wallClock: WALL_CLOCK,
+      });
+      try {
+        expect(engine.partitions).toBe(8);
+        await engine.feed(messages);
+        await engine.finish();
+        const results = await engine.results(true);
+        expect(results.map((r) => r.partition)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        for (const r of results) for (const [id] of r.dump!) expect(partitionOfId(id, 8)).toBe(r.partition);
+        const dumped = results.flatMap((r) => r.dump!).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        expect(JSON.stringify(dumped)).toBe(JSON.stringify(one.dump));
+      } finally {
+        await engine.close();
+      }
+    }, 120_000);
+
     it('a partition moved to another worker mid-stream ends as if it had never moved', async () => {
       const moved = await runPartitioned(messages, 2, 500, { at: Math.floor(messages.length / 2), partition: 5 });
       expect(JSON.stringify(moved.dump)).toBe(JSON.stringify(one.dump));

@@ -3,7 +3,6 @@ import { VigilError } from '../../core/errors.js';
 import { connectNats } from '../../edges/nats/nats-connection.js';
 import { ensureStream } from '../../edges/nats/publisher.js';
 import { loadConfig } from '../config/load.js';
-import { DEFAULT_PARTITIONS } from '../partitions/partition-of.js';
 import { Repartitioner } from '../partitions/repartition.js';
 import { compact, ProgressLine } from './progress.js';
 
@@ -56,7 +55,7 @@ export async function repartition(opts: RepartitionCliOptions): Promise<Repartit
   const config = loadConfig({ file: opts.configFile, env: process.env });
   const url = opts.natsUrl ?? config.nats.url;
   if (url === null) throw new VigilError('VIGIL_ERR_USAGE', 'repartition needs --nats-url (or nats.url in the config)');
-  const partitions = partitionCount(opts.partitions);
+  const partitions = opts.partitions === undefined ? config.engine.partitions : partitionCount(opts.partitions);
   if (!/^[^\s.*>]+(\.[^\s.*>]+)*$/.test(opts.to))
     throw new VigilError('VIGIL_ERR_USAGE', `--to must be a subject prefix without wildcards (got '${opts.to}')`);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -124,8 +123,7 @@ export async function repartition(opts: RepartitionCliOptions): Promise<Repartit
   }
 }
 
-function partitionCount(value: string | number | undefined): number {
-  if (value === undefined) return DEFAULT_PARTITIONS;
+function partitionCount(value: string | number): number {
   const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
   if (!(Number.isInteger(n) && n >= 1 && n <= 4096))
     throw new VigilError(

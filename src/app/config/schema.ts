@@ -87,6 +87,13 @@ const configShape = z.strictObject({
      */
     workers: z.number().int().min(1).max(32),
     /**
+     * P: the customer partitions of the partitioned engine (`engine.workers` > 1). Fixed per
+     * deployment: checkpoints record it, and one of another P is refused
+     * (`VIGIL_ERR_CHECKPOINT_LAYOUT`); the repartition step's subjects use it too. More
+     * partitions than workers lets a partition move between workers and, later, processes.
+     */
+    partitions: z.number().int().min(1).max(4096),
+    /**
      * With customers in partitions, the state across customers (RFM and CLV sketches, session
      * and purchase-gap statistics) is merged over partitions at every multiple of this much
      * event time and broadcast back (docs/architecture.md, "Partitions"). 0: each partition

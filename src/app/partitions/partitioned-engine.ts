@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { VigilConfig } from '../config/schema.js';
 import type { RawMessage } from '../../core/source.js';
-import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
+import { partitionOfId, partitionOfMessage } from './partition-of.js';
 import type { ChurnEvidence } from '../../analytics/churn-score.js';
 import type { PartitionCapture } from './partition-graph.js';
 import type { ChurnAnswer, PartitionResult, StageFeed, WorkerMemory } from './partition-protocol.js';
@@ -130,7 +130,7 @@ export class PartitionedEngine {
   }
 
   static async start(config: VigilConfig, opts: PartitionedEngineOptions = {}): Promise<PartitionedEngine> {
-    const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    const partitions = opts.partitions ?? config.engine.partitions;
     const workers = Math.max(1, Math.min(partitions, opts.workers ?? availableParallelism()));
     const links = await startWorkers(config, partitions, workers, {
       collectAlerts: opts.collectAlerts ?? false,

@@ -9,7 +9,7 @@ import type { EngineBatch } from '../engine-batch.js';
 import type { RunOptions } from '../engine.js';
 import { EngineState } from '../engine-state.js';
 import { BatchBuilder } from './batch-builder.js';
-import { DEFAULT_PARTITIONS, partitionOfId, partitionOfMessage } from './partition-of.js';
+import { partitionOfId, partitionOfMessage } from './partition-of.js';
 import type { FromWorker, LiveOutputs, PartitionResult, Population } from './partition-protocol.js';
 import type { PartitionCapture } from './partition-graph.js';
 import { OutcomeCounters } from '../../state/outcome-counters.js';
@@ -88,7 +88,7 @@ export class PartitionedLiveEngine {
   }
 
   static async start(config: VigilConfig, opts: PartitionedLiveOptions = {}): Promise<PartitionedLiveEngine> {
-    const partitions = opts.partitions ?? DEFAULT_PARTITIONS;
+    const partitions = opts.partitions ?? config.engine.partitions;
     const workers = Math.max(1, Math.min(partitions, opts.workers ?? availableParallelism()));
     const links = await startWorkers(config, partitions, workers, {
       collectAlerts: opts.collectAlerts ?? false,

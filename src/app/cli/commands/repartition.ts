@@ -18,7 +18,7 @@ export function repartitionCommand(ctx: CliContext): Command {
       `the durable consumer on the feed (default ${DEFAULT_REPARTITION_CONSUMER}); a restart resumes it`,
     )
     .option('--create-stream <name>', 'create this stream over <prefix>.> first if it does not exist')
-    .option('--partitions <n>', "P: the engine's number of partitions (default 32)")
+    .option('--partitions <n>', "P: the engine's number of partitions (default: engine.partitions, 32)")
     .option('--nats-url <url>', 'the NATS server (default: nats.url in the config)')
     .option('--config <file>', 'a JSON config file over config/default.json')
     .option('--quiet', 'no progress line')
