@@ -455,6 +455,143 @@ describe('the stage after the shuffle in partitioned checkpoints', () => {
   }, 120_000);
 });
 
+describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () => {
+  const STREAM = 'PSY';
+  const SOURCE = `jetstream:${STREAM}/sy`;
+  const HOUR = 3_600_000;
+  const syncConfig = testConfig({ nats: { pullBatch: 500 }, engine: { globalSyncMs: HOUR } });
+  const events = shopEvents(41, 1200, 5);
+  const messages: RawMessage[] = events.map((e, i) => ({
+    bytes: encodePayload(e, i % 5 === 0 ? 'json' : 'msgpack'),
+    subject: `psy.events.${e.type}`,
+    receivedAt: 0,
+  }));
+  let store: CheckpointStore;
+
+  beforeAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: STREAM, subjects: ['psy.events.>'] });
+    for (const m of messages) nc.publish(m.subject, m.bytes);
+    await nc.flush();
+    await untilTrue(
+      'the stream stored',
+      async () => (await jsm.streams.info(STREAM)).state.messages === messages.length,
+      60_000,
+    );
+    store = await ObjectStoreCheckpoints.open(nc, server.url, 'psy-checkpoints', 'sy', 64 * 1024);
+  }, 120_000);
+  const lane = (): Lane => ({
+    config: syncConfig,
+    stream: STREAM,
+    consumer: 'sy',
+    subjects: ['psy.events.>'],
+    source: SOURCE,
+    store,
+  });
+  /** The latest checkpoint's index. */
+  const latestIndex = async () => readCheckpoint<CheckpointHeader>(await store.read((await store.latest())!));
+  /** Alerts that read the population merged at the sync points. */
+  const isPopulationAlert = (id: string) =>
+    ['segment.changed', 'value.tier_changed', 'churn.risk'].includes(id.split(':')[0]!);
+
+  it('killed with 2 workers, stopped with 4, ended with 2: the dump, counters and alert ids of the uninterrupted run', async () => {
+    const oracle = await replayOf(messages, syncConfig, WALL_CLOCK);
+    expect(oracle.counters.input).toBe(messages.length);
+    // The merges change the population alerts: without them there are (next to) none.
+    const unmerged = await replayOf(
+      messages,
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 0 } },
+      WALL_CLOCK,
+    );
+    const population = oracle.alertIds.filter(isPopulationAlert);
+    expect(population.length).toBeGreaterThan(20);
+    expect(unmerged.alertIds.filter(isPopulationAlert)).not.toEqual(population);
+    const n = messages.length;
+
+    // Killed: the second life resumes from a checkpoint taken at a barrier with batches in flight.
+    const first = await life(lane(), 2, Math.floor(n * 0.35), { killed: true });
+    expect(first.inFlightAtBarrier.some((b) => b > 0)).toBe(true);
+    const atKill = (await store.latest())!;
+    expect(atKill.position.messages).toBeLessThan(first.counters.input);
+    // The index holds the sync points' position and the broadcasts of the last two markers.
+    const { doc } = await latestIndex();
+    const sync = (doc as PartitionIndex).sync!;
+    expect(sync.everyMs).toBe(HOUR);
+    expect(sync.markers).toBeGreaterThan(10);
+    expect(sync.recent.length).toBe(2);
+    expect(sync.recent[0]!.marker).toBeLessThan(sync.point!);
+    expect(sync.recent[1]!.marker).toBe(sync.point);
+    expect(sync.recent.every((b) => b.totals !== null && b.scalars.length === 32)).toBe(true);
+
+    const second = await life(lane(), 4, Math.floor(n * 0.7));
+    expect(second.manifest?.number).toBe(atKill.number);
+    expect(second.restoredInput).toBe(atKill.position.messages);
+    expect((await store.latest())!.partitioned?.workers).toBe(4);
+
+    const third = await life(lane(), 2, n, { end: true });
+    const live = third.outcome!;
+    expect(live.counters).toEqual(oracle.counters);
+    expect(third.counters).toMatchObject(oracle.counters);
+    expect(live.dump.length).toBe(oracle.dump.length);
+    const wrong = live.dump.filter(([, v], i) => JSON.stringify(v) !== JSON.stringify(oracle.dump[i]![1])).length;
+    expect(wrong).toBe(0);
+    expect(JSON.stringify(live.dump)).toBe(JSON.stringify(oracle.dump));
+    // Alert ids: each life's delivered ones (the first's again after its checkpoint) and those at the end.
+    const ids = new Set([...first.delivered, ...second.delivered, ...third.delivered, ...live.alertIds]);
+    expect([...ids].sort()).toEqual(oracle.alertIds);
+    // The last life alone emitted the population alerts of the uninterrupted run from its checkpoint on.
+    const lastIds = new Set([...third.delivered, ...live.alertIds]);
+    expect(population.filter((id) => lastIds.has(id)).length).toBeGreaterThan(0);
+    expect([...lastIds].filter(isPopulationAlert).every((id) => population.includes(id))).toBe(true);
+  }, 600_000);
+
+  it('refuses an index without the sync state, or with another engine.globalSyncMs, with VIGIL_ERR_CHECKPOINT_LAYOUT', async () => {
+    const latest = (await store.latest())!;
+    const engine = await PartitionedLiveEngine.start(
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 6 * HOUR } },
+      { workers: 2 },
+    );
+    try {
+      await expect(restorePartitionedLatest(engine, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/globalSyncMs 3600000, and this engine has 21600000.*--fresh-state/),
+      });
+    } finally {
+      await engine.close();
+    }
+    const off = await PartitionedLiveEngine.start(
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 0 } },
+      { workers: 2 },
+    );
+    try {
+      await expect(restorePartitionedLatest(off, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/start with engine.globalSyncMs 3600000/),
+      });
+    } finally {
+      await off.close();
+    }
+    // The layout written before the sync state was checkpointed: no `sync` in the index.
+    const { header, doc } = await latestIndex();
+    const { sync, ...older } = doc as PartitionIndex;
+    expect(sync?.everyMs).toBe(HOUR);
+    const number = latest.number + 1;
+    const name = `sy.${String(number).padStart(10, '0')}.vck`;
+    const writer = new CheckpointWriter({ ...header, number }, older, 64 * 1024);
+    const sha256 = await store.write(name, toAsync(writer.chunks()));
+    await store.commit({ ...latest, name, number, bytes: writer.bytes, sha256 });
+    const on = await PartitionedLiveEngine.start(syncConfig, { workers: 2 });
+    try {
+      await expect(restorePartitionedLatest(on, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/without the state of the sync points.*--fresh-state/),
+      });
+    } finally {
+      await on.close();
+    }
+  }, 120_000);
+});
+
 async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield* chunks;
 }
