@@ -494,6 +494,65 @@ describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () 
   const isPopulationAlert = (id: string) =>
     ['segment.changed', 'value.tier_changed', 'churn.risk'].includes(id.split(':')[0]!);
 
+  async function expectRestoredAhead(seq: number, sync: NonNullable<PartitionIndex['sync']>) {
+    const nextPoint = (sync.point! + 1) * HOUR;
+    let end = seq;
+    while (end < events.length && events[end]!.ts < nextPoint + HOUR / 2) end++;
+    const ahead = events.slice(seq, end);
+    expect(ahead.filter((e) => e.ts < nextPoint).length).toBeGreaterThan(20);
+    expect(ahead.filter((e) => e.ts >= nextPoint).length).toBeGreaterThan(20);
+    const asOf = Math.max(...ahead.map((e) => e.ts));
+
+    const replay = await PartitionedEngine.start(syncConfig, { workers: 2, wallClock: WALL_CLOCK });
+    let expected: [string, unknown][];
+    try {
+      await replay.feed(messages.slice(0, end));
+      await replay.settle();
+      expected = await replay.dumpLines(asOf);
+    } finally {
+      await replay.close();
+    }
+
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-psy-'));
+    dirs.push(dir);
+    const files = new FileCheckpoints(dir, 'ahead');
+    const engine = await PartitionedLiveEngine.start(syncConfig, { workers: 3, wallClock: WALL_CLOCK });
+    try {
+      const manifest = await restorePartitionedLatest(engine, store, SOURCE);
+      expect(manifest?.position.seq).toBe(seq);
+      const checkpointer = new Checkpointer(new PartitionedCapture(engine, 'ahead'), files, {
+        scope: 'ahead',
+        source: 'in-process',
+        intervalMs: 60_000,
+        keep: 1,
+        chunkBytes: 64 * 1024,
+        last: undefined,
+        log: () => {},
+      });
+      await engine.run(
+        new InProcessSource(messages.slice(seq, end), { name: 'ahead', batchSize: 100, finite: false }),
+        {
+          heartbeatMs: 60_000,
+        },
+      );
+      const lines = await engine.dumpLines(asOf);
+      expect(lines.length).toBe(expected.length);
+      expect(lines.filter(([, v], i) => JSON.stringify(v) !== JSON.stringify(expected[i]![1])).length).toBe(0);
+      expect(JSON.stringify(lines)).toBe(JSON.stringify(expected));
+      // Its own checkpoint: one more sync point, the broadcast of the barrier's newer marker still to install.
+      expect(await checkpointer.final()).toBe(true);
+      const { doc } = readCheckpoint<CheckpointHeader>(await files.read((await files.latest())!));
+      const after = (doc as PartitionIndex).sync!;
+      expect(after.markers).toBe(sync.markers + 1);
+      expect(after.point).toBe(sync.point! + 1);
+      expect(after.highWater).toBe(asOf);
+      expect(after.recent.map((b) => b.marker)).toEqual([sync.point, sync.point! + 1]);
+      expect(JSON.stringify(after.recent[0])).toBe(JSON.stringify(sync.recent[1]));
+    } finally {
+      await engine.close();
+    }
+  }
+
   it('killed with 2 workers, stopped with 4, ended with 2: the dump, counters and alert ids of the uninterrupted run', async () => {
     const oracle = await replayOf(messages, syncConfig, WALL_CLOCK);
     expect(oracle.counters.input).toBe(messages.length);
@@ -522,6 +581,12 @@ describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () 
     expect(sync.recent[0]!.marker).toBeLessThan(sync.point!);
     expect(sync.recent[1]!.marker).toBe(sync.point);
     expect(sync.recent.every((b) => b.totals !== null && b.scalars.length === 32)).toBe(true);
+
+    // Restored with 3 workers and fed up to half an hour past the next sync point: the views
+    // the population alerts read (RFM scores, CLV tier, P(alive) in the dump lines) are those
+    // of the uninterrupted run at the same message, which installed there the broadcast of the
+    // barrier's older marker; and the sync points went on from the checkpoint's.
+    await expectRestoredAhead(atKill.position.seq, sync);
 
     const second = await life(lane(), 4, Math.floor(n * 0.7));
     expect(second.manifest?.number).toBe(atKill.number);
@@ -747,12 +812,16 @@ describe('the demo with --state-dir and --workers', () => {
   };
 
   /** `vigil start --state-dir` with `args` until 3 summary lines are out, then Ctrl-C; exit code and output. */
-  async function runDemo(dir: string, args: string[]): Promise<{ code: number | null; text: string }> {
+  async function runDemo(
+    dir: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; text: string }> {
     const child = spawn(
       process.execPath,
       ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args],
       {
-        env: { ...process.env, ...demoEnv },
+        env: { ...process.env, ...demoEnv, ...env },
       },
     );
     let text = '';
@@ -796,5 +865,35 @@ describe('the demo with --state-dir and --workers', () => {
     expect(single.code).not.toBe(0);
     expect(single.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
     expect(single.text).toContain('engine.workers above 1');
+  }, 300_000);
+
+  it('runs engine.globalSyncMs with checkpoints and workers, and resumes its sync state with another W', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-psy-demo-'));
+    dirs.push(dir);
+    const sync = { VIGIL_ENGINE__GLOBAL_SYNC_MS: '3600000' };
+    const first = await runDemo(dir, ['--workers', '2'], sync);
+    expect(first.code, first.text).toBe(0);
+    expect(first.text).toMatch(/^final checkpoint \d+: \d+ bytes/m);
+    const store = new FileCheckpoints(dir, 'demo');
+    const afterFirst = (await store.latest())!;
+    const index = readCheckpoint<CheckpointHeader>(await store.read(afterFirst)).doc as PartitionIndex;
+    // The demo's history crosses many hours of event time: sync points, their broadcasts in the index.
+    expect(index.sync?.everyMs).toBe(3_600_000);
+    expect(index.sync!.markers).toBeGreaterThan(2);
+    expect(index.sync!.recent.length).toBe(2);
+
+    const second = await runDemo(dir, ['--workers', '3'], sync);
+    expect(second.code, second.text).toBe(0);
+    expect(second.text).toContain(`restored checkpoint ${afterFirst.number} (32 partitions, taken with 2 workers)`);
+    const final = (await store.latest())!;
+    expect(final.position.messages).toBeGreaterThan(afterFirst.position.messages);
+    const after = readCheckpoint<CheckpointHeader>(await store.read(final)).doc as PartitionIndex;
+    expect(after.sync!.markers).toBeGreaterThanOrEqual(index.sync!.markers);
+
+    // Without the sync points the checkpoint is refused: the merged state would not go on.
+    const off = await runDemo(dir, ['--workers', '2']);
+    expect(off.code).not.toBe(0);
+    expect(off.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
+    expect(off.text).toContain('engine.globalSyncMs 3600000');
   }, 300_000);
 });

@@ -17,7 +17,7 @@ import type { CustomerAnswer } from '../../server/customer-answer.js';
 
 /** How long a question to a worker (a customer's answer, an erasure, population counts) may wait. */
 export const QUERY_TIMEOUT_MS = 5000;
-import { startWorkers, type WorkerLink } from './worker-link.js';
+import { dumpLinesOf, startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type GlobalStageSnapshot, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
 import { globalSyncFor, type GlobalSync, type GlobalSyncSnapshot } from './global-sync.js';
@@ -234,6 +234,11 @@ export class PartitionedLiveEngine {
         return r.partitions;
       })
       .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Every customer's state dump line (keyed state and analytics) as of `asOf`, sorted by id (tests). */
+  dumpLines(asOf: number): Promise<[string, unknown][]> {
+    return dumpLinesOf(this.links, asOf);
   }
 
   /** Each worker's time inside the graph so far, ms (the benches' per-thread costs). */
