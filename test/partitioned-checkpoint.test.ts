@@ -455,6 +455,208 @@ describe('the stage after the shuffle in partitioned checkpoints', () => {
   }, 120_000);
 });
 
+describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () => {
+  const STREAM = 'PSY';
+  const SOURCE = `jetstream:${STREAM}/sy`;
+  const HOUR = 3_600_000;
+  const syncConfig = testConfig({ nats: { pullBatch: 500 }, engine: { globalSyncMs: HOUR } });
+  const events = shopEvents(41, 1200, 5);
+  const messages: RawMessage[] = events.map((e, i) => ({
+    bytes: encodePayload(e, i % 5 === 0 ? 'json' : 'msgpack'),
+    subject: `psy.events.${e.type}`,
+    receivedAt: 0,
+  }));
+  let store: CheckpointStore;
+
+  beforeAll(async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: STREAM, subjects: ['psy.events.>'] });
+    for (const m of messages) nc.publish(m.subject, m.bytes);
+    await nc.flush();
+    await untilTrue(
+      'the stream stored',
+      async () => (await jsm.streams.info(STREAM)).state.messages === messages.length,
+      60_000,
+    );
+    store = await ObjectStoreCheckpoints.open(nc, server.url, 'psy-checkpoints', 'sy', 64 * 1024);
+  }, 120_000);
+  const lane = (): Lane => ({
+    config: syncConfig,
+    stream: STREAM,
+    consumer: 'sy',
+    subjects: ['psy.events.>'],
+    source: SOURCE,
+    store,
+  });
+  /** The latest checkpoint's index. */
+  const latestIndex = async () => readCheckpoint<CheckpointHeader>(await store.read((await store.latest())!));
+  /** Alerts that read the population merged at the sync points. */
+  const isPopulationAlert = (id: string) =>
+    ['segment.changed', 'value.tier_changed', 'churn.risk'].includes(id.split(':')[0]!);
+
+  async function expectRestoredAhead(seq: number, sync: NonNullable<PartitionIndex['sync']>) {
+    const nextPoint = (sync.point! + 1) * HOUR;
+    let end = seq;
+    while (end < events.length && events[end]!.ts < nextPoint + HOUR / 2) end++;
+    const ahead = events.slice(seq, end);
+    expect(ahead.filter((e) => e.ts < nextPoint).length).toBeGreaterThan(20);
+    expect(ahead.filter((e) => e.ts >= nextPoint).length).toBeGreaterThan(20);
+    const asOf = Math.max(...ahead.map((e) => e.ts));
+
+    const replay = await PartitionedEngine.start(syncConfig, { workers: 2, wallClock: WALL_CLOCK });
+    let expected: [string, unknown][];
+    try {
+      await replay.feed(messages.slice(0, end));
+      await replay.settle();
+      expected = await replay.dumpLines(asOf);
+    } finally {
+      await replay.close();
+    }
+
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-psy-'));
+    dirs.push(dir);
+    const files = new FileCheckpoints(dir, 'ahead');
+    const engine = await PartitionedLiveEngine.start(syncConfig, { workers: 3, wallClock: WALL_CLOCK });
+    try {
+      const manifest = await restorePartitionedLatest(engine, store, SOURCE);
+      expect(manifest?.position.seq).toBe(seq);
+      const checkpointer = new Checkpointer(new PartitionedCapture(engine, 'ahead'), files, {
+        scope: 'ahead',
+        source: 'in-process',
+        intervalMs: 60_000,
+        keep: 1,
+        chunkBytes: 64 * 1024,
+        last: undefined,
+        log: () => {},
+      });
+      await engine.run(
+        new InProcessSource(messages.slice(seq, end), { name: 'ahead', batchSize: 100, finite: false }),
+        {
+          heartbeatMs: 60_000,
+        },
+      );
+      const lines = await engine.dumpLines(asOf);
+      expect(lines.length).toBe(expected.length);
+      expect(lines.filter(([, v], i) => JSON.stringify(v) !== JSON.stringify(expected[i]![1])).length).toBe(0);
+      expect(JSON.stringify(lines)).toBe(JSON.stringify(expected));
+      // Its own checkpoint: one more sync point, the broadcast of the barrier's newer marker still to install.
+      expect(await checkpointer.final()).toBe(true);
+      const { doc } = readCheckpoint<CheckpointHeader>(await files.read((await files.latest())!));
+      const after = (doc as PartitionIndex).sync!;
+      expect(after.markers).toBe(sync.markers + 1);
+      expect(after.point).toBe(sync.point! + 1);
+      expect(after.highWater).toBe(asOf);
+      expect(after.recent.map((b) => b.marker)).toEqual([sync.point, sync.point! + 1]);
+      expect(JSON.stringify(after.recent[0])).toBe(JSON.stringify(sync.recent[1]));
+    } finally {
+      await engine.close();
+    }
+  }
+
+  it('killed with 2 workers, stopped with 4, ended with 2: the dump, counters and alert ids of the uninterrupted run', async () => {
+    const oracle = await replayOf(messages, syncConfig, WALL_CLOCK);
+    expect(oracle.counters.input).toBe(messages.length);
+    // The merges change the population alerts: without them there are (next to) none.
+    const unmerged = await replayOf(
+      messages,
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 0 } },
+      WALL_CLOCK,
+    );
+    const population = oracle.alertIds.filter(isPopulationAlert);
+    expect(population.length).toBeGreaterThan(20);
+    expect(unmerged.alertIds.filter(isPopulationAlert)).not.toEqual(population);
+    const n = messages.length;
+
+    // Killed: the second life resumes from a checkpoint taken at a barrier with batches in flight.
+    const first = await life(lane(), 2, Math.floor(n * 0.35), { killed: true });
+    expect(first.inFlightAtBarrier.some((b) => b > 0)).toBe(true);
+    const atKill = (await store.latest())!;
+    expect(atKill.position.messages).toBeLessThan(first.counters.input);
+    // The index holds the sync points' position and the broadcasts of the last two markers.
+    const { doc } = await latestIndex();
+    const sync = (doc as PartitionIndex).sync!;
+    expect(sync.everyMs).toBe(HOUR);
+    expect(sync.markers).toBeGreaterThan(10);
+    expect(sync.recent.length).toBe(2);
+    expect(sync.recent[0]!.marker).toBeLessThan(sync.point!);
+    expect(sync.recent[1]!.marker).toBe(sync.point);
+    expect(sync.recent.every((b) => b.totals !== null && b.scalars.length === 32)).toBe(true);
+
+    // Restored with 3 workers and fed up to half an hour past the next sync point: the views
+    // the population alerts read (RFM scores, CLV tier, P(alive) in the dump lines) are those
+    // of the uninterrupted run at the same message, which installed there the broadcast of the
+    // barrier's older marker; and the sync points went on from the checkpoint's.
+    await expectRestoredAhead(atKill.position.seq, sync);
+
+    const second = await life(lane(), 4, Math.floor(n * 0.7));
+    expect(second.manifest?.number).toBe(atKill.number);
+    expect(second.restoredInput).toBe(atKill.position.messages);
+    expect((await store.latest())!.partitioned?.workers).toBe(4);
+
+    const third = await life(lane(), 2, n, { end: true });
+    const live = third.outcome!;
+    expect(live.counters).toEqual(oracle.counters);
+    expect(third.counters).toMatchObject(oracle.counters);
+    expect(live.dump.length).toBe(oracle.dump.length);
+    const wrong = live.dump.filter(([, v], i) => JSON.stringify(v) !== JSON.stringify(oracle.dump[i]![1])).length;
+    expect(wrong).toBe(0);
+    expect(JSON.stringify(live.dump)).toBe(JSON.stringify(oracle.dump));
+    // Alert ids: each life's delivered ones (the first's again after its checkpoint) and those at the end.
+    const ids = new Set([...first.delivered, ...second.delivered, ...third.delivered, ...live.alertIds]);
+    expect([...ids].sort()).toEqual(oracle.alertIds);
+    // The last life alone emitted the population alerts of the uninterrupted run from its checkpoint on.
+    const lastIds = new Set([...third.delivered, ...live.alertIds]);
+    expect(population.filter((id) => lastIds.has(id)).length).toBeGreaterThan(0);
+    expect([...lastIds].filter(isPopulationAlert).every((id) => population.includes(id))).toBe(true);
+  }, 600_000);
+
+  it('refuses an index without the sync state, or with another engine.globalSyncMs, with VIGIL_ERR_CHECKPOINT_LAYOUT', async () => {
+    const latest = (await store.latest())!;
+    const engine = await PartitionedLiveEngine.start(
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 6 * HOUR } },
+      { workers: 2 },
+    );
+    try {
+      await expect(restorePartitionedLatest(engine, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/globalSyncMs 3600000, and this engine has 21600000.*--fresh-state/),
+      });
+    } finally {
+      await engine.close();
+    }
+    const off = await PartitionedLiveEngine.start(
+      { ...syncConfig, engine: { ...syncConfig.engine, globalSyncMs: 0 } },
+      { workers: 2 },
+    );
+    try {
+      await expect(restorePartitionedLatest(off, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/start with engine.globalSyncMs 3600000/),
+      });
+    } finally {
+      await off.close();
+    }
+    // The layout written before the sync state was checkpointed: no `sync` in the index.
+    const { header, doc } = await latestIndex();
+    const { sync, ...older } = doc as PartitionIndex;
+    expect(sync?.everyMs).toBe(HOUR);
+    const number = latest.number + 1;
+    const name = `sy.${String(number).padStart(10, '0')}.vck`;
+    const writer = new CheckpointWriter({ ...header, number }, older, 64 * 1024);
+    const sha256 = await store.write(name, toAsync(writer.chunks()));
+    await store.commit({ ...latest, name, number, bytes: writer.bytes, sha256 });
+    const on = await PartitionedLiveEngine.start(syncConfig, { workers: 2 });
+    try {
+      await expect(restorePartitionedLatest(on, store, SOURCE)).rejects.toMatchObject({
+        code: 'VIGIL_ERR_CHECKPOINT_LAYOUT',
+        message: expect.stringMatching(/without the state of the sync points.*--fresh-state/),
+      });
+    } finally {
+      await on.close();
+    }
+  }, 120_000);
+});
+
 async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield* chunks;
 }
@@ -610,12 +812,16 @@ describe('the demo with --state-dir and --workers', () => {
   };
 
   /** `vigil start --state-dir` with `args` until 3 summary lines are out, then Ctrl-C; exit code and output. */
-  async function runDemo(dir: string, args: string[]): Promise<{ code: number | null; text: string }> {
+  async function runDemo(
+    dir: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; text: string }> {
     const child = spawn(
       process.execPath,
       ['dist/src/app/cli.js', 'start', '--port', '0', '--state-dir', dir, ...args],
       {
-        env: { ...process.env, ...demoEnv },
+        env: { ...process.env, ...demoEnv, ...env },
       },
     );
     let text = '';
@@ -659,5 +865,35 @@ describe('the demo with --state-dir and --workers', () => {
     expect(single.code).not.toBe(0);
     expect(single.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
     expect(single.text).toContain('engine.workers above 1');
+  }, 300_000);
+
+  it('runs engine.globalSyncMs with checkpoints and workers, and resumes its sync state with another W', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-psy-demo-'));
+    dirs.push(dir);
+    const sync = { VIGIL_ENGINE__GLOBAL_SYNC_MS: '3600000' };
+    const first = await runDemo(dir, ['--workers', '2'], sync);
+    expect(first.code, first.text).toBe(0);
+    expect(first.text).toMatch(/^final checkpoint \d+: \d+ bytes/m);
+    const store = new FileCheckpoints(dir, 'demo');
+    const afterFirst = (await store.latest())!;
+    const index = readCheckpoint<CheckpointHeader>(await store.read(afterFirst)).doc as PartitionIndex;
+    // The demo's history crosses many hours of event time: sync points, their broadcasts in the index.
+    expect(index.sync?.everyMs).toBe(3_600_000);
+    expect(index.sync!.markers).toBeGreaterThan(2);
+    expect(index.sync!.recent.length).toBe(2);
+
+    const second = await runDemo(dir, ['--workers', '3'], sync);
+    expect(second.code, second.text).toBe(0);
+    expect(second.text).toContain(`restored checkpoint ${afterFirst.number} (32 partitions, taken with 2 workers)`);
+    const final = (await store.latest())!;
+    expect(final.position.messages).toBeGreaterThan(afterFirst.position.messages);
+    const after = readCheckpoint<CheckpointHeader>(await store.read(final)).doc as PartitionIndex;
+    expect(after.sync!.markers).toBeGreaterThanOrEqual(index.sync!.markers);
+
+    // Without the sync points the checkpoint is refused: the merged state would not go on.
+    const off = await runDemo(dir, ['--workers', '2']);
+    expect(off.code).not.toBe(0);
+    expect(off.text).toContain('VIGIL_ERR_CHECKPOINT_LAYOUT');
+    expect(off.text).toContain('engine.globalSyncMs 3600000');
   }, 300_000);
 });

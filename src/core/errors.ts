@@ -30,12 +30,12 @@ export const errorCodes = {
   VIGIL_ERR_CHECKPOINT_LAYOUT: {
     reject: false,
     summary:
-      'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash, or by an older version whose partitioned checkpoint has no piece for the demand series and campaign cohorts (resuming it would start them empty). Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
+      'The latest checkpoint was taken with another partition layout than this start runs: by the single-threaded engine (engine.workers 1) while this start has engine.workers > 1, or the reverse, or with another partition count or hash, or by an older version whose partitioned checkpoint has no piece for the demand series and campaign cohorts (resuming it would start them empty), or with other sync points for the state across customers (engine.globalSyncMs: another value, or none in a checkpoint of an older version while this start sets it above 0). Start with the engine.workers the message names (any number above 1 restores a partitioned checkpoint of the same partition count), or `--fresh-state` to begin empty.',
   },
   VIGIL_ERR_WORKERS_UNSUPPORTED: {
     reject: false,
     summary:
-      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, eval forecast on canonical events, or the start command with both checkpoints and engine.globalSyncMs above 0 (the merged state is not in partitioned checkpoints yet); the message names it.',
+      'engine.workers (or --workers) > 1 was asked for with something the partitioned engine does not run yet: replay with checkpoints (--state-dir) or with --triggers, or eval forecast on canonical events; the message names it.',
   },
   VIGIL_ERR_WORKER_QUERY: {
     reject: false,

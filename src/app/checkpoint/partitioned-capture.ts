@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
+import type { SentBroadcast } from '../partitions/global-sync.js';
 import { PARTITION_HASH } from '../partitions/partition-of.js';
 import { CheckpointWriter } from './checkpoint-codec.js';
 import {
@@ -17,13 +18,35 @@ const piece = z.strictObject({
 });
 
 /**
+ * The sync points' state at the barrier (`GlobalSyncSnapshot`): the router's position and
+ * the broadcasts of the last markers, which no partition had installed yet. The sketches
+ * and scalars are checked where they are restored.
+ */
+const syncState = z.strictObject({
+  everyMs: z.number().positive(),
+  highWater: z.number().nullable(),
+  point: z.number().int().nullable(),
+  markers: z.number().int().min(0),
+  recent: z.array(
+    z.strictObject({
+      marker: z.number().int(),
+      totals: z.custom<SentBroadcast['totals']>((v) => v === null || (typeof v === 'object' && !Array.isArray(v))),
+      scalars: z.array(z.custom<SentBroadcast['scalars'][number]>((v) => v === null || typeof v === 'object')),
+    }),
+  ),
+});
+
+/**
  * A partitioned checkpoint's document: where each partition's piece is, and the stage after
- * the shuffle's, each with its length and digest. `stage` is optional here only so that a
- * restore can name an index written before it existed (and refuse it).
+ * the shuffle's, each with its length and digest; and the sync points' state (null when the
+ * engine placed none: `engine.globalSyncMs` 0). `stage` and `sync` are optional here only
+ * so that a restore can name an index written before they existed (and refuse it, or for
+ * `sync` read its pieces as that version wrote them).
  */
 export const partitionIndex = z.strictObject({
   pieces: z.array(piece.extend({ partition: z.number().int().min(0) })),
   stage: piece.optional(),
+  sync: syncState.nullable().optional(),
 });
 export type PartitionIndex = z.infer<typeof partitionIndex>;
 
@@ -36,7 +59,9 @@ export type PartitionIndex = z.infer<typeof partitionIndex>;
  * partition can be restored anywhere, by any W. The stage after the shuffle (demand series,
  * campaign cohorts, its watermarks: this thread's state) is one more piece
  * (`checkpointStagePieceName`), captured at the same barrier. The object the manifest names
- * is the index of the pieces, with P, the hash and the input position at the barrier.
+ * is the index of the pieces, with P, the hash and the input position at the barrier, and
+ * the sync points' position there with the broadcasts not yet installed (each partition's
+ * own side of the sync is in its piece).
  */
 export class PartitionedCapture implements StateCapture {
   /** Capture buffers are kept in the workers, not here. */
@@ -57,9 +82,10 @@ export class PartitionedCapture implements StateCapture {
   }
 
   async take(ctx: CaptureContext): Promise<Taken> {
-    const { covered, seq, captured, stage } = this.engine.capture(ctx.chunkBytes);
+    const { covered, seq, captured, stage, sync } = this.engine.capture(ctx.chunkBytes);
     const workers = await captured;
     const stageDoc = await stage;
+    const syncDoc = await sync;
     ctx.captured(
       Math.max(...workers.map((w) => w.pauseMs)),
       workers.some((w) => w.grown),
@@ -70,7 +96,7 @@ export class PartitionedCapture implements StateCapture {
       workers: this.engine.workers,
     };
     const spent = { total: 0 };
-    const index: PartitionIndex = { pieces: [] };
+    const index: PartitionIndex = { pieces: [], sync: syncDoc };
     let messages = 0;
     for (const c of workers.flatMap((w) => w.partitions).sort((a, b) => a.partition - b.partition)) {
       messages += c.input;

@@ -1,7 +1,7 @@
 import { VigilError } from '../../core/errors.js';
 import type { PartitionedLiveEngine } from '../partitions/partitioned-live.js';
 import { PARTITION_HASH } from '../partitions/partition-of.js';
-import type { PartitionCapture } from '../partitions/partition-graph.js';
+import type { PartitionCapture, PartitionPieceDocument } from '../partitions/partition-graph.js';
 import type { GlobalStageSnapshot } from '../partitions/global-stage.js';
 import type { StateSnapshot } from '../engine-state.js';
 import { readCheckpoint } from './checkpoint-codec.js';
@@ -16,12 +16,15 @@ import { FRESH_STATE_HINT, latestOf, readNamed } from './restore.js';
  * checkpoint any W' took). Returns the manifest, or undefined when there is none.
  *
  * The stage after the shuffle's piece (demand series, campaign cohorts) is restored into
- * `engine.front` the same way.
+ * `engine.front` the same way; the sync points' state (the index's `sync`) into the engine's
+ * `GlobalSync`, which sends the partitions the broadcasts they had not installed.
  *
  * Refuses with VIGIL_ERR_CHECKPOINT_LAYOUT a checkpoint of the single-threaded engine, one
  * taken with another P or hash (customers would be in other partitions), or one whose index
  * has no stage piece (written before the stage was checkpointed: resuming it would start the
- * demand series and campaign cohorts empty); with VIGIL_ERR_SNAPSHOT one of another input,
+ * demand series and campaign cohorts empty), and one whose sync points (`engine.globalSyncMs`)
+ * differ from this engine's: other E, or none in an index written before the sync state was
+ * checkpointed while this engine places them; with VIGIL_ERR_SNAPSHOT one of another input,
  * or one that is corrupt or does not fit.
  */
 export async function restorePartitionedLatest(
@@ -59,13 +62,29 @@ export async function restorePartitionedLatest(
       'by an older version, without the demand series and campaign cohorts (its index has no stage piece: resuming it would start them empty)',
       'resume it with the version that took it',
     );
+  // The sync points' state: in every index since it was checkpointed (null when the run placed none).
+  const sync = index.data.sync;
+  const everyMs = engine.syncEveryMs;
+  if (sync === undefined && everyMs !== null)
+    throw refuseLayout(
+      'by an older version, without the state of the sync points (its index has none), and this engine merges the state across customers at them (engine.globalSyncMs above 0)',
+      'start with engine.globalSyncMs 0, or resume it with the version that took it',
+    );
+  if ((sync?.everyMs ?? null) !== everyMs)
+    throw refuseLayout(
+      `with engine.globalSyncMs ${sync?.everyMs ?? 0}, and this engine has ${everyMs ?? 0} (the state across customers would not continue as it was merged)`,
+      `start with engine.globalSyncMs ${sync?.everyMs ?? 0}`,
+    );
   for (const piece of index.data.pieces) {
     // The store checks the piece's bytes against the index, as against a manifest.
     const bytes = await store.read({ ...manifest, name: piece.name, bytes: piece.bytes, sha256: piece.sha256 });
     let capture: PartitionCapture;
     try {
-      const { header, doc: state } = readCheckpoint<PartitionCapture['header']>(bytes);
-      capture = { header, state: state as StateSnapshot };
+      const { header, doc } = readCheckpoint<PartitionCapture['header']>(bytes);
+      // Pieces written before the sync state was checkpointed are the state document alone.
+      const { state, share } =
+        sync === undefined ? { state: doc as StateSnapshot, share: null } : (doc as PartitionPieceDocument);
+      capture = { header, state, share };
     } catch (e) {
       throw refuse(`has a piece ${piece.name} that does not decode`, [(e as Error).message]);
     }
@@ -98,6 +117,12 @@ export async function restorePartitionedLatest(
   } catch (e) {
     throw refuse('does not fit this engine', [(e as Error).message]);
   }
+  if (sync != null)
+    try {
+      engine.restoreSync(sync);
+    } catch (e) {
+      throw refuse('does not fit this engine', [(e as Error).message]);
+    }
   await engine.restoredAt(manifest.position.seq);
   return manifest;
 }

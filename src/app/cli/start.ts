@@ -1,4 +1,3 @@
-import { VigilError } from '../../core/errors.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '../config/load.js';
 import type { VigilConfig } from '../config/schema.js';
@@ -197,15 +196,6 @@ export async function startDemo(opts: StartOptions): Promise<void> {
   // One thread (`Engine`), or the graph on partition workers with transport and delivery here.
   let engine: Engine | undefined;
   let partitioned: PartitionedLiveEngine | undefined;
-  if (workers > 1 && input.checkpoints !== undefined && config.engine.globalSyncMs > 0) {
-    // The sync points' state (each partition's share, the broadcasts in flight, the router's
-    // position) is not in a partitioned checkpoint yet: a restore would not resume it.
-    await input.close();
-    throw new VigilError(
-      'VIGIL_ERR_WORKERS_UNSUPPORTED',
-      'engine.globalSyncMs above 0 with checkpoints on and engine.workers > 1: the merged state across customers is not checkpointed yet; set engine.globalSyncMs 0 or checkpoint.enabled false',
-    );
-  }
   if (workers > 1) {
     partitioned = await PartitionedLiveEngine.start(config, { workers }).catch(async (e: unknown) => {
       await input.close();

@@ -1,5 +1,11 @@
-import { broadcastOf, type GlobalPartial, type ScalarPart } from '../../analytics/processes/global-share.js';
+import {
+  broadcastOf,
+  type GlobalPartial,
+  type ScalarPart,
+  type SketchPart,
+} from '../../analytics/processes/global-share.js';
 import { eventTimeOfMessage } from './partition-of.js';
+import { SYNC_LAG } from './sync-gate.js';
 import type { FromWorker } from './partition-protocol.js';
 import type { WorkerLink } from './worker-link.js';
 import type { VigilConfig } from '../config/schema.js';
@@ -15,6 +21,27 @@ export interface GlobalSyncOptions {
    * events as from the future; one of them must not stop the merges for good).
    */
   futureLimit(): number;
+}
+
+/** One sync point's broadcast as this thread sent it: the totals, and each partition's others' scalars (index = partition). */
+export interface SentBroadcast {
+  marker: number;
+  totals: SketchPart | null;
+  scalars: (ScalarPart | null)[];
+}
+
+/**
+ * The sync points' position in the routed input at a checkpoint's barrier, and what no
+ * partition has installed yet there: the broadcasts of the last `SYNC_LAG` markers routed
+ * before it (oldest first). Event times are null where there is none yet.
+ */
+export interface GlobalSyncSnapshot {
+  /** E the points were placed with (`engine.globalSyncMs`). */
+  everyMs: number;
+  highWater: number | null;
+  point: number | null;
+  markers: number;
+  recent: SentBroadcast[];
 }
 
 /**
@@ -44,6 +71,8 @@ export class GlobalSync {
   /** The merges of the markers posted so far, in order. */
   private merging: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** The broadcasts of the last `SYNC_LAG` markers posted, oldest first (a checkpoint's). */
+  private recent: { marker: number; sent: Promise<SentBroadcast> }[] = [];
   /** Sync points placed. */
   markers = 0;
   /** Main thread: time merging partials, for the bench. */
@@ -77,12 +106,15 @@ export class GlobalSync {
     const marker = this.point;
     this.markers++;
     const replies = this.links.map((l) => l.ask({ type: 'sync', marker }));
-    this.merging = this.merging
-      .then(() => Promise.all(replies))
-      .then((r) => this.broadcast(marker, r))
-      .catch((e: unknown) => {
+    const sent = this.merging.then(() => Promise.all(replies)).then((r) => this.broadcast(marker, r));
+    this.recent.push({ marker, sent });
+    if (this.recent.length > SYNC_LAG) this.recent.shift();
+    this.merging = sent.then(
+      () => {},
+      (e: unknown) => {
         this.failure ??= e;
-      });
+      },
+    );
   }
 
   /** Resolves once the others' parts of every marker posted have been sent (before moving a partition); rejects with a failure. */
@@ -91,7 +123,42 @@ export class GlobalSync {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  private broadcast(marker: number, replies: FromWorker[]): void {
+  /**
+   * The position now (a checkpoint's barrier, between two routed batches), resolved with the
+   * broadcasts of the last `SYNC_LAG` markers once they are merged: every partition has
+   * handed its partial of those markers before the barrier and installs them after it.
+   */
+  snapshot(): Promise<GlobalSyncSnapshot> {
+    const finite = (x: number) => (Number.isFinite(x) ? x : null);
+    const position = {
+      everyMs: this.opts.everyMs,
+      highWater: finite(this.highWater),
+      point: finite(this.point),
+      markers: this.markers,
+    };
+    return Promise.all(this.recent.map((r) => r.sent)).then((recent) => ({ ...position, recent }));
+  }
+
+  /**
+   * Before the first message: continues from a checkpoint's position. Every worker is told
+   * the markers its partitions have handed and not installed (`resume`, for its `SyncGate`),
+   * then sent their broadcasts again, each partition its own scalars, wherever it now runs.
+   * Refuses a snapshot of another E.
+   */
+  restore(s: GlobalSyncSnapshot): void {
+    if (s.everyMs !== this.opts.everyMs)
+      throw new Error(`sync points every ${s.everyMs} ms in the checkpoint, every ${this.opts.everyMs} ms here`);
+    if (s.recent.length > SYNC_LAG || s.recent.some((b) => b.scalars.length !== this.opts.partitions))
+      throw new Error('the sync state does not fit this engine');
+    this.highWater = s.highWater ?? -Infinity;
+    this.point = s.point ?? -Infinity;
+    this.markers = s.markers;
+    this.recent = s.recent.map((b) => ({ marker: b.marker, sent: Promise.resolve(b) }));
+    for (const l of this.links) l.post({ type: 'resume', handled: s.recent.map((b) => b.marker) });
+    for (const b of s.recent) this.post(b);
+  }
+
+  private broadcast(marker: number, replies: FromWorker[]): SentBroadcast {
     const t0 = performance.now();
     const partials: (GlobalPartial | null)[] = new Array<GlobalPartial | null>(this.opts.partitions).fill(null);
     for (const r of replies) {
@@ -99,11 +166,25 @@ export class GlobalSync {
       for (const [p, part] of r.partials) partials[p] = part;
     }
     const b = broadcastOf(partials);
-    const perWorker: [number, ScalarPart | null][][] = this.links.map(() => []);
-    for (let p = 0; p < partials.length; p++) perWorker[this.owner[p]!]!.push([p, b?.scalars[p] ?? null]);
+    const sent: SentBroadcast = {
+      marker,
+      totals: b?.totals ?? null,
+      scalars: b?.scalars ?? partials.map(() => null),
+    };
     this.mergeMs += performance.now() - t0;
-    const totals = b?.totals ?? null;
-    this.links.forEach((l, w) => l.post({ type: 'others', marker, totals, scalars: perWorker[w]! }));
+    this.post(sent);
+    return sent;
+  }
+
+  /** Posts a broadcast to every worker: the totals, and the others' scalars of each partition it runs. */
+  private post(b: SentBroadcast): void {
+    const t0 = performance.now();
+    const perWorker: [number, ScalarPart | null][][] = this.links.map(() => []);
+    for (let p = 0; p < b.scalars.length; p++) perWorker[this.owner[p]!]!.push([p, b.scalars[p] ?? null]);
+    this.mergeMs += performance.now() - t0;
+    this.links.forEach((l, w) =>
+      l.post({ type: 'others', marker: b.marker, totals: b.totals, scalars: perWorker[w]! }),
+    );
   }
 }
 

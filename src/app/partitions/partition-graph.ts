@@ -22,6 +22,20 @@ export interface PartitionCapture {
 }
 
 /**
+ * A partition's checkpoint piece (under its header): the state document and its side of the
+ * sync points (null without them). Pieces written before the sync state was checkpointed
+ * hold the state document alone (restore-partitioned.ts tells them apart by the index).
+ */
+export interface PartitionPieceDocument {
+  state: StateSnapshot;
+  share: GlobalShareSnapshot | null;
+}
+
+export function pieceDocument(capture: PartitionCapture): PartitionPieceDocument {
+  return { state: capture.state, share: capture.share ?? null };
+}
+
+/**
  * One partition: its own `EngineState` (records, windows, timers, remembered ids,
  * watermark, analytics) and its own run of the operator graph. Everything a partition
  * holds belongs to it alone, so it is captured and restored on its own and can move to

@@ -77,7 +77,13 @@ export type ToWorker =
    * scalars per partition this worker runs (null: nobody else holds any); not answered, never
    * waits. Absent totals: no partition held anything.
    */
-  | { type: 'others'; marker: number; totals: SketchPart | null; scalars: [number, ScalarPart | null][] };
+  | { type: 'others'; marker: number; totals: SketchPart | null; scalars: [number, ScalarPart | null][] }
+  /**
+   * Before anything else, in an engine restored from a checkpoint: the last (up to
+   * `SYNC_LAG`) sync markers routed before its barrier, oldest first, whose broadcasts the
+   * partitions install at the next markers (`SyncGate`); their `others` follow.
+   */
+  | { type: 'resume'; handled: number[] };
 
 /**
  * What the main thread asks a worker, answered between two batches. `customer`: the

@@ -4,7 +4,7 @@ import type { RejectReason } from '../../core/errors.js';
 import type { CanonicalEvent } from '../../core/event.js';
 import type { RawMessage } from '../../core/source.js';
 import type { EngineBatch } from '../engine-batch.js';
-import { keyedStateDump, PartitionGraph } from './partition-graph.js';
+import { keyedStateDump, PartitionGraph, pieceDocument } from './partition-graph.js';
 import type { Alert } from '../../alerts/alert.js';
 import { partitionOfId } from './partition-of.js';
 import type {
@@ -269,7 +269,7 @@ function captureAll(chunkBytes: number) {
     const before = arena.grownInCapture;
     const capture = g.capture(arena.begin());
     grown ||= arena.grownInCapture > before;
-    const pieces = [...new CheckpointWriter(capture.header, capture.state, chunkBytes).chunks()].map(postable);
+    const pieces = [...new CheckpointWriter(capture.header, pieceDocument(capture), chunkBytes).chunks()].map(postable);
     for (const piece of pieces) if (piece.buffer instanceof ArrayBuffer) transfer.add(piece.buffer);
     partitions.push({ partition: p, pieces, input: g.state.counters.input });
   }

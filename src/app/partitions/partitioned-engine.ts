@@ -12,7 +12,7 @@ import type { Alert } from '../../alerts/alert.js';
 import { EngineState } from '../engine-state.js';
 import { GlobalStage } from './global-stage.js';
 import { BatchBuilder } from './batch-builder.js';
-import { QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
+import { dumpLinesOf, QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
 import { globalSyncFor, type GlobalSync } from './global-sync.js';
 
 export interface PartitionedEngineOptions {
@@ -318,14 +318,8 @@ export class PartitionedEngine {
    * Every customer's state dump line (`customerDumpLine`: keyed state and analytics) as of
    * `asOf`, sorted by id, gathered from all partitions.
    */
-  async dumpLines(asOf: number): Promise<[string, unknown][]> {
-    const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'dumpLines', asOf })));
-    const lines: [string, unknown][] = [];
-    replies.forEach((r, w) => {
-      if (r.type !== 'dumpLines') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
-      for (const p of r.partitions) lines.push(...p.lines);
-    });
-    return lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  dumpLines(asOf: number): Promise<[string, unknown][]> {
+    return dumpLinesOf(this.links, asOf);
   }
 
   /**

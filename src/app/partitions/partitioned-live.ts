@@ -15,10 +15,10 @@ import type { PartitionCapture } from './partition-graph.js';
 import { OutcomeCounters } from '../../state/outcome-counters.js';
 import type { CustomerAnswer } from '../../server/customer-answer.js';
 
-import { QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
+import { dumpLinesOf, QUERY_TIMEOUT_MS, startWorkers, type WorkerLink } from './worker-link.js';
 import { GlobalStage, stageBatch, type GlobalStageSnapshot, type PlacedAlert } from './global-stage.js';
 import type { Alert } from '../../alerts/alert.js';
-import { globalSyncFor, type GlobalSync } from './global-sync.js';
+import { globalSyncFor, type GlobalSync, type GlobalSyncSnapshot } from './global-sync.js';
 
 export interface PartitionedLiveOptions {
   /** P, fixed per deployment (default 32). */
@@ -234,6 +234,11 @@ export class PartitionedLiveEngine {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  /** Every customer's state dump line (keyed state and analytics) as of `asOf`, sorted by id (tests). */
+  dumpLines(asOf: number): Promise<[string, unknown][]> {
+    return dumpLinesOf(this.links, asOf);
+  }
+
   /** Each worker's time inside the graph so far, ms (the benches' per-thread costs). */
   async graphMs(): Promise<number[]> {
     const replies = await Promise.all(this.links.map((l) => l.ask({ type: 'results', dump: false })));
@@ -256,12 +261,17 @@ export class PartitionedLiveEngine {
    * The stage after the shuffle is captured at the same barrier: its snapshot is a link of
    * the chain that assembles batches in routing order, after batch `covered` went through
    * the stage and before batch `covered` + 1 does (`stage`).
+   *
+   * So is the sync points' position (`sync`, null without sync points): taken now, with the
+   * broadcasts no partition has installed at the barrier once they are merged. Each
+   * partition's own share of the sync (`GlobalShare`) is in its piece.
    */
   capture(chunkBytes: number): {
     covered: number;
     seq: number;
     captured: Promise<Extract<FromWorker, { type: 'captured' }>[]>;
     stage: Promise<GlobalStageSnapshot>;
+    sync: Promise<GlobalSyncSnapshot | null>;
   } {
     const replies = this.links.map((l) => l.ask({ type: 'capture', chunkBytes }));
     const captured = Promise.all(replies).then((rs) =>
@@ -272,7 +282,23 @@ export class PartitionedLiveEngine {
     );
     const stage = this.assembled.then(() => this.stage.snapshot());
     this.assembled = stage.catch(() => {});
-    return { covered: this.batchesRouted, seq: this.routedSeq, captured, stage };
+    const sync = this.sync?.snapshot() ?? Promise.resolve(null);
+    return { covered: this.batchesRouted, seq: this.routedSeq, captured, stage, sync };
+  }
+
+  /** E of the sync points (`engine.globalSyncMs`), or null when this engine places none. */
+  get syncEveryMs(): number | null {
+    return this.sync === undefined ? null : this.config.engine.globalSyncMs;
+  }
+
+  /**
+   * Before `run`, after the partitions are restored: the sync points go on from a
+   * checkpoint's position, and the broadcasts not installed at its barrier are sent again to
+   * the workers now owning their partitions.
+   */
+  restoreSync(snapshot: GlobalSyncSnapshot): void {
+    if (this.sync === undefined) throw new Error('this engine places no sync points');
+    this.sync.restore(snapshot);
   }
 
   /**

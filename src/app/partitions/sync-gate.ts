@@ -31,6 +31,12 @@ export class SyncGate {
   constructor(private readonly handle: (m: ToWorker) => void) {}
 
   receive(m: ToWorker): void {
+    if (m.type === 'resume') {
+      // A restored engine, before any message: the markers handled before its checkpoint's barrier.
+      if (this.handled.length > 0 || this.held !== null) throw new Error('sync: resume after the first marker');
+      this.handled.push(...m.handled.slice(-SYNC_LAG));
+      return;
+    }
     if (m.type === 'others') {
       this.received.add(m.marker);
       this.handle(m);

@@ -139,3 +139,17 @@ export function startWorkers(
     }),
   );
 }
+
+/**
+ * Every customer's state dump line (`customerDumpLine`: keyed state and analytics) as of
+ * `asOf`, sorted by id, gathered from all the workers' partitions.
+ */
+export async function dumpLinesOf(links: readonly WorkerLink[], asOf: number): Promise<[string, unknown][]> {
+  const replies = await Promise.all(links.map((l) => l.ask({ type: 'dumpLines', asOf })));
+  const lines: [string, unknown][] = [];
+  replies.forEach((r, w) => {
+    if (r.type !== 'dumpLines') throw new Error(`worker ${w}: unexpected reply ${r.type}`);
+    for (const p of r.partitions) lines.push(...p.lines);
+  });
+  return lines.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
