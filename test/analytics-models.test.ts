@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { VigilError } from '../src/core/errors.js';
 import {
   bgnbdLogLikelihood,
   expectedPurchases,
@@ -342,6 +343,23 @@ describe('BG/NBD against brute-force evaluation', () => {
       });
     }
   }
+
+  it('a in the hundreds (a degenerate refit): the product that overflows in one form, from the other', () => {
+    // A refit on one partition's few buyers gave a ≈ 507, b ≈ 1: ₂F₁ of the usual form overflows.
+    const params: BgNbdParams = { r: 1.16, alpha: 2, a: 507.4, b: 1.0000004 };
+    for (const [caseName, stats] of Object.entries(cases)) {
+      const reference = bruteForce(params, stats);
+      for (const horizon of [0.01, 1, 39, 520, 1e5]) {
+        // Both forms out of a double's range: an error, never NaN.
+        if (caseName === 'very large x' && horizon >= 520) {
+          expect(() => expectedPurchases(params, stats, horizon)).toThrow(VigilError);
+          continue;
+        }
+        const expected = reference.expectedPurchases(horizon);
+        expect(relativeError(expectedPurchases(params, stats, horizon), expected)).toBeLessThan(1e-8);
+      }
+    }
+  });
 
   it('expected purchases over an infinite horizon: the limit for a > 1, Infinity for a < 1', () => {
     const params = paramSets['a > 1'] as BgNbdParams;

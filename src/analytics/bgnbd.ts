@@ -218,9 +218,27 @@ function conditionalExpectation(params: BgNbdParams, stats: RepeatStats, horizon
   const z = horizon / (alpha + T + horizon);
   // 1 − (1−z)^(a−1) F  =  −expm1((a−1) ln(1−z)) − (1−z)^(a−1) (F − 1), exact for small z.
   const logOneMinusZ = Math.log1p(-z);
-  const power = Math.exp((a - 1) * logOneMinusZ);
-  const fMinusOne = hyp2f1MinusOne(a + b - 1 - r, a - 1, a + b + x - 1, z);
-  const notYet = -Math.expm1((a - 1) * logOneMinusZ) - power * fMinusOne;
+  let notYet = NaN;
+  try {
+    const power = Math.exp((a - 1) * logOneMinusZ);
+    notYet = -Math.expm1((a - 1) * logOneMinusZ) - power * hyp2f1MinusOne(a + b - 1 - r, a - 1, a + b + x - 1, z);
+  } catch (e) {
+    if (!(e instanceof VigilError)) throw e;
+  }
+  if (!Number.isFinite(notYet)) {
+    // With a − 1 and a + b − 1 − r both far above b + x (a degenerate fit: a in the hundreds,
+    // as a refit on a small homogeneous sample can give) F overflows a double, or (1−z)^(a−1)
+    // underflows, although their product is of order one. Undoing Euler's transformation gives
+    // the same product as (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z), whose upper parameters are
+    // then small.
+    const power = Math.exp((r + x) * logOneMinusZ);
+    notYet = -Math.expm1((r + x) * logOneMinusZ) - power * hyp2f1MinusOne(r + x, b + x, a + b + x - 1, z);
+  }
+  if (!Number.isFinite(notYet))
+    throw new VigilError(
+      'VIGIL_ERR_USAGE',
+      `expected purchases out of a double's range (r=${r}, α=${alpha}, a=${a}, b=${b}; x=${x}, T=${T}, t=${horizon})`,
+    );
   return ((a + b + x - 1) / (a - 1)) * notYet * alive;
 }
 
