@@ -237,13 +237,11 @@ export class ProcessFanout implements StreamFanout {
         maxConnections: principal.maxConnections,
       },
     };
+    // Sent, this process's socket object is a shell without a handle, and the HTTP server
+    // counts it as the child's (as cluster does); destroying it here would count it twice.
     const posted = this.post(message, tcp, (error) => {
-      if (error !== null) {
-        end();
-        tcp.destroy();
-        return;
-      }
-      // This process's copy of the socket is a shell now (its handle went to the child): dispose of it.
+      if (error === null) return;
+      end();
       tcp.destroy();
     });
     if (!posted) {
