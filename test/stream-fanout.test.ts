@@ -260,16 +260,17 @@ describe('slow readers, erasure and a dying child', () => {
       await healthy.subscribe({});
       await stalled.subscribe({});
       (stalled.ws as unknown as { _socket: Socket })._socket.pause();
-      const first = rig.server.fanout.sequence + 1;
-      // Re-post the recorded batches (flushed and synced round by round, so the healthy client
-      // reads) until the child reports the stalled one closed for its hard limit.
+      const first = rig.published.length + 1;
+      // Re-post the recorded batches (synced round by round, so the healthy client reads)
+      // until the child reports the stalled one closed for its hard limit.
       let posted = 0;
       for (let round = 0; round < 100 && rig.server.fanout.totals().closedTooSlow === 0; round++) {
+        // A tick per batch: each tick that drops for the stalled one ends with a gap frame to it.
         for (const b of rig.batches) {
           rig.server.sink.handle(b);
+          rig.server.fanout.flush();
           posted += b.alerts.length;
         }
-        rig.server.fanout.flush();
         await healthy.sync();
         await rig.server.fanout.sync();
       }
