@@ -8,6 +8,7 @@ import { severityRank } from '../src/alerts/alert.js';
 import type { AlertFilter } from '../src/alerts/alert-filter.js';
 import { Engine, type EngineBatch as Batch } from '../src/app/engine.js';
 import { openErasure, type OpenErasure } from '../src/app/erasure/wiring.js';
+import { PartitionedLiveEngine } from '../src/app/partitions/partitioned-live.js';
 import type { RawMessage } from '../src/core/source.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { encodePayload } from '../src/edges/encode.js';
@@ -377,6 +378,31 @@ describe('slow readers, erasure and a dying child', () => {
       await again.close();
     } finally {
       await rig.server.close();
+    }
+  });
+});
+
+describe('the fan-out process under the partitioned live engine', () => {
+  it('a subscriber receives every alert the workers emitted, once, in seq order', async () => {
+    const config = fanoutConfig();
+    const live = await PartitionedLiveEngine.start(config, { workers: 2 });
+    const ops = await startOpsServer({ config, engine: { state: live.front } });
+    try {
+      const c = await StreamClient.connect(ops.url, { token: FULL });
+      await c.subscribe({});
+      const published: Alert[] = [];
+      const messages = shopMessages(300, 90).map((m) => ({ ...m, receivedAt: performance.now() }));
+      await live.run(new InProcessSource(messages, { name: 'test', batchSize: 128, finite: true }), {
+        sinks: [ops.sink, { handle: (b: Batch) => void published.push(...b.alerts) }],
+      });
+      ops.fanout.flush();
+      await c.sync();
+      expect(published.length).toBeGreaterThan(100);
+      expect(received(c)).toEqual(published.map((a, i) => [i + 1, a.id]));
+      await c.close();
+    } finally {
+      await ops.close();
+      await live.close();
     }
   });
 });

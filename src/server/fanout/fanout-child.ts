@@ -138,3 +138,6 @@ function dispatch(m: ToFanout, handle: unknown): void {
 process.on('message', (m: ToFanout, handle: unknown) => dispatch(m, handle));
 // The main process is gone (its IPC channel closed): nothing feeds this hub any more.
 process.on('disconnect', () => process.exit(0));
+// A Ctrl-C or a TERM to the process group reaches this child too: the main process stops it
+// (close frames to its clients first) as part of its own shutdown, or by going away.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);

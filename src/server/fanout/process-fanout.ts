@@ -174,7 +174,8 @@ export class ProcessFanout implements StreamFanout {
     if (child !== this.child) return;
     this.child = undefined;
     this.ready = false;
-    if (this.last !== undefined) for (const k of Object.keys(this.base) as (keyof HubCounters)[]) this.base[k] += this.last.counters[k];
+    if (this.last !== undefined)
+      for (const k of Object.keys(this.base) as (keyof HubCounters)[]) this.base[k] += this.last.counters[k];
     this.last = undefined;
     for (const release of this.open.values()) release();
     this.open.clear();
@@ -221,7 +222,9 @@ export class ProcessFanout implements StreamFanout {
       release();
     };
     this.open.set(id, end);
-    // Bytes the HTTP parser read past the request are `head`; any read since wait in the socket.
+    // From here on only the child may read the socket (see stopReading); bytes the HTTP parser
+    // read past the request are `head`, any read since wait in the socket's buffer.
+    stopReading(tcp);
     const more = tcp.readableLength > 0 ? (tcp.read() as Buffer | null) : null;
     const message: ToFanout = {
       type: 'upgrade',
@@ -355,4 +358,18 @@ export class ProcessFanout implements StreamFanout {
     await closed;
     clearTimeout(kill);
   }
+}
+
+/**
+ * Stops this process reading the socket before its handle goes to the child. After an
+ * upgrade Node leaves the handle reading (paused only once its buffer fills), and `send`
+ * discards what the handle reads until the child acknowledges it: the client's first frame,
+ * sent as soon as the child's 101 arrives, could be read and lost here. `readStop` on the
+ * handle is what net.Socket itself calls when its buffer is full (not a public API).
+ */
+function stopReading(socket: Socket): void {
+  const handle = (socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } | null })._handle;
+  if (typeof handle?.readStop !== 'function') return;
+  handle.reading = false;
+  handle.readStop();
 }
