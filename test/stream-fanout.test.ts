@@ -18,7 +18,7 @@ import { closeCodes, SUBPROTOCOL_MSGPACK } from '../src/server/frames.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { testConfig } from './support/engine-harness.js';
 import { httpRequest } from './support/http-request.js';
-import { refusal, StreamClient } from './support/stream-client.js';
+import { open, refusal, StreamClient } from './support/stream-client.js';
 
 /**
  * `server.fanout: process`: the real ops server hands each admitted upgrade's socket to its
@@ -219,6 +219,23 @@ describe('the stream with its fan-out in a child process', () => {
     expect(metrics.body).toContain(`vigil_alert_latency_seconds_count ${deliveries}`);
     expect(metrics.body).toContain(`vigil_ws_alerts_total{result="delivered"} ${deliveries}`);
     expect(metrics.body).toContain('vigil_ws_clients 3');
+  });
+
+  it('clients that subscribe the moment the handshake completes are all served (none of their first frames lost)', async () => {
+    // The main thread must stop reading a socket before it goes to the child: a frame sent
+    // right after the 101 was otherwise read and dropped there now and then.
+    for (let i = 0; i < 40; i++) {
+      const ws = open(rig.server.url, { token: FULL });
+      const subscribed = new Promise<void>((resolve, reject) => {
+        ws.on('message', (data: Buffer) => {
+          if (JSON.parse(data.toString('utf8')).type === 'subscribed') resolve();
+        });
+        ws.once('error', reject);
+      });
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', id: `s${i}` })));
+      await subscribed;
+      ws.close();
+    }
   });
 
   it('kpi frames come through the child to tokens with kpi:read, with the engine counters', async () => {
