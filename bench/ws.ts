@@ -50,7 +50,7 @@ export interface WsBenchOptions {
    * Runs as [subscribers, stalled, workers] (workers 0: the single-threaded engine); the
    * default is 1 and 10 on one thread, then the 100-subscriber pairs for each engine.
    */
-  plan?: [number, number, number][];
+  plan?: [number, number, number, ('inline' | 'process')?][];
   /** Worker counts of the partitioned runs (default [1, 2]; [] for none). */
   workers?: number[];
   /**
