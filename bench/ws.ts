@@ -18,7 +18,8 @@ import type { RawMessage } from '../src/core/source.js';
 import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { median, table } from './report.js';
-import { mainThreadCpuMs, threadCpuMs } from './support/main-thread-cpu.js';
+import { mainThreadCpuMs } from './support/main-thread-cpu.js';
+import { processMainThreadCpuMs } from './support/process-cpu.js';
 import { ProcessFanout } from '../src/server/fanout/process-fanout.js';
 import { measureLatencyFloor, type LatencyFloor } from './support/latency-floor.js';
 import { measureSteadiness, type Steadiness } from './support/steadiness.js';
@@ -317,7 +318,7 @@ async function run(
   const cpu0 = process.cpuUsage();
   const thread0 = mainThreadCpuMs();
   const fanoutPid = ops.fanout instanceof ProcessFanout ? ops.fanout.pid : undefined;
-  const fanout0 = threadCpuMs(fanoutPid);
+  const fanout0 = processMainThreadCpuMs(fanoutPid);
   const t0 = performance.now();
   const in0 = view.counters.input;
   const graph0 = (await partitioned?.graphMs()) ?? [];
@@ -328,7 +329,7 @@ async function run(
   const seconds = (performance.now() - t0) / 1000; // (a toggled run measured toggledMeasureMs)
   const cpu = process.cpuUsage(cpu0);
   const threadMs = mainThreadCpuMs() - thread0;
-  const fanoutMs = threadCpuMs(fanoutPid) - fanout0;
+  const fanoutMs = processMainThreadCpuMs(fanoutPid) - fanout0;
   const latency = phases ? phases.healthy.summary() : ops.latency.summary();
   const withStalled = phases?.stalled.summary();
   phases?.healthy.close();
