@@ -50,6 +50,14 @@ function suites(): Command[] {
       .addOption(quick('1 s warm-up, 4 s measured, 1 pair'))
       .option('--nats', 'the events come through a local nats-server from a paced publisher')
       .option('--refits', 'keep model refits on')
+      .addOption(
+        new Option(
+          '--fanout <where>',
+          'where the WebSocket fan-out runs (server.fanout): inline, process, or both (each 100-subscriber run made with each)',
+        )
+          .choices(['inline', 'process', 'both'])
+          .default('inline'),
+      )
       .addOption(json()),
     new Command('checkpoint')
       .description(
@@ -120,10 +128,12 @@ export function parseBenchArgs(
     if (cmd !== program) {
       cmd.action((...a: unknown[]) => {
         const c = a[a.length - 1] as Command;
-        const o = c.opts<{ json?: string; quick?: boolean; nats?: boolean; refits?: boolean }>();
+        const o = c.opts<{ json?: string; quick?: boolean; nats?: boolean; refits?: boolean; fanout?: string }>();
         const flags = [o.quick && '--quick', o.nats && '--nats', o.refits && '--refits'].filter(
           (f): f is string => typeof f === 'string',
         );
+        // Only a fan-out other than the default is passed on, so the other suites' args stay as they were.
+        if (o.fanout !== undefined && o.fanout !== 'inline') flags.push(`--fanout=${o.fanout}`);
         parsed = {
           suite: c.name(),
           args: flags,

@@ -37,6 +37,8 @@ import { recordTable, writeBenchResults } from './results.js';
  *                    alternated; medians), the pairs made with the single-threaded engine and
  *                    with the graph on 1 and 2 workers; alerts delivered/s and message-in → frame-out
  *                    p50/p99/p99.9. 3 s warm-up, 15 s measured per run (--quick: 1 s and 4 s, 1 pair).
+ *                    --fanout process|both: the 100-subscriber runs with the fan-out in its own process
+ *                    (server.fanout), or with each.
  *                    Then 2 runs (--quick: 1) of 100 where one more, stalled, subscriber comes
  *                    and goes every second for 30 s (--quick: 4 s), its phases' latency
  *                    recorded apart; the median of the phase pairs' p99 ratios is the figure.
@@ -116,6 +118,11 @@ async function main(): Promise<void> {
         customers: quick ? 5000 : 20_000,
         feed: args.includes('--nats') ? 'nats' : 'in-process',
         refits: args.includes('--refits'),
+        fanouts: args.includes('--fanout=both')
+          ? ['inline', 'process']
+          : args.includes('--fanout=process')
+            ? ['process']
+            : ['inline'],
       });
       printWs(result);
       recordTable('ws', result.rows);

@@ -19,6 +19,8 @@ import type { EngineBatch as Batch } from '../src/app/engine.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { median, table } from './report.js';
 import { mainThreadCpuMs } from './support/main-thread-cpu.js';
+import { processMainThreadCpuMs } from './support/process-cpu.js';
+import { ProcessFanout } from '../src/server/fanout/process-fanout.js';
 import { measureLatencyFloor, type LatencyFloor } from './support/latency-floor.js';
 import { measureSteadiness, type Steadiness } from './support/steadiness.js';
 import { measureReplyClone, type ReplyClone } from './support/reply-clone.js';
@@ -49,7 +51,7 @@ export interface WsBenchOptions {
    * Runs as [subscribers, stalled, workers] (workers 0: the single-threaded engine); the
    * default is 1 and 10 on one thread, then the 100-subscriber pairs for each engine.
    */
-  plan?: [number, number, number][];
+  plan?: [number, number, number, ('inline' | 'process')?][];
   /** Worker counts of the partitioned runs (default [1, 2]; [] for none). */
   workers?: number[];
   /**
@@ -80,6 +82,13 @@ export interface WsBenchOptions {
    * when the NATS client hands it over (the production path).
    */
   feed?: 'in-process' | 'nats';
+  /**
+   * Where the WebSocket fan-out runs in the 100-subscriber runs (`server.fanout`); each run of
+   * the plan is made with each, in rotating order. Default ['inline']. With 'process' the hub's
+   * counters and latency records reach the main thread in the child's reports (synced before
+   * each reading), and the tick time is the child's, not measured here.
+   */
+  fanouts?: ('inline' | 'process')[];
 }
 
 const TOKEN = 'b'.repeat(40);
@@ -170,12 +179,14 @@ async function stallPhases(
   for (; performance.now() < end; phases++) {
     const withStalled = phases % 2 === 1;
     await askSubscribers(child, withStalled ? 'stall-on' : 'stall-off');
-    const dropped0 = ops.hub.totals().dropped;
+    await ops.fanout.sync();
+    const dropped0 = ops.fanout.totals().dropped;
     await sleep(opts.stallPhaseMs ?? 1000);
+    await ops.fanout.sync();
     phaseP99[withStalled ? 1 : 0]!.push(ops.latency.summary().p99);
     (withStalled ? stalled : healthy).add(ops.latency);
     ops.latency.reset();
-    dropped[withStalled ? 1 : 0] += ops.hub.totals().dropped - dropped0;
+    dropped[withStalled ? 1 : 0] += ops.fanout.totals().dropped - dropped0;
   }
   return { healthy, stalled, phases, dropped, phaseP99 };
 }
@@ -206,6 +217,7 @@ async function run(
   nats?: NatsServer,
   toggled = false,
   workers = 0,
+  fanout: 'inline' | 'process' = 'inline',
 ): Promise<Record<string, string | number>> {
   const config = loadConfig({
     env: process.env,
@@ -213,6 +225,7 @@ async function run(
       server: {
         port: 0,
         logLevel: 'warn',
+        fanout,
         tokens: [{ name: 'bench', token: TOKEN, scopes: ['stream', 'kpi:read'], maxConnections: 1000 }],
       },
       ...(opts.refits !== true && { analytics: { refit: { everyMs: 0 } } }),
@@ -268,13 +281,16 @@ async function run(
   // Before that: from the batch's first message coming in to the source handing the batch
   // over (its wait for the main thread), once per delivery.
   const toPickup = await LatencyRecorder.create();
-  const streamHub = ops.hub;
-  const flush = streamHub.flush.bind(streamHub);
-  streamHub.flush = () => {
-    const t = performance.now();
-    flush();
-    tickTime.record(performance.now() - t);
-  };
+  // With the fan-out in its own process its ticks are not timed here.
+  if (fanout === 'inline') {
+    const streamHub = ops.hub;
+    const flush = streamHub.flush.bind(streamHub);
+    streamHub.flush = () => {
+      const t = performance.now();
+      flush();
+      tickTime.record(performance.now() - t);
+    };
+  }
   const timedOps = {
     handle: (b: Batch) => {
       ops.sink.handle(b);
@@ -290,6 +306,7 @@ async function run(
   // A toggled run's stalled subscriber is subscribed through a longer warm-up, to fill its buffers.
   if (toggled) await askSubscribers(child, 'stall-on');
   await sleep(warmupMs(opts, toggled));
+  await ops.fanout.sync();
   ops.latency.reset();
   graph.reset();
   batches = 0;
@@ -300,15 +317,19 @@ async function run(
   child.send({ type: 'measure' });
   const cpu0 = process.cpuUsage();
   const thread0 = mainThreadCpuMs();
+  const fanoutPid = ops.fanout instanceof ProcessFanout ? ops.fanout.pid : undefined;
+  const fanout0 = processMainThreadCpuMs(fanoutPid);
   const t0 = performance.now();
   const in0 = view.counters.input;
   const graph0 = (await partitioned?.graphMs()) ?? [];
-  const hub0 = ops.hub.totals();
+  const hub0 = ops.fanout.totals();
   const phases = toggled ? await stallPhases(opts, child, ops) : undefined;
   if (!phases) await sleep(opts.measureMs);
+  await ops.fanout.sync();
   const seconds = (performance.now() - t0) / 1000; // (a toggled run measured toggledMeasureMs)
   const cpu = process.cpuUsage(cpu0);
   const threadMs = mainThreadCpuMs() - thread0;
+  const fanoutMs = processMainThreadCpuMs(fanoutPid) - fanout0;
   const latency = phases ? phases.healthy.summary() : ops.latency.summary();
   const withStalled = phases?.stalled.summary();
   phases?.healthy.close();
@@ -317,7 +338,7 @@ async function run(
   const tickLatency = tickTime.summary();
   const pickupLatency = fromPickup.summary();
   const toPickupLatency = toPickup.summary();
-  const hub = ops.hub.totals();
+  const hub = ops.fanout.totals();
   const eventsIn = view.counters.input - in0;
   // Each worker's time in the graph per event of its own while measured (its share ≈ 1/W).
   const graphUs = ((await partitioned?.graphMs()) ?? []).map(
@@ -333,6 +354,7 @@ async function run(
   const healthyReceived = result.received.slice(stalled).reduce((a, b) => a + b, 0);
   return {
     engine: engineName(workers),
+    fanout,
     subscribers,
     stalled: toggled ? 'coming and going' : stalled,
     'events in/s': Math.round(eventsIn / seconds),
@@ -361,12 +383,17 @@ async function run(
     'graph p50 ms': graphLatency.p50.toFixed(3),
     'graph p99 ms': graphLatency.p99.toFixed(3),
     'events per batch (mean)': +(batched / Math.max(1, batches)).toFixed(1),
-    'tick p50 ms': tickLatency.p50.toFixed(3),
-    'tick p99 ms': tickLatency.p99.toFixed(3),
+    'tick p50 ms': fanout === 'inline' ? tickLatency.p50.toFixed(3) : '-',
+    'tick p99 ms': fanout === 'inline' ? tickLatency.p99.toFixed(3) : '-',
+    'alerts not posted to the fan-out process': ops.fanout.fanoutCounters.alertsDropped,
     // Shares of one core while measured (2 cores in all): the engine and server process, and the subscribers' process.
     'engine CPU': `${Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100)}%`,
     // The event loop's thread alone: what holds up the next message (GC helper threads do not).
     'engine thread µs/event': +((threadMs * 1000) / Math.max(1, eventsIn)).toFixed(1),
+    // With the fan-out in its own process: its main thread's CPU per event in.
+    'fan-out process thread µs/event': Number.isNaN(fanoutMs)
+      ? '-'
+      : +((fanoutMs * 1000) / Math.max(1, eventsIn)).toFixed(1),
     'worker graph µs/event (own events)': graphUs.length === 0 ? '-' : graphUs.map((x) => x.toFixed(1)).join(', '),
     'subscribers CPU': `${Math.round(result.cpuShare * 100)}%`,
     'frames read by clients (incl. warm-up)': healthyReceived,
@@ -400,39 +427,42 @@ export async function wsBench(opts: WsBenchOptions): Promise<WsBenchResult> {
   const payloads = nats ? [] : shopPayloads(needed, opts.customers);
   const steadiness = [await measureSteadiness(3000)];
   const rows: Record<string, string | number>[] = [];
-  const plan: [number, number, number][] = [
+  const plan: [number, number, number, ('inline' | 'process')?][] = [
     [1, 0, 0],
     [10, 0, 0],
   ];
   const engines = [0, ...(opts.workers ?? [1, 2])];
+  const fanouts = opts.fanouts ?? ['inline'];
   // ABBA order within an engine, and the engines' order rotating from pair to pair, so a load
   // that rises or falls through the bench hits every kind alike.
   if (opts.plan) plan.splice(0, plan.length, ...opts.plan);
   else
     for (let i = 0; i < opts.stalledPairs; i++)
-      for (let k = 0; k < engines.length; k++) {
-        const workers = engines[(i + k) % engines.length]!;
-        const stalledFirst = (i + k) % 2 === 1;
-        plan.push([100, stalledFirst ? 1 : 0, workers], [100, stalledFirst ? 0 : 1, workers]);
-      }
-  for (const [subscribers, stalled, workers] of plan) {
+      for (let k = 0; k < engines.length; k++)
+        for (let f = 0; f < fanouts.length; f++) {
+          const workers = engines[(i + k) % engines.length]!;
+          const fanout = fanouts[(i + k + f) % fanouts.length]!;
+          const stalledFirst = (i + k + f) % 2 === 1;
+          plan.push([100, stalledFirst ? 1 : 0, workers, fanout], [100, stalledFirst ? 0 : 1, workers, fanout]);
+        }
+  for (const [subscribers, stalled, workers, fanout = 'inline'] of plan) {
     process.stderr.write(
-      `  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}, ${engineName(workers)}...\n`,
+      `  ${subscribers} subscribers${stalled ? `, ${stalled} stalled` : ''}, ${engineName(workers)}, fan-out ${fanout}...\n`,
     );
-    rows.push(await run(opts, payloads, subscribers, stalled, nats, false, workers));
+    rows.push(await run(opts, payloads, subscribers, stalled, nats, false, workers, fanout));
   }
   for (let i = 0; i < (opts.toggledRuns ?? 2); i++) {
     process.stderr.write(
       `  100 subscribers, a stalled one coming and going every ${opts.stallPhaseMs ?? 1000} ms...\n`,
     );
-    rows.push(await run(opts, payloads, 100, 0, nats, true));
+    for (const fanout of fanouts) rows.push(await run(opts, payloads, 100, 0, nats, true, 0, fanout));
   }
   await nats?.stop();
   steadiness.push(await measureSteadiness(3000));
   // The floor at the single-threaded engine's CPU per event (the worker runs' main thread spends less).
   const cost = median(
     rows
-      .filter((r) => r.subscribers === 100 && r.stalled === 0 && r.engine === engineName(0))
+      .filter((r) => r.subscribers === 100 && r.stalled === 0 && r.engine === engineName(0) && r.fanout !== 'process')
       .map((r) => Number(r['engine thread µs/event'])),
   );
   const floors: LatencyFloor[] = [];
@@ -478,16 +508,19 @@ export function wsSummary({ rows, steadiness, floors, replyClone }: WsBenchResul
     const a = Number(r['p99 ms']);
     const b = Number(r['with the stalled one: p99 ms']);
     const pair = Number(r['phase-pair p99 ratio (median)']);
-    out[`stalled one coming and going #${i + 1}: phase-pair p99 change (median)`] = `${((pair - 1) * 100).toFixed(0)}%`;
-    out[`stalled one coming and going #${i + 1}: pooled p99 ms without / with`] =
+    const n = `#${i + 1}${r.fanout === 'process' ? ' (fan-out process)' : ''}`;
+    out[`stalled one coming and going ${n}: phase-pair p99 change (median)`] = `${((pair - 1) * 100).toFixed(0)}%`;
+    out[`stalled one coming and going ${n}: pooled p99 ms without / with`] =
       `${a.toFixed(3)} / ${b.toFixed(3)} (${(((b - a) / a) * 100).toFixed(0)}%)`;
   }
   // Rows without an engine column are the single-threaded engine's (results from before it).
-  const kinds = [...new Set(rows.map((r) => String(r.engine ?? engineName(0))))];
+  const kindOf = (r: Record<string, string | number>) =>
+    String(r.engine ?? engineName(0)) + (r.fanout === 'process' ? ', fan-out process' : '');
+  const kinds = [...new Set(rows.map(kindOf))];
   for (const kind of kinds) {
     const p99 = (stalled: number) =>
       rows
-        .filter((r) => r.subscribers === 100 && r.stalled === stalled && String(r.engine ?? engineName(0)) === kind)
+        .filter((r) => r.subscribers === 100 && r.stalled === stalled && kindOf(r) === kind)
         .map((r) => Number(r['p99 ms']));
     const normal = p99(0);
     const withStalled = p99(1);

@@ -56,6 +56,11 @@ export const errorCodes = {
     reject: false,
     summary: 'The ops server could not listen on server.host:server.port (in use, or not permitted).',
   },
+  VIGIL_ERR_STREAM_FANOUT: {
+    reject: false,
+    summary:
+      'server.fanout process: the stream fan-out child process died (logged with its exit code or signal) and is restarted; its clients were disconnected and reconnect, and a `since` from before the restart gets an aged_out gap for what the lost ring held. Upgrades while it restarts get HTTP 503.',
+  },
   VIGIL_ERR_AUTH: {
     reject: false,
     summary:

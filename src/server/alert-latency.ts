@@ -11,6 +11,23 @@ export interface LatencySink {
   record(ms: number): void;
 }
 
+/** The index in ALERT_LATENCY_BUCKETS of the first bound `seconds` does not exceed (its length: +Inf). */
+export function latencyBucket(seconds: number): number {
+  let i = 0;
+  while (i < ALERT_LATENCY_BUCKETS.length && seconds > ALERT_LATENCY_BUCKETS[i]!) i++;
+  return i;
+}
+
+/** Records made in another process (the stream fan-out child) since its last report. */
+export interface LatencyReport {
+  /** LatencyRecorder.encode() of the records. */
+  readonly hdr: string;
+  /** Per bucket of ALERT_LATENCY_BUCKETS, +Inf last. */
+  readonly counts: readonly number[];
+  /** Sum of the records, seconds. */
+  readonly sum: number;
+}
+
 // Six whole slots behind the one being filled: the window spans 60 to 70 s.
 const SLOTS = 7;
 const SLOT_MS = 10_000;
@@ -54,10 +71,17 @@ export class AlertLatency implements LatencySink {
     this.total.record(ms);
     this.slots[this.current]!.record(ms);
     const s = ms / 1000;
-    let i = 0;
-    while (i < ALERT_LATENCY_BUCKETS.length && s > ALERT_LATENCY_BUCKETS[i]!) i++;
-    this.counts[i]!++;
+    this.counts[latencyBucket(s)]!++;
     this.sumSeconds += s;
+  }
+
+  /** Takes another process's records (a report's records land in the slot current at the last rotation). */
+  absorb(report: LatencyReport): void {
+    if (report.counts.every((c) => c === 0)) return;
+    this.total.addEncoded(report.hdr);
+    this.slots[this.current]!.addEncoded(report.hdr);
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! += report.counts[i] ?? 0;
+    this.sumSeconds += report.sum;
   }
 
   /**

@@ -20,12 +20,22 @@ export interface Resume {
  */
 export class AlertRing {
   private readonly slots: (SequencedAlert | undefined)[];
-  private last = 0;
+  private last: number;
 
-  constructor(readonly capacity: number) {
+  /**
+   * `start`: the sequence the ring begins after (0: the first alert is seq 1). A ring that
+   * replaces a lost one (a restarted fan-out process) starts where the lost one ended, so
+   * seqs never go back and a `since` from before it gets an `aged_out` gap for what it held.
+   */
+  constructor(
+    readonly capacity: number,
+    private readonly start = 0,
+  ) {
     if (!(Number.isInteger(capacity) && capacity >= 1))
       throw new RangeError(`capacity must be a positive integer (got ${capacity})`);
+    if (!(Number.isInteger(start) && start >= 0)) throw new RangeError(`start must be an integer >= 0 (got ${start})`);
     this.slots = new Array<SequencedAlert | undefined>(capacity);
+    this.last = start;
   }
 
   /** The sequence of the newest alert (0 before the first). */
@@ -35,7 +45,7 @@ export class AlertRing {
 
   /** The oldest sequence still held (sequence + 1 when empty). */
   get oldest(): number {
-    return Math.max(1, this.last - this.capacity + 1);
+    return Math.max(this.start + 1, this.last - this.capacity + 1);
   }
 
   push(alert: Alert): SequencedAlert {

@@ -49,6 +49,13 @@ export const serverConfig = z
      * most this long for its tick. 0: a tick per processed batch.
      */
     flushIntervalMs: z.number().int().min(0).max(1000),
+    /**
+     * Where the stream's WebSocket fan-out runs: `inline` on the main thread beside the NATS
+     * transport and the routing, or `process` in a forked child process of its own, which the
+     * main thread hands each admitted upgrade's socket and posts each batch's alerts to
+     * (src/server/fanout/). The door (path, origin, token, scope, caps) stays on the main thread.
+     */
+    fanout: z.enum(['inline', 'process']),
     /** A heartbeat frame on this period. */
     heartbeatMs: z.number().int().min(100),
     /** WebSocket ping on this period; a peer that has not answered the previous one is terminated. */

@@ -38,6 +38,8 @@ export class ConnectionGuard {
   /** Every held connection and its remote address. */
   private readonly addressOf = new Map<Socket, string>();
   private total = 0;
+  /** Sockets living on in another process: their close here does not release them. */
+  private readonly handedOver = new Set<Socket>();
 
   constructor(private readonly limits: ConnectionGuardLimits) {}
 
@@ -69,8 +71,25 @@ export class ConnectionGuard {
     this.perAddress.set(address, held + 1);
     this.unused.add(socket);
     this.addressOf.set(socket, address);
-    socket.once('close', () => this.release(socket));
+    socket.once('close', () => {
+      if (!this.handedOver.has(socket)) this.release(socket);
+    });
     return true;
+  }
+
+  /**
+   * The socket is handed to another process (the stream fan-out child), where it lives on
+   * after this process's copy closes: it stays counted until the returned release is called.
+   */
+  handOver(socket: Socket): () => void {
+    this.handedOver.add(socket);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.handedOver.delete(socket);
+      this.release(socket);
+    };
   }
 
   /** The connection has sent a complete request (or an upgrade): no longer the first to go. */

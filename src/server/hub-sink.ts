@@ -5,7 +5,7 @@ import type { BatchSink } from '../core/batch-sink.js';
 import type { EngineView } from './engine-view.js';
 import type { KpiTracker } from './kpi.js';
 import type { OpsMetrics } from './metrics.js';
-import type { StreamHub } from './stream-hub.js';
+import type { StreamFanout } from './fanout/stream-fanout.js';
 
 /**
  * The ops server's sink: each processed batch feeds the metrics, the kpis and the stream.
@@ -13,7 +13,7 @@ import type { StreamHub } from './stream-hub.js';
  * when a suppression list is given, those it holds back from ops destinations, are left out.
  */
 export function hubSink(
-  hub: StreamHub,
+  hub: Pick<StreamFanout, 'publish'>,
   kpi: KpiTracker,
   metrics: OpsMetrics,
   state: EngineView,

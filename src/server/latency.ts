@@ -59,6 +59,21 @@ export class LatencyRecorder {
     };
   }
 
+  /** The records as hdr's compressed base64 (to carry them to another process). */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.histogram);
+  }
+
+  /** Adds records encoded by `encode()` in another process. */
+  addEncoded(base64: string): void {
+    const other = hdr.decodeFromCompressedBase64(base64, 32, this.histogram instanceof hdr.WasmHistogram);
+    try {
+      this.histogram.add(other);
+    } finally {
+      other.destroy();
+    }
+  }
+
   /** Adds `other`'s records to these (both made by `create()`). */
   add(other: LatencyRecorder): void {
     this.histogram.add(other.histogram);

@@ -3,7 +3,7 @@ import { alertTypes } from '../alerts/alert.js';
 import type { Batch } from '../core/batch.js';
 import type { EngineView } from './engine-view.js';
 import type { AlertLatency } from './alert-latency.js';
-import type { StreamHub } from './stream-hub.js';
+import type { StreamFanout } from './fanout/stream-fanout.js';
 
 /**
  * Prometheus metrics on the server's own registry (not prom-client's global one, so two
@@ -16,7 +16,7 @@ export class OpsMetrics {
   private readonly batchSeconds: Histogram;
   readonly refused: Counter<'code'>;
 
-  constructor(state: EngineView, hub: StreamHub, latency: AlertLatency) {
+  constructor(state: EngineView, hub: StreamFanout, latency: AlertLatency) {
     const registers = [this.registry];
     // prom-client's names already start with process_ or nodejs_: the prefix only adds vigil_.
     collectDefaultMetrics({ register: this.registry, prefix: 'vigil_' });
@@ -41,7 +41,7 @@ export class OpsMetrics {
       },
     );
     fromTotals(registers, 'vigil_ws_closed_total', 'Stream connections the server closed, by reason.', 'reason', () => {
-      const t = hub.counters;
+      const t = hub.totals();
       return { too_slow: t.closedTooSlow, protocol_error: t.closedProtocol, dead_peer: t.closedDead };
     });
     this.refused = new Counter({
@@ -68,8 +68,15 @@ export class OpsMetrics {
       'Customers in keyed state.',
       () => state.partitions?.population().customers ?? state.store.size,
     );
-    gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.connections.size);
-    gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.ring.sequence);
+    fromTotals(
+      registers,
+      'vigil_ws_fanout_total',
+      'server.fanout process: alerts not posted to the fan-out child (its queue over its bound, or it was down), and its restarts after dying.',
+      'event',
+      () => ({ alerts_dropped: hub.fanoutCounters.alertsDropped, restarts: hub.fanoutCounters.restarts }),
+    );
+    gauge(registers, 'vigil_ws_clients', 'Open stream connections.', () => hub.clients);
+    gauge(registers, 'vigil_alert_ring_seq', 'Sequence of the newest alert in the stream.', () => hub.sequence);
     const analytics = state.analytics;
     if (analytics !== undefined) {
       fromTotals(

@@ -11,6 +11,9 @@ import { generatedToken, OriginPolicy, TokenTable } from './auth.js';
 import type { ServerConfig, ServerToken } from './config.js';
 import { ConnectionGuard } from './connection-guard.js';
 import type { CustomerEraser, EngineView } from './engine-view.js';
+import { InlineFanout } from './fanout/inline-fanout.js';
+import { ProcessFanout } from './fanout/process-fanout.js';
+import type { StreamFanout } from './fanout/stream-fanout.js';
 import { HttpApi, type Readiness } from './http-api.js';
 import { hubSink } from './hub-sink.js';
 import { KpiTracker } from './kpi.js';
@@ -43,6 +46,9 @@ export interface OpsServer {
   readonly sink: BatchSink<Batch & AlertOutput>;
   /** When `server.tokens` is empty, the full-scope token generated for this run. */
   readonly generatedToken: string | undefined;
+  /** The stream's fan-out, inline or in its child process (`server.fanout`). */
+  readonly fanout: StreamFanout;
+  /** The hub itself with `server.fanout` inline; with `process` it lives in the child, and reading this throws. */
   readonly hub: StreamHub;
   readonly metrics: OpsMetrics;
   readonly latency: LatencyRecorder;
@@ -59,7 +65,8 @@ const HTTP_SOCKETS = 256;
  * `noServer`), the HTTP API, `/metrics`, health and the dashboard's files. Its parts:
  * routes (`routes/`), the stream's upgrade and auth (`upgrade.ts`), connection caps
  * (`connection-guard.ts`, `stream-caps.ts`), the hub (`stream-hub.ts`) fed by `hub-sink.ts`,
- * periodic frames (`ticks.ts`) and shutdown (`shutdown.ts`).
+ * periodic frames (`ticks.ts`) and shutdown (`shutdown.ts`). The hub runs on this thread
+ * or, with `server.fanout` process, in a child process of its own (`fanout/`).
  */
 export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const cfg = opts.config.server;
@@ -68,19 +75,21 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const generated: ServerToken | undefined = cfg.tokens.length === 0 ? generatedToken() : undefined;
   const tokens = new TokenTable(generated ? [generated] : cfg.tokens);
   const alertLatency = await AlertLatency.create();
-  const hub = new StreamHub(cfg, alertLatency, log);
-  const kpi = new KpiTracker(state, alertLatency);
-  const metrics = new OpsMetrics(state, hub, alertLatency);
-  const refused = (code: ErrorCode) => metrics.refused.inc({ code });
-  const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
-  const api = new HttpApi(state, tokens, readiness, refused, opts.erasure);
-  opts.erasure?.onErase((customerId) => hub.erase(customerId));
-
   // Idle and slow connections must not starve health checks, the API or the stream (connection-guard.ts).
   const guard = new ConnectionGuard({
     maxSockets: cfg.maxConnections + HTTP_SOCKETS,
     maxSocketsPerAddress: cfg.maxConnectionsPerAddress,
   });
+  const fanout: StreamFanout =
+    cfg.fanout === 'process'
+      ? await ProcessFanout.start(cfg, alertLatency, guard, log)
+      : new InlineFanout(cfg, new StreamHub(cfg, alertLatency, log), log);
+  const kpi = new KpiTracker(state, alertLatency);
+  const metrics = new OpsMetrics(state, fanout, alertLatency);
+  const refused = (code: ErrorCode) => metrics.refused.inc({ code });
+  const readiness: Readiness = opts.readiness ?? { sourceConnected: () => true, stateReady: () => true };
+  const api = new HttpApi(state, tokens, readiness, refused, opts.erasure);
+  opts.erasure?.onErase((customerId) => fanout.erase(customerId));
   const routes = { api, state, metrics, files: new StaticFiles(), refused, log };
   const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     guard.used(req.socket);
@@ -94,13 +103,16 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (!guard.admit(socket)) refused('VIGIL_ERR_CONNECTION_LIMIT');
   });
 
-  const port = await listen(server, cfg);
+  const port = await listen(server, cfg).catch(async (e: unknown): Promise<never> => {
+    await fanout.close();
+    throw e;
+  });
   const origins = new OriginPolicy(cfg.allowedOrigins, cfg.host, port);
-  const upgrade = new StreamUpgrade(cfg, {
+  const upgrade = new StreamUpgrade({
     origins,
     tokens,
     caps: new StreamCaps(cfg.maxConnections),
-    hub,
+    fanout,
     refused,
     log,
   });
@@ -108,20 +120,24 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     guard.used(socket as Socket);
     upgrade.handle(req, socket, head);
   });
-  const stopTicks = startTicks(cfg, hub, kpi);
+  const stopTicks = startTicks(cfg, fanout, kpi);
 
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
   log.info({ url, tokens: tokens.size }, 'ops server listening');
   let closing: Promise<void> | undefined;
   return {
     url,
-    sink: hubSink(hub, kpi, metrics, state, opts.suppression),
+    sink: hubSink(fanout, kpi, metrics, state, opts.suppression),
     generatedToken: generated?.token,
-    hub,
+    fanout,
+    get hub(): StreamHub {
+      if (fanout instanceof InlineFanout) return fanout.hub;
+      throw new Error('server.fanout is process: the hub runs in the fan-out child (read ops.fanout)');
+    },
     metrics,
     latency: alertLatency.total,
     guard,
-    close: () => (closing ??= shutDown(stopTicks, hub, server, alertLatency, log)),
+    close: () => (closing ??= shutDown(stopTicks, fanout, server, alertLatency, log)),
   };
 }
 

@@ -1,11 +1,10 @@
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Principal } from './auth.js';
 
 /**
  * Stream connections held, per token (`maxConnections` of each token) and in all
  * (`server.maxConnections`). A connection counts from the moment its upgrade is admitted
- * until its socket closes, however the handshake ends.
+ * until its release is called (when its socket closes, however the handshake ends; with the
+ * fan-out in a child process, when the child reports it closed or dies).
  */
 export class StreamCaps {
   private readonly perToken = new Map<string, number>();
@@ -13,16 +12,18 @@ export class StreamCaps {
 
   constructor(private readonly maxConnections: number) {}
 
-  /** Counts the connection if both caps allow it; false (nothing counted) otherwise. */
-  admit(principal: Principal, socket: Duplex | Socket): boolean {
+  /** Counts the connection if both caps allow it and returns its release (idempotent); undefined (nothing counted) otherwise. */
+  admit(principal: Principal): (() => void) | undefined {
     const held = this.perToken.get(principal.name) ?? 0;
-    if (held >= principal.maxConnections || this.open >= this.maxConnections) return false;
+    if (held >= principal.maxConnections || this.open >= this.maxConnections) return undefined;
     this.perToken.set(principal.name, held + 1);
     this.open++;
-    socket.once('close', () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.open--;
       this.perToken.set(principal.name, (this.perToken.get(principal.name) ?? 1) - 1);
-    });
-    return true;
+    };
   }
 }

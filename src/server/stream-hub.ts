@@ -87,8 +87,10 @@ export class StreamHub {
     private readonly limits: HubLimits,
     private readonly latency: LatencySink,
     private readonly log: Logger,
+    /** The seq the ring starts after (see AlertRing). */
+    firstSeq = 0,
   ) {
-    this.ring = new AlertRing(limits.ringCapacity);
+    this.ring = new AlertRing(limits.ringCapacity, firstSeq);
   }
 
   /** A new authenticated connection: greet it and listen to its frames. */

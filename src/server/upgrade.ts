@@ -1,15 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import { errorCodes, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { presentedToken, type OriginPolicy, type TokenTable } from './auth.js';
-import type { ServerConfig } from './config.js';
-import { SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK } from './frames.js';
+import type { StreamFanout } from './fanout/stream-fanout.js';
 import { requestUrl } from './routes/request-url.js';
 import type { StreamCaps } from './stream-caps.js';
-import type { StreamHub } from './stream-hub.js';
 
 const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_AUTH: '401 Unauthorized',
@@ -17,13 +13,14 @@ const HTTP_STATUS: Partial<Record<ErrorCode, string>> = {
   VIGIL_ERR_FORBIDDEN_SCOPE: '403 Forbidden',
   VIGIL_ERR_CONNECTION_LIMIT: '429 Too Many Requests',
   VIGIL_ERR_NOT_FOUND: '404 Not Found',
+  VIGIL_ERR_STREAM_FANOUT: '503 Service Unavailable',
 };
 
 export interface UpgradeParts {
   readonly origins: OriginPolicy;
   readonly tokens: TokenTable;
   readonly caps: StreamCaps;
-  readonly hub: StreamHub;
+  readonly fanout: StreamFanout;
   readonly refused: (code: ErrorCode) => void;
   readonly log: Logger;
 }
@@ -31,32 +28,14 @@ export interface UpgradeParts {
 /**
  * The stream's door (`/v1/stream`): path, origin, bearer token, scope `stream`, then the
  * connection caps, all in the HTTP `upgrade` handler. A refused upgrade gets a plain HTTP
- * status and its socket is closed before any WebSocket exists; an admitted one joins the hub.
+ * status and its socket is closed before any WebSocket exists; an admitted one goes to the
+ * fan-out (here, or in its child process), which makes the WebSocket and joins it to the hub.
  */
 export class StreamUpgrade {
-  private readonly wss: WebSocketServer;
-
-  constructor(
-    cfg: ServerConfig,
-    private readonly parts: UpgradeParts,
-  ) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: cfg.maxPayloadBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
-      // Selects the frame encoding; never the bearer subprotocol, which only carries the token.
-      handleProtocols: (offered) =>
-        offered.has(SUBPROTOCOL_MSGPACK)
-          ? SUBPROTOCOL_MSGPACK
-          : offered.has(SUBPROTOCOL_JSON)
-            ? SUBPROTOCOL_JSON
-            : false,
-    });
-  }
+  constructor(private readonly parts: UpgradeParts) {}
 
   handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { origins, tokens, caps, hub, log } = this.parts;
+    const { origins, tokens, caps, fanout } = this.parts;
     socket.on('error', () => socket.destroy());
     const refuse = (code: ErrorCode, message: string) => this.refuse(socket, code, message);
     if (requestUrl(req)?.pathname !== '/v1/stream') return refuse('VIGIL_ERR_NOT_FOUND', 'the stream is at /v1/stream');
@@ -65,11 +44,12 @@ export class StreamUpgrade {
     if (principal === undefined) return refuse('VIGIL_ERR_AUTH', 'a bearer token from server.tokens is required');
     if (!principal.scopes.has('stream'))
       return refuse('VIGIL_ERR_FORBIDDEN_SCOPE', 'this token lacks the scope stream');
-    if (!caps.admit(principal, socket)) return refuse('VIGIL_ERR_CONNECTION_LIMIT', 'too many stream connections');
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      hub.attach(ws, socket as Socket, principal);
-      log.debug({ principal: principal.name, protocol: ws.protocol }, 'stream client connected');
-    });
+    const release = caps.admit(principal);
+    if (release === undefined) return refuse('VIGIL_ERR_CONNECTION_LIMIT', 'too many stream connections');
+    if (!fanout.accept(req, socket, head, principal, release)) {
+      release();
+      refuse('VIGIL_ERR_STREAM_FANOUT', 'the stream fan-out process is restarting: retry shortly');
+    }
   }
 
   private refuse(socket: Duplex, code: ErrorCode, message: string): void {
