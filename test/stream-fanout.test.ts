@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
-import { severityRank } from '../src/alerts/alert.js';
 import type { AlertFilter } from '../src/alerts/alert-filter.js';
 import { Engine, type EngineBatch as Batch } from '../src/app/engine.js';
 import { openErasure, type OpenErasure } from '../src/app/erasure/wiring.js';
@@ -21,6 +20,7 @@ import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { testConfig } from './support/engine-harness.js';
 import { httpRequest } from './support/http-request.js';
 import { refusal, StreamClient } from './support/stream-client.js';
+import { wants } from './support/stream-filter-oracle.js';
 
 /**
  * `server.fanout: process`: the real ops server hands each admitted upgrade's socket to its
@@ -61,29 +61,6 @@ function fanoutConfig(server: Record<string, unknown> = {}, more: Record<string,
     },
     ...more,
   });
-}
-
-const ALL_TYPES = new Set([
-  'churn.risk',
-  'value.tier_changed',
-  'segment.changed',
-  'cart.abandoned',
-  'recommendation.cross_sell',
-]);
-
-/** The filter semantics of docs/stream.md, written out independently of `matcher`. */
-function wants(filter: AlertFilter, a: Alert, scope: ReadonlySet<string> = ALL_TYPES): boolean {
-  if (!scope.has(a.type)) return false;
-  if (filter.types !== undefined && filter.types.length > 0 && !filter.types.includes(a.type)) return false;
-  if (
-    filter.segments !== undefined &&
-    filter.segments.length > 0 &&
-    (a.segment === null || !filter.segments.includes(a.segment))
-  )
-    return false;
-  if (filter.minSeverity !== undefined && severityRank[a.severity] < severityRank[filter.minSeverity]) return false;
-  if (filter.minScore !== undefined && a.score < filter.minScore) return false;
-  return true;
 }
 
 /** The engine, the server (fan-out in its child) and a recorder of every posted alert by seq. */

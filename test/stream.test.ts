@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../src/alerts/alert.js';
-import { severityRank } from '../src/alerts/alert.js';
 import { encodePayload } from '../src/edges/encode.js';
 import { Engine } from '../src/app/engine.js';
 import type { EngineBatch as Batch } from '../src/app/engine.js';
@@ -13,6 +12,7 @@ import type { RawMessage } from '../src/core/source.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { testConfig } from './support/engine-harness.js';
 import { refusal, StreamClient } from './support/stream-client.js';
+import { wants } from './support/stream-filter-oracle.js';
 
 /**
  * The live stream with real `ws` clients on 127.0.0.1, driven by a real engine over the
@@ -55,29 +55,6 @@ function serverConfig(server: Record<string, unknown> = {}) {
       ...server,
     },
   });
-}
-
-const ALL_TYPES = new Set([
-  'churn.risk',
-  'value.tier_changed',
-  'segment.changed',
-  'cart.abandoned',
-  'recommendation.cross_sell',
-]);
-
-/** The filter semantics of docs/stream.md, written out independently of `matcher`. */
-function wants(filter: AlertFilter, a: Alert, scope: ReadonlySet<string> = ALL_TYPES): boolean {
-  if (!scope.has(a.type)) return false;
-  if (filter.types !== undefined && filter.types.length > 0 && !filter.types.includes(a.type)) return false;
-  if (
-    filter.segments !== undefined &&
-    filter.segments.length > 0 &&
-    (a.segment === null || !filter.segments.includes(a.segment))
-  )
-    return false;
-  if (filter.minSeverity !== undefined && severityRank[a.severity] < severityRank[filter.minSeverity]) return false;
-  if (filter.minScore !== undefined && a.score < filter.minScore) return false;
-  return true;
 }
 
 /** The engine, the server and a recorder of every published alert by seq. */
