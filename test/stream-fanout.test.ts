@@ -14,7 +14,7 @@ import type { RawMessage } from '../src/core/source.js';
 import { SyntheticShop } from '../src/edges/demo/shop.js';
 import { encodePayload } from '../src/edges/encode.js';
 import { InProcessSource } from '../src/edges/in-process.js';
-import { ProcessFanout } from '../src/server/fanout/process-fanout.js';
+import { MAX_PENDING_ALERTS, ProcessFanout } from '../src/server/fanout/process-fanout.js';
 import { closeCodes, SUBPROTOCOL_MSGPACK } from '../src/server/frames.js';
 import { startOpsServer, type OpsServer } from '../src/server/ops-server.js';
 import { testConfig } from './support/engine-harness.js';
@@ -348,6 +348,33 @@ describe('slow readers, erasure and a dying child', () => {
     } finally {
       await rig.server.close();
       await erasure.close();
+    }
+  });
+
+  it('a batch past the bound on what waits for the child is dropped and counted, and later batches still flow', async () => {
+    const rig = new Rig(messages);
+    await rig.start();
+    try {
+      const client = await StreamClient.connect(rig.server.url, { token: FULL });
+      await client.subscribe({});
+      const a = await rig.drive(0.3);
+      await client.sync();
+      expect(received(client)).toEqual(rig.expected({}, a.from, a.to));
+      // One batch larger than MAX_PENDING_ALERTS can never be queued: it is dropped whole, at once.
+      const n = MAX_PENDING_ALERTS + 1;
+      const oversized = new Array<Alert>(n).fill(rig.published[0]!);
+      rig.server.fanout.publish(oversized, new Array<number>(n).fill(performance.now()));
+      expect(rig.server.fanout.fanoutCounters.alertsDropped).toBe(n);
+      const b = await rig.drive(0.3);
+      await client.sync();
+      expect(b.to).toBeGreaterThan(b.from);
+      // Nothing of the dropped batch reached the subscriber; what came after did, with no gap in seq.
+      expect(received(client)).toEqual(rig.expected({}, a.from, b.to));
+      const metrics = await httpRequest(rig.server.url, '/metrics', { authorization: `Bearer ${FULL}` });
+      expect(metrics.body).toContain(`vigil_ws_fanout_total{event="alerts_dropped"} ${n}`);
+      await client.close();
+    } finally {
+      await rig.server.close();
     }
   });
 
