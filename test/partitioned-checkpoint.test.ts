@@ -499,7 +499,8 @@ describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () 
     let end = seq;
     while (end < events.length && events[end]!.ts < nextPoint + HOUR / 2) end++;
     const ahead = events.slice(seq, end);
-    expect(ahead.filter((e) => e.ts < nextPoint).length).toBeGreaterThan(20);
+    // Where the barrier fell depends on timing: it may be just before the next point, so only
+    // the stretch past it (where the restored broadcast is installed) must hold events.
     expect(ahead.filter((e) => e.ts >= nextPoint).length).toBeGreaterThan(20);
     const asOf = Math.max(...ahead.map((e) => e.ts));
 
