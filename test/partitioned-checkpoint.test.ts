@@ -496,12 +496,22 @@ describe('the sync points (engine.globalSyncMs) in partitioned checkpoints', () 
 
   async function expectRestoredAhead(seq: number, sync: NonNullable<PartitionIndex['sync']>) {
     const nextPoint = (sync.point! + 1) * HOUR;
+    // Fed past the next sync point, where the restored broadcast is installed: half an hour,
+    // or on a quiet night up to 21 events, never past the point after it. Where the barrier
+    // fell depends on timing, so the stretch before the next point may be short.
     let end = seq;
-    while (end < events.length && events[end]!.ts < nextPoint + HOUR / 2) end++;
+    let past = 0;
+    while (
+      end < events.length &&
+      events[end]!.ts < nextPoint + HOUR &&
+      (events[end]!.ts < nextPoint + HOUR / 2 || past <= 20)
+    ) {
+      if (events[end]!.ts >= nextPoint) past++;
+      end++;
+    }
     const ahead = events.slice(seq, end);
-    // Where the barrier fell depends on timing: it may be just before the next point, so only
-    // the stretch past it (where the restored broadcast is installed) must hold events.
-    expect(ahead.filter((e) => e.ts >= nextPoint).length).toBeGreaterThan(20);
+    // Every customer's views are read at the end: one message past the point installs them.
+    expect(ahead.filter((e) => e.ts >= nextPoint).length).toBeGreaterThan(0);
     const asOf = Math.max(...ahead.map((e) => e.ts));
 
     const replay = await PartitionedEngine.start(syncConfig, { workers: 2, wallClock: WALL_CLOCK });
